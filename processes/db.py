@@ -1,0 +1,88 @@
+"""Database plumbing: SQLite pragmas and write locks, row locks, and after-commit callbacks."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from processes.models import Request
+
+# Set for the duration of a unit of work that will write: on SQLite such a transaction starts
+# with BEGIN IMMEDIATE, so it holds the write lock from its first read (no upgrade deadlocks).
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("sealflow_write",
+                                                                     default=False)
+
+
+def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
+    """Make a SQLite engine safe for concurrent use (WAL, foreign keys, immediate write locks)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is too late).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+@contextmanager
+def write_intent(enabled: bool = True) -> Iterator[None]:
+    """Mark the transactions started inside this block as writers (see ``configure_engine``)."""
+    token = _write_intent.set(enabled)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def lock_request(session: Session, request_id: int) -> Request | None:
+    """Load a request holding its row lock (``FOR UPDATE``; SQLite's lock is the transaction's)."""
+    return session.execute(
+        select(Request).where(Request.id == request_id).with_for_update(of=Request)
+    ).scalar_one_or_none()
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` after the current transaction commits (dropped on rollback)."""
+    session.info.setdefault("sealflow_after_commit", []).append(callback)
+
+
+def commit(session: Session) -> None:
+    """The one commit point of a unit of work; then run what waited for the commit."""
+    session.commit()
+    callbacks = session.info.pop("sealflow_after_commit", [])
+    for callback in callbacks:
+        callback()
+
+
+def rollback(session: Session) -> None:
+    session.rollback()
+    session.info.pop("sealflow_after_commit", None)
+    session.info.pop("sealflow_audit_head", None)
+
+
+@contextmanager
+def unit_of_work(session: Session, write: bool = True) -> Iterator[Session]:
+    """One transaction: commit at the end, roll back (and drop callbacks) on any error."""
+    with write_intent(write):
+        try:
+            yield session
+            commit(session)
+        except BaseException:
+            rollback(session)
+            raise

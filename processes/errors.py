@@ -1,0 +1,95 @@
+"""The domain's errors. Only ``app/errors.py`` turns them into HTTP answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class SealflowError(Exception):
+    """Base of every error Sealflow raises on purpose; ``code`` is stable for API clients."""
+
+    code = "error"
+
+    def __init__(self, message: str, problems: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+class BadInput(SealflowError):
+    """The request is malformed: a missing field, a value of the wrong type."""
+
+    code = "bad_request"
+
+
+class NotAuthenticated(SealflowError):
+    """No identity: no session and no valid bearer token."""
+
+    code = "unauthenticated"
+
+
+class NotAllowed(SealflowError):
+    """The caller is known but may not do this."""
+
+    code = "forbidden"
+
+
+class NotFound(SealflowError):
+    """The thing does not exist, or the caller may not see it (both answer the same)."""
+
+    code = "not_found"
+
+
+class WorkflowStateError(SealflowError):
+    """The request or task is not in a state that allows this (done twice, withdrawn...)."""
+
+    code = "conflict"
+
+
+class InvalidContent(SealflowError):
+    """The content is well-formed but unusable: a bad form value, a non-PDF upload."""
+
+    code = "invalid"
+
+
+class InvalidProcess(InvalidContent):
+    """A BPMN/DMN deployment was refused; ``problems`` lists every problem found."""
+
+    code = "invalid_process"
+
+
+class TooLarge(SealflowError):
+    """An upload is larger than the configured limit."""
+
+    code = "too_large"
+
+
+class PolicyRefused(InvalidContent):
+    """The seal's usage policy refuses this use; the message names the rule."""
+
+    code = "policy_refused"
+
+
+class SealingFailed(SealflowError):
+    """Sealing an authorized request failed; the request is marked ``failed`` with the reason."""
+
+    code = "sealing_failed"
+
+
+@dataclass
+class Problem:
+    """One problem found in a BPMN file: where it is and what is wrong."""
+
+    message: str
+    element: str | None = None
+    line: int | None = None
+    severity: str = "error"
+    file: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = {"element": self.element, "line": self.line, "message": self.message,
+             "severity": self.severity}
+        if self.file:
+            d["file"] = self.file
+        return d

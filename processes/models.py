@@ -1,0 +1,375 @@
+"""The database schema: typed SQLAlchemy 2.0 models (Flask-SQLAlchemy uses ``Base`` as its model class)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes on every backend (SQLite drops the offset; we store UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    designer = "designer"
+    manager = "manager"
+    seal_admin = "seal_admin"
+    auditor = "auditor"
+
+
+class RequestStatus(enum.StrEnum):
+    running = "running"
+    incident = "incident"
+    halted = "halted"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+    authorized = "authorized"
+    sealed = "sealed"
+    failed = "failed"
+
+
+class TaskStatus(enum.StrEnum):
+    open = "open"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class SealStatus(enum.StrEnum):
+    requested = "requested"
+    active = "active"
+    suspended = "suspended"
+    voided = "voided"
+    revoked = "revoked"
+    expired = "expired"
+
+
+class GrantStatus(enum.StrEnum):
+    pending = "pending"
+    consumed = "consumed"
+    failed = "failed"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, validate_strings=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def role_names(self) -> set[str]:
+        return {r.role.value for r in self.roles}
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.name}>"
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), primary_key=True)
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Group(Base):
+    """A department. Lanes and candidate groups name groups by key or display name."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    head_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    head: Mapped[User | None] = relationship(foreign_keys=[head_id])
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True, index=True)
+    user: Mapped[User] = relationship(back_populates="memberships")
+    group: Mapped[Group] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored (tokens are long and random)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    scopes: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    user: Mapped[User] = relationship()
+
+
+class ProcessDefinition(Base):
+    """One deployed version of a flow. The spec is parsed from ``files`` and cached per process."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"), UniqueConstraint("key", "sha256"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    # {filename: xml text} of the BPMN (and later DMN) files deployed together.
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    authorized_end: Mapped[str] = mapped_column(String(200))
+    # Per user task: name, lane, assignee/candidate expressions, form fields (see processes.bpmn).
+    tasks: Mapped[dict[str, Any]] = mapped_column(JSON)
+    start_form: Mapped[list[Any]] = mapped_column(JSON)
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class PkiAuthority(Base):
+    """The organisation's CA keys and certificates (root, issuing); keys encrypted (PKCS#8)."""
+
+    __tablename__ = "pki_authorities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), unique=True)
+    cert_pem: Mapped[bytes] = mapped_column(LargeBinary)
+    key_pem: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Seal(Base):
+    __tablename__ = "seals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(100))
+    status: Mapped[SealStatus] = mapped_column(_enum(SealStatus), default=SealStatus.active)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+    cert_pem: Mapped[bytes] = mapped_column(LargeBinary)
+    key_pem: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate_serial: Mapped[str] = mapped_column(String(64))
+    appearance_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    appearance_png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    custodians: Mapped[list[User]] = relationship(secondary="seal_custodians", lazy="selectin",
+                                                  order_by="User.name")
+
+
+class SealCustodian(Base):
+    __tablename__ = "seal_custodians"
+
+    seal_id: Mapped[int] = mapped_column(ForeignKey("seals.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+
+
+class Document(Base):
+    """A stored PDF, content-addressed: the file lives at ``documents/<sha[:2]>/<sha>.pdf``."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    pages: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Request(Base):
+    """A request to seal one document; the running BPMN instance's state lives here."""
+
+    __tablename__ = "requests"
+    __table_args__ = (Index("ix_requests_requester_status", "requester_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), index=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    business_type: Mapped[str | None] = mapped_column(String(100))
+    seal_id: Mapped[int] = mapped_column(ForeignKey("seals.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    filename: Mapped[str] = mapped_column(String(300))
+    placement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # SpiffWorkflow serializer output (without the spec, which is the process definition's).
+    state: Mapped[str] = mapped_column(Text)
+    state_version: Mapped[str] = mapped_column(String(20))
+    sealed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    failure: Mapped[str | None] = mapped_column(Text)
+    end_event: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sealed_at: Mapped[datetime | None] = mapped_column()
+
+    process: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    seal: Mapped[Seal] = relationship()
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    document: Mapped[Document] = relationship(foreign_keys=[document_id], lazy="joined")
+    sealed_document: Mapped[Document | None] = relationship(foreign_keys=[sealed_document_id])
+
+
+class Task(Base):
+    """The inbox projection of one user task of an instance, open or done (done ones are history)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_request_status", "request_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.open,
+                                               index=True)
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    candidate_users: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    candidate_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str | None] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    # The document (by hash) the task was completed on: approvals of an older revision don't count.
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    request: Mapped[Request] = relationship()
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+
+class TaskCandidate(Base):
+    """Who may work an open task, resolved to users and groups (one query finds an inbox)."""
+
+    __tablename__ = "task_candidates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+
+
+class SigningGrant(Base):
+    """Written with the authorized end; consumed once by the sealing job."""
+
+    __tablename__ = "signing_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), unique=True)
+    seal_id: Mapped[int] = mapped_column(ForeignKey("seals.id"))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    approvals: Mapped[list[Any]] = mapped_column(JSON)
+    status: Mapped[GrantStatus] = mapped_column(_enum(GrantStatus), default=GrantStatus.pending,
+                                                index=True)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Unique: a grant can point at one sealed document only, so it can never seal twice.
+    sealed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"),
+                                                           unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    consumed_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """One entry of the tamper-evident log: each event's hash covers the previous event's hash."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    request_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    seal_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key``: a retry of the same create returns the first result."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,209 @@
+"""SpiffWorkflow adapted to Sealflow: the Camunda parser that keeps what designers wrote, the safe
+script engine, and the serializer that stores instance state without a copy of the spec.
+
+Built once per process by factory functions; nothing here changes a library-global registry.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.defaults import ScriptTask, ServiceTask
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as _CamundaUserTaskParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+
+from processes.expressions import ExpressionError, compile_expression, evaluate
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+_C = "{" + CAMUNDA_NS + "}"
+
+
+# -- expressions ------------------------------------------------------------------------------
+
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluates expressions with Sealflow's safe language; refuses to execute any script."""
+
+    def evaluate(self, expression: str, context: dict, external_context: dict | None = None):
+        names = dict(external_context or {})
+        names.update(context)
+        return evaluate(expression, names)
+
+    def execute(self, script: str, context: dict, external_context: dict | None = None):
+        raise ExpressionError("scripts are not executed by Sealflow")
+
+    def call_service(self, context: dict, **kwargs: Any):
+        raise ExpressionError("service tasks are not executed by Sealflow")
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """PythonScriptEngine with the safe environment; its eval/exec paths are never reached."""
+
+    def __init__(self) -> None:
+        super().__init__(environment=SafeEnvironment())
+
+    def validate(self, expression: str) -> None:
+        compile_expression(expression)
+
+    def call_service(self, task, **kwargs):  # the stock one raises NameError on failure
+        raise ExpressionError("service tasks are not executed by Sealflow")
+
+
+@lru_cache(maxsize=1)
+def script_engine() -> SafeScriptEngine:
+    return SafeScriptEngine()
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+def _form_fields(node: Any) -> list[dict]:
+    """``camunda:formData`` fields as plain dicts (Camunda Modeler writes them without formKey)."""
+    fields = []
+    for xml_field in node.iter(f"{_C}formField"):
+        field: dict[str, Any] = {
+            "id": xml_field.get("id"),
+            "label": xml_field.get("label") or xml_field.get("id"),
+            "type": xml_field.get("type") or "string",
+            "default": xml_field.get("defaultValue"),
+            "required": False,
+            "values": [],
+            "line": xml_field.sourceline,
+        }
+        for child in xml_field:
+            if child.tag == f"{_C}value":
+                field["values"].append({"id": child.get("id"), "name": child.get("name")})
+            elif child.tag == f"{_C}validation":
+                for constraint in child:
+                    if constraint.get("name") == "required" and constraint.get("config") not in (
+                            "false", "False"):
+                        field["required"] = True
+        fields.append(field)
+    return fields
+
+
+def _properties(node: Any) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for ext in node.findall("{http://www.omg.org/spec/BPMN/20100524/MODEL}extensionElements"):
+        for prop in ext.iter(f"{_C}property"):
+            if prop.get("name"):
+                props[prop.get("name")] = prop.get("value") or ""
+    return props
+
+
+class SealflowTaskParser(CamundaTaskParser):
+    """Keeps ``camunda:properties`` under ``properties`` in the task spec's extensions."""
+
+    def parse_extensions(self, node=None):
+        return {"properties": _properties(node if node is not None else self.node)}
+
+
+class SealflowUserTaskParser(_CamundaUserTaskParser):
+    """Also keeps ``assignee``, ``candidateUsers``, ``candidateGroups`` and the form fields,
+    which the stock CamundaParser drops."""
+
+    def parse_extensions(self, node=None):
+        node = node if node is not None else self.node
+        return {
+            "properties": _properties(node),
+            "assignee": node.get(f"{_C}assignee"),
+            "candidateUsers": node.get(f"{_C}candidateUsers"),
+            "candidateGroups": node.get(f"{_C}candidateGroups"),
+            "dueDate": node.get(f"{_C}dueDate"),
+            "form": _form_fields(node),
+        }
+
+
+class RefusedTaskParser(CamundaTaskParser):
+    """Refuses an element type at deploy time, naming the element."""
+
+    reason = "is not allowed"
+
+    def create_task(self):
+        raise ValidationException(
+            f"{self.node.tag.split('}')[-1]} '{self.bpmn_id}' {self.reason}",
+            node=self.node, file_name=self.filename)
+
+
+class ScriptTaskRefuser(RefusedTaskParser):
+    reason = ("is a script task: Sealflow never runs scripts from BPMN; use gateways with "
+              "conditions, DMN tables or user tasks instead")
+
+
+class ServiceTaskRefuser(RefusedTaskParser):
+    reason = "is a service task, which Sealflow does not run yet"
+
+
+class SealflowParser(CamundaParser):
+    """Camunda 7 flavour plus what Sealflow needs: assignment attributes, forms, refusals."""
+
+    OVERRIDE_PARSER_CLASSES = dict(CamundaParser.OVERRIDE_PARSER_CLASSES)
+    OVERRIDE_PARSER_CLASSES.update({
+        full_tag("userTask"): (SealflowUserTaskParser, UserTask),
+        full_tag("scriptTask"): (ScriptTaskRefuser, ScriptTask),
+        full_tag("serviceTask"): (ServiceTaskRefuser, ServiceTask),
+        full_tag("sendTask"): (ServiceTaskRefuser, ServiceTask),
+    })
+    for _tag in ("endEvent", "startEvent", "task", "manualTask"):
+        _parser, _spec = OVERRIDE_PARSER_CLASSES[full_tag(_tag)]
+        OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (
+            type(f"Sealflow{_parser.__name__}", (_parser,),
+                 {"parse_extensions": SealflowTaskParser.parse_extensions}), _spec)
+    del _tag, _parser, _spec
+
+
+# -- serialization ----------------------------------------------------------------------------
+
+class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+    """Serializes an instance without its spec (the process definition holds it once), and
+    restores it onto the cached, already-parsed spec: about half the cost of a round trip."""
+
+    def to_dict(self, workflow):
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        if spec is None:
+            raise ValueError("restoring an instance needs its process spec")
+        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+class InstanceSerializer(BpmnWorkflowSerializer):
+    """JSON of an instance (SpiffWorkflow's format, minus the spec) plus the format version."""
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        return self.serialize_json(workflow)
+
+    def loads(self, state: str, spec, subprocess_specs) -> BpmnWorkflow:
+        dct = json.loads(state)
+        self.migrate(dct)
+        workflow = self.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+        workflow.script_engine = script_engine()
+        return workflow
+
+
+@lru_cache(maxsize=1)
+def serializer() -> InstanceSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = SpecFreeWorkflowConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    return InstanceSerializer(registry)
