@@ -40,6 +40,15 @@ def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
+def begin_write_intent() -> contextvars.Token:
+    """Mark everything until ``end_write_intent`` as a writer (a web request that writes)."""
+    return _write_intent.set(True)
+
+
+def end_write_intent(token: contextvars.Token) -> None:
+    _write_intent.reset(token)
+
+
 @contextmanager
 def write_intent(enabled: bool = True) -> Iterator[None]:
     """Mark the transactions started inside this block as writers (see ``configure_engine``)."""
@@ -65,6 +74,7 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
 def commit(session: Session) -> None:
     """The one commit point of a unit of work; then run what waited for the commit."""
     session.commit()
+    session.info.pop("sealflow_audit_head", None)
     callbacks = session.info.pop("sealflow_after_commit", [])
     for callback in callbacks:
         callback()

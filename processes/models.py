@@ -1,4 +1,4 @@
-"""The database schema: typed SQLAlchemy 2.0 models (Flask-SQLAlchemy uses ``Base`` as its model class)."""
+"""The database schema: typed SQLAlchemy 2.0 models (``Base`` is Flask-SQLAlchemy's model class)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -57,8 +57,9 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING),
+        type_annotation_map={datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON})
 
 
 class Role(enum.StrEnum):
@@ -123,6 +124,17 @@ class User(Base):
     @property
     def role_names(self) -> set[str]:
         return {r.role.value for r in self.roles}
+
+    # The protocol Flask-Login expects of a user object (plain attributes, no Flask import).
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.name}>"
@@ -194,6 +206,17 @@ class ProcessDefinition(Base):
     start_form: Mapped[list[Any]] = mapped_column(JSON)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class BusinessType(Base):
+    """A kind of seal use (合同用印, 公文用印...) mapped to the flow that handles it."""
+
+    __tablename__ = "business_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    process_key: Mapped[str] = mapped_column(String(200))
 
 
 class PkiAuthority(Base):
@@ -282,7 +305,7 @@ class Request(Base):
 
 
 class Task(Base):
-    """The inbox projection of one user task of an instance, open or done (done ones are history)."""
+    """The inbox row of one user task of an instance, open or done (done ones are history)."""
 
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_request_status", "request_id", "status"),)
@@ -304,6 +327,8 @@ class Task(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str | None] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
+    # False unless ${requester} itself is the assignee or a candidate user (DESIGN).
+    requester_may_work: Mapped[bool] = mapped_column(Boolean, default=False)
     # The document (by hash) the task was completed on: approvals of an older revision don't count.
     document_sha256: Mapped[str | None] = mapped_column(String(64))
 

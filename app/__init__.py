@@ -1,0 +1,53 @@
+"""The Flask application: ``create_app`` wires extensions, blueprints, errors, CLI and jobs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app. Does no work beyond wiring: no database access, no key loading."""
+    config = config or Config()
+    config.validate()
+    app = Flask(__name__, instance_path=str(config.DATA_DIR))
+    app.config.from_object(config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(config)
+    Path(config.DATA_DIR).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    from app import auth, cli, errors, jobs
+    from app.api import blueprint as api_blueprint
+    from app.extensions import csrf, db, login_manager, migrate
+    from app.pki import blueprint as pki_blueprint
+    from app.web import init_app as init_web
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
+                     render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(api_blueprint)
+    app.register_blueprint(pki_blueprint)
+    init_web(app)
+    cli.init_app(app)
+    jobs.init_app(app)
+    return app
+
+
+def _engine_options(config: Config) -> dict:
+    options = dict(config.SQLALCHEMY_ENGINE_OPTIONS)
+    if config.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+        options.setdefault("connect_args", {"timeout": config.SQLITE_BUSY_TIMEOUT,
+                                            "check_same_thread": False})
+    else:
+        options.setdefault("pool_pre_ping", True)
+    return options

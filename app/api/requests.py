@@ -1,0 +1,117 @@
+import json
+
+from flask import jsonify, request, send_file
+
+from app.api import blueprint, commits, page_args
+from app.context import env, identity
+from app.extensions import db
+from processes import documents, requests
+from processes.errors import BadInput, InvalidContent, NotFound
+from processes.requests import NewRequest
+
+
+def _json_field(name: str):
+    raw = request.form.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise InvalidContent(f"{name} is not valid JSON",
+                             [{"field": name, "message": "is not valid JSON"}]) from None
+
+
+def _int_field(name: str, required: bool = False) -> int | None:
+    raw = request.form.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise InvalidContent(f"{name} is required", [{"field": name, "message": "required"}])
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidContent(f"{name} must be an integer id",
+                             [{"field": name, "message": "must be an integer"}]) from None
+
+
+def new_request_from_form() -> NewRequest:
+    """Parse the multipart body shared by the API and the web form."""
+    upload = request.files.get("document")
+    data = _json_field("data")
+    if data is not None and not isinstance(data, dict):
+        raise InvalidContent("data must be a JSON object",
+                             [{"field": "data", "message": "must be a JSON object"}])
+    return NewRequest(
+        seal_id=_int_field("seal", required=True),
+        document=upload.read() if upload is not None and upload.filename is not None else None,
+        filename=(upload.filename if upload is not None else None) or "document.pdf",
+        process=request.form.get("process") or None,
+        business_type=request.form.get("business_type") or None,
+        data=data,
+        placement=_json_field("placement"),
+        on_behalf_of=request.form.get("on_behalf_of") or None,
+        from_request=_int_field("from_request"),
+        idempotency_key=request.headers.get("Idempotency-Key") or None,
+    )
+
+
+@blueprint.post("/requests")
+@commits
+def create_request():
+    who = identity()
+    req = requests.create(db.session, env(), who, new_request_from_form())
+    return jsonify(requests.describe(db.session, req)), 201
+
+
+def _summary(req) -> dict:
+    return {"id": req.id, "status": req.status.value,
+            "process": {"key": req.process.key, "version": req.process.version},
+            "business_type": req.business_type, "seal": req.seal_id,
+            "requester_id": req.requester_id,
+            "document": {"sha256": req.document.sha256, "filename": req.filename,
+                         "pages": req.document.pages},
+            "created_at": req.created_at.isoformat(), "updated_at": req.updated_at.isoformat()}
+
+
+@blueprint.get("/requests")
+def list_requests():
+    who = identity()
+    limit, offset = page_args()
+    seal = request.args.get("seal")
+    if seal is not None and not seal.isdigit():
+        raise BadInput("seal must be an integer id")
+    found = requests.listing(db.session, who, status=request.args.get("status"),
+                             seal=int(seal) if seal else None,
+                             requester=request.args.get("requester"), limit=limit,
+                             offset=offset)
+    return jsonify([_summary(r) for r in found])
+
+
+@blueprint.get("/requests/<int:request_id>")
+def get_request(request_id: int):
+    req = requests.get_visible(db.session, identity(), request_id)
+    return jsonify(requests.describe(db.session, req))
+
+
+@blueprint.get("/requests/<int:request_id>/document")
+def request_document(request_id: int):
+    req = requests.get_visible(db.session, identity(), request_id)
+    path = documents.path_for(env(), req.document.sha256)
+    return send_file(path, mimetype="application/pdf", download_name=req.filename)
+
+
+@blueprint.get("/requests/<int:request_id>/sealed")
+def request_sealed(request_id: int):
+    req = requests.get_visible(db.session, identity(), request_id)
+    if req.sealed_document is None:
+        raise NotFound(f"request {request_id} is {req.status.value}, not sealed")
+    path = documents.path_for(env(), req.sealed_document.sha256)
+    stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
+    return send_file(path, mimetype="application/pdf", download_name=f"{stem}-sealed.pdf")
+
+
+@blueprint.post("/requests/<int:request_id>/withdraw")
+@commits
+def withdraw_request(request_id: int):
+    req = requests.withdraw(db.session, identity(), request_id)
+    return jsonify(requests.describe(db.session, req))

@@ -1,0 +1,52 @@
+import json
+
+from flask import jsonify, request
+
+from app.api import blueprint, commits, json_body, page_args
+from app.context import identity
+from app.extensions import db
+from processes import inbox, requests, tasks
+from processes.errors import BadInput
+
+
+@blueprint.get("/tasks")
+def list_tasks():
+    who = identity()
+    limit, offset = page_args()
+    found = inbox.open_tasks(db.session, who.user, limit=limit, offset=offset)
+    return jsonify([requests.describe_task(t) for t in found])
+
+
+@blueprint.post("/tasks/<task_id>/claim")
+@commits
+def claim_task(task_id: str):
+    task = tasks.claim(db.session, identity(), task_id)
+    return jsonify(requests.describe_task(task))
+
+
+@blueprint.post("/tasks/<task_id>/unclaim")
+@commits
+def unclaim_task(task_id: str):
+    task = tasks.unclaim(db.session, identity(), task_id)
+    return jsonify(requests.describe_task(task))
+
+
+@blueprint.post("/tasks/<task_id>/complete")
+@commits
+def complete_task(task_id: str):
+    who = identity()
+    if request.mimetype == "multipart/form-data" or request.form:
+        body = dict(request.form)
+        if "data" in body:
+            try:
+                body["data"] = json.loads(body["data"])
+            except ValueError:
+                raise BadInput("data is not valid JSON") from None
+    else:
+        body = json_body()
+    data = body.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise BadInput("data must be a JSON object")
+    req = tasks.complete(db.session, who, task_id, decision=body.get("decision"),
+                         comment=body.get("comment"), data=data)
+    return jsonify({"request": requests.describe(db.session, req)})

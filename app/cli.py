@@ -1,0 +1,267 @@
+"""``sealflow``: the Flask CLI of the app (DESIGN.md: Command line); failures exit non-zero."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from flask_migrate import upgrade
+
+from app.context import env
+from app.extensions import db
+from processes import definitions, people, seals
+from processes.db import unit_of_work
+from processes.errors import SealflowError
+from processes.models import BusinessType
+
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+
+
+def _fail(exc: SealflowError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    for problem in exc.problems:
+        where = ", ".join(f"{k} {problem[k]}" for k in ("file", "element", "line", "field")
+                          if problem.get(k))
+        click.echo(f"  - {problem.get('message')}{f' ({where})' if where else ''}", err=True)
+    sys.exit(1)
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def init_database() -> None:
+    """Create or upgrade the schema, then the PKI and the system seal (idempotent)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    with unit_of_work(db.session):
+        seals.ensure_pki(db.session, env())
+        seals.ensure_system_seal(db.session, env())
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database; create the CA and the system seal where absent."""
+    try:
+        init_database()
+    except SealflowError as exc:
+        _fail(exc)
+    click.echo(f"initialised: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Users and their tokens."""
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--password")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@click.option("--display-name")
+@click.option("--groups", help="comma-separated group keys")
+@click.option("--roles", help="admin,designer,manager,seal_admin,auditor")
+@with_appcontext
+def user_add(name, password, password_stdin, display_name, groups, roles) -> None:
+    """Create a user (or update their password, groups and roles)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        with unit_of_work(db.session):
+            user = people.add_user(db.session, name, password=password,
+                                   display_name=display_name, groups=_split(groups),
+                                   roles=people.parse_roles(roles))
+    except SealflowError as exc:
+        _fail(exc)
+    click.echo(f"user {user.name} (id {user.id})")
+
+
+@user_group.command("token")
+@click.argument("name")
+@click.option("--scopes", help="extra scopes: act_as,messages")
+@click.option("--label", default="cli")
+@with_appcontext
+def user_token(name, scopes, label) -> None:
+    """Create an API token; it is printed once, as the last word."""
+    try:
+        with unit_of_work(db.session):
+            token = people.create_token(db.session, people.get_user(db.session, name),
+                                        name=label, scopes=_split(scopes))
+    except SealflowError as exc:
+        _fail(exc)
+    click.echo(f"token for {name}: {token}")
+
+
+@user_group.command("deactivate")
+@click.argument("name")
+@with_appcontext
+def user_deactivate(name) -> None:
+    """Deactivate a user and revoke their tokens."""
+    try:
+        with unit_of_work(db.session):
+            people.deactivate_user(db.session, name)
+    except SealflowError as exc:
+        _fail(exc)
+    click.echo(f"user {name} deactivated")
+
+
+@click.group("group")
+def group_group() -> None:
+    """Groups (departments)."""
+
+
+@group_group.command("add")
+@click.argument("key")
+@click.option("--name")
+@click.option("--head", help="user name of the department head")
+@with_appcontext
+def group_add(key, name, head) -> None:
+    """Create a group (or update its name and head)."""
+    try:
+        with unit_of_work(db.session):
+            group = people.add_group(db.session, key, name=name, head=head)
+    except SealflowError as exc:
+        _fail(exc)
+    click.echo(f"group {group.key} (id {group.id})")
+
+
+@click.group("process")
+def process_group() -> None:
+    """BPMN flows."""
+
+
+@process_group.command("deploy")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--authorized-end", help="id of the authorized end event (plain BPMN files)")
+@with_appcontext
+def process_deploy(files, authorized_end) -> None:
+    """Deploy BPMN (and the DMN or called BPMN deployed with it); the first file is the flow."""
+    payload = {Path(f).name: Path(f).read_bytes() for f in files}
+    try:
+        with unit_of_work(db.session):
+            result = definitions.deploy(db.session, env(), payload, actor=None,
+                                        authorized_end=authorized_end)
+    except SealflowError as exc:
+        _fail(exc)
+    d = result.definition
+    state = "deployed" if result.created else "unchanged"
+    click.echo(f"{d.key} version {d.version} {state}")
+    for w in result.warnings:
+        click.echo(f"  warning: {w['message']} ({w.get('element')})", err=True)
+
+
+@click.group("business-type")
+def business_type_group() -> None:
+    """Business types and the flows that handle them."""
+
+
+@business_type_group.command("add")
+@click.argument("key")
+@click.option("--process", "process_key", required=True)
+@click.option("--name")
+@with_appcontext
+def business_type_add(key, process_key, name) -> None:
+    """Map a business type to a flow (re-pointing an existing one)."""
+    try:
+        with unit_of_work(db.session):
+            add_business_type(key, process_key, name)
+    except SealflowError as exc:
+        _fail(exc)
+    click.echo(f"business type {key} -> {process_key}")
+
+
+def add_business_type(key: str, process_key: str, name: str | None) -> BusinessType:
+    definitions.latest(db.session, process_key)
+    bt = db.session.query(BusinessType).filter_by(key=key).one_or_none()
+    if bt is None:
+        bt = BusinessType(key=key, name=name or key, process_key=process_key)
+        db.session.add(bt)
+    else:
+        bt.process_key = process_key
+        bt.name = name or bt.name
+    db.session.flush()
+    return bt
+
+
+@click.group("seal")
+def seal_group() -> None:
+    """Seals (bootstrap path; lifecycle flows come later)."""
+
+
+@seal_group.command("create")
+@click.argument("name")
+@click.option("--custodian", "custodians", multiple=True, required=True)
+@click.option("--type", "seal_type", default="合同专用章")
+@click.option("--key-type", default="rsa2048", type=click.Choice(["rsa2048", "rsa3072", "p256"]))
+@with_appcontext
+def seal_create(name, custodians, seal_type, key_type) -> None:
+    """Make a seal: key, certificate from the organisation CA, seal image. Prints its id."""
+    try:
+        with unit_of_work(db.session):
+            users = [people.get_user(db.session, c) for n in custodians for c in _split(n)]
+            seal = seals.create_seal(db.session, env(), name, seal_type=seal_type,
+                                     custodians=users, key_type=key_type)
+    except SealflowError as exc:
+        _fail(exc)
+    click.echo(seal.id)
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@with_appcontext
+def run_command(host, port) -> None:
+    """Development server with the scheduler and job runner in-process."""
+    from app.jobs import runner
+    app = current_app._get_current_object()
+    runner(app).start_scheduler()
+    runner(app).sweep()
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+@click.command("serve")
+@click.option("--workers", default=2, type=int)
+@click.option("--port", default=8000, type=int)
+@click.option("--host", default="127.0.0.1")
+def serve_command(workers, port, host) -> None:
+    """Production server (gunicorn). Run `sealflow worker` beside it for the scheduler."""
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                               "--bind", f"{host}:{port}", "wsgi:app"])
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Scheduler and job runner as their own process."""
+    import time
+
+    from app.jobs import runner
+    app = current_app._get_current_object()
+    runner(app).start_scheduler()
+    runner(app).sweep()
+    click.echo("worker running; Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        runner(app).shutdown()
+
+
+def init_app(app: Flask) -> None:
+    from app.demo import demo_command
+    for command in (init_command, user_group, group_group, process_group, business_type_group,
+                    seal_group, run_command, serve_command, worker_command, demo_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    from app import create_app
+    cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
+                     help="Sealflow: controlled use of electronic seals.")
+    cli.add_command(shell_command)
+    cli.add_command(routes_command)
+    cli.main(prog_name="sealflow")

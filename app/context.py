@@ -1,0 +1,36 @@
+"""Per-request helpers shared by the API and the pages: the domain Env and the identity."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from flask_login import current_user
+
+from processes.env import Env
+from processes.errors import NotAuthenticated
+from processes.people import Identity
+
+
+def env() -> Env:
+    """The domain settings of the current app (built once per app)."""
+    cached = current_app.extensions.get("sealflow_env")
+    if cached is None:
+        c = current_app.config
+        cached = Env(data_dir=c["DATA_DIR"], key_passphrase=c["KEY_PASSPHRASE"].encode(),
+                     org_name=c["ORG_NAME"], base_url=c["BASE_URL"],
+                     max_document_bytes=c["MAX_DOCUMENT_BYTES"],
+                     max_bpmn_bytes=c["MAX_BPMN_BYTES"], cjk_font=c.get("CJK_FONT"),
+                     lease_seconds=c["JOB_LEASE_SECONDS"])
+        current_app.extensions["sealflow_env"] = cached
+    return cached
+
+
+def identity() -> Identity:
+    """The caller: a bearer token's identity, or the logged-in browser user."""
+    found = g.get("sealflow_identity")
+    if found is not None:
+        return found
+    if current_user.is_authenticated:
+        found = Identity(current_user._get_current_object(), None)
+        g.sealflow_identity = found
+        return found
+    raise NotAuthenticated("log in, or send Authorization: Bearer <token>")

@@ -1,0 +1,74 @@
+"""The one place domain errors become HTTP: JSON for the API, a page for the browser."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from processes.errors import (
+    BadInput,
+    InvalidContent,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    SealflowError,
+    TooLarge,
+    WorkflowStateError,
+)
+
+logger = logging.getLogger(__name__)
+
+STATUS = [(NotAuthenticated, 401), (NotAllowed, 403), (NotFound, 404),
+          (WorkflowStateError, 409), (TooLarge, 413), (InvalidContent, 422), (BadInput, 400)]
+
+
+def status_of(exc: SealflowError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path in ("/tsa",) or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def error_response(code: str, message: str, status: int, problems: list | None = None):
+    if _wants_json():
+        body = {"error": {"code": code, "message": message, "problems": problems or []}}
+        response = jsonify(body)
+        response.status_code = status
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="sealflow"'
+        return response
+    return render_template("error.html", status=status, message=message,
+                           problems=problems or []), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(SealflowError)
+    def _domain(exc: SealflowError):
+        if isinstance(exc, NotAuthenticated) and not _wants_json():
+            from flask import redirect, url_for
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return error_response(exc.code, exc.message, status_of(exc), exc.problems)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        return error_response("csrf", f"CSRF check failed: {exc.description}", 400)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large",
+                400: "bad_request"}.get(exc.code or 500, "http_error")
+        return error_response(code, exc.description or exc.name, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        logger.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response("internal", "an unexpected error occurred; it has been logged",
+                              500)

@@ -1,0 +1,289 @@
+"""Loading BPMN: safe XML parsing, deploy-time validation that reports every problem at once
+(with element id and line), and the per-task metadata the inbox needs.
+
+All XML from designers enters through here; DTDs and entities are refused before parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from processes.errors import InvalidProcess, Problem
+from processes.expressions import ExpressionError, compile_expression
+from processes.spiff import CAMUNDA_NS, SealflowParser, _form_fields, _properties
+
+logger = logging.getLogger(__name__)
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_B = "{" + BPMN_NS + "}"
+_C = "{" + CAMUNDA_NS + "}"
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
+
+
+@dataclass
+class ParsedFlow:
+    """A validated BPMN deployment: what the database stores and what the engine runs."""
+
+    key: str
+    name: str
+    authorized_end: str
+    files: dict[str, str]
+    sha256: str
+    tasks: dict[str, dict[str, Any]]
+    start_form: list[dict[str, Any]]
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _safe_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_pis=True)
+
+
+def content_hash(files: dict[str, bytes]) -> str:
+    """SHA-256 over the files deployed together, by name (order-independent)."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    if len(files) == 1:
+        return hashlib.sha256(next(iter(files.values()))).hexdigest()
+    return h.hexdigest()
+
+
+def parse_xml(name: str, data: bytes, max_bytes: int) -> tuple[Any, list[Problem]]:
+    """Parse one file safely; returns (root or None, problems)."""
+    if len(data) > max_bytes:
+        return None, [Problem(f"file is {len(data)} bytes, over the limit of {max_bytes}",
+                              file=name)]
+    match = _DOCTYPE.search(data)
+    if match:
+        line = data[:match.start()].count(b"\n") + 1
+        return None, [Problem("DTDs and entity declarations are not allowed in BPMN files",
+                              line=line, file=name)]
+    try:
+        root = etree.fromstring(data, _safe_parser())
+    except etree.XMLSyntaxError as exc:
+        return None, [Problem(f"not well-formed XML: {exc.msg}", line=exc.lineno, file=name)]
+    if root.tag != f"{_B}definitions":
+        return None, [Problem("not a BPMN file: the root element must be bpmn:definitions",
+                              line=root.sourceline, file=name)]
+    return root, []
+
+
+def _check_expression(text: str | None, element: Any, what: str, problems: list[Problem],
+                      name: str, juel_only: bool = False) -> None:
+    if text is None or not text.strip():
+        return
+    if juel_only and not _EXPR.match(text):
+        return  # a literal list of names
+    try:
+        compile_expression(text)
+    except ExpressionError as exc:
+        problems.append(Problem(f"{what}: {exc.message}", element=element.get("id"),
+                                line=element.sourceline, file=name))
+
+
+def _authorized_ends(process: Any) -> list[Any]:
+    return [e for e in process.findall(f"{_B}endEvent")
+            if _properties(e).get("outcome") == "authorized"]
+
+
+def _lane_of(process: Any) -> dict[str, str | None]:
+    lanes: dict[str, str | None] = {}
+    for ref in process.iter(f"{_B}flowNodeRef"):
+        lanes[(ref.text or "").strip()] = ref.getparent().get("name")
+    return lanes
+
+
+def _static_checks(name: str, root: Any, process: Any, authorized_end: str | None,
+                   problems: list[Problem], warnings: list[Problem]) -> str | None:
+    ids = Counter(e.get("id") for e in root.iter() if isinstance(e.tag, str) and e.get("id")
+                  and not e.tag.startswith(_C))
+    for dup, count in ids.items():
+        if count > 1:
+            first = root.xpath("//*[@id=$i]", i=dup)[0]
+            problems.append(Problem(f"id '{dup}' is used {count} times", element=dup,
+                                    line=first.sourceline, file=name))
+    for tag, reason in (("scriptTask", "script tasks are refused: Sealflow never runs scripts "
+                         "from BPMN; use gateways, DMN or user tasks"),
+                        ("serviceTask", "service tasks are not supported"),
+                        ("sendTask", "send tasks are not supported"),
+                        ("eventBasedGateway", "event-based gateways are not supported")):
+        for el in root.iter(f"{_B}{tag}"):
+            problems.append(Problem(f"{tag} '{el.get('id')}': {reason}", element=el.get("id"),
+                                    line=el.sourceline, file=name))
+    for cond in root.iter(f"{_B}conditionExpression"):
+        flow = cond.getparent()
+        _check_expression(cond.text, flow, "condition", problems, name)
+    lanes = _lane_of(process)
+    for task in root.iter(f"{_B}userTask"):
+        for attr in ("assignee", "candidateUsers", "candidateGroups"):
+            _check_expression(task.get(f"{_C}{attr}"), task, attr, problems, name,
+                              juel_only=True)
+        has_performer = any(task.get(f"{_C}{a}") for a in
+                            ("assignee", "candidateUsers", "candidateGroups"))
+        if not has_performer and not lanes.get(task.get("id")):
+            problems.append(Problem(
+                f"user task '{task.get('id')}' has no assignee, no candidates and no lane: "
+                "no one could work it", element=task.get("id"), line=task.sourceline, file=name))
+    for gw in root.iter(f"{_B}exclusiveGateway", f"{_B}inclusiveGateway"):
+        outgoing = [f for f in process.iter(f"{_B}sequenceFlow")
+                    if f.get("sourceRef") == gw.get("id")]
+        conditional = [f for f in outgoing if f.find(f"{_B}conditionExpression") is not None]
+        if len(outgoing) > 1 and len(conditional) == len(outgoing) and not gw.get("default"):
+            warnings.append(Problem(
+                f"gateway '{gw.get('id')}' has no default flow: if no condition holds, the "
+                "request stops with an incident", element=gw.get("id"), line=gw.sourceline,
+                severity="warning", file=name))
+    if authorized_end:
+        ends = [e for e in process.findall(f"{_B}endEvent") if e.get("id") == authorized_end]
+        if not ends:
+            problems.append(Problem(
+                f"authorized_end '{authorized_end}' is not an end event of process "
+                f"'{process.get('id')}'", element=authorized_end, file=name))
+            return None
+        return authorized_end
+    ends = _authorized_ends(process)
+    if not ends:
+        problems.append(Problem(
+            f"process '{process.get('id')}' has no authorized end event: give one end event the "
+            "extension property outcome=authorized, or name it with authorized_end",
+            element=process.get("id"), line=process.sourceline, file=name))
+        return None
+    if len(ends) > 1:
+        problems.append(Problem("more than one end event is marked outcome=authorized",
+                                element=ends[1].get("id"), line=ends[1].sourceline, file=name))
+        return None
+    return ends[0].get("id")
+
+
+def _main_process(name: str, root: Any, problems: list[Problem]) -> Any:
+    processes = root.findall(f"{_B}process")
+    executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"]
+    if not executable:
+        problems.append(Problem("the file has no executable process", file=name,
+                                line=root.sourceline))
+        return None
+    if len(executable) > 1:
+        problems.append(Problem(
+            "the file has more than one executable process; deploy one flow per file",
+            element=executable[1].get("id"), line=executable[1].sourceline, file=name))
+        return None
+    return executable[0]
+
+
+def _spiff_problem(exc: SpiffWorkflowException, roots: dict[str, Any]) -> Problem:
+    element = getattr(exc, "id", None) or None
+    line = None
+    fname = getattr(exc, "file_name", None) or None
+    if element:
+        for fn, root in roots.items():
+            hits = root.xpath("//*[@id=$i]", i=element)
+            if hits:
+                line, fname = hits[0].sourceline, fname or fn
+                break
+    message = str(exc).rstrip(". ")
+    return Problem(message, element=element, line=line, file=fname)
+
+
+def build_spec(files: dict[str, str], key: str) -> tuple[Any, dict[str, Any]]:
+    """Parse already-validated files into a SpiffWorkflow spec and its subprocess specs."""
+    parser = SealflowParser()
+    for name, text in files.items():
+        parser.add_bpmn_xml(etree.fromstring(text.encode("utf-8"), _safe_parser()), name)
+    return parser.get_spec(key), parser.get_subprocess_specs(key)
+
+
+def task_metadata(spec: Any, lanes: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+    """What the inbox needs of each user task: name, lane, performers and form fields."""
+    tasks = {}
+    for ts in spec.task_specs.values():
+        if not isinstance(ts, UserTask):
+            continue
+        ext = getattr(ts, "extensions", {}) or {}
+        tasks[ts.bpmn_id] = {
+            "name": ts.bpmn_name or ts.bpmn_id,
+            "lane": ts.lane or lanes.get(ts.bpmn_id),
+            "assignee": ext.get("assignee"),
+            "candidate_users": ext.get("candidateUsers"),
+            "candidate_groups": ext.get("candidateGroups"),
+            "due_date": ext.get("dueDate"),
+            "form": [{k: v for k, v in f.items() if k != "line"} for f in ext.get("form", [])],
+        }
+    return tasks
+
+
+def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
+              max_bytes: int = 2 * 1024 * 1024) -> ParsedFlow:
+    """Validate and parse a deployment; raise InvalidProcess listing every problem found."""
+    if not files:
+        raise InvalidProcess("no BPMN file was given",
+                             [Problem("no BPMN file was given").as_dict()])
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    roots: dict[str, Any] = {}
+    for name, data in files.items():
+        root, found = parse_xml(name, data, max_bytes)
+        problems.extend(found)
+        if root is not None:
+            roots[name] = root
+    main_name = next(iter(files))
+    process = None
+    end_id = None
+    if main_name in roots:
+        process = _main_process(main_name, roots[main_name], problems)
+        if process is not None:
+            end_id = _static_checks(main_name, roots[main_name], process, authorized_end,
+                                    problems, warnings)
+    if problems:
+        raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
+    assert process is not None and end_id is not None
+    key = process.get("id")
+    texts = {name: data.decode("utf-8") for name, data in files.items()}
+    try:
+        spec, subprocess_specs = build_spec(texts, key)
+    except (ValidationException, SpiffWorkflowException) as exc:
+        problems.append(_spiff_problem(exc, roots))
+    except (KeyError, ValueError, AttributeError) as exc:
+        problems.append(Problem(f"the BPMN could not be parsed: {exc}", file=main_name))
+    if problems:
+        raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
+    if not isinstance(spec.task_specs.get(end_id), EndEvent):
+        raise InvalidProcess("the authorized end is not an end event",
+                             [Problem("the authorized end is not an end event",
+                                      element=end_id).as_dict()])
+    start = process.find(f"{_B}startEvent")
+    return ParsedFlow(
+        key=key,
+        name=process.get("name") or key,
+        authorized_end=end_id,
+        files=texts,
+        sha256=content_hash(files),
+        tasks=task_metadata(spec, _lane_of(process)),
+        start_form=[{k: v for k, v in f.items() if k != "line"}
+                    for f in (_form_fields(start) if start is not None else [])],
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        warnings=warnings,
+    )
+
+
+def _summary(problems: list[Problem]) -> str:
+    first = problems[0]
+    where = f" ({first.element}, line {first.line})" if first.element else (
+        f" (line {first.line})" if first.line else "")
+    more = f"; and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
+    return f"the BPMN was refused: {first.message}{where}{more}"

@@ -1,0 +1,77 @@
+"""Deploying flows: versioned per process key, identical bytes a no-op."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from processes import audit
+from processes.bpmn import ParsedFlow, load_flow
+from processes.engine import SPECS
+from processes.env import Env
+from processes.errors import NotFound
+from processes.models import ProcessDefinition, User
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    definition: ProcessDefinition
+    created: bool
+    warnings: list[dict]
+
+
+def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
+           authorized_end: str | None = None) -> Deployment:
+    """Validate and store a new version (or return the identical existing one)."""
+    flow: ParsedFlow = load_flow(files, authorized_end=authorized_end,
+                                 max_bytes=env.max_bpmn_bytes)
+    warnings = [w.as_dict() for w in flow.warnings]
+    existing = session.execute(
+        select(ProcessDefinition).where(ProcessDefinition.key == flow.key,
+                                        ProcessDefinition.sha256 == flow.sha256)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return Deployment(existing, False, warnings)
+    latest = session.execute(
+        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == flow.key)
+    ).scalar() or 0
+    definition = ProcessDefinition(
+        key=flow.key, version=latest + 1, name=flow.name, sha256=flow.sha256, files=flow.files,
+        authorized_end=flow.authorized_end, tasks=flow.tasks, start_form=flow.start_form,
+        deployed_by_id=actor.id if actor else None)
+    session.add(definition)
+    session.flush()
+    SPECS.put(definition.id, (flow.spec, flow.subprocess_specs))
+    audit.record(session, "process.deployed", actor=actor, key=flow.key,
+                 version=definition.version, sha256=flow.sha256)
+    logger.info("process %s version %d deployed", flow.key, definition.version)
+    return Deployment(definition, True, warnings)
+
+
+def latest(session: Session, key: str) -> ProcessDefinition:
+    definition = session.execute(
+        select(ProcessDefinition).where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
+    if definition is None:
+        raise NotFound(f"no process with key {key!r} is deployed")
+    return definition
+
+
+def listing(session: Session) -> list[dict]:
+    """Every flow: its latest version plus the list of all versions (one query)."""
+    rows = session.execute(
+        select(ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
+               ProcessDefinition.sha256, ProcessDefinition.deployed_at)
+        .order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
+    flows: dict[str, dict] = {}
+    for key, version, name, sha, at in rows:
+        entry = flows.setdefault(key, {"versions": []})
+        entry.update(key=key, name=name, version=version, sha256=sha,
+                     deployed_at=at.isoformat())
+        entry["versions"].append(version)
+    return list(flows.values())

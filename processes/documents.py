@@ -1,0 +1,73 @@
+"""Content-addressed document storage: ``<data_dir>/documents/<sha[:2]>/<sha>.pdf``.
+
+A file is written (to a temporary name, then renamed) before its row is committed; a rollback can
+leave an unreferenced file behind, never a row without its file or a half-written file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import signer
+from processes.env import Env
+from processes.errors import InvalidContent, NotFound, TooLarge
+from processes.models import Document
+
+
+def path_for(env: Env, sha256: str) -> Path:
+    return env.data_dir / "documents" / sha256[:2] / f"{sha256}.pdf"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def inspect(env: Env, data: bytes) -> signer.PdfInfo:
+    """Check an upload is a PDF we can seal; a clear 413/422 otherwise."""
+    if len(data) > env.max_document_bytes:
+        raise TooLarge(f"the document is {len(data)} bytes; the limit is "
+                       f"{env.max_document_bytes} bytes")
+    try:
+        return signer.inspect_pdf(data)
+    except signer.InvalidDocument as exc:
+        raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) from None
+
+
+def store(session: Session, env: Env, data: bytes, pages: int | None = None) -> Document:
+    """Store bytes (already inspected) and return their Document row (existing or new)."""
+    sha = hashlib.sha256(data).hexdigest()
+    doc = session.execute(select(Document).where(Document.sha256 == sha)).scalar_one_or_none()
+    path = path_for(env, sha)
+    if not path.exists():
+        _write_atomic(path, data)
+    if doc is None:
+        if pages is None:
+            pages = signer.inspect_pdf(data).pages
+        doc = Document(sha256=sha, size=len(data), pages=pages)
+        session.add(doc)
+        session.flush()
+    return doc
+
+
+def read(env: Env, doc: Document) -> bytes:
+    path = path_for(env, doc.sha256)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"the stored file of document {doc.sha256} is missing") from None

@@ -1,0 +1,153 @@
+"""Running instances: specs parsed once per process definition, state in and out of the database.
+
+Stored state is SpiffWorkflow's serializer JSON without the spec, which each process definition
+holds once (spiff-arena does the same); restoring onto the cached spec halves the cost.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import TaskState
+
+from processes.bpmn import build_spec
+from processes.expressions import ExpressionError
+from processes.models import ProcessDefinition
+from processes.spiff import script_engine, serializer
+
+
+class EngineIncident(Exception):
+    """The engine stopped on a designer's mistake (expression error, no path...)."""
+
+    def __init__(self, element: str | None, message: str) -> None:
+        super().__init__(message)
+        self.element = element
+        self.message = message
+
+
+class _SpecCache:
+    """Parsed specs by process definition id (definitions never change once deployed)."""
+
+    def __init__(self, size: int = 128) -> None:
+        self._items: OrderedDict[int, tuple[Any, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, definition: ProcessDefinition) -> tuple[Any, dict]:
+        with self._lock:
+            hit = self._items.get(definition.id)
+            if hit is not None:
+                self._items.move_to_end(definition.id)
+                return hit
+        specs = build_spec(definition.files, definition.key)
+        with self._lock:
+            self._items[definition.id] = specs
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return specs
+
+    def put(self, definition_id: int, specs: tuple[Any, dict]) -> None:
+        with self._lock:
+            self._items[definition_id] = specs
+
+
+SPECS = _SpecCache()
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    element_id: str
+    data: dict[str, Any]
+
+
+def _run(wf: BpmnWorkflow) -> None:
+    try:
+        wf.do_engine_steps()
+    except ExpressionError as exc:
+        raise EngineIncident(_failed_element(wf), exc.message) from None
+    except SpiffWorkflowException as exc:
+        task = getattr(exc, "task", None)
+        element = task.task_spec.bpmn_id if task is not None else _failed_element(wf)
+        cause = getattr(exc, "exception", None)
+        message = cause.message if isinstance(cause, ExpressionError) else str(exc)
+        raise EngineIncident(element, message) from None
+
+
+def _failed_element(wf: BpmnWorkflow) -> str | None:
+    for task in wf.get_tasks(state=TaskState.ERROR):
+        return task.task_spec.bpmn_id
+    return None
+
+
+def start(definition: ProcessDefinition, variables: dict[str, Any]) -> BpmnWorkflow:
+    """A new instance with ``variables`` as its data, run until it waits."""
+    spec, subprocess_specs = SPECS.get(definition)
+    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine())
+    # Variables go on the start task (data flows from there), like SpiffArena's "start form".
+    for task in wf.get_tasks(state=TaskState.READY):
+        task.set_data(**variables)
+    _run(wf)
+    return wf
+
+
+def load(definition: ProcessDefinition, state: str) -> BpmnWorkflow:
+    spec, subprocess_specs = SPECS.get(definition)
+    return serializer().loads(state, spec, subprocess_specs)
+
+
+def dump(wf: BpmnWorkflow) -> tuple[str, str]:
+    """(state JSON, serializer version)."""
+    ser = serializer()
+    return ser.dumps(wf), ser.VERSION
+
+
+def ready_user_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:
+    return [ReadyTask(str(t.id), t.task_spec.bpmn_id, t.data)
+            for t in wf.get_tasks(state=TaskState.READY, spec_class=UserTask)]
+
+
+def complete(wf: BpmnWorkflow, task_id: str, values: dict[str, Any]) -> None:
+    """Complete a READY user task with ``values`` and run until the instance waits again."""
+    task = wf.get_task_from_id(UUID(task_id))
+    if task is None or task.state != TaskState.READY:
+        raise LookupError(task_id)
+    task.set_data(**values)
+    try:
+        task.run()
+    except ExpressionError as exc:
+        raise EngineIncident(task.task_spec.bpmn_id, exc.message) from None
+    _run(wf)
+
+
+def task_completed(wf: BpmnWorkflow, task_id: str) -> bool:
+    task = wf.get_task_from_id(UUID(task_id))
+    return task is not None and task.state == TaskState.COMPLETED
+
+
+def reached_end(wf: BpmnWorkflow) -> str | None:
+    """The id of the top-level end event the instance reached, if it has ended."""
+    if not wf.is_completed():
+        return None
+    for task in wf.tasks.values():
+        if (task.workflow is wf and isinstance(task.task_spec, EndEvent)
+                and task.state == TaskState.COMPLETED):
+            return task.task_spec.bpmn_id
+    return None
+
+
+def clear_decision(wf: BpmnWorkflow, task_ids: list[str]) -> None:
+    """``decision`` is cleared when a user task starts (DESIGN: BPMN conventions)."""
+    for task_id in task_ids:
+        task = wf.get_task_from_id(UUID(task_id))
+        if task is not None:
+            task.data.pop("decision", None)
+            task.data.pop("comment", None)

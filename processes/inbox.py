@@ -1,0 +1,148 @@
+"""The inbox: who may work a user task, the task rows, and who may see a request."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from processes.engine import EngineIncident
+from processes.errors import NotAllowed
+from processes.expressions import ExpressionError, evaluate
+from processes.models import (
+    Group,
+    Membership,
+    Request,
+    Seal,
+    SealCustodian,
+    Task,
+    TaskCandidate,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from processes.people import Identity
+
+_EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
+_REQUESTER = re.compile(r"^\s*[$#]\{\s*requester\s*\}\s*$")
+
+
+def _names(raw: str | None, variables: dict[str, Any], element: str) -> list[str]:
+    """A performer attribute: literal comma-separated names, or an expression giving names."""
+    if raw is None or not raw.strip():
+        return []
+    if _EXPR.match(raw):
+        try:
+            value = evaluate(raw, variables)
+        except ExpressionError as exc:
+            raise EngineIncident(element, exc.message) from None
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, (list, tuple, set)):
+            raise EngineIncident(element, f"{raw} gave {value!r}, not a list of names")
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def _groups(session: Session, refs: list[str]) -> list[Group]:
+    """Groups named by key, or by display name (lanes may carry Chinese labels)."""
+    if not refs:
+        return []
+    return list(session.execute(
+        select(Group).where(or_(Group.key.in_(refs), Group.name.in_(refs)))).scalars())
+
+
+def open_task(session: Session, req: Request, task_id: str, element_id: str,
+              meta: dict[str, Any], variables: dict[str, Any]) -> Task:
+    """Create the inbox row of a READY user task with its resolved performers.
+
+    Raises EngineIncident when nobody may work it (after separation of duties).
+    """
+    assignee_raw = meta.get("assignee")
+    users_raw = meta.get("candidate_users")
+    groups_raw = meta.get("candidate_groups")
+    assignee = (_names(assignee_raw, variables, element_id) or [None])[0]
+    user_names = _names(users_raw, variables, element_id)
+    group_refs = _names(groups_raw, variables, element_id)
+    if not (assignee_raw or users_raw or groups_raw) and meta.get("lane"):
+        group_refs = [meta["lane"]]
+    requester_may = bool(
+        (assignee_raw and _REQUESTER.match(assignee_raw))
+        or any(_REQUESTER.match(p) for p in (users_raw or "").split(",")))
+    wanted = [assignee] if assignee else user_names
+    users = list(session.execute(select(User).where(User.name.in_(wanted)))
+                 .scalars()) if wanted else []
+    groups = [] if assignee else _groups(session, group_refs)
+    able = {u.id for u in users if u.active}
+    if groups:
+        able |= set(session.execute(
+            select(Membership.user_id).join(User, User.id == Membership.user_id)
+            .where(Membership.group_id.in_([g.id for g in groups]), User.active.is_(True))
+        ).scalars())
+    if not requester_may:
+        able.discard(req.requester_id)
+    if not able:
+        who = ", ".join(filter(None, [assignee, *user_names, *group_refs])) or "nobody"
+        raise EngineIncident(element_id, f"no one may work task '{meta.get('name')}' "
+                             f"({element_id}): candidates [{who}] are unknown, inactive or "
+                             "excluded as the requester")
+    task = Task(id=task_id, request_id=req.id, element_id=element_id,
+                name=meta.get("name") or element_id, lane=meta.get("lane"),
+                status=TaskStatus.open, assignee=assignee,
+                candidate_users=[u.name for u in users] if not assignee else [],
+                candidate_groups=[g.key for g in groups], requester_may_work=requester_may,
+                created_at=utcnow())
+    session.add(task)
+    for user in users:
+        session.add(TaskCandidate(task_id=task_id, user_id=user.id))
+    for group in groups:
+        session.add(TaskCandidate(task_id=task_id, group_id=group.id))
+    return task
+
+
+def _candidate_clause(user_id: int):
+    my_groups = select(Membership.group_id).where(Membership.user_id == user_id)
+    return exists().where(TaskCandidate.task_id == Task.id, or_(
+        TaskCandidate.user_id == user_id, TaskCandidate.group_id.in_(my_groups)))
+
+
+def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0) -> list[Task]:
+    """Open tasks the user may complete now (one query)."""
+    stmt = (select(Task).join(Request, Request.id == Task.request_id)
+            .where(Task.status == TaskStatus.open, _candidate_clause(user.id),
+                   or_(Task.requester_may_work.is_(True), Request.requester_id != user.id),
+                   or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id))
+            .order_by(Task.created_at, Task.id).limit(limit).offset(offset))
+    return list(session.execute(stmt).scalars())
+
+
+def check_may_work(session: Session, user: User, task: Task, req: Request) -> None:
+    """Raise NotAllowed unless ``user`` may complete ``task`` (candidates, SoD, claim)."""
+    if req.requester_id == user.id and not task.requester_may_work:
+        raise NotAllowed("the requester cannot approve their own request")
+    is_candidate = session.execute(
+        select(_candidate_clause(user.id)).where(Task.id == task.id)).scalar()
+    if not is_candidate:
+        raise NotAllowed("you are not among the people who may work this task")
+    if task.claimed_by_id is not None and task.claimed_by_id != user.id:
+        raise NotAllowed("this task is claimed by someone else")
+
+
+def can_see(session: Session, identity: Identity, req: Request) -> bool:
+    """Requester, anyone who has or had a task on it, its seal's custodians, auditors, admins."""
+    user = identity.user
+    if req.requester_id == user.id or identity.has_role("auditor"):
+        return True
+    custodian = exists().where(SealCustodian.seal_id == req.seal_id,
+                               SealCustodian.user_id == user.id)
+    had_task = exists().where(Task.request_id == req.id, or_(
+        Task.completed_by_id == user.id, Task.claimed_by_id == user.id,
+        _candidate_clause(user.id)))
+    return bool(session.execute(select(or_(custodian, had_task))).scalar())
+
+
+__all__ = ["open_task", "open_tasks", "check_may_work", "can_see", "Seal"]

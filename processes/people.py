@@ -1,0 +1,180 @@
+"""Users, groups, roles, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from processes.errors import BadInput, NotFound
+from processes.models import ApiToken, Group, Membership, Role, User, UserRole
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "sf_"
+SCOPES = {"api", "act_as", "messages"}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: the user, and the token's scopes (None for a browser session)."""
+
+    user: User
+    scopes: frozenset[str] | None = None
+
+    def has_role(self, *roles: str) -> bool:
+        names = self.user.role_names
+        return "admin" in names or any(r in names for r in roles)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 80 or any(c.isspace() for c in name) or "," in name:
+        raise BadInput(f"invalid name {name!r}: 1-80 characters, no spaces or commas")
+    return name
+
+
+def parse_roles(text: str | None) -> list[Role]:
+    roles = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            roles.append(Role(part))
+        except ValueError:
+            raise BadInput(f"unknown role {part!r}; roles are: "
+                           + ", ".join(r.value for r in Role)) from None
+    return roles
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return user
+
+
+def get_group(session: Session, key: str) -> Group:
+    group = session.execute(select(Group).where(Group.key == key)).scalar_one_or_none()
+    if group is None:
+        raise NotFound(f"no group {key!r}")
+    return group
+
+
+def add_user(session: Session, name: str, *, password: str | None = None,
+             display_name: str | None = None, groups: list[str] = (),
+             roles: list[Role] = ()) -> User:
+    """Create a user, or update an existing one's password, groups and roles."""
+    name = _clean_name(name)
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        user = User(name=name, display_name=display_name or name, active=True)
+        session.add(user)
+        logger.info("user %s created", name)
+    elif display_name:
+        user.display_name = display_name
+    if password is not None:
+        if len(password) < 8:
+            raise BadInput("the password must have at least 8 characters")
+        user.password_hash = generate_password_hash(password)
+    session.flush()
+    for key in groups:
+        group = get_group(session, key)
+        if session.get(Membership, (user.id, group.id)) is None:
+            session.add(Membership(user_id=user.id, group_id=group.id))
+    have = user.role_names
+    for role in roles:
+        if role.value not in have:
+            user.roles.append(UserRole(role=role))
+    session.flush()
+    return user
+
+
+def deactivate_user(session: Session, name: str) -> User:
+    user = get_user(session, name)
+    user.active = False
+    for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars():
+        token.revoked = True
+    return user
+
+
+def add_group(session: Session, key: str, *, name: str | None = None,
+              head: str | None = None) -> Group:
+    key = _clean_name(key)
+    group = session.execute(select(Group).where(Group.key == key)).scalar_one_or_none()
+    if group is None:
+        group = Group(key=key, name=name or key)
+        session.add(group)
+    elif name:
+        group.name = name
+    if head:
+        head_user = get_user(session, head)
+        group.head = head_user
+        session.flush()
+        if session.get(Membership, (head_user.id, group.id)) is None:
+            session.add(Membership(user_id=head_user.id, group_id=group.id))
+    session.flush()
+    return group
+
+
+def check_password(session: Session, name: str, password: str) -> User | None:
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None or not user.active or not user.password_hash:
+        # Spend the same time as a real check, so timing does not reveal user names.
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def token_hash(token: str) -> str:
+    # Tokens are 256-bit random: a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, *, name: str = "",
+                 scopes: list[str] = ()) -> str:
+    """Create a bearer token; returns it in clear (the only time it is seen)."""
+    unknown = set(scopes) - SCOPES
+    if unknown:
+        raise BadInput(f"unknown scope(s) {', '.join(sorted(unknown))}; scopes are: "
+                       + ", ".join(sorted(SCOPES)))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), name=name,
+                         scopes=",".join(sorted(set(scopes) | {"api"}))))
+    session.flush()
+    logger.info("token created for user %s", user.name)
+    return token
+
+
+def identity_from_token(session: Session, token: str) -> Identity | None:
+    row = session.execute(
+        select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        return None
+    api_token, user = row
+    if api_token.revoked or not user.active:
+        return None
+    return Identity(user, frozenset(s for s in api_token.scopes.split(",") if s))
+
+
+def groups_of(session: Session, user_id: int) -> list[Group]:
+    return list(session.execute(
+        select(Group).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user_id).order_by(Group.key)).scalars())
+
+
+def describe(session: Session, user: User) -> dict:
+    return {"id": user.id, "name": user.name, "display_name": user.display_name,
+            "groups": [g.key for g in groups_of(session, user.id)],
+            "roles": sorted(user.role_names)}

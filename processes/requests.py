@@ -1,0 +1,351 @@
+"""Seal requests: start one, advance its instance, withdraw it, and describe it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import signer
+from processes import audit, definitions, documents, engine, inbox, signals
+from processes.db import lock_request, on_commit
+from processes.engine import EngineIncident
+from processes.env import Env
+from processes.errors import BadInput, InvalidContent, NotAllowed, NotFound, WorkflowStateError
+from processes.forms import check_values
+from processes.models import (
+    BusinessType,
+    Group,
+    IdempotencyKey,
+    Membership,
+    ProcessDefinition,
+    Request,
+    RequestStatus,
+    SealStatus,
+    SigningGrant,
+    Task,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from processes.people import Identity, get_user
+from processes.seals import get_seal
+
+logger = logging.getLogger(__name__)
+
+FINAL = {RequestStatus.rejected, RequestStatus.withdrawn, RequestStatus.sealed,
+         RequestStatus.failed}
+
+
+@dataclass
+class NewRequest:
+    """What a requester submits (already parsed from the form or the multipart body)."""
+
+    seal_id: int
+    document: bytes | None
+    filename: str
+    process: str | None = None
+    business_type: str | None = None
+    data: dict[str, Any] | None = None
+    placement: dict[str, Any] | None = None
+    on_behalf_of: str | None = None
+    from_request: int | None = None
+    idempotency_key: str | None = None
+
+
+def _definition_for(session: Session, new: NewRequest) -> tuple[ProcessDefinition, str | None]:
+    if new.process:
+        return definitions.latest(session, new.process), new.business_type
+    if new.business_type:
+        bt = session.execute(select(BusinessType).where(
+            BusinessType.key == new.business_type)).scalar_one_or_none()
+        if bt is None:
+            raise InvalidContent(f"unknown business type {new.business_type!r}",
+                                 [{"field": "business_type", "message": "unknown"}])
+        return definitions.latest(session, bt.process_key), bt.key
+    raise BadInput("name the flow: `process` (a process key) or `business_type`")
+
+
+def _placement(raw: dict[str, Any] | None, info: signer.PdfInfo) -> dict[str, Any]:
+    if raw is None:
+        p = signer.SealPlacement.default_for(info)
+    else:
+        if not isinstance(raw, dict):
+            raise InvalidContent("placement must be a JSON object {page, x, y, size}",
+                                 [{"field": "placement", "message": "must be an object"}])
+        try:
+            p = signer.SealPlacement(page=int(raw.get("page") or info.pages),
+                                     x=float(raw["x"]), y=float(raw["y"]),
+                                     size=float(raw.get("size") or 119.0))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidContent("placement needs numbers page, x, y (and optional size)",
+                                 [{"field": "placement", "message": "needs page, x, y"}]) from None
+    try:
+        p.check(info)
+    except signer.SignerError as exc:
+        raise InvalidContent(str(exc), [{"field": "placement", "message": str(exc)}]) from None
+    return {"page": p.page, "x": p.x, "y": p.y, "size": p.size}
+
+
+def _builtins(session: Session, requester: User, seal, business_type: str | None,
+              pages: int) -> dict[str, Any]:
+    groups = list(session.execute(
+        select(Group).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == requester.id)).scalars())
+    head_ids = {g.head_id for g in groups if g.head_id}
+    heads = sorted(session.execute(select(User.name).where(User.id.in_(head_ids))).scalars()) \
+        if head_ids else []
+    return {"requester": requester.name, "requester_groups": sorted(g.key for g in groups),
+            "requester_heads": heads, "business_type": business_type, "seal": seal.id,
+            "seal_custodians": [u.name for u in seal.custodians], "document_pages": pages}
+
+
+def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> Request:
+    """Check, store and start a request; the engine runs until it waits."""
+    requester = identity.user
+    if new.on_behalf_of:
+        if identity.scopes is None or "act_as" not in identity.scopes:
+            raise NotAllowed("on_behalf_of needs a token with the act_as scope")
+        requester = get_user(session, new.on_behalf_of)
+        if not requester.active:
+            raise InvalidContent("on_behalf_of names an inactive user",
+                                 [{"field": "on_behalf_of", "message": "inactive"}])
+    if new.idempotency_key:
+        earlier = session.execute(select(IdempotencyKey).where(
+            IdempotencyKey.user_id == identity.user.id,
+            IdempotencyKey.key == new.idempotency_key)).scalar_one_or_none()
+        if earlier is not None:
+            return session.get(Request, earlier.request_id)
+    definition, business_type = _definition_for(session, new)
+    seal = get_seal(session, new.seal_id)
+    if seal.status != SealStatus.active:
+        raise InvalidContent(f"seal {seal.id} is {seal.status.value} and cannot be used",
+                             [{"field": "seal", "message": f"seal is {seal.status.value}"}])
+    data_bytes = _document_bytes(session, env, identity, new)
+    info = documents.inspect(env, data_bytes)
+    placement = _placement(new.placement, info)
+    data = check_values(definition.start_form, new.data or {}, extra_allowed=True)
+    doc = documents.store(session, env, data_bytes, pages=info.pages)
+    variables = {**data, **_builtins(session, requester, seal, business_type, info.pages)}
+    req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
+                  seal_id=seal.id, requester_id=requester.id, created_by_id=identity.user.id,
+                  document=doc, filename=_filename(new.filename), placement=placement,
+                  data=data, state="", state_version="")
+    session.add(req)
+    session.flush()
+    audit.record(session, "request.created", actor=identity.user, request_id=req.id,
+                 seal_id=seal.id, process=definition.key, version=definition.version,
+                 document_sha256=doc.sha256, requester=requester.name)
+    try:
+        wf = engine.start(definition, variables)
+    except EngineIncident as exc:
+        _incident(session, req, exc)
+        return req
+    advance(session, req, wf, actor=identity.user)
+    if new.idempotency_key:
+        session.add(IdempotencyKey(user_id=identity.user.id, key=new.idempotency_key,
+                                   request_id=req.id))
+        try:
+            session.flush()
+        except IntegrityError:
+            raise WorkflowStateError(
+                "a request with this Idempotency-Key is being created") from None
+    logger.info("request %d created by %s (process %s v%d)", req.id, identity.user.name,
+                definition.key, definition.version)
+    return req
+
+
+def _filename(name: str | None) -> str:
+    name = (name or "document.pdf").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return (name or "document.pdf")[:300]
+
+
+def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequest) -> bytes:
+    if new.from_request is not None:
+        if new.document is not None:
+            raise BadInput("give either document or from_request, not both")
+        earlier = get_visible(session, identity, new.from_request)
+        if earlier.status != RequestStatus.sealed or earlier.sealed_document is None:
+            raise WorkflowStateError(f"request {earlier.id} is not sealed")
+        return documents.read(env, earlier.sealed_document)
+    if not new.document:
+        raise InvalidContent("a PDF document is required",
+                             [{"field": "document", "message": "is required"}])
+    return new.document
+
+
+def _incident(session: Session, req: Request, exc: EngineIncident) -> None:
+    req.status = RequestStatus.incident
+    req.failure = f"{exc.element}: {exc.message}" if exc.element else exc.message
+    req.updated_at = utcnow()
+    audit.record(session, "request.incident", request_id=req.id, element=exc.element,
+                 message=exc.message)
+    logger.warning("request %d incident at %s: %s", req.id, exc.element, exc.message)
+
+
+def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
+    """Project the instance after it ran: inbox rows, end state, grant; save state once."""
+    definition = req.process
+    ready = engine.ready_user_tasks(wf)
+    open_rows = {t.id: t for t in session.execute(select(Task).where(
+        Task.request_id == req.id, Task.status == TaskStatus.open)).scalars()}
+    ready_ids = {r.id for r in ready}
+    for task_id, row in open_rows.items():
+        if task_id not in ready_ids:
+            row.status = TaskStatus.cancelled
+            row.completed_at = utcnow()
+    new = [r for r in ready if r.id not in open_rows]
+    engine.clear_decision(wf, [r.id for r in new])
+    try:
+        for r in new:
+            meta = definition.tasks.get(r.element_id, {"name": r.element_id})
+            task = inbox.open_task(session, req, r.id, r.element_id, meta, r.data)
+            audit.record(session, "task.created", request_id=req.id, task=task.id,
+                         element=r.element_id)
+            on_commit(session, lambda t=task.id: signals.task_created.send(
+                None, task_id=t, request_id=req.id))
+    except EngineIncident as exc:
+        _incident(session, req, exc)
+    req.state, req.state_version = engine.dump(wf)
+    req.updated_at = utcnow()
+    end = engine.reached_end(wf)
+    if end is None:
+        return
+    req.end_event = end
+    if end == definition.authorized_end:
+        _authorize(session, req)
+    else:
+        req.status = (RequestStatus.withdrawn if req.status == RequestStatus.withdrawn
+                      else RequestStatus.rejected)
+        audit.record(session, f"request.{req.status.value}", actor=actor, request_id=req.id,
+                     end_event=end)
+        on_commit(session, lambda: signals.request_finished.send(
+            None, request_id=req.id, status=req.status.value))
+
+
+def _authorize(session: Session, req: Request) -> None:
+    """The authorized end: write the single-use signing grant in this same transaction."""
+    sha = req.document.sha256
+    approvals = [
+        {"task": t.id, "element": t.element_id, "name": t.name, "by": t.completed_by.name,
+         "decision": t.decision, "at": t.completed_at.isoformat()}
+        for t in session.execute(select(Task).where(
+            Task.request_id == req.id, Task.status == TaskStatus.completed,
+            Task.document_sha256 == sha).order_by(Task.completed_at)).scalars()
+        if t.completed_by is not None]
+    grant = SigningGrant(request_id=req.id, seal_id=req.seal_id, document_sha256=sha,
+                         approvals=approvals)
+    session.add(grant)
+    req.status = RequestStatus.authorized
+    session.flush()
+    audit.record(session, "request.authorized", request_id=req.id, seal_id=req.seal_id,
+                 grant=grant.id, document_sha256=sha, approvals=len(approvals))
+    on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
+
+
+def get_visible(session: Session, identity: Identity, request_id: int) -> Request:
+    req = session.get(Request, request_id)
+    if req is None or not inbox.can_see(session, identity, req):
+        raise NotFound(f"no request {request_id}")
+    return req
+
+
+def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
+    req = get_visible(session, identity, request_id)
+    if req.requester_id != identity.user.id:
+        raise NotAllowed("only the requester may withdraw a request")
+    req = lock_request(session, request_id)
+    if req.status not in (RequestStatus.running, RequestStatus.halted, RequestStatus.incident):
+        raise WorkflowStateError(f"request {req.id} is {req.status.value}; only a running "
+                                 "request can be withdrawn")
+    wf = engine.load(req.process, req.state)
+    wf.cancel()
+    req.status = RequestStatus.withdrawn
+    for task in session.execute(select(Task).where(
+            Task.request_id == req.id, Task.status == TaskStatus.open)).scalars():
+        task.status = TaskStatus.cancelled
+        task.completed_at = utcnow()
+    req.state, req.state_version = engine.dump(wf)
+    req.updated_at = utcnow()
+    audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id)
+    on_commit(session, lambda: signals.request_finished.send(
+        None, request_id=req.id, status="withdrawn"))
+    return req
+
+
+def listing(session: Session, identity: Identity, *, status: str | None = None,
+            seal: int | None = None, requester: str | None = None, mine_only: bool = False,
+            limit: int = 50, offset: int = 0) -> list[Request]:
+    stmt = select(Request)
+    if mine_only or not identity.has_role("auditor"):
+        stmt = stmt.where(Request.requester_id == identity.user.id)
+    if status:
+        try:
+            stmt = stmt.where(Request.status == RequestStatus(status))
+        except ValueError:
+            raise BadInput(f"unknown status {status!r}") from None
+    if seal is not None:
+        stmt = stmt.where(Request.seal_id == seal)
+    if requester:
+        stmt = stmt.join(User, User.id == Request.requester_id).where(User.name == requester)
+    stmt = stmt.order_by(Request.id.desc()).limit(min(max(limit, 1), 500)).offset(max(offset, 0))
+    return list(session.execute(stmt).scalars())
+
+
+def describe(session: Session, req: Request, *, tasks: list[Task] | None = None) -> dict:
+    """The API's view of a request (DESIGN: GET /api/v1/requests/<id>)."""
+    if tasks is None:
+        tasks = list(session.execute(select(Task).where(Task.request_id == req.id)
+                                     .order_by(Task.created_at, Task.id)).scalars())
+    users = {u.id: u for u in session.execute(select(User).where(User.id.in_(
+        {t.completed_by_id for t in tasks if t.completed_by_id} | {req.requester_id}))).scalars()}
+    return {
+        "id": req.id,
+        "status": req.status.value,
+        "process": {"key": req.process.key, "version": req.process.version},
+        "business_type": req.business_type,
+        "seal": req.seal_id,
+        "requester": users[req.requester_id].name,
+        "document": {"sha256": req.document.sha256, "filename": req.filename,
+                     "pages": req.document.pages},
+        "placement": req.placement,
+        "data": req.data,
+        "tasks": [describe_task(t) for t in tasks if t.status == TaskStatus.open],
+        "history": [{"task": t.id, "element": t.element_id, "name": t.name,
+                     "by": users[t.completed_by_id].name if t.completed_by_id else None,
+                     "decision": t.decision, "comment": t.comment,
+                     "at": t.completed_at.isoformat() if t.completed_at else None}
+                    for t in tasks if t.status == TaskStatus.completed],
+        "sealed_document": ({"sha256": req.sealed_document.sha256}
+                            if req.sealed_document_id else None),
+        "failure": req.failure,
+        "created_at": req.created_at.isoformat(),
+        "updated_at": req.updated_at.isoformat(),
+    }
+
+
+def describe_task(task: Task, form: list[dict] | None = None) -> dict:
+    if form is None:
+        form = (task.request.process.tasks.get(task.element_id) or {}).get("form", [])
+    return {
+        "id": task.id, "request_id": task.request_id, "name": task.name,
+        "element_id": task.element_id, "lane": task.lane, "assignee": task.assignee,
+        "candidate_groups": task.candidate_groups, "candidate_users": task.candidate_users,
+        "claimed_by": task.claimed_by.name if task.claimed_by_id else None,
+        "form": [{"id": f["id"], "label": f.get("label"), "type": f.get("type"),
+                  "required": bool(f.get("required")), "default": f.get("default"),
+                  "values": f.get("values", [])} for f in form],
+        "created_at": task.created_at.isoformat(),
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+    }
+
+
+def require_exists(session: Session, request_id: int) -> Request:
+    req = session.get(Request, request_id)
+    if req is None:
+        raise NotFound(f"no request {request_id}")
+    return req

@@ -1,0 +1,132 @@
+"""The organisation's PKI and its seals: keys, certificates, appearance, and ready signers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import signer
+from processes import audit
+from processes.env import Env
+from processes.errors import BadInput, NotFound
+from processes.models import PkiAuthority, Seal, SealStatus, User
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_SEAL_TYPE = "系统章"
+
+
+def _authority(session: Session, kind: str) -> PkiAuthority | None:
+    return session.execute(
+        select(PkiAuthority).where(PkiAuthority.kind == kind)).scalar_one_or_none()
+
+
+def ensure_pki(session: Session, env: Env) -> tuple[signer.KeyMaterial, signer.KeyMaterial]:
+    """The root and issuing CA, created on first use (idempotent)."""
+    root, issuing = _authority(session, "root"), _authority(session, "issuing")
+    if root is None or issuing is None:
+        root_km, issuing_km = signer.create_ca_hierarchy(env.org_name, env.key_passphrase)
+        root = PkiAuthority(kind="root", cert_pem=root_km.cert_pem, key_pem=root_km.key_pem)
+        issuing = PkiAuthority(kind="issuing", cert_pem=issuing_km.cert_pem,
+                               key_pem=issuing_km.key_pem)
+        session.add_all([root, issuing])
+        session.flush()
+        audit.record(session, "pki.created", root_serial=root_km.serial_hex,
+                     issuing_serial=issuing_km.serial_hex)
+        logger.info("organisation CA created for %s", env.org_name)
+    return (signer.KeyMaterial(root.cert_pem, root.key_pem),
+            signer.KeyMaterial(issuing.cert_pem, issuing.key_pem))
+
+
+def ca_certificates(session: Session) -> list[bytes]:
+    """PEM of the root and issuing CA certificates (root first); empty before ``init``."""
+    rows = {a.kind: a for a in session.execute(select(PkiAuthority)).scalars()}
+    return [rows[k].cert_pem for k in ("root", "issuing") if k in rows]
+
+
+def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "合同专用章",
+                custodians: list[User], actor: User | None = None, key_type: str = "rsa2048",
+                system: bool = False) -> Seal:
+    """Make a seal: its key, a certificate from the issuing CA, and its round red image."""
+    name = (name or "").strip()
+    if not name:
+        raise BadInput("a seal needs a name")
+    if not custodians and not system:
+        raise BadInput("a seal needs at least one custodian")
+    _, issuing = ensure_pki(session, env)
+    km = signer.issue_seal_certificate(
+        issuing, env.key_passphrase, seal_name=name, org_name=env.org_name, key_type=key_type,
+        crl_url=f"{env.base_url}/pki/crl")
+    appearance = signer.draw_seal(env.org_name, seal_type, font_path=env.cjk_font)
+    seal = Seal(name=name, type=seal_type, status=SealStatus.active, system=system,
+                cert_pem=km.cert_pem, key_pem=km.key_pem, certificate_serial=km.serial_hex,
+                appearance_pdf=appearance.pdf, appearance_png=appearance.png)
+    seal.custodians = list(custodians)
+    session.add(seal)
+    session.flush()
+    audit.record(session, "seal.created", actor=actor, seal_id=seal.id, name=name,
+                 type=seal_type, certificate_serial=km.serial_hex,
+                 custodians=[u.name for u in custodians])
+    logger.info("seal %d (%s) created", seal.id, name)
+    return seal
+
+
+def ensure_system_seal(session: Session, env: Env) -> Seal:
+    seal = session.execute(select(Seal).where(Seal.system.is_(True))).scalar_one_or_none()
+    if seal is None:
+        seal = create_seal(session, env, f"{env.org_name} Sealflow", seal_type=SYSTEM_SEAL_TYPE,
+                           custodians=[], system=True)
+    return seal
+
+
+def get_seal(session: Session, seal_id: int) -> Seal:
+    seal = session.get(Seal, seal_id)
+    if seal is None or seal.system:
+        raise NotFound(f"no seal {seal_id}")
+    return seal
+
+
+def listing(session: Session) -> list[Seal]:
+    return list(session.execute(
+        select(Seal).where(Seal.system.is_(False)).order_by(Seal.id)).scalars())
+
+
+def describe(seal: Seal) -> dict:
+    return {"id": seal.id, "name": seal.name, "type": seal.type, "status": seal.status.value,
+            "certificate_serial": seal.certificate_serial,
+            "custodians": [u.name for u in seal.custodians]}
+
+
+class _SignerCache:
+    """Decrypting and checking a key costs tens of ms: keep ready signers per certificate."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[tuple[int, str], signer.SealSigner] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, seal: Seal, env: Env, chain: list[bytes]) -> signer.SealSigner:
+        key = (seal.id, seal.certificate_serial)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                return hit
+        km = signer.KeyMaterial(seal.cert_pem, seal.key_pem)
+        ready = signer.SealSigner.from_key_material(km, env.key_passphrase, chain=chain)
+        with self._lock:
+            self._items[key] = ready
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return ready
+
+
+SIGNERS = _SignerCache()
+
+
+def signer_for(session: Session, env: Env, seal: Seal) -> signer.SealSigner:
+    # pyHanko wants the chain leaf-up: issuing CA, then root.
+    return SIGNERS.get(seal, env, list(reversed(ca_certificates(session))))

@@ -1,0 +1,14 @@
+"""Every blinker signal Sealflow sends, in one place. All are sent after the commit."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+grant_created = _signals.signal("grant-created")
+"""A signing grant was committed. Sender: None. Kwargs: ``grant_id`` (int)."""
+
+request_finished = _signals.signal("request-finished")
+"""A request reached a final status. Sender: None. Kwargs: ``request_id``, ``status`` (str)."""
+
+task_created = _signals.signal("task-created")
+"""An inbox task was opened. Sender: None. Kwargs: ``task_id`` (str), ``request_id`` (int)."""

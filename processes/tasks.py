@@ -1,0 +1,111 @@
+"""Working the inbox: claim, unclaim, complete."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processes import audit, engine, inbox
+from processes.db import lock_request
+from processes.engine import EngineIncident
+from processes.errors import NotAllowed, NotFound, WorkflowStateError
+from processes.forms import check_decision, check_values
+from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
+from processes.people import Identity
+from processes.requests import _incident, advance
+
+logger = logging.getLogger(__name__)
+
+
+def _locked_task(session: Session, identity: Identity, task_id: str) -> tuple[Task, Request]:
+    """The task and its request, the request's row locked; 404 if the caller cannot see it."""
+    request_id = session.execute(select(Task.request_id).where(Task.id == task_id)).scalar()
+    if request_id is None:
+        raise NotFound(f"no task {task_id}")
+    req = lock_request(session, request_id)
+    if req is None or not inbox.can_see(session, identity, req):
+        raise NotFound(f"no task {task_id}")
+    task = session.execute(select(Task).where(Task.id == task_id)
+                           .execution_options(populate_existing=True)).scalar_one()
+    return task, req
+
+
+def _require_open(task: Task, req: Request) -> None:
+    if task.status != TaskStatus.open:
+        raise WorkflowStateError(f"task {task.id} is already {task.status.value}")
+    if req.status != RequestStatus.running:
+        raise WorkflowStateError(f"request {req.id} is {req.status.value}")
+
+
+def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or not inbox.can_see(session, identity, task.request):
+        raise NotFound(f"no task {task_id}")
+    return task
+
+
+def claim(session: Session, identity: Identity, task_id: str) -> Task:
+    task, req = _locked_task(session, identity, task_id)
+    _require_open(task, req)
+    inbox.check_may_work(session, identity.user, task, req)
+    task.claimed_by_id = identity.user.id
+    audit.record(session, "task.claimed", actor=identity.user, request_id=req.id, task=task.id)
+    session.flush()
+    return task
+
+
+def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
+    task, req = _locked_task(session, identity, task_id)
+    _require_open(task, req)
+    if task.claimed_by_id is None:
+        raise WorkflowStateError("the task is not claimed")
+    if task.claimed_by_id != identity.user.id and not identity.has_role("admin"):
+        raise NotAllowed("only the claimant or an admin may unclaim a task")
+    task.claimed_by_id = None
+    audit.record(session, "task.unclaimed", actor=identity.user, request_id=req.id,
+                 task=task.id)
+    session.flush()
+    return task
+
+
+def complete(session: Session, identity: Identity, task_id: str, *, decision: Any = None,
+             comment: Any = None, data: dict[str, Any] | None = None) -> Request:
+    """Complete a task and advance the instance, all under the request's row lock."""
+    task, req = _locked_task(session, identity, task_id)
+    _require_open(task, req)
+    inbox.check_may_work(session, identity.user, task, req)
+    form = (req.process.tasks.get(task.element_id) or {}).get("form", [])
+    values = check_values(form, data or {}, extra_allowed=False)
+    decision = check_decision(decision)
+    comment = None if comment is None else str(comment)[:4000]
+    values["decision"] = decision
+    values["comment"] = comment
+    wf = engine.load(req.process, req.state)
+    incident = None
+    try:
+        engine.complete(wf, task.id, values)
+    except LookupError:
+        raise WorkflowStateError(f"task {task.id} is no longer waiting") from None
+    except EngineIncident as exc:
+        incident = exc  # the task may have completed before a later step failed
+    if engine.task_completed(wf, task.id):
+        task.status = TaskStatus.completed
+        task.completed_by_id = identity.user.id
+        task.completed_at = utcnow()
+        task.decision = decision
+        task.comment = comment
+        task.document_sha256 = req.document.sha256
+        audit.record(session, "task.completed", actor=identity.user, request_id=req.id,
+                     task=task.id, element=task.element_id, decision=decision)
+        session.flush()
+    if incident is not None:
+        _incident(session, req, incident)
+        req.state, req.state_version = engine.dump(wf)
+        return req
+    advance(session, req, wf, actor=identity.user)
+    logger.info("task %s of request %d completed by %s (%s)", task.id, req.id,
+                identity.user.name, decision)
+    return req

@@ -1,0 +1,59 @@
+"""The errors the signer raises.
+
+Every error is a :class:`SignerError`, so a caller can catch the family with one clause. Messages
+are written for the person who submitted the document: they say what is wrong in plain words and
+never contain key material.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FontMissing",
+    "HashMismatch",
+    "InvalidDocument",
+    "InvalidPlacement",
+    "KeyUnavailable",
+    "SignerError",
+    "SigningFailed",
+]
+
+
+class SignerError(Exception):
+    """Base class of every error raised by :mod:`signer`."""
+
+
+class InvalidDocument(SignerError):
+    """The input is not a usable PDF: not a PDF at all, encrypted, damaged or without pages."""
+
+
+class HashMismatch(SignerError):
+    """The bytes handed over for sealing are not the bytes that were approved.
+
+    The message carries both SHA-256 digests, the expected one first.
+    """
+
+    def __init__(self, expected: str, actual: str):
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"the document is not the approved document: expected SHA-256 {expected}, got {actual}"
+        )
+
+
+class InvalidPlacement(SignerError):
+    """The requested seal position does not fit the document (no such page, or off the page)."""
+
+
+class SigningFailed(SignerError):
+    """The signature could not be produced, for a reason other than the document itself."""
+
+
+class KeyUnavailable(SignerError):
+    """A private key could not be used: wrong passphrase, undecryptable, or of an unusable kind.
+
+    The message never contains key material.
+    """
+
+
+class FontMissing(SignerError):
+    """No TrueType-outline CJK font was found to draw the seal with."""

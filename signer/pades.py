@@ -1,0 +1,334 @@
+"""Sealing a PDF: a PAdES signature (ETSI.CAdES.detached, SHA-256) with the seal as its stamp.
+
+:func:`seal_pdf` checks first that the bytes are the approved bytes, then that they are a PDF it
+can seal, then signs with a :class:`SealSigner` in an incremental update, so the original bytes
+stay intact at the start of the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko import stamp
+from pyhanko.pdf_utils import content, layout, misc
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from .cached_signer import CachedKeySigner, max_signature_size
+from .errors import HashMismatch, InvalidPlacement, KeyUnavailable, SigningFailed
+from .keys import PrivateKey
+from .pdf import PdfInfo, describe_pdf, open_pdf
+from .pki import KeyMaterial, certificate_from_pem
+
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import TimeStamper
+
+__all__ = ["SealPlacement", "SealSettings", "SealSigner", "seal_pdf"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SEAL_SIZE = 119.0
+"""Default seal size in points: 42 mm, the usual diameter of an organisation's seal."""
+
+DEFAULT_MARGIN = 36.0
+"""Distance of the default seal position from the page's right and bottom edges (half an inch)."""
+
+_CMS_OVERHEAD = 4096
+"""Bytes allowed, beyond certificates and the raw signature, for the rest of the CMS structure
+(signed attributes, signer identifier, algorithm identifiers): about three times what it takes."""
+
+
+@dataclass(frozen=True)
+class SealPlacement:
+    """Where the seal goes: a square on one page."""
+
+    page: int
+    """Page number, 1-based."""
+
+    x: float
+    """Distance of the seal's left edge from the page's left edge, in points."""
+
+    y: float
+    """Distance of the seal's bottom edge from the page's bottom edge, in points."""
+
+    size: float = DEFAULT_SEAL_SIZE
+    """Width and height of the seal, in points."""
+
+    @classmethod
+    def default_for(cls, info: PdfInfo, size: float = DEFAULT_SEAL_SIZE) -> SealPlacement:
+        """Bottom right of the last page, :data:`DEFAULT_MARGIN` from the edges (closer on a
+        page too small for that margin)."""
+        width, height = info.page_sizes[-1]
+        margin_x = min(DEFAULT_MARGIN, max(width - size, 0.0))
+        margin_y = min(DEFAULT_MARGIN, max(height - size, 0.0))
+        return cls(page=info.pages, x=width - size - margin_x, y=margin_y, size=size)
+
+    def check(self, info: PdfInfo) -> None:
+        """Check the seal fits on its page.
+
+        :raises InvalidPlacement: the page does not exist, or the square leaves the page.
+        """
+        if not 1 <= self.page <= info.pages:
+            raise InvalidPlacement(
+                f"the document has {info.pages} page(s); there is no page {self.page}"
+            )
+        if not self.size > 0:
+            raise InvalidPlacement("the seal size must be positive")
+        width, height = info.page_sizes[self.page - 1]
+        if self.x < 0 or self.y < 0 or self.x + self.size > width or self.y + self.size > height:
+            raise InvalidPlacement(
+                f"a seal of {self.size:g} pt at ({self.x:g}, {self.y:g}) does not fit on page "
+                f"{self.page}, which is {width:g} × {height:g} pt"
+            )
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """The square as ``(x1, y1, x2, y2)``."""
+        return (self.x, self.y, self.x + self.size, self.y + self.size)
+
+
+@dataclass(frozen=True)
+class SealSettings:
+    """What the signature says about itself, besides who signed."""
+
+    field_name: str = "Seal"
+    """Name of the signature field. If the document already has a signature field of that name,
+    ``-2``, ``-3`` ... is appended."""
+
+    reason: str | None = None
+    """Why the document was sealed, e.g. the request number (the signature's /Reason)."""
+
+    location: str | None = None
+    """Where it was sealed (/Location)."""
+
+    contact: str | None = None
+    """How to reach the sealing organisation (/ContactInfo)."""
+
+    name: str | None = None
+    """The signer's display name (/Name); viewers otherwise show the certificate's subject."""
+
+
+class SealSigner:
+    """A seal's certificate and private key, ready to sign with pyHanko.
+
+    The key is parsed once, when the signer is built; keep the signer and reuse it.
+    """
+
+    def __init__(self, signer: CachedKeySigner, bytes_reserved: int):
+        self._signer = signer
+        self._bytes_reserved = bytes_reserved
+
+    @classmethod
+    def from_key_material(
+        cls, km: KeyMaterial, passphrase: bytes, chain: Sequence[bytes] = ()
+    ) -> SealSigner:
+        """Build from stored key material; ``chain`` holds the PEM certificates of the issuing CA
+        and the root, embedded in every signature.
+
+        :raises KeyUnavailable: the key cannot be decrypted with ``passphrase``.
+        """
+        return cls.from_key(km.private_key(passphrase), km.cert_pem, chain)
+
+    @classmethod
+    def from_key(cls, key: PrivateKey, cert_pem: bytes, chain: Sequence[bytes] = ()) -> SealSigner:
+        """Build from a decrypted key and its PEM certificate (plus the chain, PEM).
+
+        :raises KeyUnavailable: the key does not belong to the certificate, or is neither RSA
+            nor elliptic curve.
+        """
+        cert = certificate_from_pem(cert_pem)
+        if key.public_key().public_numbers() != cert.public_key().public_numbers():
+            raise KeyUnavailable(
+                f"the private key does not belong to certificate {cert.serial_number:x}"
+            )
+        chain_certs = [c for pem in chain for c in x509.load_pem_x509_certificates(pem)]
+        registry = SimpleCertificateStore()
+        registry.register_multiple(_asn1(c) for c in chain_certs)
+        try:
+            signer = CachedKeySigner(key, signing_cert=_asn1(cert), cert_registry=registry)
+        except TypeError as e:
+            raise KeyUnavailable(str(e)) from None
+        cert_bytes = sum(len(c.public_bytes(Encoding.DER)) for c in [cert, *chain_certs])
+        # The CMS blob is written as hex, hence twice its DER length.
+        reserved = 2 * (cert_bytes + max_signature_size(key) + _CMS_OVERHEAD)
+        return cls(signer, bytes_reserved=reserved)
+
+    def __repr__(self) -> str:
+        return f"<SealSigner {self.subject!r} serial {self.serial_hex}>"
+
+    @property
+    def pyhanko_signer(self) -> signers.Signer:
+        """The underlying pyHanko signer."""
+        return self._signer
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        """The seal certificate."""
+        return x509.load_der_x509_certificate(self._signer.signing_cert.dump())
+
+    @property
+    def subject(self) -> str:
+        """The certificate subject, human-readable."""
+        return self._signer.signing_cert.subject.human_friendly
+
+    @property
+    def serial_hex(self) -> str:
+        """The certificate's serial number, lower-case hex."""
+        return format(self._signer.signing_cert.serial_number, "x")
+
+    @property
+    def bytes_reserved(self) -> int:
+        """Space reserved in the PDF for a signature without a timestamp (hex characters)."""
+        return self._bytes_reserved
+
+
+def seal_pdf(
+    data: bytes,
+    *,
+    expected_sha256: str,
+    signer: SealSigner,
+    appearance_pdf: bytes,
+    placement: SealPlacement | None = None,
+    settings: SealSettings = SealSettings(),  # noqa: B008 (frozen, so sharing it is safe)
+    timestamper: TimeStamper | None = None,
+) -> bytes:
+    """Seal ``data`` and return the sealed PDF.
+
+    :param data: the PDF as approved.
+    :param expected_sha256: the approved SHA-256; ``data`` is sealed only if it matches.
+    :param signer: the seal's signer.
+    :param appearance_pdf: the seal image, a one-page PDF (see :func:`signer.draw_seal`); it is
+        scaled into the placement square.
+    :param placement: where the seal goes; bottom right of the last page by default.
+    :param settings: field name, reason, location and the like.
+    :param timestamper: a pyHanko :class:`~pyhanko.sign.timestamps.TimeStamper` for PAdES B-T, or
+        ``None`` for B-B.
+    :raises HashMismatch: ``data`` is not the approved document.
+    :raises InvalidDocument: ``data`` is not a PDF that can be sealed.
+    :raises InvalidPlacement: the seal does not fit where asked.
+    :raises SigningFailed: pyHanko could not sign (a bad appearance, a timestamp failure ...).
+    """
+    started = time.perf_counter()
+    actual = hashlib.sha256(data).hexdigest()
+    if not hmac.compare_digest(actual, expected_sha256.strip().lower()):
+        raise HashMismatch(expected_sha256, actual)
+
+    reader = open_pdf(data)
+    info = describe_pdf(reader, actual)
+    placement = placement or SealPlacement.default_for(info)
+    placement.check(info)
+    field_name = _free_field_name(reader, settings.field_name)
+
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=settings.reason,
+        location=settings.location,
+        contact_info=settings.contact,
+        name=settings.name,
+    )
+    pdf_signer = signers.PdfSigner(
+        meta,
+        signer=signer.pyhanko_signer,
+        timestamper=timestamper,
+        stamp_style=_stamp_style(appearance_pdf),
+        new_field_spec=fields.SigFieldSpec(
+            sig_field_name=field_name, on_page=placement.page - 1, box=placement.box
+        ),
+    )
+    # With a timestamper the token's size is unknown: let pyHanko measure it with a dry run.
+    reserved = None if timestamper is not None else signer.bytes_reserved
+    writer = IncrementalPdfFileWriter.from_reader(reader)
+    try:
+        out = pdf_signer.sign_pdf(writer, bytes_reserved=reserved)
+    except (
+        SigningError,
+        TimestampRequestError,
+        misc.PdfError,
+        content.ResourceManagementError,
+        layout.LayoutError,
+    ) as e:
+        raise SigningFailed(f"the document could not be sealed: {e}") from e
+    sealed = out.getvalue()
+    logger.info(
+        "sealed document %s as field %r with certificate %s on page %d (%.0f ms)",
+        actual,
+        field_name,
+        signer.serial_hex,
+        placement.page,
+        (time.perf_counter() - started) * 1000,
+    )
+    return sealed
+
+
+def _free_field_name(reader: PdfFileReader, wanted: str) -> str:
+    taken = {name for name, _, _ in fields.enumerate_sig_fields(reader)}
+    name, n = wanted, 1
+    while name in taken:
+        n += 1
+        name = f"{wanted}-{n}"
+    return name
+
+
+def _stamp_style(appearance_pdf: bytes) -> stamp.StaticStampStyle:
+    # A fresh style per document: pyHanko's stamp code sets the writer on the background and
+    # merges its resources into each stamp, so one background object must not be shared between
+    # documents (or threads). Building the style costs microseconds; rendering is per document
+    # anyway, since the appearance is copied into each output file.
+    return stamp.StaticStampStyle(
+        background=AppearancePdfPage(appearance_pdf),
+        background_opacity=1.0,
+        border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(),
+            inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT,
+        ),
+    )
+
+
+class AppearancePdfPage(content.PdfContent):
+    """Page 1 of an in-memory PDF, as pyHanko content.
+
+    pyHanko's :class:`~pyhanko.pdf_utils.content.ImportedPdfPage` (behind
+    ``StaticStampStyle.from_pdf_file``) only reads from a file name; this does the same from
+    bytes, without a temporary file.
+    """
+
+    _NAME = "/SealAppearance"
+
+    def __init__(self, pdf: bytes):
+        super().__init__()
+        self._pdf = pdf
+
+    def render(self) -> bytes:
+        try:
+            source = PdfFileReader(io.BytesIO(self._pdf), strict=False)
+            xobject = self._ensure_writer.import_page_as_xobject(source, page_ix=0)
+            x1, y1, x2, y2 = (float(v) for v in xobject.get_object()["/BBox"])
+        except (misc.PdfError, ValueError, KeyError) as e:
+            raise SigningFailed(f"the seal appearance is not a usable PDF ({e})") from e
+        self._resources = content.PdfResources()
+        self._resources.xobject[self._NAME] = xobject
+        self.box = layout.BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
+        return self._NAME.encode("ascii") + b" Do"
+
+
+def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))

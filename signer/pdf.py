@@ -1,0 +1,124 @@
+"""Checking that an input is a PDF Sealflow can seal, and reading its page sizes.
+
+Only the cross-reference table, the catalog and the page tree are read, so inspecting a large file
+costs little more than hashing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+
+from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from .errors import InvalidDocument
+
+__all__ = ["PdfInfo", "describe_pdf", "inspect_pdf", "open_pdf", "page_sizes"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_PAGE_TREE_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    """What Sealflow needs to know about a PDF before sealing it."""
+
+    pages: int
+    """Number of pages."""
+
+    page_sizes: tuple[tuple[float, float], ...]
+    """Width and height of each page's media box, in points (page rotation is not applied)."""
+
+    sha256: str
+    """SHA-256 of the file's bytes, lower-case hex."""
+
+
+def inspect_pdf(data: bytes) -> PdfInfo:
+    """Check ``data`` is a usable PDF and describe it.
+
+    :raises InvalidDocument: not a PDF, encrypted, damaged, or without pages.
+    """
+    return describe_pdf(open_pdf(data), hashlib.sha256(data).hexdigest())
+
+
+ENCRYPTED_FOR_SEALING = "encrypted PDFs cannot be sealed; remove the password first"
+
+
+def open_pdf(data: bytes, encrypted_message: str = ENCRYPTED_FOR_SEALING) -> PdfFileReader:
+    """Open ``data`` with pyHanko (non-strict, so hybrid-xref files load) and refuse encryption.
+
+    :param encrypted_message: what to tell the user if the PDF is encrypted.
+    :raises InvalidDocument: not a PDF, damaged, or encrypted.
+    """
+    if not data.startswith(b"%PDF-"):
+        raise InvalidDocument("the file is not a PDF (it does not start with %PDF-)")
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        encrypted = reader.encrypted
+    except (misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+        raise InvalidDocument(f"the PDF is damaged and cannot be read ({e})") from e
+    if encrypted:
+        raise InvalidDocument(encrypted_message)
+    return reader
+
+
+def describe_pdf(reader: PdfFileReader, sha256: str) -> PdfInfo:
+    """Describe the PDF open in ``reader`` whose bytes hash to ``sha256``.
+
+    :raises InvalidDocument: the page tree is damaged, or there are no pages.
+    """
+    try:
+        sizes = page_sizes(reader)
+    except (misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+        raise InvalidDocument(f"the PDF is damaged: its page list cannot be read ({e})") from e
+    if not sizes:
+        raise InvalidDocument("the PDF has no pages")
+    return PdfInfo(pages=len(sizes), page_sizes=sizes, sha256=sha256)
+
+
+def page_sizes(reader: PdfFileReader) -> tuple[tuple[float, float], ...]:
+    """Width and height of every page's (possibly inherited) media box, in page order."""
+    sizes: list[tuple[float, float]] = []
+    # Depth-first walk over the page tree, with an explicit stack and a guard against cycles.
+    stack: list[tuple[generic.PdfObject, generic.PdfObject | None, int]] = [
+        (reader.root.raw_get("/Pages"), None, 0)
+    ]
+    seen: set[generic.Reference] = set()
+    while stack:
+        ref, inherited_box, depth = stack.pop()
+        if isinstance(ref, generic.IndirectObject):
+            if ref.reference in seen:
+                raise ValueError("the page tree refers to itself")
+            seen.add(ref.reference)
+        if depth > _MAX_PAGE_TREE_DEPTH:
+            raise ValueError("the page tree is too deep")
+        node = ref.get_object()
+        box = _get(node, "/MediaBox", inherited_box)
+        if _get(node, "/Type") == "/Pages" or "/Kids" in node:
+            kids = node.raw_get("/Kids").get_object()
+            stack.extend((kid, box, depth + 1) for kid in reversed(kids))
+        else:
+            sizes.append(_box_size(box))
+    return tuple(sizes)
+
+
+def _get(node: generic.DictionaryObject, key: str, default=None):
+    # DictionaryObject.get() does not resolve indirect objects; item access does.
+    try:
+        return node[key]
+    except KeyError:
+        return default
+
+
+def _box_size(box) -> tuple[float, float]:
+    if box is None:
+        raise ValueError("a page has no media box")
+    x1, y1, x2, y2 = (float(v) for v in box)
+    width, height = abs(x2 - x1), abs(y2 - y1)
+    if width <= 0 or height <= 0:
+        raise ValueError("a page has an empty media box")
+    return width, height

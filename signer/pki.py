@@ -1,0 +1,266 @@
+"""The organisation's certificates: root CA, issuing CA and seal certificates.
+
+Every private key is returned encrypted (PKCS#8) in a :class:`KeyMaterial`; the caller stores it as
+is. Names may be Chinese: subject attributes are UTF8String.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from os import PathLike
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from .keys import PrivateKey, encrypt_private_key, generate_private_key, private_key_from_bytes
+
+__all__ = [
+    "KeyMaterial",
+    "certificate_from_file",
+    "certificate_from_pem",
+    "create_ca_hierarchy",
+    "issue_seal_certificate",
+]
+
+logger = logging.getLogger(__name__)
+
+ROOT_CA_YEARS = 20
+ISSUING_CA_YEARS = 10
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+"""Certificates are valid from this long before ``now``, so a node whose clock is slightly behind
+can use a certificate issued on another node straight away."""
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """A certificate with its private key, the key encrypted with the key passphrase."""
+
+    cert_pem: bytes
+    """The certificate, PEM."""
+
+    key_pem: bytes = field(repr=False)
+    """The private key, PKCS#8 PEM encrypted with the passphrase (never in clear)."""
+
+    def certificate(self) -> x509.Certificate:
+        """The certificate as a :mod:`cryptography` object."""
+        return certificate_from_pem(self.cert_pem)
+
+    def private_key(self, passphrase: bytes) -> PrivateKey:
+        """Decrypt the private key; :class:`~signer.errors.KeyUnavailable` if that fails."""
+        return private_key_from_bytes(self.key_pem, passphrase)
+
+    @property
+    def serial_hex(self) -> str:
+        """The certificate's serial number, lower-case hex without separators."""
+        return format(self.certificate().serial_number, "x")
+
+
+def certificate_from_pem(pem: bytes) -> x509.Certificate:
+    """Load one PEM certificate (the first one, if ``pem`` holds several)."""
+    return x509.load_pem_x509_certificate(pem)
+
+
+def certificate_from_file(path: str | PathLike[str]) -> x509.Certificate:
+    """Like :func:`certificate_from_pem`, reading from ``path``."""
+    with open(path, "rb") as f:
+        return certificate_from_pem(f.read())
+
+
+def create_ca_hierarchy(
+    org_name: str,
+    passphrase: bytes,
+    *,
+    key_type: str = "rsa2048",
+    now: datetime.datetime | None = None,
+) -> tuple[KeyMaterial, KeyMaterial]:
+    """Create the organisation's root CA and an issuing CA signed by it.
+
+    The root ("<org_name> Root CA") is valid for 20 years and may have one CA below it; the issuing
+    CA ("<org_name> Issuing CA") for 10 years and issues only end-entity certificates.
+
+    :return: ``(root, issuing)``.
+    """
+    now = _utc(now)
+    root_key = generate_private_key(key_type)
+    root_name = _name(f"{org_name} Root CA", org_name)
+    root_cert = (
+        _builder(root_name, root_name, root_key.public_key(), now, _years(now, ROOT_CA_YEARS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+
+    issuing_key = generate_private_key(key_type)
+    issuing_cert = (
+        _builder(
+            _name(f"{org_name} Issuing CA", org_name),
+            root_name,
+            issuing_key.public_key(),
+            now,
+            _years(now, ISSUING_CA_YEARS),
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(_aki(root_cert), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    logger.info(
+        "created CA hierarchy for %r: root serial %x, issuing serial %x",
+        org_name,
+        root_cert.serial_number,
+        issuing_cert.serial_number,
+    )
+    return (
+        _material(root_cert, root_key, passphrase),
+        _material(issuing_cert, issuing_key, passphrase),
+    )
+
+
+def issue_seal_certificate(
+    issuer: KeyMaterial,
+    passphrase: bytes,
+    *,
+    seal_name: str,
+    org_name: str,
+    key_type: str = "rsa2048",
+    valid_days: int = 730,
+    crl_url: str | None = None,
+    now: datetime.datetime | None = None,
+) -> KeyMaterial:
+    """Generate a seal key and its end-entity certificate, signed by ``issuer``.
+
+    The certificate (CN ``seal_name``, O ``org_name``) allows digitalSignature and nonRepudiation,
+    is not a CA, and carries a CRL distribution point when ``crl_url`` is given. Its validity ends
+    after ``valid_days``, or when the issuer's does, whichever is first. ``passphrase`` decrypts the
+    issuer's key and encrypts the new one.
+
+    :raises KeyUnavailable: the issuer's key cannot be decrypted with ``passphrase``.
+    """
+    if valid_days <= 0:
+        raise ValueError("valid_days must be positive")
+    now = _utc(now)
+    issuer_cert = issuer.certificate()
+    try:
+        is_ca = issuer_cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise ValueError("the issuer certificate is not a CA certificate")
+    issuer_key = issuer.private_key(passphrase)
+
+    key = generate_private_key(key_type)
+    not_after = min(now + datetime.timedelta(days=valid_days), issuer_cert.not_valid_after_utc)
+    builder = (
+        _builder(_name(seal_name, org_name), issuer_cert.subject, key.public_key(), now, not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(_aki(issuer_cert), critical=False)
+    )
+    if crl_url:
+        builder = builder.add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(crl_url)],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
+    cert = builder.sign(issuer_key, hashes.SHA256())
+    logger.info("issued seal certificate %r, serial %x", seal_name, cert.serial_number)
+    return _material(cert, key, passphrase)
+
+
+def _utc(now: datetime.datetime | None) -> datetime.datetime:
+    if now is None:
+        return datetime.datetime.now(datetime.UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(datetime.UTC)
+
+
+def _years(now: datetime.datetime, years: int) -> datetime.datetime:
+    # 365.25 days a year keeps the anniversary within a day without calendar arithmetic.
+    return now + datetime.timedelta(days=round(365.25 * years))
+
+
+def _name(common_name: str, org_name: str) -> x509.Name:
+    # cryptography encodes both attributes as UTF8String by default, so Chinese names work.
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_name),
+        ]
+    )
+
+
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key,
+    now: datetime.datetime,
+    not_after: datetime.datetime,
+) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+
+
+def _ca_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _aki(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    try:
+        ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key())
+    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+
+
+def _material(cert: x509.Certificate, key: PrivateKey, passphrase: bytes) -> KeyMaterial:
+    return KeyMaterial(
+        cert_pem=cert.public_bytes(Encoding.PEM), key_pem=encrypt_private_key(key, passphrase)
+    )
