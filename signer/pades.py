@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko import stamp
 from pyhanko.pdf_utils import content, layout, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -29,7 +30,13 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .cached_signer import CachedKeySigner, max_signature_size
-from .errors import HashMismatch, InvalidPlacement, KeyUnavailable, SigningFailed
+from .errors import (
+    HashMismatch,
+    InvalidDocument,
+    InvalidPlacement,
+    KeyUnavailable,
+    SigningFailed,
+)
 from .keys import PrivateKey
 from .pdf import PdfInfo, describe_pdf, open_pdf
 from .pki import KeyMaterial, certificate_from_pem
@@ -47,9 +54,10 @@ DEFAULT_SEAL_SIZE = 119.0
 DEFAULT_MARGIN = 36.0
 """Distance of the default seal position from the page's right and bottom edges (half an inch)."""
 
-_CMS_OVERHEAD = 4096
+_CMS_OVERHEAD = 2048
 """Bytes allowed, beyond certificates and the raw signature, for the rest of the CMS structure
-(signed attributes, signer identifier, algorithm identifiers): about three times what it takes."""
+(signed attributes, signer identifier, algorithm identifiers). It takes about 600 bytes with long
+Chinese names."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,8 @@ class SealPlacement:
             raise InvalidPlacement(
                 f"the document has {info.pages} page(s); there is no page {self.page}"
             )
-        if not self.size > 0:
-            raise InvalidPlacement("the seal size must be positive")
+        if not all(math.isfinite(v) for v in (self.x, self.y, self.size)) or self.size <= 0:
+            raise InvalidPlacement("the seal position and size must be numbers, the size positive")
         width, height = info.page_sizes[self.page - 1]
         if self.x < 0 or self.y < 0 or self.x + self.size > width or self.y + self.size > height:
             raise InvalidPlacement(
@@ -151,7 +159,7 @@ class SealSigner:
             nor elliptic curve.
         """
         cert = certificate_from_pem(cert_pem)
-        if key.public_key().public_numbers() != cert.public_key().public_numbers():
+        if _spki(key.public_key()) != _spki(cert.public_key()):
             raise KeyUnavailable(
                 f"the private key does not belong to certificate {cert.serial_number:x}"
             )
@@ -203,7 +211,7 @@ def seal_pdf(
     signer: SealSigner,
     appearance_pdf: bytes,
     placement: SealPlacement | None = None,
-    settings: SealSettings = SealSettings(),  # noqa: B008 (frozen, so sharing it is safe)
+    settings: SealSettings = SealSettings(),
     timestamper: TimeStamper | None = None,
 ) -> bytes:
     """Seal ``data`` and return the sealed PDF.
@@ -256,6 +264,8 @@ def seal_pdf(
     writer = IncrementalPdfFileWriter.from_reader(reader)
     try:
         out = pdf_signer.sign_pdf(writer, bytes_reserved=reserved)
+    except misc.PdfReadError as e:
+        raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})") from e
     except (
         SigningError,
         TimestampRequestError,
@@ -328,6 +338,10 @@ class AppearancePdfPage(content.PdfContent):
         self._resources.xobject[self._NAME] = xobject
         self.box = layout.BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
         return self._NAME.encode("ascii") + b" Do"
+
+
+def _spki(public_key) -> bytes:
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

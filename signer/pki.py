@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 ROOT_CA_YEARS = 20
 ISSUING_CA_YEARS = 10
+CN_MAX_BYTES = 64
+"""The longest common name :mod:`cryptography` accepts, counted in UTF-8 bytes."""
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 """Certificates are valid from this long before ``now``, so a node whose clock is slightly behind
 can use a certificate issued on another node straight away."""
@@ -86,7 +88,7 @@ def create_ca_hierarchy(
     """
     now = _utc(now)
     root_key = generate_private_key(key_type)
-    root_name = _name(f"{org_name} Root CA", org_name)
+    root_name = _name(_ca_common_name(org_name, " Root CA"), org_name)
     root_cert = (
         _builder(root_name, root_name, root_key.public_key(), now, _years(now, ROOT_CA_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
@@ -101,7 +103,7 @@ def create_ca_hierarchy(
     issuing_key = generate_private_key(key_type)
     issuing_cert = (
         _builder(
-            _name(f"{org_name} Issuing CA", org_name),
+            _name(_ca_common_name(org_name, " Issuing CA"), org_name),
             root_name,
             issuing_key.public_key(),
             now,
@@ -146,6 +148,10 @@ def issue_seal_certificate(
     """
     if valid_days <= 0:
         raise ValueError("valid_days must be positive")
+    if not 0 < len(seal_name.encode()) <= CN_MAX_BYTES:
+        raise ValueError(
+            f"the seal name must be 1 to {CN_MAX_BYTES} bytes of UTF-8 (21 Chinese characters)"
+        )
     now = _utc(now)
     issuer_cert = issuer.certificate()
     try:
@@ -207,6 +213,14 @@ def _utc(now: datetime.datetime | None) -> datetime.datetime:
 def _years(now: datetime.datetime, years: int) -> datetime.datetime:
     # 365.25 days a year keeps the anniversary within a day without calendar arithmetic.
     return now + datetime.timedelta(days=round(365.25 * years))
+
+
+def _ca_common_name(org_name: str, suffix: str) -> str:
+    """``org_name + suffix``, the name shortened if that exceeds the 64 bytes a common name may
+    have (long Chinese legal names do); the organisation attribute keeps the full name."""
+    while len((org_name + suffix).encode()) > CN_MAX_BYTES:
+        org_name = org_name[:-1]
+    return org_name + suffix
 
 
 def _name(common_name: str, org_name: str) -> x509.Name:

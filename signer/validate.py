@@ -113,7 +113,7 @@ def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext) ->
     return SignatureReport(
         field=embedded.field_name,
         signer=_common_name(status.signing_cert),
-        signed_at=status.signer_reported_dt or embedded.self_reported_timestamp,
+        signed_at=status.signer_reported_dt or _claimed_time(embedded),
         intact=status.intact,
         valid=status.valid,
         trusted=status.trusted,
@@ -147,6 +147,14 @@ def _broken_report(
         timestamp=None,
         certificate_serial=format(cert.serial_number, "x") if cert is not None else "",
     )
+
+
+def _claimed_time(embedded: EmbeddedPdfSignature) -> datetime.datetime | None:
+    """The signature dictionary's /M, if it is readable."""
+    try:
+        return embedded.self_reported_timestamp
+    except (ValueError, KeyError, TypeError, misc.PdfError):
+        return None
 
 
 def _common_name(cert: asn1_x509.Certificate) -> str:

@@ -156,6 +156,7 @@ def test_unusable_documents(request, document, signer_rsa, appearance):
         SealPlacement(page=1, x=500, y=100),  # runs off the right edge of A4 portrait
         SealPlacement(page=1, x=-1, y=100),
         SealPlacement(page=1, x=100, y=100, size=0),
+        SealPlacement(page=1, x=float("nan"), y=100),
     ],
 )
 def test_bad_placement(placement, signer_rsa, appearance, pdf_3p):

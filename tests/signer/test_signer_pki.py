@@ -131,3 +131,20 @@ def test_key_material_hides_the_key_and_loads(pki, passphrase, tmp_path):
     path = tmp_path / "root.pem"
     path.write_bytes(pki.root.cert_pem)
     assert certificate_from_file(path) == pki.root.certificate()
+
+
+def test_long_organisation_names(passphrase):
+    org = "北京示例某某网络信息科技发展有限责任公司上海分公司"  # 24 characters, 72 bytes
+    root, issuing = create_ca_hierarchy(org, passphrase, key_type="p256", now=NOW)
+    for km, suffix in ((root, " Root CA"), (issuing, " Issuing CA")):
+        cert = km.certificate()
+        cn = _attr(cert.subject, NameOID.COMMON_NAME)
+        assert cn.endswith(suffix) and org.startswith(cn.removesuffix(suffix))
+        assert len(cn.encode()) <= 64
+        assert _attr(cert.subject, NameOID.ORGANIZATION_NAME) == org
+    seal = issue_seal_certificate(
+        issuing, passphrase, seal_name="合同专用章", org_name=org, key_type="p256", now=NOW
+    )
+    assert _attr(seal.certificate().subject, NameOID.ORGANIZATION_NAME) == org
+    with pytest.raises(ValueError, match="seal name"):
+        issue_seal_certificate(issuing, passphrase, seal_name="章" * 22, org_name=org)

@@ -1,0 +1,232 @@
+"""Shared fixtures: an app on a fresh database (SQLite, or PostgreSQL when
+SEALFLOW_TEST_DATABASE_URL is set), users, tokens, seals, flows and PDFs."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+import signer
+from app import create_app
+from app.extensions import db
+from config import TestConfig
+from processes import people, seals
+from processes.db import unit_of_work
+from processes.models import Base, PkiAuthority, Role, Seal, SealStatus, User
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_BPMN = ROOT / "bpmn" / "contract_seal" / "contract_seal.bpmn"
+PG_URL = os.environ.get("SEALFLOW_TEST_DATABASE_URL")
+
+
+def make_pdf(pages: int = 1, text: str = "Contract 2026-001") -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    for n in range(1, pages + 1):
+        c.setFont("Helvetica", 14)
+        c.drawString(72, 760, f"{text} page {n}")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def pdf() -> bytes:
+    return make_pdf()
+
+
+@pytest.fixture(scope="session")
+def pki_material() -> dict[str, Any]:
+    """One CA and seal key for the whole run (RSA key generation is slow); each test's
+    database gets copies of them."""
+    pw = b"test-passphrase"  # TestConfig.KEY_PASSPHRASE
+    root, issuing = signer.create_ca_hierarchy("测试科技有限公司", pw)
+    seal_km = signer.issue_seal_certificate(issuing, pw, seal_name="测试科技有限公司合同专用章",
+                                            org_name="测试科技有限公司")
+    appearance = signer.draw_seal("测试科技有限公司", "合同专用章")
+    return {"root": root, "issuing": issuing, "seal": seal_km, "appearance": appearance}
+
+
+def _database_url(tmp_path: Path) -> tuple[str, str | None]:
+    if not PG_URL:
+        return f"sqlite:///{tmp_path / 'sealflow.db'}", None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", schema
+
+
+@pytest.fixture
+def app(tmp_path: Path, pki_material) -> Iterator[Any]:
+    url, schema = _database_url(tmp_path)
+    if schema:
+        admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    app = create_app(TestConfig(tmp_path, url))
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        with unit_of_work(db.session):
+            db.session.add_all([
+                PkiAuthority(kind="root", cert_pem=pki_material["root"].cert_pem,
+                             key_pem=pki_material["root"].key_pem),
+                PkiAuthority(kind="issuing", cert_pem=pki_material["issuing"].cert_pem,
+                             key_pem=pki_material["issuing"].key_pem)])
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if schema:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+@dataclass
+class ApiClient:
+    """The test client with one user's bearer token."""
+
+    client: Any
+    token: str
+    user: str
+
+    def _h(self, headers: dict | None) -> dict:
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, url: str, **kw: Any):
+        return self.client.get(url, headers=self._h(kw.pop("headers", None)), **kw)
+
+    def post(self, url: str, **kw: Any):
+        return self.client.post(url, headers=self._h(kw.pop("headers", None)), **kw)
+
+
+@pytest.fixture
+def make_user(app) -> Callable[..., User]:
+    def make(name: str, *, groups: list[str] = (), roles: list[str] = (),
+             password: str | None = None, head_of: list[str] = ()) -> User:
+        with app.app_context(), unit_of_work(db.session):
+            for g in list(groups) + list(head_of):
+                people.add_group(db.session, g)
+            user = people.add_user(db.session, name, password=password, groups=list(groups),
+                                   roles=[Role(r) for r in roles])
+            for g in head_of:
+                people.add_group(db.session, g, head=name)
+            return user
+    return make
+
+
+@pytest.fixture
+def api(app, client, make_user) -> Callable[..., ApiClient]:
+    """``api("alice", groups=[...], roles=[...])``: an ApiClient for that user (created)."""
+    def make(name: str, *, scopes: list[str] = (), **kw: Any) -> ApiClient:
+        user = make_user(name, **kw)
+        with app.app_context(), unit_of_work(db.session):
+            token = people.create_token(db.session, db.session.get(User, user.id),
+                                        scopes=list(scopes))
+        return ApiClient(client, token, name)
+    return make
+
+
+@pytest.fixture
+def make_seal(app, pki_material) -> Callable[..., int]:
+    """A seal with the session's key material and the given custodians; returns its id."""
+    def make(custodians: list[str], *, name: str = "测试科技有限公司合同专用章") -> int:
+        km, appearance = pki_material["seal"], pki_material["appearance"]
+        with app.app_context(), unit_of_work(db.session):
+            users = [people.get_user(db.session, c) for c in custodians]
+            seal = Seal(name=name, type="合同专用章", status=SealStatus.active,
+                        cert_pem=km.cert_pem, key_pem=km.key_pem,
+                        certificate_serial=km.serial_hex, appearance_pdf=appearance.pdf,
+                        appearance_png=appearance.png, custodians=users)
+            db.session.add(seal)
+            db.session.flush()
+            return seal.id
+    return make
+
+
+@pytest.fixture
+def trust_roots(pki_material) -> list[bytes]:
+    return [pki_material["root"].cert_pem]
+
+
+def deploy(api_client: ApiClient, path: Path = CONTRACT_BPMN, **form: Any):
+    with open(path, "rb") as fh:
+        return api_client.post("/api/v1/processes",
+                               data={"file": (io.BytesIO(fh.read()), path.name), **form},
+                               content_type="multipart/form-data")
+
+
+def deploy_bytes(api_client: ApiClient, files: dict[str, bytes], **form: Any):
+    data: dict[str, Any] = dict(form)
+    data["file"] = [(io.BytesIO(b), n) for n, b in files.items()]
+    return api_client.post("/api/v1/processes", data=data, content_type="multipart/form-data")
+
+
+def submit(api_client: ApiClient, seal_id: int, document: bytes, *, process="contract_seal",
+           data: dict | None = None, **extra: Any):
+    import json
+    form: dict[str, Any] = {"process": process, "seal": str(seal_id),
+                            "document": (io.BytesIO(document), "contract.pdf"),
+                            "data": json.dumps(data if data is not None else
+                                               {"amount": 50000, "purpose": "采购合同"})}
+    form.update(extra)
+    return api_client.post("/api/v1/requests", data=form, content_type="multipart/form-data")
+
+
+@dataclass
+class Org:
+    """The contract-seal cast: requester alice (sales, head bob), legal lily, custodian carol."""
+
+    alice: ApiClient
+    bob: ApiClient
+    lily: ApiClient
+    carol: ApiClient
+    designer: ApiClient
+    seal_id: int
+
+
+@pytest.fixture
+def org(api, make_seal) -> Org:
+    bob = api("bob", head_of=["sales"])
+    alice = api("alice", groups=["sales"])
+    lily = api("lily", groups=["legal"])
+    carol = api("carol")
+    designer = api("dana", roles=["designer"])
+    with designer.client.application.app_context(), unit_of_work(db.session):
+        people.add_group(db.session, "legal", name="法务部")
+    seal_id = make_seal(["carol"])
+    resp = deploy(designer)
+    assert resp.status_code == 201, resp.get_json()
+    return Org(alice, bob, lily, carol, designer, seal_id)
+
+
+def only_task(api_client: ApiClient) -> dict:
+    tasks = api_client.get("/api/v1/tasks").get_json()
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+def approve(api_client: ApiClient, comment: str = "同意", **data: Any):
+    task = only_task(api_client)
+    return api_client.post(f"/api/v1/tasks/{task['id']}/complete",
+                           json={"decision": "approve", "comment": comment, "data": data})
