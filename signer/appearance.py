@@ -109,7 +109,8 @@ def draw_seal(
     font_name = _register_font(font_path, font_index)
     _check_glyphs(font_name, font_path, org_name + seal_type + (serial or ""))
 
-    pdf = _draw_pdf(org_name, seal_type, serial, font_name, size_mm * MM)
+    with _fonts_lock:  # reportlab keeps per-document subset state on the shared font object
+        pdf = _draw_pdf(org_name, seal_type, serial, font_name, size_mm * MM)
     png = _render_png(pdf, PREVIEW_DPI)
     logger.info(
         "drew seal %r / %r (%s mm, pdf sha256 %s)",
@@ -298,20 +299,27 @@ def _draw_line(
     c.restoreState()
 
 
+_pdfium_lock = threading.Lock()
+
+
 def _render_png(pdf: bytes, dpi: int) -> bytes:
     """Render page 1 of ``pdf`` to an RGBA PNG: pypdfium2 if installed, else poppler."""
     try:
         import pypdfium2
     except ImportError:
         return _render_png_poppler(pdf, dpi)
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        bitmap = document[0].render(scale=dpi / 72, fill_color=(255, 255, 255, 0))
-        out = io.BytesIO()
-        bitmap.to_pil().convert("RGBA").save(out, format="PNG")
-        return out.getvalue()
-    finally:
-        document.close()
+    with _pdfium_lock:  # PDFium is not thread-safe
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            page = document[0]
+            # A transparent fill colour makes pypdfium2 render to BGRA.
+            image = page.render(scale=dpi / 72, fill_color=(255, 255, 255, 0)).to_pil()
+            page.close()
+        finally:
+            document.close()
+    out = io.BytesIO()
+    image.convert("RGBA").save(out, format="PNG")
+    return out.getvalue()
 
 
 def _render_png_poppler(pdf: bytes, dpi: int) -> bytes:

@@ -38,7 +38,7 @@ from .errors import (
     SigningFailed,
 )
 from .keys import PrivateKey
-from .pdf import PdfInfo, describe_pdf, open_pdf
+from .pdf import PdfInfo, describe_pdf, open_pdf, page_origin
 from .pki import KeyMaterial, certificate_from_pem
 
 if TYPE_CHECKING:
@@ -103,10 +103,11 @@ class SealPlacement:
                 f"{self.page}, which is {width:g} × {height:g} pt"
             )
 
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        """The square as ``(x1, y1, x2, y2)``."""
-        return (self.x, self.y, self.x + self.size, self.y + self.size)
+    def box(self, origin: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float, float, float]:
+        """The square as ``(x1, y1, x2, y2)`` in the coordinates of a page whose lower-left corner
+        is at ``origin``."""
+        x, y = self.x + origin[0], self.y + origin[1]
+        return (x, y, x + self.size, y + self.size)
 
 
 @dataclass(frozen=True)
@@ -232,14 +233,18 @@ def seal_pdf(
     """
     started = time.perf_counter()
     actual = hashlib.sha256(data).hexdigest()
-    if not hmac.compare_digest(actual, expected_sha256.strip().lower()):
+    if not hmac.compare_digest(actual.encode(), expected_sha256.strip().lower().encode()):
         raise HashMismatch(expected_sha256, actual)
 
     reader = open_pdf(data)
     info = describe_pdf(reader, actual)
     placement = placement or SealPlacement.default_for(info)
     placement.check(info)
-    field_name = _free_field_name(reader, settings.field_name)
+    try:
+        origin = page_origin(reader, placement.page)
+        field_name = _free_field_name(reader, settings.field_name)
+    except (misc.PdfError, ValueError, KeyError, TypeError) as e:
+        raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})") from e
 
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
@@ -256,7 +261,7 @@ def seal_pdf(
         timestamper=timestamper,
         stamp_style=_stamp_style(appearance_pdf),
         new_field_spec=fields.SigFieldSpec(
-            sig_field_name=field_name, on_page=placement.page - 1, box=placement.box
+            sig_field_name=field_name, on_page=placement.page - 1, box=placement.box(origin)
         ),
     )
     # With a timestamper the token's size is unknown: let pyHanko measure it with a dry run.

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 
 from .errors import InvalidDocument
 
-__all__ = ["PdfInfo", "describe_pdf", "inspect_pdf", "open_pdf", "page_sizes"]
+__all__ = ["PdfInfo", "describe_pdf", "inspect_pdf", "open_pdf", "page_origin", "page_sizes"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,17 @@ def page_sizes(reader: PdfFileReader) -> tuple[tuple[float, float], ...]:
         else:
             sizes.append(_box_size(box))
     return tuple(sizes)
+
+
+def page_origin(reader: PdfFileReader, page: int) -> tuple[float, float]:
+    """Lower-left corner of the (possibly inherited) media box of ``page`` (1-based).
+
+    Usually ``(0, 0)``, but not always; placements are relative to this corner.
+    """
+    page_ref, _ = reader.find_page_for_modification(page - 1)
+    box = find_inherited_value_in_tree(page_ref.get_object(), "/MediaBox", "/Parent")
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return min(x1, x2), min(y1, y2)
 
 
 def _get(node: generic.DictionaryObject, key: str, default=None):

@@ -2,6 +2,7 @@ import datetime
 import hashlib
 import io
 
+import pikepdf
 import pytest
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -103,6 +104,21 @@ def test_stamp_is_on_the_requested_page_only(signer_rsa, appearance, pdf_3p, ren
             assert _red_pixels(image) == inside  # nothing red outside the box
         else:
             assert _red_pixels(image) == 0
+
+
+def test_placement_is_relative_to_the_media_box_corner(signer_rsa, appearance, render_page):
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(300, 400))
+    pdf.pages[0].obj.MediaBox = pikepdf.Array([100, 200, 400, 600])
+    out = io.BytesIO()
+    pdf.save(out)
+    placement = SealPlacement(page=1, x=10, y=20, size=100)
+    sealed = _seal(out.getvalue(), signer_rsa, appearance, placement=placement)
+
+    image = render_page(sealed, 1)
+    assert image.size == pytest.approx((300 * DPI / 72, 400 * DPI / 72), abs=1)
+    box = _pixel_box(placement, 400)
+    assert _red_pixels(image, box) > 0 and _red_pixels(image) == _red_pixels(image, box)
 
 
 def test_default_placement_is_bottom_right_of_last_page(

@@ -1,0 +1,51 @@
+# Sealflow: `make run` serves the demo, `make test` runs the whole suite. Both do all the set-up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PORT   ?= 5000
+
+.PHONY: install system-packages run test lint bench proof clean
+
+install: system-packages $(STAMP)
+
+# Debian packages the tests and the seal images need (poppler's pdfsig, qpdf, a CJK font);
+# installed only where missing.
+system-packages:
+	@bash .ci/system-packages.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Secrets for the local demo, made once and kept under ./instance (never committed).
+instance/.env:
+	@mkdir -p instance
+	@printf 'SEALFLOW_SECRET_KEY=%s\nSEALFLOW_KEY_PASSPHRASE=%s\n' \
+		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" \
+		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" > $@
+	@chmod 600 $@
+	@echo "wrote $@ (demo secrets)"
+
+run: install instance/.env
+	@set -a && . ./instance/.env && set +a && \
+		$(BIN)/sealflow init && $(BIN)/sealflow demo && \
+		echo "Sealflow: http://127.0.0.1:$(PORT)  (Ctrl-C stops it)" && \
+		$(BIN)/sealflow run --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: install lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/engine.py
+
+proof: bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
