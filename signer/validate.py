@@ -20,6 +20,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
+from .errors import InvalidDocument
 from .pdf import open_pdf
 
 __all__ = ["SignatureReport", "validate_pdf"]
@@ -87,9 +88,16 @@ def validate_pdf(data: bytes, trust_roots: Sequence[bytes]) -> list[SignatureRep
     roots = [cert for blob in trust_roots for cert in load_certs_from_pemder_data(blob)]
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
 
+    try:
+        filled = list(fields.enumerate_sig_fields(reader, filled_status=True))
+    except (ValueError, KeyError, TypeError, misc.PdfError) as e:
+        raise InvalidDocument(
+            f"the PDF is damaged: its signature fields cannot be read ({e})"
+        ) from e
+
     readable: list[tuple[int, EmbeddedPdfSignature]] = []
     broken: list[SignatureReport] = []
-    for field_name, sig_ref, field_ref in fields.enumerate_sig_fields(reader, filled_status=True):
+    for field_name, sig_ref, field_ref in filled:
         sig_type = sig_ref.get_object().get("/Type", "/Sig")
         if sig_type != "/Sig":
             logger.debug("skipping %s in field %r", sig_type, field_name)
@@ -107,7 +115,11 @@ def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext) ->
     try:
         status = validate_pdf_signature(embedded, context)
     except (ValueError, KeyError, TypeError, misc.PdfError) as e:
-        return _broken_report(embedded.field_name, str(e), embedded.signer_cert)
+        try:
+            cert = embedded.signer_cert
+        except (ValueError, KeyError, TypeError, misc.PdfError):
+            cert = None
+        return _broken_report(embedded.field_name, str(e), cert)
     modification = status.modification_level
     timestamp = status.timestamp_validity
     return SignatureReport(

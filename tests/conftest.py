@@ -183,14 +183,15 @@ def deploy_bytes(api_client: ApiClient, files: dict[str, bytes], **form: Any):
 
 
 def submit(api_client: ApiClient, seal_id: int, document: bytes, *, process="contract_seal",
-           data: dict | None = None, **extra: Any):
+           data: dict | None = None, headers: dict | None = None, **extra: Any):
     import json
     form: dict[str, Any] = {"process": process, "seal": str(seal_id),
                             "document": (io.BytesIO(document), "contract.pdf"),
                             "data": json.dumps(data if data is not None else
                                                {"amount": 50000, "purpose": "采购合同"})}
     form.update(extra)
-    return api_client.post("/api/v1/requests", data=form, content_type="multipart/form-data")
+    return api_client.post("/api/v1/requests", data=form, content_type="multipart/form-data",
+                           headers=headers)
 
 
 @dataclass
