@@ -96,11 +96,9 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                 candidate_users=[u.name for u in users] if not assignee else [],
                 candidate_groups=[g.key for g in groups], requester_may_work=requester_may,
                 created_at=utcnow())
+    task.candidates = [TaskCandidate(user_id=u.id) for u in users] + [
+        TaskCandidate(group_id=g.id) for g in groups]
     session.add(task)
-    for user in users:
-        session.add(TaskCandidate(task_id=task_id, user_id=user.id))
-    for group in groups:
-        session.add(TaskCandidate(task_id=task_id, group_id=group.id))
     return task
 
 

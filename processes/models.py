@@ -26,7 +26,7 @@ from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -333,6 +333,8 @@ class Task(Base):
     document_sha256: Mapped[str | None] = mapped_column(String(64))
 
     request: Mapped[Request] = relationship()
+    candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan",
+                                                           lazy="noload")
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 

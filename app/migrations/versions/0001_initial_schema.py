@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 18:50:03.888882
+Create Date: 2026-11-26 18:53:37.741097
 
 """
 from alembic import op
@@ -125,8 +125,8 @@ def upgrade():
     sa.Column('deployed_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['deployed_by_id'], ['users.id'], name=op.f('fk_process_definitions_deployed_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_process_definitions')),
-    sa.UniqueConstraint('key', 'sha256', name=op.f('uq_process_definitions_key')),
-    sa.UniqueConstraint('key', 'version', name=op.f('uq_process_definitions_key'))
+    sa.UniqueConstraint('key', 'sha256', name=op.f('uq_process_definitions_key_sha256')),
+    sa.UniqueConstraint('key', 'version', name=op.f('uq_process_definitions_key_version'))
     )
     with op.batch_alter_table('process_definitions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_definitions_key'), ['key'], unique=False)
@@ -199,7 +199,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['request_id'], ['requests.id'], name=op.f('fk_idempotency_keys_request_id_requests'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idempotency_keys_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
-    sa.UniqueConstraint('user_id', 'key', name=op.f('uq_idempotency_keys_user_id'))
+    sa.UniqueConstraint('user_id', 'key', name=op.f('uq_idempotency_keys_user_id_key'))
     )
     op.create_table('signing_grants',
     sa.Column('id', sa.Integer(), nullable=False),
