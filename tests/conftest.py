@@ -66,7 +66,17 @@ def _database_url(tmp_path: Path) -> tuple[str, str | None]:
 
 
 @pytest.fixture
+def bare_app(tmp_path: Path) -> Iterator[Any]:
+    """An app on an empty database (no tables): for `sealflow init` and migrations."""
+    yield from _app(tmp_path, None)
+
+
+@pytest.fixture
 def app(tmp_path: Path, pki_material) -> Iterator[Any]:
+    yield from _app(tmp_path, pki_material)
+
+
+def _app(tmp_path: Path, pki_material: dict | None) -> Iterator[Any]:
     url, schema = _database_url(tmp_path)
     if schema:
         admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
@@ -74,6 +84,15 @@ def app(tmp_path: Path, pki_material) -> Iterator[Any]:
             conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     app = create_app(TestConfig(tmp_path, url))
     with app.app_context():
+        if pki_material is None:
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+            if schema:
+                with admin.begin() as conn:
+                    conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+                admin.dispose()
+            return
         Base.metadata.create_all(db.engine)
         with unit_of_work(db.session):
             db.session.add_all([
