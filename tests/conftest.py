@@ -20,7 +20,7 @@ import signer
 from app import create_app
 from app.extensions import db
 from config import TestConfig
-from processes import people, seals
+from processes import people
 from processes.db import unit_of_work
 from processes.models import Base, PkiAuthority, Role, Seal, SealStatus, User
 

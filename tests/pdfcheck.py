@@ -28,4 +28,13 @@ def assert_sealed(data: bytes, trust_roots: list[bytes], signatures: int = 1) ->
         assert report.bottom_line, report.summary
     verdict = pdfsig(data)
     assert verdict.count("Signature is Valid.") == signatures, verdict
+    assert qpdf_check(data) == 0
     return reports
+
+
+def qpdf_check(data: bytes) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sealed.pdf"
+        path.write_bytes(data)
+        return subprocess.run(["qpdf", "--check", str(path)], capture_output=True,
+                              timeout=60, check=False).returncode
