@@ -199,7 +199,7 @@ class ProcessDefinition(Base):
     name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str] = mapped_column(String(64))
     # {filename: xml text} of the BPMN (and later DMN) files deployed together.
-    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     authorized_end: Mapped[str] = mapped_column(String(200))
     # Per user task: name, lane, assignee/candidate expressions, form fields (see processes.bpmn).
     tasks: Mapped[dict[str, Any]] = mapped_column(JSON)
