@@ -16,7 +16,6 @@ from app.extensions import db
 from processes import definitions, people, seals
 from processes.db import unit_of_work
 from processes.errors import SealflowError
-from processes.models import BusinessType
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
@@ -168,23 +167,10 @@ def business_type_add(key, process_key, name) -> None:
     """Map a business type to a flow (re-pointing an existing one)."""
     try:
         with unit_of_work(db.session):
-            add_business_type(key, process_key, name)
+            definitions.add_business_type(db.session, key, process_key, name)
     except SealflowError as exc:
         _fail(exc)
     click.echo(f"business type {key} -> {process_key}")
-
-
-def add_business_type(key: str, process_key: str, name: str | None) -> BusinessType:
-    definitions.latest(db.session, process_key)
-    bt = db.session.query(BusinessType).filter_by(key=key).one_or_none()
-    if bt is None:
-        bt = BusinessType(key=key, name=name or key, process_key=process_key)
-        db.session.add(bt)
-    else:
-        bt.process_key = process_key
-        bt.name = name or bt.name
-    db.session.flush()
-    return bt
 
 
 @click.group("seal")
@@ -220,7 +206,9 @@ def run_command(host, port) -> None:
     app = current_app._get_current_object()
     runner(app).start_scheduler()
     runner(app).sweep()
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # app.run() is a no-op under the Flask CLI (FLASK_RUN_FROM_CLI): serve directly.
+    from werkzeug.serving import run_simple
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @click.command("serve")

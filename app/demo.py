@@ -44,7 +44,7 @@ def flow_files() -> list[Path]:
 @with_appcontext
 def demo_command() -> None:
     """Create the demo organisation (idempotent) and print the log-ins."""
-    from app.cli import add_business_type, init_database
+    from app.cli import init_database
     init_database()
     with unit_of_work(db.session):
         for key, name in GROUPS:
@@ -59,7 +59,7 @@ def demo_command() -> None:
             key = deployed.definition.key
             if key in BUSINESS_TYPES:
                 bt_key, bt_name = BUSINESS_TYPES[key]
-                add_business_type(bt_key, key, bt_name)
+                definitions.add_business_type(db.session, bt_key, key, bt_name)
         seal = db.session.execute(select(Seal).where(Seal.system.is_(False))
                                   .order_by(Seal.id).limit(1)).scalar_one_or_none()
         if seal is None:

@@ -13,7 +13,7 @@ from processes.bpmn import ParsedFlow, load_flow
 from processes.engine import SPECS
 from processes.env import Env
 from processes.errors import NotFound
-from processes.models import ProcessDefinition, User
+from processes.models import BusinessType, ProcessDefinition, User
 
 logger = logging.getLogger(__name__)
 
@@ -75,3 +75,23 @@ def listing(session: Session) -> list[dict]:
                      deployed_at=at.isoformat())
         entry["versions"].append(version)
     return list(flows.values())
+
+
+def add_business_type(session: Session, key: str, process_key: str,
+                      name: str | None = None) -> BusinessType:
+    """Map a business type to a flow, or re-point it (managers change routing without code)."""
+    latest(session, process_key)
+    bt = session.execute(select(BusinessType).where(BusinessType.key == key)).scalar_one_or_none()
+    if bt is None:
+        bt = BusinessType(key=key, name=name or key, process_key=process_key)
+        session.add(bt)
+    else:
+        bt.process_key = process_key
+        bt.name = name or bt.name
+    session.flush()
+    audit.record(session, "business_type.mapped", key=key, process=process_key)
+    return bt
+
+
+def business_types(session: Session) -> list[BusinessType]:
+    return list(session.execute(select(BusinessType).order_by(BusinessType.key)).scalars())

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from processes.engine import EngineIncident
 from processes.errors import NotAllowed
@@ -114,6 +114,8 @@ def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0
             .where(Task.status == TaskStatus.open, _candidate_clause(user.id),
                    or_(Task.requester_may_work.is_(True), Request.requester_id != user.id),
                    or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id))
+            .options(contains_eager(Task.request).selectinload(Request.requester),
+                     selectinload(Task.claimed_by))
             .order_by(Task.created_at, Task.id).limit(limit).offset(offset))
     return list(session.execute(stmt).scalars())
 

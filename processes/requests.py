@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 import signer
 from processes import audit, definitions, documents, engine, inbox, signals
@@ -292,7 +292,8 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
         stmt = stmt.where(Request.seal_id == seal)
     if requester:
         stmt = stmt.join(User, User.id == Request.requester_id).where(User.name == requester)
-    stmt = stmt.order_by(Request.id.desc()).limit(min(max(limit, 1), 500)).offset(max(offset, 0))
+    stmt = (stmt.options(selectinload(Request.seal), selectinload(Request.requester))
+            .order_by(Request.id.desc()).limit(min(max(limit, 1), 500)).offset(max(offset, 0)))
     return list(session.execute(stmt).scalars())
 
 

@@ -34,3 +34,10 @@ def deploy_process():
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,
             "warnings": result.warnings}
     return jsonify(body), 201 if result.created else 200
+
+
+@blueprint.get("/business-types")
+def list_business_types():
+    identity()
+    return jsonify([{"key": bt.key, "name": bt.name, "process": bt.process_key}
+                    for bt in definitions.business_types(db.session)])

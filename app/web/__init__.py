@@ -1,10 +1,70 @@
-"""The pages (Jinja2, usable without JavaScript)."""
+"""The pages (Jinja2, usable without JavaScript).
 
-from flask import Blueprint, Flask
+One module per area: ``inbox`` (the inbox and ``/``), ``tasks`` (working one task), ``requests``
+(my requests, a new request, one request and its files), ``seals``. ``present`` holds the
+template filters, which only format what the views hand them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Blueprint, Flask, g, request
+
+from app.extensions import db
+from processes.db import begin_write_intent, commit, end_write_intent, rollback
+from processes.errors import BadInput, InvalidContent, SealflowError, TooLarge, WorkflowStateError
 
 blueprint = Blueprint("web", __name__)
 
+# Errors the person at the form can fix: the form is shown again with the message. The others
+# (NotAllowed, NotFound, ...) go to app/errors.py, which renders the error page.
+FIXABLE = (BadInput, InvalidContent, TooLarge, WorkflowStateError)
+
+T = TypeVar("T")
+
+
+@blueprint.before_request
+def _writer() -> None:
+    # A POST writes: on SQLite its transaction must start with BEGIN IMMEDIATE, before the
+    # first query of the request (the logged-in user's row), so the lock is never upgraded.
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        g.sealflow_write_token = begin_write_intent()
+
+
+@blueprint.teardown_request
+def _end_writer(_exc: BaseException | None) -> None:
+    token = g.pop("sealflow_write_token", None)
+    if token is not None:
+        end_write_intent(token)
+
+
+def attempt(service: Callable[[], T]) -> tuple[T | None, SealflowError | None]:
+    """The unit of work of a form POST: call the view's one service, then commit once.
+
+    Returns ``(result, None)``; or, when the service raised an error the user can fix,
+    ``(None, error)`` with the transaction rolled back, so the view can show the form again
+    with the message and the values entered.
+    """
+    try:
+        result = service()
+    except FIXABLE as exc:
+        rollback(db.session)
+        return None, exc
+    commit(db.session)
+    return result, None
+
+
+def data_fields() -> dict[str, str]:
+    """The flow's form fields of a POST (inputs named ``data.<field id>``), blanks left out so
+    the form's defaults and ``required`` rules apply."""
+    return {name[len("data."):]: value for name, value in request.form.items()
+            if name.startswith("data.") and value.strip()}
+
 
 def init_app(app: Flask) -> None:
-    from app.web import pages  # noqa: F401
+    from app.web import inbox, present, requests, seals, tasks  # noqa: F401
+
+    present.init_app(app)
     app.register_blueprint(blueprint)

@@ -81,3 +81,17 @@ def test_auditors_see_every_request(org, pdf, api):
     listed = audrey.get("/api/v1/requests").get_json()
     assert len(listed) == 1
     assert audrey.get(f"/api/v1/requests/{listed[0]['id']}").status_code == 200
+
+
+def test_business_types_route_requests_to_their_flow(org, pdf, api):
+    from app.extensions import db
+    from processes import definitions
+    from processes.db import unit_of_work
+    with org.alice.client.application.app_context(), unit_of_work(db.session):
+        definitions.add_business_type(db.session, "contract", "contract_seal", "合同用印")
+    assert org.alice.get("/api/v1/business-types").get_json() == [
+        {"key": "contract", "name": "合同用印", "process": "contract_seal"}]
+    resp = submit(org.alice, org.seal_id, pdf, process="", business_type="contract")
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["business_type"] == "contract"
+    assert resp.get_json()["process"]["key"] == "contract_seal"

@@ -1,0 +1,122 @@
+"""``/requests``: my requests, a new request, one request, its files, withdrawing it."""
+
+import secrets
+from dataclasses import replace
+
+from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_login import login_required
+
+from app.api.requests import new_request_from_form
+from app.context import env, identity
+from app.errors import status_of
+from app.extensions import db
+from app.web import attempt, blueprint, data_fields
+from app.web.present import STATUS_LABELS, problems_by_field
+from processes import definitions, documents, requests, seals
+from processes.errors import NotFound, SealflowError
+from processes.models import RequestStatus, SealStatus
+from processes.requests import NewRequest
+
+PLACEMENT = ("page", "x", "y")
+
+
+@blueprint.get("/requests")
+@login_required
+def my_requests():
+    status = request.args.get("status") or None
+    found = requests.listing(db.session, identity(), status=status, mine_only=True, limit=200)
+    return render_template("requests.html", requests=found, status=status,
+                           statuses=STATUS_LABELS)
+
+
+@blueprint.get("/requests/new")
+@login_required
+def new_request():
+    return _new_request_page(request.args.get("business_type") or request.args.get("process"))
+
+
+@blueprint.post("/requests/new")
+@login_required
+def create_request():
+    req, error = attempt(lambda: requests.create(db.session, env(), identity(),
+                                                 _new_request()))
+    if error is not None:
+        flash(error.message, "error")
+        chosen = request.form.get("business_type") or request.form.get("process")
+        return _new_request_page(chosen, error), status_of(error)
+    flash(f"申请已提交 Request #{req.id} submitted", "success")
+    return redirect(url_for("web.request_detail", request_id=req.id))
+
+
+def _new_request() -> NewRequest:
+    """The API's multipart fields (process, business_type, seal, document), with ``data`` and
+    ``placement`` built from the page's individual inputs."""
+    placement = {k: request.form.get(f"placement_{k}", "").strip() for k in PLACEMENT}
+    placement = {k: v for k, v in placement.items() if v}
+    return replace(new_request_from_form(), data=data_fields(), placement=placement or None,
+                   idempotency_key=request.form.get("idempotency_key") or None)
+
+
+def _choices() -> list[dict]:
+    """What a requester picks: the business types (合同用印...), or the flows if none is mapped."""
+    types = definitions.business_types(db.session)
+    if types:
+        return [{"param": "business_type", "key": bt.key, "name": bt.name,
+                 "process": bt.process_key} for bt in types]
+    return [{"param": "process", "key": f["key"], "name": f["name"], "process": f["key"]}
+            for f in definitions.listing(db.session)]
+
+
+def _new_request_page(chosen: str | None, error: SealflowError | None = None):
+    flows = _choices()
+    choice = next((c for c in flows if c["key"] == chosen), flows[0] if flows else None)
+    definition = definitions.latest(db.session, choice["process"]) if choice else None
+    usable = [s for s in seals.listing(db.session) if s.status == SealStatus.active]
+    values = request.form if error is not None else {}
+    return render_template(
+        "request_new.html", flows=flows, choice=choice, definition=definition, seals=usable,
+        values=values,
+        problems=problems_by_field(error),
+        # One key per filled-in form: a double submit returns the first request.
+        idempotency_key=values.get("idempotency_key") or secrets.token_urlsafe(16))
+
+
+@blueprint.get("/requests/<int:request_id>")
+@login_required
+def request_detail(request_id: int):
+    who = identity()
+    req = requests.get_visible(db.session, who, request_id)
+    return render_template("request.html", req=req, details=requests.describe(db.session, req),
+                           may_withdraw=req.requester_id == who.user.id and req.status in (
+                               RequestStatus.running, RequestStatus.halted))
+
+
+@blueprint.post("/requests/<int:request_id>/withdraw")
+@login_required
+def withdraw_request(request_id: int):
+    _req, error = attempt(lambda: requests.withdraw(db.session, identity(), request_id))
+    if error is not None:
+        flash(error.message, "error")
+    else:
+        flash(f"申请已撤回 Request #{request_id} withdrawn", "success")
+    return redirect(url_for("web.request_detail", request_id=request_id))
+
+
+@blueprint.get("/requests/<int:request_id>/document")
+@login_required
+def request_document(request_id: int):
+    req = requests.get_visible(db.session, identity(), request_id)
+    path = documents.path_for(env(), req.document.sha256)
+    return send_file(path, mimetype="application/pdf", download_name=req.filename)
+
+
+@blueprint.get("/requests/<int:request_id>/sealed")
+@login_required
+def request_sealed(request_id: int):
+    req = requests.get_visible(db.session, identity(), request_id)
+    if req.sealed_document is None:
+        raise NotFound(f"request {request_id} is {req.status.value}, not sealed")
+    path = documents.path_for(env(), req.sealed_document.sha256)
+    stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
+    return send_file(path, mimetype="application/pdf", download_name=f"{stem}-sealed.pdf",
+                     as_attachment=True)

@@ -1,0 +1,49 @@
+"""``/tasks/<id>``: one task of the inbox, its request, and the form that completes it."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from app.context import identity
+from app.errors import status_of
+from app.extensions import db
+from app.web import attempt, blueprint, data_fields
+from app.web.present import decision_label, problems_by_field
+from processes import inbox, requests, tasks
+from processes.errors import SealflowError
+from processes.models import TaskStatus
+
+
+@blueprint.get("/tasks/<task_id>")
+@login_required
+def task(task_id: str):
+    return _task_page(task_id)
+
+
+@blueprint.post("/tasks/<task_id>")
+@login_required
+def complete_task(task_id: str):
+    decision = request.form.get("decision")
+    req, error = attempt(lambda: tasks.complete(
+        db.session, identity(), task_id, decision=decision,
+        comment=request.form.get("comment", "").strip() or None, data=data_fields()))
+    if error is not None:
+        flash(error.message, "error")
+        return _task_page(task_id, error=error), status_of(error)
+    flash(f"已提交 Submitted: {decision_label(decision)} · 申请 Request #{req.id}", "success")
+    return redirect(url_for("web.request_detail", request_id=req.id))
+
+
+def _task_page(task_id: str, error: SealflowError | None = None):
+    """The task page; 404 if the user cannot see the request, 403 if they may not work an
+    open task (the requester of the request, someone who is not a candidate)."""
+    who = identity()
+    task = tasks.get_visible(db.session, who, task_id)
+    req = task.request
+    is_open = task.status == TaskStatus.open
+    if is_open:
+        inbox.check_may_work(db.session, who.user, task, req)
+    form = (req.process.tasks.get(task.element_id) or {}).get("form", [])
+    return render_template("task.html", task=task, req=req, is_open=is_open, form=form,
+                           details=requests.describe(db.session, req),
+                           values=request.form if error is not None else {},
+                           problems=problems_by_field(error))
