@@ -15,7 +15,6 @@ from processes.models import (
     Group,
     Membership,
     Request,
-    Seal,
     SealCustodian,
     Task,
     TaskCandidate,
@@ -144,5 +143,3 @@ def can_see(session: Session, identity: Identity, req: Request) -> bool:
         _candidate_clause(user.id)))
     return bool(session.execute(select(or_(custodian, had_task))).scalar())
 
-
-__all__ = ["open_task", "open_tasks", "check_may_work", "can_see", "Seal"]

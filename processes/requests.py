@@ -143,7 +143,7 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
     try:
         wf = engine.start(definition, variables)
     except EngineIncident as exc:
-        _incident(session, req, exc)
+        mark_incident(session, req, exc)
         return req
     advance(session, req, wf, actor=identity.user)
     if new.idempotency_key:
@@ -178,7 +178,7 @@ def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequ
     return new.document
 
 
-def _incident(session: Session, req: Request, exc: EngineIncident) -> None:
+def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
     req.status = RequestStatus.incident
     req.failure = f"{exc.element}: {exc.message}" if exc.element else exc.message
     req.updated_at = utcnow()
@@ -209,7 +209,7 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
             on_commit(session, lambda t=task.id: signals.task_created.send(
                 None, task_id=t, request_id=req.id))
     except EngineIncident as exc:
-        _incident(session, req, exc)
+        mark_incident(session, req, exc)
     req.state, req.state_version = engine.dump(wf)
     req.updated_at = utcnow()
     end = engine.reached_end(wf)

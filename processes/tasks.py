@@ -15,7 +15,7 @@ from processes.errors import NotAllowed, NotFound, WorkflowStateError
 from processes.forms import check_decision, check_values
 from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
 from processes.people import Identity
-from processes.requests import _incident, advance
+from processes.requests import advance, mark_incident
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
                      task=task.id, element=task.element_id, decision=decision)
         session.flush()
     if incident is not None:
-        _incident(session, req, incident)
+        mark_incident(session, req, incident)
         req.state, req.state_version = engine.dump(wf)
         return req
     advance(session, req, wf, actor=identity.user)
