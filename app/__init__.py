@@ -20,7 +20,9 @@ def create_app(config: Config | None = None) -> Flask:
     Path(config.DATA_DIR).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # SpiffWorkflow logs every task state change at INFO: far too chatty (and slow) for a server.
+    for noisy in ("alembic", "spiff"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from app import auth, cli, errors, jobs
     from app.api import blueprint as api_blueprint

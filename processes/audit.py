@@ -28,10 +28,11 @@ def _head(session: Session) -> str:
     cached = session.info.get("sealflow_audit_head")
     if cached is not None:
         return cached
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7261001)"))
-    last = session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).scalar()
+    with session.no_autoflush:  # reading the head needs none of the pending writes
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(7261001)"))
+        last = session.execute(
+            select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).scalar()
     return last or GENESIS
 
 

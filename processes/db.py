@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from processes.models import Request
+from processes.models import Request, Task
 
 # Set for the duration of a unit of work that will write: on SQLite such a transaction starts
 # with BEGIN IMMEDIATE, so it holds the write lock from its first read (no upgrade deadlocks).
@@ -63,6 +63,14 @@ def lock_request(session: Session, request_id: int) -> Request | None:
     """Load a request holding its row lock (``FOR UPDATE``; SQLite's lock is the transaction's)."""
     return session.execute(
         select(Request).where(Request.id == request_id).with_for_update(of=Request)
+    ).scalar_one_or_none()
+
+
+def lock_request_of_task(session: Session, task_id: str) -> Request | None:
+    """Lock the request a task belongs to, found through the task (one statement)."""
+    return session.execute(
+        select(Request).join(Task, Task.request_id == Request.id).where(Task.id == task_id)
+        .with_for_update(of=Request)
     ).scalar_one_or_none()
 
 

@@ -73,15 +73,16 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
         (assignee_raw and _REQUESTER.match(assignee_raw))
         or any(_REQUESTER.match(p) for p in (users_raw or "").split(",")))
     wanted = [assignee] if assignee else user_names
-    users = list(session.execute(select(User).where(User.name.in_(wanted)))
-                 .scalars()) if wanted else []
-    groups = [] if assignee else _groups(session, group_refs)
-    able = {u.id for u in users if u.active}
-    if groups:
-        able |= set(session.execute(
-            select(Membership.user_id).join(User, User.id == Membership.user_id)
-            .where(Membership.group_id.in_([g.id for g in groups]), User.active.is_(True))
-        ).scalars())
+    with session.no_autoflush:  # reads of people only; the advance is written in one flush
+        users = list(session.execute(select(User).where(User.name.in_(wanted)))
+                     .scalars()) if wanted else []
+        groups = [] if assignee else _groups(session, group_refs)
+        able = {u.id for u in users if u.active}
+        if groups:
+            able |= set(session.execute(
+                select(Membership.user_id).join(User, User.id == Membership.user_id)
+                .where(Membership.group_id.in_([g.id for g in groups]),
+                       User.active.is_(True))).scalars())
     if not requester_may:
         able.discard(req.requester_id)
     if not able:
@@ -119,27 +120,52 @@ def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0
     return list(session.execute(stmt).scalars())
 
 
-def check_may_work(session: Session, user: User, task: Task, req: Request) -> None:
+def check_may_work(session: Session, user: User, task: Task, req: Request,
+                   is_candidate: bool | None = None) -> None:
     """Raise NotAllowed unless ``user`` may complete ``task`` (candidates, SoD, claim)."""
     if req.requester_id == user.id and not task.requester_may_work:
         raise NotAllowed("the requester cannot approve their own request")
-    is_candidate = session.execute(
-        select(_candidate_clause(user.id)).where(Task.id == task.id)).scalar()
+    if is_candidate is None:
+        is_candidate = bool(session.execute(
+            select(_candidate_clause(user.id)).where(Task.id == task.id)).scalar())
     if not is_candidate:
         raise NotAllowed("you are not among the people who may work this task")
     if task.claimed_by_id is not None and task.claimed_by_id != user.id:
         raise NotAllowed("this task is claimed by someone else")
 
 
+def _involved_clause(user_id: int, req: Request):
+    """True when the user is the seal's custodian or has or had a task on the request."""
+    custodian = exists().where(SealCustodian.seal_id == req.seal_id,
+                               SealCustodian.user_id == user_id)
+    had_task = exists().where(Task.request_id == req.id, or_(
+        Task.completed_by_id == user_id, Task.claimed_by_id == user_id,
+        _candidate_clause(user_id)))
+    return or_(custodian, had_task)
+
+
 def can_see(session: Session, identity: Identity, req: Request) -> bool:
     """Requester, anyone who has or had a task on it, its seal's custodians, auditors, admins."""
     user = identity.user
-    if req.requester_id == user.id or identity.has_role("auditor"):
+    if req.requester_id == user.id:
         return True
-    custodian = exists().where(SealCustodian.seal_id == req.seal_id,
-                               SealCustodian.user_id == user.id)
-    had_task = exists().where(Task.request_id == req.id, or_(
-        Task.completed_by_id == user.id, Task.claimed_by_id == user.id,
-        _candidate_clause(user.id)))
-    return bool(session.execute(select(or_(custodian, had_task))).scalar())
+    if session.execute(select(_involved_clause(user.id, req))).scalar():
+        return True
+    return identity.has_role("auditor")
+
+
+def task_for_work(session: Session, identity: Identity, req: Request,
+                  task_id: str) -> tuple[Task | None, bool, bool]:
+    """The task (reloaded), whether the caller may see its request, and whether the caller is
+    among its candidates: one query for all three."""
+    user_id = identity.user.id
+    row = session.execute(
+        select(Task, _involved_clause(user_id, req), _candidate_clause(user_id))
+        .where(Task.id == task_id, Task.request_id == req.id)
+        .execution_options(populate_existing=True)).first()
+    if row is None:
+        return None, False, False
+    task, involved, candidate = row
+    visible = req.requester_id == user_id or bool(involved) or identity.has_role("auditor")
+    return task, visible, bool(candidate)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 import signer
 from processes import audit, definitions, documents, engine, inbox, signals
@@ -191,8 +191,12 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
     """Project the instance after it ran: inbox rows, end state, grant; save state once."""
     definition = req.process
     ready = engine.ready_user_tasks(wf)
-    open_rows = {t.id: t for t in session.execute(select(Task).where(
-        Task.request_id == req.id, Task.status == TaskStatus.open)).scalars()}
+    # No autoflush: the whole advance is written in one flush at the commit. A task completed
+    # in this transaction is still "open" in the database, so filter on the in-memory status.
+    with session.no_autoflush:
+        open_rows = {t.id: t for t in session.execute(select(Task).where(
+            Task.request_id == req.id, Task.status == TaskStatus.open)).scalars()
+            if t.status == TaskStatus.open}
     ready_ids = {r.id for r in ready}
     for task_id, row in open_rows.items():
         if task_id not in ready_ids:
@@ -297,30 +301,31 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
     return list(session.execute(stmt).scalars())
 
 
-def describe(session: Session, req: Request, *, tasks: list[Task] | None = None) -> dict:
-    """The API's view of a request (DESIGN: GET /api/v1/requests/<id>)."""
-    if tasks is None:
-        tasks = list(session.execute(select(Task).where(Task.request_id == req.id)
-                                     .order_by(Task.created_at, Task.id)).scalars())
-    users = {u.id: u for u in session.execute(select(User).where(User.id.in_(
-        {t.completed_by_id for t in tasks if t.completed_by_id} | {req.requester_id}))).scalars()}
+def describe(session: Session, req: Request) -> dict:
+    """The API's view of a request (DESIGN: GET /api/v1/requests/<id>), from one query."""
+    completer = aliased(User)
+    requester_name = select(User.name).where(User.id == req.requester_id).scalar_subquery()
+    rows = session.execute(
+        select(Task, completer.name, requester_name)
+        .outerjoin(completer, completer.id == Task.completed_by_id)
+        .where(Task.request_id == req.id).order_by(Task.created_at, Task.id)).all()
+    requester = rows[0][2] if rows else session.get(User, req.requester_id).name
     return {
         "id": req.id,
         "status": req.status.value,
         "process": {"key": req.process.key, "version": req.process.version},
         "business_type": req.business_type,
         "seal": req.seal_id,
-        "requester": users[req.requester_id].name,
+        "requester": requester,
         "document": {"sha256": req.document.sha256, "filename": req.filename,
                      "pages": req.document.pages},
         "placement": req.placement,
         "data": req.data,
-        "tasks": [describe_task(t) for t in tasks if t.status == TaskStatus.open],
-        "history": [{"task": t.id, "element": t.element_id, "name": t.name,
-                     "by": users[t.completed_by_id].name if t.completed_by_id else None,
+        "tasks": [describe_task(t) for t, _by, _r in rows if t.status == TaskStatus.open],
+        "history": [{"task": t.id, "element": t.element_id, "name": t.name, "by": by,
                      "decision": t.decision, "comment": t.comment,
                      "at": t.completed_at.isoformat() if t.completed_at else None}
-                    for t in tasks if t.status == TaskStatus.completed],
+                    for t, by, _r in rows if t.status == TaskStatus.completed],
         "sealed_document": ({"sha256": req.sealed_document.sha256}
                             if req.sealed_document_id else None),
         "failure": req.failure,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes import audit, engine, inbox
-from processes.db import lock_request
+from processes.db import lock_request_of_task
 from processes.engine import EngineIncident
 from processes.errors import NotAllowed, NotFound, WorkflowStateError
 from processes.forms import check_decision, check_values
@@ -20,17 +20,17 @@ from processes.requests import advance, mark_incident
 logger = logging.getLogger(__name__)
 
 
-def _locked_task(session: Session, identity: Identity, task_id: str) -> tuple[Task, Request]:
-    """The task and its request, the request's row locked; 404 if the caller cannot see it."""
-    request_id = session.execute(select(Task.request_id).where(Task.id == task_id)).scalar()
-    if request_id is None:
+def _locked_task(session: Session, identity: Identity,
+                 task_id: str) -> tuple[Task, Request, bool]:
+    """The task and its request, the request's row locked, and whether the caller is a
+    candidate; 404 if the caller cannot see it."""
+    req = lock_request_of_task(session, task_id)
+    if req is None:
         raise NotFound(f"no task {task_id}")
-    req = lock_request(session, request_id)
-    if req is None or not inbox.can_see(session, identity, req):
+    task, visible, candidate = inbox.task_for_work(session, identity, req, task_id)
+    if task is None or not visible:
         raise NotFound(f"no task {task_id}")
-    task = session.execute(select(Task).where(Task.id == task_id)
-                           .execution_options(populate_existing=True)).scalar_one()
-    return task, req
+    return task, req, candidate
 
 
 def _require_open(task: Task, req: Request) -> None:
@@ -48,9 +48,9 @@ def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
 
 
 def claim(session: Session, identity: Identity, task_id: str) -> Task:
-    task, req = _locked_task(session, identity, task_id)
+    task, req, candidate = _locked_task(session, identity, task_id)
     _require_open(task, req)
-    inbox.check_may_work(session, identity.user, task, req)
+    inbox.check_may_work(session, identity.user, task, req, candidate)
     task.claimed_by_id = identity.user.id
     audit.record(session, "task.claimed", actor=identity.user, request_id=req.id, task=task.id)
     session.flush()
@@ -58,7 +58,7 @@ def claim(session: Session, identity: Identity, task_id: str) -> Task:
 
 
 def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
-    task, req = _locked_task(session, identity, task_id)
+    task, req, _candidate = _locked_task(session, identity, task_id)
     _require_open(task, req)
     if task.claimed_by_id is None:
         raise WorkflowStateError("the task is not claimed")
@@ -74,9 +74,9 @@ def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
 def complete(session: Session, identity: Identity, task_id: str, *, decision: Any = None,
              comment: Any = None, data: dict[str, Any] | None = None) -> Request:
     """Complete a task and advance the instance, all under the request's row lock."""
-    task, req = _locked_task(session, identity, task_id)
+    task, req, candidate = _locked_task(session, identity, task_id)
     _require_open(task, req)
-    inbox.check_may_work(session, identity.user, task, req)
+    inbox.check_may_work(session, identity.user, task, req, candidate)
     form = (req.process.tasks.get(task.element_id) or {}).get("form", [])
     values = check_values(form, data or {}, extra_allowed=False)
     decision = check_decision(decision)
@@ -100,7 +100,6 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
         task.document_sha256 = req.document.sha256
         audit.record(session, "task.completed", actor=identity.user, request_id=req.id,
                      task=task.id, element=task.element_id, decision=decision)
-        session.flush()
     if incident is not None:
         mark_incident(session, req, incident)
         req.state, req.state_version = engine.dump(wf)
