@@ -24,17 +24,21 @@ def create_app(config: Config | None = None) -> Flask:
     for noisy in ("alembic", "spiff"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from app import auth, cli, errors, jobs
+    from app import auth, cli, errors, jobs, transactions
     from app.api import blueprint as api_blueprint
     from app.extensions import csrf, db, login_manager, migrate
     from app.pki import blueprint as pki_blueprint
     from app.web import init_app as init_web
+    from processes.db import configure_engine
 
     db.init_app(app)
+    with app.app_context():  # SQLite: WAL, foreign keys, BEGIN IMMEDIATE for writers
+        configure_engine(db.engine, config.SQLITE_BUSY_TIMEOUT)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
+    transactions.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api_blueprint)

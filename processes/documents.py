@@ -12,12 +12,14 @@ import tempfile
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import signer
 from processes.env import Env
 from processes.errors import InvalidContent, NotFound, TooLarge
-from processes.models import Document
+from processes.models import Document, utcnow
 
 
 def path_for(env: Env, sha256: str) -> Path:
@@ -59,9 +61,13 @@ def store(session: Session, env: Env, data: bytes, pages: int | None = None) -> 
     if doc is None:
         if pages is None:
             pages = signer.inspect_pdf(data).pages
-        doc = Document(sha256=sha, size=len(data), pages=pages)
-        session.add(doc)
-        session.flush()
+        # Two requests may upload the same file at once: insert-if-absent, then read the row.
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(Document).values(
+            sha256=sha, size=len(data), pages=pages, created_at=utcnow()
+        ).on_conflict_do_nothing(index_elements=["sha256"]))
+        doc = session.execute(select(Document).where(Document.sha256 == sha)).scalar_one()
     return doc
 
 

@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
-from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 
-from app.extensions import csrf, db
-from processes.db import begin_write_intent, commit, end_write_intent
+from app.extensions import csrf
+from app.transactions import commits  # noqa: F401 - the API's views import it from here
 from processes.errors import BadInput
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # sessions are CSRF-checked in app.auth; bearer tokens need no CSRF
-
-
-@blueprint.before_request
-def _writer() -> None:
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        g.sealflow_write_token = begin_write_intent()
-
-
-@blueprint.teardown_request
-def _end_writer(_exc: BaseException | None) -> None:
-    token = g.pop("sealflow_write_token", None)
-    if token is not None:
-        end_write_intent(token)
-
-
-def commits(view: Callable) -> Callable:
-    """The view's unit of work: commit once when it returns (teardown rolls back on error)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):
-        response = view(*args, **kwargs)
-        commit(db.session)
-        return response
-
-    return wrapper
 
 
 def json_body() -> dict:

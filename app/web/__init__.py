@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, request
 
 from app.extensions import db
-from processes.db import begin_write_intent, commit, end_write_intent, rollback
+from processes.db import commit, rollback
 from processes.errors import BadInput, InvalidContent, SealflowError, TooLarge, WorkflowStateError
 
 blueprint = Blueprint("web", __name__)
@@ -23,21 +23,6 @@ blueprint = Blueprint("web", __name__)
 FIXABLE = (BadInput, InvalidContent, TooLarge, WorkflowStateError)
 
 T = TypeVar("T")
-
-
-@blueprint.before_request
-def _writer() -> None:
-    # A POST writes: on SQLite its transaction must start with BEGIN IMMEDIATE, before the
-    # first query of the request (the logged-in user's row), so the lock is never upgraded.
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        g.sealflow_write_token = begin_write_intent()
-
-
-@blueprint.teardown_request
-def _end_writer(_exc: BaseException | None) -> None:
-    token = g.pop("sealflow_write_token", None)
-    if token is not None:
-        end_write_intent(token)
 
 
 def attempt(service: Callable[[], T]) -> tuple[T | None, SealflowError | None]:

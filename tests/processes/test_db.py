@@ -1,0 +1,66 @@
+"""The database under Sealflow: SQLite set up for concurrent writers, one chain of audit events
+however many writers race."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from app.extensions import db
+from processes import audit
+from tests.conftest import PG_URL, only_task, submit
+
+
+def test_the_database_is_the_one_configured_and_set_up_for_concurrent_writers(app):
+    with app.app_context():
+        conn = db.session.connection()
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            settings = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
+                        for p in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")}
+        else:
+            settings = {"isolation": conn.exec_driver_sql(
+                "SHOW default_transaction_isolation").scalar()}
+        db.session.rollback()
+    if PG_URL:
+        assert dialect == "postgresql"
+        assert settings == {"isolation": "read committed"}
+    else:
+        assert dialect == "sqlite"
+        assert settings == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1,
+                            "busy_timeout": 30000}
+
+
+def test_concurrent_writers_neither_fail_nor_fork_the_audit_chain(app, org, pdf):
+    """Eight requests created at once, then their eight approvals at once."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(lambda _i: submit(org.alice, org.seal_id, pdf), range(8)))
+    assert [r.status_code for r in created] == [201] * 8, [r.get_json() for r in created]
+    tasks = org.bob.get("/api/v1/tasks").get_json()
+    assert len(tasks) == 8
+
+    def complete(task):
+        return org.bob.post(f"/api/v1/tasks/{task['id']}/complete",
+                            json={"decision": "approve"}).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(complete, tasks)) == [200] * 8
+    assert len(org.carol.get("/api/v1/tasks").get_json()) == 8
+    with app.app_context():
+        verdict = audit.verify(db.session)
+        db.session.rollback()
+    assert verdict["ok"] is True, verdict
+    assert verdict["events"] >= 8 * 4
+
+
+def test_the_same_task_completed_twice_at_once_completes_once(app, org, pdf):
+    submit(org.alice, org.seal_id, pdf)
+    task = only_task(org.bob)
+
+    def complete(_i):
+        return org.bob.post(f"/api/v1/tasks/{task['id']}/complete",
+                            json={"decision": "approve"}).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = sorted(pool.map(complete, range(4)))
+    assert codes == [200, 409, 409, 409]
+    assert len(org.carol.get("/api/v1/tasks").get_json()) == 1
