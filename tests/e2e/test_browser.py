@@ -1,0 +1,143 @@
+"""A person at a browser: the demo served by `sealflow run`, driven in Chromium (Playwright).
+
+Alice submits a contract above 1,000,000 yuan; bob, lily (legal) and carol approve from their
+inboxes; alice downloads the sealed PDF, which pdfsig and pyHanko accept and whose stamp shows
+on the page.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import make_pdf
+from tests.pdfcheck import assert_sealed
+
+ROOT = Path(__file__).resolve().parents[2]
+SEALFLOW = str(Path(sys.executable).parent / "sealflow")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PASSWORD = "sealflow-demo"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("demo")
+    port = _free_port()
+    env = {**os.environ, "SEALFLOW_DATA_DIR": str(data_dir), "SEALFLOW_SECRET_KEY": "browser",
+           "SEALFLOW_KEY_PASSPHRASE": "browser-pass", "SEALFLOW_JOB_MODE": "thread",
+           "SEALFLOW_BASE_URL": f"http://127.0.0.1:{port}"}
+    env.pop("SEALFLOW_DATABASE_URL", None)
+    demo = subprocess.run([SEALFLOW, "demo"], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert demo.returncode == 0, demo.stderr
+    assert "alice" in demo.stdout and PASSWORD in demo.stdout
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen([SEALFLOW, "run", "--port", str(port)], env=env, cwd=ROOT,
+                              stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/login", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.terminate()
+        pytest.fail("the demo server did not start: " + (data_dir / "server.log").read_text())
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+def _log_in(browser, base: str, name: str):
+    page = browser.new_context().new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/inbox")
+    return page
+
+
+def _approve(browser, base: str, name: str, **fields: str) -> None:
+    page = _log_in(browser, base, name)
+    page.click("a[href^='/tasks/']")
+    for field, value in fields.items():
+        page.fill(f"[name='data.{field}']", value)
+    page.fill("textarea[name=comment]", f"{name} 同意")
+    page.click("button[name=decision][value=approve]")
+    page.wait_for_url(f"{base}/requests/*")
+    page.context.close()
+
+
+def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser, tmp_path):
+    base = demo_server
+    contract = tmp_path / "contract.pdf"
+    contract.write_bytes(make_pdf(pages=2, text="Purchase contract 2026-042"))
+
+    alice = _log_in(browser, base, "alice")
+    alice.goto(base + "/requests/new")
+    alice.set_input_files("input[name=document]", str(contract))
+    alice.fill("[name='data.amount']", "1500000")
+    alice.fill("[name='data.purpose']", "年度采购框架合同")
+    alice.click("button[type=submit]:has-text('Submit')")
+    alice.wait_for_url(f"{base}/requests/*")
+    request_url = alice.url
+
+    _approve(browser, base, "bob")
+    _approve(browser, base, "lily", legal_opinion="条款无误")
+    _approve(browser, base, "carol")
+
+    for _ in range(50):  # the seal is applied by a background job right after the commit
+        alice.goto(request_url)
+        if alice.locator("a[href$='/sealed']").count():
+            break
+        time.sleep(0.2)
+    with alice.expect_download() as download:
+        alice.click("a[href$='/sealed']")
+    sealed = Path(download.value.path()).read_bytes()
+    alice.context.close()
+
+    roots = urllib.request.urlopen(base + "/pki/ca", timeout=5).read()
+    assert sealed.startswith(contract.read_bytes())
+    # Playwright's sync API keeps an event loop running in this thread; pyHanko starts its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(assert_sealed, sealed, [roots]).result()
+    # The stamp shows on the last page, bottom right, in seal red.
+    (tmp_path / "sealed.pdf").write_bytes(sealed)
+    png = subprocess.run(["pdftoppm", "-r", "40", "-f", "2", "-l", "2", "-png",
+                          str(tmp_path / "sealed.pdf")], capture_output=True, check=True).stdout
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    w, h = image.size
+    corner = image.crop((w // 2, h // 2, w, h))
+    red = sum(1 for r, g, b in corner.get_flattened_data() if r > 180 and g < 80 and b < 80)
+    assert red > 200, red
