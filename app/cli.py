@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from app.context import env
 from app.extensions import db
 from processes import definitions, people, seals
 from processes.db import unit_of_work
 from processes.errors import SealflowError
-
-BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
 
 def _fail(exc: SealflowError) -> None:
@@ -27,6 +30,24 @@ def _fail(exc: SealflowError) -> None:
                           if problem.get(k))
         click.echo(f"  - {problem.get('message')}{f' ({where})' if where else ''}", err=True)
     sys.exit(1)
+
+
+def transactional(command: Callable[..., Any]) -> Callable[..., Any]:
+    """A command's unit of work: one commit; a domain error prints its problems and exits 1.
+    What the command returns is printed."""
+
+    @functools.wraps(command)
+    @with_appcontext
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            with unit_of_work(db.session):
+                message = command(*args, **kwargs)
+        except SealflowError as exc:
+            _fail(exc)
+        if message is not None:
+            click.echo(message)
+
+    return wrapper
 
 
 def _split(text: str | None) -> list[str]:
@@ -64,48 +85,35 @@ def user_group() -> None:
 @click.option("--display-name")
 @click.option("--groups", help="comma-separated group keys")
 @click.option("--roles", help="admin,designer,manager,seal_admin,auditor")
-@with_appcontext
-def user_add(name, password, password_stdin, display_name, groups, roles) -> None:
+@transactional
+def user_add(name, password, password_stdin, display_name, groups, roles) -> str:
     """Create a user (or update their password, groups and roles)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-    try:
-        with unit_of_work(db.session):
-            user = people.add_user(db.session, name, password=password,
-                                   display_name=display_name, groups=_split(groups),
-                                   roles=people.parse_roles(roles))
-    except SealflowError as exc:
-        _fail(exc)
-    click.echo(f"user {user.name} (id {user.id})")
+    user = people.add_user(db.session, name, password=password, display_name=display_name,
+                           groups=_split(groups), roles=people.parse_roles(roles))
+    return f"user {user.name} (id {user.id})"
 
 
 @user_group.command("token")
 @click.argument("name")
 @click.option("--scopes", help="extra scopes: act_as,messages")
 @click.option("--label", default="cli")
-@with_appcontext
-def user_token(name, scopes, label) -> None:
+@transactional
+def user_token(name, scopes, label) -> str:
     """Create an API token; it is printed once, as the last word."""
-    try:
-        with unit_of_work(db.session):
-            token = people.create_token(db.session, people.get_user(db.session, name),
-                                        name=label, scopes=_split(scopes))
-    except SealflowError as exc:
-        _fail(exc)
-    click.echo(f"token for {name}: {token}")
+    token = people.create_token(db.session, people.get_user(db.session, name), name=label,
+                                scopes=_split(scopes))
+    return f"token for {name}: {token}"
 
 
 @user_group.command("deactivate")
 @click.argument("name")
-@with_appcontext
-def user_deactivate(name) -> None:
+@transactional
+def user_deactivate(name) -> str:
     """Deactivate a user and revoke their tokens."""
-    try:
-        with unit_of_work(db.session):
-            people.deactivate_user(db.session, name)
-    except SealflowError as exc:
-        _fail(exc)
-    click.echo(f"user {name} deactivated")
+    people.deactivate_user(db.session, name)
+    return f"user {name} deactivated"
 
 
 @click.group("group")
@@ -117,15 +125,11 @@ def group_group() -> None:
 @click.argument("key")
 @click.option("--name")
 @click.option("--head", help="user name of the department head")
-@with_appcontext
-def group_add(key, name, head) -> None:
+@transactional
+def group_add(key, name, head) -> str:
     """Create a group (or update its name and head)."""
-    try:
-        with unit_of_work(db.session):
-            group = people.add_group(db.session, key, name=name, head=head)
-    except SealflowError as exc:
-        _fail(exc)
-    click.echo(f"group {group.key} (id {group.id})")
+    group = people.add_group(db.session, key, name=name, head=head)
+    return f"group {group.key} (id {group.id})"
 
 
 @click.group("process")
@@ -136,21 +140,16 @@ def process_group() -> None:
 @process_group.command("deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--authorized-end", help="id of the authorized end event (plain BPMN files)")
-@with_appcontext
-def process_deploy(files, authorized_end) -> None:
+@transactional
+def process_deploy(files, authorized_end) -> str:
     """Deploy BPMN (and the DMN or called BPMN deployed with it); the first file is the flow."""
     payload = {Path(f).name: Path(f).read_bytes() for f in files}
-    try:
-        with unit_of_work(db.session):
-            result = definitions.deploy(db.session, env(), payload, actor=None,
-                                        authorized_end=authorized_end)
-    except SealflowError as exc:
-        _fail(exc)
-    d = result.definition
-    state = "deployed" if result.created else "unchanged"
-    click.echo(f"{d.key} version {d.version} {state}")
+    result = definitions.deploy(db.session, env(), payload, actor=None,
+                                authorized_end=authorized_end)
     for w in result.warnings:
         click.echo(f"  warning: {w['message']} ({w.get('element')})", err=True)
+    d = result.definition
+    return f"{d.key} version {d.version} {'deployed' if result.created else 'unchanged'}"
 
 
 @click.group("business-type")
@@ -162,15 +161,11 @@ def business_type_group() -> None:
 @click.argument("key")
 @click.option("--process", "process_key", required=True)
 @click.option("--name")
-@with_appcontext
-def business_type_add(key, process_key, name) -> None:
+@transactional
+def business_type_add(key, process_key, name) -> str:
     """Map a business type to a flow (re-pointing an existing one)."""
-    try:
-        with unit_of_work(db.session):
-            definitions.add_business_type(db.session, key, process_key, name)
-    except SealflowError as exc:
-        _fail(exc)
-    click.echo(f"business type {key} -> {process_key}")
+    definitions.add_business_type(db.session, key, process_key, name)
+    return f"business type {key} -> {process_key}"
 
 
 @click.group("seal")
@@ -183,17 +178,13 @@ def seal_group() -> None:
 @click.option("--custodian", "custodians", multiple=True, required=True)
 @click.option("--type", "seal_type", default="合同专用章")
 @click.option("--key-type", default="rsa2048", type=click.Choice(["rsa2048", "rsa3072", "p256"]))
-@with_appcontext
-def seal_create(name, custodians, seal_type, key_type) -> None:
+@transactional
+def seal_create(name, custodians, seal_type, key_type) -> str:
     """Make a seal: key, certificate from the organisation CA, seal image. Prints its id."""
-    try:
-        with unit_of_work(db.session):
-            users = [people.get_user(db.session, c) for n in custodians for c in _split(n)]
-            seal = seals.create_seal(db.session, env(), name, seal_type=seal_type,
-                                     custodians=users, key_type=key_type)
-    except SealflowError as exc:
-        _fail(exc)
-    click.echo(seal.id)
+    users = [people.get_user(db.session, c) for n in custodians for c in _split(n)]
+    seal = seals.create_seal(db.session, env(), name, seal_type=seal_type, custodians=users,
+                             key_type=key_type)
+    return str(seal.id)
 
 
 @click.command("run")
@@ -207,7 +198,6 @@ def run_command(host, port) -> None:
     runner(app).start_scheduler()
     runner(app).sweep()
     # app.run() is a no-op under the Flask CLI (FLASK_RUN_FROM_CLI): serve directly.
-    from werkzeug.serving import run_simple
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
@@ -225,8 +215,6 @@ def serve_command(workers, port, host) -> None:
 @with_appcontext
 def worker_command() -> None:
     """Scheduler and job runner as their own process."""
-    import time
-
     from app.jobs import runner
     app = current_app._get_current_object()
     runner(app).start_scheduler()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -256,6 +257,19 @@ def get_visible(session: Session, identity: Identity, request_id: int) -> Reques
     if req is None or not inbox.can_see(session, identity, req):
         raise NotFound(f"no request {request_id}")
     return req
+
+
+def download(session: Session, env: Env, identity: Identity, request_id: int, *,
+             sealed: bool) -> tuple[Path, str]:
+    """The stored file of a request the caller may see, and the name to download it under:
+    the document as submitted, or (``sealed``) the sealed one, 404 until it exists."""
+    req = get_visible(session, identity, request_id)
+    if not sealed:
+        return documents.path_for(env, req.document.sha256), req.filename
+    if req.sealed_document is None:
+        raise NotFound(f"request {request_id} is {req.status.value}, not sealed")
+    stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
+    return documents.path_for(env, req.sealed_document.sha256), f"{stem}-sealed.pdf"
 
 
 def withdraw(session: Session, identity: Identity, request_id: int) -> Request:

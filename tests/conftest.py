@@ -77,37 +77,33 @@ def app(tmp_path: Path, pki_material) -> Iterator[Any]:
 
 
 def _app(tmp_path: Path, pki_material: dict | None) -> Iterator[Any]:
+    """An app on its own database: a fresh SQLite file, or a fresh PostgreSQL schema.
+    With ``pki_material``, the tables and the organisation CA are created too."""
     url, schema = _database_url(tmp_path)
-    if schema:
-        admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://")) \
+        if schema else None
+    if admin is not None:
         with admin.begin() as conn:
             conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     app = create_app(TestConfig(tmp_path, url))
-    with app.app_context():
-        if pki_material is None:
-            yield app
+    try:
+        if pki_material is not None:
+            with app.app_context():
+                Base.metadata.create_all(db.engine)
+                with unit_of_work(db.session):
+                    db.session.add_all([
+                        PkiAuthority(kind=kind, cert_pem=pki_material[kind].cert_pem,
+                                     key_pem=pki_material[kind].key_pem)
+                        for kind in ("root", "issuing")])
+        yield app
+    finally:
+        with app.app_context():
             db.session.remove()
             db.engine.dispose()
-            if schema:
-                with admin.begin() as conn:
-                    conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
-            return
-        Base.metadata.create_all(db.engine)
-        with unit_of_work(db.session):
-            db.session.add_all([
-                PkiAuthority(kind="root", cert_pem=pki_material["root"].cert_pem,
-                             key_pem=pki_material["root"].key_pem),
-                PkiAuthority(kind="issuing", cert_pem=pki_material["issuing"].cert_pem,
-                             key_pem=pki_material["issuing"].key_pem)])
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if schema:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from flask import jsonify, request, send_file
 from app.api import blueprint, commits, page_args
 from app.context import env, identity
 from app.extensions import db
-from processes import documents, requests
-from processes.errors import BadInput, InvalidContent, NotFound
+from processes import requests
+from processes.errors import BadInput, InvalidContent
 from processes.requests import NewRequest
 
 
@@ -95,19 +95,14 @@ def get_request(request_id: int):
 
 @blueprint.get("/requests/<int:request_id>/document")
 def request_document(request_id: int):
-    req = requests.get_visible(db.session, identity(), request_id)
-    path = documents.path_for(env(), req.document.sha256)
-    return send_file(path, mimetype="application/pdf", download_name=req.filename)
+    path, name = requests.download(db.session, env(), identity(), request_id, sealed=False)
+    return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.get("/requests/<int:request_id>/sealed")
 def request_sealed(request_id: int):
-    req = requests.get_visible(db.session, identity(), request_id)
-    if req.sealed_document is None:
-        raise NotFound(f"request {request_id} is {req.status.value}, not sealed")
-    path = documents.path_for(env(), req.sealed_document.sha256)
-    stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
-    return send_file(path, mimetype="application/pdf", download_name=f"{stem}-sealed.pdf")
+    path, name = requests.download(db.session, env(), identity(), request_id, sealed=True)
+    return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.post("/requests/<int:request_id>/withdraw")

@@ -12,8 +12,8 @@ from app.errors import status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import STATUS_LABELS, problems_by_field
-from processes import definitions, documents, requests, seals
-from processes.errors import NotFound, SealflowError
+from processes import definitions, requests, seals
+from processes.errors import SealflowError
 from processes.models import RequestStatus, SealStatus
 from processes.requests import NewRequest
 
@@ -105,18 +105,12 @@ def withdraw_request(request_id: int):
 @blueprint.get("/requests/<int:request_id>/document")
 @login_required
 def request_document(request_id: int):
-    req = requests.get_visible(db.session, identity(), request_id)
-    path = documents.path_for(env(), req.document.sha256)
-    return send_file(path, mimetype="application/pdf", download_name=req.filename)
+    path, name = requests.download(db.session, env(), identity(), request_id, sealed=False)
+    return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.get("/requests/<int:request_id>/sealed")
 @login_required
 def request_sealed(request_id: int):
-    req = requests.get_visible(db.session, identity(), request_id)
-    if req.sealed_document is None:
-        raise NotFound(f"request {request_id} is {req.status.value}, not sealed")
-    path = documents.path_for(env(), req.sealed_document.sha256)
-    stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
-    return send_file(path, mimetype="application/pdf", download_name=f"{stem}-sealed.pdf",
-                     as_attachment=True)
+    path, name = requests.download(db.session, env(), identity(), request_id, sealed=True)
+    return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=True)
