@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from processes.models import AuditEvent, User, utcnow
 
 GENESIS = "0" * 64
+_HEAD = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 
 
 def _digest(prev_hash: str, at: datetime, actor: str | None, action: str,
@@ -31,8 +32,7 @@ def _head(session: Session) -> str:
     with session.no_autoflush:  # reading the head needs none of the pending writes
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(7261001)"))
-        last = session.execute(
-            select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).scalar()
+        last = session.execute(_HEAD).scalar()
     return last or GENESIS
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -59,19 +59,19 @@ def write_intent(enabled: bool = True) -> Iterator[None]:
         _write_intent.reset(token)
 
 
+_LOCK_REQUEST = select(Request).where(Request.id == bindparam("rid")).with_for_update(of=Request)
+_LOCK_REQUEST_OF_TASK = (select(Request).join(Task, Task.request_id == Request.id)
+                         .where(Task.id == bindparam("tid")).with_for_update(of=Request))
+
+
 def lock_request(session: Session, request_id: int) -> Request | None:
     """Load a request holding its row lock (``FOR UPDATE``; SQLite's lock is the transaction's)."""
-    return session.execute(
-        select(Request).where(Request.id == request_id).with_for_update(of=Request)
-    ).scalar_one_or_none()
+    return session.execute(_LOCK_REQUEST, {"rid": request_id}).scalar_one_or_none()
 
 
 def lock_request_of_task(session: Session, task_id: str) -> Request | None:
     """Lock the request a task belongs to, found through the task (one statement)."""
-    return session.execute(
-        select(Request).join(Task, Task.request_id == Request.id).where(Task.id == task_id)
-        .with_for_update(of=Request)
-    ).scalar_one_or_none()
+    return session.execute(_LOCK_REQUEST_OF_TASK, {"tid": task_id}).scalar_one_or_none()
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from processes.engine import EngineIncident
@@ -74,8 +74,8 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
         or any(_REQUESTER.match(p) for p in (users_raw or "").split(",")))
     wanted = [assignee] if assignee else user_names
     with session.no_autoflush:  # reads of people only; the advance is written in one flush
-        users = list(session.execute(select(User).where(User.name.in_(wanted)))
-                     .scalars()) if wanted else []
+        users = list(session.execute(_USERS_NAMED, {"names": wanted}).scalars()) \
+            if wanted else []
         groups = [] if assignee else _groups(session, group_refs)
         able = {u.id for u in users if u.active}
         if groups:
@@ -102,7 +102,8 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
     return task
 
 
-def _candidate_clause(user_id: int):
+def _candidate_clause(user_id):
+    """True when the user is a candidate of ``Task`` (directly or through a group)."""
     my_groups = select(Membership.group_id).where(Membership.user_id == user_id)
     return exists().where(TaskCandidate.task_id == Task.id, or_(
         TaskCandidate.user_id == user_id, TaskCandidate.group_id.in_(my_groups)))
@@ -127,21 +128,34 @@ def check_may_work(session: Session, user: User, task: Task, req: Request,
         raise NotAllowed("the requester cannot approve their own request")
     if is_candidate is None:
         is_candidate = bool(session.execute(
-            select(_candidate_clause(user.id)).where(Task.id == task.id)).scalar())
+            _IS_CANDIDATE, {"uid": user.id, "tid": task.id}).scalar())
     if not is_candidate:
         raise NotAllowed("you are not among the people who may work this task")
     if task.claimed_by_id is not None and task.claimed_by_id != user.id:
         raise NotAllowed("this task is claimed by someone else")
 
 
-def _involved_clause(user_id: int, req: Request):
+def _involved_clause(user_id, request_id, seal_id):
     """True when the user is the seal's custodian or has or had a task on the request."""
-    custodian = exists().where(SealCustodian.seal_id == req.seal_id,
+    custodian = exists().where(SealCustodian.seal_id == seal_id,
                                SealCustodian.user_id == user_id)
-    had_task = exists().where(Task.request_id == req.id, or_(
+    had_task = exists().where(Task.request_id == request_id, or_(
         Task.completed_by_id == user_id, Task.claimed_by_id == user_id,
         _candidate_clause(user_id)))
     return or_(custodian, had_task)
+
+
+# Hot-path statements are built once: building and keying a statement costs several times
+# more than running it on SQLite.
+_UID, _RID, _SID, _TID = (bindparam("uid"), bindparam("rid"), bindparam("sid"),
+                          bindparam("tid"))
+_INVOLVED = select(_involved_clause(_UID, _RID, _SID))
+_TASK_FOR_WORK = (
+    select(Task, _involved_clause(_UID, _RID, _SID), _candidate_clause(_UID))
+    .where(Task.id == _TID, Task.request_id == _RID)
+    .execution_options(populate_existing=True))
+_IS_CANDIDATE = select(_candidate_clause(_UID)).where(Task.id == _TID)
+_USERS_NAMED = select(User).where(User.name.in_(bindparam("names", expanding=True)))
 
 
 def can_see(session: Session, identity: Identity, req: Request) -> bool:
@@ -149,7 +163,7 @@ def can_see(session: Session, identity: Identity, req: Request) -> bool:
     user = identity.user
     if req.requester_id == user.id:
         return True
-    if session.execute(select(_involved_clause(user.id, req))).scalar():
+    if session.execute(_INVOLVED, {"uid": user.id, "rid": req.id, "sid": req.seal_id}).scalar():
         return True
     return identity.has_role("auditor")
 
@@ -159,10 +173,8 @@ def task_for_work(session: Session, identity: Identity, req: Request,
     """The task (reloaded), whether the caller may see its request, and whether the caller is
     among its candidates: one query for all three."""
     user_id = identity.user.id
-    row = session.execute(
-        select(Task, _involved_clause(user_id, req), _candidate_clause(user_id))
-        .where(Task.id == task_id, Task.request_id == req.id)
-        .execution_options(populate_existing=True)).first()
+    row = session.execute(_TASK_FOR_WORK, {"uid": user_id, "rid": req.id, "sid": req.seal_id,
+                                           "tid": task_id}).first()
     if row is None:
         return None, False, False
     task, involved, candidate = row

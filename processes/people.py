@@ -7,7 +7,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -155,11 +155,12 @@ def create_token(session: Session, user: User, *, name: str = "",
     return token
 
 
+_TOKEN = (select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+          .where(ApiToken.token_hash == bindparam("hash")))
+
+
 def identity_from_token(session: Session, token: str) -> Identity | None:
-    row = session.execute(
-        select(ApiToken, User).join(User, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(token))
-    ).first()
+    row = session.execute(_TOKEN, {"hash": token_hash(token)}).first()
     if row is None:
         return None
     api_token, user = row

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -37,6 +37,15 @@ from processes.people import Identity, get_user
 from processes.seals import get_seal
 
 logger = logging.getLogger(__name__)
+
+_OPEN_TASKS = select(Task).where(Task.request_id == bindparam("rid"),
+                                 Task.status == TaskStatus.open)
+_COMPLETER = aliased(User)
+_DESCRIBE = (
+    select(Task, _COMPLETER.name,
+           select(User.name).where(User.id == bindparam("requester")).scalar_subquery())
+    .outerjoin(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
+    .where(Task.request_id == bindparam("rid")).order_by(Task.created_at, Task.id))
 
 FINAL = {RequestStatus.rejected, RequestStatus.withdrawn, RequestStatus.sealed,
          RequestStatus.failed}
@@ -195,9 +204,8 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
     # No autoflush: the whole advance is written in one flush at the commit. A task completed
     # in this transaction is still "open" in the database, so filter on the in-memory status.
     with session.no_autoflush:
-        open_rows = {t.id: t for t in session.execute(select(Task).where(
-            Task.request_id == req.id, Task.status == TaskStatus.open)).scalars()
-            if t.status == TaskStatus.open}
+        open_rows = {t.id: t for t in session.execute(_OPEN_TASKS, {"rid": req.id}).scalars()
+                     if t.status == TaskStatus.open}
     ready_ids = {r.id for r in ready}
     for task_id, row in open_rows.items():
         if task_id not in ready_ids:
@@ -317,12 +325,7 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
 
 def describe(session: Session, req: Request) -> dict:
     """The API's view of a request (DESIGN: GET /api/v1/requests/<id>), from one query."""
-    completer = aliased(User)
-    requester_name = select(User.name).where(User.id == req.requester_id).scalar_subquery()
-    rows = session.execute(
-        select(Task, completer.name, requester_name)
-        .outerjoin(completer, completer.id == Task.completed_by_id)
-        .where(Task.request_id == req.id).order_by(Task.created_at, Task.id)).all()
+    rows = session.execute(_DESCRIBE, {"rid": req.id, "requester": req.requester_id}).all()
     requester = rows[0][2] if rows else session.get(User, req.requester_id).name
     return {
         "id": req.id,
