@@ -55,5 +55,6 @@ def _engine_options(config: Config) -> dict:
         options.setdefault("connect_args", {"timeout": config.SQLITE_BUSY_TIMEOUT,
                                             "check_same_thread": False})
     else:
-        options.setdefault("pool_pre_ping", True)
+        # No pre-ping: it costs a round trip on every checkout; recycle connections instead.
+        options.setdefault("pool_recycle", 1800)
     return options
