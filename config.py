@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigurationError(Exception):
@@ -67,6 +68,12 @@ class Config:
             raise ConfigurationError(
                 f"SEALFLOW_JOB_MODE must be thread, inline or external, not {self.JOB_MODE!r}"
             )
+        try:
+            ZoneInfo(self.TIMEZONE or "")
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"SEALFLOW_TIMEZONE {self.TIMEZONE!r} is not a time zone (e.g. Asia/Shanghai)"
+            ) from None
         if not self.SQLALCHEMY_DATABASE_URI.startswith(("sqlite", "postgresql")):
             raise ConfigurationError("SEALFLOW_DATABASE_URL must be a SQLite or PostgreSQL URL")
 

@@ -30,7 +30,9 @@ def create_app(config: Config | None = None) -> Flask:
     from app.pki import blueprint as pki_blueprint
     from app.web import init_app as init_web
     from processes.db import configure_engine
+    from processes.isotime import set_timezone
 
+    set_timezone(config.TIMEZONE)
     db.init_app(app)
     with app.app_context():  # SQLite: WAL, foreign keys, BEGIN IMMEDIATE for writers
         configure_engine(db.engine, config.SQLITE_BUSY_TIMEOUT)

@@ -16,7 +16,9 @@ from flask import Flask, current_app
 
 from app.context import env
 from app.extensions import db
-from processes import sealing, signals
+from processes import sealing, signals, timers
+from processes.db import unit_of_work
+from processes.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +59,65 @@ class JobRunner:
                 db.session.remove()
 
     def sweep(self) -> int:
-        """Seal every grant that is due (new, or whose worker died). Returns how many ran."""
+        """Fire due timers and seal every grant that is due (new, or whose worker died).
+        Returns how many jobs ran."""
         with self.app.app_context():
             try:
+                due = timers.due_requests(db.session)
+                db.session.rollback()
+                for request_id, _at in due:
+                    self.fire_timer(request_id)
                 ids = sealing.due_grants(db.session)
                 db.session.rollback()
                 for grant_id in ids:
                     self.run_grant(grant_id)
-                return len(ids)
+                return len(ids) + len(due)
             finally:
                 db.session.remove()
+
+    def fire_timer(self, request_id: int) -> None:
+        try:
+            with unit_of_work(db.session):
+                timers.fire(db.session, request_id)
+        except Exception:  # noqa: BLE001 - the sweep retries; the error is logged with its id
+            logger.exception("timer job for request %d failed; it will be retried", request_id)
+
+    def _timer_in_context(self, request_id: int) -> None:
+        with self.app.app_context():
+            try:
+                self.fire_timer(request_id)
+            finally:
+                db.session.remove()
+
+    def on_timer(self, _sender: object, request_id: int, due_at, **_kw: object) -> None:
+        """Arm a one-off job at the timer's due time (the periodic sweep is the safety net)."""
+        try:
+            if current_app._get_current_object() is not self.app:
+                return
+        except RuntimeError:
+            return
+        if self.scheduler is not None:
+            self._arm(request_id, due_at)
+
+    def _arm(self, request_id: int, due_at) -> None:
+        # A timer already due (it came due while Sealflow was down) runs now, once.
+        run_date = None if due_at <= utcnow() else due_at
+        self.scheduler.add_job(self._timer_in_context, "date", run_date=run_date,
+                               args=[request_id], id=f"timer-{request_id}",
+                               replace_existing=True, misfire_grace_time=None)
+
+    def arm_all(self) -> int:
+        """At start-up: a job for every waiting timer; those due while down fire now, once."""
+        with self.app.app_context():
+            try:
+                pending = timers.due_requests(db.session, until=utcnow().replace(year=9999),
+                                              limit=100_000)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        for request_id, due_at in pending:
+            self._arm(request_id, due_at)
+        return len(pending)
 
     def start_scheduler(self) -> BackgroundScheduler:
         if self.scheduler is None:
@@ -75,7 +126,9 @@ class JobRunner:
                                    seconds=self.app.config["JOB_POLL_SECONDS"],
                                    id="sweep-grants", max_instances=1, coalesce=True)
             self.scheduler.start()
-            logger.info("scheduler started (sweep every %ss)", self.app.config["JOB_POLL_SECONDS"])
+            armed = self.arm_all()
+            logger.info("scheduler started (sweep every %ss, %d timers armed)",
+                        self.app.config["JOB_POLL_SECONDS"], armed)
         return self.scheduler
 
     def shutdown(self) -> None:
@@ -95,3 +148,4 @@ def init_app(app: Flask) -> None:
     jobs = JobRunner(app)
     app.extensions["sealflow_jobs"] = jobs
     signals.grant_created.connect(jobs.on_grant, weak=True)
+    signals.timer_armed.connect(jobs.on_timer, weak=True)

@@ -16,11 +16,13 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from processes.errors import InvalidProcess, Problem
 from processes.expressions import ExpressionError, compile_expression
+from processes.isotime import is_iso_timer, normalise
 from processes.spiff import CAMUNDA_NS, SealflowParser, _form_fields, _properties
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,46 @@ def _check_expression(text: str | None, element: Any, what: str, problems: list[
                                 line=element.sourceline, file=name))
 
 
+def _check_timer_value(text: str, kind: str) -> None:
+    """Raise ValueError when an ISO timer value is not one SpiffWorkflow can run."""
+    value = normalise(text)
+    if kind == "timeCycle":
+        TimerEventDefinition.parse_iso_recurring_interval(value)
+    elif kind == "timeDuration":
+        TimerEventDefinition.parse_iso_duration(value)
+    else:
+        TimerEventDefinition.parse_time_or_duration(value)
+
+
+def _check_timers(root: Any, problems: list[Problem], name: str) -> None:
+    """Timer values: ISO 8601 (bare or quoted) that parses, or an expression that compiles."""
+    for kind in ("timeDate", "timeDuration", "timeCycle"):
+        for el in root.iter(f"{_B}{kind}"):
+            event = el.getparent().getparent()
+            text = (el.text or "").strip()
+            if not text:
+                problems.append(Problem(f"{kind} of '{event.get('id')}' is empty",
+                                        element=event.get("id"), line=el.sourceline, file=name))
+            elif is_iso_timer(text):
+                try:
+                    _check_timer_value(text, kind)
+                except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception here
+                    problems.append(Problem(
+                        f"{kind} {text!r} of '{event.get('id')}' is not a valid ISO 8601 value",
+                        element=event.get("id"), line=el.sourceline, file=name))
+            elif _EXPR.match(text):
+                _check_expression(text, event, kind, problems, name)
+            else:
+                problems.append(Problem(
+                    f"{kind} {text!r} of '{event.get('id')}' is not a valid ISO 8601 value "
+                    "(write an expression as ${...})", element=event.get("id"),
+                    line=el.sourceline, file=name))
+    for task in root.iter(f"{_B}userTask"):
+        due = task.get(f"{_C}dueDate")
+        if due and not is_iso_timer(due):
+            _check_expression(due, task, "dueDate", problems, name)
+
+
 def _authorized_ends(process: Any) -> list[Any]:
     return [e for e in process.findall(f"{_B}endEvent")
             if _properties(e).get("outcome") == "authorized"]
@@ -128,6 +170,7 @@ def _static_checks(name: str, root: Any, process: Any, authorized_end: str | Non
     for cond in root.iter(f"{_B}conditionExpression"):
         flow = cond.getparent()
         _check_expression(cond.text, flow, "condition", problems, name)
+    _check_timers(root, problems, name)
     lanes = _lane_of(process)
     for task in root.iter(f"{_B}userTask"):
         for attr in ("assignee", "candidateUsers", "candidateGroups"):

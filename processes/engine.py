@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -128,20 +129,43 @@ def complete(wf: BpmnWorkflow, task_id: str, values: dict[str, Any]) -> None:
     _run(wf)
 
 
+TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition",
+                "CycleTimerEventDefinition"}
+
+
+def next_timer_due(wf: BpmnWorkflow) -> datetime | None:
+    """The earliest due time among the instance's waiting timers."""
+    dues = [datetime.fromisoformat(ev.value).astimezone(UTC) for ev in wf.waiting_events()
+            if ev.event_type in TIMER_EVENTS and isinstance(ev.value, str)]
+    return min(dues) if dues else None
+
+
+def refresh_timers(wf: BpmnWorkflow) -> None:
+    """Let due timers fire, then run until the instance waits again."""
+    try:
+        wf.refresh_timers()
+    except ExpressionError as exc:
+        raise EngineIncident(_failed_element(wf), exc.message) from None
+    _run(wf)
+
+
 def task_completed(wf: BpmnWorkflow, task_id: str) -> bool:
     task = wf.get_task_from_id(UUID(task_id))
     return task is not None and task.state == TaskState.COMPLETED
 
 
-def reached_end(wf: BpmnWorkflow) -> str | None:
-    """The id of the top-level end event the instance reached, if it has ended."""
+def reached_end(wf: BpmnWorkflow, authorized_end: str) -> str | None:
+    """The top-level end event the instance ended in, once it has ended: the authorized end if
+    it was reached, otherwise the last end event reached (a side branch, such as a reminder,
+    may end in an end event of its own before the main path does)."""
     if not wf.is_completed():
         return None
-    for task in wf.tasks.values():
-        if (task.workflow is wf and isinstance(task.task_spec, EndEvent)
-                and task.state == TaskState.COMPLETED):
-            return task.task_spec.bpmn_id
-    return None
+    ends = [t for t in wf.tasks.values() if t.workflow is wf
+            and isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+    if any(t.task_spec.bpmn_id == authorized_end for t in ends):
+        return authorized_end
+    ends.sort(key=lambda t: t.last_state_change)
+    return ends[-1].task_spec.bpmn_id if ends else None
 
 
 def clear_decision(wf: BpmnWorkflow, task_ids: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, or_, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from processes.engine import EngineIncident
 from processes.errors import NotAllowed
 from processes.expressions import ExpressionError, evaluate
+from processes.isotime import due_from, is_iso_timer
 from processes.models import (
     Group,
     Membership,
@@ -45,6 +47,19 @@ def _names(raw: str | None, variables: dict[str, Any], element: str) -> list[str
             raise EngineIncident(element, f"{raw} gave {value!r}, not a list of names")
         return [str(v).strip() for v in value if str(v).strip()]
     return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def _due_at(raw: str | None, variables: dict[str, Any], element: str) -> datetime | None:
+    """``camunda:dueDate``: an ISO date, date-time or duration, or an expression giving one."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = raw if is_iso_timer(raw) else evaluate(raw, variables)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        return due_from(str(value))
+    except (ExpressionError, ValueError) as exc:
+        raise EngineIncident(element, f"dueDate {raw!r}: {exc}") from None
 
 
 def _groups(session: Session, refs: list[str]) -> list[Group]:
@@ -95,7 +110,7 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                 status=TaskStatus.open, assignee=assignee,
                 candidate_users=[u.name for u in users] if not assignee else [],
                 candidate_groups=[g.key for g in groups], requester_may_work=requester_may,
-                created_at=utcnow())
+                created_at=utcnow(), due_at=_due_at(meta.get("due_date"), variables, element_id))
     task.candidates = [TaskCandidate(user_id=u.id) for u in users] + [
         TaskCandidate(group_id=g.id) for g in groups]
     session.add(task)

@@ -293,6 +293,8 @@ class Request(Base):
     sealed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     failure: Mapped[str | None] = mapped_column(Text)
     end_event: Mapped[str | None] = mapped_column(String(200))
+    # The earliest due time of the instance's waiting timers (the scheduler's index).
+    timer_due_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     sealed_at: Mapped[datetime | None] = mapped_column()

@@ -225,7 +225,13 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
         mark_incident(session, req, exc)
     req.state, req.state_version = engine.dump(wf)
     req.updated_at = utcnow()
-    end = engine.reached_end(wf)
+    due = engine.next_timer_due(wf) if req.status == RequestStatus.running else None
+    if due != req.timer_due_at:
+        req.timer_due_at = due
+        if due is not None:
+            on_commit(session, lambda: signals.timer_armed.send(
+                None, request_id=req.id, due_at=due))
+    end = engine.reached_end(wf, definition.authorized_end)
     if end is None:
         return
     req.end_event = end

@@ -12,3 +12,10 @@ request_finished = _signals.signal("request-finished")
 
 task_created = _signals.signal("task-created")
 """An inbox task was opened. Sender: None. Kwargs: ``task_id`` (str), ``request_id`` (int)."""
+
+timer_armed = _signals.signal("timer-armed")
+"""An instance now waits on a timer. Sender: None. Kwargs: ``request_id``, ``due_at``
+(aware datetime): the scheduler arms a job for it."""
+
+task_reminder = _signals.signal("task-reminder")
+"""A reminder timer fired for an open task. Sender: None. Kwargs: ``task_id``, ``request_id``."""

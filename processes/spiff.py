@@ -26,6 +26,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
 from processes.expressions import ExpressionError, compile_expression, evaluate
+from processes.isotime import is_iso_timer, normalise
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _C = "{" + CAMUNDA_NS + "}"
@@ -34,12 +35,20 @@ _C = "{" + CAMUNDA_NS + "}"
 # -- expressions ------------------------------------------------------------------------------
 
 class SafeEnvironment(BasePythonScriptEngineEnvironment):
-    """Evaluates expressions with Sealflow's safe language; refuses to execute any script."""
+    """Evaluates expressions with Sealflow's safe language; refuses to execute any script.
+
+    Timer values may be bare ISO 8601 (``PT1H``, as Camunda Modeler writes them), quoted, or
+    an expression giving one; dates without an offset are read in the organisation's zone."""
 
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None):
+        if isinstance(expression, str) and is_iso_timer(expression):
+            return normalise(expression)
         names = dict(external_context or {})
         names.update(context)
-        return evaluate(expression, names)
+        value = evaluate(expression, names)
+        if isinstance(value, str) and is_iso_timer(value):
+            return normalise(value)
+        return value
 
     def execute(self, script: str, context: dict, external_context: dict | None = None):
         raise ExpressionError("scripts are not executed by Sealflow")
@@ -155,7 +164,8 @@ class SealflowParser(CamundaParser):
         full_tag("serviceTask"): (ServiceTaskRefuser, ServiceTask),
         full_tag("sendTask"): (ServiceTaskRefuser, ServiceTask),
     })
-    for _tag in ("endEvent", "startEvent", "task", "manualTask"):
+    for _tag in ("endEvent", "startEvent", "task", "manualTask", "boundaryEvent",
+                 "intermediateCatchEvent", "intermediateThrowEvent"):
         _parser, _spec = OVERRIDE_PARSER_CLASSES[full_tag(_tag)]
         OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (
             type(f"Sealflow{_parser.__name__}", (_parser,),
