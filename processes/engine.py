@@ -70,6 +70,11 @@ class ReadyTask:
     data: dict[str, Any]
 
 
+def run(wf: BpmnWorkflow) -> None:
+    """Run until the instance waits; a designer's mistake becomes an EngineIncident."""
+    _run(wf)
+
+
 def _run(wf: BpmnWorkflow) -> None:
     try:
         wf.do_engine_steps()

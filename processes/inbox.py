@@ -100,6 +100,7 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                        User.active.is_(True))).scalars())
     if not requester_may:
         able.discard(req.requester_id)
+        users = [u for u in users if u.id != req.requester_id]
     if not able:
         who = ", ".join(filter(None, [assignee, *user_names, *group_refs])) or "nobody"
         raise EngineIncident(element_id, f"no one may work task '{meta.get('name')}' "

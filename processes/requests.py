@@ -101,7 +101,7 @@ def _placement(raw: dict[str, Any] | None, info: signer.PdfInfo) -> dict[str, An
     return {"page": p.page, "x": p.x, "y": p.y, "size": p.size}
 
 
-def _builtins(session: Session, requester: User, seal, business_type: str | None,
+def builtins(session: Session, requester: User, seal, business_type: str | None,
               pages: int) -> dict[str, Any]:
     groups = list(session.execute(
         select(Group).join(Membership, Membership.group_id == Group.id)
@@ -140,7 +140,7 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
     placement = _placement(new.placement, info)
     data = check_values(definition.start_form, new.data or {}, extra_allowed=True)
     doc = documents.store(session, env, data_bytes, pages=info.pages)
-    variables = {**data, **_builtins(session, requester, seal, business_type, info.pages)}
+    variables = {**data, **builtins(session, requester, seal, business_type, info.pages)}
     req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
                   seal_id=seal.id, requester_id=requester.id, created_by_id=identity.user.id,
                   document=doc, filename=_filename(new.filename), placement=placement,

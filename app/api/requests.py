@@ -5,7 +5,7 @@ from flask import jsonify, request, send_file
 from app.api import blueprint, commits, page_args
 from app.context import env, identity
 from app.extensions import db
-from processes import requests
+from processes import incidents, requests
 from processes.errors import BadInput, InvalidContent
 from processes.requests import NewRequest
 
@@ -109,4 +109,11 @@ def request_sealed(request_id: int):
 @commits
 def withdraw_request(request_id: int):
     req = requests.withdraw(db.session, identity(), request_id)
+    return jsonify(requests.describe(db.session, req))
+
+
+@blueprint.post("/requests/<int:request_id>/retry")
+@commits
+def retry_request(request_id: int):
+    req = incidents.retry(db.session, identity(), request_id)
     return jsonify(requests.describe(db.session, req))
