@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from processes.dmn import RESULT_MAPPINGS, DecisionTable, is_dmn_file, parse_dmn
 from processes.errors import InvalidProcess, Problem
 from processes.expressions import ExpressionError, compile_expression
 from processes.isotime import is_iso_timer, normalise
@@ -213,6 +214,45 @@ def _static_checks(name: str, root: Any, process: Any, authorized_end: str | Non
     return ends[0].get("id")
 
 
+def _check_dmn(files: dict[str, bytes], roots: dict[str, Any], max_bytes: int,
+               problems: list[Problem]) -> None:
+    """The DMN files of a deployment: every cell compiles, decision ids are unique, and each
+    business rule task names one of them, keeps its result and maps it in a way Camunda has."""
+    decisions: dict[str, DecisionTable | None] = {}
+    for name in filter(is_dmn_file, files):
+        tables, found = parse_dmn(name, files[name], max_bytes)
+        problems.extend(found)
+        for did in tables.keys() & decisions.keys():
+            problems.append(Problem(f"decision '{did}' is in more than one DMN file",
+                                    element=did, file=name))
+        decisions.update(tables)
+    for name, root in roots.items():
+        for task in root.iter(f"{_B}businessRuleTask"):
+            ref, mapping = task.get(f"{_C}decisionRef"), task.get(f"{_C}mapDecisionResult")
+            table = decisions.get(ref or "")
+            messages = []
+            if not ref:
+                messages.append("has no camunda:decisionRef: Sealflow runs the DMN decision "
+                                "tables deployed with the flow")
+            elif ref not in decisions:
+                messages.append(f"names decision '{ref}', which no DMN file deployed with the "
+                                "flow has (known: " + (", ".join(sorted(decisions)) or "none")
+                                + ")")
+            if not task.get(f"{_C}resultVariable"):
+                messages.append("has no camunda:resultVariable: the decision's result would be "
+                                "lost")
+            if mapping and mapping not in RESULT_MAPPINGS:
+                messages.append(f"has mapDecisionResult '{mapping}', not one of "
+                                + ", ".join(RESULT_MAPPINGS))
+            elif (mapping in ("singleEntry", "collectEntries") and table is not None
+                  and len(table.outputs) > 1):
+                messages.append(f"maps with {mapping}, but decision '{ref}' has "
+                                f"{len(table.outputs)} outputs")
+            problems.extend(Problem(f"business rule task '{task.get('id')}' {message}",
+                                    element=task.get("id"), line=task.sourceline, file=name)
+                            for message in messages)
+
+
 def _main_process(name: str, root: Any, problems: list[Problem]) -> Any:
     processes = root.findall(f"{_B}process")
     executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"]
@@ -246,7 +286,11 @@ def build_spec(files: dict[str, str], key: str) -> tuple[Any, dict[str, Any]]:
     """Parse already-validated files into a SpiffWorkflow spec and its subprocess specs."""
     parser = SealflowParser()
     for name, text in files.items():
-        parser.add_bpmn_xml(etree.fromstring(text.encode("utf-8"), _safe_parser()), name)
+        root = etree.fromstring(text.encode("utf-8"), _safe_parser())
+        if is_dmn_file(name):
+            parser.add_dmn_xml(root, name)
+        else:
+            parser.add_bpmn_xml(root, name)
     return parser.get_spec(key), parser.get_subprocess_specs(key)
 
 
@@ -279,11 +323,16 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
     warnings: list[Problem] = []
     roots: dict[str, Any] = {}
     for name, data in files.items():
+        if is_dmn_file(name):
+            continue
         root, found = parse_xml(name, data, max_bytes)
         problems.extend(found)
         if root is not None:
             roots[name] = root
-    main_name = next(iter(files))
+    _check_dmn(files, roots, max_bytes, problems)
+    main_name = next((name for name in files if not is_dmn_file(name)), "")
+    if not main_name:
+        problems.append(Problem("only DMN files were given: the BPMN file is missing"))
     process = None
     end_id = None
     if main_name in roots:

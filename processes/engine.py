@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import TaskState
 
 from processes.bpmn import build_spec
@@ -152,6 +154,16 @@ def refresh_timers(wf: BpmnWorkflow) -> None:
     except ExpressionError as exc:
         raise EngineIncident(_failed_element(wf), exc.message) from None
     _run(wf)
+
+
+def throw_signal(wf: BpmnWorkflow, name: str) -> bool:
+    """Throw a BPMN signal into the instance and run on; False when nothing catches it."""
+    try:
+        wf.send_event(BpmnEvent(SignalEventDefinition(name)))
+    except WorkflowException:
+        return False
+    _run(wf)
+    return True
 
 
 def task_completed(wf: BpmnWorkflow, task_id: str) -> bool:

@@ -47,6 +47,7 @@ _DESCRIBE = (
     .outerjoin(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
     .where(Task.request_id == bindparam("rid")).order_by(Task.created_at, Task.id))
 
+WITHDRAW_SIGNAL = "withdraw"
 FINAL = {RequestStatus.rejected, RequestStatus.withdrawn, RequestStatus.sealed,
          RequestStatus.failed}
 
@@ -295,15 +296,27 @@ def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
         raise WorkflowStateError(f"request {req.id} is {req.status.value}; only a running "
                                  "request can be withdrawn")
     wf = engine.load(req.process, req.state)
-    wf.cancel()
+    # A flow may catch the withdraw signal (to notify someone, say); whatever it does, the
+    # request ends here: what is left of the instance is cancelled.
+    caught = False
+    if req.status == RequestStatus.running:
+        try:
+            caught = engine.throw_signal(wf, WITHDRAW_SIGNAL)
+        except EngineIncident as exc:
+            logger.warning("withdraw signal of request %d stopped at %s: %s", req.id,
+                           exc.element, exc.message)
+    if not wf.is_completed():
+        wf.cancel()
     req.status = RequestStatus.withdrawn
+    req.timer_due_at = None
     for task in session.execute(select(Task).where(
             Task.request_id == req.id, Task.status == TaskStatus.open)).scalars():
         task.status = TaskStatus.cancelled
         task.completed_at = utcnow()
     req.state, req.state_version = engine.dump(wf)
     req.updated_at = utcnow()
-    audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id)
+    audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id,
+                 signal_caught=caught)
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="withdrawn"))
     return req

@@ -17,14 +17,22 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as _CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
+from SpiffWorkflow.camunda.specs.event_definitions import (
+    MessageEventDefinition as CamundaMessageEventDefinition,
+)
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from processes.dmn import DecisionTable, map_result, read_decisions, table_from_dict
 from processes.expressions import ExpressionError, compile_expression, evaluate
 from processes.isotime import is_iso_timer, normalise
 
@@ -111,6 +119,34 @@ def _properties(node: Any) -> dict[str, str]:
     return props
 
 
+class MessageDefinition(CamundaMessageEventDefinition):
+    """Camunda's message event, with Camunda's REST semantics for payloads from outside: the
+    JSON object's members become process variables, unless the catching element names a
+    ``camunda:resultVariable`` (then the whole object lands there)."""
+
+    def update_internal_data(self, my_task, event):
+        payload = dict(event.payload or {})
+        payload.setdefault("result_var", None)
+        if payload["result_var"] is None and self.result_var:
+            payload["result_var"] = self.result_var
+        my_task.internal_data[self.name] = payload
+
+    def update_task_data(self, my_task):
+        event_data = my_task.internal_data.get(self.name) or {}
+        value = event_data.get("payload")
+        if event_data.get("result_var"):
+            my_task.data[event_data["result_var"]] = value
+        elif isinstance(value, dict):
+            my_task.set_data(**value)
+
+
+def _parse_message_event(self, message_event):
+    """The Camunda parser's message events, made as MessageDefinition."""
+    parsed = CamundaEventDefinitionParser.parse_message_event(self, message_event)
+    return MessageDefinition(parsed.name, parsed.correlation_properties, parsed.expression,
+                             parsed.result_var)
+
+
 class SealflowTaskParser(CamundaTaskParser):
     """Keeps ``camunda:properties`` under ``properties`` in the task spec's extensions."""
 
@@ -154,6 +190,51 @@ class ServiceTaskRefuser(RefusedTaskParser):
     reason = "is a service task, which Sealflow does not run yet"
 
 
+class DecisionTableTask(BpmnSpecMixin):
+    """A business rule task: evaluates a DMN table deployed with the flow (processes.dmn, never
+    SpiffWorkflow's DMN engine, which evaluates cells with Python eval) and stores the result,
+    mapped by ``camunda:mapDecisionResult``, in ``camunda:resultVariable``. A table that gives
+    no usable result raises DmnError, and the instance stops with an incident."""
+
+    def __init__(self, wf_spec, bpmn_id, table: DecisionTable, result_variable: str,
+                 map_decision_result: str | None = None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.table = table
+        self.result_variable = result_variable
+        self.map_decision_result = map_decision_result
+
+    def _run_hook(self, my_task):
+        rows = self.table.evaluate(my_task.data)
+        my_task.data[self.result_variable] = map_result(rows, self.map_decision_result,
+                                                        self.table.decision_id)
+        return super()._run_hook(my_task)
+
+
+class DecisionTaskParser(SealflowTaskParser):
+    """``camunda:decisionRef`` names a decision of the DMN files deployed with the flow."""
+
+    def create_task(self):
+        ref = self.get_decision_ref(self.node)
+        decisions = self.process_parser.parser.decisions
+        if ref not in decisions:
+            raise ValidationException(
+                f"business rule task '{self.bpmn_id}' names decision {ref!r}, which no DMN "
+                "file deployed with the flow has", node=self.node, file_name=self.filename)
+        result_variable = self.node.get(f"{_C}resultVariable")
+        if not result_variable:
+            raise ValidationException(
+                f"business rule task '{self.bpmn_id}' has no camunda:resultVariable",
+                node=self.node, file_name=self.filename)
+        return self.spec_class(self.spec, self.bpmn_id, table=decisions[ref],
+                               result_variable=result_variable,
+                               map_decision_result=self.node.get(f"{_C}mapDecisionResult"),
+                               **self.bpmn_attributes)
+
+    @staticmethod
+    def get_decision_ref(node):
+        return node.get(f"{_C}decisionRef")
+
+
 class SealflowParser(CamundaParser):
     """Camunda 7 flavour plus what Sealflow needs: assignment attributes, forms, refusals."""
 
@@ -163,14 +244,33 @@ class SealflowParser(CamundaParser):
         full_tag("scriptTask"): (ScriptTaskRefuser, ScriptTask),
         full_tag("serviceTask"): (ServiceTaskRefuser, ServiceTask),
         full_tag("sendTask"): (ServiceTaskRefuser, ServiceTask),
+        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTableTask),
     })
     for _tag in ("endEvent", "startEvent", "task", "manualTask", "boundaryEvent",
                  "intermediateCatchEvent", "intermediateThrowEvent"):
         _parser, _spec = OVERRIDE_PARSER_CLASSES[full_tag(_tag)]
         OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (
             type(f"Sealflow{_parser.__name__}", (_parser,),
-                 {"parse_extensions": SealflowTaskParser.parse_extensions}), _spec)
+                 {"parse_extensions": SealflowTaskParser.parse_extensions,
+                  "parse_message_event": _parse_message_event}), _spec)
     del _tag, _parser, _spec
+
+    def __init__(self, namespaces=None, validator=None):
+        super().__init__(namespaces, validator)
+        self.decisions: dict[str, DecisionTable] = {}
+
+    def add_dmn_xml(self, node, filename=None):
+        """Reads the decision tables with processes.dmn (cells compiled, never eval'd)."""
+        tables, problems = read_decisions(node, filename)
+        if problems:
+            raise ValidationException(problems[0].message, file_name=filename,
+                                      id=problems[0].element or "",
+                                      line_number=problems[0].line or "")
+        self.decisions.update({k: v for k, v in tables.items() if v is not None})
+
+    def get_engine(self, decision_ref, node):
+        raise ValidationException("SpiffWorkflow's DMN engine is not used by Sealflow",
+                                  node=node)
 
 
 # -- serialization ----------------------------------------------------------------------------
@@ -197,6 +297,20 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class DecisionTableTaskConverter(TaskSpecConverter):
+    """A business rule task spec with its table as cell texts (compiled again on restore)."""
+
+    def to_dict(self, spec):
+        dct = self.get_default_attributes(spec)
+        dct.update(table=spec.table.to_dict(), result_variable=spec.result_variable,
+                   map_decision_result=spec.map_decision_result)
+        return dct
+
+    def from_dict(self, dct):
+        dct["table"] = table_from_dict(dct["table"])
+        return self.task_spec_from_dict(dct)
+
+
 class InstanceSerializer(BpmnWorkflowSerializer):
     """JSON of an instance (SpiffWorkflow's format, minus the spec) plus the format version."""
 
@@ -215,5 +329,7 @@ class InstanceSerializer(BpmnWorkflowSerializer):
 def serializer() -> InstanceSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
+    config[MessageDefinition] = MessageEventDefinitionConverter
+    config[DecisionTableTask] = DecisionTableTaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     return InstanceSerializer(registry)

@@ -2,10 +2,10 @@ import json
 
 from flask import jsonify, request, send_file
 
-from app.api import blueprint, commits, page_args
+from app.api import blueprint, commits, json_body, page_args
 from app.context import env, identity
 from app.extensions import db
-from processes import incidents, requests
+from processes import events, incidents, requests
 from processes.errors import BadInput, InvalidContent
 from processes.requests import NewRequest
 
@@ -116,4 +116,12 @@ def withdraw_request(request_id: int):
 @commits
 def retry_request(request_id: int):
     req = incidents.retry(db.session, identity(), request_id)
+    return jsonify(requests.describe(db.session, req))
+
+
+@blueprint.post("/requests/<int:request_id>/messages/<name>")
+@commits
+def deliver_message(request_id: int, name: str):
+    payload = json_body()
+    req = events.deliver_message(db.session, identity(), request_id, name, payload)
     return jsonify(requests.describe(db.session, req))

@@ -1,0 +1,656 @@
+"""DMN decision tables as Camunda Modeler and dmn-js write them (DMN 1.3, or 1.1/1.2 from older
+modelers): read safely, every cell compiled at deploy time, evaluated without Python eval.
+
+Input entries are FEEL unary tests, the subset the editors write: ``-``, ``< 5``, ``[1..10]``,
+``]1..10[``, ``"a","b"``, ``not("x")``, ``null``, ``date("2026-01-01")``. Input expressions and
+output entries that are not FEEL literals are Sealflow's safe expressions (processes.expressions).
+Hit policies: UNIQUE, FIRST, PRIORITY, ANY, COLLECT (+ SUM, MIN, MAX, COUNT), RULE ORDER,
+OUTPUT ORDER. A table that cannot give a result raises DmnError, which stops the instance with an
+incident naming the business rule task.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from processes.errors import Problem
+from processes.expressions import ExpressionError, compile_expression, evaluate
+
+DMN_NAMESPACES = (
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",  # DMN 1.3: Camunda Modeler 4.x and later
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",  # DMN 1.2
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",  # DMN 1.1: older Camunda Modelers
+)
+HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER")
+SINGLE_HIT = ("UNIQUE", "FIRST", "PRIORITY", "ANY")
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+RESULT_MAPPINGS = ("resultList", "singleResult", "singleEntry", "collectEntries")
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class DmnError(ExpressionError):
+    """A decision table gave no usable result: no rule matched, several matched under UNIQUE,
+    ANY saw different outputs, or an input had the wrong type. Also a cell that does not compile.
+    """
+
+    code = "dmn_error"
+
+
+# -- FEEL unary tests -------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<number>\d+(?:\.\d+)?|\.\d+)
+  | (?P<op>\.\.|<=|>=|!=|[-<>=(),\[\]])
+  | (?P<name>[^\W\d]\w*)
+  )""", re.VERBOSE)
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "'": "'"}
+Value = Callable[[Mapping[str, Any]], Any]
+Test = Callable[[Any, Mapping[str, Any]], bool]
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos, text = [], 0, text.rstrip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise DmnError(f"unexpected {text[pos:].strip()[:10]!r}")
+        kind = match.lastgroup or ""
+        out.append((kind, match.group(kind)))
+        pos = match.end()
+    return out
+
+
+def _unquote(literal: str) -> str:
+    body, out, i = literal[1:-1], [], 0
+    while i < len(body):
+        if body[i] == "\\" and body[i + 1] == "u" and re.fullmatch(r"[0-9a-fA-F]{4}",
+                                                                 body[i + 2:i + 6]):
+            out.append(chr(int(body[i + 2:i + 6], 16)))
+            i += 6
+        elif body[i] == "\\":
+            if body[i + 1] not in _ESCAPES:
+                raise DmnError(f"unknown escape \\{body[i + 1]} in {literal}")
+            out.append(_ESCAPES[body[i + 1]])
+            i += 2
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+def _number(text: str) -> int | float:
+    return float(text) if "." in text else int(text)
+
+
+def _temporal(func: str, text: str) -> datetime.date:
+    try:
+        if func == "date":
+            return datetime.date.fromisoformat(text)
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise DmnError(f'{func}("{text}") is not a valid {func}') from None
+
+
+class _Parser:
+    """Recursive descent over the tokens of one cell; builds closures, never source code."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokens(text)
+        self.pos = 0
+
+    def peek(self, offset: int = 0) -> str | None:
+        i = self.pos + offset
+        return self.toks[i][1] if i < len(self.toks) else None
+
+    def take(self, expected: str | None = None) -> tuple[str, str]:
+        if self.pos >= len(self.toks):
+            raise DmnError("ends too early" + (f": expected {expected!r}" if expected else ""))
+        tok = self.toks[self.pos]
+        if expected is not None and tok[1] != expected:
+            raise DmnError(f"expected {expected!r} but found {tok[1]!r}")
+        self.pos += 1
+        return tok
+
+    def done(self) -> None:
+        if self.pos != len(self.toks):
+            raise DmnError(f"unexpected {self.toks[self.pos][1]!r}")
+
+    def literal(self) -> tuple[bool, Any]:
+        """(True, value) for a FEEL literal here; (False, None) without consuming otherwise."""
+        kind, tok = self.toks[self.pos] if self.pos < len(self.toks) else ("", "")
+        if tok == "-" and self.pos + 1 < len(self.toks) and self.toks[self.pos + 1][0] == "number":
+            self.pos += 2
+            return True, -_number(self.toks[self.pos - 1][1])
+        if kind in ("number", "string"):
+            self.pos += 1
+            return True, _number(tok) if kind == "number" else _unquote(tok)
+        if kind == "name" and tok in ("true", "false", "null"):
+            self.pos += 1
+            return True, {"true": True, "false": False, "null": None}[tok]
+        if tok == "date" and self.peek(1) == "and" and self.peek(2) == "time":
+            self.pos += 3
+            return True, self._call("date and time")
+        if tok == "date" and self.peek(1) == "(":
+            self.pos += 1
+            return True, self._call("date")
+        return False, None
+
+    def _call(self, func: str) -> datetime.date:
+        self.take("(")
+        kind, arg = self.take()
+        if kind != "string":
+            raise DmnError(f"{func}(...) takes a string")
+        self.take(")")
+        return _temporal(func, _unquote(arg))
+
+    def endpoint(self) -> Value:
+        is_literal, value = self.literal()
+        if is_literal:
+            return lambda variables: value
+        kind, tok = self.take()
+        if kind != "name" or tok in ("not", "and", "or"):
+            raise DmnError(f"expected a value but found {tok!r}")
+
+        def lookup(variables: Mapping[str, Any], name: str = tok) -> Any:
+            if name not in variables:
+                raise DmnError(f"variable {name!r} is not set")
+            return variables[name]
+        return lookup
+
+    def unary_tests(self) -> Test:
+        if [t for _, t in self.toks] == ["-"]:
+            return lambda value, variables: True
+        if self.peek() == "not" and self.peek(1) == "(":
+            self.pos += 2
+            inner = self.positive_tests()
+            self.take(")")
+            self.done()
+            return lambda value, variables: not inner(value, variables)
+        tests = self.positive_tests()
+        self.done()
+        return tests
+
+    def positive_tests(self) -> Test:
+        tests = [self.positive_test()]
+        while self.peek() == ",":
+            self.pos += 1
+            tests.append(self.positive_test())
+        if len(tests) == 1:
+            return tests[0]
+        return lambda value, variables: any(t(value, variables) for t in tests)
+
+    def positive_test(self) -> Test:
+        tok = self.peek()
+        if tok in ("<", "<=", ">", ">=", "=", "!="):
+            self.pos += 1
+            bound = self.endpoint()
+            return lambda value, variables: _compare(tok, value, bound(variables))
+        if tok in ("[", "]", "("):
+            self.pos += 1
+            low = self.endpoint()
+            self.take("..")
+            high = self.endpoint()
+            end = self.take()[1]
+            if end not in ("]", "[", ")"):
+                raise DmnError(f"a range ends with ] [ or ), not {end!r}")
+            low_op, high_op = (">=" if tok == "[" else ">"), ("<=" if end == "]" else "<")
+            return lambda value, variables: (_compare(low_op, value, low(variables))
+                                             and _compare(high_op, value, high(variables)))
+        bound = self.endpoint()
+        return lambda value, variables: _compare("=", value, bound(variables))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, datetime.datetime):
+        return "date and time"
+    if isinstance(value, datetime.date):
+        return "date"
+    return "string" if isinstance(value, str) else type(value).__name__
+
+
+def _compare(op: str, value: Any, bound: Any) -> bool:
+    """FEEL comparison: null compares only by (in)equality; other kinds must agree."""
+    if value is None or bound is None:
+        return {"=": value is bound, "!=": value is not bound}.get(op, False)
+    if isinstance(value, str) and _kind(bound) in ("date", "date and time"):
+        value = _coerce(value, "dateTime" if _kind(bound) == "date and time" else "date")
+    if _kind(value) != _kind(bound):
+        if op in ("=", "!="):
+            return op == "!="
+        raise DmnError(f"{value!r} ({_kind(value)}) cannot be compared with {bound!r} "
+                       f"({_kind(bound)})")
+    if _kind(value) == "boolean" and op not in ("=", "!="):
+        raise DmnError(f"booleans cannot be compared with {op}")
+    return {"=": value == bound, "!=": value != bound, "<": value < bound,
+            "<=": value <= bound, ">": value > bound, ">=": value >= bound}[op]
+
+
+def compile_unary_tests(text: str | None) -> Test:
+    """A FEEL unary-test cell as ``test(value, variables) -> bool``; DmnError if unsupported."""
+    if text is None or not text.strip():
+        return lambda value, variables: True
+    try:
+        return _Parser(text).unary_tests()
+    except DmnError as exc:
+        raise DmnError(f"input entry {text.strip()!r} is not a FEEL unary test Sealflow "
+                       f"understands: {exc.message}") from None
+
+
+def compile_output(text: str | None) -> tuple[bool, Any, Value]:
+    """An output entry: a FEEL literal (``(True, value, fn)``) or a safe expression."""
+    if text is None or not text.strip():
+        return True, None, lambda variables: None
+    try:
+        parser = _Parser(text)
+        is_literal, value = parser.literal()
+        parser.done()
+    except DmnError:
+        is_literal = False
+    if is_literal:
+        if isinstance(value, datetime.date):  # task data holds dates as ISO text (forms.py)
+            value = value.isoformat()
+        return True, value, lambda variables: value
+    try:
+        compile_expression(text)
+    except ExpressionError as exc:
+        raise DmnError(f"output entry: {exc.message}") from None
+    return False, None, lambda variables: evaluate(text, dict(variables))
+
+
+_NUMERIC = ("number", "integer", "long", "double")
+
+
+def _coerce(value: Any, type_ref: str | None) -> Any:
+    """An input value converted to its column's ``typeRef``, as Camunda does."""
+    if value is None or not type_ref:
+        return value
+    try:
+        if type_ref in _NUMERIC:
+            if isinstance(value, bool):
+                raise ValueError
+            return _number(value.strip()) if isinstance(value, str) else value
+        if type_ref == "boolean" and isinstance(value, str):
+            return {"true": True, "false": False}[value.strip().lower()]
+        if type_ref == "string" and _kind(value) == "number":
+            return str(value)
+        if type_ref == "date" and isinstance(value, str):
+            return datetime.date.fromisoformat(value.strip()[:10])
+        if type_ref == "dateTime" and isinstance(value, str):
+            return datetime.datetime.fromisoformat(value.strip())
+    except (ValueError, KeyError):
+        raise DmnError(f"{value!r} is not a {type_ref}") from None
+    return value
+
+
+# -- the decision table model -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Input:
+    id: str
+    label: str
+    expression: str
+    type_ref: str | None
+
+
+@dataclass(frozen=True)
+class Output:
+    id: str
+    name: str
+    type_ref: str | None
+    priority: tuple[Any, ...]
+    """The output values in priority order (``outputValues``), for PRIORITY and OUTPUT ORDER."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    number: int
+    annotation: str | None
+    tests: tuple[Test, ...]
+    outputs: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class DecisionTable:
+    """One decision (its id is what ``camunda:decisionRef`` names) and its compiled table."""
+
+    decision_id: str
+    name: str
+    hit_policy: str
+    aggregation: str | None
+    inputs: tuple[Input, ...]
+    outputs: tuple[Output, ...]
+    rules: tuple[Rule, ...]
+    source: dict = field(compare=False, repr=False)
+    """The cell texts it was compiled from (``to_dict``/``table_from_dict``)."""
+
+    def to_dict(self) -> dict:
+        return self.source
+
+    def evaluate(self, variables: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The result as Camunda gives it: one dict of outputs per hit, after the hit policy
+        (an aggregation gives one dict with the number, or none when nothing was summed)."""
+        values = [self._input(column, variables) for column in self.inputs]
+        matched = [rule for rule in self.rules if self._matches(rule, values, variables)]
+        if not matched and self.hit_policy in SINGLE_HIT:
+            shown = ", ".join(f"{c.expression}={v!r}" for c, v in zip(self.inputs, values,
+                                                                         strict=True))
+            raise DmnError(f"DMN table '{self.decision_id}' has no rule matching {shown}")
+        if self.hit_policy == "UNIQUE" and len(matched) > 1:
+            raise DmnError(f"DMN table '{self.decision_id}' has hit policy UNIQUE but "
+                           f"{len(matched)} rules match: " + ", ".join(r.id for r in matched))
+        if self.hit_policy == "FIRST":
+            matched = matched[:1]
+        rows = [self._outputs(rule, variables) for rule in matched]
+        if self.hit_policy == "ANY":
+            if any(row != rows[0] for row in rows):
+                raise DmnError(f"DMN table '{self.decision_id}' has hit policy ANY but rules "
+                               + ", ".join(r.id for r in matched) + " give different outputs")
+            rows = rows[:1]
+        if self.hit_policy in ("PRIORITY", "OUTPUT ORDER"):
+            rows.sort(key=self._rank)
+            rows = rows[:1] if self.hit_policy == "PRIORITY" else rows
+        return self._aggregate(rows) if self.aggregation else rows
+
+    def decide(self, variables: Mapping[str, Any]) -> Any:
+        """The result by hit policy: one value (or dict, for several outputs) for a single-hit
+        policy, a list of them for COLLECT and the orders, a number for an aggregation."""
+        rows = self.evaluate(variables)
+        if self.aggregation:
+            return rows[0][self.outputs[0].name] if rows else None
+        shaped = [next(iter(r.values())) if len(self.outputs) == 1 else r for r in rows]
+        return shaped[0] if self.hit_policy in SINGLE_HIT else shaped
+
+    def _input(self, column: Input, variables: Mapping[str, Any]) -> Any:
+        try:
+            return _coerce(evaluate(column.expression, dict(variables)), column.type_ref)
+        except ExpressionError as exc:
+            raise DmnError(f"DMN table '{self.decision_id}', input '{column.label}': "
+                           f"{exc.message}") from None
+
+    def _matches(self, rule: Rule, values: list[Any], variables: Mapping[str, Any]) -> bool:
+        for column, test, value in zip(self.inputs, rule.tests, values, strict=True):
+            try:
+                if not test(value, variables):
+                    return False
+            except DmnError as exc:
+                raise DmnError(f"DMN table '{self.decision_id}', rule {rule.id}, input "
+                               f"'{column.label}': {exc.message}") from None
+        return True
+
+    def _outputs(self, rule: Rule, variables: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return {o.name: f(variables) for o, f in zip(self.outputs, rule.outputs, strict=True)}
+        except ExpressionError as exc:
+            raise DmnError(f"DMN table '{self.decision_id}', rule {rule.id}: "
+                           f"{exc.message}") from None
+
+    def _rank(self, row: dict[str, Any]) -> tuple[int, ...]:
+        return tuple(o.priority.index(row[o.name]) if row[o.name] in o.priority
+                     else len(o.priority) for o in self.outputs if o.priority)
+
+    def _aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        name = self.outputs[0].name
+        values = [row[name] for row in rows if row[name] is not None]
+        if self.aggregation == "COUNT":
+            return [{name: len(values)}]
+        if not values:
+            return []
+        if any(_kind(v) != "number" for v in values):
+            raise DmnError(f"DMN table '{self.decision_id}': COLLECT {self.aggregation} needs "
+                           f"numbers, got {values!r}")
+        total = {"SUM": sum, "MIN": min, "MAX": max}[self.aggregation](values)
+        return [{name: total}]
+
+
+def map_result(rows: list[dict[str, Any]], mapping: str | None, decision_id: str) -> Any:
+    """The value a business rule task stores (``camunda:mapDecisionResult``, default
+    resultList): the rows, one row's dict, its single value, or a single output's values."""
+    mapping = mapping or "resultList"
+    if mapping == "resultList":
+        return rows
+    if any(len(row) != 1 for row in rows) and mapping in ("singleEntry", "collectEntries"):
+        raise DmnError(f"{mapping} needs one output per result, but decision '{decision_id}' "
+                       "gives several")
+    if mapping == "collectEntries":
+        return [next(iter(row.values())) for row in rows]
+    if len(rows) > 1:
+        raise DmnError(f"{mapping} needs at most one result, but decision '{decision_id}' "
+                       f"gave {len(rows)}")
+    if not rows:
+        return None
+    return rows[0] if mapping == "singleResult" else next(iter(rows[0].values()))
+
+
+# -- compiling a table, reading DMN XML -------------------------------------------------------
+
+def _literal_list(text: str) -> tuple[Any, ...]:
+    """``outputValues`` such as ``"high","low"``: literals only."""
+    parser, values = _Parser(text), []
+    while True:
+        is_literal, value = parser.literal()
+        if not is_literal:
+            raise DmnError(f"output values {text.strip()!r} must be literals such as "
+                           '"high","low"')
+        values.append(value.isoformat() if isinstance(value, datetime.date) else value)
+        if parser.peek() != ",":
+            break
+        parser.pos += 1
+    parser.done()
+    return tuple(values)
+
+
+def build_table(src: dict, problems: list[Problem], file: str | None = None
+                ) -> DecisionTable | None:
+    """Compile a table from its texts (see ``_source``); each bad cell is a problem with the
+    rule id and line. None when there was any problem."""
+    start = len(problems)
+
+    def problem(message: str, element: str | None, line: int | None) -> None:
+        problems.append(Problem(f"decision '{src['decision']}': {message}", element=element,
+                                line=line, file=file))
+
+    policy = (src.get("hit_policy") or "UNIQUE").upper().replace("_", " ")
+    aggregation = (src.get("aggregation") or "").upper() or None
+    if policy not in HIT_POLICIES:
+        problem(f"unknown hit policy {policy!r}", src["decision"], src.get("line"))
+    if aggregation and (policy != "COLLECT" or aggregation not in AGGREGATIONS):
+        problem(f"aggregation {aggregation} needs hit policy COLLECT and one of "
+                + ", ".join(AGGREGATIONS), src["decision"], src.get("line"))
+    inputs = []
+    for raw in src["inputs"]:
+        expression = (raw.get("expression") or "").strip()
+        label = raw.get("label") or expression or raw["id"]
+        try:
+            compile_expression(expression)
+        except ExpressionError as exc:
+            problem(f"input '{label}': {exc.message}", raw["id"], raw.get("line"))
+        inputs.append(Input(raw["id"], label, expression, raw.get("type_ref")))
+    outputs = []
+    for raw in src["outputs"]:
+        name = raw.get("name") or (raw["id"] if len(src["outputs"]) == 1 else None)
+        if not name:
+            problem(f"output '{raw.get('label') or raw['id']}' has no name: with several "
+                    "outputs each needs one", raw["id"], raw.get("line"))
+        priority: tuple[Any, ...] = ()
+        if (raw.get("values") or "").strip():
+            try:
+                priority = _literal_list(raw["values"])
+            except DmnError as exc:
+                problem(exc.message, raw["id"], raw.get("line"))
+        outputs.append(Output(raw["id"], name or raw["id"], raw.get("type_ref"), priority))
+    if len({o.name for o in outputs}) != len(outputs):
+        problem("two outputs have the same name", src["decision"], src.get("line"))
+    if not outputs:
+        problem("the table has no output", src["decision"], src.get("line"))
+    if aggregation and len(outputs) != 1:
+        problem(f"COLLECT {aggregation} needs exactly one output", src["decision"],
+                src.get("line"))
+    if policy in ("PRIORITY", "OUTPUT ORDER") and not any(o.priority for o in outputs):
+        problem(f"hit policy {policy} needs output values (such as \"high\",\"low\") to rank "
+                "outputs", src["decision"], src.get("line"))
+    rules = []
+    for number, raw in enumerate(src["rules"], 1):
+        where = f"rule {raw['id']} (row {number})"
+        if len(raw["inputs"]) != len(inputs) or len(raw["outputs"]) != len(outputs):
+            problem(f"{where} has {len(raw['inputs'])} input and {len(raw['outputs'])} output "
+                    f"entries for {len(inputs)} inputs and {len(outputs)} outputs",
+                    raw["id"], raw.get("line"))
+            continue
+        tests, values = [], []
+        for (text, line), column in zip(raw["inputs"], inputs, strict=True):
+            try:
+                tests.append(compile_unary_tests(text))
+            except DmnError as exc:
+                problem(f"{where}, input '{column.label}': {exc.message}", raw["id"], line)
+        for (text, line), out in zip(raw["outputs"], outputs, strict=True):
+            try:
+                is_literal, value, fn = compile_output(text)
+            except DmnError as exc:
+                problem(f"{where}, output '{out.name}': {exc.message}", raw["id"], line)
+                continue
+            if is_literal and out.priority and value is not None and value not in out.priority:
+                problem(f"{where}, output '{out.name}': {value!r} is not one of its output "
+                        f"values {list(out.priority)}", raw["id"], line)
+            values.append(fn)
+        rules.append(Rule(raw["id"], number, raw.get("annotation"), tuple(tests),
+                          tuple(values)))
+    if len(problems) > start:
+        return None
+    return DecisionTable(src["decision"], src.get("name") or src["decision"], policy,
+                         aggregation, tuple(inputs), tuple(outputs), tuple(rules), src)
+
+
+def table_from_dict(src: dict) -> DecisionTable:
+    """The inverse of ``DecisionTable.to_dict`` (compiles again)."""
+    problems: list[Problem] = []
+    table = build_table(src, problems)
+    if table is None:
+        raise DmnError(problems[0].message)
+    return table
+
+
+def _safe_parser() -> etree.XMLParser:
+    # The same settings as processes.bpmn: no entities, no DTD, no network, no huge trees.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_pis=True)
+
+
+def parse_dmn(name: str, data: bytes, max_bytes: int
+              ) -> tuple[dict[str, DecisionTable | None], list[Problem]]:
+    """Read one DMN file safely: its decision tables by decision id, and every problem."""
+    if len(data) > max_bytes:
+        return {}, [Problem(f"file is {len(data)} bytes, over the limit of {max_bytes}",
+                            file=name)]
+    match = _DOCTYPE.search(data)
+    if match:
+        line = data[:match.start()].count(b"\n") + 1
+        return {}, [Problem("DTDs and entity declarations are not allowed in DMN files",
+                            line=line, file=name)]
+    try:
+        root = etree.fromstring(data, _safe_parser())
+    except etree.XMLSyntaxError as exc:
+        return {}, [Problem(f"not well-formed XML: {exc.msg}", line=exc.lineno, file=name)]
+    return read_decisions(root, name)
+
+
+def _language_ok(element: Any, *allowed: str) -> bool:
+    language = (element.get("expressionLanguage") or "feel").lower()
+    return any(a in language for a in allowed)
+
+
+def is_dmn_file(name: str) -> bool:
+    """DMN files travel with the BPMN of a deployment, told apart by their ``.dmn`` name."""
+    return name.lower().endswith(".dmn")
+
+
+def read_decisions(root: Any, name: str | None
+                   ) -> tuple[dict[str, DecisionTable | None], list[Problem]]:
+    """The decision tables of a parsed DMN document by decision id (None for one that has
+    problems), and every problem found."""
+    qname = etree.QName(root)
+    if qname.localname != "definitions" or qname.namespace not in DMN_NAMESPACES:
+        return {}, [Problem("not a DMN file: the root element must be the definitions of DMN "
+                            "1.1, 1.2 or 1.3", line=root.sourceline, file=name)]
+    ns = "{" + qname.namespace + "}"
+    tables: dict[str, DecisionTable | None] = {}
+    problems: list[Problem] = []
+    decisions = root.findall(f"{ns}decision")
+    if not decisions:
+        problems.append(Problem("the DMN file has no decision", line=root.sourceline, file=name))
+    for decision in decisions:
+        did = decision.get("id")
+        tables[did] = None
+        table = decision.find(f"{ns}decisionTable")
+        if decision.find(f"{ns}informationRequirement") is not None:
+            problems.append(Problem(f"decision '{did}' requires other decisions: Sealflow "
+                                    "evaluates single decision tables, not decision graphs",
+                                    element=did, line=decision.sourceline, file=name))
+        elif table is None:
+            problems.append(Problem(f"decision '{did}' is not a decision table (literal "
+                                    "expressions are not supported)", element=did,
+                                    line=decision.sourceline, file=name))
+        else:
+            before = len(problems)
+            built = build_table(_source(ns, decision, table, problems, name), problems, name)
+            tables[did] = built if len(problems) == before else None
+    return tables, problems
+
+
+def _text(ns: str, element: Any) -> tuple[str, int | None]:
+    text = element.find(f"{ns}text") if element is not None else None
+    if text is None:
+        return "", getattr(element, "sourceline", None)
+    return text.text or "", text.sourceline
+
+
+def _source(ns: str, decision: Any, table: Any, problems: list[Problem],
+            name: str | None) -> dict:
+    """The texts of a decision table, as ``build_table`` compiles them."""
+    did = decision.get("id")
+    inputs, outputs, rules = [], [], []
+    for column in table.findall(f"{ns}input"):
+        expression = column.find(f"{ns}inputExpression")
+        text, line = _text(ns, expression)
+        if expression is not None and not _language_ok(expression, "feel", "juel"):
+            problems.append(Problem(f"decision '{did}': input expression language "
+                                    f"{expression.get('expressionLanguage')!r} is not "
+                                    "supported (FEEL or JUEL)", element=column.get("id"),
+                                    line=line, file=name))
+        inputs.append({"id": column.get("id"), "label": column.get("label"), "expression": text,
+                       "line": line, "type_ref": expression.get("typeRef")
+                       if expression is not None else None})
+    for column in table.findall(f"{ns}output"):
+        outputs.append({"id": column.get("id"), "label": column.get("label"),
+                        "name": column.get("name"), "type_ref": column.get("typeRef"),
+                        "values": _text(ns, column.find(f"{ns}outputValues"))[0],
+                        "line": column.sourceline})
+    for rule in table.findall(f"{ns}rule"):
+        cells: dict[str, list] = {"inputEntry": [], "outputEntry": []}
+        for kind, allowed in (("inputEntry", ("feel",)), ("outputEntry", ("feel", "juel"))):
+            for entry in rule.findall(f"{ns}{kind}"):
+                cells[kind].append(list(_text(ns, entry)))
+                if not _language_ok(entry, *allowed):
+                    problems.append(Problem(
+                        f"decision '{did}': rule {rule.get('id')}: {kind} language "
+                        f"{entry.get('expressionLanguage')!r} is not supported",
+                        element=rule.get("id"), line=entry.sourceline, file=name))
+        annotation = rule.find(f"{ns}description")
+        rules.append({"id": rule.get("id"), "line": rule.sourceline,
+                      "annotation": annotation.text if annotation is not None else None,
+                      "inputs": cells["inputEntry"], "outputs": cells["outputEntry"]})
+    return {"decision": did, "name": decision.get("name"), "line": table.sourceline,
+            "hit_policy": table.get("hitPolicy"), "aggregation": table.get("aggregation"),
+            "inputs": inputs, "outputs": outputs, "rules": rules}
