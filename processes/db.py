@@ -79,10 +79,16 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("sealflow_after_commit", []).append(callback)
 
 
+# What a transaction remembers between its steps (the audit chain's head, the open inbox rows
+# of the requests it advanced): forgotten when it ends.
+_TRANSACTION_CACHES = ("sealflow_audit_head", "sealflow_open_tasks")
+
+
 def commit(session: Session) -> None:
     """The one commit point of a unit of work; then run what waited for the commit."""
     session.commit()
-    session.info.pop("sealflow_audit_head", None)
+    for key in _TRANSACTION_CACHES:
+        session.info.pop(key, None)
     callbacks = session.info.pop("sealflow_after_commit", [])
     for callback in callbacks:
         callback()
@@ -91,7 +97,8 @@ def commit(session: Session) -> None:
 def rollback(session: Session) -> None:
     session.rollback()
     session.info.pop("sealflow_after_commit", None)
-    session.info.pop("sealflow_audit_head", None)
+    for key in _TRANSACTION_CACHES:
+        session.info.pop(key, None)
 
 
 @contextmanager

@@ -113,9 +113,59 @@ def load(definition: ProcessDefinition, state: str) -> BpmnWorkflow:
 
 
 def dump(wf: BpmnWorkflow) -> tuple[str, str]:
-    """(state JSON, serializer version)."""
+    """(state JSON, serializer version), after compacting finished history."""
+    compact(wf)
     ser = serializer()
     return ser.dumps(wf), ser.VERSION
+
+
+COMPACT_DEPTH = 8
+"""Finished history deeper than this above the live part of an instance is cut away."""
+
+
+def compact(wf: BpmnWorkflow) -> int:
+    """Cut the finished history out of the live task tree; returns how many tasks went.
+
+    SpiffWorkflow keeps every task an instance ever ran in one tree: a loop (return for
+    revision, resubmit) deepens it each round, so each step costs more, and past a depth of
+    1000 the engine stops finding READY tasks at all. What a user sees of that history lives in
+    the database (the inbox rows, the audit log), so the tree needs only the live part: the
+    lowest task above every unfinished task, with its subtree, hung directly under the root.
+    """
+    live = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not live:
+        return 0
+    paths = []
+    for task in live:
+        chain = []
+        node = task
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        paths.append(chain[::-1])
+    shared = 0
+    for level in zip(*paths, strict=False):
+        if any(t is not level[0] for t in level):
+            break
+        shared += 1
+    if shared <= COMPACT_DEPTH:
+        return 0
+    root, anchor = paths[0][0], paths[0][shared - 1]
+    keep = {root.id}
+    stack = [anchor]
+    while stack:
+        node = stack.pop()
+        keep.add(node.id)
+        stack.extend(node.children)
+    gone = [tid for tid in wf.tasks if tid not in keep]
+    for tid in gone:
+        del wf.tasks[tid]
+        wf.subprocesses.pop(tid, None)
+    root._children = [anchor.id]
+    anchor._parent = root.id
+    if wf.last_task is not None and wf.last_task.id not in keep:
+        wf.last_task = anchor
+    return len(gone)
 
 
 def ready_user_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:

@@ -301,7 +301,7 @@ class Request(Base):
 
     process: Mapped[ProcessDefinition] = relationship(lazy="joined")
     seal: Mapped[Seal] = relationship()
-    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
     document: Mapped[Document] = relationship(foreign_keys=[document_id], lazy="joined")
     sealed_document: Mapped[Document | None] = relationship(foreign_keys=[sealed_document_id])
 

@@ -41,13 +41,18 @@ logger = logging.getLogger(__name__)
 _OPEN_TASKS = select(Task).where(Task.request_id == bindparam("rid"),
                                  Task.status == TaskStatus.open)
 _COMPLETER = aliased(User)
-_DESCRIBE = (
-    select(Task, _COMPLETER.name,
-           select(User.name).where(User.id == bindparam("requester")).scalar_subquery())
-    .outerjoin(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
-    .where(Task.request_id == bindparam("rid")).order_by(Task.created_at, Task.id))
+# The history as plain rows (a long-running request has a thousand of them: no ORM objects),
+# with the requester's name riding along.
+_HISTORY = (
+    select(Task.id, Task.element_id, Task.name, _COMPLETER.name, Task.decision, Task.comment,
+           Task.completed_at)
+    .join(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
+    .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
+    .order_by(Task.completed_at, Task.id))
+_REQUESTER_NAME = select(User.name).where(User.id == bindparam("uid"))
 
 WITHDRAW_SIGNAL = "withdraw"
+OPEN_TASKS_KEY = "sealflow_open_tasks"
 FINAL = {RequestStatus.rejected, RequestStatus.withdrawn, RequestStatus.sealed,
          RequestStatus.failed}
 
@@ -214,16 +219,20 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
             row.completed_at = utcnow()
     new = [r for r in ready if r.id not in open_rows]
     engine.clear_decision(wf, [r.id for r in new])
+    still_open = [row for task_id, row in open_rows.items() if task_id in ready_ids]
     try:
         for r in new:
             meta = definition.tasks.get(r.element_id, {"name": r.element_id})
             task = inbox.open_task(session, req, r.id, r.element_id, meta, r.data)
+            still_open.append(task)
             audit.record(session, "task.created", request_id=req.id, task=task.id,
                          element=r.element_id)
             on_commit(session, lambda t=task.id: signals.task_created.send(
                 None, task_id=t, request_id=req.id))
     except EngineIncident as exc:
         mark_incident(session, req, exc)
+    # The response to this change reuses the open rows (dropped at the commit).
+    session.info.setdefault(OPEN_TASKS_KEY, {})[req.id] = still_open
     req.state, req.state_version = engine.dump(wf)
     req.updated_at = utcnow()
     due = engine.next_timer_due(wf) if req.status == RequestStatus.running else None
@@ -250,13 +259,16 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
 def _authorize(session: Session, req: Request) -> None:
     """The authorized end: write the single-use signing grant in this same transaction."""
     sha = req.document.sha256
+    # The approvals given on exactly these bytes (a revision resets them), by anyone but the
+    # requester (whose own tasks, such as "revise and resubmit", approve nothing).
     approvals = [
-        {"task": t.id, "element": t.element_id, "name": t.name, "by": t.completed_by.name,
+        {"task": t.id, "element": t.element_id, "name": t.name, "by": by,
          "decision": t.decision, "at": t.completed_at.isoformat()}
-        for t in session.execute(select(Task).where(
-            Task.request_id == req.id, Task.status == TaskStatus.completed,
-            Task.document_sha256 == sha).order_by(Task.completed_at)).scalars()
-        if t.completed_by is not None]
+        for t, by in session.execute(
+            select(Task, User.name).join(User, User.id == Task.completed_by_id).where(
+                Task.request_id == req.id, Task.status == TaskStatus.completed,
+                Task.document_sha256 == sha, Task.decision == "approve",
+                Task.completed_by_id != req.requester_id).order_by(Task.completed_at))]
     grant = SigningGrant(request_id=req.id, seal_id=req.seal_id, document_sha256=sha,
                          approvals=approvals)
     session.add(grant)
@@ -343,25 +355,29 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
 
 
 def describe(session: Session, req: Request) -> dict:
-    """The API's view of a request (DESIGN: GET /api/v1/requests/<id>), from one query."""
-    rows = session.execute(_DESCRIBE, {"rid": req.id, "requester": req.requester_id}).all()
-    requester = rows[0][2] if rows else session.get(User, req.requester_id).name
+    """The API's view of a request (DESIGN: GET /api/v1/requests/<id>)."""
+    open_tasks = session.info.get(OPEN_TASKS_KEY, {}).get(req.id)
+    if open_tasks is None:
+        open_tasks = list(session.execute(_OPEN_TASKS, {"rid": req.id}).scalars())
+    history = session.execute(_HISTORY, {"rid": req.id}).all()
+    requester = req.requester
     return {
         "id": req.id,
         "status": req.status.value,
         "process": {"key": req.process.key, "version": req.process.version},
         "business_type": req.business_type,
         "seal": req.seal_id,
-        "requester": requester,
+        "requester": requester.name,
         "document": {"sha256": req.document.sha256, "filename": req.filename,
                      "pages": req.document.pages},
         "placement": req.placement,
         "data": req.data,
-        "tasks": [describe_task(t) for t, _by, _r in rows if t.status == TaskStatus.open],
-        "history": [{"task": t.id, "element": t.element_id, "name": t.name, "by": by,
-                     "decision": t.decision, "comment": t.comment,
-                     "at": t.completed_at.isoformat() if t.completed_at else None}
-                    for t, by, _r in rows if t.status == TaskStatus.completed],
+        "tasks": [describe_task(t) for t in sorted(open_tasks, key=lambda t: (t.created_at,
+                                                                              t.id))],
+        "history": [{"task": tid, "element": element, "name": name, "by": by,
+                     "decision": decision, "comment": comment,
+                     "at": at.isoformat() if at else None}
+                    for tid, element, name, by, decision, comment, at in history],
         "sealed_document": ({"sha256": req.sealed_document.sha256}
                             if req.sealed_document_id else None),
         "failure": req.failure,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from processes import audit, engine, inbox
+import signer
+from processes import audit, documents, engine, inbox
 from processes.db import lock_request_of_task
 from processes.engine import EngineIncident
-from processes.errors import NotAllowed, NotFound, WorkflowStateError
+from processes.env import Env
+from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError
 from processes.forms import check_decision, check_values
 from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
 from processes.people import Identity
@@ -37,6 +40,34 @@ def _require_open(task: Task, req: Request) -> None:
         raise WorkflowStateError(f"task {task.id} is already {task.status.value}")
     if req.status != RequestStatus.running:
         raise WorkflowStateError(f"request {req.id} is {req.status.value}")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A revised document handed in with a task (the API's multipart ``document``)."""
+
+    env: Env
+    data: bytes
+    filename: str | None = None
+
+
+def _revise(session: Session, identity: Identity, task: Task, req: Request,
+            revision: Revision) -> None:
+    if not task.requester_may_work:
+        raise InvalidContent(
+            "this task does not revise the document: only a task of the requester's own "
+            "(assignee or candidate ${requester}) may carry a new PDF",
+            [{"field": "document", "message": "not accepted by this task"}])
+    info = documents.inspect(revision.env, revision.data)
+    if req.placement:
+        signer.SealPlacement(**req.placement).check(info)  # the seal must still fit
+    old = req.document.sha256
+    doc = documents.store(session, revision.env, revision.data, pages=info.pages)
+    req.document = doc
+    if revision.filename:
+        req.filename = revision.filename.replace("\\", "/").rsplit("/", 1)[-1][:300]
+    audit.record(session, "request.revised", actor=identity.user, request_id=req.id,
+                 task=task.id, previous_sha256=old, document_sha256=doc.sha256)
 
 
 def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
@@ -71,8 +102,12 @@ def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
 
 
 def complete(session: Session, identity: Identity, task_id: str, *, decision: Any = None,
-             comment: Any = None, data: dict[str, Any] | None = None) -> Request:
-    """Complete a task and advance the instance, all under the request's row lock."""
+             comment: Any = None, data: dict[str, Any] | None = None,
+             revision: Revision | None = None) -> Request:
+    """Complete a task and advance the instance, all under the request's row lock.
+
+    A task of the requester's own (``${requester}`` its assignee or a candidate: "revise and
+    resubmit") may carry a revised PDF; approvals given before it no longer count."""
     task, req, candidate = _locked_task(session, identity, task_id)
     _require_open(task, req)
     inbox.check_may_work(session, identity.user, task, req, candidate)
@@ -80,6 +115,8 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
     values = check_values(form, data or {}, extra_allowed=False)
     decision = check_decision(decision)
     comment = None if comment is None else str(comment)[:4000]
+    if revision is not None:
+        _revise(session, identity, task, req, revision)
     values["decision"] = decision
     values["comment"] = comment
     wf = engine.load(req.process, req.state)

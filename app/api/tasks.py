@@ -3,7 +3,7 @@ import json
 from flask import jsonify, request
 
 from app.api import blueprint, commits, json_body, page_args
-from app.context import identity
+from app.context import env, identity
 from app.extensions import db
 from processes import inbox, requests, tasks
 from processes.errors import BadInput
@@ -47,6 +47,8 @@ def complete_task(task_id: str):
     data = body.get("data")
     if data is not None and not isinstance(data, dict):
         raise BadInput("data must be a JSON object")
+    upload = request.files.get("document")
+    revision = tasks.Revision(env(), upload.read(), upload.filename) if upload else None
     req = tasks.complete(db.session, who, task_id, decision=body.get("decision"),
-                         comment=body.get("comment"), data=data)
+                         comment=body.get("comment"), data=data, revision=revision)
     return jsonify({"request": requests.describe(db.session, req)})
