@@ -151,8 +151,9 @@ def _lane_of(process: Any) -> dict[str, str | None]:
     return lanes
 
 
-def _static_checks(name: str, root: Any, process: Any, authorized_end: str | None,
-                   problems: list[Problem], warnings: list[Problem]) -> str | None:
+def _element_checks(name: str, root: Any, lanes: dict[str, str | None],
+                    problems: list[Problem], warnings: list[Problem]) -> None:
+    """The checks every BPMN file of a deployment gets (the flow and the files it calls)."""
     ids = Counter(e.get("id") for e in root.iter() if isinstance(e.tag, str) and e.get("id")
                   and not e.tag.startswith(_C))
     for dup, count in ids.items():
@@ -172,7 +173,14 @@ def _static_checks(name: str, root: Any, process: Any, authorized_end: str | Non
         flow = cond.getparent()
         _check_expression(cond.text, flow, "condition", problems, name)
     _check_timers(root, problems, name)
-    lanes = _lane_of(process)
+    for loop in root.iter(f"{_B}multiInstanceLoopCharacteristics"):
+        collection = loop.get(f"{_C}collection")
+        if collection and not re.fullmatch(r"\s*([$#]\{\s*)?[A-Za-z_]\w*(\s*\})?\s*", collection):
+            task = loop.getparent()
+            problems.append(Problem(
+                f"multi-instance '{task.get('id')}': camunda:collection must name a variable "
+                f"(such as ${{approvers}}), not {collection!r}", element=task.get("id"),
+                line=loop.sourceline, file=name))
     for task in root.iter(f"{_B}userTask"):
         for attr in ("assignee", "candidateUsers", "candidateGroups"):
             _check_expression(task.get(f"{_C}{attr}"), task, attr, problems, name,
@@ -184,7 +192,7 @@ def _static_checks(name: str, root: Any, process: Any, authorized_end: str | Non
                 f"user task '{task.get('id')}' has no assignee, no candidates and no lane: "
                 "no one could work it", element=task.get("id"), line=task.sourceline, file=name))
     for gw in root.iter(f"{_B}exclusiveGateway", f"{_B}inclusiveGateway"):
-        outgoing = [f for f in process.iter(f"{_B}sequenceFlow")
+        outgoing = [f for f in root.iter(f"{_B}sequenceFlow")
                     if f.get("sourceRef") == gw.get("id")]
         conditional = [f for f in outgoing if f.find(f"{_B}conditionExpression") is not None]
         if len(outgoing) > 1 and len(conditional) == len(outgoing) and not gw.get("default"):
@@ -192,6 +200,10 @@ def _static_checks(name: str, root: Any, process: Any, authorized_end: str | Non
                 f"gateway '{gw.get('id')}' has no default flow: if no condition holds, the "
                 "request stops with an incident", element=gw.get("id"), line=gw.sourceline,
                 severity="warning", file=name))
+
+
+def _authorized_end(name: str, process: Any, authorized_end: str | None,
+                    problems: list[Problem]) -> str | None:
     if authorized_end:
         ends = [e for e in process.findall(f"{_B}endEvent") if e.get("id") == authorized_end]
         if not ends:
@@ -313,6 +325,16 @@ def task_metadata(spec: Any, lanes: dict[str, str | None]) -> dict[str, dict[str
     return tasks
 
 
+def _all_task_metadata(spec: Any, subprocess_specs: dict[str, Any],
+                       lanes: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+    """User tasks of the flow, its embedded subprocesses and the processes it calls."""
+    tasks = task_metadata(spec, lanes)
+    for sub in subprocess_specs.values():
+        for element, meta in task_metadata(sub, lanes).items():
+            tasks.setdefault(element, meta)
+    return tasks
+
+
 def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
               max_bytes: int = 2 * 1024 * 1024) -> ParsedFlow:
     """Validate and parse a deployment; raise InvalidProcess listing every problem found."""
@@ -335,11 +357,16 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         problems.append(Problem("only DMN files were given: the BPMN file is missing"))
     process = None
     end_id = None
+    lanes: dict[str, str | None] = {}
+    for root in roots.values():
+        for proc in root.findall(f"{_B}process"):
+            lanes.update(_lane_of(proc))
+    for name, root in roots.items():
+        _element_checks(name, root, lanes, problems, warnings)
     if main_name in roots:
         process = _main_process(main_name, roots[main_name], problems)
         if process is not None:
-            end_id = _static_checks(main_name, roots[main_name], process, authorized_end,
-                                    problems, warnings)
+            end_id = _authorized_end(main_name, process, authorized_end, problems)
     if problems:
         raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
     assert process is not None and end_id is not None
@@ -364,7 +391,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         authorized_end=end_id,
         files=texts,
         sha256=content_hash(files),
-        tasks=task_metadata(spec, _lane_of(process)),
+        tasks=_all_task_metadata(spec, subprocess_specs, lanes),
         start_form=[{k: v for k, v in f.items() if k != "line"}
                     for f in (_form_fields(start) if start is not None else [])],
         spec=spec,

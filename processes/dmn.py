@@ -12,6 +12,7 @@ incident naming the business rule task.
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<op>\.\.|<=|>=|!=|[-<>=(),\[\]])
   | (?P<name>[^\W\d]\w*)
   )""", re.VERBOSE)
+_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+        ">": operator.gt, ">=": operator.ge}
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "'": "'"}
 Value = Callable[[Mapping[str, Any]], Any]
 Test = Callable[[Any, Mapping[str, Any]], bool]
@@ -102,7 +105,6 @@ class _Parser:
     """Recursive descent over the tokens of one cell; builds closures, never source code."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
         self.toks = _tokens(text)
         self.pos = 0
 
@@ -233,8 +235,10 @@ def _compare(op: str, value: Any, bound: Any) -> bool:
                        f"({_kind(bound)})")
     if _kind(value) == "boolean" and op not in ("=", "!="):
         raise DmnError(f"booleans cannot be compared with {op}")
-    return {"=": value == bound, "!=": value != bound, "<": value < bound,
-            "<=": value <= bound, ">": value > bound, ">=": value >= bound}[op]
+    try:
+        return bool(_OPS[op](value, bound))
+    except TypeError as exc:  # e.g. a date and time with an offset and one without
+        raise DmnError(f"{value!r} cannot be compared with {bound!r}: {exc}") from None
 
 
 def compile_unary_tests(text: str | None) -> Test:
@@ -392,7 +396,8 @@ class DecisionTable:
 
     def _outputs(self, rule: Rule, variables: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            return {o.name: f(variables) for o, f in zip(self.outputs, rule.outputs, strict=True)}
+            return {o.name: _plain(f(variables))
+                    for o, f in zip(self.outputs, rule.outputs, strict=True)}
         except ExpressionError as exc:
             raise DmnError(f"DMN table '{self.decision_id}', rule {rule.id}: "
                            f"{exc.message}") from None
@@ -413,6 +418,17 @@ class DecisionTable:
                            f"numbers, got {values!r}")
         total = {"SUM": sum, "MIN": min, "MAX": max}[self.aggregation](values)
         return [{name: total}]
+
+
+def _plain(value: Any) -> Any:
+    """An output value as task data can hold it (JSON: tuples become lists)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v) for k, v in value.items()}
+    raise DmnError(f"an output gave {value!r}, which a process variable cannot hold")
 
 
 def map_result(rows: list[dict[str, Any]], mapping: str | None, decision_id: str) -> Any:
@@ -594,7 +610,7 @@ def read_decisions(root: Any, name: str | None
         did = decision.get("id")
         tables[did] = None
         table = decision.find(f"{ns}decisionTable")
-        if decision.find(f"{ns}informationRequirement") is not None:
+        if decision.find(f"{ns}informationRequirement/{ns}requiredDecision") is not None:
             problems.append(Problem(f"decision '{did}' requires other decisions: Sealflow "
                                     "evaluates single decision tables, not decision graphs",
                                     element=did, line=decision.sourceline, file=name))

@@ -7,6 +7,7 @@ Built once per process by factory functions; nothing here changes a library-glob
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask, ServiceTask
@@ -29,6 +31,10 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.camunda.specs.event_definitions import (
     MessageEventDefinition as CamundaMessageEventDefinition,
+)
+from SpiffWorkflow.camunda.specs.multiinstance_task import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
@@ -168,6 +174,51 @@ class SealflowUserTaskParser(_CamundaUserTaskParser):
             "dueDate": node.get(f"{_C}dueDate"),
             "form": _form_fields(node),
         }
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        # Camunda Modeler writes camunda:collection="${approvers}"; SpiffWorkflow wants the
+        # variable's name. (Deploy validation refuses any other collection expression.)
+        attr = f"{_C}collection"
+        collection = loop_characteristics.get(attr)
+        if collection:
+            match = _COLLECTION.match(collection)
+            if match:
+                loop_characteristics.set(attr, match.group(1))
+        super()._add_multiinstance_task(loop_characteristics)
+        # The voting classes only add behaviour to the ones the parser just built.
+        cls = {ParallelMultiInstanceTask: VotingParallelTask,
+               SequentialMultiInstanceTask: VotingSequentialTask}.get(type(self.task))
+        if cls is not None:
+            self.task.__class__ = cls
+
+
+_COLLECTION = re.compile(r"^\s*[$#]\{\s*([A-Za-z_]\w*)\s*\}\s*$")
+
+
+class _Votes:
+    """DESIGN: after a multi-instance user task, ``decision`` is ``reject`` if any instance
+    rejected, else the last decision; each instance's vote is kept in ``decisions``."""
+
+    def _update_hook(self, my_task):
+        my_task.data["decisions"] = []
+        my_task.data.pop("decision", None)
+        return super()._update_hook(my_task)
+
+    def merge_child(self, workflow, child):
+        parent = child.parent
+        vote = child.data.get("decision")
+        parent.data["decisions"] = [*(parent.data.get("decisions") or []), vote]
+        if parent.data.get("decision") != "reject":
+            parent.data["decision"] = vote
+        super().merge_child(workflow, child)
+
+
+class VotingParallelTask(_Votes, ParallelMultiInstanceTask):
+    """Parallel countersign (会签) with Sealflow's vote rule."""
+
+
+class VotingSequentialTask(_Votes, SequentialMultiInstanceTask):
+    """Sequential countersign with Sealflow's vote rule."""
 
 
 class RefusedTaskParser(CamundaTaskParser):
@@ -330,6 +381,8 @@ def serializer() -> InstanceSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
     config[MessageDefinition] = MessageEventDefinitionConverter
+    config[VotingParallelTask] = MultiInstanceTaskConverter
+    config[VotingSequentialTask] = MultiInstanceTaskConverter
     config[DecisionTableTask] = DecisionTableTaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     return InstanceSerializer(registry)

@@ -94,6 +94,13 @@ def test_output_entries_are_literals_or_safe_expressions(text, expected):
     assert compile_output(text)[2]({"amount": 3}) == expected
 
 
+def test_output_values_must_fit_in_task_data():
+    t = table("rule_order")
+    with pytest.raises(DmnError, match="cannot hold"):
+        t.decide({"amount": 2_000_000, "days_for_finance": {1, 2}})
+    assert t.decide({"amount": 200000, "days_for_finance": (1, 2)})[1]["days"] == [1, 2]
+
+
 def test_output_entries_never_reach_python():
     with pytest.raises(DmnError, match="not allowed"):
         compile_output("__import__('os').system('id')")
@@ -214,6 +221,14 @@ def test_older_camunda_modeler_namespaces():
     t = table("dmn12")
     assert t.decide({"due": "2026-06-30"}) == "urgent"
     assert t.decide({"due": "2026-07-01"}) == "normal"
+
+
+def test_input_data_in_the_diagram_is_documentation():
+    data = _dmn(f'<decisionTable id="x">{_IN}{_OUT}</decisionTable>',
+                '<informationRequirement id="r"><requiredInput href="#amount_data"/>'
+                "</informationRequirement>")
+    tables, problems = parse_dmn("t.dmn", data, 1 << 20)
+    assert problems == [] and tables["t"] is not None
 
 
 def test_a_table_round_trips_through_its_texts():
