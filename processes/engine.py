@@ -6,6 +6,7 @@ holds once (spiff-arena does the same); restoring onto the cached spec halves th
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from processes.bpmn import build_spec
 from processes.expressions import ExpressionError
 from processes.models import ProcessDefinition
 from processes.spiff import script_engine, serializer
+
+logger = logging.getLogger(__name__)
 
 
 class EngineIncident(Exception):
@@ -80,14 +83,25 @@ def run(wf: BpmnWorkflow) -> None:
 def _run(wf: BpmnWorkflow) -> None:
     try:
         wf.do_engine_steps()
-    except ExpressionError as exc:
-        raise EngineIncident(_failed_element(wf), exc.message) from None
-    except SpiffWorkflowException as exc:
-        task = getattr(exc, "task", None)
-        element = task.task_spec.bpmn_id if task is not None else _failed_element(wf)
-        cause = getattr(exc, "exception", None)
-        message = cause.message if isinstance(cause, ExpressionError) else str(exc)
-        raise EngineIncident(element, message) from None
+    except Exception as exc:  # noqa: BLE001 - whatever a flow does wrong is an incident
+        raise _incident(wf, exc) from None
+
+
+def _incident(wf: BpmnWorkflow, exc: Exception) -> EngineIncident:
+    """What went wrong, in the designer's terms: the element and Sealflow's own message (the
+    library wraps it and keeps the original only as the context)."""
+    task = getattr(exc, "task", None)
+    element = task.task_spec.bpmn_id if task is not None else _failed_element(wf)
+    cause = exc
+    while not isinstance(cause, ExpressionError) and cause.__context__ is not None:
+        cause = cause.__context__
+    if isinstance(cause, ExpressionError):
+        return EngineIncident(element, cause.message)
+    if isinstance(exc, SpiffWorkflowException):
+        return EngineIncident(element, str(exc))
+    logger.warning("engine error at %s", element, exc_info=exc)
+    return EngineIncident(element, f"the engine failed at this element: "
+                                   f"{type(exc).__name__}: {exc}")
 
 
 def _failed_element(wf: BpmnWorkflow) -> str | None:
@@ -181,8 +195,8 @@ def complete(wf: BpmnWorkflow, task_id: str, values: dict[str, Any]) -> None:
     task.set_data(**values)
     try:
         task.run()
-    except ExpressionError as exc:
-        raise EngineIncident(task.task_spec.bpmn_id, exc.message) from None
+    except Exception as exc:  # noqa: BLE001 - an incident, like any failure of a flow
+        raise _incident(wf, exc) from None
     _run(wf)
 
 

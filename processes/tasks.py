@@ -136,11 +136,12 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
         task.document_sha256 = req.document.sha256
         audit.record(session, "task.completed", actor=identity.user, request_id=req.id,
                      task=task.id, element=task.element_id, decision=decision)
+    # The inbox follows the instance even when it stopped on an incident (tasks it cancelled
+    # leave the inboxes).
+    advance(session, req, wf, actor=identity.user)
     if incident is not None:
         mark_incident(session, req, incident)
-        req.state, req.state_version = engine.dump(wf)
         return req
-    advance(session, req, wf, actor=identity.user)
     logger.info("task %s of request %d completed by %s (%s)", task.id, req.id,
                 identity.user.name, decision)
     return req
