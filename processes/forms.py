@@ -8,8 +8,8 @@ from typing import Any
 from processes.errors import InvalidContent
 
 BUILTINS = frozenset({"requester", "requester_groups", "requester_heads", "business_type",
-                      "seal", "seal_custodians", "document_pages", "decision", "decisions",
-                      "comment"})
+                      "seal", "seal_type", "seal_custodians", "document_pages", "decision",
+                      "decisions", "comment"})
 DECISIONS = ("approve", "reject", "return")
 
 

@@ -117,7 +117,8 @@ def builtins(session: Session, requester: User, seal, business_type: str | None,
         if head_ids else []
     return {"requester": requester.name, "requester_groups": sorted(g.key for g in groups),
             "requester_heads": heads, "business_type": business_type, "seal": seal.id,
-            "seal_custodians": [u.name for u in seal.custodians], "document_pages": pages}
+            "seal_type": seal.type, "seal_custodians": [u.name for u in seal.custodians],
+            "document_pages": pages}
 
 
 def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> Request:
