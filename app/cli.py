@@ -18,7 +18,7 @@ from werkzeug.serving import run_simple
 
 from app.context import env
 from app.extensions import db
-from processes import definitions, people, seals
+from processes import definitions, migration, people, seals
 from processes.db import unit_of_work
 from processes.errors import SealflowError
 
@@ -150,6 +150,34 @@ def process_deploy(files, authorized_end) -> str:
         click.echo(f"  warning: {w['message']} ({w.get('element')})", err=True)
     d = result.definition
     return f"{d.key} version {d.version} {'deployed' if result.created else 'unchanged'}"
+
+
+@process_group.command("migrate")
+@click.argument("key")
+@click.option("--from", "from_version", required=True, type=int, help="the version to leave")
+@click.option("--to", "to_version", required=True, type=int, help="the version to move to")
+@click.option("--dry-run", is_flag=True, help="show the diff and what would move; change nothing")
+@transactional
+def process_migrate(key, from_version, to_version, dry_run) -> str:
+    """Move the running instances of one version of a flow to another, showing the diff."""
+    result = migration.migrate(db.session, key, from_version, to_version, dry_run=dry_run,
+                               actor=None)
+    return _migration_text(result)
+
+
+def _migration_text(result: migration.Migration) -> str:
+    diff = result.diff
+    lines = [f"{result.key}: version {result.from_version} -> {result.to_version}"
+             + (" (dry run: nothing changed)" if result.dry_run else ""),
+             f"  added:   {', '.join(diff['added']) or '-'}",
+             f"  removed: {', '.join(diff['removed']) or '-'}",
+             "  changed: " + ("; ".join(f"{element} ({', '.join(aspects)})"
+                                        for element, aspects in diff["changed"].items()) or "-")]
+    verb = "would move" if result.dry_run else "moved"
+    lines += [f"request {rid}: {verb}" for rid in result.moved]
+    lines += [f"request {r.request}: refused: {r.reason}" for r in result.refused]
+    lines.append(f"{len(result.moved)} {verb}, {len(result.refused)} refused")
+    return "\n".join(lines)
 
 
 @click.group("business-type")

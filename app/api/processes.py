@@ -1,10 +1,10 @@
 from flask import jsonify, request
 
-from app.api import blueprint, commits
+from app.api import blueprint, commits, json_body
 from app.context import env, identity
 from app.extensions import db
-from processes import definitions
-from processes.errors import InvalidProcess, NotAllowed
+from processes import definitions, migration
+from processes.errors import BadInput, InvalidProcess, NotAllowed
 
 
 @blueprint.get("/processes")
@@ -34,6 +34,26 @@ def deploy_process():
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,
             "warnings": result.warnings}
     return jsonify(body), 201 if result.created else 200
+
+
+@blueprint.post("/processes/<key>/migrate")
+@commits
+def migrate_process(key: str):
+    """Admins: JSON ``{from, to, dry_run}`` -> the diff, and the instances moved or refused."""
+    who = identity()
+    if not who.has_role("admin"):
+        raise NotAllowed("migrating instances needs the admin role")
+    body = json_body()
+    from_version, to_version = body.get("from"), body.get("to")
+    if type(from_version) is not int or type(to_version) is not int:  # bools are not versions
+        raise BadInput("send JSON {\"from\": version, \"to\": version, \"dry_run\": bool} "
+                       "with integer versions")
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise BadInput("dry_run must be true or false")
+    result = migration.migrate(db.session, key, from_version, to_version,
+                               dry_run=dry_run, actor=who.user)
+    return jsonify(result.as_dict())
 
 
 @blueprint.get("/business-types")

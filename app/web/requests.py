@@ -12,7 +12,7 @@ from app.errors import status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import STATUS_LABELS, problems_by_field
-from processes import definitions, requests, seals
+from processes import definitions, incidents, requests, seals
 from processes.errors import SealflowError
 from processes.models import RequestStatus, SealStatus
 from processes.requests import NewRequest
@@ -23,10 +23,14 @@ PLACEMENT = ("page", "x", "y")
 @blueprint.get("/requests")
 @login_required
 def my_requests():
+    who = identity()
     status = request.args.get("status") or None
-    found = requests.listing(db.session, identity(), status=status, mine_only=True, limit=200)
+    may_see_all = who.has_role("auditor")
+    scope = "all" if may_see_all and request.args.get("scope") == "all" else None
+    found = requests.listing(db.session, who, status=status, mine_only=scope != "all",
+                             limit=200)
     return render_template("requests.html", requests=found, status=status,
-                           statuses=STATUS_LABELS)
+                           statuses=STATUS_LABELS, scope=scope, may_see_all=may_see_all)
 
 
 @blueprint.get("/requests/new")
@@ -88,7 +92,9 @@ def request_detail(request_id: int):
     req = requests.get_visible(db.session, who, request_id)
     return render_template("request.html", req=req, details=requests.describe(db.session, req),
                            may_withdraw=req.requester_id == who.user.id and req.status in (
-                               RequestStatus.running, RequestStatus.halted))
+                               RequestStatus.running, RequestStatus.halted),
+                           may_retry=who.has_role("admin") and req.status in (
+                               RequestStatus.incident, RequestStatus.failed))
 
 
 @blueprint.post("/requests/<int:request_id>/withdraw")
@@ -99,6 +105,17 @@ def withdraw_request(request_id: int):
         flash(error.message, "error")
     else:
         flash(f"申请已撤回 Request #{request_id} withdrawn", "success")
+    return redirect(url_for("web.request_detail", request_id=request_id))
+
+
+@blueprint.post("/requests/<int:request_id>/retry")
+@login_required
+def retry_request(request_id: int):
+    req, error = attempt(lambda: incidents.retry(db.session, identity(), request_id))
+    if error is not None:
+        flash(error.message, "error")
+    else:
+        flash(f"已重试 Request #{request_id} retried: {req.status.value}", "success")
     return redirect(url_for("web.request_detail", request_id=request_id))
 
 

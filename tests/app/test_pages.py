@@ -236,3 +236,20 @@ def test_double_submit_makes_one_request(org, login, pdf):
     second = submitted_id(new_request(alice, org.seal_id, pdf, idempotency_key=key))
     assert first == second
     assert alice.get("/requests").text.count(f'href="/requests/{first}"') == 1
+
+
+def test_admins_see_incidents_of_everyone_and_retry_them(org, login, pdf, make_user, app):
+    bob = login("bob")
+    request_id = submitted_id(new_request(bob, org.seal_id, pdf))  # bob heads himself
+    make_user("root", roles=["admin"])
+    admin = login("root")
+    listing = admin.get("/requests?scope=all&status=incident")
+    assert listing.status_code == 200 and f"#{request_id}" in listing.text
+    mine_only = bob.get("/requests?scope=all").text
+    assert "Everyone's" not in mine_only and "我的申请" in mine_only  # not an auditor
+    page = admin.get(f"/requests/{request_id}")
+    assert "Retry" in page.text and "dept_head_approve" in page.text
+    assert "Retry" not in bob.get(f"/requests/{request_id}").text
+    retried = admin.post(f"/requests/{request_id}/retry")
+    assert retried.status_code == 302
+    assert "incident" in admin.get(f"/requests/{request_id}").text.lower()
