@@ -32,10 +32,15 @@ def _coerce(field: dict, value: Any) -> Any:
             return value.lower() in {"true", "on", "1"}
         raise ValueError("must be true or false")
     if kind == "date":
-        try:
-            return datetime.date.fromisoformat(str(value)[:10]).isoformat()
-        except ValueError:
-            raise ValueError("must be a date (YYYY-MM-DD)") from None
+        text = str(value).strip()
+        for parse in (lambda t: datetime.date.fromisoformat(t[:10]),
+                      # Camunda forms' default date pattern
+                      lambda t: datetime.datetime.strptime(t, "%d/%m/%Y").date()):
+            try:
+                return parse(text).isoformat()
+            except ValueError:
+                continue
+        raise ValueError("must be a date (YYYY-MM-DD or dd/MM/yyyy)")
     if kind == "enum":
         allowed = [v["id"] for v in field.get("values", [])]
         if str(value) not in allowed:
