@@ -17,6 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -54,6 +55,7 @@ class _SpecCache:
                 self._items.move_to_end(definition.id)
                 return hit
         specs = build_spec(definition.files, definition.key)
+        _wire_loops(specs)
         with self._lock:
             self._items[definition.id] = specs
             while len(self._items) > self._size:
@@ -61,8 +63,23 @@ class _SpecCache:
         return specs
 
     def put(self, definition_id: int, specs: tuple[Any, dict]) -> None:
+        _wire_loops(specs)
         with self._lock:
             self._items[definition_id] = specs
+
+
+def _wire_loops(specs: tuple[Any, dict]) -> None:
+    """A loop or multi-instance task hears its children complete through a signal it connects
+    only when it creates a child: a freshly parsed spec, restoring an instance whose children
+    exist already, must be wired up front or the activity never completes."""
+    spec, subprocess_specs = specs
+    for wf_spec in (spec, *subprocess_specs.values()):
+        for task_spec in wf_spec.task_specs.values():
+            if isinstance(task_spec, LoopTask):
+                child = wf_spec.task_specs.get(task_spec.task_spec)
+                if child is not None and not child.completed_event.is_connected(
+                        task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)
 
 
 SPECS = _SpecCache()

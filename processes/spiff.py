@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask, ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -185,6 +186,13 @@ class SealflowUserTaskParser(_CamundaUserTaskParser):
             if match:
                 loop_characteristics.set(attr, match.group(1))
         super()._add_multiinstance_task(loop_characteristics)
+        task = self.task
+        if task.cardinality is None and task.data_output is not None \
+                and task.output_item is not None:
+            # What SpiffWorkflow's Camunda task sets on its spec when it first runs, set at
+            # parse time: a spec parsed again (after a restart) must behave the same.
+            task.data_input = TaskDataReference(task.data_output.bpmn_id)
+            task.input_item = TaskDataReference(task.output_item.bpmn_id)
         # The voting classes only add behaviour to the ones the parser just built.
         cls = {ParallelMultiInstanceTask: VotingParallelTask,
                SequentialMultiInstanceTask: VotingSequentialTask}.get(type(self.task))
