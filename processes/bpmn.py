@@ -325,13 +325,23 @@ def task_metadata(spec: Any, lanes: dict[str, str | None]) -> dict[str, dict[str
     return tasks
 
 
+def _handles_return(roots: dict[str, Any]) -> bool:
+    """Whether the flow routes on ``decision == 'return'`` (then the inbox offers "return for
+    revision"; in a flow that does not, a return would take the default, rejecting, path)."""
+    return any("'return'" in (c.text or "") or '"return"' in (c.text or "")
+               for root in roots.values() for c in root.iter(f"{_B}conditionExpression"))
+
+
 def _all_task_metadata(spec: Any, subprocess_specs: dict[str, Any],
-                       lanes: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+                       lanes: dict[str, str | None],
+                       can_return: bool) -> dict[str, dict[str, Any]]:
     """User tasks of the flow, its embedded subprocesses and the processes it calls."""
     tasks = task_metadata(spec, lanes)
     for sub in subprocess_specs.values():
         for element, meta in task_metadata(sub, lanes).items():
             tasks.setdefault(element, meta)
+    for meta in tasks.values():
+        meta["can_return"] = can_return
     return tasks
 
 
@@ -391,7 +401,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         authorized_end=end_id,
         files=texts,
         sha256=content_hash(files),
-        tasks=_all_task_metadata(spec, subprocess_specs, lanes),
+        tasks=_all_task_metadata(spec, subprocess_specs, lanes, _handles_return(roots)),
         start_form=[{k: v for k, v in f.items() if k != "line"}
                     for f in (_form_fields(start) if start is not None else [])],
         spec=spec,

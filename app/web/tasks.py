@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from app.context import identity
+from app.context import env, identity
 from app.errors import status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
@@ -23,9 +23,13 @@ def task(task_id: str):
 @login_required
 def complete_task(task_id: str):
     decision = request.form.get("decision")
+    upload = request.files.get("document")
+    revision = (tasks.Revision(env(), upload.read(), upload.filename)
+                if upload is not None and upload.filename else None)
     req, error = attempt(lambda: tasks.complete(
         db.session, identity(), task_id, decision=decision,
-        comment=request.form.get("comment", "").strip() or None, data=data_fields()))
+        comment=request.form.get("comment", "").strip() or None, data=data_fields(),
+        revision=revision))
     if error is not None:
         flash(error.message, "error")
         return _task_page(task_id, error=error), status_of(error)
@@ -42,8 +46,9 @@ def _task_page(task_id: str, error: SealflowError | None = None):
     is_open = task.status == TaskStatus.open
     if is_open:
         inbox.check_may_work(db.session, who.user, task, req)
-    form = (req.process.tasks.get(task.element_id) or {}).get("form", [])
-    return render_template("task.html", task=task, req=req, is_open=is_open, form=form,
+    meta = req.process.tasks.get(task.element_id) or {}
+    return render_template("task.html", task=task, req=req, is_open=is_open,
+                           form=meta.get("form", []), can_return=meta.get("can_return", False),
                            details=requests.describe(db.session, req),
                            values=request.form if error is not None else {},
                            problems=problems_by_field(error))

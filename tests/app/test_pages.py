@@ -253,3 +253,27 @@ def test_admins_see_incidents_of_everyone_and_retry_them(org, login, pdf, make_u
     retried = admin.post(f"/requests/{request_id}/retry")
     assert retried.status_code == 302
     assert "incident" in admin.get(f"/requests/{request_id}").text.lower()
+
+
+def test_return_for_revision_and_resubmit_a_new_pdf_through_the_pages(org, login, pdf):
+    from pathlib import Path
+
+    from tests.conftest import deploy, make_pdf
+    flow = Path(__file__).resolve().parents[1] / "e2e" / "data" / "revision_loop"
+    assert deploy(org.designer, flow / "revision_loop.bpmn").status_code == 201
+    alice, carol = login("alice"), login("carol")
+    request_id = submitted_id(new_request(alice, org.seal_id, pdf, process="revision_loop"))
+    review = carol.get(task_link(carol)).text
+    assert 'value="return"' in review and "Return for revision" in review
+    assert carol.post(task_link(carol), data={"decision": "return",
+                                              "comment": "请修改"}).status_code == 302
+    page = alice.get(task_link(alice)).text
+    assert 'name="document"' in page and "Resubmit" in page and 'value="reject"' not in page
+    revised = make_pdf(text="revised by alice")
+    done = alice.post(task_link(alice), data={
+        "decision": "approve", "document": (io.BytesIO(revised), "v2.pdf")},
+        content_type="multipart/form-data")
+    assert done.status_code == 302
+    doc = alice.get(f"/requests/{request_id}/document")
+    assert doc.data == revised
+    doc.close()
