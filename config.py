@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -45,6 +46,24 @@ class Config:
         self.MAX_BPMN_BYTES = int(_env("MAX_BPMN_BYTES", str(2 * 1024 * 1024)) or 0)
         self.MAX_CONTENT_LENGTH = self.MAX_DOCUMENT_BYTES + 1024 * 1024
         self.CJK_FONT = _env("CJK_FONT")
+        # Public verification (POST /api/v1/verify, the /verify page), per client address:
+        # "30/minute", "5/second", "1000/hour", or "off".
+        self.VERIFY_RATE = _env("VERIFY_RATE", "30/minute") or "30/minute"
+        # PAdES level of every seal: "B-T" (an RFC 3161 timestamp; the default) or "B-B" (none).
+        self.PADES_LEVEL = (_env("PADES_LEVEL", "B-T") or "B-T").strip().upper()
+        # The TSA the sealing job asks for timestamps, over HTTP: by default Sealflow's own
+        # (POST /tsa on this server); or an external one, with HTTP basic-auth credentials.
+        self.TSA_URL = _env("TSA_URL") or f"{self.BASE_URL}/tsa"
+        self.TSA_USERNAME = _env("TSA_USERNAME")
+        self.TSA_PASSWORD = _env("TSA_PASSWORD")
+        # The policy OID Sealflow's own TSA names in its tokens (default: Sealflow's own OID).
+        self.TSA_POLICY = _env("TSA_POLICY")
+        # Seal keys in an HSM (`seal create --key-storage pkcs11`): the vendor's PKCS#11 module,
+        # the token's label and its user PIN (a secret, never logged). Without a token, every
+        # seal key is a software key.
+        self.PKCS11_MODULE = _env("PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
+        self.PKCS11_TOKEN = _env("PKCS11_TOKEN")
+        self.PKCS11_PIN = _env("PKCS11_PIN")
         self.SQLITE_BUSY_TIMEOUT = float(_env("SQLITE_BUSY_TIMEOUT", "30") or 30)
         self.WTF_CSRF_ENABLED = _env_bool("CSRF", True)
         self.WTF_CSRF_TIME_LIMIT = None
@@ -74,8 +93,26 @@ class Config:
             raise ConfigurationError(
                 f"SEALFLOW_TIMEZONE {self.TIMEZONE!r} is not a time zone (e.g. Asia/Shanghai)"
             ) from None
+        if self.PADES_LEVEL not in {"B-B", "B-T"}:
+            raise ConfigurationError(
+                f"SEALFLOW_PADES_LEVEL must be B-T or B-B, not {self.PADES_LEVEL!r}")
+        if not (self.TSA_URL or "").startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"SEALFLOW_TSA_URL must be an http:// or https:// URL, not {self.TSA_URL!r}")
+        if self.TSA_USERNAME and ":" in self.TSA_USERNAME:
+            raise ConfigurationError("SEALFLOW_TSA_USERNAME cannot contain ':' (basic auth)")
+        if self.TSA_POLICY and not re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", self.TSA_POLICY):
+            raise ConfigurationError(
+                f"SEALFLOW_TSA_POLICY must be an OID such as 1.2.3.4, not {self.TSA_POLICY!r}")
+        if self.PKCS11_TOKEN and not self.PKCS11_PIN:
+            raise ConfigurationError(
+                "SEALFLOW_PKCS11_TOKEN is set but SEALFLOW_PKCS11_PIN is not: Sealflow logs in to "
+                "the token with the user PIN to sign.")
+        if self.PKCS11_TOKEN and not self.PKCS11_MODULE:
+            raise ConfigurationError("SEALFLOW_PKCS11_MODULE must name the HSM's PKCS#11 module")
         if not self.SQLALCHEMY_DATABASE_URI.startswith(("sqlite", "postgresql")):
             raise ConfigurationError("SEALFLOW_DATABASE_URL must be a SQLite or PostgreSQL URL")
+        parse_rate(self.VERIFY_RATE)
 
 
 class TestConfig(Config):
@@ -91,9 +128,34 @@ class TestConfig(Config):
         self.KEY_PASSPHRASE = "test-passphrase"
         self.ORG_NAME = "测试科技有限公司"
         self.BASE_URL = "http://localhost"
+        # No server listens at BASE_URL in tests: seals are B-B unless a test serves the app
+        # over HTTP for its TSA (tests/conftest.py: the live_tsa fixture switches to B-T).
+        self.PADES_LEVEL = "B-B"
+        self.TSA_URL = f"{self.BASE_URL}/tsa"
         self.JOB_MODE = "inline"
         self.WTF_CSRF_ENABLED = False
         self.TESTING = True
+
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
+            "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def parse_rate(text: str) -> tuple[int, int] | None:
+    """``"30/minute"`` → ``(30, 60)``: that many calls per that many seconds; None for "off"."""
+    value = (text or "").strip().lower()
+    if value in {"off", "none", "0"}:
+        return None
+    count, _, period = value.partition("/")
+    period = period.strip()
+    if period in {"seconds", "minutes", "hours", "days"}:
+        period = period[:-1]
+    seconds = _PERIODS.get(period)
+    if not count.strip().isdigit() or int(count) < 1 or seconds is None:
+        raise ConfigurationError(
+            f"SEALFLOW_VERIFY_RATE {text!r} is not a rate such as 30/minute, 5/second, "
+            "1000/hour or off")
+    return int(count), seconds
 
 
 def normalise_database_url(url: str) -> str:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_user, logout_user
 
 from app.extensions import csrf, db, login_manager
@@ -21,10 +31,23 @@ def _load_user(user_id: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+def public(view):
+    """Mark an API view that anyone may call: no token is looked up and no CSRF token is
+    required, so it must change nothing and act for nobody (``POST /api/v1/verify``)."""
+    view.sealflow_public = True
+    return view
+
+
+def _is_public() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "sealflow_public", False)
+
+
 def _bearer() -> None:
     """API calls: a bearer token identifies the caller; without one, the session must pass
-    CSRF (a browser's fetch carries the X-CSRFToken header)."""
-    if not request.path.startswith("/api/"):
+    CSRF (a browser's fetch carries the X-CSRFToken header). Public views act for nobody:
+    neither is checked there."""
+    if not request.path.startswith("/api/") or _is_public():
         return
     header = request.headers.get("Authorization", "")
     if header:

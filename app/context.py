@@ -19,7 +19,11 @@ def env() -> Env:
                      org_name=c["ORG_NAME"], base_url=c["BASE_URL"],
                      max_document_bytes=c["MAX_DOCUMENT_BYTES"],
                      max_bpmn_bytes=c["MAX_BPMN_BYTES"], cjk_font=c.get("CJK_FONT"),
-                     lease_seconds=c["JOB_LEASE_SECONDS"])
+                     lease_seconds=c["JOB_LEASE_SECONDS"],
+                     pkcs11_module=c["PKCS11_MODULE"], pkcs11_token=c.get("PKCS11_TOKEN"),
+                     pkcs11_pin=c.get("PKCS11_PIN"), pades_level=c["PADES_LEVEL"],
+                     tsa_url=c["TSA_URL"], tsa_username=c.get("TSA_USERNAME"),
+                     tsa_password=c.get("TSA_PASSWORD"), tsa_policy=c.get("TSA_POLICY"))
         current_app.extensions["sealflow_env"] = cached
     return cached
 

@@ -64,7 +64,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large",
-                400: "bad_request"}.get(exc.code or 500, "http_error")
+                415: "unsupported_media_type", 400: "bad_request"}.get(exc.code or 500,
+                                                                       "http_error")
         return error_response(code, exc.description or exc.name, exc.code or 500)
 
     @app.errorhandler(Exception)

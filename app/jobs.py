@@ -16,7 +16,7 @@ from flask import Flask, current_app
 
 from app.context import env
 from app.extensions import db
-from processes import sealing, signals, timers
+from processes import crl, lifecycle, sealing, signals, timers
 from processes.db import unit_of_work
 from processes.models import utcnow
 
@@ -75,6 +75,39 @@ class JobRunner:
             finally:
                 db.session.remove()
 
+    def on_seal_changed(self, _sender: object, seal_id: int, status: str, **_kw: object) -> None:
+        """A revoked seal's certificate goes on the CRL at once."""
+        try:
+            if current_app._get_current_object() is not self.app:
+                return
+        except RuntimeError:
+            return
+        if status == "revoked":
+            self.publish_crl()
+
+    def publish_crl(self) -> None:
+        try:
+            with unit_of_work(db.session):
+                crl.publish(db.session, env())
+        except Exception:  # noqa: BLE001 - the daily job publishes again
+            logger.exception("publishing the CRL failed")
+
+    def maintain_pki(self) -> None:
+        """Daily: renew the CRL ahead of its nextUpdate, expire seals whose certificate ran
+        out, warn about those that soon will."""
+        with self.app.app_context():
+            try:
+                with unit_of_work(db.session):
+                    if crl.due(db.session):
+                        crl.publish(db.session, env())
+                with unit_of_work(db.session):
+                    lifecycle.expire_due(db.session)
+                    lifecycle.warn_expiring(db.session)
+            except Exception:  # noqa: BLE001 - logged; tried again next time
+                logger.exception("PKI maintenance failed")
+            finally:
+                db.session.remove()
+
     def fire_timer(self, request_id: int) -> None:
         try:
             with unit_of_work(db.session):
@@ -125,6 +158,8 @@ class JobRunner:
             self.scheduler.add_job(self.sweep, "interval",
                                    seconds=self.app.config["JOB_POLL_SECONDS"],
                                    id="sweep-grants", max_instances=1, coalesce=True)
+            self.scheduler.add_job(self.maintain_pki, "interval", hours=6, id="maintain-pki",
+                                   max_instances=1, coalesce=True, next_run_time=utcnow())
             self.scheduler.start()
             armed = self.arm_all()
             logger.info("scheduler started (sweep every %ss, %d timers armed)",
@@ -149,3 +184,4 @@ def init_app(app: Flask) -> None:
     app.extensions["sealflow_jobs"] = jobs
     signals.grant_created.connect(jobs.on_grant, weak=True)
     signals.timer_armed.connect(jobs.on_timer, weak=True)
+    signals.seal_changed.connect(jobs.on_seal_changed, weak=True)

@@ -1,17 +1,39 @@
-"""Public PKI endpoints: the CA certificates (and, later, the CRL and the TSA)."""
+"""Public PKI endpoints: the CA certificates (and, later, the CRL) and the timestamp authority."""
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import UnsupportedMediaType
 
-from app.extensions import db
-from processes import seals
+from app.context import env
+from app.extensions import csrf, db
+from app.transactions import commits
+from processes import seals, tsa
 from processes.errors import NotFound
 
-blueprint = Blueprint("pki", __name__, url_prefix="/pki")
+blueprint = Blueprint("pki", __name__)
+
+TSA_QUERY = "application/timestamp-query"
+TSA_REPLY = "application/timestamp-reply"
+MAX_TSA_QUERY_BYTES = 64 * 1024
+"""A TimeStampReq is about a hundred bytes; anything far larger is refused with 413."""
 
 
-@blueprint.get("/ca")
+@blueprint.get("/pki/ca")
 def ca() -> Response:
     pems = seals.ca_certificates(db.session)
     if not pems:
         raise NotFound("the organisation CA does not exist yet: run `sealflow init`")
     return Response(b"".join(pems), mimetype="application/x-pem-file")
+
+
+@blueprint.post("/tsa")
+@csrf.exempt
+@commits
+def timestamp_authority() -> Response:
+    """RFC 3161 over HTTP: a DER TimeStampReq in, a DER TimeStampResp out (a malformed request
+    gets a rejection response, still 200, as the RFC has it)."""
+    if request.mimetype != TSA_QUERY:
+        raise UnsupportedMediaType(f"send a DER TimeStampReq as {TSA_QUERY}")
+    request.max_content_length = MAX_TSA_QUERY_BYTES  # get_data: 413 beyond it
+    reply = tsa.timestamp(db.session, env(), request.get_data(cache=False),
+                          client=request.remote_addr)
+    return Response(reply, mimetype=TSA_REPLY)

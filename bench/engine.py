@@ -28,42 +28,24 @@ Exits non-zero if anything fails (a non-2xx response prints its body).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
-import http.client
 import io
 import json
 import logging
-import os
-import platform
-import pstats
 import re
-import shutil
-import socket
-import statistics
-import subprocess
 import sys
-import sysconfig
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import common
+from common import ROOT, BenchError, Database, Setup, Stats, cli, fail_response, log, make_pdf
 
 BPMN = ROOT / "bpmn" / "contract_seal" / "contract_seal.bpmn"
 PROCESS_KEY = "contract_seal"
 FIRST_TASK = "dept_head_approve"
 NEXT_TASK = "custodian_approve"
-SECRET_KEY = "bench-secret-key-not-for-production"
-PASSPHRASE = "bench-passphrase"
 REQUEST_DATA = {"amount": 5000, "purpose": "bench"}
 COMPLETE_BODY = json.dumps({"decision": "approve"}).encode()
 SPIFFARENA_MS = 127.0
@@ -75,186 +57,7 @@ GOAL_RATIO = 2.0
 REQUESTER, HEAD, LEGAL, CUSTODIAN = "alice", "bob", "lily", "carol"
 
 
-class BenchError(Exception):
-    """Something failed: the run exits non-zero with this message."""
-
-
-# Flask prints this and returns from app.run() when FLASK_RUN_FROM_CLI is set, which FlaskGroup
-# (the `sealflow` command) always sets: `sealflow run` then exits 0 without serving.
-RUN_IGNORED = "Ignoring a call to 'app.run()'"
-
-
-class RunIgnored(Exception):
-    """`sealflow run` exited at once without serving (see RUN_IGNORED)."""
-
-
-# -- small helpers ----------------------------------------------------------------------------
-
-def make_pdf() -> bytes:
-    """A small 1-page PDF."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
-    c.setFont("Helvetica", 14)
-    c.drawString(72, 760, "Bench contract 2026-001 page 1")
-    c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def nproc() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def code_version() -> str:
-    """The commit measured, and the files changed in the working tree (bench/ aside)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (no git)"
-    changed = sorted(line[3:] for line in dirty.splitlines() if not line[3:].startswith("bench/"))
-    return f"{head or 'unknown'}" + (f" + uncommitted changes in {', '.join(changed)}"
-                                     if changed else " (clean)")
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-@dataclass
-class Stats:
-    label: str
-    samples_s: list[float]
-    note: str = ""
-
-    @property
-    def ms(self) -> list[float]:
-        return [s * 1000.0 for s in self.samples_s]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.ms)
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.ms)
-
-    def pct(self, p: float) -> float:
-        ordered = sorted(self.ms)
-        return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
-
-    @property
-    def per_second(self) -> float:
-        total = sum(self.samples_s)
-        return len(self.samples_s) / total if total else float("inf")
-
-
-# -- database: SQLite in the temp dir, or a throw-away PostgreSQL database ---------------------
-
-@dataclass
-class Database:
-    url: str | None  # None: SQLite in the data dir (the app's default)
-    kind: str
-    admin_url: str | None = None
-    name: str | None = None
-
-    @classmethod
-    @contextlib.contextmanager
-    def open(cls, database_url: str | None, data_dir: Path) -> Iterator[Database]:
-        if not database_url:
-            import sqlite3
-            yield cls(None, f"SQLite {sqlite3.sqlite_version} "
-                            f"(sealflow.db in the temp dir {data_dir})")
-            return
-        if not database_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-            raise BenchError("--database-url must be a postgresql:// URL (or omit it for SQLite)")
-        import psycopg
-
-        admin_url = re.sub(r"^(postgres|postgresql\+psycopg)://", "postgresql://", database_url)
-        name = f"sealflow_bench_{os.getpid()}"
-        parts = urlsplit(admin_url)
-        bench_url = urlunsplit(parts._replace(path=f"/{name}"))
-        try:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                version = conn.execute("SHOW server_version").fetchone()[0]
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                conn.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.Error as exc:
-            raise BenchError(f"cannot create the bench database on {admin_url}: {exc}") from None
-        host = parts.hostname or "localhost"
-        db = cls(bench_url, f"PostgreSQL {version} ({host}:{parts.port or 5432}, database {name})",
-                 admin_url, name)
-        try:
-            yield db
-        finally:
-            db.drop()
-
-    def drop(self) -> None:
-        if not self.name:
-            return
-        import psycopg
-        try:
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            log(f"dropped database {self.name}")
-        except psycopg.Error as exc:
-            log(f"could not drop database {self.name}: {exc}")
-
-
 # -- setup through the sealflow CLI ----------------------------------------------------------
-
-def sealflow_executable() -> str:
-    beside = Path(sys.executable).parent / "sealflow"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("sealflow")
-    if not found:
-        raise BenchError("the sealflow command is not installed in this environment")
-    return found
-
-
-def app_env(data_dir: Path, db: Database) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALFLOW_")}
-    env.update(SEALFLOW_DATA_DIR=str(data_dir), SEALFLOW_SECRET_KEY=SECRET_KEY,
-               SEALFLOW_KEY_PASSPHRASE=PASSPHRASE, SEALFLOW_JOB_MODE="external",
-               PYTHONUNBUFFERED="1")
-    if db.url:
-        env["SEALFLOW_DATABASE_URL"] = db.url
-    return env
-
-
-@dataclass
-class Setup:
-    tokens: dict[str, str]
-    seal_id: int
-
-
-def cli(env: dict[str, str], *args: str) -> str:
-    cmd = [sealflow_executable(), *args]
-    try:
-        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=300)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"`sealflow {' '.join(args)}` timed out") from None
-    if done.returncode != 0:
-        raise BenchError(f"`sealflow {' '.join(args)}` failed (exit {done.returncode}):\n"
-                         f"{done.stdout}{done.stderr}")
-    return done.stdout
-
 
 def setup_with_cli(env: dict[str, str]) -> Setup:
     """init, departments and people, tokens, the seal, the contract flow."""
@@ -267,38 +70,11 @@ def setup_with_cli(env: dict[str, str]) -> Setup:
     cli(env, "user", "add", LEGAL, "--groups", "legal")
     cli(env, "user", "add", CUSTODIAN)
     cli(env, "group", "add", "sales", "--head", HEAD)
-    tokens = {}
-    for name in (REQUESTER, HEAD):
-        out = cli(env, "user", "token", name).split()
-        if not out or not out[-1].startswith("sf_"):
-            raise BenchError(f"`sealflow user token {name}` printed no token: {out!r}")
-        tokens[name] = out[-1]
-    out = cli(env, "seal", "create", "测试合同专用章", "--custodian", CUSTODIAN).split()
-    try:
-        seal_id = int(out[-1])
-    except (IndexError, ValueError):
-        raise BenchError(f"`sealflow seal create` printed no seal id: {out!r}") from None
-    out = cli(env, "process", "deploy", str(BPMN))
-    if PROCESS_KEY not in out:
-        raise BenchError(f"`sealflow process deploy` said: {out!r}")
+    tokens = {name: common.cli_token(env, name) for name in (REQUESTER, HEAD)}
+    seal_id = common.cli_seal(env, "测试合同专用章", CUSTODIAN)
+    common.cli_deploy(env, BPMN, PROCESS_KEY)
     log(f"set up with the CLI in {time.perf_counter() - t0:.1f} s (seal {seal_id})")
     return Setup(tokens, seal_id)
-
-
-def multipart(fields: dict[str, str],
-              files: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
-    boundary = f"----sealflow-bench-{uuid.uuid4().hex}"
-    out = io.BytesIO()
-    for name, value in fields.items():
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                  .encode())
-        out.write(value.encode("utf-8") + b"\r\n")
-    for name, (filename, data, ctype) in files.items():
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
-                  f"filename=\"{filename}\"\r\nContent-Type: {ctype}\r\n\r\n".encode())
-        out.write(data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
 def request_form(seal_id: int) -> dict[str, str]:
@@ -323,99 +99,6 @@ def check_after_approval(body: dict, task_id: str) -> None:
 
 # -- the API path: a real server and one HTTP client -----------------------------------------
 
-class Server:
-    """``sealflow run`` in a subprocess; stopped by its own pid only."""
-
-    def __init__(self, env: dict[str, str], port: int, log_path: Path,
-                 command: list[str] | None = None) -> None:
-        self.port = port
-        self.log_path = log_path
-        self._log = open(log_path, "ab")
-        self.command = command or [sealflow_executable(), "run", "--host", "127.0.0.1",
-                                   "--port", str(port)]
-        self.proc = subprocess.Popen(
-            self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text("utf-8", "replace").splitlines()[-lines:])
-        except OSError:
-            return "(no server log)"
-
-    def wait_ready(self, token: str, timeout: float = 60.0) -> float:
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < timeout:
-            if self.proc.poll() is not None:
-                if self.proc.returncode == 0 and RUN_IGNORED in self.log_tail():
-                    raise RunIgnored(self.log_tail())
-                raise BenchError(f"the server exited with {self.proc.returncode} before it "
-                                 f"answered:\n{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-                resp = conn.getresponse()
-                body = resp.read()
-                conn.close()
-                if resp.status == 200:
-                    return time.perf_counter() - t0
-                raise BenchError(f"GET /api/v1/me answered {resp.status}: {body[:2000]!r}")
-            except (ConnectionError, OSError):
-                time.sleep(0.1)
-        raise BenchError(f"the server did not answer within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self._log.close()
-
-
-@dataclass
-class HttpClient:
-    """One HTTPConnection, reused while the server keeps it open. When the server closes it,
-    the next connection is opened *before* the clock starts (see ``ensure_open``)."""
-
-    host: str
-    port: int
-    conn: http.client.HTTPConnection = field(init=False)
-    connects: int = 0
-    requests: int = 0
-    closed_by_server: int = 0
-
-    def __post_init__(self) -> None:
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
-
-    def ensure_open(self) -> None:
-        if self.conn.sock is None:
-            self.conn.connect()
-            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.connects += 1
-
-    def call(self, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        self.conn.request(method, path, body=body, headers=headers or {})
-        resp = self.conn.getresponse()
-        data = resp.read()
-        self.requests += 1
-        if resp.will_close:
-            self.closed_by_server += 1
-        return resp.status, data
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def fail_response(what: str, status: int, body: bytes) -> BenchError:
-    text = body.decode("utf-8", "replace")
-    print(f"{what}: HTTP {status}\n{text}", file=sys.stderr)
-    return BenchError(f"{what} answered HTTP {status}")
-
-
 @dataclass
 class ApiResult:
     completions: Stats
@@ -430,28 +113,9 @@ class ApiResult:
 
 
 def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult:
-    env = app_env(data_dir, db)
+    env = common.app_env(data_dir, db)
     setup = setup_with_cli(env)
-    port = free_port()
-    server = Server(env, port, data_dir / "server.log")
-    client = HttpClient("127.0.0.1", port)
-    server_note = f"`sealflow run --port {port}` (werkzeug, threaded)"
-    try:
-        try:
-            ready_s = server.wait_ready(setup.tokens[REQUESTER])
-        except RunIgnored as exc:
-            print(f"\nWARNING: `sealflow run` exited 0 without serving; its output:\n"
-                  f"{exc}\n", file=sys.stderr)
-            server.stop()
-            # The same body as app/cli.py run_command, outside FlaskGroup (see serve_direct).
-            server = Server(env, port, data_dir / "server.log",
-                            [sys.executable, str(Path(__file__).resolve()), "--serve-port",
-                             str(port)])
-            server_note = ("BROKEN `sealflow run` (exits 0: Flask ignores app.run() under "
-                           "FlaskGroup); used bench's stand-in with run_command's body: "
-                           "create_app, scheduler + sweep, app.run(threaded=True)")
-            ready_s = server.wait_ready(setup.tokens[REQUESTER])
-        log(f"server up on port {port} after {ready_s:.1f} s (log: {server.log_path.name})")
+    with common.running_server(env, data_dir, setup.tokens[REQUESTER]) as (server, client):
         pdf = make_pdf()
         alice = {"Authorization": f"Bearer {setup.tokens[REQUESTER]}"}
         bob = {"Authorization": f"Bearer {setup.tokens[HEAD]}",
@@ -462,7 +126,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
         task_ids: list[str] = []
         t0 = time.perf_counter()
         for i in range(total):
-            body, ctype = multipart(request_form(setup.seal_id),
+            body, ctype = common.multipart(request_form(setup.seal_id),
                                     {"document": (f"contract-{i}.pdf", pdf, "application/pdf")})
             client.ensure_open()
             status, data = client.call("POST", "/api/v1/requests", body,
@@ -513,12 +177,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
         return ApiResult(Stats("API: POST /api/v1/tasks/<id>/complete", samples),
                          Stats("info: API GET /api/v1/me (auth only)", me),
                          connects, requests_, closed, total, create_s, setup.seal_id,
-                         server_note)
-    finally:
-        client.close()
-        server.stop()
-        if server.proc.returncode not in (0, -15, None):
-            log(f"server exited with {server.proc.returncode}:\n{server.log_tail()}")
+                         server.note)
 
 
 # -- the bare engine, in this process ---------------------------------------------------------
@@ -528,19 +187,6 @@ def engine_variables(seal_id: int) -> dict[str, Any]:
     return {**REQUEST_DATA, "requester": REQUESTER, "requester_groups": ["sales"],
             "requester_heads": [HEAD], "business_type": None, "seal": seal_id,
             "seal_custodians": [CUSTODIAN], "document_pages": 1}
-
-
-def _timed_rounds(states: list[tuple[str, str]], warmup: int,
-                  round_: Callable[[str, str], str]) -> tuple[list[float], list[str]]:
-    for state, task_id in states[:warmup]:
-        round_(state, task_id)
-    samples, outputs = [], []
-    for state, task_id in states[warmup:]:
-        t = time.perf_counter()
-        out = round_(state, task_id)
-        samples.append(time.perf_counter() - t)
-        outputs.append(out)
-    return samples, outputs
 
 
 @dataclass
@@ -553,91 +199,48 @@ class BareResult:
     spec_free_bytes_after: int
 
 
+def _bare_path(engine: Any, name: str, variables: dict[str, Any],
+               args: argparse.Namespace) -> tuple[list[float], int, int]:
+    """Timed approvals on fresh instances; (samples, state bytes before, after)."""
+    approve = {"decision": "approve", "comment": None}
+
+    def start() -> tuple[str, str]:
+        state, wf = engine.start(variables)
+        ready = engine.ready(wf)
+        if [element for _, element in ready] != [FIRST_TASK]:
+            raise BenchError(f"{name}: expected {FIRST_TASK}, got {ready}")
+        return state, ready[0][0]
+
+    states = [start() for _ in range(args.n + args.warmup)]
+    for state, task_id in states[:args.warmup]:
+        engine.complete(state, task_id, approve)
+    samples, outputs = [], []
+    for state, task_id in states[args.warmup:]:
+        t = time.perf_counter()
+        out = engine.complete(state, task_id, approve)[0]
+        samples.append(time.perf_counter() - t)
+        outputs.append(out)
+    for out in outputs:
+        if [element for _, element in engine.ready(engine.load(out))] != [NEXT_TASK]:
+            raise BenchError(f"{name}: the approval did not reach {NEXT_TASK}")
+    return samples, len(states[-1][0].encode()), len(outputs[-1].encode())
+
+
 def run_bare(args: argparse.Namespace, seal_id: int) -> BareResult:
-    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-    from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-    from SpiffWorkflow.camunda.specs.user_task import UserTask
-    from SpiffWorkflow.task import TaskState
-
-    from processes import engine
-    from processes.spiff import SealflowParser, script_engine
-
     variables = engine_variables(seal_id)
-    total = args.n + args.warmup
-
-    # Stock: spec parsed once; full JSON (spec included) per instance.
-    parser = SealflowParser()
-    parser.add_bpmn_file(str(BPMN))
-    spec = parser.get_spec(PROCESS_KEY)
-    subprocess_specs = parser.get_subprocess_specs(PROCESS_KEY)
-    stock = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(dict(CAMUNDA_CONFIG)))
-    scripts = script_engine()
-
-    def ready_user_tasks(wf: BpmnWorkflow) -> list:
-        return wf.get_tasks(state=TaskState.READY, spec_class=UserTask)
-
-    def start_stock() -> tuple[str, str]:
-        wf = BpmnWorkflow(spec, subprocess_specs, script_engine=scripts)
-        for task in wf.get_tasks(state=TaskState.READY):
-            task.set_data(**variables)
-        wf.do_engine_steps()
-        ready = ready_user_tasks(wf)
-        if [t.task_spec.bpmn_id for t in ready] != [FIRST_TASK]:
-            raise BenchError(f"bare engine: expected {FIRST_TASK}, got {ready}")
-        return stock.serialize_json(wf), str(ready[0].id)
-
-    def round_stock(state: str, task_id: str) -> str:
-        wf = stock.deserialize_json(state)
-        wf.script_engine = scripts
-        task = wf.get_task_from_id(uuid.UUID(task_id))
-        task.set_data(decision="approve", comment=None)
-        task.run()
-        wf.do_engine_steps()
-        return stock.serialize_json(wf)
-
-    states = [start_stock() for _ in range(total)]
-    samples, outputs = _timed_rounds(states, args.warmup, round_stock)
-    for out in outputs:
-        wf = stock.deserialize_json(out)
-        if [t.task_spec.bpmn_id for t in ready_user_tasks(wf)] != [NEXT_TASK]:
-            raise BenchError("bare engine (stock): the approval did not reach " + NEXT_TASK)
-    stock_stats = Stats("bare engine, stock serializer (full JSON)", samples)
-    stock_bytes, stock_after = len(states[-1][0].encode()), len(outputs[-1].encode())
-
-    # Sealflow's own path: processes.engine with the spec-free serializer and the spec cache.
-    definition = SimpleNamespace(id=-(os.getpid() + 1), key=PROCESS_KEY,
-                                 files={BPMN.name: BPMN.read_text("utf-8")})
-
-    def start_ours() -> tuple[str, str]:
-        wf = engine.start(definition, variables)
-        ready = engine.ready_user_tasks(wf)
-        if [r.element_id for r in ready] != [FIRST_TASK]:
-            raise BenchError(f"processes.engine: expected {FIRST_TASK}, got {ready}")
-        return engine.dump(wf)[0], ready[0].id
-
-    def round_ours(state: str, task_id: str) -> str:
-        wf = engine.load(definition, state)
-        engine.complete(wf, task_id, {"decision": "approve", "comment": None})
-        return engine.dump(wf)[0]
-
-    states = [start_ours() for _ in range(total)]
-    samples, outputs = _timed_rounds(states, args.warmup, round_ours)
-    for out in outputs:
-        wf = engine.load(definition, out)
-        if [r.element_id for r in engine.ready_user_tasks(wf)] != [NEXT_TASK]:
-            raise BenchError("processes.engine: the approval did not reach " + NEXT_TASK)
-    ours = Stats("info: processes.engine load/complete/dump (spec-free)", samples)
-    return BareResult(stock_stats, ours, stock_bytes, len(states[-1][0].encode()), stock_after,
-                      len(outputs[-1].encode()))
+    stock = _bare_path(common.StockEngine(BPMN, PROCESS_KEY), "bare engine (stock)", variables,
+                       args)
+    ours = _bare_path(common.SealflowEngine(BPMN, PROCESS_KEY), "processes.engine", variables,
+                      args)
+    return BareResult(Stats("bare engine, stock serializer (full JSON)", stock[0]),
+                      Stats("info: processes.engine load/complete/dump (spec-free)", ours[0]),
+                      stock[1], ours[1], stock[2], ours[2])
 
 
 # -- report -----------------------------------------------------------------------------------
 
 def print_report(args: argparse.Namespace, db: Database, api: ApiResult,
                  bare: BareResult) -> None:
-    from importlib.metadata import version
-
     rows = [api.completions, bare.stock, bare.spec_free, api.me]
     ratio = api.completions.median / bare.stock.median
     ratio_mean = api.completions.mean / bare.stock.mean
@@ -646,15 +249,13 @@ def print_report(args: argparse.Namespace, db: Database, api: ApiResult,
                  f"(Connection: close); each was reopened before its clock started")
     print()
     print("Sealflow engine benchmark: completing the department head's approval")
-    print(f"  machine     : nproc={nproc()}, {platform.platform()}, Python "
-          f"{platform.python_version()}")
+    print(f"  machine     : {common.machine()}")
     print(f"  database    : {db.kind}")
     print(f"  code        : {args.code}")
     print(f"  server      : {api.server}")
     print(f"  N           : {args.n} timed completions per path (+{args.warmup} warm-up, "
           f"untimed); {api.created} requests created over HTTP (not timed)")
-    print(f"  versions    : SpiffWorkflow {version('SpiffWorkflow')}, Flask {version('Flask')}, "
-          f"SQLAlchemy {version('SQLAlchemy')}, Werkzeug {version('Werkzeug')}")
+    print(f"  versions    : {common.versions()}")
     print("  API client  : sequential, one client, http.client; "
           f"{api.connects} TCP connects for {api.requests} timed requests; keep-alive {keepalive}")
     print(f"  instance    : stock JSON {bare.stock_bytes} B -> {bare.stock_bytes_after} B; "
@@ -684,7 +285,7 @@ def print_report(args: argparse.Namespace, db: Database, api: ApiResult,
 # -- --profile: the same completions, in process, under cProfile -----------------------------
 
 def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
-    env = app_env(data_dir, db)
+    env = common.app_env(data_dir, db)
     setup = setup_with_cli(env)
 
     # The app logs at INFO; send that to a file, as the server's log goes to a file.
@@ -702,8 +303,8 @@ def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
 
         def __init__(self) -> None:
             super().__init__(data_dir, db.url)
-            self.SECRET_KEY = SECRET_KEY
-            self.KEY_PASSPHRASE = PASSPHRASE
+            self.SECRET_KEY = common.SECRET_KEY
+            self.KEY_PASSPHRASE = common.PASSPHRASE
             self.JOB_MODE = "external"
 
     app = create_app(BenchConfig())
@@ -750,8 +351,7 @@ def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
 
     print()
     print("Sealflow API completion profile (in-process app, Flask test client, cProfile)")
-    print(f"  machine : nproc={nproc()}, {platform.platform()}, Python "
-          f"{platform.python_version()}")
+    print(f"  machine : {common.machine()}")
     print(f"  database: {db.kind}")
     print(f"  code    : {args.code}")
     print(f"  N       : {args.n} profiled completions (+{args.warmup} warm-up); "
@@ -762,26 +362,7 @@ def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
                 ("Sealflow's own code (app/, processes/): top 25 by cumulative", "cumulative",
                  (rf"{re.escape(str(ROOT))}/(app|processes)/",)),
                 ("logging: top 5 by cumulative", "cumulative", (r"logging/__init__",)))
-    for title, sort, restrictions in sections:
-        buf = io.StringIO()
-        top = int(re.search(r"top (\d+)", title).group(1))
-        pstats.Stats(profiler, stream=buf).sort_stats(sort).print_stats(*restrictions, top)
-        print(f"\n--- {title} ---")
-        print(_shorten_paths(buf.getvalue()).strip("\n"))
-
-
-def _shorten_paths(text: str) -> str:
-    prefixes = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
-                sysconfig.get_paths()["stdlib"], str(ROOT)}
-    for p in sorted(prefixes, key=len, reverse=True):
-        text = text.replace(p.rstrip("/") + "/", "")
-    lines = text.splitlines()
-    # Drop pstats' preamble up to the column header.
-    for i, line in enumerate(lines):
-        if line.lstrip().startswith("ncalls"):
-            head = [ln for ln in lines[:i] if "function calls" in ln]
-            return "\n".join(head + lines[i:])
-    return text
+    common.print_profile(profiler, sections)
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -804,43 +385,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def serve_direct(port: int) -> None:
-    """What `sealflow run` (app/cli.py run_command) does, minus FlaskGroup: configured from
-    the SEALFLOW_* environment, scheduler and sweep, then the threaded werkzeug server."""
-    from app import create_app
-    from app.jobs import runner
-
-    app = create_app()
-    with app.app_context():
-        runner(app).start_scheduler()
-        runner(app).sweep()
-        app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False, threaded=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve_port:
-        serve_direct(args.serve_port)
+        common.serve_direct(args.serve_port)
         return 0
-    args.code = code_version()  # at the start: what the server and this process import
-    data_dir = Path(tempfile.mkdtemp(prefix="sealflow-bench-"))
-    try:
-        with Database.open(args.database_url, data_dir) as db:
-            if args.profile:
-                run_profile(args, data_dir, db)
-                return 0
-            api = run_api(args, data_dir, db)
-            bare = run_bare(args, seal_id=api.seal_id)
-            print_report(args, db, api, bare)
-            return 0
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            log(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    args.code = common.code_version()  # at the start: what the server and this process import
+
+    def body(data_dir: Path, db: Database) -> None:
+        if args.profile:
+            run_profile(args, data_dir, db)
+            return
+        api = run_api(args, data_dir, db)
+        bare = run_bare(args, seal_id=api.seal_id)
+        print_report(args, db, api, bare)
+
+    return common.run_main(args, body)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from processes import audit
+from processes import audit, policy
 from processes.bpmn import ParsedFlow, load_flow
 from processes.engine import SPECS
 from processes.env import Env
@@ -47,6 +47,7 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     session.add(definition)
     session.flush()
     SPECS.put(definition.id, (flow.spec, flow.subprocess_specs))
+    warnings.extend(policy.prove_new_version(session, definition))
     audit.record(session, "process.deployed", actor=actor, key=flow.key,
                  version=definition.version, sha256=flow.sha256)
     logger.info("process %s version %d deployed", flow.key, definition.version)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -20,3 +20,20 @@ class Env:
     max_bpmn_bytes: int = 2 * 1024 * 1024
     cjk_font: str | None = None
     lease_seconds: int = 300
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    """The PKCS#11 module (shared library) of the HSM that holds ``pkcs11`` seal keys."""
+    pkcs11_token: str | None = None
+    """Label of the token that holds them; ``None``: no HSM, software keys only."""
+    pkcs11_pin: str | None = field(default=None, repr=False)
+    """The token's user PIN. A secret: never logged."""
+    pades_level: str = "B-T"
+    """``B-T``: every seal carries an RFC 3161 timestamp from :attr:`tsa_url`; ``B-B``: none."""
+    tsa_url: str = ""
+    """The TSA the sealing job asks (the same HTTP client for Sealflow's own and an external one);
+    empty means Sealflow's own, ``<base_url>/tsa``."""
+    tsa_username: str | None = None
+    """HTTP basic-auth user for :attr:`tsa_url` (an external TSA that wants credentials)."""
+    tsa_password: str | None = field(default=None, repr=False)
+    """The password that goes with :attr:`tsa_username`."""
+    tsa_policy: str | None = None
+    """The policy OID the built-in TSA names in its tokens; ``None`` for Sealflow's default."""

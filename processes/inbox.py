@@ -17,6 +17,7 @@ from processes.models import (
     Group,
     Membership,
     Request,
+    RequestStatus,
     SealCustodian,
     Task,
     TaskCandidate,
@@ -128,7 +129,8 @@ def _candidate_clause(user_id):
 def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0) -> list[Task]:
     """Open tasks the user may complete now (one query)."""
     stmt = (select(Task).join(Request, Request.id == Task.request_id)
-            .where(Task.status == TaskStatus.open, _candidate_clause(user.id),
+            .where(Task.status == TaskStatus.open, Request.status == RequestStatus.running,
+                   _candidate_clause(user.id),
                    or_(Task.requester_may_work.is_(True), Request.requester_id != user.id),
                    or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id))
             .options(contains_eager(Task.request).selectinload(Request.requester),

@@ -14,10 +14,10 @@ from SpiffWorkflow.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes import audit, engine, signals
+from processes import audit, engine, policy, signals
 from processes.db import lock_request, on_commit
 from processes.engine import EngineIncident
-from processes.errors import NotAllowed, NotFound, WorkflowStateError
+from processes.errors import NotAllowed, NotFound, PolicyRefused, WorkflowStateError
 from processes.models import GrantStatus, Request, RequestStatus, SigningGrant, User, utcnow
 from processes.people import Identity
 from processes.requests import advance, builtins, mark_incident
@@ -75,6 +75,11 @@ def _reseal(session: Session, identity: Identity, req: Request) -> None:
     if grant is None or grant.status != GrantStatus.failed:
         raise WorkflowStateError(f"request {req.id} has no failed grant to retry")
     previous = req.failure
+    if not grant.reserved:
+        try:
+            policy.reserve(session, req.seal, grant)
+        except PolicyRefused as exc:
+            raise WorkflowStateError(f"cannot retry request {req.id}: {exc.message}") from None
     grant.status = GrantStatus.pending
     grant.lease_until = None
     grant.error = None

@@ -96,6 +96,15 @@ class SealStatus(enum.StrEnum):
     expired = "expired"
 
 
+class KeyStorage(enum.StrEnum):
+    """Where a seal's private key lives."""
+
+    software = "software"
+    """Encrypted PKCS#8 in ``Seal.key_pem`` (the key passphrase decrypts it)."""
+    pkcs11 = "pkcs11"
+    """Inside the configured PKCS#11 token, under ``Seal.key_label``; never outside it."""
+
+
 class GrantStatus(enum.StrEnum):
     pending = "pending"
     consumed = "consumed"
@@ -220,7 +229,8 @@ class BusinessType(Base):
 
 
 class PkiAuthority(Base):
-    """The organisation's CA keys and certificates (root, issuing); keys encrypted (PKCS#8)."""
+    """The organisation's CA keys and certificates (``kind``: root, issuing, and tsa, the
+    timestamp authority); keys encrypted (PKCS#8)."""
 
     __tablename__ = "pki_authorities"
 
@@ -229,6 +239,26 @@ class PkiAuthority(Base):
     cert_pem: Mapped[bytes] = mapped_column(LargeBinary)
     key_pem: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TsaSerial(Base):
+    """One token granted by the built-in timestamp authority (``POST /tsa``): the row id is the
+    token's serial number. AUTOINCREMENT (SQLite) and the identity column (PostgreSQL) never hand
+    out an id twice, even after the newest rows are deleted, so a serial never repeats across
+    processes and restarts."""
+
+    __tablename__ = "tsa_serials"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column()
+    """The token's genTime."""
+    hash_algorithm: Mapped[str] = mapped_column(String(20))
+    message_imprint: Mapped[str] = mapped_column(String(128))
+    """The timestamped digest, hex."""
+    client: Mapped[str | None] = mapped_column(String(64))
+    """The requester's address, as the web server saw it."""
 
 
 class Seal(Base):
@@ -240,7 +270,10 @@ class Seal(Base):
     status: Mapped[SealStatus] = mapped_column(_enum(SealStatus), default=SealStatus.active)
     system: Mapped[bool] = mapped_column(Boolean, default=False)
     cert_pem: Mapped[bytes] = mapped_column(LargeBinary)
-    key_pem: Mapped[bytes] = mapped_column(LargeBinary)
+    key_pem: Mapped[bytes] = mapped_column(LargeBinary)  # empty for a PKCS#11 key
+    key_storage: Mapped[KeyStorage] = mapped_column(_enum(KeyStorage), default=KeyStorage.software,
+                                                    server_default=KeyStorage.software.value)
+    key_label: Mapped[str | None] = mapped_column(String(64))  # the PKCS#11 key's label
     certificate_serial: Mapped[str] = mapped_column(String(64))
     appearance_pdf: Mapped[bytes] = mapped_column(LargeBinary)
     appearance_png: Mapped[bytes] = mapped_column(LargeBinary)
@@ -372,6 +405,8 @@ class SigningGrant(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     consumed_at: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    # The seal's usage periods this grant holds a reserved use in (released if it fails).
+    reserved: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class AuditEvent(Base):
@@ -402,3 +437,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200))
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The seal's policy, usage and lifecycle tables live beside (imported so the metadata has them).
+from processes import seal_models  # noqa: E402,F401

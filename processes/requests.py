@@ -12,14 +12,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
 import signer
-from processes import audit, definitions, documents, engine, inbox, signals
+from processes import audit, definitions, documents, engine, inbox, policy, signals
 from processes.db import lock_request, on_commit
 from processes.engine import EngineIncident
 from processes.env import Env
-from processes.errors import BadInput, InvalidContent, NotAllowed, NotFound, WorkflowStateError
+from processes.errors import (
+    BadInput,
+    InvalidContent,
+    NotAllowed,
+    NotFound,
+    PolicyRefused,
+    WorkflowStateError,
+)
 from processes.forms import check_values
 from processes.models import (
     BusinessType,
+    GrantStatus,
     Group,
     IdempotencyKey,
     Membership,
@@ -144,6 +152,8 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
                              [{"field": "seal", "message": f"seal is {seal.status.value}"}])
     data_bytes = _document_bytes(session, env, identity, new)
     info = documents.inspect(env, data_bytes)
+    policy.check_use(session, seal, requester, business_type, definition, pages=info.pages,
+                     size=len(data_bytes))
     placement = _placement(new.placement, info)
     data = check_values(definition.start_form, new.data or {}, extra_allowed=True)
     doc = documents.store(session, env, data_bytes, pages=info.pages)
@@ -273,6 +283,19 @@ def _authorize(session: Session, req: Request) -> None:
     grant = SigningGrant(request_id=req.id, seal_id=req.seal_id, document_sha256=sha,
                          approvals=approvals)
     session.add(grant)
+    try:
+        policy.reserve(session, req.seal, grant)
+    except PolicyRefused as exc:
+        grant.status = GrantStatus.failed
+        grant.error = exc.message
+        req.status = RequestStatus.failed
+        req.failure = exc.message
+        session.flush()
+        audit.record(session, "request.failed", request_id=req.id, seal_id=req.seal_id,
+                     grant=grant.id, reason=exc.message)
+        on_commit(session, lambda: signals.request_finished.send(
+            None, request_id=req.id, status="failed"))
+        return
     req.status = RequestStatus.authorized
     session.flush()
     audit.record(session, "request.authorized", request_id=req.id, seal_id=req.seal_id,

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit, documents, signals
+from processes import audit, documents, policy, signals, tsa
 from processes.db import lock_request, on_commit, unit_of_work
 from processes.env import Env
 from processes.models import (
@@ -48,8 +48,8 @@ def due_grants(session: Session, limit: int = 20) -> list[int]:
     """Grants waiting to be sealed whose lease is free or expired."""
     now = utcnow()
     return list(session.execute(
-        select(SigningGrant.id).where(
-            SigningGrant.status == GrantStatus.pending,
+        select(SigningGrant.id).join(Request, Request.id == SigningGrant.request_id).where(
+            SigningGrant.status == GrantStatus.pending, Request.status != RequestStatus.halted,
             or_(SigningGrant.lease_until.is_(None), SigningGrant.lease_until < now))
         .order_by(SigningGrant.id).limit(limit)).scalars())
 
@@ -71,13 +71,22 @@ def take_lease(session: Session, grant_id: int, lease_seconds: int) -> Lease | N
     return Lease(grant_id, attempt)
 
 
-def _check(grant: SigningGrant, req: Request, seal: Seal) -> None:
+class SealHalted(RefuseToSeal):
+    """The seal is suspended: the request waits (``halted``) until it is resumed."""
+
+
+def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal) -> None:
     if req.status != RequestStatus.authorized:
         raise RefuseToSeal(f"request {req.id} is {req.status.value}, not authorized")
+    if seal.status == SealStatus.suspended:
+        raise SealHalted(f"seal {seal.id} is suspended")
     if seal.status != SealStatus.active:
         raise RefuseToSeal(f"seal {seal.id} is {seal.status.value}")
     if req.document.sha256 != grant.document_sha256:
         raise RefuseToSeal("the document changed after it was approved")
+    reason = policy.check_at_sealing(session, seal, grant, req.requester_id)
+    if reason:
+        raise RefuseToSeal(f"the seal's policy refuses this use at sealing time: {reason}")
 
 
 def sign(session: Session, env: Env, lease: Lease) -> bytes:
@@ -85,7 +94,7 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
     grant = session.get(SigningGrant, lease.grant_id)
     req = session.get(Request, grant.request_id)
     seal = session.get(Seal, grant.seal_id)
-    _check(grant, req, seal)
+    _check(session, grant, req, seal)
     data = documents.read(env, req.document)
     placement = signer.SealPlacement(**req.placement) if req.placement else None
     settings = signer.SealSettings(
@@ -96,7 +105,7 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
         return signer.seal_pdf(data, expected_sha256=grant.document_sha256,
                                signer=signer_for(session, env, seal),
                                appearance_pdf=seal.appearance_pdf, placement=placement,
-                               settings=settings)
+                               settings=settings, timestamper=tsa.timestamper_for(env))
     except signer.HashMismatch as exc:
         raise RefuseToSeal(f"hash mismatch: {exc}") from None
     except signer.SignerError as exc:
@@ -132,6 +141,20 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: bytes) -> bo
     return True
 
 
+def record_halt(session: Session, lease: Lease) -> None:
+    """The seal was suspended after the authorization: wait, holding the grant and its use."""
+    grant = session.get(SigningGrant, lease.grant_id, with_for_update=True,
+                        populate_existing=True)
+    req = lock_request(session, grant.request_id)
+    if grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
+        return
+    grant.lease_until = None
+    if req.status == RequestStatus.authorized:
+        req.status = RequestStatus.halted
+        req.updated_at = utcnow()
+        audit.record(session, "request.halted", request_id=req.id, seal_id=grant.seal_id)
+
+
 def record_failure(session: Session, lease: Lease, reason: str) -> None:
     grant = session.get(SigningGrant, lease.grant_id, with_for_update=True,
                         populate_existing=True)
@@ -140,6 +163,7 @@ def record_failure(session: Session, lease: Lease, reason: str) -> None:
         return
     grant.status = GrantStatus.failed
     grant.error = reason
+    policy.release(session, grant)
     req.status = RequestStatus.failed
     req.failure = reason
     req.updated_at = utcnow()
@@ -159,6 +183,10 @@ def run_grant(session: Session, env: Env, grant_id: int) -> bool:
     try:
         with unit_of_work(session, write=False):
             sealed = sign(session, env, lease)
+    except SealHalted:
+        with unit_of_work(session):
+            record_halt(session, lease)
+        return False
     except RefuseToSeal as exc:
         with unit_of_work(session):
             record_failure(session, lease, str(exc))

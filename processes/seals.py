@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit
+from processes import audit, tsa
 from processes.env import Env
-from processes.errors import BadInput, NotFound
-from processes.models import PkiAuthority, Seal, SealStatus, User
+from processes.errors import BadInput, InvalidContent, NotFound
+from processes.models import KeyStorage, PkiAuthority, Seal, SealStatus, User
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def _authority(session: Session, kind: str) -> PkiAuthority | None:
 
 
 def ensure_pki(session: Session, env: Env) -> tuple[signer.KeyMaterial, signer.KeyMaterial]:
-    """The root and issuing CA, created on first use (idempotent)."""
+    """The root and issuing CA, and the timestamp authority, created on first use (idempotent)."""
     root, issuing = _authority(session, "root"), _authority(session, "issuing")
     if root is None or issuing is None:
         root_km, issuing_km = signer.create_ca_hierarchy(env.org_name, env.key_passphrase)
@@ -38,8 +39,9 @@ def ensure_pki(session: Session, env: Env) -> tuple[signer.KeyMaterial, signer.K
         audit.record(session, "pki.created", root_serial=root_km.serial_hex,
                      issuing_serial=issuing_km.serial_hex)
         logger.info("organisation CA created for %s", env.org_name)
-    return (signer.KeyMaterial(root.cert_pem, root.key_pem),
-            signer.KeyMaterial(issuing.cert_pem, issuing.key_pem))
+    issuing_km = signer.KeyMaterial(issuing.cert_pem, issuing.key_pem)
+    tsa.ensure_authority(session, env, issuing_km)
+    return signer.KeyMaterial(root.cert_pem, root.key_pem), issuing_km
 
 
 def ca_certificates(session: Session) -> list[bytes]:
@@ -50,29 +52,68 @@ def ca_certificates(session: Session) -> list[bytes]:
 
 def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "合同专用章",
                 custodians: list[User], actor: User | None = None, key_type: str = "rsa2048",
+                key_storage: KeyStorage | str = KeyStorage.software,
                 system: bool = False) -> Seal:
-    """Make a seal: its key, a certificate from the issuing CA, and its round red image."""
+    """Make a seal: its key, a certificate from the issuing CA, and its round red image.
+
+    ``key_storage="pkcs11"`` generates the key inside the configured HSM token, where it stays:
+    the database gets the certificate and the key's label, no key."""
     name = (name or "").strip()
     if not name:
         raise BadInput("a seal needs a name")
     if not custodians and not system:
         raise BadInput("a seal needs at least one custodian")
+    try:
+        key_storage = KeyStorage(key_storage)
+    except ValueError:
+        raise BadInput(f"key storage must be software or pkcs11, not {key_storage!r}") from None
+    if key_type not in signer.KEY_TYPES:
+        raise BadInput(f"key type must be one of {', '.join(signer.KEY_TYPES)}")
     _, issuing = ensure_pki(session, env)
-    km = signer.issue_seal_certificate(
-        issuing, env.key_passphrase, seal_name=name, org_name=env.org_name, key_type=key_type,
-        crl_url=f"{env.base_url}/pki/crl")
+    crl_url = f"{env.base_url}/pki/crl"
+    key_label = None
+    if key_storage is KeyStorage.pkcs11:
+        config = pkcs11_config(env)
+        key_label = f"sealflow-{uuid.uuid4().hex}"
+        try:
+            public_key = signer.generate_key_in_token(config, key_label, key_type)
+            cert_pem = signer.certify_public_key(
+                issuing, env.key_passphrase, public_key, seal_name=name, org_name=env.org_name,
+                crl_url=crl_url)
+            signer.store_certificate(config, key_label, cert_pem)
+        except signer.SignerError as exc:
+            raise InvalidContent(f"the HSM could not make the seal's key: {exc}") from None
+        km = signer.KeyMaterial(cert_pem=cert_pem, key_pem=b"")
+    else:
+        km = signer.issue_seal_certificate(
+            issuing, env.key_passphrase, seal_name=name, org_name=env.org_name,
+            key_type=key_type, crl_url=crl_url)
     appearance = signer.draw_seal(env.org_name, seal_type, font_path=env.cjk_font)
     seal = Seal(name=name, type=seal_type, status=SealStatus.active, system=system,
-                cert_pem=km.cert_pem, key_pem=km.key_pem, certificate_serial=km.serial_hex,
+                cert_pem=km.cert_pem, key_pem=km.key_pem, key_storage=key_storage,
+                key_label=key_label, certificate_serial=km.serial_hex,
                 appearance_pdf=appearance.pdf, appearance_png=appearance.png)
     seal.custodians = list(custodians)
     session.add(seal)
     session.flush()
     audit.record(session, "seal.created", actor=actor, seal_id=seal.id, name=name,
                  type=seal_type, certificate_serial=km.serial_hex,
-                 custodians=[u.name for u in custodians])
-    logger.info("seal %d (%s) created", seal.id, name)
+                 custodians=[u.name for u in custodians], key_storage=key_storage.value,
+                 key_type=key_type)
+    logger.info("seal %d (%s) created, %s key %s", seal.id, name, key_storage.value,
+                key_label or "in the database")
     return seal
+
+
+def pkcs11_config(env: Env) -> signer.Pkcs11Config:
+    """The HSM token seal keys go to, from ``SEALFLOW_PKCS11_*``.
+
+    :raises BadInput: no token is configured."""
+    if not env.pkcs11_token or not env.pkcs11_pin:
+        raise BadInput("no HSM is configured: set SEALFLOW_PKCS11_TOKEN and SEALFLOW_PKCS11_PIN "
+                       "(and SEALFLOW_PKCS11_MODULE) to keep seal keys in a PKCS#11 token")
+    return signer.Pkcs11Config(token_label=env.pkcs11_token, user_pin=env.pkcs11_pin,
+                               module=env.pkcs11_module)
 
 
 def ensure_system_seal(session: Session, env: Env) -> Seal:
@@ -115,8 +156,17 @@ class _SignerCache:
             hit = self._items.get(key)
             if hit is not None:
                 return hit
-        km = signer.KeyMaterial(seal.cert_pem, seal.key_pem)
-        ready = signer.SealSigner.from_key_material(km, env.key_passphrase, chain=chain)
+        if seal.key_storage is KeyStorage.pkcs11:
+            if not seal.key_label:
+                raise signer.KeyUnavailable(f"seal {seal.id} has no PKCS#11 key label")
+            try:
+                config = pkcs11_config(env)
+            except BadInput as exc:
+                raise signer.KeyUnavailable(exc.message) from None
+            ready = signer.pkcs11_seal_signer(config, seal.key_label, seal.cert_pem, chain)
+        else:
+            km = signer.KeyMaterial(seal.cert_pem, seal.key_pem)
+            ready = signer.SealSigner.from_key_material(km, env.key_passphrase, chain=chain)
         with self._lock:
             self._items[key] = ready
             while len(self._items) > self._size:
@@ -130,3 +180,22 @@ SIGNERS = _SignerCache()
 def signer_for(session: Session, env: Env, seal: Seal) -> signer.SealSigner:
     # pyHanko wants the chain leaf-up: issuing CA, then root.
     return SIGNERS.get(seal, env, list(reversed(ca_certificates(session))))
+
+
+def change_appearance(session: Session, env: Env, seal: Seal, *, png: bytes | None = None,
+                      serial: str | None = None, actor: User | None = None) -> Seal:
+    """A new appearance: an uploaded PNG (transparency checked), or drawn again (with a
+    serial number under the type, say). Recorded like every change of a seal."""
+    from signer.uploaded import InvalidImage, appearance_from_png
+    if png is not None:
+        try:
+            appearance = appearance_from_png(png)
+        except InvalidImage as exc:
+            raise InvalidContent(str(exc), [{"field": "png", "message": str(exc)}]) from None
+    else:
+        appearance = signer.draw_seal(env.org_name, seal.type, serial=serial,
+                                      font_path=env.cjk_font)
+    seal.appearance_pdf, seal.appearance_png = appearance.pdf, appearance.png
+    audit.record(session, "seal.appearance_changed", actor=actor, seal_id=seal.id,
+                 source="upload" if png is not None else "drawn", serial=serial)
+    return seal

@@ -19,3 +19,11 @@ timer_armed = _signals.signal("timer-armed")
 
 task_reminder = _signals.signal("task-reminder")
 """A reminder timer fired for an open task. Sender: None. Kwargs: ``task_id``, ``request_id``."""
+
+seal_changed = _signals.signal("seal-changed")
+"""A seal changed status. Sender: None. Kwargs: ``seal_id``, ``status`` (str): on ``revoked``
+the CRL is published again."""
+
+seal_expiring = _signals.signal("seal-expiring")
+"""A seal's certificate expires soon. Sender: None. Kwargs: ``seal_id``, ``not_after``: its
+custodians are to be warned."""

@@ -1,5 +1,8 @@
 """Sealflow's signer: keys, certificates, seal images, PAdES sealing and validation.
 
+Timestamps: :class:`TimestampAuthority` (the built-in RFC 3161 TSA) and :func:`http_timestamper`
+(the client, for the built-in TSA and an external one alike).
+
 A library with no Flask and no database; everything the rest of Sealflow uses is re-exported here.
 """
 
@@ -12,8 +15,10 @@ from .errors import (
     KeyUnavailable,
     SignerError,
     SigningFailed,
+    TimestampRefused,
 )
 from .keys import (
+    KEY_TYPES,
     encrypt_private_key,
     generate_private_key,
     private_key_from_bytes,
@@ -21,23 +26,46 @@ from .keys import (
 )
 from .pades import SealPlacement, SealSettings, SealSigner, seal_pdf
 from .pdf import PdfInfo, inspect_pdf
+from .pkcs11 import (
+    KeyProtection,
+    Pkcs11Config,
+    export_private_key,
+    generate_key_in_token,
+    key_protection,
+    pkcs11_seal_signer,
+    store_certificate,
+)
 from .pki import (
     KeyMaterial,
     certificate_from_file,
     certificate_from_pem,
+    certify_public_key,
     create_ca_hierarchy,
     issue_seal_certificate,
+    issue_tsa_certificate,
+)
+from .tsa import (
+    DEFAULT_TSA_POLICY,
+    TimestampAuthority,
+    TimestampRequest,
+    http_timestamper,
+    timestamp_rejection,
+    timestamp_request,
 )
 from .validate import SignatureReport, validate_pdf
 
 __all__ = [
+    "KEY_TYPES",
+    "DEFAULT_TSA_POLICY",
     "FontMissing",
     "HashMismatch",
     "InvalidDocument",
     "InvalidPlacement",
     "KeyMaterial",
+    "KeyProtection",
     "KeyUnavailable",
     "PdfInfo",
+    "Pkcs11Config",
     "SealAppearance",
     "SealPlacement",
     "SealSettings",
@@ -45,17 +73,30 @@ __all__ = [
     "SignatureReport",
     "SignerError",
     "SigningFailed",
+    "TimestampAuthority",
+    "TimestampRefused",
+    "TimestampRequest",
     "certificate_from_file",
     "certificate_from_pem",
+    "certify_public_key",
     "create_ca_hierarchy",
     "draw_seal",
     "encrypt_private_key",
+    "export_private_key",
     "find_cjk_font",
+    "http_timestamper",
+    "generate_key_in_token",
     "generate_private_key",
     "inspect_pdf",
     "issue_seal_certificate",
+    "issue_tsa_certificate",
+    "key_protection",
+    "pkcs11_seal_signer",
     "private_key_from_bytes",
     "private_key_from_file",
     "seal_pdf",
+    "store_certificate",
+    "timestamp_rejection",
+    "timestamp_request",
     "validate_pdf",
 ]

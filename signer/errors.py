@@ -15,6 +15,7 @@ __all__ = [
     "KeyUnavailable",
     "SignerError",
     "SigningFailed",
+    "TimestampRefused",
 ]
 
 
@@ -57,3 +58,18 @@ class KeyUnavailable(SignerError):
 
 class FontMissing(SignerError):
     """No TrueType-outline CJK font was found to draw the seal with."""
+
+
+class TimestampRefused(SignerError):
+    """A timestamp authority refuses a request: not a ``TimeStampReq``, or one asking for what it
+    does not offer (an algorithm, a policy, an extension).
+
+    :attr:`fail_info` is the RFC 3161 ``PKIFailureInfo`` bit as asn1crypto names it
+    (``bad_alg``, ``bad_request``, ``bad_data_format``, ``unaccepted_policy``,
+    ``unaccepted_extensions``); :attr:`reason` says what is wrong, for the statusString.
+    """
+
+    def __init__(self, fail_info: str, reason: str):
+        self.fail_info = fail_info
+        self.reason = reason
+        super().__init__(f"timestamp request refused ({fail_info}): {reason}")

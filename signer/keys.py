@@ -19,6 +19,7 @@ from .errors import KeyUnavailable
 __all__ = [
     "KEY_TYPES",
     "PrivateKey",
+    "PublicKey",
     "encrypt_private_key",
     "generate_private_key",
     "private_key_from_bytes",
@@ -29,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 """The key types Sealflow signs with."""
+
+PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+"""Their public halves."""
 
 KEY_TYPES = ("rsa2048", "rsa3072", "p256")
 """The values accepted as ``key_type``."""

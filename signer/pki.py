@@ -1,4 +1,4 @@
-"""The organisation's certificates: root CA, issuing CA and seal certificates.
+"""The organisation's certificates: root CA, issuing CA, seal and TSA certificates.
 
 Every private key is returned encrypted (PKCS#8) in a :class:`KeyMaterial`; the caller stores it as
 is. Names may be Chinese: subject attributes are UTF8String.
@@ -13,23 +13,35 @@ from os import PathLike
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .keys import PrivateKey, encrypt_private_key, generate_private_key, private_key_from_bytes
+from .keys import (
+    PrivateKey,
+    PublicKey,
+    encrypt_private_key,
+    generate_private_key,
+    private_key_from_bytes,
+)
 
 __all__ = [
     "KeyMaterial",
     "certificate_from_file",
     "certificate_from_pem",
+    "certify_public_key",
     "create_ca_hierarchy",
     "issue_seal_certificate",
+    "issue_tsa_certificate",
 ]
 
 logger = logging.getLogger(__name__)
 
 ROOT_CA_YEARS = 20
 ISSUING_CA_YEARS = 10
+TSA_DAYS = 1826
+"""Default validity of a TSA certificate (five years). Its tokens can be checked only while it
+is valid: renew it in time, and add archive timestamps (B-LTA) to documents kept longer."""
 CN_MAX_BYTES = 64
 """The longest common name :mod:`cryptography` accepts, counted in UTF-8 bytes."""
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -139,19 +151,51 @@ def issue_seal_certificate(
 ) -> KeyMaterial:
     """Generate a seal key and its end-entity certificate, signed by ``issuer``.
 
-    The certificate (CN ``seal_name``, O ``org_name``) allows digitalSignature and nonRepudiation,
-    is not a CA, and carries a CRL distribution point when ``crl_url`` is given. Its validity ends
-    after ``valid_days``, or when the issuer's does, whichever is first. ``passphrase`` decrypts the
+    The certificate is the one :func:`certify_public_key` makes. ``passphrase`` decrypts the
     issuer's key and encrypts the new one.
 
     :raises KeyUnavailable: the issuer's key cannot be decrypted with ``passphrase``.
     """
-    if valid_days <= 0:
-        raise ValueError("valid_days must be positive")
-    if not 0 < len(seal_name.encode()) <= CN_MAX_BYTES:
-        raise ValueError(
-            f"the seal name must be 1 to {CN_MAX_BYTES} bytes of UTF-8 (21 Chinese characters)"
-        )
+    _check_seal_request(seal_name, valid_days)
+    key = generate_private_key(key_type)
+    cert_pem = certify_public_key(
+        issuer,
+        passphrase,
+        key.public_key(),
+        seal_name=seal_name,
+        org_name=org_name,
+        valid_days=valid_days,
+        crl_url=crl_url,
+        now=now,
+    )
+    return KeyMaterial(cert_pem=cert_pem, key_pem=encrypt_private_key(key, passphrase))
+
+
+def certify_public_key(
+    issuer: KeyMaterial,
+    passphrase: bytes,
+    public_key: PublicKey,
+    *,
+    seal_name: str,
+    org_name: str,
+    valid_days: int = 730,
+    crl_url: str | None = None,
+    now: datetime.datetime | None = None,
+) -> bytes:
+    """Issue a seal certificate, signed by ``issuer``, for a key held elsewhere (an HSM).
+
+    The certificate (CN ``seal_name``, O ``org_name``) allows digitalSignature and nonRepudiation,
+    is not a CA, and carries a CRL distribution point when ``crl_url`` is given. Its validity ends
+    after ``valid_days``, or when the issuer's does, whichever is first. ``passphrase`` decrypts the
+    issuer's key.
+
+    :param public_key: the seal's RSA or elliptic-curve public key.
+    :return: the certificate, PEM.
+    :raises KeyUnavailable: the issuer's key cannot be decrypted with ``passphrase``.
+    """
+    _check_seal_request(seal_name, valid_days)
+    if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise ValueError("a seal key must be an RSA or elliptic-curve public key")
     now = _utc(now)
     issuer_cert = issuer.certificate()
     try:
@@ -162,10 +206,9 @@ def issue_seal_certificate(
         raise ValueError("the issuer certificate is not a CA certificate")
     issuer_key = issuer.private_key(passphrase)
 
-    key = generate_private_key(key_type)
     not_after = min(now + datetime.timedelta(days=valid_days), issuer_cert.not_valid_after_utc)
     builder = (
-        _builder(_name(seal_name, org_name), issuer_cert.subject, key.public_key(), now, not_after)
+        _builder(_name(seal_name, org_name), issuer_cert.subject, public_key, now, not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -199,6 +242,80 @@ def issue_seal_certificate(
         )
     cert = builder.sign(issuer_key, hashes.SHA256())
     logger.info("issued seal certificate %r, serial %x", seal_name, cert.serial_number)
+    return cert.public_bytes(Encoding.PEM)
+
+
+def _check_seal_request(seal_name: str, valid_days: int) -> None:
+    if valid_days <= 0:
+        raise ValueError("valid_days must be positive")
+    if not 0 < len(seal_name.encode()) <= CN_MAX_BYTES:
+        raise ValueError(
+            f"the seal name must be 1 to {CN_MAX_BYTES} bytes of UTF-8 (21 Chinese characters)"
+        )
+
+
+def issue_tsa_certificate(
+    issuer: KeyMaterial,
+    passphrase: bytes,
+    *,
+    org_name: str,
+    name: str | None = None,
+    key_type: str = "rsa2048",
+    valid_days: int = TSA_DAYS,
+    crl_url: str | None = None,
+    now: datetime.datetime | None = None,
+) -> KeyMaterial:
+    """Generate the timestamp authority's key and its certificate, signed by ``issuer``.
+
+    The certificate (CN ``name``, by default "<org_name> TSA"; O ``org_name``) has the extended
+    key usage timeStamping only, critical (RFC 3161 section 2.3), and the key usage
+    digitalSignature and nonRepudiation; it is not a CA, and carries a CRL distribution point when
+    ``crl_url`` is given. Its validity ends after ``valid_days``, or when the issuer's does,
+    whichever is first. ``passphrase`` decrypts the issuer's key and encrypts the new one.
+
+    :raises KeyUnavailable: the issuer's key cannot be decrypted with ``passphrase``.
+    """
+    if valid_days <= 0:
+        raise ValueError("valid_days must be positive")
+    common_name = name or _ca_common_name(org_name, " TSA")
+    if not 0 < len(common_name.encode()) <= CN_MAX_BYTES:
+        raise ValueError(f"the TSA name must be 1 to {CN_MAX_BYTES} bytes of UTF-8")
+    now = _utc(now)
+    issuer_cert = issuer.certificate()
+    issuer_key = issuer.private_key(passphrase)
+    key = generate_private_key(key_type)
+    not_after = min(now + datetime.timedelta(days=valid_days), issuer_cert.not_valid_after_utc)
+    subject = _name(common_name, org_name)
+    builder = (
+        _builder(subject, issuer_cert.subject, key.public_key(), now, not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(_aki(issuer_cert), critical=False)
+    )
+    if crl_url:
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)],
+            relative_name=None,
+            reasons=None,
+            crl_issuer=None,
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    cert = builder.sign(issuer_key, hashes.SHA256())
+    logger.info("issued TSA certificate %r, serial %x", common_name, cert.serial_number)
     return _material(cert, key, passphrase)
 
 

@@ -1,8 +1,9 @@
 """Verifying the signatures in a PDF, offline, against the organisation's trust roots.
 
-Every signature is checked with pyHanko's default difference policy, so a change made to the
-document after sealing (other than form filling, further signatures or validation data) makes
-that seal's bottom line false.
+Every signature is checked with pyHanko's default difference policy (never skipped), so a change
+made to the document after sealing (other than form filling, further signatures or validation
+data) makes that seal's bottom line false and its :attr:`SignatureReport.modified_after` true.
+Files are read non-strictly, so hybrid-reference files (a classic table plus an xref stream) load.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils import misc
 from pyhanko.sign import fields
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
@@ -26,6 +28,10 @@ from .pdf import open_pdf
 __all__ = ["SignatureReport", "validate_pdf"]
 
 logger = logging.getLogger(__name__)
+
+# What pyHanko and asn1crypto raise on a damaged file or signature (a public upload may be
+# anything: none of these may escape as a crash).
+_DAMAGED = (ValueError, KeyError, TypeError, IndexError, AttributeError, misc.PdfError)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,8 @@ class SignatureReport:
 
     coverage: str
     """How much of the file the signature covers: ``ENTIRE_FILE``, ``ENTIRE_REVISION`` (later
-    updates follow), ``CONTIGUOUS_BLOCKS_ONLY`` or ``UNCOVERED``; ``UNKNOWN`` if unreadable."""
+    updates follow), ``CONTIGUOUS_BLOCK_FROM_START`` or ``UNCLEAR``; ``UNKNOWN`` if
+    unreadable."""
 
     bottom_line: bool
     """The overall verdict: intact, valid, trusted, timestamp (if any) good, and no disallowed
@@ -71,6 +78,29 @@ class SignatureReport:
 
     certificate_serial: str
     """Serial number of the signing certificate, lower-case hex (empty if unreadable)."""
+
+    timestamp_intact: bool | None = None
+    """The timestamp token is intact and its signature correct, so it covers this signature;
+    ``None`` without a timestamp."""
+
+    timestamp_trusted: bool | None = None
+    """The timestamp authority's certificate chains to one of the trust roots; ``None`` without
+    a timestamp."""
+
+    modified_after: bool | None = None
+    """The document was changed after this signature in a way that is not allowed (modification
+    level ``OTHER``, or more than the signature's certification level permits); ``False`` for
+    none, validation data and document timestamps, form filling or further signatures. ``None``
+    only when the change could not be analysed (an unreadable signature)."""
+
+    docmdp: str | None = None
+    """For a certification signature, what it allows afterwards: ``NO_CHANGES``,
+    ``FILL_FORMS`` or ``ANNOTATE``; ``None`` for an ordinary (approval) signature."""
+
+    signed_length: int = 0
+    """Length of the revision this signature covers: the file up to the end of its
+    ``/ByteRange`` (``data[:signed_length]`` is the document as it was signed); 0 if
+    unreadable."""
 
 
 def validate_pdf(data: bytes, trust_roots: Sequence[bytes]) -> list[SignatureReport]:
@@ -90,7 +120,7 @@ def validate_pdf(data: bytes, trust_roots: Sequence[bytes]) -> list[SignatureRep
 
     try:
         filled = list(fields.enumerate_sig_fields(reader, filled_status=True))
-    except (ValueError, KeyError, TypeError, misc.PdfError) as e:
+    except _DAMAGED as e:
         raise InvalidDocument(
             f"the PDF is damaged: its signature fields cannot be read ({e})"
         ) from e
@@ -98,14 +128,14 @@ def validate_pdf(data: bytes, trust_roots: Sequence[bytes]) -> list[SignatureRep
     readable: list[tuple[int, EmbeddedPdfSignature]] = []
     broken: list[SignatureReport] = []
     for field_name, sig_ref, field_ref in filled:
-        sig_type = sig_ref.get_object().get("/Type", "/Sig")
-        if sig_type != "/Sig":
-            logger.debug("skipping %s in field %r", sig_type, field_name)
-            continue
         try:
+            sig_type = sig_ref.get_object().get("/Type", "/Sig")
+            if sig_type != "/Sig":
+                logger.debug("skipping %s in field %r", sig_type, field_name)
+                continue
             embedded = EmbeddedPdfSignature(reader, field_ref, field_name)
             readable.append((embedded.signed_revision, embedded))
-        except (ValueError, KeyError, TypeError, misc.PdfError) as e:
+        except _DAMAGED as e:
             broken.append(_broken_report(field_name, str(e)))
     readable.sort(key=lambda item: item[0])
     return [_validate_one(embedded, context) for _, embedded in readable] + broken
@@ -114,10 +144,10 @@ def validate_pdf(data: bytes, trust_roots: Sequence[bytes]) -> list[SignatureRep
 def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext) -> SignatureReport:
     try:
         status = validate_pdf_signature(embedded, context)
-    except (ValueError, KeyError, TypeError, misc.PdfError) as e:
+    except _DAMAGED as e:
         try:
             cert = embedded.signer_cert
-        except (ValueError, KeyError, TypeError, misc.PdfError):
+        except _DAMAGED:
             cert = None
         return _broken_report(embedded.field_name, str(e), cert)
     modification = status.modification_level
@@ -137,7 +167,38 @@ def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext) ->
         summary=status.summary(),
         timestamp=timestamp.timestamp if timestamp is not None else None,
         certificate_serial=format(status.signing_cert.serial_number, "x"),
+        timestamp_intact=timestamp.intact and timestamp.valid if timestamp is not None else None,
+        timestamp_trusted=timestamp.trusted if timestamp is not None else None,
+        modified_after=_modified_after(modification, status.docmdp_ok),
+        docmdp=_docmdp(embedded),
+        signed_length=_signed_length(embedded),
     )
+
+
+def _modified_after(level: ModificationLevel | None, docmdp_ok: bool | None) -> bool | None:
+    """Whether a disallowed change followed the signature (see SignatureReport)."""
+    if level is None:
+        return None
+    return level == ModificationLevel.OTHER or docmdp_ok is False
+
+
+def _docmdp(embedded: EmbeddedPdfSignature) -> str | None:
+    try:
+        level = embedded.docmdp_level
+    except _DAMAGED:
+        return None
+    return level.name if level is not None else None
+
+
+def _signed_length(embedded: EmbeddedPdfSignature) -> int:
+    """The end of the signature's /ByteRange: ``[start1 length1 start2 length2]``."""
+    try:
+        values = [int(v) for v in embedded.byte_range.get_object()]
+    except _DAMAGED:
+        return 0
+    if len(values) < 2 or len(values) % 2:
+        return 0
+    return max(start + length for start, length in zip(values[::2], values[1::2], strict=True))
 
 
 def _broken_report(
@@ -165,7 +226,7 @@ def _claimed_time(embedded: EmbeddedPdfSignature) -> datetime.datetime | None:
     """The signature dictionary's /M, if it is readable."""
     try:
         return embedded.self_reported_timestamp
-    except (ValueError, KeyError, TypeError, misc.PdfError):
+    except _DAMAGED:
         return None
 
 

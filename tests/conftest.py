@@ -3,8 +3,11 @@ SEALFLOW_TEST_DATABASE_URL is set), users, tokens, seals, flows and PDFs."""
 
 from __future__ import annotations
 
+import base64
+import hmac
 import io
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 import signer
 from app import create_app
@@ -53,8 +57,11 @@ def pki_material() -> dict[str, Any]:
     root, issuing = signer.create_ca_hierarchy("测试科技有限公司", pw)
     seal_km = signer.issue_seal_certificate(issuing, pw, seal_name="测试科技有限公司合同专用章",
                                             org_name="测试科技有限公司")
+    tsa_km = signer.issue_tsa_certificate(issuing, pw, org_name="测试科技有限公司",
+                                          crl_url="http://localhost/pki/crl")
     appearance = signer.draw_seal("测试科技有限公司", "合同专用章")
-    return {"root": root, "issuing": issuing, "seal": seal_km, "appearance": appearance}
+    return {"root": root, "issuing": issuing, "seal": seal_km, "tsa": tsa_km,
+            "appearance": appearance}
 
 
 def _database_url(tmp_path: Path) -> tuple[str, str | None]:
@@ -94,7 +101,7 @@ def _app(tmp_path: Path, pki_material: dict | None) -> Iterator[Any]:
                     db.session.add_all([
                         PkiAuthority(kind=kind, cert_pem=pki_material[kind].cert_pem,
                                      key_pem=pki_material[kind].key_pem)
-                        for kind in ("root", "issuing")])
+                        for kind in ("root", "issuing", "tsa")])
         yield app
     finally:
         with app.app_context():
@@ -184,11 +191,74 @@ def trust_roots(pki_material) -> list[bytes]:
     return [pki_material["root"].cert_pem]
 
 
+@pytest.fixture
+def ca_pems(pki_material) -> list[bytes]:
+    """The organisation's root and issuing CA certificates (PEM), root first."""
+    return [pki_material["root"].cert_pem, pki_material["issuing"].cert_pem]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class LiveServer:
+    """A real HTTP server (werkzeug, threaded, on 127.0.0.1) serving whichever app a test hands
+    it; with ``credentials`` set it first demands HTTP basic auth, as an external TSA may."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.credentials: tuple[str, str] | None = None
+        self._server = make_server("127.0.0.1", 0, self, threaded=True,
+                                   request_handler=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="sealflow-live-server")
+        self._thread.start()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        if self.credentials is not None:
+            expected = "Basic " + base64.b64encode(":".join(self.credentials).encode()).decode()
+            if not hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", ""), expected):
+                start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="tsa"'),
+                                                    ("Content-Type", "text/plain")])
+                return [b"credentials required"]
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no app is being served"]
+        return self.app(environ, start_response)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    server = LiveServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def live_tsa(app, live_server: LiveServer) -> Iterator[LiveServer]:
+    """Seal at PAdES B-T as a deployed Sealflow does: the test's app is served over real HTTP,
+    and the sealing job gets its timestamps from that server's ``POST /tsa``."""
+    live_server.app = app
+    app.config.update(PADES_LEVEL="B-T", TSA_URL=f"{live_server.url}/tsa")
+    app.extensions.pop("sealflow_env", None)  # env() is rebuilt from the new settings
+    yield live_server
+    live_server.app = None
+    live_server.credentials = None
+
+
 def deploy(api_client: ApiClient, path: Path = CONTRACT_BPMN, **form: Any):
-    with open(path, "rb") as fh:
-        return api_client.post("/api/v1/processes",
-                               data={"file": (io.BytesIO(fh.read()), path.name), **form},
-                               content_type="multipart/form-data")
+    """Deploy one file; a .bpmn file goes with the .dmn decision tables beside it."""
+    paths = [path] + (sorted(path.parent.glob("*.dmn")) if path.suffix == ".bpmn" else [])
+    data: dict[str, Any] = dict(form)
+    data["file"] = [(io.BytesIO(p.read_bytes()), p.name) for p in paths]
+    return api_client.post("/api/v1/processes", data=data, content_type="multipart/form-data")
 
 
 def deploy_bytes(api_client: ApiClient, files: dict[str, bytes], **form: Any):

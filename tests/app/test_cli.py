@@ -45,9 +45,10 @@ def test_users_groups_tokens_seals_and_deploy(bare_app):
     out = _run(app, "seal", "create", "合同专用章", "--custodian", "bob")
     assert out.exit_code == 0, out.output
     seal_id = int(out.output.split()[-1])
-    out = _run(app, "process", "deploy", str(CONTRACT_BPMN))
+    table = str(CONTRACT_BPMN.parent / "contract_routing.dmn")
+    out = _run(app, "process", "deploy", str(CONTRACT_BPMN), table)
     assert out.exit_code == 0 and "version 1 deployed" in out.output
-    out = _run(app, "process", "deploy", str(CONTRACT_BPMN))
+    out = _run(app, "process", "deploy", str(CONTRACT_BPMN), table)
     assert "version 1 unchanged" in out.output
     out = _run(app, "business-type", "add", "contract", "--process", "contract_seal")
     assert out.exit_code == 0, out.output

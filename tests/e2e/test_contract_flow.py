@@ -1,11 +1,12 @@
-"""The shipped contract flow end to end over the HTTP API."""
+"""The shipped contract flow end to end over the HTTP API; the sealed PDFs are PAdES B-T, with
+timestamps from Sealflow's own TSA reached over real HTTP (the ``live_tsa`` fixture)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import approve, only_task, submit
-from tests.pdfcheck import assert_sealed
+from tests.pdfcheck import assert_timestamped
 
 
 def _sealed_bytes(client, request_id: int) -> bytes:
@@ -16,7 +17,7 @@ def _sealed_bytes(client, request_id: int) -> bytes:
     return data
 
 
-def test_small_contract_skips_legal_and_is_sealed(org, pdf, trust_roots):
+def test_small_contract_skips_legal_and_is_sealed(org, pdf, trust_roots, ca_pems, live_tsa):
     resp = submit(org.alice, org.seal_id, pdf, data={"amount": 50000, "purpose": "采购合同"})
     assert resp.status_code == 201, resp.get_json()
     req = resp.get_json()
@@ -41,11 +42,11 @@ def test_small_contract_skips_legal_and_is_sealed(org, pdf, trust_roots):
     assert body["sealed_document"]["sha256"] != body["document"]["sha256"]
     # The sealed file is an incremental update of exactly the submitted bytes.
     assert sealed.startswith(pdf)
-    reports = assert_sealed(sealed, trust_roots)
+    reports = assert_timestamped(sealed, trust_roots, ca_pems)
     assert reports[0].signer == "测试科技有限公司合同专用章"
 
 
-def test_large_contract_goes_through_legal_review(org, pdf, trust_roots):
+def test_large_contract_goes_through_legal_review(org, pdf, trust_roots, ca_pems, live_tsa):
     req = submit(org.alice, org.seal_id, pdf,
                  data={"amount": 2_500_000, "purpose": "框架协议", "counterparty": "甲公司"}
                  ).get_json()
@@ -65,7 +66,7 @@ def test_large_contract_goes_through_legal_review(org, pdf, trust_roots):
     assert body["status"] == "sealed"
     assert [h["element"] for h in body["history"]] == [
         "dept_head_approve", "legal_review", "custodian_approve"]
-    assert_sealed(_sealed_bytes(org.alice, req["id"]), trust_roots)
+    assert_timestamped(_sealed_bytes(org.alice, req["id"]), trust_roots, ca_pems)
 
 
 @pytest.mark.parametrize("rejecter", ["bob", "carol"])

@@ -30,8 +30,9 @@ def test_deploy_versions_and_identical_bytes_are_a_no_op(api):
     again = deploy(dana)
     assert again.status_code == 200
     assert again.get_json()["version"] == 1
-    changed = CONTRACT_BPMN.read_bytes().replace(b"1000000", b"2000000")
-    second = deploy_bytes(dana, {"contract_seal.bpmn": changed})
+    table = (CONTRACT_BPMN.parent / "contract_routing.dmn").read_bytes()
+    second = deploy_bytes(dana, {"contract_seal.bpmn": CONTRACT_BPMN.read_bytes(),
+                                 "contract_routing.dmn": table.replace(b"1000000", b"2000000")})
     assert second.status_code == 201
     assert second.get_json()["version"] == 2
     listed = dana.get("/api/v1/processes").get_json()

@@ -14,6 +14,7 @@ from processes.models import AuditEvent
 from tests.conftest import CONTRACT_BPMN, approve, deploy_bytes, only_task, submit
 
 CONTRACT = CONTRACT_BPMN.read_text(encoding="utf-8")
+TABLE = (CONTRACT_BPMN.parent / "contract_routing.dmn").read_text(encoding="utf-8")
 
 
 def _edit(xml: str, pattern: str, replacement: str = "") -> str:
@@ -23,19 +24,19 @@ def _edit(xml: str, pattern: str, replacement: str = "") -> str:
 
 
 def with_finance_review(xml: str = CONTRACT) -> bytes:
-    """v1 plus a finance review (group ``finance``) between the dept head and the amount check."""
+    """v1 plus a finance review (group ``finance``) between the dept head and the routing."""
     xml = _edit(xml, r'(id="flow_dept_approved" name="同意" sourceRef="gw_dept") '
-                     r'targetRef="gw_amount"', r'\1 targetRef="finance_review"')
+                     r'targetRef="route_contract"', r'\1 targetRef="finance_review"')
     xml = _edit(xml, r'(\s*<bpmn:userTask id="legal_review")',
                 '\n    <bpmn:userTask id="finance_review" name="财务审核" '
                 'camunda:candidateGroups="finance" />'
                 '\n    <bpmn:sequenceFlow id="flow_finance_done" sourceRef="finance_review" '
-                'targetRef="gw_amount" />' r'\1')
+                'targetRef="route_contract" />' r'\1')
     return xml.encode()
 
 
 def without_dept_head(xml: str = CONTRACT) -> bytes:
-    """v1 without the department head's approval: submit goes straight to the amount check."""
+    """v1 without the department head's approval: submit goes straight to the routing."""
     xml = _edit(xml, r'\s*<bpmn:flowNodeRef>(dept_head_approve|gw_dept)</bpmn:flowNodeRef>')
     xml = _edit(xml, r'\s*<bpmn:userTask id="dept_head_approve".*?</bpmn:userTask>')
     xml = _edit(xml, r'\s*<bpmn:exclusiveGateway id="gw_dept".*?</bpmn:exclusiveGateway>')
@@ -44,16 +45,19 @@ def without_dept_head(xml: str = CONTRACT) -> bytes:
     xml = _edit(xml, r'\s*<bpmn:incoming>flow_dept_(approved|rejected)</bpmn:incoming>')
     xml = _edit(xml, r'\s*<bpmndi:BPMNDiagram.*?</bpmndi:BPMNDiagram>')
     xml = _edit(xml, r'(id="flow_submit" sourceRef="submit") targetRef="dept_head_approve"',
-                r'\1 targetRef="gw_amount"')
+                r'\1 targetRef="route_contract"')
     return xml.encode()
 
 
-def with_legal_threshold(amount: int, xml: str = CONTRACT) -> bytes:
-    return _edit(xml, r"amount &gt; 1000000\}", f"amount &gt; {amount}}}").encode()
+def with_legal_threshold(amount: int, table: str = TABLE) -> bytes:
+    """The decision table with another threshold for the contract seal (合同专用章)."""
+    table = _edit(table, r"&gt; 1000000", f"&gt; {amount}")
+    return _edit(table, r"&lt;= 1000000", f"&lt;= {amount}").encode()
 
 
-def deploy_version(org, xml: bytes, expected: int) -> None:
-    resp = deploy_bytes(org.designer, {"contract_seal.bpmn": xml})
+def deploy_version(org, xml: bytes, expected: int, table: bytes = TABLE.encode()) -> None:
+    resp = deploy_bytes(org.designer, {"contract_seal.bpmn": xml,
+                                       "contract_routing.dmn": table})
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["version"] == expected
 
@@ -107,7 +111,8 @@ def test_a_dry_run_shows_the_diff_and_changes_nothing(app, org, pdf, api):
     assert body == {
         "key": "contract_seal", "from": 1, "to": 2, "dry_run": True,
         "diff": {"added": ["finance_review"], "removed": [],
-                 "changed": {"gw_amount": ["incoming"], "gw_dept": ["outgoing", "conditions"]}},
+                 "changed": {"gw_dept": ["outgoing", "conditions"],
+                             "route_contract": ["incoming"]}},
         "moved": [req["id"]], "refused": []}
     assert version_of(org.alice, req["id"]) == 1
     assert only_task(org.bob) == task_before
@@ -167,7 +172,7 @@ def test_an_instance_waiting_in_a_removed_task_is_refused_and_keeps_working(org,
     body = migrate(root, 1, 3).get_json()
     assert body["diff"] == {
         "added": [], "removed": ["dept_head_approve", "gw_dept"],
-        "changed": {"end_rejected": ["incoming"], "gw_amount": ["incoming"],
+        "changed": {"end_rejected": ["incoming"], "route_contract": ["incoming"],
                     "submit": ["outgoing"]}}
     assert body["moved"] == []
     assert body["refused"] == [
@@ -187,9 +192,9 @@ def test_a_changed_threshold_applies_to_migrated_instances(org, pdf, api):
     root = api("root", roles=["admin"])
     big = {"amount": 1_500_000, "purpose": "框架协议"}
     moved = submit(org.alice, org.seal_id, pdf, data=big).get_json()
-    deploy_version(org, with_legal_threshold(2_000_000), 2)
+    deploy_version(org, CONTRACT.encode(), 2, table=with_legal_threshold(2_000_000))
     body = migrate(root, 1, 2).get_json()
-    assert body["diff"] == {"added": [], "removed": [], "changed": {"gw_amount": ["conditions"]}}
+    assert body["diff"] == {"added": [], "removed": [], "changed": {"route_contract": ["table"]}}
     assert body["moved"] == [moved["id"]]
     assert approve(org.bob).status_code == 200
     # Over 1,000,000 but not over 2,000,000: version 2 skips Legal.
@@ -230,7 +235,7 @@ def test_the_cli_prints_the_diff_and_migrates(app, org, pdf):
         "contract_seal: version 1 -> 2 (dry run: nothing changed)",
         "  added:   finance_review",
         "  removed: -",
-        "  changed: gw_amount (incoming); gw_dept (outgoing, conditions)",
+        "  changed: gw_dept (outgoing, conditions); route_contract (incoming)",
         f"request {req['id']}: would move",
         "1 would move, 0 refused"]
     assert version_of(org.alice, req["id"]) == 1

@@ -1,0 +1,218 @@
+"""A seal's lifecycle: requested → active → suspended ⇄ active → voided | revoked | expired.
+
+Every transition records who, when and why. Suspending halts the seal's requests in flight
+(they go on when it resumes); voiding, revoking or expiry fails them with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processes import audit, engine, policy, signals
+from processes.db import lock_request, on_commit
+from processes.errors import BadInput, NotAllowed, WorkflowStateError
+from processes.models import (
+    AuditEvent,
+    GrantStatus,
+    Request,
+    RequestStatus,
+    Seal,
+    SealStatus,
+    SigningGrant,
+    Task,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from processes.people import Identity
+from processes.seal_models import SealTransition, SealUsage
+
+logger = logging.getLogger(__name__)
+
+ALLOWED = {
+    SealStatus.requested: {SealStatus.active, SealStatus.voided},
+    SealStatus.active: {SealStatus.suspended, SealStatus.voided, SealStatus.revoked,
+                        SealStatus.expired},
+    SealStatus.suspended: {SealStatus.active, SealStatus.voided, SealStatus.revoked,
+                           SealStatus.expired},
+}
+ENDS = {SealStatus.voided, SealStatus.revoked, SealStatus.expired}
+IN_FLIGHT = (RequestStatus.running, RequestStatus.halted, RequestStatus.authorized,
+             RequestStatus.incident)
+
+
+def may_manage(session: Session, identity: Identity | None, seal: Seal) -> bool:
+    """Custodians of the seal and seal admins (admins always)."""
+    if identity is None:
+        return True  # the administrator's command line
+    return identity.has_role("seal_admin") or identity.user.id in {u.id for u in seal.custodians}
+
+
+def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
+               identity: Identity | None = None, request_id: int | None = None) -> Seal:
+    """Move a seal to ``to``, recording who, when and why, with its effect on requests."""
+    if not may_manage(session, identity, seal):
+        raise NotAllowed("only the seal's custodians and seal administrators manage it")
+    reason = (reason or "").strip()
+    if not reason:
+        raise BadInput("say why: a reason is required for every change of a seal")
+    if to not in ALLOWED.get(seal.status, set()):
+        raise WorkflowStateError(f"seal {seal.id} is {seal.status.value} and cannot become "
+                                 f"{to.value}")
+    actor: User | None = identity.user if identity else None
+    previous = seal.status
+    seal.status = to
+    session.add(SealTransition(seal_id=seal.id, from_status=previous, to_status=to,
+                               actor_id=actor.id if actor else None, reason=reason,
+                               request_id=request_id))
+    audit.record(session, f"seal.{to.value}", actor=actor, seal_id=seal.id,
+                 previous=previous.value, reason=reason)
+    if to == SealStatus.suspended:
+        _halt(session, seal, actor)
+    elif to == SealStatus.active and previous == SealStatus.suspended:
+        _resume(session, seal, actor)
+    elif to in ENDS:
+        _fail_in_flight(session, seal, actor, f"seal {seal.id} was {to.value}: {reason}")
+    on_commit(session, lambda: signals.seal_changed.send(None, seal_id=seal.id,
+                                                         status=to.value))
+    logger.info("seal %d: %s -> %s", seal.id, previous.value, to.value)
+    return seal
+
+
+def _requests(session: Session, seal: Seal, statuses) -> list[int]:
+    return list(session.execute(select(Request.id).where(
+        Request.seal_id == seal.id, Request.status.in_(statuses))).scalars())
+
+
+def _halt(session: Session, seal: Seal, actor: User | None) -> None:
+    for rid in _requests(session, seal, (RequestStatus.running, RequestStatus.authorized)):
+        req = lock_request(session, rid)
+        req.status = RequestStatus.halted
+        req.updated_at = utcnow()
+        audit.record(session, "request.halted", actor=actor, request_id=rid, seal_id=seal.id)
+
+
+def _resume(session: Session, seal: Seal, actor: User | None) -> None:
+    for rid in _requests(session, seal, (RequestStatus.halted,)):
+        req = lock_request(session, rid)
+        grant = session.execute(select(SigningGrant).where(
+            SigningGrant.request_id == rid)).scalar_one_or_none()
+        if grant is not None and grant.status == GrantStatus.pending:
+            req.status = RequestStatus.authorized
+            on_commit(session, lambda g=grant.id: signals.grant_created.send(None, grant_id=g))
+        else:
+            req.status = RequestStatus.running
+        req.updated_at = utcnow()
+        audit.record(session, "request.resumed", actor=actor, request_id=rid, seal_id=seal.id)
+
+
+def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: str) -> None:
+    for rid in _requests(session, seal, IN_FLIGHT):
+        req = lock_request(session, rid)
+        grant = session.execute(select(SigningGrant).where(
+            SigningGrant.request_id == rid)).scalar_one_or_none()
+        if grant is not None and grant.status == GrantStatus.pending:
+            grant.status = GrantStatus.failed
+            grant.error = reason
+            policy.release(session, grant)
+        for task in session.execute(select(Task).where(
+                Task.request_id == rid, Task.status == TaskStatus.open)).scalars():
+            task.status = TaskStatus.cancelled
+            task.completed_at = utcnow()
+        if req.state and req.status in (RequestStatus.running, RequestStatus.halted,
+                                        RequestStatus.incident):
+            wf = engine.load(req.process, req.state)
+            if not wf.is_completed():
+                wf.cancel()
+            req.state, req.state_version = engine.dump(wf)
+        req.status = RequestStatus.failed
+        req.failure = reason
+        req.timer_due_at = None
+        req.updated_at = utcnow()
+        audit.record(session, "request.failed", actor=actor, request_id=rid, seal_id=seal.id,
+                     reason=reason)
+        on_commit(session, lambda r=rid: signals.request_finished.send(
+            None, request_id=r, status="failed"))
+
+
+def history(session: Session, seal: Seal) -> list[dict]:
+    rows = session.execute(select(SealTransition, User.name).outerjoin(
+        User, User.id == SealTransition.actor_id).where(SealTransition.seal_id == seal.id)
+        .order_by(SealTransition.id)).all()
+    return [{"from": t.from_status.value if t.from_status else None, "to": t.to_status.value,
+             "by": by, "reason": t.reason, "at": t.at.isoformat(), "request": t.request_id}
+            for t, by in rows]
+
+
+def expire_due(session: Session) -> list[int]:
+    """Seals whose certificate has expired move to ``expired`` by themselves."""
+    from signer import certificate_from_pem
+    now = utcnow()
+    expired = []
+    for seal in session.execute(select(Seal).where(Seal.status.in_(
+            (SealStatus.active, SealStatus.suspended)), Seal.system.is_(False))).scalars():
+        if certificate_from_pem(seal.cert_pem).not_valid_after_utc <= now:
+            transition(session, seal, SealStatus.expired,
+                       reason="its certificate expired")
+            expired.append(seal.id)
+    return expired
+
+
+def usage_log(session: Session, identity: Identity, seal: Seal, *, limit: int = 50,
+              offset: int = 0) -> dict:
+    """The seal-usage log: each sealing with its request, plus the counters and the seal's
+    lifecycle. Custodians, seal admins, auditors and admins only."""
+    if not (may_manage(session, identity, seal) or identity.has_role("auditor")):
+        raise NotAllowed("the usage log of a seal is for its custodians, seal admins and "
+                         "auditors")
+    rows = session.execute(
+        select(Request, User.name).join(User, User.id == Request.requester_id)
+        .where(Request.seal_id == seal.id, Request.sealed_at.is_not(None))
+        .order_by(Request.sealed_at.desc()).limit(limit).offset(offset)).all()
+    counters = {period: used for period, used in session.execute(
+        select(SealUsage.period, SealUsage.used).where(SealUsage.seal_id == seal.id))}
+    return {
+        "seal": seal.id,
+        "status": seal.status.value,
+        "uses": [{"request_id": r.id, "requester": name, "process": r.process.key,
+                  "business_type": r.business_type, "filename": r.filename,
+                  "sealed_at": r.sealed_at.isoformat(),
+                  "sealed_sha256": r.sealed_document.sha256 if r.sealed_document else None}
+                 for r, name in rows],
+        "counters": counters,
+        "policy": policy.describe(policy.get(session, seal.id)),
+        "lifecycle": history(session, seal),
+    }
+
+
+WARN_DAYS = 30
+
+
+def warn_expiring(session: Session, days: int = WARN_DAYS) -> list[int]:
+    """Seals whose certificate expires within ``days``: their custodians are warned (an audit
+    event and a signal) once per seal and certificate."""
+    from datetime import timedelta
+
+    from signer import certificate_from_pem
+    now = utcnow()
+    warned = []
+    for seal in session.execute(select(Seal).where(
+            Seal.status == SealStatus.active, Seal.system.is_(False))).scalars():
+        not_after = certificate_from_pem(seal.cert_pem).not_valid_after_utc
+        if now < not_after <= now + timedelta(days=days):
+            done = session.execute(select(AuditEvent.seq).where(
+                AuditEvent.action == "seal.expiring", AuditEvent.seal_id == seal.id,
+                AuditEvent.details["serial"].as_string() == seal.certificate_serial)
+            ).first()
+            if done:
+                continue
+            audit.record(session, "seal.expiring", seal_id=seal.id,
+                         serial=seal.certificate_serial, not_after=not_after.isoformat(),
+                         custodians=[u.name for u in seal.custodians])
+            on_commit(session, lambda s=seal.id, at=not_after: signals.seal_expiring.send(
+                None, seal_id=s, not_after=at))
+            warned.append(seal.id)
+    return warned

@@ -1,0 +1,205 @@
+"""Verifying anyone's PDF: each signature judged against the organisation's CA, matched to our
+seal, and to the request in the archive when the revision it signed is a document we sealed.
+
+Public (``POST /api/v1/verify`` and the ``/verify`` page), so it reads only and stores nothing:
+the upload is judged and forgotten. What it tells about a request is what the seal itself
+vouches for (flow, version, who approved, when), never the request's documents or form data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import signer
+from processes import seals
+from processes.env import Env
+from processes.errors import InvalidContent, TooLarge
+from processes.models import Document, Request, Seal, SigningGrant
+
+logger = logging.getLogger(__name__)
+
+# Ends of revisions: every %%EOF marker, with or without the end-of-line after it.
+_EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
+_MAX_REVISIONS = 500
+
+
+def verify(session: Session, env: Env, data: bytes) -> dict:
+    """The verdict on every signature in ``data`` (a PDF), in signing order.
+
+    Returns ``{sha256, message, signatures: [row]}``, one row per signature (see ``_row``).
+
+    :raises TooLarge: ``data`` is over ``env.max_document_bytes``.
+    :raises InvalidContent: not a PDF, encrypted, or too damaged to read.
+    """
+    if len(data) > env.max_document_bytes:
+        raise TooLarge(f"the file is {len(data)} bytes; the limit is "
+                       f"{env.max_document_bytes} bytes")
+    if not data:
+        raise _unreadable("the file is empty")
+    try:
+        reports = signer.validate_pdf(data, seals.ca_certificates(session))
+    except signer.InvalidDocument as exc:
+        raise _unreadable(str(exc)) from None
+    approvals = _approvals(session, data, reports)
+    ours = _seals(session, {r.certificate_serial for r in reports if r.certificate_serial})
+    rows = []
+    for report, approval in zip(reports, approvals, strict=True):
+        rows.append(_row(report, _seal_for(ours.get(report.certificate_serial, []), approval),
+                         approval))
+    sha = hashlib.sha256(data).hexdigest()
+    logger.info("verified a PDF (sha256 %s): %d signatures, %d valid, %d in the archive", sha,
+                len(rows), sum(r["bottom_line"] for r in rows),
+                sum(r["approval"] is not None for r in rows))
+    return {"sha256": sha, "message": _message(reports), "signatures": rows}
+
+
+def _unreadable(message: str) -> InvalidContent:
+    return InvalidContent(message, [{"field": "file", "message": message}])
+
+
+def _message(reports: list[signer.SignatureReport]) -> str:
+    if not reports:
+        return "the PDF has no signatures: it carries no electronic seal"
+    bad = sum(not r.bottom_line for r in reports)
+    if not bad:
+        return f"{len(reports)} signature(s), all valid"
+    return f"{len(reports)} signature(s), {bad} not valid"
+
+
+def _row(report: signer.SignatureReport, seal: Seal | None, approval: dict | None) -> dict:
+    """One signature as the API shows it (DESIGN: field, signer, seal, signed_at, timestamp,
+    intact, valid, trusted, modified_after, approval; plus the details behind them)."""
+    timestamp = None
+    if report.timestamp is not None:
+        timestamp = {"time": _iso(report.timestamp), "intact": report.timestamp_intact,
+                     "trusted": report.timestamp_trusted}
+    return {
+        "field": report.field,
+        "signer": report.signer,
+        "certificate_serial": report.certificate_serial or None,
+        "seal": (None if seal is None else
+                 {"id": seal.id, "name": seal.name, "type": seal.type,
+                  "status": seal.status.value}),
+        "signed_at": _iso(report.signed_at),
+        "timestamp": timestamp,
+        "intact": report.intact,
+        "valid": report.valid,
+        "trusted": report.trusted,
+        "modified_after": report.modified_after,
+        "modification_level": report.modification_level,
+        "coverage": report.coverage,
+        "certification": report.docmdp,
+        "bottom_line": report.bottom_line,
+        "summary": report.summary,
+        "approval": approval,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _seals(session: Session, serials: set[str]) -> dict[str, list[Seal]]:
+    """Our seals by certificate serial (a serial names one certificate, but a test database may
+    give several seals the same one)."""
+    found: dict[str, list[Seal]] = {}
+    if serials:
+        for seal in session.execute(select(Seal).where(Seal.certificate_serial.in_(serials))
+                                    .order_by(Seal.id)).scalars():
+            found.setdefault(seal.certificate_serial, []).append(seal)
+    return found
+
+
+def _seal_for(candidates: list[Seal], approval: dict | None) -> Seal | None:
+    if approval is not None:
+        for seal in candidates:
+            if seal.id == approval["seal_id"]:
+                return seal
+    return candidates[0] if candidates else None
+
+
+def _approvals(session: Session, data: bytes, reports: list[signer.SignatureReport]
+               ) -> list[dict | None]:
+    """For each signature, the archive record of the request that made it, or None.
+
+    A signature is ours when a revision of the file from the one it signed up to (not
+    including) the next signature's is a document we sealed: the signed revision itself, or
+    the same after validation data or a document timestamp was appended at sealing. A change
+    made after that leaves the earlier revision, and so the record, findable.
+    """
+    signed = sorted({r.signed_length for r in reports if r.signed_length > 0})
+    if not signed:
+        return [None] * len(reports)
+    ends = _revision_ends(data, start=signed[0])
+    hashes = _prefix_hashes(data, ends)
+    records = _records(session, set(hashes.values()))
+    found: list[dict | None] = []
+    for report in reports:
+        record = None
+        if report.signed_length > 0:
+            stop = next((s for s in signed if s > report.signed_length), len(data) + 1)
+            for end in ends:
+                if report.signed_length <= end < stop and hashes[end] in records:
+                    record = records[hashes[end]]
+                    record = {**record, "identical": end == len(data)}
+                    break
+        found.append(record)
+    return found
+
+
+def _revision_ends(data: bytes, start: int) -> list[int]:
+    """Candidate revision ends at or after ``start`` (after each %%EOF, with and without its
+    end-of-line), and the end of the file; ascending, at most ``_MAX_REVISIONS`` + 1."""
+    ends = {len(data)}
+    for match in _EOF.finditer(data, max(start - 8, 0)):
+        ends.update((match.start() + 5, match.end()))
+        if len(ends) > _MAX_REVISIONS:
+            break
+    return sorted(e for e in ends if e >= start)
+
+
+def _prefix_hashes(data: bytes, ends: Iterable[int]) -> dict[int, str]:
+    """SHA-256 of ``data[:end]`` for each end, in one pass over the data."""
+    digest = hashlib.sha256()
+    view = memoryview(data)
+    at = 0
+    out: dict[int, str] = {}
+    for end in sorted(ends):
+        digest.update(view[at:end])
+        at = end
+        out[end] = digest.copy().hexdigest()
+    return out
+
+
+def _records(session: Session, hashes: set[str]) -> dict[str, dict]:
+    """The public archive record of each sealed request whose sealed document has one of
+    ``hashes``: ``{sha256: {request_id, process, version, sealed_at, approvals, ...}}``."""
+    if not hashes:
+        return {}
+    rows = session.execute(
+        select(Request, Document.sha256, SigningGrant.approvals)
+        .join(Document, Document.id == Request.sealed_document_id)
+        .outerjoin(SigningGrant, SigningGrant.request_id == Request.id)
+        .where(Document.sha256.in_(hashes))
+        .order_by(Request.id))
+    records: dict[str, dict] = {}
+    for req, sha, approvals in rows:
+        records.setdefault(sha, {
+            "request_id": req.id,
+            "process": req.process.key,
+            "version": req.process.version,
+            "seal_id": req.seal_id,
+            "sealed_at": _iso(req.sealed_at),
+            "sealed_sha256": sha,
+            "approvals": [{"by": a.get("by"), "name": a.get("name"),
+                           "element": a.get("element"), "decision": a.get("decision"),
+                           "at": a.get("at")} for a in approvals or []],
+        })
+    return records

@@ -1,0 +1,504 @@
+"""A timestamp authority (RFC 3161) and the client side of timestamping.
+
+:class:`TimestampAuthority` answers a DER ``TimeStampReq`` with a DER ``TimeStampResp``: either
+*granted*, with a token (CMS SignedData over a ``TSTInfo``, SHA-256, RSA or ECDSA, an ESSCertIDv2
+``signing-certificate-v2`` attribute naming the TSA certificate), or a *rejection* with a
+``failInfo`` when the request is unusable. Bad input never raises: it is answered.
+
+The serial number and the time are handed in, so the caller decides where they come from (a
+database counter, the clock); nothing here keeps state. :func:`http_timestamper` builds the pyHanko
+client used for PAdES B-T, for Sealflow's own TSA and an external one alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import functools
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from asn1crypto import algos, cms, core, tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
+
+from .errors import KeyUnavailable, TimestampRefused
+from .keys import PrivateKey
+from .pki import KeyMaterial
+
+__all__ = [
+    "DEFAULT_TSA_POLICY",
+    "TimestampAuthority",
+    "TimestampRequest",
+    "http_timestamper",
+    "timestamp_rejection",
+    "timestamp_request",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TSA_POLICY = "2.25.45484555553018743881081177631804062713"
+"""The TSA policy named in tokens unless configured otherwise: an OID derived from a UUID
+(ITU-T X.667), so it is Sealflow's own without a registered arc. An organisation with a written
+TSA policy sets its OID instead."""
+
+DEFAULT_ACCURACY = datetime.timedelta(seconds=1)
+"""How far genTime may be from true time, as promised in each token."""
+
+_DIGEST_SIZES = {
+    "sha224": 28,
+    "sha256": 32,
+    "sha384": 48,
+    "sha512": 64,
+    "sha3_256": 32,
+    "sha3_384": 48,
+    "sha3_512": 64,
+}
+"""The message-imprint algorithms a TSA can be configured to accept (asn1crypto names), with the
+length of their digests."""
+
+DEFAULT_HASH_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
+"""Message-imprint algorithms accepted by default (SHA-1 is not)."""
+
+MAX_NONCE_BITS = 256
+"""Longer nonces are refused: a nonce only has to be unlikely to repeat, and it is echoed."""
+
+
+@dataclass(frozen=True)
+class TimestampRequest:
+    """A ``TimeStampReq`` the authority accepted (see :meth:`TimestampAuthority.accept`)."""
+
+    hash_algorithm: str
+    """Algorithm of the message imprint, as asn1crypto names it (``"sha256"``)."""
+
+    digest: bytes
+    """The hashed message: the digest of the data being timestamped."""
+
+    nonce: int | None
+    """The client's nonce, echoed in the token; ``None`` if it sent none."""
+
+    cert_req: bool
+    """Whether the client asked for the TSA certificate in the token."""
+
+    message_imprint: bytes = field(repr=False)
+    """The ``MessageImprint`` exactly as received (DER), echoed byte for byte."""
+
+
+@dataclass(frozen=True)
+class TimestampAuthority:
+    """A timestamp authority's signing identity and what it promises (RFC 3161).
+
+    Build it once and keep it: the certificate-derived parts of every token are prepared on first
+    use. Use :meth:`from_key_material` for stored keys.
+    """
+
+    certificate: x509.Certificate
+    """The TSA certificate: extended key usage timeStamping only, critical."""
+
+    private_key: PrivateKey = field(repr=False)
+    """The decrypted key of :attr:`certificate` (RSA or elliptic curve)."""
+
+    chain: tuple[x509.Certificate, ...] = ()
+    """CA certificates sent along with the TSA certificate when a request asks for certificates
+    (``certReq``), issuer first; the root may be left out, the verifier has it."""
+
+    policy: str = DEFAULT_TSA_POLICY
+    """The TSA policy OID named in every token; a request naming another policy is refused."""
+
+    accuracy: datetime.timedelta | None = DEFAULT_ACCURACY
+    """Accuracy promised in every token (whole seconds, milliseconds and microseconds); ``None``
+    leaves it out."""
+
+    hash_algorithms: frozenset[str] = DEFAULT_HASH_ALGORITHMS
+    """Message-imprint algorithms accepted (asn1crypto names, e.g. ``"sha256"``)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise KeyUnavailable("a TSA signs with an RSA or elliptic-curve key")
+        if _spki(self.private_key.public_key()) != _spki(self.certificate.public_key()):
+            raise KeyUnavailable(
+                f"the private key does not belong to TSA certificate "
+                f"{self.certificate.serial_number:x}"
+            )
+        try:
+            eku = self.certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+        except x509.ExtensionNotFound:
+            eku = None
+        only_time_stamping = [ExtendedKeyUsageOID.TIME_STAMPING]
+        if eku is None or not eku.critical or list(eku.value) != only_time_stamping:
+            raise ValueError(
+                "a TSA certificate needs a critical extended key usage of timeStamping only "
+                "(RFC 3161 section 2.3)"
+            )
+        unknown = set(self.hash_algorithms) - set(_DIGEST_SIZES)
+        if unknown or not self.hash_algorithms:
+            raise ValueError(
+                f"hash_algorithms must be a non-empty subset of {', '.join(sorted(_DIGEST_SIZES))}"
+            )
+        core.ObjectIdentifier(self.policy).dump()  # ValueError for a malformed OID
+        if self.accuracy is not None and self.accuracy <= datetime.timedelta(0):
+            raise ValueError("accuracy must be positive (or None)")
+
+    @classmethod
+    def from_key_material(
+        cls,
+        km: KeyMaterial,
+        passphrase: bytes,
+        chain: Sequence[bytes] = (),
+        **settings,
+    ) -> TimestampAuthority:
+        """Build from stored key material; ``chain`` holds PEM CA certificates, issuer first.
+        ``settings`` are the other attributes (``policy``, ``accuracy``, ``hash_algorithms``).
+
+        :raises KeyUnavailable: the key cannot be decrypted with ``passphrase``.
+        """
+        chain_certs = tuple(c for pem in chain for c in x509.load_pem_x509_certificates(pem))
+        return cls(
+            certificate=km.certificate(),
+            private_key=km.private_key(passphrase),
+            chain=chain_certs,
+            **settings,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<TimestampAuthority {self.certificate.subject.rfc4514_string()!r} "
+            f"serial {self.certificate.serial_number:x} policy {self.policy}>"
+        )
+
+    def respond(
+        self, request_der: bytes, *, serial: int, now: datetime.datetime | None = None
+    ) -> bytes:
+        """Answer a DER ``TimeStampReq`` with a DER ``TimeStampResp``.
+
+        A usable request is granted a token with serial number ``serial`` and genTime ``now``
+        (the current time by default); anything else gets a rejection naming the problem. Callers
+        that draw serial numbers from a counter should use :meth:`accept` and :meth:`grant`, so a
+        rejected request does not use one up.
+
+        :raises ValueError: ``serial`` is not a positive integer of at most 159 bits (a caller's
+            mistake, never the request's).
+        """
+        try:
+            request = self.accept(request_der)
+        except TimestampRefused as refused:
+            return timestamp_rejection(refused)
+        return self.grant(request, serial=serial, now=now)
+
+    def accept(self, request_der: bytes) -> TimestampRequest:
+        """Parse and check a DER ``TimeStampReq``.
+
+        :raises TimestampRefused: with the RFC 3161 ``failInfo``: ``bad_data_format`` (not a
+            request, or a digest of the wrong length), ``bad_request`` (another version, an
+            over-long nonce), ``bad_alg`` (an imprint algorithm not accepted),
+            ``unaccepted_policy``, ``unaccepted_extensions``.
+        """
+        try:
+            req = tsp.TimeStampReq.load(bytes(request_der), strict=True)
+            req.native  # noqa: B018 - parses every field now, so damage shows here
+            imprint = req["message_imprint"]
+            algorithm = imprint["hash_algorithm"]["algorithm"].native
+            parameters = imprint["hash_algorithm"]["parameters"].native
+            digest = imprint["hashed_message"].native
+            version = req["version"].native
+            policy = req["req_policy"].native
+            nonce = req["nonce"].native
+            cert_req = bool(req["cert_req"].native)
+            extensions = req["extensions"].native
+            imprint_der = imprint.dump()
+        except Exception as e:  # noqa: BLE001 - asn1crypto's parse errors have no common base
+            raise TimestampRefused("bad_data_format", "the body is not a TimeStampReq") from e
+        if version != "v1":
+            raise TimestampRefused("bad_request", f"unsupported request version {version}")
+        if algorithm not in self.hash_algorithms or parameters is not None:
+            raise TimestampRefused(
+                "bad_alg",
+                f"message imprint algorithm {algorithm} is not accepted; use one of "
+                f"{', '.join(sorted(self.hash_algorithms))}",
+            )
+        if len(digest) != _DIGEST_SIZES[algorithm]:
+            raise TimestampRefused(
+                "bad_data_format",
+                f"a {algorithm} digest has {_DIGEST_SIZES[algorithm]} bytes, not {len(digest)}",
+            )
+        if policy is not None and policy != self.policy:
+            raise TimestampRefused(
+                "unaccepted_policy", f"this TSA issues tokens under policy {self.policy} only"
+            )
+        if extensions:
+            raise TimestampRefused("unaccepted_extensions", "this TSA accepts no extensions")
+        if nonce is not None and abs(nonce).bit_length() > MAX_NONCE_BITS:
+            raise TimestampRefused("bad_request", f"the nonce is longer than {MAX_NONCE_BITS} bits")
+        return TimestampRequest(
+            hash_algorithm=algorithm,
+            digest=digest,
+            nonce=nonce,
+            cert_req=cert_req,
+            message_imprint=imprint_der,
+        )
+
+    def grant(
+        self,
+        request: TimestampRequest,
+        *,
+        serial: int,
+        now: datetime.datetime | None = None,
+    ) -> bytes:
+        """A granted DER ``TimeStampResp`` for an accepted request.
+
+        :raises ValueError: ``serial`` is not a positive integer of at most 159 bits, or ``now``
+            is naive.
+        """
+        if not 0 < serial < 2**159:
+            raise ValueError("a token's serial number must be a positive integer below 2**159")
+        gen_time = _utc(now)
+        tst_info: dict = {
+            "version": "v1",
+            "policy": self.policy,
+            "message_imprint": tsp.MessageImprint.load(request.message_imprint),
+            "serial_number": serial,
+            "gen_time": gen_time,
+            "tsa": self._tsa_name,
+        }
+        if self._accuracy is not None:
+            tst_info["accuracy"] = self._accuracy
+        if request.nonce is not None:
+            tst_info["nonce"] = request.nonce
+        tst_der = tsp.TSTInfo(tst_info).dump()
+
+        message_digest = cms.CMSAttribute(
+            {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}
+        )
+        signed_attrs = _frozen(
+            cms.CMSAttributes(
+                [self._content_type_attr, _frozen(message_digest), self._signing_certificate_attr]
+            )
+        )
+        signature = self._sign(signed_attrs.dump())  # over the SET OF, as RFC 5652 5.4 says
+        signer_info = cms.SignerInfo(
+            {
+                "version": "v1",
+                "sid": self._sid,
+                "digest_algorithm": self._sha256,
+                "signed_attrs": signed_attrs,
+                "signature_algorithm": self._signature_algorithm,
+                "signature": signature,
+            }
+        )
+        signed_data: dict = {
+            "version": "v3",
+            "digest_algorithms": [self._sha256],
+            "encap_content_info": {
+                "content_type": "tst_info",
+                "content": cms.ParsableOctetString(tst_der),
+            },
+            "signer_infos": [_frozen(signer_info)],
+        }
+        if request.cert_req:
+            signed_data["certificates"] = self._certificates
+        token = cms.ContentInfo(
+            {"content_type": "signed_data", "content": _frozen(cms.SignedData(signed_data))}
+        )
+        response = tsp.TimeStampResp(
+            {"status": self._granted, "time_stamp_token": _frozen(token)}
+        )
+        return response.dump()
+
+    def _sign(self, data: bytes) -> bytes:
+        key = self.private_key
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, PKCS1v15(), hashes.SHA256())
+        return key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+    # The parts of every token that depend on the certificate only, built on first use (frozen:
+    # see _frozen).
+
+    @functools.cached_property
+    def _sha256(self) -> algos.DigestAlgorithm:
+        return _frozen(algos.DigestAlgorithm({"algorithm": "sha256"}))
+
+    @functools.cached_property
+    def _granted(self) -> tsp.PKIStatusInfo:
+        return _frozen(tsp.PKIStatusInfo({"status": "granted"}))
+
+    @functools.cached_property
+    def _content_type_attr(self) -> cms.CMSAttribute:
+        return _frozen(cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}))
+
+    @functools.cached_property
+    def _asn1_certificate(self) -> asn1_x509.Certificate:
+        return asn1_x509.Certificate.load(self.certificate.public_bytes(Encoding.DER))
+
+    @functools.cached_property
+    def _certificates(self) -> list[asn1_x509.Certificate]:
+        chain = [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in self.chain]
+        return [self._asn1_certificate, *chain]
+
+    @functools.cached_property
+    def _tsa_name(self) -> asn1_x509.GeneralName:
+        return _frozen(
+            asn1_x509.GeneralName(name="directory_name", value=self._asn1_certificate.subject)
+        )
+
+    @functools.cached_property
+    def _sid(self) -> cms.SignerIdentifier:
+        cert = self._asn1_certificate
+        return _frozen(
+            cms.SignerIdentifier(
+                name="issuer_and_serial_number",
+                value={"issuer": cert.issuer, "serial_number": cert.serial_number},
+            )
+        )
+
+    @functools.cached_property
+    def _signing_certificate_attr(self) -> cms.CMSAttribute:
+        cert = self._asn1_certificate
+        ess_cert_id = tsp.ESSCertIDv2(
+            {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "cert_hash": hashlib.sha256(cert.dump()).digest(),
+                "issuer_serial": {
+                    "issuer": [asn1_x509.GeneralName(name="directory_name", value=cert.issuer)],
+                    "serial_number": cert.serial_number,
+                },
+            }
+        )
+        return _frozen(
+            cms.CMSAttribute(
+                {"type": "signing_certificate_v2", "values": [{"certs": [ess_cert_id]}]}
+            )
+        )
+
+    @functools.cached_property
+    def _signature_algorithm(self) -> algos.SignedDigestAlgorithm:
+        rsa_key = isinstance(self.private_key, rsa.RSAPrivateKey)
+        algorithm = "sha256_rsa" if rsa_key else "sha256_ecdsa"
+        return _frozen(algos.SignedDigestAlgorithm({"algorithm": algorithm}))
+
+    @functools.cached_property
+    def _accuracy(self) -> tsp.Accuracy | None:
+        if self.accuracy is None:
+            return None
+        micros_total = self.accuracy // datetime.timedelta(microseconds=1)
+        seconds, rest = divmod(micros_total, 1_000_000)
+        millis, micros = divmod(rest, 1000)
+        parts = {"seconds": seconds, "millis": millis, "micros": micros}
+        return _frozen(tsp.Accuracy({k: v for k, v in parts.items() if v}))
+
+
+def _frozen(value: core.Asn1Value) -> core.Asn1Value:
+    """``value`` re-read from its DER. asn1crypto re-encodes a value built from Python objects,
+    and everything nested in it, on every dump, at a cost that grows steeply with the nesting
+    (10 ms for the signing-certificate attribute); a value read from DER reuses its bytes."""
+    return type(value).load(value.dump())
+
+
+class _RejectionResponse(core.Sequence):
+    """A ``TimeStampResp`` without a token (asn1crypto's own makes the token mandatory)."""
+
+    _fields = [("status", tsp.PKIStatusInfo)]
+
+
+def timestamp_rejection(refused: TimestampRefused) -> bytes:
+    """The DER ``TimeStampResp`` refusing a request: status rejection, the failInfo bit and the
+    reason as statusString."""
+    status = tsp.PKIStatusInfo(
+        {
+            "status": "rejection",
+            "status_string": [refused.reason],
+            "fail_info": tsp.PKIFailureInfo({refused.fail_info}),
+        }
+    )
+    return _RejectionResponse({"status": status}).dump()
+
+
+def timestamp_request(
+    data: bytes,
+    nonce: bool = True,
+    *,
+    hash_algorithm: str = "sha256",
+    cert_req: bool = True,
+) -> bytes:
+    """A DER ``TimeStampReq`` for ``data`` (hashed here with ``hash_algorithm``), with a random
+    64-bit nonce unless ``nonce`` is false, asking for the TSA certificate unless ``cert_req`` is
+    false."""
+    request: dict = {
+        "version": "v1",
+        "message_imprint": {
+            "hash_algorithm": {"algorithm": hash_algorithm},
+            "hashed_message": hashlib.new(hash_algorithm, data).digest(),
+        },
+        "cert_req": cert_req,
+    }
+    if nonce:
+        request["nonce"] = secrets.randbits(63) | 1 << 62
+    return tsp.TimeStampReq(request).dump()
+
+
+class _TimeStamper(HTTPTimeStamper):
+    """pyHanko's HTTP client, reporting a TSA's refusal as a
+    :class:`~pyhanko.sign.timestamps.TimestampRequestError`.
+
+    asn1crypto 1.5.1 declares the token of a ``TimeStampResp`` mandatory (wbond/asn1crypto#286),
+    so a rejection, which has none, would otherwise surface as a bare ``ValueError``.
+    """
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        response = await super().async_request_tsa_response(req)
+        try:
+            response["status"]  # noqa: B018 - parses the response
+        except ValueError:
+            try:
+                status = _RejectionResponse.load(response.dump())["status"].native
+            except ValueError:
+                raise TimestampRequestError("the TSA's reply is not a TimeStampResp") from None
+            raise TimestampRequestError(
+                f"the TSA refused the request: {status['status']}, failInfo "
+                f"{', '.join(sorted(status['fail_info'] or [])) or 'none'}, "
+                f"{'; '.join(status['status_string'] or [])!r}"
+            ) from None
+        return response
+
+
+def http_timestamper(
+    url: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    timeout: float = 10.0,
+) -> HTTPTimeStamper:
+    """pyHanko's RFC 3161 HTTP client for the TSA at ``url``, with HTTP basic authentication
+    (UTF-8) when ``username`` is given. Keep it and reuse it: it fetches one token to size
+    signatures, once per instance.
+
+    :raises ValueError: ``username`` contains a colon (basic authentication cannot carry it).
+    """
+    headers = None
+    if username:
+        if ":" in username:
+            raise ValueError("a basic-authentication user name cannot contain ':'")
+        # A header rather than pyHanko's auth=: that builds aiohttp.BasicAuth, deprecated.
+        credentials = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
+        headers = {"Authorization": f"Basic {credentials}"}
+    return _TimeStamper(url, timeout=timeout, headers=headers)
+
+
+def _utc(now: datetime.datetime | None) -> datetime.datetime:
+    if now is None:
+        return datetime.datetime.now(datetime.UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(datetime.UTC)
+
+
+def _spki(public_key) -> bytes:
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)

@@ -1,0 +1,267 @@
+"""``POST /tsa``: Sealflow's own RFC 3161 timestamp authority over HTTP, its serial numbers, and
+sealing at B-T against it, directly and as an "external" TSA that wants credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from asn1crypto import cms, core, tsp
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from sqlalchemy import delete, select
+
+import config
+import signer
+from app import create_app
+from app.extensions import db
+from app.jobs import runner
+from processes.db import unit_of_work
+from processes.models import Base, PkiAuthority, TsaSerial
+from tests.conftest import approve, submit
+from tests.pdfcheck import assert_timestamped, timestamp_tokens
+
+QUERY = "application/timestamp-query"
+
+
+class _Reply(core.Sequence):
+    """RFC 3161's TimeStampResp (asn1crypto's makes the token mandatory: wbond/asn1crypto#286)."""
+
+    _fields = [("status", tsp.PKIStatusInfo),
+               ("time_stamp_token", cms.ContentInfo, {"optional": True})]
+
+
+def _post(client, body: bytes, content_type: str = QUERY):
+    return client.post("/tsa", data=body, content_type=content_type)
+
+
+def _status(resp) -> dict:
+    assert resp.status_code == 200, resp.data
+    assert resp.mimetype == "application/timestamp-reply"
+    return _Reply.load(resp.data)["status"].native
+
+
+def _serial(reply_der: bytes) -> int:
+    token = _Reply.load(reply_der)["time_stamp_token"]
+    return token["content"]["encap_content_info"]["content"].parsed["serial_number"].native
+
+
+def _rows(app) -> list:
+    with app.app_context():
+        rows = db.session.execute(
+            select(TsaSerial.id, TsaSerial.issued_at, TsaSerial.hash_algorithm,
+                   TsaSerial.message_imprint, TsaSerial.client).order_by(TsaSerial.id)).all()
+        db.session.rollback()
+        return rows
+
+
+def test_an_openssl_query_gets_a_token_openssl_verifies(app, client, ca_pems, pki_material,
+                                                        tmp_path: Path):
+    (tmp_path / "data.txt").write_bytes("采购合同 2026-001".encode())
+    (tmp_path / "ca.pem").write_bytes(b"".join(ca_pems))
+    subprocess.run(["openssl", "ts", "-query", "-data", "data.txt", "-sha256", "-cert", "-out",
+                    "req.tsq"], cwd=tmp_path, check=True, capture_output=True, timeout=60)
+    resp = _post(client, (tmp_path / "req.tsq").read_bytes())
+    assert _status(resp)["status"] == "granted"
+    (tmp_path / "resp.tsr").write_bytes(resp.data)
+    done = subprocess.run(["openssl", "ts", "-verify", "-queryfile", "req.tsq", "-in",
+                           "resp.tsr", "-CAfile", "ca.pem"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "Verification: OK" in done.stdout, done.stdout + done.stderr
+
+    (row,) = _rows(app)
+    assert _serial(resp.data) == row.id
+    assert row.hash_algorithm == "sha256"
+    assert row.message_imprint == hashlib.sha256("采购合同 2026-001".encode()).hexdigest()
+    assert row.client == "127.0.0.1"
+
+
+@pytest.mark.parametrize(("body", "fail_info"), [
+    (b"this is not DER", "bad_data_format"),
+    (b"", "bad_data_format"),
+    (signer.timestamp_request(b"x", hash_algorithm="sha256")[:-3], "bad_data_format"),
+])
+def test_a_malformed_request_gets_a_rejection_and_no_serial(app, client, body, fail_info):
+    status = _status(_post(client, body))
+    assert status["status"] == "rejection"
+    assert status["fail_info"] == {fail_info}
+    assert _rows(app) == []
+
+
+def test_an_algorithm_the_tsa_does_not_take_is_bad_alg(client):
+    request = tsp.TimeStampReq({"version": "v1", "message_imprint": {
+        "hash_algorithm": {"algorithm": "sha1"}, "hashed_message": bytes(20)}}).dump()
+    assert _status(_post(client, request))["fail_info"] == {"bad_alg"}
+
+
+@pytest.mark.parametrize("content_type", ["application/octet-stream", "application/json",
+                                          "text/plain", ""])
+def test_the_wrong_content_type_is_415(app, client, content_type):
+    resp = _post(client, signer.timestamp_request(b"x"), content_type)
+    assert resp.status_code == 415
+    assert resp.get_json()["error"]["code"] == "unsupported_media_type"
+    assert _rows(app) == []
+
+
+def test_an_oversized_body_is_413_and_get_is_405(client):
+    resp = _post(client, b"0" * (64 * 1024 + 1))
+    assert resp.status_code == 413
+    assert resp.get_json()["error"]["code"] == "too_large"
+    assert client.get("/tsa").status_code == 405
+
+
+def test_serials_increase_and_never_repeat_across_app_instances(app, client, tmp_path: Path):
+    # A second app on the same database: another worker process, or the app after a restart.
+    other = create_app(config.TestConfig(tmp_path / "other",
+                                         app.config["SQLALCHEMY_DATABASE_URI"]))
+    try:
+        clients = [client, other.test_client()]
+        serials = [_serial(_post(clients[n % 2], signer.timestamp_request(b"%d" % n)).data)
+                   for n in range(10)]
+        assert serials == sorted(set(serials))
+        assert [row.id for row in _rows(app)] == serials
+        # Even with the newest rows gone (a purge), a serial is never handed out again.
+        with app.app_context(), unit_of_work(db.session):
+            db.session.execute(delete(TsaSerial))
+        after = _serial(_post(clients[1], signer.timestamp_request(b"later")).data)
+        assert after > serials[-1]
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_public_and_csrf_exempt(tmp_path: Path, pki_material):
+    settings = config.TestConfig(tmp_path)
+    settings.WTF_CSRF_ENABLED = True
+    csrf_app = create_app(settings)
+    try:
+        with csrf_app.app_context():
+            Base.metadata.create_all(db.engine)
+            with unit_of_work(db.session):
+                db.session.add_all([
+                    PkiAuthority(kind=kind, cert_pem=pki_material[kind].cert_pem,
+                                 key_pem=pki_material[kind].key_pem)
+                    for kind in ("root", "issuing", "tsa")])
+        resp = _post(csrf_app.test_client(), signer.timestamp_request(b"x"))
+        assert _status(resp)["status"] == "granted"
+    finally:
+        with csrf_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_without_a_tsa_the_answer_is_404(app, client):
+    with app.app_context(), unit_of_work(db.session):
+        db.session.execute(delete(PkiAuthority).where(PkiAuthority.kind == "tsa"))
+    resp = _post(client, signer.timestamp_request(b"x"))
+    assert resp.status_code == 404
+    assert "sealflow init" in resp.get_json()["error"]["message"]
+
+
+def test_init_creates_the_tsa_certificate_once(bare_app):
+    runner = bare_app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["init"])
+        assert result.exit_code == 0, result.output
+    with bare_app.app_context():
+        rows = {a.kind: a for a in db.session.execute(select(PkiAuthority)).scalars()}
+        assert sorted(rows) == ["issuing", "root", "tsa"]
+        tsa_cert = x509.load_pem_x509_certificate(rows["tsa"].cert_pem)
+        tsa_cert.verify_directly_issued_by(x509.load_pem_x509_certificate(rows["issuing"].cert_pem))
+        eku = tsa_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+        assert eku.critical and list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
+        assert b"ENCRYPTED PRIVATE KEY" in rows["tsa"].key_pem
+
+
+def _seal_one(org, pdf) -> dict:
+    req = submit(org.alice, org.seal_id, pdf).get_json()
+    approve(org.bob)
+    approve(org.carol)
+    return org.alice.get(f"/api/v1/requests/{req['id']}").get_json()
+
+
+def _sealed(org, request_id: int) -> bytes:
+    resp = org.alice.get(f"/api/v1/requests/{request_id}/sealed")
+    assert resp.status_code == 200
+    data = resp.data
+    resp.close()
+    return data
+
+
+def test_sealing_at_b_t_records_the_tokens_serial(org, pdf, live_tsa, trust_roots, ca_pems):
+    body = _seal_one(org, pdf)
+    assert body["status"] == "sealed", body
+    sealed = _sealed(org, body["id"])
+    assert_timestamped(sealed, trust_roots, ca_pems)
+    ((token, covered),) = timestamp_tokens(sealed)
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+    rows = {row.id: row for row in _rows(live_tsa.app)}
+    row = rows[info["serial_number"].native]
+    assert row.message_imprint == hashlib.sha256(covered).hexdigest()
+    assert row.issued_at == info["gen_time"].native
+
+
+def test_an_external_tsa_with_basic_auth(org, pdf, live_tsa, app, trust_roots, ca_pems):
+    """The external-TSA path is the same client: here the TSA (our own server) demands
+    credentials, as a commercial TSA does."""
+    live_tsa.credentials = ("sealflow", "s3cret-密码")
+    app.config.update(TSA_USERNAME="sealflow", TSA_PASSWORD="s3cret-密码")
+    app.extensions.pop("sealflow_env", None)
+    body = _seal_one(org, pdf)
+    assert body["status"] == "sealed", body
+    assert_timestamped(_sealed(org, body["id"]), trust_roots, ca_pems)
+
+    app.config.update(TSA_PASSWORD="wrong")
+    app.extensions.pop("sealflow_env", None)
+    body = _seal_one(org, pdf)
+    assert body["status"] == "failed"
+    assert "timestamp" in body["failure"]
+
+
+def test_b_b_seals_carry_no_timestamp(org, pdf, trust_roots):
+    body = _seal_one(org, pdf)  # TestConfig: B-B, no TSA reachable
+    assert body["status"] == "sealed", body
+    ((token, _),) = timestamp_tokens(_sealed(org, body["id"]))
+    assert token is None
+
+
+def test_a_background_sealing_job_calls_back_into_the_same_server(org, pdf, live_tsa, app,
+                                                                  trust_roots, ca_pems):
+    """`sealflow run`'s set-up: one threaded werkzeug server answers the API and ``/tsa``, and
+    the sealing job runs in a background thread of the same process, so its timestamp request is
+    served while the request that authorized the seal has long returned."""
+    runner(app).mode = "thread"
+    try:
+        http = requests.Session()
+
+        def call(who, method: str, path: str, **kw):
+            headers = {"Authorization": f"Bearer {who.token}"}
+            return http.request(method, f"{live_tsa.url}{path}", headers=headers, timeout=30,
+                                **kw)
+
+        created = call(org.alice, "POST", "/api/v1/requests", data={
+            "process": "contract_seal", "seal": str(org.seal_id),
+            "data": '{"amount": 50000, "purpose": "采购合同"}'},
+            files={"document": ("contract.pdf", pdf, "application/pdf")})
+        assert created.status_code == 201, created.text
+        request_id = created.json()["id"]
+        for who in (org.bob, org.carol):
+            (task,) = call(who, "GET", "/api/v1/tasks").json()
+            done = call(who, "POST", f"/api/v1/tasks/{task['id']}/complete",
+                        json={"decision": "approve"})
+            assert done.status_code == 200, done.text
+        deadline = time.monotonic() + 30
+        while (status := call(org.alice, "GET", f"/api/v1/requests/{request_id}")
+               .json()["status"]) == "authorized" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert status == "sealed"
+        sealed = call(org.alice, "GET", f"/api/v1/requests/{request_id}/sealed").content
+        assert_timestamped(sealed, trust_roots, ca_pems)
+        http.close()
+    finally:
+        runner(app).shutdown()
