@@ -31,6 +31,7 @@ instance/.env:
 
 run: install instance/.env
 	@set -a && . ./instance/.env && set +a && \
+		export SEALFLOW_BASE_URL="$${SEALFLOW_BASE_URL:-http://127.0.0.1:$(PORT)}" && \
 		$(BIN)/sealflow init && $(BIN)/sealflow demo && \
 		echo "Sealflow: http://127.0.0.1:$(PORT)  (Ctrl-C stops it)" && \
 		$(BIN)/sealflow run --port $(PORT)

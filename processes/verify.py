@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from cryptography.hazmat.primitives import hashes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,8 +52,7 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
     ours = _seals(session, {r.certificate_serial for r in reports if r.certificate_serial})
     rows = []
     for report, approval in zip(reports, approvals, strict=True):
-        rows.append(_row(report, _seal_for(ours.get(report.certificate_serial, []), approval),
-                         approval))
+        rows.append(_row(report, _seal_for(report, ours, approval), approval))
     sha = hashlib.sha256(data).hexdigest()
     logger.info("verified a PDF (sha256 %s): %d signatures, %d valid, %d in the archive", sha,
                 len(rows), sum(r["bottom_line"] for r in rows),
@@ -84,6 +84,7 @@ def _row(report: signer.SignatureReport, seal: Seal | None, approval: dict | Non
         "field": report.field,
         "signer": report.signer,
         "certificate_serial": report.certificate_serial or None,
+        "certificate_sha256": report.certificate_sha256 or None,
         "seal": (None if seal is None else
                  {"id": seal.id, "name": seal.name, "type": seal.type,
                   "status": seal.status.value}),
@@ -117,12 +118,21 @@ def _seals(session: Session, serials: set[str]) -> dict[str, list[Seal]]:
     return found
 
 
-def _seal_for(candidates: list[Seal], approval: dict | None) -> Seal | None:
+def _seal_for(report: signer.SignatureReport, ours: dict[str, list[Seal]],
+              approval: dict | None) -> Seal | None:
+    """Our seal whose certificate signed: the same serial and the very same certificate (a
+    serial is unique only per issuer, and anyone can issue one)."""
+    candidates = [seal for seal in ours.get(report.certificate_serial, [])
+                  if _fingerprint(seal.cert_pem) == report.certificate_sha256]
     if approval is not None:
         for seal in candidates:
             if seal.id == approval["seal_id"]:
                 return seal
     return candidates[0] if candidates else None
+
+
+def _fingerprint(cert_pem: bytes) -> str:
+    return signer.certificate_from_pem(cert_pem).fingerprint(hashes.SHA256()).hex()
 
 
 def _approvals(session: Session, data: bytes, reports: list[signer.SignatureReport]
@@ -138,17 +148,16 @@ def _approvals(session: Session, data: bytes, reports: list[signer.SignatureRepo
     if not signed:
         return [None] * len(reports)
     ends = _revision_ends(data, start=signed[0])
-    hashes = _prefix_hashes(data, ends)
-    records = _records(session, set(hashes.values()))
+    digests = _prefix_hashes(data, ends)
+    records = _records(session, set(digests.values()))
     found: list[dict | None] = []
     for report in reports:
         record = None
         if report.signed_length > 0:
             stop = next((s for s in signed if s > report.signed_length), len(data) + 1)
             for end in ends:
-                if report.signed_length <= end < stop and hashes[end] in records:
-                    record = records[hashes[end]]
-                    record = {**record, "identical": end == len(data)}
+                if report.signed_length <= end < stop and digests[end] in records:
+                    record = {**records[digests[end]], "identical": end == len(data)}
                     break
         found.append(record)
     return found
@@ -178,16 +187,16 @@ def _prefix_hashes(data: bytes, ends: Iterable[int]) -> dict[int, str]:
     return out
 
 
-def _records(session: Session, hashes: set[str]) -> dict[str, dict]:
+def _records(session: Session, digests: set[str]) -> dict[str, dict]:
     """The public archive record of each sealed request whose sealed document has one of
-    ``hashes``: ``{sha256: {request_id, process, version, sealed_at, approvals, ...}}``."""
-    if not hashes:
+    ``digests``: ``{sha256: {request_id, process, version, sealed_at, approvals, ...}}``."""
+    if not digests:
         return {}
     rows = session.execute(
         select(Request, Document.sha256, SigningGrant.approvals)
         .join(Document, Document.id == Request.sealed_document_id)
         .outerjoin(SigningGrant, SigningGrant.request_id == Request.id)
-        .where(Document.sha256.in_(hashes))
+        .where(Document.sha256.in_(digests))
         .order_by(Request.id))
     records: dict[str, dict] = {}
     for req, sha, approvals in rows:

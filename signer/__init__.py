@@ -48,10 +48,10 @@ from .tsa import (
     DEFAULT_TSA_POLICY,
     TimestampAuthority,
     TimestampRequest,
-    http_timestamper,
+    TimestampResponse,
     timestamp_rejection,
-    timestamp_request,
 )
+from .tsa_client import http_timestamper, timestamp_request
 from .validate import SignatureReport, validate_pdf
 
 __all__ = [
@@ -76,6 +76,7 @@ __all__ = [
     "TimestampAuthority",
     "TimestampRefused",
     "TimestampRequest",
+    "TimestampResponse",
     "certificate_from_file",
     "certificate_from_pem",
     "certify_public_key",

@@ -5,10 +5,8 @@ The private key is generated inside the token as sensitive and never extractable
 beside it, with the same label and ID, and signing happens in the token through a pyHanko
 :class:`~pyhanko.sign.signers.Signer`.
 
-A process keeps one logged-in session per token, opened on first use and reopened when it fails
-(a token restarted, a worker forked). PKCS#11 does not allow two threads to use one session at
-once, so every call into a module holds that module's lock: the signatures of one process are
-serialised, a few milliseconds each.
+Every call goes through the process's one session to the token (:mod:`signer.pkcs11_sessions`),
+under the module's lock: the signatures of one process are serialised, a few milliseconds each.
 
 The user PIN is a secret: it is never logged, never in an error message, never in a ``repr``.
 """
@@ -16,12 +14,10 @@ The user PIN is a secret: it is never logged, never in an error message, never i
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import pkcs11
 from asn1crypto import x509 as asn1_x509
@@ -34,15 +30,15 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from pkcs11 import Attribute, KeyType, MechanismFlag, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
-from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.sign import signers
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.pkcs11 import find_token, select_pkcs11_signing_params
+from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .errors import KeyUnavailable, SignerError
 from .keys import KEY_TYPES, PublicKey
 from .pades import SealSigner
+from .pkcs11_sessions import run_in_token
 from .pki import certificate_from_pem
 
 __all__ = [
@@ -90,28 +86,6 @@ _RSA_BITS = {"rsa2048": 2048, "rsa3072": 3072}
 _CMS_OVERHEAD = 2048
 """Bytes allowed, beyond certificates and the raw signature, for the rest of the CMS structure
 (as in :mod:`signer.pades`)."""
-
-_STALE_SESSION = (
-    pkcs11.exceptions.SessionHandleInvalid,
-    pkcs11.exceptions.SessionClosed,
-    pkcs11.exceptions.UserNotLoggedIn,
-    pkcs11.exceptions.DeviceRemoved,
-    pkcs11.exceptions.DeviceError,
-    pkcs11.exceptions.TokenNotPresent,
-    pkcs11.exceptions.GeneralError,
-)
-"""Errors after which the session is dropped and the operation tried once more on a new one."""
-
-_BAD_PIN = (
-    pkcs11.exceptions.PinIncorrect,
-    pkcs11.exceptions.PinInvalid,
-    pkcs11.exceptions.PinLenRange,
-    pkcs11.exceptions.PinLocked,
-    pkcs11.exceptions.PinExpired,
-    pkcs11.exceptions.UserPinNotInitialized,
-)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -204,7 +178,7 @@ def generate_key_in_token(config: Pkcs11Config, label: str, key_type: str = "rsa
             public, _ = params.generate_keypair(**options)
         return _public_key(public)
 
-    key = _run(config, generate, f"generate a {key_type} key")
+    key = run_in_token(config, generate, f"generate a {key_type} key")
     logger.info("generated %s key %r in PKCS#11 token %r", key_type, label, config.token_label)
     return key
 
@@ -238,7 +212,7 @@ def store_certificate(config: Pkcs11Config, label: str, cert_pem: bytes) -> None
             }
         )
 
-    _run(config, store, "store a certificate")
+    run_in_token(config, store, "store a certificate")
     logger.info(
         "stored certificate %x beside key %r in PKCS#11 token %r",
         cert.serial_number,
@@ -264,7 +238,7 @@ def key_protection(config: Pkcs11Config, label: str) -> KeyProtection:
             token=bool(key[Attribute.TOKEN]),
         )
 
-    return _run(config, read, "read a key's attributes")
+    return run_in_token(config, read, "read a key's attributes")
 
 
 def export_private_key(config: Pkcs11Config, label: str) -> NoReturn:
@@ -320,7 +294,7 @@ def export_private_key(config: Pkcs11Config, label: str) -> NoReturn:
             "not extractable"
         )
 
-    _run(config, attempt, "export a private key")
+    run_in_token(config, attempt, "export a private key")
 
 
 def pkcs11_seal_signer(
@@ -334,7 +308,7 @@ def pkcs11_seal_signer(
         token cannot be reached.
     """
     cert = certificate_from_pem(cert_pem)
-    public = _run(
+    public = run_in_token(
         config,
         lambda session: _public_key(_one(session, ObjectClass.PUBLIC_KEY, label)),
         "read a public key",
@@ -398,116 +372,12 @@ class _TokenSigner(signers.Signer):
             return key.sign(data, **spec.sign_kwargs)
 
         try:
-            signature = _run(self._config, sign, "sign")
+            signature = run_in_token(self._config, sign, "sign")
         except KeyUnavailable as e:
             raise SigningError(str(e)) from None
         if spec.post_sign_transform is not None:
             signature = spec.post_sign_transform(signature)
         return signature
-
-
-class _Module:
-    """A PKCS#11 module loaded in this process: one logged-in session per token, and the lock
-    that every call into the module holds."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.lock = threading.RLock()
-        self._sessions: dict[str, pkcs11.Session] = {}
-        self._pid = os.getpid()
-
-    def run(self, config: Pkcs11Config, operation: Callable[[pkcs11.Session], T]) -> T:
-        with self.lock:
-            try:
-                session = self._session(config)
-                # Probe first: a search on a dead session fails in a way python-pkcs11 reports
-                # again, unraisably, when it cleans up (its SearchIter.__del__).
-                session.generate_random(8)
-                return operation(session)
-            except _STALE_SESSION as e:
-                logger.warning(
-                    "PKCS#11 session to token %r failed (%s); opening a new one",
-                    config.token_label,
-                    type(e).__name__,
-                )
-                self._drop(config.token_label)
-            return operation(self._session(config))
-
-    def _session(self, config: Pkcs11Config) -> pkcs11.Session:
-        if os.getpid() != self._pid:
-            # A forked child: the parent's sessions are not ours to use or close, and the module
-            # must be initialised again in this process (PKCS#11 v2.40 §6.6.1).
-            self._sessions.clear()
-            self._pid = os.getpid()
-            self._reinitialize(self._lib())
-        session = self._sessions.get(config.token_label)
-        if session is None:
-            session = self._open(config)
-            self._sessions[config.token_label] = session
-        return session
-
-    def _lib(self) -> Any:
-        try:
-            return pkcs11.lib(self.path)
-        except pkcs11.exceptions.PKCS11Error as e:
-            raise KeyUnavailable(f"the PKCS#11 module {self.path} cannot be loaded ({e})") from None
-
-    def _reinitialize(self, lib: Any) -> None:
-        # C_Finalize ends every session of the module in this process.
-        self._sessions.clear()
-        try:
-            lib.finalize()
-        except pkcs11.exceptions.PKCS11Error:
-            pass
-        lib.initialize()
-
-    def _open(self, config: Pkcs11Config) -> pkcs11.Session:
-        lib = self._lib()
-        criteria = TokenCriteria(label=config.token_label)
-        token = find_token(lib.get_slots(token_present=True), token_criteria=criteria)
-        if token is None:
-            # SoftHSM2 sees a token initialised after C_Initialize only once initialised again.
-            self._reinitialize(lib)
-            token = find_token(lib.get_slots(token_present=True), token_criteria=criteria)
-        if token is None:
-            raise KeyUnavailable(f"no PKCS#11 token labelled {config.token_label!r}")
-        try:
-            session = token.open(rw=True, user_pin=config.user_pin)
-        except pkcs11.exceptions.UserAlreadyLoggedIn:
-            # Login belongs to the application, not the session: a session without a PIN
-            # shares it (and does not log the application out when it is closed).
-            session = token.open(rw=True)
-        except _BAD_PIN as e:
-            raise KeyUnavailable(
-                f"PKCS#11 token {config.token_label!r} refused the user PIN ({type(e).__name__})"
-            ) from None
-        logger.info("opened a session to PKCS#11 token %r", config.token_label)
-        return session
-
-    def _drop(self, token_label: str) -> None:
-        session = self._sessions.pop(token_label, None)
-        if session is not None:
-            try:
-                session.close()
-            except pkcs11.exceptions.PKCS11Error:
-                pass
-
-
-_MODULES: dict[str, _Module] = {}
-_MODULES_LOCK = threading.Lock()
-
-
-def _run(config: Pkcs11Config, operation: Callable[[pkcs11.Session], T], what: str) -> T:
-    """Run ``operation`` on the process's session to the token; PKCS#11 errors become
-    :class:`KeyUnavailable` (with the error's name, never the PIN)."""
-    with _MODULES_LOCK:
-        module = _MODULES.setdefault(config.module, _Module(config.module))
-    try:
-        return module.run(config, operation)
-    except pkcs11.exceptions.PKCS11Error as e:
-        raise KeyUnavailable(
-            f"PKCS#11 token {config.token_label!r} could not {what} ({type(e).__name__})"
-        ) from None
 
 
 def _one(session: pkcs11.Session, object_class: ObjectClass, label: str) -> Any:

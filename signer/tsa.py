@@ -1,4 +1,4 @@
-"""A timestamp authority (RFC 3161) and the client side of timestamping.
+"""A timestamp authority (RFC 3161); the client side is :mod:`signer.tsa_client`.
 
 :class:`TimestampAuthority` answers a DER ``TimeStampReq`` with a DER ``TimeStampResp``: either
 *granted*, with a token (CMS SignedData over a ``TSTInfo``, SHA-256, RSA or ECDSA, an ESSCertIDv2
@@ -6,18 +6,15 @@
 ``failInfo`` when the request is unusable. Bad input never raises: it is answered.
 
 The serial number and the time are handed in, so the caller decides where they come from (a
-database counter, the clock); nothing here keeps state. :func:`http_timestamper` builds the pyHanko
-client used for PAdES B-T, for Sealflow's own TSA and an external one alike.
+database counter, the clock); nothing here keeps state.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
 import functools
 import hashlib
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,7 +26,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
 
 from .errors import KeyUnavailable, TimestampRefused
 from .keys import PrivateKey
@@ -39,9 +35,8 @@ __all__ = [
     "DEFAULT_TSA_POLICY",
     "TimestampAuthority",
     "TimestampRequest",
-    "http_timestamper",
+    "TimestampResponse",
     "timestamp_rejection",
-    "timestamp_request",
 ]
 
 logger = logging.getLogger(__name__)
@@ -308,9 +303,7 @@ class TimestampAuthority:
         token = cms.ContentInfo(
             {"content_type": "signed_data", "content": _frozen(cms.SignedData(signed_data))}
         )
-        response = tsp.TimeStampResp(
-            {"status": self._granted, "time_stamp_token": _frozen(token)}
-        )
+        response = TimestampResponse({"status": self._granted, "time_stamp_token": _frozen(token)})
         return response.dump()
 
     def _sign(self, data: bytes) -> bytes:
@@ -402,10 +395,15 @@ def _frozen(value: core.Asn1Value) -> core.Asn1Value:
     return type(value).load(value.dump())
 
 
-class _RejectionResponse(core.Sequence):
-    """A ``TimeStampResp`` without a token (asn1crypto's own makes the token mandatory)."""
+class TimestampResponse(core.Sequence):
+    """RFC 3161's ``TimeStampResp``, its token optional as the RFC has it. asn1crypto's own
+    declares the token mandatory (wbond/asn1crypto#286), so it can neither build nor read a
+    rejection."""
 
-    _fields = [("status", tsp.PKIStatusInfo)]
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
 
 
 def timestamp_rejection(refused: TimestampRefused) -> bytes:
@@ -418,78 +416,7 @@ def timestamp_rejection(refused: TimestampRefused) -> bytes:
             "fail_info": tsp.PKIFailureInfo({refused.fail_info}),
         }
     )
-    return _RejectionResponse({"status": status}).dump()
-
-
-def timestamp_request(
-    data: bytes,
-    nonce: bool = True,
-    *,
-    hash_algorithm: str = "sha256",
-    cert_req: bool = True,
-) -> bytes:
-    """A DER ``TimeStampReq`` for ``data`` (hashed here with ``hash_algorithm``), with a random
-    64-bit nonce unless ``nonce`` is false, asking for the TSA certificate unless ``cert_req`` is
-    false."""
-    request: dict = {
-        "version": "v1",
-        "message_imprint": {
-            "hash_algorithm": {"algorithm": hash_algorithm},
-            "hashed_message": hashlib.new(hash_algorithm, data).digest(),
-        },
-        "cert_req": cert_req,
-    }
-    if nonce:
-        request["nonce"] = secrets.randbits(63) | 1 << 62
-    return tsp.TimeStampReq(request).dump()
-
-
-class _TimeStamper(HTTPTimeStamper):
-    """pyHanko's HTTP client, reporting a TSA's refusal as a
-    :class:`~pyhanko.sign.timestamps.TimestampRequestError`.
-
-    asn1crypto 1.5.1 declares the token of a ``TimeStampResp`` mandatory (wbond/asn1crypto#286),
-    so a rejection, which has none, would otherwise surface as a bare ``ValueError``.
-    """
-
-    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        response = await super().async_request_tsa_response(req)
-        try:
-            response["status"]  # noqa: B018 - parses the response
-        except ValueError:
-            try:
-                status = _RejectionResponse.load(response.dump())["status"].native
-            except ValueError:
-                raise TimestampRequestError("the TSA's reply is not a TimeStampResp") from None
-            raise TimestampRequestError(
-                f"the TSA refused the request: {status['status']}, failInfo "
-                f"{', '.join(sorted(status['fail_info'] or [])) or 'none'}, "
-                f"{'; '.join(status['status_string'] or [])!r}"
-            ) from None
-        return response
-
-
-def http_timestamper(
-    url: str,
-    *,
-    username: str | None = None,
-    password: str | None = None,
-    timeout: float = 10.0,
-) -> HTTPTimeStamper:
-    """pyHanko's RFC 3161 HTTP client for the TSA at ``url``, with HTTP basic authentication
-    (UTF-8) when ``username`` is given. Keep it and reuse it: it fetches one token to size
-    signatures, once per instance.
-
-    :raises ValueError: ``username`` contains a colon (basic authentication cannot carry it).
-    """
-    headers = None
-    if username:
-        if ":" in username:
-            raise ValueError("a basic-authentication user name cannot contain ':'")
-        # A header rather than pyHanko's auth=: that builds aiohttp.BasicAuth, deprecated.
-        credentials = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
-        headers = {"Authorization": f"Basic {credentials}"}
-    return _TimeStamper(url, timeout=timeout, headers=headers)
+    return TimestampResponse({"status": status}).dump()
 
 
 def _utc(now: datetime.datetime | None) -> datetime.datetime:

@@ -9,6 +9,7 @@ Files are read non-strictly, so hybrid-reference files (a classic table plus an 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,6 +98,10 @@ class SignatureReport:
     """For a certification signature, what it allows afterwards: ``NO_CHANGES``,
     ``FILL_FORMS`` or ``ANNOTATE``; ``None`` for an ordinary (approval) signature."""
 
+    certificate_sha256: str = ""
+    """SHA-256 fingerprint of the signing certificate (DER), lower-case hex; empty if
+    unreadable. Unlike the serial, it names one certificate whoever issued it."""
+
     signed_length: int = 0
     """Length of the revision this signature covers: the file up to the end of its
     ``/ByteRange`` (``data[:signed_length]`` is the document as it was signed); 0 if
@@ -145,11 +150,15 @@ def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext) ->
     try:
         status = validate_pdf_signature(embedded, context)
     except _DAMAGED as e:
-        try:
-            cert = embedded.signer_cert
-        except _DAMAGED:
-            cert = None
-        return _broken_report(embedded.field_name, str(e), cert)
+        return _broken_report(embedded.field_name, str(e), _signer_cert(embedded))
+    except Exception as e:
+        # The validator itself failed: pyhanko-certvalidator 0.33 asserts, for one, when a
+        # certificate names an RSA issuer but carries an ECDSA signature. Anyone may upload
+        # such a file, so it is a broken signature, not a crash.
+        logger.warning("the validator failed on the signature in field %r", embedded.field_name,
+                       exc_info=True)
+        reason = f"the signature could not be checked ({type(e).__name__})"
+        return _broken_report(embedded.field_name, reason, _signer_cert(embedded))
     modification = status.modification_level
     timestamp = status.timestamp_validity
     return SignatureReport(
@@ -167,6 +176,7 @@ def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext) ->
         summary=status.summary(),
         timestamp=timestamp.timestamp if timestamp is not None else None,
         certificate_serial=format(status.signing_cert.serial_number, "x"),
+        certificate_sha256=_fingerprint(status.signing_cert),
         timestamp_intact=timestamp.intact and timestamp.valid if timestamp is not None else None,
         timestamp_trusted=timestamp.trusted if timestamp is not None else None,
         modified_after=_modified_after(modification, status.docmdp_ok),
@@ -219,7 +229,15 @@ def _broken_report(
         summary=f"INVALID: {reason}",
         timestamp=None,
         certificate_serial=format(cert.serial_number, "x") if cert is not None else "",
+        certificate_sha256=_fingerprint(cert) if cert is not None else "",
     )
+
+
+def _signer_cert(embedded: EmbeddedPdfSignature) -> asn1_x509.Certificate | None:
+    try:
+        return embedded.signer_cert
+    except _DAMAGED:
+        return None
 
 
 def _claimed_time(embedded: EmbeddedPdfSignature) -> datetime.datetime | None:
@@ -228,6 +246,10 @@ def _claimed_time(embedded: EmbeddedPdfSignature) -> datetime.datetime | None:
         return embedded.self_reported_timestamp
     except _DAMAGED:
         return None
+
+
+def _fingerprint(cert: asn1_x509.Certificate) -> str:
+    return hashlib.sha256(cert.dump()).hexdigest()
 
 
 def _common_name(cert: asn1_x509.Certificate) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from asn1crypto import cms, core, tsp
+from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from sqlalchemy import delete, select
@@ -28,13 +28,6 @@ from tests.pdfcheck import assert_timestamped, timestamp_tokens
 QUERY = "application/timestamp-query"
 
 
-class _Reply(core.Sequence):
-    """RFC 3161's TimeStampResp (asn1crypto's makes the token mandatory: wbond/asn1crypto#286)."""
-
-    _fields = [("status", tsp.PKIStatusInfo),
-               ("time_stamp_token", cms.ContentInfo, {"optional": True})]
-
-
 def _post(client, body: bytes, content_type: str = QUERY):
     return client.post("/tsa", data=body, content_type=content_type)
 
@@ -42,11 +35,11 @@ def _post(client, body: bytes, content_type: str = QUERY):
 def _status(resp) -> dict:
     assert resp.status_code == 200, resp.data
     assert resp.mimetype == "application/timestamp-reply"
-    return _Reply.load(resp.data)["status"].native
+    return signer.TimestampResponse.load(resp.data)["status"].native
 
 
 def _serial(reply_der: bytes) -> int:
-    token = _Reply.load(reply_der)["time_stamp_token"]
+    token = signer.TimestampResponse.load(reply_der)["time_stamp_token"]
     return token["content"]["encap_content_info"]["content"].parsed["serial_number"].native
 
 

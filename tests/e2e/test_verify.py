@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import re
@@ -9,12 +10,15 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from sqlalchemy import func, select
 
 import signer
 from app.extensions import db
+from app.ratelimit import TokenBucket
 from processes.models import Document
 from tests.conftest import approve, make_pdf, submit
 from tests.signer.test_signer_validate import hybrid_xref_pdf
@@ -135,6 +139,32 @@ def test_a_foreign_seal_is_not_trusted_and_not_ours(client, org, pdf, pki_materi
     assert row["seal"] is None and row["approval"] is None
 
 
+def test_a_look_alike_certificate_is_not_our_seal(client, org, pdf, pki_material):
+    """Same serial number and name as our seal's certificate, but issued by someone else."""
+    ours = pki_material["seal"].certificate()
+    key = signer.generate_private_key("p256")
+    now = datetime.datetime.now(datetime.UTC)
+    fake = (x509.CertificateBuilder()
+            .subject_name(ours.subject).issuer_name(ours.issuer)
+            .public_key(key.public_key()).serial_number(ours.serial_number)
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    passphrase = b"look-alike"
+    km = signer.KeyMaterial(fake.public_bytes(serialization.Encoding.PEM),
+                            signer.encrypt_private_key(key, passphrase))
+    forged = signer.seal_pdf(
+        pdf, expected_sha256=hashlib.sha256(pdf).hexdigest(),
+        signer=signer.SealSigner.from_key_material(km, passphrase, []),
+        appearance_pdf=pki_material["appearance"].pdf)
+    (row,) = _verify(client, forged).get_json()["signatures"]
+    assert row["signer"] == SEAL_NAME
+    assert row["certificate_serial"] == pki_material["seal"].serial_hex
+    assert row["trusted"] is False and row["bottom_line"] is False
+    assert row["seal"] is None and row["approval"] is None
+
+
 def test_a_second_seal_is_matched_to_its_own_request(client, org, sealed):
     first_id, first = sealed
     second_id, second = _seal_through_flow(org, first)
@@ -214,6 +244,11 @@ def test_too_large_gets_413(app, client, pdf):
     page = client.post("/verify", data={"file": (io.BytesIO(pdf), "big.pdf")},
                        content_type="multipart/form-data")
     assert page.status_code == 413 and "limit" in page.text
+    # Past the request size limit, werkzeug refuses the body before it is read: still a 413.
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    resp = _verify(client, pdf + b"\0" * 4000)
+    assert resp.status_code == 413
+    assert resp.get_json()["error"]["code"] == "too_large"
 
 
 def test_rate_limit_per_client_address(app, client, pdf):
@@ -230,6 +265,18 @@ def test_rate_limit_per_client_address(app, client, pdf):
     assert page.status_code == 429 and page.headers["Retry-After"]
     other = _verify(client, pdf, environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert other.status_code == 200
+
+
+def test_the_token_bucket_refills_over_time():
+    now = [1000.0]
+    bucket = TokenBucket(2, 60, max_keys=2, clock=lambda: now[0])
+    assert bucket.take("a") == 0 and bucket.take("a") == 0
+    assert bucket.take("a") == pytest.approx(30)  # one token every 30 s
+    now[0] += 30
+    assert bucket.take("a") == 0 and bucket.take("a") > 0
+    assert bucket.take("b") == 0
+    bucket.take("c")  # a third address: the least recently seen one ("a") is forgotten
+    assert bucket.take("a") == 0
 
 
 def test_the_page_works_without_login(app, client, org, sealed):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -89,7 +90,7 @@ def test_a_token_key_seals_a_pdf_that_validates(token, token_keys, chain, key_ty
 def test_the_signer_survives_a_lost_session(token, token_keys, chain, appearance, pdf_1p, pki,
                                             caplog, monkeypatch):
     # Alembic's fileConfig (run by the migration tests) disables the loggers that exist by then.
-    monkeypatch.setattr(logging.getLogger("signer.pkcs11"), "disabled", False)
+    monkeypatch.setattr(logging.getLogger("signer.pkcs11_sessions"), "disabled", False)
     seal_signer = pkcs11_seal_signer(token, "seal-p256", token_keys["seal-p256"], chain)
     # Re-initialising the module closes every session under Sealflow's feet, as a restarted HSM
     # or a dropped network HSM connection would.
@@ -99,6 +100,31 @@ def test_the_signer_survives_a_lost_session(token, token_keys, chain, appearance
     (report,) = validate_pdf(sealed, [pki.root.cert_pem])
     assert report.bottom_line, report.summary
     assert "failed (SessionHandleInvalid); opening a new one" in caplog.text
+
+
+def _sign_in_child(token, label, cert_pem, chain, appearance_pdf, pdf, queue) -> None:
+    seal_signer = pkcs11_seal_signer(token, label, cert_pem, chain)
+    queue.put(seal_pdf(pdf, expected_sha256=hashlib.sha256(pdf).hexdigest(), signer=seal_signer,
+                       appearance_pdf=appearance_pdf))
+
+
+def test_a_forked_worker_opens_its_own_session(token, token_keys, chain, appearance, pdf_1p, pki):
+    # The parent holds a logged-in session; a forked worker (gunicorn, the job runner) must not
+    # use it, but initialise the module again and log in for itself. (SoftHSM2 lives in process
+    # memory, so its child could have used the copy; this shows the re-initialising path works
+    # and leaves the parent's session alone. A network HSM is what makes the path necessary.)
+    assert key_protection(token, "seal-rsa2048").held_in_token
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_sign_in_child, args=(
+        token, "seal-rsa2048", token_keys["seal-rsa2048"], chain, appearance.pdf, pdf_1p, queue))
+    child.start()
+    sealed = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    (report,) = validate_pdf(sealed, [pki.root.cert_pem])
+    assert report.bottom_line, report.summary
+    assert key_protection(token, "seal-rsa2048").held_in_token  # the parent's session still works
 
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from asn1crypto import cms, core, tsp
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -27,6 +27,7 @@ from signer import (
     KeyUnavailable,
     SigningFailed,
     TimestampAuthority,
+    TimestampResponse,
     generate_private_key,
     http_timestamper,
     issue_tsa_certificate,
@@ -70,15 +71,8 @@ def openssl(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     return run
 
 
-class _Reply(core.Sequence):
-    """RFC 3161's TimeStampResp (asn1crypto's makes the token mandatory: wbond/asn1crypto#286)."""
-
-    _fields = [("status", tsp.PKIStatusInfo),
-               ("time_stamp_token", cms.ContentInfo, {"optional": True})]
-
-
-def _reply(der: bytes) -> _Reply:
-    return _Reply.load(der)
+def _reply(der: bytes) -> TimestampResponse:
+    return TimestampResponse.load(der)
 
 
 def _tst_info(reply: tsp.TimeStampResp) -> tsp.TSTInfo:
@@ -276,7 +270,8 @@ class _QuietHandler(WSGIRequestHandler):
 @pytest.fixture(scope="module")
 def tsa_url(pki: Pki, tsa_rsa: KeyMaterial) -> Iterator[str]:
     """The authority behind a bare HTTP endpoint (no Sealflow app), serials from a counter;
-    at ``/sha512-only`` it accepts SHA-512 imprints only (pyHanko asks with SHA-256)."""
+    at ``/sha512-only`` it accepts SHA-512 imprints only (pyHanko asks with SHA-256); at
+    ``/garbage`` it answers with bytes that are not DER."""
     authority = TimestampAuthority.from_key_material(tsa_rsa, PASSPHRASE,
                                                      [pki.issuing.cert_pem])
     strict = TimestampAuthority.from_key_material(tsa_rsa, PASSPHRASE,
@@ -290,6 +285,8 @@ def tsa_url(pki: Pki, tsa_rsa: KeyMaterial) -> Iterator[str]:
             serial = next(serials)
         tsa = strict if environ["PATH_INFO"] == "/sha512-only" else authority
         reply = tsa.respond(body, serial=serial)
+        if environ["PATH_INFO"] == "/garbage":
+            reply = b"<html>not a timestamp</html>"
         start_response("200 OK", [("Content-Type", "application/timestamp-reply")])
         return [reply]
 
@@ -317,9 +314,13 @@ def test_pyhanko_seals_at_b_t_over_http(signer_rsa, appearance, pdf_1p, pki, tsa
         assert "Signature is Valid." in pdfsig(sealed)
 
 
-def test_a_refusal_is_a_signing_failure(signer_rsa, appearance, pdf_1p, tsa_url):
-    timestamper = http_timestamper(tsa_url.replace("/tsa", "/sha512-only"))
-    with pytest.raises(SigningFailed, match="refused the request: rejection, failInfo bad_alg"):
+@pytest.mark.parametrize(("path", "message"), [
+    ("/sha512-only", "refused the request: rejection, failInfo bad_alg"),
+    ("/garbage", "reply is not a TimeStampResp"),
+])
+def test_a_refusal_is_a_signing_failure(signer_rsa, appearance, pdf_1p, tsa_url, path, message):
+    timestamper = http_timestamper(tsa_url.replace("/tsa", path))
+    with pytest.raises(SigningFailed, match=message):
         seal_pdf(pdf_1p, expected_sha256=hashlib.sha256(pdf_1p).hexdigest(), signer=signer_rsa,
                  appearance_pdf=appearance.pdf, timestamper=timestamper)
 

@@ -18,7 +18,10 @@ from signer import (
     InvalidDocument,
     KeyMaterial,
     SealSettings,
+    SealSigner,
     create_ca_hierarchy,
+    encrypt_private_key,
+    generate_private_key,
     seal_pdf,
     validate_pdf,
 )
@@ -82,6 +85,8 @@ def test_an_untouched_seal_reports_every_field(sealed, pki):
     (report,) = validate_pdf(sealed, [pki.root.cert_pem])
     assert report.field == "Seal" and report.signer == "合同专用章"
     assert report.certificate_serial == pki.seal_rsa.serial_hex
+    der = pki.seal_rsa.certificate().public_bytes(serialization.Encoding.DER)
+    assert report.certificate_sha256 == hashlib.sha256(der).hexdigest()
     assert report.intact and report.valid and report.trusted and report.bottom_line
     assert report.modification_level == "NONE" and report.modified_after is False
     assert report.coverage == "ENTIRE_FILE"
@@ -138,6 +143,39 @@ def test_a_timestamp_from_an_unknown_authority_is_not_trusted(
     assert report.timestamp is not None
     assert report.timestamp_intact is True and report.timestamp_trusted is False
     assert not report.bottom_line
+
+
+def test_a_certificate_the_validator_chokes_on_is_reported_not_raised(pdf_1p, pki, appearance):
+    # Our seal's name, serial and issuer, but a P-256 signature where the issuer's key is RSA:
+    # pyhanko-certvalidator fails an assertion on it.
+    ours = pki.seal_rsa.certificate()
+    key = generate_private_key("p256")
+    now = datetime.datetime.now(datetime.UTC)
+    fake = (
+        x509.CertificateBuilder()
+        .subject_name(ours.subject)
+        .issuer_name(ours.issuer)
+        .public_key(key.public_key())
+        .serial_number(ours.serial_number)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    material = KeyMaterial(
+        fake.public_bytes(serialization.Encoding.PEM), encrypt_private_key(key, b"pw")
+    )
+    forged = seal_pdf(
+        pdf_1p,
+        expected_sha256=hashlib.sha256(pdf_1p).hexdigest(),
+        signer=SealSigner.from_key_material(material, b"pw", []),
+        appearance_pdf=appearance.pdf,
+    )
+    (report,) = validate_pdf(forged, [pki.root.cert_pem, pki.issuing.cert_pem])
+    assert not report.trusted and not report.bottom_line
+    assert report.certificate_serial == pki.seal_rsa.serial_hex
+    assert report.certificate_sha256 != hashlib.sha256(
+        ours.public_bytes(serialization.Encoding.DER)
+    ).hexdigest()
 
 
 def test_hybrid_xref_files_are_read(pki, signer_p256, appearance, qpdf_check):
