@@ -9,6 +9,7 @@ never seals twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -89,6 +90,26 @@ def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal) -> N
         raise RefuseToSeal(f"the seal's policy refuses this use at sealing time: {reason}")
 
 
+def approval_record(env: Env, req: Request, seal: Seal, grant: SigningGrant,
+                    field: str) -> bytes:
+    """What travels inside the seal's signature: who authorized this use, on which bytes, by
+    which flow; the PDF alone then proves it (``/verify`` shows it)."""
+    return json.dumps({
+        "sealflow_approval_record": 1,
+        "field": field,
+        "organisation": env.org_name,
+        "request": req.id,
+        "process": {"key": req.process.key, "version": req.process.version},
+        "business_type": req.business_type,
+        "requester": req.requester.name,
+        "seal": {"id": seal.id, "name": seal.name, "type": seal.type,
+                 "certificate_serial": seal.certificate_serial},
+        "document_sha256": grant.document_sha256,
+        "approvals": grant.approvals,
+        "authorized_at": grant.created_at.isoformat(),
+    }, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+
+
 def sign(session: Session, env: Env, lease: Lease) -> bytes:
     """Re-check and produce the sealed PDF (reads only; raises RefuseToSeal)."""
     grant = session.get(SigningGrant, lease.grant_id)
@@ -101,11 +122,13 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
         field_name=f"Seal{req.id}", name=seal.name, location=env.org_name,
         reason=f"Sealflow request #{req.id} ({req.process.key} v{req.process.version}) "
                f"authorized")
+    record = approval_record(env, req, seal, grant, settings.field_name)
     try:
         return signer.seal_pdf(data, expected_sha256=grant.document_sha256,
                                signer=signer_for(session, env, seal),
                                appearance_pdf=seal.appearance_pdf, placement=placement,
-                               settings=settings, timestamper=tsa.timestamper_for(env))
+                               settings=settings, timestamper=tsa.timestamper_for(env),
+                               approval_record=record)
     except signer.HashMismatch as exc:
         raise RefuseToSeal(f"hash mismatch: {exc}") from None
     except signer.SignerError as exc:

@@ -23,6 +23,8 @@ from processes import seals
 from processes.env import Env
 from processes.errors import InvalidContent, TooLarge
 from processes.models import Document, Request, Seal, SigningGrant
+from signer.pdf import open_pdf
+from signer.record import approval_records
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +51,13 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
     except signer.InvalidDocument as exc:
         raise _unreadable(str(exc)) from None
     approvals = _approvals(session, data, reports)
+    carried = _carried_records(data, reports)
     ours = _seals(session, {r.certificate_serial for r in reports if r.certificate_serial})
     rows = []
     for report, approval in zip(reports, approvals, strict=True):
-        rows.append(_row(report, _seal_for(report, ours, approval), approval))
+        row = _row(report, _seal_for(report, ours, approval), approval)
+        row["record"], row["record_matches"] = carried.get(report.field, (None, None))
+        rows.append(row)
     sha = hashlib.sha256(data).hexdigest()
     logger.info("verified a PDF (sha256 %s): %d signatures, %d valid, %d in the archive", sha,
                 len(rows), sum(r["bottom_line"] for r in rows),
@@ -161,6 +166,27 @@ def _approvals(session: Session, data: bytes, reports: list[signer.SignatureRepo
                     break
         found.append(record)
     return found
+
+
+def _carried_records(data: bytes, reports: list[signer.SignatureReport]
+                     ) -> dict[str, tuple[dict | None, bool | None]]:
+    """The approval record each signature carries inside what it signed, and whether its
+    ``document_sha256`` is the document as it stood before that seal (the PDF alone then
+    proves who authorized the seal, without our archive)."""
+    try:
+        records = approval_records(open_pdf(data))
+    except (signer.SignerError, ValueError, KeyError):
+        return {}
+    out: dict[str, tuple[dict | None, bool | None]] = {}
+    for report in reports:
+        record = records.get(report.field)
+        if record is None:
+            continue
+        end = report.signed_length or len(data)
+        before = {e: h for e, h in _prefix_hashes(data, _revision_ends(data, 0)).items()
+                  if e < end}
+        out[report.field] = (record, record.get("document_sha256") in before.values())
+    return out
 
 
 def _revision_ends(data: bytes, start: int) -> list[int]:

@@ -30,6 +30,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from . import record
 from .cached_signer import CachedKeySigner, max_signature_size
 from .errors import (
     HashMismatch,
@@ -216,6 +217,7 @@ def seal_pdf(
     placement: SealPlacement | None = None,
     settings: SealSettings = SealSettings(),
     timestamper: TimeStamper | None = None,
+    approval_record: bytes | None = None,
 ) -> bytes:
     """Seal ``data`` and return the sealed PDF.
 
@@ -228,6 +230,8 @@ def seal_pdf(
     :param settings: field name, reason, location and the like.
     :param timestamper: a pyHanko :class:`~pyhanko.sign.timestamps.TimeStamper` for PAdES B-T, or
         ``None`` for B-B.
+    :param approval_record: who authorized this seal (JSON), carried in the signature
+        dictionary, which the signature covers (see :mod:`signer.record`).
     :raises HashMismatch: ``data`` is not the approved document.
     :raises InvalidDocument: ``data`` is not a PDF that can be sealed.
     :raises InvalidPlacement: the seal does not fit where asked.
@@ -256,6 +260,7 @@ def seal_pdf(
         location=settings.location,
         contact_info=settings.contact,
         name=settings.name,
+        app_build_props=record.RecordBuildProps.carrying(approval_record),
     )
     pdf_signer = signers.PdfSigner(
         meta,
