@@ -290,8 +290,9 @@ def cli_seal(env: dict[str, str], name: str, custodian: str) -> int:
         raise BenchError(f"`sealflow seal create` printed no seal id: {out!r}") from None
 
 
-def cli_deploy(env: dict[str, str], bpmn: Path, key: str) -> None:
-    out = cli(env, "process", "deploy", str(bpmn))
+def cli_deploy(env: dict[str, str], files: list[Path], key: str) -> None:
+    """``sealflow process deploy``: the flow first, then the DMN deployed with it."""
+    out = cli(env, "process", "deploy", *map(str, files))
     if key not in out:
         raise BenchError(f"`sealflow process deploy` said: {out!r}")
 
@@ -444,23 +445,31 @@ def running_server(env: dict[str, str], data_dir: Path,
 
 class StockEngine:
     """SpiffWorkflow as shipped, as SpiffArena-style apps store it: the spec parsed once (with
-    processes.spiff.SealflowParser), the stock serializer (CAMUNDA_CONFIG, full JSON with the
-    spec) per instance, nothing compacted. ``complete`` is one round trip: deserialize -> set the
-    script engine -> complete the user task -> run -> serialize."""
+    processes.spiff.SealflowParser), the stock serializer (CAMUNDA_CONFIG, plus converters for
+    Sealflow's own task specs such as DMN tasks; full JSON with the spec) per instance, nothing
+    compacted. ``complete`` is one round trip: deserialize -> set the script engine -> complete
+    the user task -> run -> serialize."""
 
-    def __init__(self, bpmn: Path, key: str) -> None:
+    def __init__(self, files: list[Path], key: str) -> None:
         from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+        from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
         from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+        from SpiffWorkflow.camunda.serializer.event_definition import (
+            MessageEventDefinitionConverter,
+        )
 
-        from processes.spiff import SealflowParser, script_engine
+        from processes import spiff
+        from processes.bpmn import build_spec
 
-        parser = SealflowParser()
-        parser.add_bpmn_file(str(bpmn))
-        self.spec = parser.get_spec(key)
-        self.subprocess_specs = parser.get_subprocess_specs(key)
-        self.serializer = BpmnWorkflowSerializer(
-            BpmnWorkflowSerializer.configure(dict(CAMUNDA_CONFIG)))
-        self.scripts = script_engine()
+        self.spec, self.subprocess_specs = build_spec(
+            {f.name: f.read_text("utf-8") for f in files}, key)  # SealflowParser
+        config = dict(CAMUNDA_CONFIG)
+        config.update({spiff.MessageDefinition: MessageEventDefinitionConverter,
+                       spiff.VotingParallelTask: MultiInstanceTaskConverter,
+                       spiff.VotingSequentialTask: MultiInstanceTaskConverter,
+                       spiff.DecisionTableTask: spiff.DecisionTableTaskConverter})
+        self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+        self.scripts = spiff.script_engine()
 
     def start(self, variables: dict[str, Any]) -> tuple[str, Any]:
         from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -501,13 +510,13 @@ class SealflowEngine:
 
     _ids = itertools.count(os.getpid() + 1)
 
-    def __init__(self, bpmn: Path, key: str) -> None:
+    def __init__(self, files: list[Path], key: str) -> None:
         from processes import engine
 
         self.engine = engine
         # A negative id: never one of a database's definitions (the spec cache's key).
         self.definition = SimpleNamespace(id=-next(self._ids), key=key,
-                                          files={bpmn.name: bpmn.read_text("utf-8")})
+                                          files={f.name: f.read_text("utf-8") for f in files})
 
     def start(self, variables: dict[str, Any]) -> tuple[str, Any]:
         wf = self.engine.start(self.definition, variables)

@@ -43,9 +43,11 @@ import common
 from common import ROOT, BenchError, Database, Setup, Stats, cli, fail_response, log, make_pdf
 
 BPMN = ROOT / "bpmn" / "contract_seal" / "contract_seal.bpmn"
+FILES = [BPMN, *sorted(BPMN.parent.glob("*.dmn"))]  # the flow, then its decision table
 PROCESS_KEY = "contract_seal"
 FIRST_TASK = "dept_head_approve"
 NEXT_TASK = "custodian_approve"
+SEAL_TYPE = "合同专用章"  # `sealflow seal create`'s default type
 REQUEST_DATA = {"amount": 5000, "purpose": "bench"}
 COMPLETE_BODY = json.dumps({"decision": "approve"}).encode()
 SPIFFARENA_MS = 127.0
@@ -72,7 +74,7 @@ def setup_with_cli(env: dict[str, str]) -> Setup:
     cli(env, "group", "add", "sales", "--head", HEAD)
     tokens = {name: common.cli_token(env, name) for name in (REQUESTER, HEAD)}
     seal_id = common.cli_seal(env, "测试合同专用章", CUSTODIAN)
-    common.cli_deploy(env, BPMN, PROCESS_KEY)
+    common.cli_deploy(env, FILES, PROCESS_KEY)
     log(f"set up with the CLI in {time.perf_counter() - t0:.1f} s (seal {seal_id})")
     return Setup(tokens, seal_id)
 
@@ -186,7 +188,7 @@ def engine_variables(seal_id: int) -> dict[str, Any]:
     """What processes.requests.create hands the engine for alice's request (data + built-ins)."""
     return {**REQUEST_DATA, "requester": REQUESTER, "requester_groups": ["sales"],
             "requester_heads": [HEAD], "business_type": None, "seal": seal_id,
-            "seal_custodians": [CUSTODIAN], "document_pages": 1}
+            "seal_type": SEAL_TYPE, "seal_custodians": [CUSTODIAN], "document_pages": 1}
 
 
 @dataclass
@@ -228,9 +230,9 @@ def _bare_path(engine: Any, name: str, variables: dict[str, Any],
 
 def run_bare(args: argparse.Namespace, seal_id: int) -> BareResult:
     variables = engine_variables(seal_id)
-    stock = _bare_path(common.StockEngine(BPMN, PROCESS_KEY), "bare engine (stock)", variables,
+    stock = _bare_path(common.StockEngine(FILES, PROCESS_KEY), "bare engine (stock)", variables,
                        args)
-    ours = _bare_path(common.SealflowEngine(BPMN, PROCESS_KEY), "processes.engine", variables,
+    ours = _bare_path(common.SealflowEngine(FILES, PROCESS_KEY), "processes.engine", variables,
                       args)
     return BareResult(Stats("bare engine, stock serializer (full JSON)", stock[0]),
                       Stats("info: processes.engine load/complete/dump (spec-free)", ours[0]),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -57,7 +57,14 @@ _HISTORY = (
     .join(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
     .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
     .order_by(Task.completed_at, Task.id))
-_REQUESTER_NAME = select(User.name).where(User.id == bindparam("uid"))
+# The latest entries only (a completion's response): newest first, limited, then put back in
+# order; with the total beside them.
+_RECENT_HISTORY = (
+    select(Task.id, Task.element_id, Task.name, _COMPLETER.name, Task.decision, Task.comment,
+           Task.completed_at, func.count().over())
+    .join(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
+    .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
+    .order_by(Task.completed_at.desc(), Task.id.desc()).limit(bindparam("limit")))
 
 WITHDRAW_SIGNAL = "withdraw"
 OPEN_TASKS_KEY = "sealflow_open_tasks"
@@ -378,12 +385,22 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
     return list(session.execute(stmt).scalars())
 
 
-def describe(session: Session, req: Request) -> dict:
-    """The API's view of a request (DESIGN: GET /api/v1/requests/<id>)."""
+def describe(session: Session, req: Request, *, recent: int | None = None) -> dict:
+    """The API's view of a request (DESIGN: GET /api/v1/requests/<id>).
+
+    ``recent``: only the latest entries of the history (the answer to a completion, so that a
+    request with a thousand rounds of revision costs no more to work than a new one); the
+    answer then says ``history_total`` and ``history_truncated``, and GET gives it all."""
     open_tasks = session.info.get(OPEN_TASKS_KEY, {}).get(req.id)
     if open_tasks is None:
         open_tasks = list(session.execute(_OPEN_TASKS, {"rid": req.id}).scalars())
-    history = session.execute(_HISTORY, {"rid": req.id}).all()
+    total = None
+    if recent is None:
+        history = session.execute(_HISTORY, {"rid": req.id}).all()
+    else:
+        rows = session.execute(_RECENT_HISTORY, {"rid": req.id, "limit": recent}).all()
+        total = rows[0][-1] if rows else 0
+        history = [row[:-1] for row in reversed(rows)]
     requester = req.requester
     return {
         "id": req.id,
@@ -407,7 +424,8 @@ def describe(session: Session, req: Request) -> dict:
         "failure": req.failure,
         "created_at": req.created_at.isoformat(),
         "updated_at": req.updated_at.isoformat(),
-    }
+    } | ({} if total is None else {"history_total": total,
+                                    "history_truncated": total > len(history)})
 
 
 def describe_task(task: Task, form: list[dict] | None = None) -> dict:

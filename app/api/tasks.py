@@ -8,6 +8,8 @@ from app.extensions import db
 from processes import inbox, requests, tasks
 from processes.errors import BadInput
 
+RECENT_HISTORY = 20
+
 
 @blueprint.get("/tasks")
 def list_tasks():
@@ -51,4 +53,5 @@ def complete_task(task_id: str):
     revision = tasks.Revision(env(), upload.read(), upload.filename) if upload else None
     req = tasks.complete(db.session, who, task_id, decision=body.get("decision"),
                          comment=body.get("comment"), data=data, revision=revision)
-    return jsonify({"request": requests.describe(db.session, req)})
+    # The latest history only: GET /api/v1/requests/<id> has all of it.
+    return jsonify({"request": requests.describe(db.session, req, recent=RECENT_HISTORY)})

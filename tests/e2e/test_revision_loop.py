@@ -86,3 +86,19 @@ def test_five_hundred_rounds_of_revision_neither_stall_nor_lose_history(loop, pd
     assert body["status"] == "sealed"
     assert len(body["history"]) == 1001
     assert [h["decision"] for h in body["history"][-3:]] == ["return", "approve", "approve"]
+
+
+def test_a_completion_answers_with_the_latest_history_and_get_with_all_of_it(loop, pdf):
+    created = submit(loop.alice, loop.seal_id, pdf, process="revision_loop", data={}).get_json()
+    rid, (task,) = created["id"], created["tasks"]
+    for _ in range(15):
+        for who, decision in ((loop.carol, "return"), (loop.alice, "approve")):
+            body = who.post(f"/api/v1/tasks/{task['id']}/complete",
+                            json={"decision": decision}).get_json()["request"]
+            (task,) = body["tasks"]
+    assert body["history_total"] == 30 and body["history_truncated"] is True
+    assert len(body["history"]) == 20
+    assert [h["decision"] for h in body["history"][-2:]] == ["return", "approve"]
+    full = loop.alice.get(f"/api/v1/requests/{rid}").get_json()
+    assert len(full["history"]) == 30 and "history_truncated" not in full
+    assert full["history"][-20:] == body["history"]
