@@ -19,7 +19,7 @@ from werkzeug.serving import run_simple
 
 from app.context import env
 from app.extensions import db
-from processes import definitions, lifecycle, migration, people, policy, seals
+from processes import crl, definitions, lifecycle, ltv, migration, people, policy, seals
 from processes.db import unit_of_work
 from processes.errors import SealflowError
 from processes.models import SealStatus
@@ -57,11 +57,14 @@ def _split(text: str | None) -> list[str]:
 
 
 def init_database() -> None:
-    """Create or upgrade the schema, then the PKI and the system seal (idempotent)."""
+    """Create or upgrade the schema, then the PKI, the system seal and a current CRL (the one
+    PAdES B-LT seals embed; the scheduler keeps it fresh) (idempotent)."""
     upgrade(directory=current_app.extensions["migrate"].directory)
     with unit_of_work(db.session):
         seals.ensure_pki(db.session, env())
         seals.ensure_system_seal(db.session, env())
+        if crl.due(db.session):
+            crl.publish(db.session, env())
 
 
 @click.command("init")
@@ -290,6 +293,20 @@ def seal_policy(seal_id, demands, **options) -> str:
         lines.append(f"  {flow['process']} v{flow['version']}: {verdict}"
                      + ("" if flow["ok"] else f" - {flow['message']}"))
     return "\n".join(lines)
+
+
+@seal_group.command("level")
+@click.argument("seal_id", type=int)
+@click.argument("level", type=click.Choice([*ltv.PADES_LEVELS, "default"]))
+@transactional
+def seal_level(seal_id, level) -> str:
+    """Set the PAdES level of a seal's signatures: B-B, B-T (a timestamp), B-LT (and the
+    validation data), B-LTA (and an archive timestamp, renewed by the scheduler); "default"
+    follows SEALFLOW_PADES_LEVEL."""
+    seal = seals.get_seal(db.session, seal_id)
+    ltv.set_level(db.session, seal, None if level == "default" else level)
+    return f"seal {seal.id} signs at {ltv.level_of(seal, env())}" + (
+        "" if seal.pades_level else " (the default)")
 
 
 @click.command("run")

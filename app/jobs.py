@@ -16,7 +16,7 @@ from flask import Flask, current_app
 
 from app.context import env
 from app.extensions import db
-from processes import crl, lifecycle, sealing, signals, timers
+from processes import crl, lifecycle, ltv, sealing, signals, timers
 from processes.db import unit_of_work
 from processes.models import utcnow
 
@@ -93,8 +93,9 @@ class JobRunner:
             logger.exception("publishing the CRL failed")
 
     def maintain_pki(self) -> None:
-        """Daily: renew the CRL ahead of its nextUpdate, expire seals whose certificate ran
-        out, warn about those that soon will."""
+        """Every 6 hours: renew the CRL ahead of its nextUpdate, expire seals whose certificate
+        ran out, warn about those that soon will; then renew the archive timestamps that are
+        due (B-LTA documents), with the fresh CRL."""
         with self.app.app_context():
             try:
                 with unit_of_work(db.session):
@@ -105,6 +106,18 @@ class JobRunner:
                     lifecycle.warn_expiring(db.session)
             except Exception:  # noqa: BLE001 - logged; tried again next time
                 logger.exception("PKI maintenance failed")
+            finally:
+                db.session.remove()
+        self.renew_archive_timestamps()
+
+    def renew_archive_timestamps(self) -> ltv.RenewalRun | None:
+        """A step of its own: a failure here leaves the CRL and the seals' lifecycle done."""
+        with self.app.app_context():
+            try:
+                return ltv.renew_due(db.session, env(), before=ltv.RENEW_BEFORE)
+            except Exception:  # noqa: BLE001 - logged; tried again next time
+                logger.exception("renewing archive timestamps failed")
+                return None
             finally:
                 db.session.remove()
 

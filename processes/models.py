@@ -277,6 +277,8 @@ class Seal(Base):
     certificate_serial: Mapped[str] = mapped_column(String(64))
     appearance_pdf: Mapped[bytes] = mapped_column(LargeBinary)
     appearance_png: Mapped[bytes] = mapped_column(LargeBinary)
+    # PAdES level of this seal's signatures (B-B, B-T, B-LT, B-LTA); null: SEALFLOW_PADES_LEVEL.
+    pades_level: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     custodians: Mapped[list[User]] = relationship(secondary="seal_custodians", lazy="selectin",
                                                   order_by="User.name")

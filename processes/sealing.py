@@ -18,9 +18,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit, documents, policy, signals, tsa
+from processes import audit, documents, ltv, policy, signals
 from processes.db import lock_request, on_commit, unit_of_work
 from processes.env import Env
+from processes.errors import SealingFailed
 from processes.models import (
     GrantStatus,
     Request,
@@ -123,12 +124,17 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
         reason=f"Sealflow request #{req.id} ({req.process.key} v{req.process.version}) "
                f"authorized")
     record = approval_record(env, req, seal, grant, settings.field_name)
+    level = ltv.level_of(seal, env)
+    try:
+        long_term = ltv.long_term_settings(session, level)
+    except SealingFailed as exc:
+        raise RefuseToSeal(exc.message) from None
     try:
         return signer.seal_pdf(data, expected_sha256=grant.document_sha256,
                                signer=signer_for(session, env, seal),
                                appearance_pdf=seal.appearance_pdf, placement=placement,
-                               settings=settings, timestamper=tsa.timestamper_for(env),
-                               approval_record=record)
+                               settings=settings, timestamper=ltv.timestamper_for(env, level),
+                               approval_record=record, long_term=long_term)
     except signer.HashMismatch as exc:
         raise RefuseToSeal(f"hash mismatch: {exc}") from None
     except signer.SignerError as exc:

@@ -24,7 +24,17 @@ from .keys import (
     private_key_from_bytes,
     private_key_from_file,
 )
-from .pades import SealPlacement, SealSettings, SealSigner, seal_pdf
+from .pades import (
+    PADES_LEVELS,
+    LongTermSettings,
+    PreparedField,
+    SealPlacement,
+    SealSettings,
+    SealSigner,
+    archive_timestamp_expiry,
+    renew_archive_timestamp,
+    seal_pdf,
+)
 from .pdf import PdfInfo, inspect_pdf
 from .pkcs11 import (
     KeyProtection,
@@ -52,11 +62,20 @@ from .tsa import (
     timestamp_rejection,
 )
 from .tsa_client import http_timestamper, timestamp_request
-from .validate import SignatureReport, validate_pdf
+from .validate import (
+    DocumentReport,
+    DocumentTimestampReport,
+    SignatureReport,
+    validate_document,
+    validate_pdf,
+)
 
 __all__ = [
     "KEY_TYPES",
     "DEFAULT_TSA_POLICY",
+    "PADES_LEVELS",
+    "DocumentReport",
+    "DocumentTimestampReport",
     "FontMissing",
     "HashMismatch",
     "InvalidDocument",
@@ -64,8 +83,10 @@ __all__ = [
     "KeyMaterial",
     "KeyProtection",
     "KeyUnavailable",
+    "LongTermSettings",
     "PdfInfo",
     "Pkcs11Config",
+    "PreparedField",
     "SealAppearance",
     "SealPlacement",
     "SealSettings",
@@ -77,6 +98,7 @@ __all__ = [
     "TimestampRefused",
     "TimestampRequest",
     "TimestampResponse",
+    "archive_timestamp_expiry",
     "certificate_from_file",
     "certificate_from_pem",
     "certify_public_key",
@@ -95,9 +117,11 @@ __all__ = [
     "pkcs11_seal_signer",
     "private_key_from_bytes",
     "private_key_from_file",
+    "renew_archive_timestamp",
     "seal_pdf",
     "store_certificate",
     "timestamp_rejection",
     "timestamp_request",
+    "validate_document",
     "validate_pdf",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyhanko.pdf_utils import generic, misc
@@ -67,13 +68,38 @@ def open_pdf(data: bytes, encrypted_message: str = ENCRYPTED_FOR_SEALING) -> Pdf
     return reader
 
 
-def describe_pdf(reader: PdfFileReader, sha256: str) -> PdfInfo:
+class _PageSizes(Sequence):
+    """Page sizes read one page at a time, when asked: sealing needs one page of a document
+    that was already checked whole when it was uploaded."""
+
+    def __init__(self, reader: PdfFileReader) -> None:
+        self._reader = reader
+        self._count = int(reader.root["/Pages"]["/Count"])
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(self._count)))
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        page_ref, _ = self._reader.find_page_for_modification(index)
+        box = find_inherited_value_in_tree(page_ref.get_object(), "/MediaBox", "/Parent")
+        return _box_size(box)
+
+
+def describe_pdf(reader: PdfFileReader, sha256: str, *, lazy: bool = False) -> PdfInfo:
     """Describe the PDF open in ``reader`` whose bytes hash to ``sha256``.
+
+    ``lazy``: read page sizes only when asked (the whole page tree is walked otherwise).
 
     :raises InvalidDocument: the page tree is damaged, or there are no pages.
     """
     try:
-        sizes = page_sizes(reader)
+        sizes = _PageSizes(reader) if lazy else page_sizes(reader)
     except (misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
         raise InvalidDocument(f"the PDF is damaged: its page list cannot be read ({e})") from e
     if not sizes:
