@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import signer
@@ -218,10 +218,13 @@ def _records(session: Session, digests: set[str]) -> dict[str, dict]:
     ``digests``: ``{sha256: {request_id, process, version, sealed_at, approvals, ...}}``."""
     if not digests:
         return {}
+    # The request's sealed document, or the one its grant first produced (a renewed
+    # archive timestamp points the request at a newer revision; copies of the first are ours).
     rows = session.execute(
         select(Request, Document.sha256, SigningGrant.approvals)
-        .join(Document, Document.id == Request.sealed_document_id)
-        .outerjoin(SigningGrant, SigningGrant.request_id == Request.id)
+        .join(SigningGrant, SigningGrant.request_id == Request.id)
+        .join(Document, or_(Document.id == Request.sealed_document_id,
+                            Document.id == SigningGrant.sealed_document_id))
         .where(Document.sha256.in_(digests))
         .order_by(Request.id))
     records: dict[str, dict] = {}

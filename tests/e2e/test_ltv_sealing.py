@@ -4,6 +4,7 @@ archive timestamp before the TSA certificate behind it expires."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import timedelta
 
@@ -152,6 +153,12 @@ def test_contract_flow_at_b_lta_and_the_renewal_job(org, pdf, app, own_tsa, pki_
     assert event.details["new_sha256"] == after["sealed_document"]["sha256"]
     with app.app_context():
         assert ltv.renew_due(db.session, env()).renewed == []  # no longer due
+    # Copies of the document as first sealed are still ours after the renewal.
+    for copy in (sealed, renewed):
+        rows = app.test_client().post("/api/v1/verify", data={
+            "file": (io.BytesIO(copy), "c.pdf")}, content_type="multipart/form-data"
+        ).get_json()["signatures"]
+        assert rows[0]["approval"]["request_id"] == body["id"]
     assert len(_renewals(app)) == 1
 
 
