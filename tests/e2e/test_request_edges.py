@@ -114,3 +114,19 @@ def test_history_and_tasks_show_in_the_request(org, pdf):
     assert task["request_id"] == req["id"]
     assert task["candidate_users"] == ["bob"]
     assert task["form"] == []  # the head decides and comments; the flow asks nothing more
+
+
+def test_a_business_system_files_on_behalf_of_a_user_only_with_act_as(org, pdf, api):
+    erp = api("erp", scopes=["act_as"])
+    resp = submit(erp, org.seal_id, pdf, on_behalf_of="alice")
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert body["requester"] == "alice"
+    # The request is alice's: her head approves, she may withdraw it, she sees it as hers.
+    assert only_task(org.bob)["request_id"] == body["id"]
+    assert [r["id"] for r in org.alice.get("/api/v1/requests").get_json()] == [body["id"]]
+    plain = api("crm")
+    refused = submit(plain, org.seal_id, pdf, on_behalf_of="alice")
+    assert refused.status_code == 403
+    assert "act_as" in refused.get_json()["error"]["message"]
+    assert submit(erp, org.seal_id, pdf, on_behalf_of="nobody").status_code == 404
