@@ -216,3 +216,19 @@ def warn_expiring(session: Session, days: int = WARN_DAYS) -> list[int]:
                 None, seal_id=s, not_after=at))
             warned.append(seal.id)
     return warned
+
+
+def seal_view(session: Session, identity: Identity, seal: Seal) -> dict:
+    """What the seal page shows: to everyone its status and certificate; to its custodians,
+    seal admins and auditors also its policy, counters and lifecycle, and (custodians and seal
+    admins) the transitions they may make now."""
+    from signer import certificate_from_pem
+    cert = certificate_from_pem(seal.cert_pem)
+    manager = may_manage(session, identity, seal)
+    view = {"seal": seal, "not_before": cert.not_valid_before_utc,
+            "not_after": cert.not_valid_after_utc, "may_manage": manager,
+            "transitions": sorted(s.value for s in ALLOWED.get(seal.status, set())
+                                  if s != SealStatus.expired) if manager else []}
+    if manager or identity.has_role("auditor"):
+        view["usage"] = usage_log(session, identity, seal, limit=20)
+    return view

@@ -1,17 +1,45 @@
-"""``/seals``: the organisation's seals and their images."""
+"""``/seals``: the organisation's seals, their images, and one seal's page."""
 
-from flask import Response, render_template
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from app.context import identity
 from app.extensions import db
-from app.web import blueprint
+from app.web import attempt, blueprint
+from processes import lifecycle
 from processes import seals as seal_service
+from processes.models import SealStatus
 
 
 @blueprint.get("/seals")
 @login_required
 def seals():
     return render_template("seals.html", seals=seal_service.listing(db.session))
+
+
+@blueprint.get("/seals/<int:seal_id>")
+@login_required
+def seal_detail(seal_id: int):
+    seal = seal_service.get_seal(db.session, seal_id)
+    return render_template("seal.html", **lifecycle.seal_view(db.session, identity(), seal))
+
+
+@blueprint.post("/seals/<int:seal_id>/status")
+@login_required
+def seal_transition(seal_id: int):
+    """Suspend, resume, void or revoke, with the reason (recorded like every transition)."""
+    target = request.form.get("to", "")
+    if target not in {s.value for s in SealStatus}:
+        flash("未知的状态 Unknown status", "error")
+        return redirect(url_for("web.seal_detail", seal_id=seal_id))
+    _seal, error = attempt(lambda: lifecycle.transition(
+        db.session, seal_service.get_seal(db.session, seal_id), SealStatus(target),
+        reason=request.form.get("reason", ""), identity=identity()))
+    if error is not None:
+        flash(error.message, "error")
+    else:
+        flash(f"印章状态已更新 Seal is now {target}", "success")
+    return redirect(url_for("web.seal_detail", seal_id=seal_id))
 
 
 @blueprint.get("/seals/<int:seal_id>/image.png")

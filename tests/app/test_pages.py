@@ -277,3 +277,23 @@ def test_return_for_revision_and_resubmit_a_new_pdf_through_the_pages(org, login
     doc = alice.get(f"/requests/{request_id}/document")
     assert doc.data == revised
     doc.close()
+
+
+def test_the_seal_page_shows_its_record_and_lets_custodians_suspend_and_resume(org, login):
+    carol, alice = login("carol"), login("alice")
+    page = carol.get(f"/seals/{org.seal_id}")
+    assert page.status_code == 200
+    assert "Usage policy" in page.text and "Suspend" in page.text
+    seen_by_alice = alice.get(f"/seals/{org.seal_id}").text
+    assert "Suspend" not in seen_by_alice and "Usage log" not in seen_by_alice
+    assert alice.post(f"/seals/{org.seal_id}/status",
+                      data={"to": "suspended", "reason": "x"}).status_code == 403
+    no_reason = carol.post(f"/seals/{org.seal_id}/status", data={"to": "suspended", "reason": ""})
+    assert no_reason.status_code == 302
+    assert "Resume" not in carol.get(f"/seals/{org.seal_id}").text  # no reason: unchanged
+    done = carol.post(f"/seals/{org.seal_id}/status", data={"to": "suspended", "reason": "送检"})
+    assert done.status_code == 302
+    page = carol.get(f"/seals/{org.seal_id}").text
+    assert "送检" in page and "Resume" in page
+    carol.post(f"/seals/{org.seal_id}/status", data={"to": "active", "reason": "检验完毕"})
+    assert "Suspend" in carol.get(f"/seals/{org.seal_id}").text
