@@ -227,8 +227,9 @@ def seal_view(session: Session, identity: Identity, seal: Seal) -> dict:
     manager = may_manage(session, identity, seal)
     view = {"seal": seal, "not_before": cert.not_valid_before_utc,
             "not_after": cert.not_valid_after_utc, "may_manage": manager,
-            "transitions": sorted(s.value for s in ALLOWED.get(seal.status, set())
-                                  if s != SealStatus.expired) if manager else []}
+            "transitions": [s.value for s in (SealStatus.suspended, SealStatus.active,
+                                              SealStatus.voided, SealStatus.revoked)
+                            if manager and s in ALLOWED.get(seal.status, set())]}
     if manager or identity.has_role("auditor"):
         view["usage"] = usage_log(session, identity, seal, limit=20)
     return view
