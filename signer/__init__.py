@@ -24,17 +24,14 @@ from .keys import (
     private_key_from_bytes,
     private_key_from_file,
 )
-from .pades import (
+from .ltv import (
     PADES_LEVELS,
     LongTermSettings,
     PreparedField,
-    SealPlacement,
-    SealSettings,
-    SealSigner,
     archive_timestamp_expiry,
     renew_archive_timestamp,
-    seal_pdf,
 )
+from .pades import SealPlacement, SealSettings, SealSigner, seal_pdf
 from .pdf import PdfInfo, inspect_pdf
 from .pkcs11 import (
     KeyProtection,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
+from pyhanko.sign import fields
 
 from .errors import InvalidDocument
 
@@ -160,3 +161,14 @@ def _box_size(box) -> tuple[float, float]:
     if width <= 0 or height <= 0:
         raise ValueError("a page has an empty media box")
     return width, height
+
+
+def free_field_name(reader: PdfFileReader, wanted: str) -> str:
+    """``wanted``, unless a signed field has that name (an empty one is filled); then the first
+    free of ``wanted-2``, ``wanted-3`` ..."""
+    taken = {name for name, value, _ in fields.enumerate_sig_fields(reader) if value}
+    name, n = wanted, 1
+    while name in taken:
+        n += 1
+        name = f"{wanted}-{n}"
+    return name
