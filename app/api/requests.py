@@ -5,7 +5,7 @@ from flask import jsonify, request, send_file
 from app.api import blueprint, commits, json_body, page_args
 from app.context import env, identity
 from app.extensions import db
-from processes import events, incidents, requests
+from processes import events, incidents, requests, views
 from processes.errors import BadInput, InvalidContent
 from processes.requests import NewRequest
 
@@ -60,7 +60,7 @@ def new_request_from_form() -> NewRequest:
 def create_request():
     who = identity()
     req = requests.create(db.session, env(), who, new_request_from_form())
-    return jsonify(requests.describe(db.session, req)), 201
+    return jsonify(views.describe(db.session, req)), 201
 
 
 def _summary(req) -> dict:
@@ -90,7 +90,7 @@ def list_requests():
 @blueprint.get("/requests/<int:request_id>")
 def get_request(request_id: int):
     req = requests.get_visible(db.session, identity(), request_id)
-    return jsonify(requests.describe(db.session, req))
+    return jsonify(views.describe(db.session, req))
 
 
 @blueprint.get("/requests/<int:request_id>/document")
@@ -109,14 +109,14 @@ def request_sealed(request_id: int):
 @commits
 def withdraw_request(request_id: int):
     req = requests.withdraw(db.session, identity(), request_id)
-    return jsonify(requests.describe(db.session, req))
+    return jsonify(views.describe(db.session, req))
 
 
 @blueprint.post("/requests/<int:request_id>/retry")
 @commits
 def retry_request(request_id: int):
     req = incidents.retry(db.session, identity(), request_id)
-    return jsonify(requests.describe(db.session, req))
+    return jsonify(views.describe(db.session, req))
 
 
 @blueprint.post("/requests/<int:request_id>/messages/<name>")
@@ -124,4 +124,4 @@ def retry_request(request_id: int):
 def deliver_message(request_id: int, name: str):
     payload = json_body()
     req = events.deliver_message(db.session, identity(), request_id, name, payload)
-    return jsonify(requests.describe(db.session, req))
+    return jsonify(views.describe(db.session, req))

@@ -5,7 +5,7 @@ from flask import jsonify, request
 from app.api import blueprint, commits, json_body, page_args
 from app.context import env, identity
 from app.extensions import db
-from processes import inbox, requests, tasks
+from processes import inbox, tasks, views
 from processes.errors import BadInput
 
 RECENT_HISTORY = 20
@@ -16,21 +16,21 @@ def list_tasks():
     who = identity()
     limit, offset = page_args()
     found = inbox.open_tasks(db.session, who.user, limit=limit, offset=offset)
-    return jsonify([requests.describe_task(t) for t in found])
+    return jsonify([views.describe_task(t) for t in found])
 
 
 @blueprint.post("/tasks/<task_id>/claim")
 @commits
 def claim_task(task_id: str):
     task = tasks.claim(db.session, identity(), task_id)
-    return jsonify(requests.describe_task(task))
+    return jsonify(views.describe_task(task))
 
 
 @blueprint.post("/tasks/<task_id>/unclaim")
 @commits
 def unclaim_task(task_id: str):
     task = tasks.unclaim(db.session, identity(), task_id)
-    return jsonify(requests.describe_task(task))
+    return jsonify(views.describe_task(task))
 
 
 @blueprint.post("/tasks/<task_id>/complete")
@@ -54,4 +54,4 @@ def complete_task(task_id: str):
     req = tasks.complete(db.session, who, task_id, decision=body.get("decision"),
                          comment=body.get("comment"), data=data, revision=revision)
     # The latest history only: GET /api/v1/requests/<id> has all of it.
-    return jsonify({"request": requests.describe(db.session, req, recent=RECENT_HISTORY)})
+    return jsonify({"request": views.describe(db.session, req, recent=RECENT_HISTORY)})

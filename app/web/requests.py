@@ -12,7 +12,7 @@ from app.errors import status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import STATUS_LABELS, problems_by_field
-from processes import definitions, incidents, requests, seals
+from processes import definitions, incidents, requests, seals, views
 from processes.errors import SealflowError
 from processes.models import RequestStatus, SealStatus
 from processes.requests import NewRequest
@@ -90,7 +90,7 @@ def _new_request_page(chosen: str | None, error: SealflowError | None = None):
 def request_detail(request_id: int):
     who = identity()
     req = requests.get_visible(db.session, who, request_id)
-    return render_template("request.html", req=req, details=requests.describe(db.session, req),
+    return render_template("request.html", req=req, details=views.describe(db.session, req),
                            may_withdraw=req.requester_id == who.user.id and req.status in (
                                RequestStatus.running, RequestStatus.halted),
                            may_retry=who.has_role("admin") and req.status in (

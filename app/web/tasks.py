@@ -8,7 +8,7 @@ from app.errors import status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import decision_label, problems_by_field
-from processes import inbox, requests, tasks
+from processes import inbox, tasks, views
 from processes.errors import SealflowError
 from processes.models import TaskStatus
 
@@ -49,6 +49,6 @@ def _task_page(task_id: str, error: SealflowError | None = None):
     meta = req.process.tasks.get(task.element_id) or {}
     return render_template("task.html", task=task, req=req, is_open=is_open,
                            form=meta.get("form", []), can_return=meta.get("can_return", False),
-                           details=requests.describe(db.session, req),
+                           details=views.describe(db.session, req),
                            values=request.form if error is not None else {},
                            problems=problems_by_field(error))
