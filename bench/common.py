@@ -114,7 +114,7 @@ def log(message: str) -> None:
 @dataclass
 class Stats:
     label: str
-    samples_s: list[float]
+    samples_s: list[float] = field(default_factory=list)
     note: str = ""
 
     @property

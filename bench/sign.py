@@ -52,8 +52,6 @@ import os
 import platform
 import random
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -63,7 +61,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, BenchError, Stats, code_version, log, nproc  # noqa: E402
+
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -77,41 +76,6 @@ IMAGE_W, IMAGE_H = 190, 180  # 102,600 bytes of RGB noise per page: ~10.3 MB for
 GOAL_STOCK_RATIO = 5.0
 GOAL_RAW_RATIO = 3.0
 GOAL_BT_EXTRA_MS = 20.0
-
-
-class BenchError(Exception):
-    """Something failed: the run exits 1 with this message."""
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-# -- small helpers (copied from bench/common.py, which is being reworked) --------------------
-
-@dataclass
-class Stats:
-    label: str
-    samples_s: list[float] = field(default_factory=list)
-
-    @property
-    def ms(self) -> list[float]:
-        return [s * 1000.0 for s in self.samples_s]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.ms)
-
-    def pct(self, p: float) -> float:
-        ordered = sorted(self.ms)
-        return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
-
-
-def nproc() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def cpu_model() -> str:
@@ -148,20 +112,6 @@ def versions() -> str:
         except PackageNotFoundError:
             out.append(f"{name} (not installed)")
     return ", ".join(out)
-
-
-def code_version() -> str:
-    """The commit measured, and the files changed in the working tree (bench/ aside)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (no git)"
-    changed = sorted(line[3:] for line in dirty.splitlines() if not line[3:].startswith("bench/"))
-    return f"{head or 'unknown'}" + (f" + uncommitted changes in {', '.join(changed)}"
-                                     if changed else " (clean)")
 
 
 # -- the documents ----------------------------------------------------------------------------
