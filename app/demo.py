@@ -43,6 +43,9 @@ BUSINESS_TYPES = {
     "finance_seal": ("finance", "财务用印"),
     "hr_certificate": ("hr", "人事证明用印"),
     "seal_lending": ("lending", "印章外借"),
+    "seal_make": ("seal_make", "制章申请"),
+    "seal_void": ("seal_void", "印章作废"),
+    "seal_revoke": ("seal_revoke", "证书吊销"),
 }
 WHO = [
     "合同用印 contract: bob (department head); above 1,000,000 lily (法务部); carol (custodian)",

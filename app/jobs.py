@@ -45,6 +45,36 @@ class JobRunner:
                                                     thread_name_prefix="sealflow-seal")
             self._executor.submit(self._in_context, grant_id)
 
+    def on_lifecycle(self, _sender: object, request_id: int, **_kw: object) -> None:
+        """A lifecycle flow was authorized: make its change (inline, or in the background)."""
+        try:
+            if current_app._get_current_object() is not self.app:
+                return
+        except RuntimeError:
+            return
+        if self.mode == "inline":
+            self.apply_change(request_id)
+        elif self.mode == "thread":
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=2,
+                                                    thread_name_prefix="sealflow-seal")
+            self._executor.submit(self._change_in_context, request_id)
+
+    def apply_change(self, request_id: int) -> None:
+        try:
+            with unit_of_work(db.session):
+                lifecycle.apply_request(db.session, env(), request_id)
+        except Exception:  # noqa: BLE001 - the sweep retries; logged with its id
+            logger.exception("lifecycle change of request %d failed; it will be retried",
+                             request_id)
+
+    def _change_in_context(self, request_id: int) -> None:
+        with self.app.app_context():
+            try:
+                self.apply_change(request_id)
+            finally:
+                db.session.remove()
+
     def run_grant(self, grant_id: int) -> None:
         try:
             sealing.run_grant(db.session, env(), grant_id)
@@ -71,7 +101,11 @@ class JobRunner:
                 db.session.rollback()
                 for grant_id in ids:
                     self.run_grant(grant_id)
-                return len(ids) + len(due)
+                changes = lifecycle.pending_changes(db.session)
+                db.session.rollback()
+                for request_id in changes:
+                    self.apply_change(request_id)
+                return len(ids) + len(due) + len(changes)
             finally:
                 db.session.remove()
 
@@ -198,3 +232,4 @@ def init_app(app: Flask) -> None:
     signals.grant_created.connect(jobs.on_grant, weak=True)
     signals.timer_armed.connect(jobs.on_timer, weak=True)
     signals.seal_changed.connect(jobs.on_seal_changed, weak=True)
+    signals.lifecycle_authorized.connect(jobs.on_lifecycle, weak=True)

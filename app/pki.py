@@ -6,7 +6,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from app.context import env
 from app.extensions import csrf, db
 from app.transactions import commits
-from processes import seals, tsa
+from processes import crl, seals, tsa
 from processes.errors import NotFound
 
 blueprint = Blueprint("pki", __name__)
@@ -23,6 +23,17 @@ def ca() -> Response:
     if not pems:
         raise NotFound("the organisation CA does not exist yet: run `sealflow init`")
     return Response(b"".join(pems), mimetype="application/x-pem-file")
+
+
+@blueprint.get("/pki/crl")
+def crl_der() -> Response:
+    """The issuing CA's current CRL (DER), as published on revocation and on schedule."""
+    current = crl.latest(db.session)
+    if current is None:
+        raise NotFound("no CRL is published yet: run `sealflow init`")
+    response = Response(current.der, mimetype="application/pkix-crl")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @blueprint.post("/tsa")

@@ -35,6 +35,9 @@ _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 
 
+SEAL_ACTIONS = ("make", "void", "revoke")
+
+
 @dataclass
 class ParsedFlow:
     """A validated BPMN deployment: what the database stores and what the engine runs."""
@@ -49,6 +52,9 @@ class ParsedFlow:
     spec: Any
     subprocess_specs: dict[str, Any]
     warnings: list[Problem] = field(default_factory=list)
+    seal_action: str | None = None
+    """A lifecycle flow's action at its authorized end (make, void, revoke), from the process's
+    property ``seal_action``; None for a flow that authorizes a use of a seal."""
 
 
 def _safe_parser() -> etree.XMLParser:
@@ -377,6 +383,11 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         process = _main_process(main_name, roots[main_name], problems)
         if process is not None:
             end_id = _authorized_end(main_name, process, authorized_end, problems)
+            action = _properties(process).get("seal_action")
+            if action and action not in SEAL_ACTIONS:
+                problems.append(Problem(
+                    f"seal_action {action!r} is not one of {', '.join(SEAL_ACTIONS)}",
+                    element=process.get("id"), line=process.sourceline, file=main_name))
     if problems:
         raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
     assert process is not None and end_id is not None
@@ -399,6 +410,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         key=key,
         name=process.get("name") or key,
         authorized_end=end_id,
+        seal_action=_properties(process).get("seal_action") or None,
         files=texts,
         sha256=content_hash(files),
         tasks=_all_task_metadata(spec, subprocess_specs, lanes, _handles_return(roots)),

@@ -43,6 +43,7 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     definition = ProcessDefinition(
         key=flow.key, version=latest + 1, name=flow.name, sha256=flow.sha256, files=flow.files,
         authorized_end=flow.authorized_end, tasks=flow.tasks, start_form=flow.start_form,
+        seal_action=flow.seal_action,
         deployed_by_id=actor.id if actor else None)
     session.add(definition)
     session.flush()

@@ -11,12 +11,13 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes import audit, engine, policy, signals
+from processes import audit, engine, policy, seals, signals
 from processes.db import lock_request, on_commit
-from processes.errors import BadInput, NotAllowed, WorkflowStateError
+from processes.errors import BadInput, NotAllowed, SealflowError, WorkflowStateError
 from processes.models import (
     AuditEvent,
     GrantStatus,
+    ProcessDefinition,
     Request,
     RequestStatus,
     Seal,
@@ -233,3 +234,52 @@ def seal_view(session: Session, identity: Identity, seal: Seal) -> dict:
     if manager or identity.has_role("auditor"):
         view["usage"] = usage_log(session, identity, seal, limit=20)
     return view
+
+
+def pending_changes(session: Session) -> list[int]:
+    """Authorized lifecycle requests whose change is not made yet (the job was lost)."""
+    return list(session.execute(select(Request.id).join(
+        ProcessDefinition, ProcessDefinition.id == Request.process_id).where(
+        Request.status == RequestStatus.authorized,
+        ProcessDefinition.seal_action.is_not(None))).scalars())
+
+
+def apply_request(session: Session, env, request_id: int) -> bool:
+    """Make the change an authorized lifecycle request asks for, once (under its row lock):
+    make the seal, or void or revoke it. The request then is ``completed`` (or ``failed``
+    with the reason, say when the seal was revoked meanwhile)."""
+    req = lock_request(session, request_id)
+    if req is None or req.status != RequestStatus.authorized or not req.process.seal_action:
+        return False
+    action, data = req.process.seal_action, req.data
+    try:
+        if action == "make":
+            custodians = [u for u in session.execute(select(User).where(User.name.in_(
+                [n.strip() for n in str(data.get("custodians", "")).split(",")]))).scalars()]
+            seal = seals.create_seal(session, env, data["seal_name"],
+                                     seal_type=data["new_seal_type"], custodians=custodians,
+                                     actor=req.requester,
+                                     key_type=data.get("key_type") or "rsa2048")
+            session.add(SealTransition(seal_id=seal.id, from_status=None,
+                                       to_status=SealStatus.active, actor_id=req.requester_id,
+                                       reason=f"制章申请 request #{req.id}: "
+                                              f"{data.get('reason') or data['seal_name']}",
+                                       request_id=req.id))
+            req.seal_id = seal.id
+        else:
+            to = SealStatus.voided if action == "void" else SealStatus.revoked
+            transition(session, req.seal, to, request_id=req.id,
+                       reason=f"request #{req.id}: {data.get('reason') or action}")
+    except SealflowError as exc:
+        req.status = RequestStatus.failed
+        req.failure = exc.message
+        audit.record(session, "request.failed", request_id=req.id, seal_id=req.seal_id,
+                     reason=exc.message)
+        return False
+    req.status = RequestStatus.completed
+    req.updated_at = utcnow()
+    audit.record(session, "request.completed", request_id=req.id, seal_id=req.seal_id,
+                 seal_action=action)
+    on_commit(session, lambda: signals.request_finished.send(
+        None, request_id=req.id, status="completed"))
+    return True

@@ -78,6 +78,7 @@ class RequestStatus(enum.StrEnum):
     withdrawn = "withdrawn"
     authorized = "authorized"
     sealed = "sealed"
+    completed = "completed"  # a lifecycle request whose change of the seal was made
     failed = "failed"
 
 
@@ -213,6 +214,8 @@ class ProcessDefinition(Base):
     # Per user task: name, lane, assignee/candidate expressions, form fields (see processes.bpmn).
     tasks: Mapped[dict[str, Any]] = mapped_column(JSON)
     start_form: Mapped[list[Any]] = mapped_column(JSON)
+    # make | void | revoke: a lifecycle flow, whose authorized end changes a seal.
+    seal_action: Mapped[str | None] = mapped_column(String(20))
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -315,7 +318,8 @@ class Request(Base):
     status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), index=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
     business_type: Mapped[str | None] = mapped_column(String(100))
-    seal_id: Mapped[int] = mapped_column(ForeignKey("seals.id"), index=True)
+    # None only for a request to make a seal (filled in when the seal is made).
+    seal_id: Mapped[int | None] = mapped_column(ForeignKey("seals.id"), index=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
@@ -335,7 +339,7 @@ class Request(Base):
     sealed_at: Mapped[datetime | None] = mapped_column()
 
     process: Mapped[ProcessDefinition] = relationship(lazy="joined")
-    seal: Mapped[Seal] = relationship()
+    seal: Mapped[Seal | None] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
     document: Mapped[Document] = relationship(foreign_keys=[document_id], lazy="joined")
     sealed_document: Mapped[Document | None] = relationship(foreign_keys=[sealed_document_id])

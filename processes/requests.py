@@ -58,7 +58,7 @@ FINAL = {RequestStatus.rejected, RequestStatus.withdrawn, RequestStatus.sealed,
 class NewRequest:
     """What a requester submits (already parsed from the form or the multipart body)."""
 
-    seal_id: int
+    seal_id: int | None
     document: bytes | None
     filename: str
     process: str | None = None
@@ -80,7 +80,8 @@ def _definition_for(session: Session, new: NewRequest) -> tuple[ProcessDefinitio
             raise InvalidContent(f"unknown business type {new.business_type!r}",
                                  [{"field": "business_type", "message": "unknown"}])
         return definitions.latest(session, bt.process_key), bt.key
-    raise BadInput("name the flow: `process` (a process key) or `business_type`")
+    raise InvalidContent("name the flow: `process` (a process key) or `business_type`",
+                         [{"field": "process", "message": "process or business_type is required"}])
 
 
 def _placement(raw: dict[str, Any] | None, info: signer.PdfInfo) -> dict[str, Any]:
@@ -113,9 +114,45 @@ def builtins(session: Session, requester: User, seal, business_type: str | None,
     heads = sorted(session.execute(select(User.name).where(User.id.in_(head_ids))).scalars()) \
         if head_ids else []
     return {"requester": requester.name, "requester_groups": sorted(g.key for g in groups),
-            "requester_heads": heads, "business_type": business_type, "seal": seal.id,
-            "seal_type": seal.type, "seal_custodians": [u.name for u in seal.custodians],
+            "requester_heads": heads, "business_type": business_type,
+            "seal": seal.id if seal is not None else None,
+            "seal_type": seal.type if seal is not None else None,
+            "seal_custodians": [u.name for u in seal.custodians] if seal is not None else [],
             "document_pages": pages}
+
+
+def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | None):
+    """The seal a request is for: an active one to use; for a lifecycle flow, the seal it
+    changes (any status the change can start from), or none for a flow that makes one."""
+    if definition.seal_action == "make":
+        if seal_id is not None:
+            raise InvalidContent("a request to make a seal names no existing seal",
+                                 [{"field": "seal", "message": "must be empty"}])
+        return None
+    if seal_id is None:
+        raise InvalidContent("seal is required", [{"field": "seal", "message": "required"}])
+    seal = get_seal(session, seal_id)
+    usable = (SealStatus.active,) if definition.seal_action is None else (
+        SealStatus.active, SealStatus.suspended)
+    if seal.status not in usable:
+        raise InvalidContent(f"seal {seal.id} is {seal.status.value} and cannot be used",
+                             [{"field": "seal", "message": f"seal is {seal.status.value}"}])
+    return seal
+
+
+def lifecycle_plan(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """A request to make a seal: its name, type and custodians (who must exist), checked now;
+    the custodians-to-be are the flow's ``seal_custodians``."""
+    problems = [{"field": f, "message": "is required"}
+                for f in ("seal_name", "new_seal_type", "custodians") if not data.get(f)]
+    names = [n.strip() for n in str(data.get("custodians") or "").split(",") if n.strip()]
+    known = set(session.execute(select(User.name).where(User.name.in_(names),
+                                                        User.active.is_(True))).scalars())
+    problems += [{"field": "custodians", "message": f"no active user named {n!r}"}
+                 for n in names if n not in known]
+    if problems:
+        raise InvalidContent(f"{problems[0]['field']} {problems[0]['message']}", problems)
+    return {"seal_custodians": names, "seal_type": data["new_seal_type"]}
 
 
 def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> Request:
@@ -135,26 +172,27 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
         if earlier is not None:
             return session.get(Request, earlier.request_id)
     definition, business_type = _definition_for(session, new)
-    seal = get_seal(session, new.seal_id)
-    if seal.status != SealStatus.active:
-        raise InvalidContent(f"seal {seal.id} is {seal.status.value} and cannot be used",
-                             [{"field": "seal", "message": f"seal is {seal.status.value}"}])
+    seal = _seal_for(session, definition, new.seal_id)
     data_bytes = _document_bytes(session, env, identity, new)
     info = documents.inspect(env, data_bytes)
-    policy.check_use(session, seal, requester, business_type, definition, pages=info.pages,
-                     size=len(data_bytes))
+    if definition.seal_action is None:
+        policy.check_use(session, seal, requester, business_type, definition,
+                         pages=info.pages, size=len(data_bytes))
     placement = _placement(new.placement, info)
     data = check_values(definition.start_form, new.data or {}, extra_allowed=True)
-    doc = documents.store(session, env, data_bytes, pages=info.pages)
     variables = {**data, **builtins(session, requester, seal, business_type, info.pages)}
+    if definition.seal_action == "make":
+        variables.update(lifecycle_plan(session, data))
+    doc = documents.store(session, env, data_bytes, pages=info.pages)
     req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
-                  seal_id=seal.id, requester_id=requester.id, created_by_id=identity.user.id,
+                  seal_id=seal.id if seal else None, requester_id=requester.id,
+                  created_by_id=identity.user.id,
                   document=doc, filename=_filename(new.filename), placement=placement,
                   data=data, state="", state_version="")
     session.add(req)
     session.flush()
     audit.record(session, "request.created", actor=identity.user, request_id=req.id,
-                 seal_id=seal.id, process=definition.key, version=definition.version,
+                 seal_id=req.seal_id, process=definition.key, version=definition.version,
                  document_sha256=doc.sha256, requester=requester.name)
     try:
         wf = engine.start(definition, variables)
@@ -257,7 +295,14 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
 
 
 def _authorize(session: Session, req: Request) -> None:
-    """The authorized end: write the single-use signing grant in this same transaction."""
+    """The authorized end: write the single-use signing grant in this same transaction (or,
+    for a lifecycle flow, leave the change to the job that makes it, once)."""
+    if req.process.seal_action is not None:
+        req.status = RequestStatus.authorized
+        audit.record(session, "request.authorized", request_id=req.id, seal_id=req.seal_id,
+                     seal_action=req.process.seal_action)
+        on_commit(session, lambda: signals.lifecycle_authorized.send(None, request_id=req.id))
+        return
     sha = req.document.sha256
     # The approvals given on exactly these bytes (a revision resets them), by anyone but the
     # requester (whose own tasks, such as "revise and resubmit", approve nothing).

@@ -27,3 +27,7 @@ the CRL is published again."""
 seal_expiring = _signals.signal("seal-expiring")
 """A seal's certificate expires soon. Sender: None. Kwargs: ``seal_id``, ``not_after``: its
 custodians are to be warned."""
+
+lifecycle_authorized = _signals.signal("lifecycle-authorized")
+"""A lifecycle flow (make, void, revoke a seal) reached its authorized end. Sender: None.
+Kwargs: ``request_id``: the job runner makes the change."""

@@ -42,7 +42,7 @@ def new_request_from_form() -> NewRequest:
         raise InvalidContent("data must be a JSON object",
                              [{"field": "data", "message": "must be a JSON object"}])
     return NewRequest(
-        seal_id=_int_field("seal", required=True),
+        seal_id=_int_field("seal"),
         document=upload.read() if upload is not None and upload.filename is not None else None,
         filename=(upload.filename if upload is not None else None) or "document.pdf",
         process=request.form.get("process") or None,

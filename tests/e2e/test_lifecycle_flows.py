@@ -1,0 +1,126 @@
+"""Making, voiding and revoking a seal are themselves BPMN flows (shipped under bpmn/): the
+organisation changes who approves them by deploying a new flow, never code."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from app.extensions import db
+from processes.models import Seal, SealStatus
+from processes.seal_models import SealTransition
+from tests.conftest import approve, deploy, only_task, submit
+from tests.pdfcheck import assert_sealed
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+@pytest.fixture
+def office(org, api, make_user):
+    for key in ("seal_make", "seal_void", "seal_revoke"):
+        assert deploy(org.designer, BPMN / key / f"{key}.bpmn").status_code == 201
+    org.olivia = api("olivia", groups=["admin_office"])
+    org.leo = api("leo", groups=["leaders"])
+    with org.alice.client.application.app_context():
+        from processes import people
+        from processes.db import unit_of_work
+        with unit_of_work(db.session):
+            people.add_group(db.session, "admin_office", name="办公室")
+            people.add_group(db.session, "leaders", name="分管领导")
+    return org
+
+
+def _make_request(org, pdf, **data):
+    form = {"process": "seal_make", "document": (io.BytesIO(pdf), "制章申请表.pdf"),
+            "data": json.dumps({"seal_name": "测试科技有限公司财务专用章",
+                                "new_seal_type": "财务专用章", "custodians": "carol",
+                                "reason": "新设财务部", **data})}
+    return org.alice.post("/api/v1/requests", data=form, content_type="multipart/form-data")
+
+
+def test_a_seal_is_made_through_its_flow_and_then_seals(app, office, pdf, trust_roots):
+    resp = _make_request(office, pdf)
+    assert resp.status_code == 201, resp.get_json()
+    req = resp.get_json()
+    assert req["seal"] is None
+    approve(office.bob)
+    approve(office.olivia)
+    approve(office.leo)
+    body = office.alice.get(f"/api/v1/requests/{req['id']}").get_json()
+    assert body["status"] == "completed"
+    seal_id = body["seal"]
+    with app.app_context():
+        seal = db.session.get(Seal, seal_id)
+        assert (seal.name, seal.type, seal.status) == ("测试科技有限公司财务专用章", "财务专用章",
+                                                       SealStatus.active)
+        assert [u.name for u in seal.custodians] == ["carol"]
+        assert b"ENCRYPTED PRIVATE KEY" in seal.key_pem
+        made = db.session.query(SealTransition).filter_by(seal_id=seal_id).one()
+        assert made.request_id == req["id"] and "新设财务部" in made.reason
+    # The new seal is used like any other.
+    used = submit(office.alice, seal_id, pdf).get_json()
+    approve(office.bob)
+    approve(office.carol)
+    sealed = office.alice.get(f"/api/v1/requests/{used['id']}/sealed")
+    assert_sealed(sealed.data, trust_roots)
+    sealed.close()
+
+
+def test_a_make_request_checks_its_data_and_names_no_seal(office, pdf):
+    bad = _make_request(office, pdf, custodians="nobody")
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["problems"][0]["field"] == "custodians"
+    with_seal = office.alice.post("/api/v1/requests", data={
+        "process": "seal_make", "seal": str(office.seal_id),
+        "document": (io.BytesIO(pdf), "a.pdf"),
+        "data": json.dumps({"seal_name": "x", "new_seal_type": "公章", "custodians": "carol",
+                            "reason": "r"})}, content_type="multipart/form-data")
+    assert with_seal.status_code == 422
+
+
+def _change(office, pdf, process: str, reason: str) -> dict:
+    form = {"process": process, "seal": str(office.seal_id),
+            "document": (io.BytesIO(pdf), "申请表.pdf"), "data": json.dumps({"reason": reason})}
+    resp = office.alice.post("/api/v1/requests", data=form, content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def test_voiding_through_its_flow_fails_the_seals_requests_in_flight(app, office, pdf):
+    waiting = submit(office.alice, office.seal_id, pdf).get_json()
+    change = _change(office, pdf, "seal_void", "更换新章")
+    assert only_task(office.carol)["element_id"] == "custodian_confirm"
+    approve(office.carol)
+    approve(office.olivia)
+    assert office.alice.get(f"/api/v1/requests/{change['id']}").get_json()["status"] == \
+        "completed"
+    with app.app_context():
+        assert db.session.get(Seal, office.seal_id).status == SealStatus.voided
+    failed = office.alice.get(f"/api/v1/requests/{waiting['id']}").get_json()
+    assert failed["status"] == "failed" and "更换新章" in failed["failure"]
+
+
+def test_revoking_through_its_flow_puts_the_certificate_on_the_crl(app, office, pdf, client):
+    change = _change(office, pdf, "seal_revoke", "私钥疑似泄露")
+    approve(office.olivia)
+    approve(office.leo)
+    assert office.alice.get(f"/api/v1/requests/{change['id']}").get_json()["status"] == \
+        "completed"
+    crl = x509.load_der_x509_crl(client.get("/pki/crl").data)
+    with app.app_context():
+        seal = db.session.get(Seal, office.seal_id)
+        serial = x509.load_pem_x509_certificate(seal.cert_pem).serial_number
+    assert crl.get_revoked_certificate_by_serial_number(serial) is not None
+
+
+def test_the_new_request_page_offers_no_seal_for_a_make_flow(office, app, make_user):
+    make_user("alice", password="correct-horse-1")
+    client = app.test_client()
+    client.post("/login", data={"name": "alice", "password": "correct-horse-1"})
+    page = client.get("/requests/new?process=seal_make").text
+    assert "A new seal is made once approved" in page and 'name="seal"' not in page
+    assert 'name="seal"' in client.get("/requests/new?process=contract_seal").text
