@@ -30,35 +30,38 @@ class JobRunner:
         self._executor: ThreadPoolExecutor | None = None
         self.scheduler: BackgroundScheduler | None = None
 
-    def on_grant(self, _sender: object, grant_id: int, **_kw: object) -> None:
-        # Signals are process-wide; act only for grants committed by this app.
+    def _ours(self) -> bool:
+        """Signals are process-wide: act only on what this app committed."""
         try:
-            if current_app._get_current_object() is not self.app:
-                return
+            return current_app._get_current_object() is self.app
         except RuntimeError:
-            return
+            return False
+
+    def _dispatch(self, job, arg: int) -> None:
+        """Run a job right after the commit: inline, or in a background thread."""
         if self.mode == "inline":
-            self.run_grant(grant_id)
+            job(arg)
         elif self.mode == "thread":
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=2,
                                                     thread_name_prefix="sealflow-seal")
-            self._executor.submit(self._in_context, grant_id)
+            self._executor.submit(self._in_app, job, arg)
+
+    def _in_app(self, job, arg: int) -> None:
+        with self.app.app_context():
+            try:
+                job(arg)
+            finally:
+                db.session.remove()
+
+    def on_grant(self, _sender: object, grant_id: int, **_kw: object) -> None:
+        if self._ours():
+            self._dispatch(self.run_grant, grant_id)
 
     def on_lifecycle(self, _sender: object, request_id: int, **_kw: object) -> None:
-        """A lifecycle flow was authorized: make its change (inline, or in the background)."""
-        try:
-            if current_app._get_current_object() is not self.app:
-                return
-        except RuntimeError:
-            return
-        if self.mode == "inline":
-            self.apply_change(request_id)
-        elif self.mode == "thread":
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=2,
-                                                    thread_name_prefix="sealflow-seal")
-            self._executor.submit(self._change_in_context, request_id)
+        """A lifecycle flow was authorized: make its change."""
+        if self._ours():
+            self._dispatch(self.apply_change, request_id)
 
     def apply_change(self, request_id: int) -> None:
         try:
@@ -68,25 +71,11 @@ class JobRunner:
             logger.exception("lifecycle change of request %d failed; it will be retried",
                              request_id)
 
-    def _change_in_context(self, request_id: int) -> None:
-        with self.app.app_context():
-            try:
-                self.apply_change(request_id)
-            finally:
-                db.session.remove()
-
     def run_grant(self, grant_id: int) -> None:
         try:
             sealing.run_grant(db.session, env(), grant_id)
         except Exception:  # noqa: BLE001 - the lease expires and the sweep retries
             logger.exception("sealing job for grant %d failed; it will be retried", grant_id)
-
-    def _in_context(self, grant_id: int) -> None:
-        with self.app.app_context():
-            try:
-                self.run_grant(grant_id)
-            finally:
-                db.session.remove()
 
     def sweep(self) -> int:
         """Fire due timers and seal every grant that is due (new, or whose worker died).
@@ -111,12 +100,7 @@ class JobRunner:
 
     def on_seal_changed(self, _sender: object, seal_id: int, status: str, **_kw: object) -> None:
         """A revoked seal's certificate goes on the CRL at once."""
-        try:
-            if current_app._get_current_object() is not self.app:
-                return
-        except RuntimeError:
-            return
-        if status == "revoked":
+        if self._ours() and status == "revoked":
             self.publish_crl()
 
     def publish_crl(self) -> None:
@@ -162,28 +146,16 @@ class JobRunner:
         except Exception:  # noqa: BLE001 - the sweep retries; the error is logged with its id
             logger.exception("timer job for request %d failed; it will be retried", request_id)
 
-    def _timer_in_context(self, request_id: int) -> None:
-        with self.app.app_context():
-            try:
-                self.fire_timer(request_id)
-            finally:
-                db.session.remove()
-
     def on_timer(self, _sender: object, request_id: int, due_at, **_kw: object) -> None:
         """Arm a one-off job at the timer's due time (the periodic sweep is the safety net)."""
-        try:
-            if current_app._get_current_object() is not self.app:
-                return
-        except RuntimeError:
-            return
-        if self.scheduler is not None:
+        if self._ours() and self.scheduler is not None:
             self._arm(request_id, due_at)
 
     def _arm(self, request_id: int, due_at) -> None:
         # A timer already due (it came due while Sealflow was down) runs now, once.
         run_date = None if due_at <= utcnow() else due_at
-        self.scheduler.add_job(self._timer_in_context, "date", run_date=run_date,
-                               args=[request_id], id=f"timer-{request_id}",
+        self.scheduler.add_job(self._in_app, "date", run_date=run_date,
+                               args=[self.fire_timer, request_id], id=f"timer-{request_id}",
                                replace_existing=True, misfire_grace_time=None)
 
     def arm_all(self) -> int:
