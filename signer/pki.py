@@ -210,36 +210,11 @@ def certify_public_key(
     builder = (
         _builder(_name(seal_name, org_name), issuer_cert.subject, public_key, now, not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_signer_key_usage(), critical=True)
         .add_extension(_aki(issuer_cert), critical=False)
     )
     if crl_url:
-        builder = builder.add_extension(
-            x509.CRLDistributionPoints(
-                [
-                    x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(crl_url)],
-                        relative_name=None,
-                        reasons=None,
-                        crl_issuer=None,
-                    )
-                ]
-            ),
-            critical=False,
-        )
+        builder = builder.add_extension(_crl_points(crl_url), critical=False)
     cert = builder.sign(issuer_key, hashes.SHA256())
     logger.info("issued seal certificate %r, serial %x", seal_name, cert.serial_number)
     return cert.public_bytes(Encoding.PEM)
@@ -289,31 +264,12 @@ def issue_tsa_certificate(
     builder = (
         _builder(subject, issuer_cert.subject, key.public_key(), now, not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_signer_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .add_extension(_aki(issuer_cert), critical=False)
     )
     if crl_url:
-        point = x509.DistributionPoint(
-            full_name=[x509.UniformResourceIdentifier(crl_url)],
-            relative_name=None,
-            reasons=None,
-            crl_issuer=None,
-        )
-        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+        builder = builder.add_extension(_crl_points(crl_url), critical=False)
     cert = builder.sign(issuer_key, hashes.SHA256())
     logger.info("issued TSA certificate %r, serial %x", common_name, cert.serial_number)
     return _material(cert, key, passphrase)
@@ -381,6 +337,32 @@ def _ca_key_usage() -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _signer_key_usage() -> x509.KeyUsage:
+    """An end-entity that signs: digitalSignature and nonRepudiation (contentCommitment)."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _crl_points(crl_url: str) -> x509.CRLDistributionPoints:
+    return x509.CRLDistributionPoints([
+        x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)],
+            relative_name=None,
+            reasons=None,
+            crl_issuer=None,
+        )
+    ])
 
 
 def _aki(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
