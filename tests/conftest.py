@@ -316,3 +316,19 @@ def approve(api_client: ApiClient, comment: str = "同意", **data: Any):
     task = only_task(api_client)
     return api_client.post(f"/api/v1/tasks/{task['id']}/complete",
                            json={"decision": "approve", "comment": comment, "data": data})
+
+
+def seal_one(org: Org, document: bytes) -> dict:
+    """Alice asks to seal ``document``; Bob then Carol approve; the request as Alice sees it."""
+    req = submit(org.alice, org.seal_id, document).get_json()
+    approve(org.bob)
+    approve(org.carol)
+    return org.alice.get(f"/api/v1/requests/{req['id']}").get_json()
+
+
+def sealed_bytes(org: Org, request_id: int) -> bytes:
+    resp = org.alice.get(f"/api/v1/requests/{request_id}/sealed")
+    assert resp.status_code == 200
+    data = resp.data
+    resp.close()
+    return data

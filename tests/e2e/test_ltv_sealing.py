@@ -19,7 +19,7 @@ from processes import crl, ltv
 from processes.db import unit_of_work
 from processes.models import AuditEvent, PkiAuthority, Seal, utcnow
 from processes.seal_models import PublishedCrl
-from tests.conftest import approve, submit
+from tests.conftest import seal_one, sealed_bytes
 from tests.pdfcheck import assert_sealed, assert_timestamped
 
 PASSPHRASE = b"test-passphrase"  # TestConfig.KEY_PASSPHRASE
@@ -55,21 +55,6 @@ def _set_level(app, seal_id: int, level: str) -> str:
     result = app.test_cli_runner().invoke(args=["seal", "level", str(seal_id), level])
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _seal_one(org, pdf) -> dict:
-    req = submit(org.alice, org.seal_id, pdf).get_json()
-    approve(org.bob)
-    approve(org.carol)
-    return org.alice.get(f"/api/v1/requests/{req['id']}").get_json()
-
-
-def _sealed(org, request_id: int) -> bytes:
-    resp = org.alice.get(f"/api/v1/requests/{request_id}/sealed")
-    assert resp.status_code == 200
-    data = resp.data
-    resp.close()
-    return data
 
 
 def _renewals(app) -> list[AuditEvent]:
@@ -115,9 +100,9 @@ def test_contract_flow_at_b_lta_and_the_renewal_job(org, pdf, app, own_tsa, pki_
     crl_der = _publish_crl(app)
     _set_level(app, org.seal_id, "B-LTA")
 
-    body = _seal_one(org, pdf)
+    body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
-    sealed = _sealed(org, body["id"])
+    sealed = sealed_bytes(org, body["id"])
     assert sealed.startswith(pdf)
     assert_timestamped(sealed, trust_roots, ca_pems)
     report = signer.validate_document(sealed, trust_roots)
@@ -137,7 +122,7 @@ def test_contract_flow_at_b_lta_and_the_renewal_job(org, pdf, app, own_tsa, pki_
     after = org.alice.get(f"/api/v1/requests/{body['id']}").get_json()
     assert after["status"] == "sealed"
     assert after["sealed_document"]["sha256"] != body["sealed_document"]["sha256"]
-    renewed = _sealed(org, body["id"])
+    renewed = sealed_bytes(org, body["id"])
     assert renewed.startswith(sealed)
     assert_timestamped(renewed, trust_roots, ca_pems)
     report = signer.validate_document(renewed, trust_roots)
@@ -167,7 +152,7 @@ def test_a_renewal_that_would_not_help_is_dropped(org, pdf, app, own_tsa, trust_
     it would leave the document due, so nothing is stored and the run stops."""
     _publish_crl(app)
     _set_level(app, org.seal_id, "B-LTA")
-    body = _seal_one(org, pdf)
+    body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
     with app.app_context():
         run = ltv.renew_due(db.session, env(), now=utcnow() + timedelta(days=3650))
@@ -175,13 +160,13 @@ def test_a_renewal_that_would_not_help_is_dropped(org, pdf, app, own_tsa, trust_
     after = org.alice.get(f"/api/v1/requests/{body['id']}").get_json()
     assert after["sealed_document"] == body["sealed_document"]
     assert _renewals(app) == []
-    assert_sealed(_sealed(org, body["id"]), trust_roots)
+    assert_sealed(sealed_bytes(org, body["id"]), trust_roots)
 
 
 def test_b_lt_without_a_crl_fails_clearly_and_seals_on_retry(org, pdf, app, own_tsa, api,
                                                             trust_roots, ca_pems):
     _set_level(app, org.seal_id, "B-LT")
-    body = _seal_one(org, pdf)
+    body = seal_one(org, pdf)
     assert body["status"] == "failed"
     assert "CRL" in body["failure"] and "none has been published" in body["failure"]
 
@@ -191,7 +176,7 @@ def test_b_lt_without_a_crl_fails_clearly_and_seals_on_retry(org, pdf, app, own_
     assert resp.status_code == 200, resp.get_json()
     after = org.alice.get(f"/api/v1/requests/{body['id']}").get_json()
     assert after["status"] == "sealed", after
-    sealed = _sealed(org, body["id"])
+    sealed = sealed_bytes(org, body["id"])
     (report,) = assert_timestamped(sealed, trust_roots, ca_pems)
     assert report.level == "B-LT" and report.modification_level == "LTA_UPDATES"
     assert signer.validate_document(sealed, trust_roots).document_timestamps == []
@@ -201,7 +186,7 @@ def test_a_b_lt_seal_follows_its_level_not_the_default(org, pdf, app, trust_root
     """With SEALFLOW_PADES_LEVEL at B-B (the tests' default) and no TSA, a B-T seal still asks
     the configured TSA: here there is none listening, so it fails, saying so."""
     _set_level(app, org.seal_id, "B-T")
-    body = _seal_one(org, pdf)
+    body = seal_one(org, pdf)
     assert body["status"] == "failed" and "timestamp" in body["failure"], body
 
 
@@ -210,7 +195,7 @@ def test_a_failed_renewal_leaves_the_document_and_is_tried_again(org, pdf, app, 
     _use_tsa_certificate(app, pki_material, valid_days=30, name="TSA 2026")
     _publish_crl(app)
     _set_level(app, org.seal_id, "B-LTA")
-    body = _seal_one(org, pdf)
+    body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
     app.config.update(TSA_URL="http://127.0.0.1:9/tsa")  # nothing listens there
     app.extensions.pop("sealflow_env", None)

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.jobs import runner
 from processes.db import unit_of_work
 from processes.models import Base, PkiAuthority, TsaSerial
-from tests.conftest import approve, submit
+from tests.conftest import seal_one, sealed_bytes
 from tests.pdfcheck import assert_timestamped, timestamp_tokens
 
 QUERY = "application/timestamp-query"
@@ -171,25 +171,10 @@ def test_init_creates_the_tsa_certificate_once(bare_app):
         assert b"ENCRYPTED PRIVATE KEY" in rows["tsa"].key_pem
 
 
-def _seal_one(org, pdf) -> dict:
-    req = submit(org.alice, org.seal_id, pdf).get_json()
-    approve(org.bob)
-    approve(org.carol)
-    return org.alice.get(f"/api/v1/requests/{req['id']}").get_json()
-
-
-def _sealed(org, request_id: int) -> bytes:
-    resp = org.alice.get(f"/api/v1/requests/{request_id}/sealed")
-    assert resp.status_code == 200
-    data = resp.data
-    resp.close()
-    return data
-
-
 def test_sealing_at_b_t_records_the_tokens_serial(org, pdf, live_tsa, trust_roots, ca_pems):
-    body = _seal_one(org, pdf)
+    body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
-    sealed = _sealed(org, body["id"])
+    sealed = sealed_bytes(org, body["id"])
     assert_timestamped(sealed, trust_roots, ca_pems)
     ((token, covered),) = timestamp_tokens(sealed)
     info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
@@ -205,21 +190,21 @@ def test_an_external_tsa_with_basic_auth(org, pdf, live_tsa, app, trust_roots, c
     live_tsa.credentials = ("sealflow", "s3cret-密码")
     app.config.update(TSA_USERNAME="sealflow", TSA_PASSWORD="s3cret-密码")
     app.extensions.pop("sealflow_env", None)
-    body = _seal_one(org, pdf)
+    body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
-    assert_timestamped(_sealed(org, body["id"]), trust_roots, ca_pems)
+    assert_timestamped(sealed_bytes(org, body["id"]), trust_roots, ca_pems)
 
     app.config.update(TSA_PASSWORD="wrong")
     app.extensions.pop("sealflow_env", None)
-    body = _seal_one(org, pdf)
+    body = seal_one(org, pdf)
     assert body["status"] == "failed"
     assert "timestamp" in body["failure"]
 
 
 def test_b_b_seals_carry_no_timestamp(org, pdf, trust_roots):
-    body = _seal_one(org, pdf)  # TestConfig: B-B, no TSA reachable
+    body = seal_one(org, pdf)  # TestConfig: B-B, no TSA reachable
     assert body["status"] == "sealed", body
-    ((token, _),) = timestamp_tokens(_sealed(org, body["id"]))
+    ((token, _),) = timestamp_tokens(sealed_bytes(org, body["id"]))
     assert token is None
 
 
