@@ -98,7 +98,7 @@ def create_ca_hierarchy(
 
     :return: ``(root, issuing)``.
     """
-    now = _utc(now)
+    now = as_utc(now)
     root_key = generate_private_key(key_type)
     root_name = _name(_ca_common_name(org_name, " Root CA"), org_name)
     root_cert = (
@@ -196,7 +196,7 @@ def certify_public_key(
     _check_seal_request(seal_name, valid_days)
     if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         raise ValueError("a seal key must be an RSA or elliptic-curve public key")
-    now = _utc(now)
+    now = as_utc(now)
     issuer_cert = issuer.certificate()
     try:
         is_ca = issuer_cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
@@ -255,7 +255,7 @@ def issue_tsa_certificate(
     common_name = name or _ca_common_name(org_name, " TSA")
     if not 0 < len(common_name.encode()) <= CN_MAX_BYTES:
         raise ValueError(f"the TSA name must be 1 to {CN_MAX_BYTES} bytes of UTF-8")
-    now = _utc(now)
+    now = as_utc(now)
     issuer_cert = issuer.certificate()
     issuer_key = issuer.private_key(passphrase)
     key = generate_private_key(key_type)
@@ -275,7 +275,8 @@ def issue_tsa_certificate(
     return _material(cert, key, passphrase)
 
 
-def _utc(now: datetime.datetime | None) -> datetime.datetime:
+def as_utc(now: datetime.datetime | None) -> datetime.datetime:
+    """``now`` in UTC (the current time when None); a naive datetime is refused."""
     if now is None:
         return datetime.datetime.now(datetime.UTC)
     if now.tzinfo is None:

@@ -29,7 +29,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from .errors import KeyUnavailable, TimestampRefused
 from .keys import PrivateKey
-from .pki import KeyMaterial
+from .pki import KeyMaterial, as_utc
 
 __all__ = [
     "DEFAULT_TSA_POLICY",
@@ -255,7 +255,7 @@ class TimestampAuthority:
         """
         if not 0 < serial < 2**159:
             raise ValueError("a token's serial number must be a positive integer below 2**159")
-        gen_time = _utc(now)
+        gen_time = as_utc(now)
         tst_info: dict = {
             "version": "v1",
             "policy": self.policy,
@@ -417,14 +417,6 @@ def timestamp_rejection(refused: TimestampRefused) -> bytes:
         }
     )
     return TimestampResponse({"status": status}).dump()
-
-
-def _utc(now: datetime.datetime | None) -> datetime.datetime:
-    if now is None:
-        return datetime.datetime.now(datetime.UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(datetime.UTC)
 
 
 def _spki(public_key) -> bytes:
