@@ -5,12 +5,11 @@ lending flow's overdue reminders, and `sealflow demo` deploying and mapping them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from sqlalchemy import func, select
 
 from app.demo import GROUPS
@@ -185,35 +184,6 @@ def test_hr_income_certificates_also_need_the_department_head(cast, pdf):
                                             ("custodian_approve", "carol")]
     assert _history(cast.alice, employment) == [("hr_review", "helen"),
                                                 ("custodian_approve", "carol")]
-
-
-class Clock:
-    """Moves SpiffWorkflow's and Sealflow's idea of now forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def set(self, when: datetime) -> datetime:
-        self.offset = when - datetime.now(UTC)
-        return self.now()
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    c = Clock()
-
-    class ShiftedDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.now(tz) + c.offset
-
-    monkeypatch.setattr(spiff_timer, "datetime", ShiftedDatetime)
-    monkeypatch.setattr(timers, "utcnow", c.now)
-    monkeypatch.setattr("app.jobs.utcnow", c.now)
-    return c
 
 
 def _fire(app, request_id: int, now: datetime) -> bool:

@@ -4,11 +4,10 @@ re-armed after a restart; a timer missed while Sealflow was down fires once."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from sqlalchemy import select
 
 from app.extensions import db
@@ -19,35 +18,6 @@ from processes.models import AuditEvent, Request
 from tests.conftest import approve, deploy, only_task, submit
 
 FLOW = Path(__file__).parent / "data" / "timer_escalation" / "timer_escalation.bpmn"
-
-
-class Clock:
-    """Moves SpiffWorkflow's and Sealflow's idea of now forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, **delta: float) -> datetime:
-        self.offset += timedelta(**delta)
-        return self.now()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-
-    class ShiftedDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.now(tz) + c.offset
-
-    monkeypatch.setattr(spiff_timer, "datetime", ShiftedDatetime)
-    monkeypatch.setattr(timers, "utcnow", c.now)
-    monkeypatch.setattr("app.jobs.utcnow", c.now)
-    return c
 
 
 @pytest.fixture
