@@ -64,6 +64,17 @@ def pki_material() -> dict[str, Any]:
             "appearance": appearance}
 
 
+def install_pki(app, pki_material: dict[str, Any]) -> None:
+    """Create the schema and store the test CA, issuing CA and TSA, as `flask pki init` does."""
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        with unit_of_work(db.session):
+            db.session.add_all([
+                PkiAuthority(kind=kind, cert_pem=pki_material[kind].cert_pem,
+                             key_pem=pki_material[kind].key_pem)
+                for kind in ("root", "issuing", "tsa")])
+
+
 def _database_url(tmp_path: Path) -> tuple[str, str | None]:
     if not PG_URL:
         return f"sqlite:///{tmp_path / 'sealflow.db'}", None
@@ -95,13 +106,7 @@ def _app(tmp_path: Path, pki_material: dict | None) -> Iterator[Any]:
     app = create_app(TestConfig(tmp_path, url))
     try:
         if pki_material is not None:
-            with app.app_context():
-                Base.metadata.create_all(db.engine)
-                with unit_of_work(db.session):
-                    db.session.add_all([
-                        PkiAuthority(kind=kind, cert_pem=pki_material[kind].cert_pem,
-                                     key_pem=pki_material[kind].key_pem)
-                        for kind in ("root", "issuing", "tsa")])
+            install_pki(app, pki_material)
         yield app
     finally:
         with app.app_context():

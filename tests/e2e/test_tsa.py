@@ -21,8 +21,8 @@ from app import create_app
 from app.extensions import db
 from app.jobs import runner
 from processes.db import unit_of_work
-from processes.models import Base, PkiAuthority, TsaSerial
-from tests.conftest import seal_one, sealed_bytes
+from processes.models import PkiAuthority, TsaSerial
+from tests.conftest import install_pki, seal_one, sealed_bytes
 from tests.pdfcheck import assert_timestamped, timestamp_tokens
 
 QUERY = "application/timestamp-query"
@@ -133,13 +133,7 @@ def test_public_and_csrf_exempt(tmp_path: Path, pki_material):
     settings.WTF_CSRF_ENABLED = True
     csrf_app = create_app(settings)
     try:
-        with csrf_app.app_context():
-            Base.metadata.create_all(db.engine)
-            with unit_of_work(db.session):
-                db.session.add_all([
-                    PkiAuthority(kind=kind, cert_pem=pki_material[kind].cert_pem,
-                                 key_pem=pki_material[kind].key_pem)
-                    for kind in ("root", "issuing", "tsa")])
+        install_pki(csrf_app, pki_material)
         resp = _post(csrf_app.test_client(), signer.timestamp_request(b"x"))
         assert _status(resp)["status"] == "granted"
     finally:
