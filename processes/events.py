@@ -16,7 +16,8 @@ from processes.errors import NotAllowed, NotFound, WorkflowStateError
 from processes.forms import check_values
 from processes.models import Request, RequestStatus
 from processes.people import Identity
-from processes.requests import advance, get_visible, mark_incident, require_exists
+from processes.request_queries import get_visible, require_exists
+from processes.requests import advance, mark_incident
 from processes.spiff import MessageDefinition
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from flask import jsonify, request, send_file
 from app.api import blueprint, commits, json_body, page_args
 from app.context import env, identity
 from app.extensions import db
-from processes import events, incidents, requests, views
+from processes import events, incidents, request_queries, requests, views
 from processes.errors import BadInput, InvalidContent
 from processes.requests import NewRequest
 
@@ -80,7 +80,7 @@ def list_requests():
     seal = request.args.get("seal")
     if seal is not None and not seal.isdigit():
         raise BadInput("seal must be an integer id")
-    found = requests.listing(db.session, who, status=request.args.get("status"),
+    found = request_queries.listing(db.session, who, status=request.args.get("status"),
                              seal=int(seal) if seal else None,
                              requester=request.args.get("requester"), limit=limit,
                              offset=offset)
@@ -89,19 +89,19 @@ def list_requests():
 
 @blueprint.get("/requests/<int:request_id>")
 def get_request(request_id: int):
-    req = requests.get_visible(db.session, identity(), request_id)
+    req = request_queries.get_visible(db.session, identity(), request_id)
     return jsonify(views.describe(db.session, req))
 
 
 @blueprint.get("/requests/<int:request_id>/document")
 def request_document(request_id: int):
-    path, name = requests.download(db.session, env(), identity(), request_id, sealed=False)
+    path, name = request_queries.download(db.session, env(), identity(), request_id, sealed=False)
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.get("/requests/<int:request_id>/sealed")
 def request_sealed(request_id: int):
-    path, name = requests.download(db.session, env(), identity(), request_id, sealed=True)
+    path, name = request_queries.download(db.session, env(), identity(), request_id, sealed=True)
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 

@@ -12,7 +12,7 @@ from app.errors import status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import STATUS_LABELS, problems_by_field
-from processes import definitions, incidents, requests, seals, views
+from processes import definitions, incidents, request_queries, requests, seals, views
 from processes.errors import SealflowError
 from processes.models import RequestStatus, SealStatus
 from processes.requests import NewRequest
@@ -27,7 +27,7 @@ def my_requests():
     status = request.args.get("status") or None
     may_see_all = who.has_role("auditor")
     scope = "all" if may_see_all and request.args.get("scope") == "all" else None
-    found = requests.listing(db.session, who, status=status, mine_only=scope != "all",
+    found = request_queries.listing(db.session, who, status=status, mine_only=scope != "all",
                              limit=200)
     return render_template("requests.html", requests=found, status=status,
                            statuses=STATUS_LABELS, scope=scope, may_see_all=may_see_all)
@@ -89,7 +89,7 @@ def _new_request_page(chosen: str | None, error: SealflowError | None = None):
 @login_required
 def request_detail(request_id: int):
     who = identity()
-    req = requests.get_visible(db.session, who, request_id)
+    req = request_queries.get_visible(db.session, who, request_id)
     return render_template("request.html", req=req, details=views.describe(db.session, req),
                            may_withdraw=req.requester_id == who.user.id and req.status in (
                                RequestStatus.running, RequestStatus.halted),
@@ -122,12 +122,12 @@ def retry_request(request_id: int):
 @blueprint.get("/requests/<int:request_id>/document")
 @login_required
 def request_document(request_id: int):
-    path, name = requests.download(db.session, env(), identity(), request_id, sealed=False)
+    path, name = request_queries.download(db.session, env(), identity(), request_id, sealed=False)
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.get("/requests/<int:request_id>/sealed")
 @login_required
 def request_sealed(request_id: int):
-    path, name = requests.download(db.session, env(), identity(), request_id, sealed=True)
+    path, name = request_queries.download(db.session, env(), identity(), request_id, sealed=True)
     return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=True)
