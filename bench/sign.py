@@ -42,9 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import hashlib
-import inspect
 import io
 import json
 import logging
@@ -166,6 +164,7 @@ class Document:
     pages: int
     page_index: int  # 0-based page of the default seal placement
     box: tuple[float, float, float, float]  # the default placement, in page coordinates
+    page_refs: tuple[tuple[int, int], ...]  # from the upload check, as Sealflow stores them
     n: int
     make_s: float
 
@@ -182,7 +181,8 @@ def prepare(name: str, make: Callable[[], bytes], n: int) -> Document:
     info = describe_pdf(reader, sha)
     placement = signer.SealPlacement.default_for(info)  # what seal_pdf does without a placement
     box = placement.box(page_origin(reader, placement.page))
-    return Document(name, data, sha, info.pages, placement.page - 1, box, n, make_s)
+    return Document(name, data, sha, info.pages, placement.page - 1, box, info.page_refs, n,
+                    make_s)
 
 
 # -- Sealflow: the app, its TSA over real HTTP, the seals -------------------------------------
@@ -374,15 +374,6 @@ class Request:
             reason=f"Sealflow request #{self.counter} (contract_seal v1) authorized")
 
 
-@functools.cache
-def takes_approval_record() -> bool:
-    """Whether this tree's seal_pdf carries an approval record (work in progress elsewhere:
-    processes.sealing.sign passes one where it exists)."""
-    import signer
-
-    return "approval_record" in inspect.signature(signer.seal_pdf).parameters
-
-
 def approval_record(doc: Document, case: SealCase, settings: Any) -> bytes:
     """A record shaped like processes.sealing.approval_record's: a request approved by three."""
     approvals = [{"task": task, "user": user, "decision": "approve", "comment": "同意",
@@ -404,12 +395,11 @@ def approval_record(doc: Document, case: SealCase, settings: Any) -> bytes:
 def sealflow_once(doc: Document, case: SealCase, settings: Any, timestamper: Any) -> bytes:
     import signer
 
-    extra = {}
-    if takes_approval_record():
-        extra["approval_record"] = approval_record(doc, case, settings)
     return signer.seal_pdf(doc.data, expected_sha256=doc.sha256, signer=case.sealflow,
                            appearance_pdf=case.appearance_pdf, placement=None,
-                           settings=settings, timestamper=timestamper, **extra)
+                           settings=settings, timestamper=timestamper,
+                           approval_record=approval_record(doc, case, settings),
+                           page_refs=doc.page_refs)
 
 
 def stock_once(doc: Document, case: SealCase, settings: Any, timestamper: Any) -> bytes:
@@ -613,11 +603,9 @@ def print_report(args: argparse.Namespace, sf: Sealflow, docs: list[Document],
               f"({d.box[0]:.0f}, {d.box[1]:.0f}), {d.box[2] - d.box[0]:.0f} pt")
     print("  keys      : RSA-2048 and P-256 seals made by processes.seals.create_seal (issuing CA "
           "of `sealflow init`, drawn appearance, key stored as encrypted PKCS#8)")
-    record = ("with an approval record (this tree's seal_pdf takes one)"
-              if takes_approval_record() else "no approval record (this tree's seal_pdf has "
-              "none)")
     print("  Sealflow  : signer.seal_pdf with processes.seals.signer_for's cached SealSigner, "
-          f"default placement, the request's SealSettings, {record}; B-T with "
+          "default placement, the request's SealSettings, an approval record and the page list "
+          "kept from the upload check (as processes.sealing.sign); B-T with "
           "processes.tsa.timestamper_for's cached HTTP client")
     print("  stock     : pyHanko SimpleSigner.load(key, cert, ca_chain_files, key_passphrase) "
           "+ PdfSigner.sign_pdf: same metadata, field spec, stamp (from_pdf_file) and "

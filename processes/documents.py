@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -51,8 +52,11 @@ def inspect(env: Env, data: bytes) -> signer.PdfInfo:
         raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) from None
 
 
-def store(session: Session, env: Env, data: bytes, pages: int | None = None) -> Document:
-    """Store bytes (already inspected) and return their Document row (existing or new)."""
+def store(session: Session, env: Env, data: bytes, pages: int | None = None,
+          page_refs: Sequence[Sequence[int]] = ()) -> Document:
+    """Store bytes and return their Document row (existing or new). ``pages`` and
+    ``page_refs`` are what :func:`inspect` said of them, or of the document they are an
+    incremental update of (same pages, same page objects); read from ``data`` if not given."""
     sha = hashlib.sha256(data).hexdigest()
     doc = session.execute(select(Document).where(Document.sha256 == sha)).scalar_one_or_none()
     path = path_for(env, sha)
@@ -60,12 +64,14 @@ def store(session: Session, env: Env, data: bytes, pages: int | None = None) -> 
         _write_atomic(path, data)
     if doc is None:
         if pages is None:
-            pages = signer.inspect_pdf(data).pages
+            info = signer.inspect_pdf(data)
+            pages, page_refs = info.pages, info.page_refs
         # Two requests may upload the same file at once: insert-if-absent, then read the row.
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         session.execute(insert(Document).values(
-            sha256=sha, size=len(data), pages=pages, created_at=utcnow()
+            sha256=sha, size=len(data), pages=pages,
+            page_refs=[list(ref) for ref in page_refs] or None, created_at=utcnow()
         ).on_conflict_do_nothing(index_elements=["sha256"]))
         doc = session.execute(select(Document).where(Document.sha256 == sha)).scalar_one()
     return doc

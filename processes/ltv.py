@@ -214,7 +214,7 @@ def _record(session: Session, env: Env, request_id: int, document_id: int, renew
                        request_id)
         return False
     old = req.sealed_document
-    new = documents.store(session, env, renewed, pages=old.pages)
+    new = documents.store(session, env, renewed, old.pages, old.page_refs or ())
     req.sealed_document_id = new.id
     req.updated_at = utcnow()
     audit.record(session, "document.archive_timestamp_renewed", request_id=req.id,

@@ -305,6 +305,9 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
     pages: Mapped[int] = mapped_column(Integer)
+    # [[number, generation], ...] of each page object, read at upload (None for rows stored
+    # before 0006): sealing goes straight to its page instead of walking the page tree.
+    page_refs: Mapped[list[list[int]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -182,7 +182,7 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
     variables = {**data, **builtins(session, requester, seal, business_type, info.pages)}
     if definition.seal_action == "make":
         variables.update(lifecycle_plan(session, data))
-    doc = documents.store(session, env, data_bytes, pages=info.pages)
+    doc = documents.store(session, env, data_bytes, info.pages, info.page_refs)
     req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
                   seal_id=seal.id if seal else None, requester_id=requester.id,
                   created_by_id=identity.user.id,

@@ -134,7 +134,8 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
                                signer=signer_for(session, env, seal),
                                appearance_pdf=seal.appearance_pdf, placement=placement,
                                settings=settings, timestamper=ltv.timestamper_for(env, level),
-                               approval_record=record, long_term=long_term)
+                               approval_record=record, long_term=long_term,
+                               page_refs=req.document.page_refs or ())
     except signer.HashMismatch as exc:
         raise RefuseToSeal(f"hash mismatch: {exc}") from None
     except signer.SignerError as exc:
@@ -151,7 +152,9 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: bytes) -> bo
         logger.warning("grant %d was taken over or finished elsewhere; result dropped",
                        grant.id)
         return False
-    doc = documents.store(session, env, sealed)
+    # An incremental update of the approved document: the same pages, the same page objects.
+    doc = documents.store(session, env, sealed, req.document.pages,
+                          req.document.page_refs or ())
     now = utcnow()
     grant.sealed_document_id = doc.id
     grant.status = GrantStatus.consumed

@@ -62,7 +62,8 @@ def _revise(session: Session, identity: Identity, task: Task, req: Request,
     if req.placement:
         signer.SealPlacement(**req.placement).check(info)  # the seal must still fit
     old = req.document.sha256
-    doc = documents.store(session, revision.env, revision.data, pages=info.pages)
+    doc = documents.store(session, revision.env, revision.data, info.pages,
+                          info.page_refs)
     req.document = doc
     if revision.filename:
         req.filename = revision.filename.replace("\\", "/").rsplit("/", 1)[-1][:300]

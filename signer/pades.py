@@ -13,8 +13,10 @@ import hmac
 import io
 import logging
 import math
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,10 +25,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko import stamp
 from pyhanko.pdf_utils import content, layout, misc
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -46,7 +48,15 @@ from .ltv import (
     prepare_fields,
     signature_options,
 )
-from .pdf import PdfInfo, describe_pdf, free_field_name, open_pdf, page_origin
+from .pdf import (
+    PageRef,
+    PdfInfo,
+    SealWriter,
+    describe_pdf,
+    free_field_name,
+    open_pdf,
+    page_origin,
+)
 from .pki import KeyMaterial, certificate_from_pem
 
 if TYPE_CHECKING:
@@ -236,6 +246,7 @@ def seal_pdf(
     timestamper: TimeStamper | None = None,
     approval_record: bytes | None = None,
     long_term: LongTermSettings | None = None,
+    page_refs: Sequence[PageRef] = (),
 ) -> bytes:
     """Seal ``data`` and return the sealed PDF.
 
@@ -252,18 +263,49 @@ def seal_pdf(
         dictionary, which the signature covers (see :mod:`signer.record`).
     :param long_term: validation data for PAdES B-LT and B-LTA (then ``timestamper`` is
         required); ``None`` for B-B and B-T.
+    :param page_refs: the page list :func:`signer.inspect_pdf` read from these bytes (its
+        ``page_refs``), so the seal's page is found without walking the page tree.
     :raises HashMismatch: ``data`` is not the approved document.
     :raises InvalidDocument: ``data`` is not a PDF that can be sealed.
     :raises InvalidPlacement: the seal does not fit where asked.
     :raises SigningFailed: pyHanko could not sign (a bad appearance, a timestamp failure ...).
     """
     started = time.perf_counter()
-    actual = hashlib.sha256(data).hexdigest()
-    if not hmac.compare_digest(actual.encode(), expected_sha256.strip().lower().encode()):
-        raise HashMismatch(expected_sha256, actual)
+    approved = _ApprovalCheck(data, expected_sha256)
+    try:
+        sealed, field_name, page = _seal(
+            data, approved, signer, appearance_pdf, placement, settings, timestamper,
+            approval_record, long_term, page_refs)
+    except Exception:
+        approved.wait()  # bytes that are not the approved ones: that is the answer to give
+        raise
+    logger.info(
+        "sealed document %s as field %r with certificate %s on page %d (%.0f ms)",
+        approved.sha256,
+        field_name,
+        signer.serial_hex,
+        page,
+        (time.perf_counter() - started) * 1000,
+    )
+    return sealed
 
-    reader = open_pdf(data)
-    info = describe_pdf(reader, actual, lazy=True)  # the upload was checked whole
+
+def _seal(
+    data: bytes,
+    approved: _ApprovalCheck,
+    signer: SealSigner,
+    appearance_pdf: bytes,
+    placement: SealPlacement | None,
+    settings: SealSettings,
+    timestamper: TimeStamper | None,
+    approval_record: bytes | None,
+    long_term: LongTermSettings | None,
+    page_refs: Sequence[PageRef],
+) -> tuple[bytes, str, int]:
+    """:func:`seal_pdf` once the approval check is under way: the sealed bytes, the field
+    name and the page."""
+    reader = open_pdf(data, page_refs=page_refs)
+    info = describe_pdf(reader, approved.expected, lazy=True)  # the upload was checked whole
     try:
         placement = placement or SealPlacement.default_for(info)
         placement.check(info)
@@ -296,13 +338,13 @@ def seal_pdf(
             sig_field_name=field_name, on_page=placement.page - 1, box=placement.box(origin)
         ),
     )
-    writer = IncrementalPdfFileWriter.from_reader(reader)
+    writer = SealWriter.from_reader(reader)
     prepare_fields(writer, reader, info, settings.prepare_fields)
     try:
         reserved = signer.bytes_reserved
         if timestamper is not None:
             reserved += _timestamp_room(timestamper)
-        out = pdf_signer.sign_pdf(writer, bytes_reserved=reserved)
+        sealed = asyncio.run(_sign(pdf_signer, writer, reserved, approved)).getvalue()
     except misc.PdfReadError as e:
         raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})") from e
     except (
@@ -313,16 +355,65 @@ def seal_pdf(
         layout.LayoutError,
     ) as e:
         raise SigningFailed(f"the document could not be sealed: {e}") from e
-    sealed = out.getvalue()
-    logger.info(
-        "sealed document %s as field %r with certificate %s on page %d (%.0f ms)",
-        actual,
-        field_name,
-        signer.serial_hex,
-        placement.page,
-        (time.perf_counter() - started) * 1000,
+    return sealed, field_name, placement.page
+
+
+class _ApprovalCheck:
+    """The SHA-256 of the bytes to seal compared with the approved one: on the spot for a small
+    file; for a large one in a thread (hashlib lets go of the GIL), while the PDF is read and
+    the signature prepared, and waited for before anything is signed."""
+
+    _THREAD_FROM = 1 << 20
+
+    def __init__(self, data: bytes, expected_sha256: str):
+        self.expected = expected_sha256.strip().lower()
+        self._future: Future[str] | None = None
+        self.sha256 = ""
+        if len(data) < self._THREAD_FROM:
+            self._compare(hashlib.sha256(data).hexdigest())
+        else:
+            self._future = _HASHING.submit(lambda: hashlib.sha256(data).hexdigest())
+
+    def wait(self) -> None:
+        """:raises HashMismatch: the bytes are not the approved bytes."""
+        if self._future is not None:
+            self._compare(self._future.result())
+            self._future = None
+
+    def _compare(self, actual: str) -> None:
+        if not hmac.compare_digest(actual.encode(), self.expected.encode()):
+            raise HashMismatch(self.expected, actual)
+        self.sha256 = actual
+
+
+_HASHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="seal-sha256")
+
+
+async def _sign(pdf_signer: signers.PdfSigner, writer: SealWriter, reserved: int,
+                approved: _ApprovalCheck) -> io.BytesIO:
+    """:meth:`PdfSigner.async_sign_pdf`, step by step (pyHanko's interactive signing API), to
+    wait for the approval check between the document digest and the signature.
+
+    It returns the stream, not its bytes: on the main thread, Python 3.11's ``asyncio.run``
+    formats the finished task, result included, while checking its SIGINT handler, which
+    costs 0.1 s for a 10 MB result."""
+    session = pdf_signer.init_signing_session(writer)
+    validation_info = await session.perform_presign_validation(writer)
+    tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved)
+    prepared, output = tbs.digest_tbs_document()
+    approved.wait()
+    post = await tbs.perform_signature(
+        document_digest=prepared.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+            signing_time=session.system_time,
+            adobe_revinfo_attr=(
+                None if validation_info is None else validation_info.adobe_revinfo_attr
+            ),
+            cades_signed_attrs=pdf_signer.signature_meta.cades_signed_attr_spec,
+        ),
     )
-    return sealed
+    await post.post_signature_processing(output, chunk_size=misc.DEFAULT_CHUNK_SIZE)
+    return output
 
 
 def _timestamp_room(timestamper: TimeStamper) -> int:
@@ -369,7 +460,7 @@ class AppearancePdfPage(content.PdfContent):
 
     def render(self) -> bytes:
         try:
-            source = PdfFileReader(io.BytesIO(self._pdf), strict=False)
+            source = _appearance_reader(self._pdf)
             xobject = self._ensure_writer.import_page_as_xobject(source, page_ix=0)
             x1, y1, x2, y2 = (float(v) for v in xobject.get_object()["/BBox"])
         except (misc.PdfError, ValueError, KeyError) as e:
@@ -378,6 +469,25 @@ class AppearancePdfPage(content.PdfContent):
         self._resources.xobject[self._NAME] = xobject
         self.box = layout.BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
         return self._NAME.encode("ascii") + b" Do"
+
+
+_APPEARANCES = threading.local()
+_APPEARANCES_KEPT = 16
+
+
+def _appearance_reader(pdf: bytes) -> PdfFileReader:
+    """A reader of the appearance PDF, kept per thread: parsing it (its embedded font above
+    all) is a third of a small seal's cost, and the same few appearances seal everything.
+    Importing a page copies its objects, so the kept reader is never changed; readers are
+    not thread-safe, hence one per thread."""
+    kept: dict[bytes, PdfFileReader] = _APPEARANCES.__dict__.setdefault("readers", {})
+    key = hashlib.sha256(pdf).digest()
+    reader = kept.get(key)
+    if reader is None:
+        if len(kept) >= _APPEARANCES_KEPT:
+            kept.pop(next(iter(kept)))
+        reader = kept[key] = PdfFileReader(io.BytesIO(pdf), strict=False)
+    return reader
 
 
 def _spki(public_key) -> bytes:

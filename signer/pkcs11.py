@@ -35,6 +35,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from .cached_signer import SigningCertificateOnce
 from .errors import KeyUnavailable, SignerError
 from .keys import KEY_TYPES, PublicKey
 from .pades import SealSigner
@@ -326,7 +327,7 @@ def pkcs11_seal_signer(
     return SealSigner(token_signer, bytes_reserved=reserved)  # type: ignore[arg-type]
 
 
-class _TokenSigner(signers.Signer):
+class _TokenSigner(SigningCertificateOnce, signers.Signer):
     """A pyHanko signer whose private key stays in a PKCS#11 token.
 
     Like :class:`pyhanko.sign.pkcs11.PKCS11Signer` (whose mechanism choice it uses), but it holds

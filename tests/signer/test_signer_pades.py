@@ -157,6 +157,45 @@ def test_hash_mismatch(signer_rsa, appearance, pdf_1p, pdf_3p):
     assert sealed.startswith(pdf_1p)
 
 
+def _large_pdf(size: int) -> bytes:
+    """A one-page PDF of more than ``size`` bytes (a page content of spaces, stored as is)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.pages[0].obj.Contents = pdf.make_stream(b" " * size)
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
+def test_hash_mismatch_of_a_large_document(signer_rsa, appearance, pdf_1p):
+    # Past 1 MB the hash is compared in a thread while the PDF is read; the answer is the same,
+    # and for bytes that are also unreadable the mismatch is still what is reported.
+    large = _large_pdf(2 << 20)
+    with pytest.raises(HashMismatch):
+        seal_pdf(large, expected_sha256=_sha(pdf_1p), signer=signer_rsa,
+                 appearance_pdf=appearance.pdf)
+    with pytest.raises(HashMismatch):
+        seal_pdf(b"%PDF-1.7\n" + bytes(2 << 20), expected_sha256=_sha(pdf_1p),
+                 signer=signer_rsa, appearance_pdf=appearance.pdf)
+    sealed = _seal(large, signer_rsa, appearance)
+    assert sealed.startswith(large)
+
+
+def test_page_list_from_the_upload_puts_the_seal_on_its_page(
+    signer_p256, appearance, pki, render_page
+):
+    from tests.signer.test_signer_pdf import nested_page_tree
+
+    data = nested_page_tree()
+    info = inspect_pdf(data)
+    placement = SealPlacement(page=3, x=5, y=100, size=100)
+    sealed = _seal(data, signer_p256, appearance, placement=placement, page_refs=info.page_refs)
+    assert validate_pdf(sealed, [pki.root.cert_pem])[0].bottom_line
+    for page in range(1, 6):
+        red = _red_pixels(render_page(sealed, page))
+        assert (red > 0) == (page == 3), page
+
+
 @pytest.mark.parametrize("document", ["pdf_encrypted", "garbage"])
 def test_unusable_documents(request, document, signer_rsa, appearance):
     data = request.getfixturevalue(document)
