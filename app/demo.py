@@ -44,6 +44,7 @@ BUSINESS_TYPES = {
     "hr_certificate": ("hr", "人事证明用印"),
     "seal_lending": ("lending", "印章外借"),
     "seal_make": ("seal_make", "制章申请"),
+    "seal_change": ("seal_change", "印章变更"),
     "seal_void": ("seal_void", "印章作废"),
     "seal_revoke": ("seal_revoke", "证书吊销"),
 }

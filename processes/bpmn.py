@@ -35,7 +35,7 @@ _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 
 
-SEAL_ACTIONS = ("make", "void", "revoke")
+SEAL_ACTIONS = ("make", "change", "void", "revoke")
 
 
 @dataclass

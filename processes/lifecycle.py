@@ -244,9 +244,38 @@ def pending_changes(session: Session) -> list[int]:
         ProcessDefinition.seal_action.is_not(None))).scalars())
 
 
+CHANGE_NAMES = {"appearance": "更换印模 new appearance", "renew": "证书续期 certificate renewed",
+                "custodians": "保管人变更 custodians changed"}
+
+
+def _change(session: Session, env, req: Request) -> None:
+    seal, data, actor = req.seal, req.data, req.requester
+    if seal.status not in (SealStatus.active, SealStatus.suspended):
+        raise NotAllowed(f"seal {seal.id} is {seal.status.value}: it can no longer be changed")
+    change = data.get("change")
+    if change == "appearance":
+        seals.change_appearance(session, env, seal, serial=data.get("serial") or None,
+                                actor=actor)
+    elif change == "renew":
+        seals.renew_certificate(session, env, seal, actor=actor)
+    else:
+        names = [n.strip() for n in str(data.get("custodians", "")).split(",") if n.strip()]
+        users = list(session.execute(select(User).where(User.name.in_(names))).scalars())
+        if len(users) != len(set(names)):
+            raise BadInput(f"not every new custodian exists: {', '.join(names)}")
+        seals.change_custodians(session, seal, users, actor=actor)
+    # In the seal's lifecycle history too, as a step that keeps its status.
+    session.add(SealTransition(seal_id=seal.id, from_status=seal.status, to_status=seal.status,
+                               actor_id=actor.id, request_id=req.id,
+                               reason=f"request #{req.id}: {CHANGE_NAMES[change]}: "
+                                      f"{data.get('reason') or ''}".rstrip(": ")))
+    audit.record(session, "seal.changed", actor=actor, seal_id=seal.id, change=change,
+                 request_id=req.id, reason=data.get("reason"))
+
+
 def apply_request(session: Session, env, request_id: int) -> bool:
     """Make the change an authorized lifecycle request asks for, once (under its row lock):
-    make the seal, or void or revoke it. The request then is ``completed`` (or ``failed``
+    make the seal, change it, or void or revoke it. The request then is ``completed`` (or ``failed``
     with the reason, say when the seal was revoked meanwhile)."""
     req = lock_request(session, request_id)
     if req is None or req.status != RequestStatus.authorized or not req.process.seal_action:
@@ -266,6 +295,8 @@ def apply_request(session: Session, env, request_id: int) -> bool:
                                               f"{data.get('reason') or data['seal_name']}",
                                        request_id=req.id))
             req.seal_id = seal.id
+        elif action == "change":
+            _change(session, env, req)
         else:
             to = SealStatus.voided if action == "void" else SealStatus.revoked
             transition(session, req.seal, to, request_id=req.id,

@@ -139,19 +139,44 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
     return seal
 
 
+def _custodian_names(session: Session, data: dict[str, Any]) -> tuple[list[str], list[dict]]:
+    names = [n.strip() for n in str(data.get("custodians") or "").split(",") if n.strip()]
+    known = set(session.execute(select(User.name).where(User.name.in_(names),
+                                                        User.active.is_(True))).scalars())
+    return names, [{"field": "custodians", "message": f"no active user named {n!r}"}
+                   for n in names if n not in known]
+
+
+def _refuse(problems: list[dict]) -> None:
+    if problems:
+        raise InvalidContent(f"{problems[0]['field']} {problems[0]['message']}", problems)
+
+
 def lifecycle_plan(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     """A request to make a seal: its name, type and custodians (who must exist), checked now;
     the custodians-to-be are the flow's ``seal_custodians``."""
     problems = [{"field": f, "message": "is required"}
                 for f in ("seal_name", "new_seal_type", "custodians") if not data.get(f)]
-    names = [n.strip() for n in str(data.get("custodians") or "").split(",") if n.strip()]
-    known = set(session.execute(select(User.name).where(User.name.in_(names),
-                                                        User.active.is_(True))).scalars())
-    problems += [{"field": "custodians", "message": f"no active user named {n!r}"}
-                 for n in names if n not in known]
-    if problems:
-        raise InvalidContent(f"{problems[0]['field']} {problems[0]['message']}", problems)
+    names, unknown = _custodian_names(session, data)
+    _refuse(problems + unknown)
     return {"seal_custodians": names, "seal_type": data["new_seal_type"]}
+
+
+SEAL_CHANGES = ("appearance", "renew", "custodians")
+
+
+def change_plan(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """A request to change a seal: which change (a new appearance, a renewed certificate, other
+    custodians, who must exist), checked now; the new custodians are ``new_custodians`` to the
+    flow, while ``seal_custodians`` stay the present ones, who confirm the hand-over."""
+    change = data.get("change")
+    if change not in SEAL_CHANGES:
+        _refuse([{"field": "change", "message": f"must be one of {', '.join(SEAL_CHANGES)}"}])
+    if change != "custodians":
+        return {}
+    names, unknown = _custodian_names(session, data)
+    _refuse(([] if names else [{"field": "custodians", "message": "is required"}]) + unknown)
+    return {"new_custodians": names}
 
 
 def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> Request:
@@ -182,6 +207,8 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
     variables = {**data, **builtins(session, requester, seal, business_type, info.pages)}
     if definition.seal_action == "make":
         variables.update(lifecycle_plan(session, data))
+    elif definition.seal_action == "change":
+        variables.update(change_plan(session, data))
     doc = documents.store(session, env, data_bytes, info.pages, info.page_refs)
     req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
                   seal_id=seal.id if seal else None, requester_id=requester.id,

@@ -199,3 +199,41 @@ def change_appearance(session: Session, env: Env, seal: Seal, *, png: bytes | No
     audit.record(session, "seal.appearance_changed", actor=actor, seal_id=seal.id,
                  source="upload" if png is not None else "drawn", serial=serial)
     return seal
+
+
+def renew_certificate(session: Session, env: Env, seal: Seal, *,
+                      actor: User | None = None) -> Seal:
+    """A new certificate from the issuing CA for the seal's key (in the database or the HSM),
+    valid from now. Documents sealed before keep their certificate; the CRL is untouched."""
+    _, issuing = ensure_pki(session, env)
+    old_serial = seal.certificate_serial
+    public_key = signer.certificate_from_pem(seal.cert_pem).public_key()
+    cert_pem = signer.certify_public_key(
+        issuing, env.key_passphrase, public_key, seal_name=seal.name, org_name=env.org_name,
+        crl_url=f"{env.base_url}/pki/crl")
+    if seal.key_storage is KeyStorage.pkcs11:
+        try:
+            signer.store_certificate(pkcs11_config(env), seal.key_label or "", cert_pem)
+        except signer.SignerError as exc:
+            raise InvalidContent(f"the HSM did not take the renewed certificate: {exc}") \
+                from None
+    seal.cert_pem = cert_pem
+    seal.certificate_serial = signer.KeyMaterial(cert_pem, b"").serial_hex
+    audit.record(session, "seal.certificate_renewed", actor=actor, seal_id=seal.id,
+                 old_serial=old_serial, certificate_serial=seal.certificate_serial)
+    return seal
+
+
+def change_custodians(session: Session, seal: Seal, custodians: list[User], *,
+                      actor: User | None = None) -> Seal:
+    """Hand the seal to other custodians (at least one, all active)."""
+    if not custodians:
+        raise BadInput("a seal needs at least one custodian")
+    inactive = [u.name for u in custodians if not u.active]
+    if inactive:
+        raise BadInput(f"inactive users cannot keep a seal: {', '.join(inactive)}")
+    before = [u.name for u in seal.custodians]
+    seal.custodians = sorted(set(custodians), key=lambda u: u.name)
+    audit.record(session, "seal.custodians_changed", actor=actor, seal_id=seal.id,
+                 before=before, after=[u.name for u in seal.custodians])
+    return seal

@@ -94,6 +94,25 @@ def test_an_hsm_seal_made_on_the_command_line(hsm_app, org, pdf, trust_roots, hs
     assert signer.key_protection(hsm, row.key_label).held_in_token
 
 
+def test_an_hsm_seal_renewed_signs_with_its_new_certificate(hsm_app, org, pdf, trust_roots):
+    with hsm_app.app_context(), unit_of_work(db.session):
+        carol = people.get_user(db.session, "carol")
+        seal = seals.create_seal(db.session, env(), "合同专用章（续期）", custodians=[carol],
+                                 key_storage="pkcs11", key_type="p256")
+        seal_id, old_serial = seal.id, seal.certificate_serial
+    with hsm_app.app_context(), unit_of_work(db.session):
+        seal = db.session.get(Seal, seal_id)
+        seals.renew_certificate(db.session, env(), seal, actor=seal.custodians[0])
+        new_serial = seal.certificate_serial
+    assert new_serial != old_serial
+
+    _, sealed = _seal_contract(org, seal_id, pdf)
+
+    (report,) = assert_sealed(sealed, trust_roots)
+    assert report.certificate_serial == new_serial
+    assert _row(hsm_app, seal_id).key_pem == b""
+
+
 def test_without_an_hsm_a_pkcs11_seal_is_refused(app, make_user):
     make_user("carol")
     out = app.test_cli_runner().invoke(args=[

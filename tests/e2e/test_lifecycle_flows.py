@@ -21,7 +21,7 @@ BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
 @pytest.fixture
 def office(org, api, make_user):
-    for key in ("seal_make", "seal_void", "seal_revoke"):
+    for key in ("seal_make", "seal_change", "seal_void", "seal_revoke"):
         assert deploy(org.designer, BPMN / key / f"{key}.bpmn").status_code == 201
     org.olivia = api("olivia", groups=["admin_office"])
     org.leo = api("leo", groups=["leaders"])
@@ -82,12 +82,81 @@ def test_a_make_request_checks_its_data_and_names_no_seal(office, pdf):
     assert with_seal.status_code == 422
 
 
-def _change(office, pdf, process: str, reason: str) -> dict:
+def _post_change(office, pdf, process: str, reason: str, **data):
     form = {"process": process, "seal": str(office.seal_id),
-            "document": (io.BytesIO(pdf), "申请表.pdf"), "data": json.dumps({"reason": reason})}
-    resp = office.alice.post("/api/v1/requests", data=form, content_type="multipart/form-data")
+            "document": (io.BytesIO(pdf), "申请表.pdf"),
+            "data": json.dumps({"reason": reason, **data})}
+    return office.alice.post("/api/v1/requests", data=form, content_type="multipart/form-data")
+
+
+def _change(office, pdf, process: str, reason: str, **data) -> dict:
+    resp = _post_change(office, pdf, process, reason, **data)
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
+
+
+def _completed(office, change: dict) -> None:
+    assert only_task(office.carol)["element_id"] == "custodian_confirm"
+    approve(office.carol)
+    approve(office.olivia)
+    body = office.alice.get(f"/api/v1/requests/{change['id']}").get_json()
+    assert body["status"] == "completed", body
+
+
+def test_a_certificate_renewed_through_its_flow_seals_with_the_new_one(
+        app, office, pdf, trust_roots):
+    with app.app_context():
+        old = db.session.get(Seal, office.seal_id)
+        old_serial, old_key = old.certificate_serial, old.key_pem
+        old_cert = x509.load_pem_x509_certificate(old.cert_pem)
+    _completed(office, _change(office, pdf, "seal_change", "证书即将到期", change="renew"))
+    with app.app_context():
+        seal = db.session.get(Seal, office.seal_id)
+        new_cert = x509.load_pem_x509_certificate(seal.cert_pem)
+        assert seal.certificate_serial != old_serial and seal.key_pem == old_key
+        assert new_cert.public_key().public_numbers() == old_cert.public_key().public_numbers()
+        assert new_cert.not_valid_after_utc > old_cert.not_valid_after_utc or \
+            new_cert.not_valid_before_utc > old_cert.not_valid_before_utc
+        step = db.session.query(SealTransition).filter_by(seal_id=office.seal_id).one()
+        assert (step.from_status, step.to_status) == (SealStatus.active, SealStatus.active)
+        assert "证书续期" in step.reason and "证书即将到期" in step.reason
+    used = submit(office.alice, office.seal_id, pdf).get_json()
+    approve(office.bob)
+    approve(office.carol)
+    sealed = office.alice.get(f"/api/v1/requests/{used['id']}/sealed")
+    assert_sealed(sealed.data, trust_roots)
+    signed_by = {s["certificate_serial"] for s in office.alice.post(
+        "/api/v1/verify", data={"file": (io.BytesIO(sealed.data), "s.pdf")},
+        content_type="multipart/form-data").get_json()["signatures"]}
+    sealed.close()
+    assert signed_by == {format(new_cert.serial_number, "x")}
+
+
+def test_custodians_change_through_its_flow(app, office, pdf, make_user):
+    make_user("dora")
+    bad = _post_change(office, pdf, "seal_change", "人员调动", change="custodians",
+                       custodians="nobody")
+    assert bad.status_code == 422 and bad.get_json()["error"]["problems"][0]["field"] == \
+        "custodians"
+    missing = _post_change(office, pdf, "seal_change", "人员调动", change="custodians")
+    assert missing.status_code == 422
+    unknown = _post_change(office, pdf, "seal_change", "x", change="colour")
+    assert unknown.status_code == 422
+    # The present custodian (carol) confirms handing the seal to dora.
+    _completed(office, _change(office, pdf, "seal_change", "人员调动", change="custodians",
+                               custodians="dora"))
+    with app.app_context():
+        assert [u.name for u in db.session.get(Seal, office.seal_id).custodians] == ["dora"]
+
+
+def test_a_new_appearance_through_its_flow(app, office, pdf):
+    with app.app_context():
+        before = db.session.get(Seal, office.seal_id).appearance_pdf
+    _completed(office, _change(office, pdf, "seal_change", "增加印章编号", change="appearance",
+                               serial="1101020012345"))
+    with app.app_context():
+        after = db.session.get(Seal, office.seal_id).appearance_pdf
+    assert after != before and after.startswith(b"%PDF")
 
 
 def test_voiding_through_its_flow_fails_the_seals_requests_in_flight(app, office, pdf):
