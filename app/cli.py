@@ -65,6 +65,8 @@ def init_database() -> None:
         seals.ensure_system_seal(db.session, env())
         if crl.due(db.session):
             crl.publish(db.session, env())
+        if seals.root_key_online(db.session) and crl.root_due(db.session):
+            crl.publish_root(db.session, env())
 
 
 @click.command("init")
@@ -350,9 +352,11 @@ def worker_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app.cli_pki import pki_group
     from app.demo import demo_command
     for command in (init_command, user_group, group_group, process_group, business_type_group,
-                    seal_group, run_command, serve_command, worker_command, demo_command):
+                    seal_group, pki_group, run_command, serve_command, worker_command,
+                    demo_command):
         app.cli.add_command(command)
 
 

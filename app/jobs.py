@@ -111,7 +111,8 @@ class JobRunner:
             logger.exception("publishing the CRL failed")
 
     def maintain_pki(self) -> None:
-        """Every 6 hours: renew the CRL ahead of its nextUpdate, expire seals whose certificate
+        """Every 6 hours: renew the CRLs ahead of their nextUpdate (the root's only while its
+        key is online; otherwise a warning), expire seals whose certificate
         ran out, warn about those that soon will; then renew the archive timestamps that are
         due (B-LTA documents), with the fresh CRL."""
         with self.app.app_context():
@@ -119,6 +120,8 @@ class JobRunner:
                 with unit_of_work(db.session):
                     if crl.due(db.session):
                         crl.publish(db.session, env())
+                with unit_of_work(db.session):
+                    crl.renew_root_if_due(db.session, env())
                 with unit_of_work(db.session):
                     lifecycle.expire_due(db.session)
                     lifecycle.warn_expiring(db.session)

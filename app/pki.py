@@ -1,4 +1,5 @@
-"""Public PKI endpoints: the CA certificates (and, later, the CRL) and the timestamp authority."""
+"""Public PKI endpoints: the CA certificates, the CRLs (issuing CA and root) and the timestamp
+authority."""
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
@@ -28,9 +29,20 @@ def ca() -> Response:
 @blueprint.get("/pki/crl")
 def crl_der() -> Response:
     """The issuing CA's current CRL (DER), as published on revocation and on schedule."""
-    current = crl.latest(db.session)
+    return _crl("issuing")
+
+
+@blueprint.get("/pki/root.crl")
+def root_crl_der() -> Response:
+    """The root CA's current CRL (DER): the status of the issuing CA's certificate."""
+    return _crl("root")
+
+
+def _crl(issuer: str) -> Response:
+    current = crl.latest(db.session, issuer)
     if current is None:
-        raise NotFound("no CRL is published yet: run `sealflow init`")
+        raise NotFound(f"no {'root ' if issuer == 'root' else ''}CRL is published yet: run "
+                       "`sealflow init`")
     response = Response(current.der, mimetype="application/pkix-crl")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response

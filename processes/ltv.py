@@ -83,7 +83,8 @@ def timestamper_for(env: Env, level: str) -> TimeStamper | None:
 
 def long_term_settings(session: Session, level: str) -> signer.LongTermSettings | None:
     """What a seal at ``level`` embeds for the long term: for B-LT and B-LTA, the organisation
-    root to validate against and the issuing CA's latest CRL; ``None`` for B-B and B-T. Reads
+    root to validate against, the issuing CA's latest CRL and the root's (if published);
+    ``None`` for B-B and B-T. Reads
     only: ``sealflow init`` and the scheduler publish the CRL.
 
     :raises SealingFailed: no CRL has been published, or the latest has expired.
@@ -101,7 +102,11 @@ def _validation_data(session: Session, level: str) -> signer.LongTermSettings:
                             f"{current.number}) expired at {current.next_update.isoformat()}: "
                             "is the scheduler (`sealflow worker`) running?")
     roots = seals.ca_certificates(session)[:1]
-    return signer.LongTermSettings(trust_roots=tuple(roots), crls=(current.der,), level=level)
+    crls = [current.der]
+    root_crl = crl.latest(session, "root")
+    if root_crl is not None and root_crl.next_update > utcnow():
+        crls.append(root_crl.der)  # the issuing CA's status, for validators that ask
+    return signer.LongTermSettings(trust_roots=tuple(roots), crls=tuple(crls), level=level)
 
 
 @dataclass

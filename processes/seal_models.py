@@ -92,13 +92,16 @@ class SealFlowProof(Base):
 
 
 class PublishedCrl(Base):
-    """A CRL as published at /pki/crl: kept so its number only grows and every node serves the
-    same list."""
+    """A CRL as published: the issuing CA's at /pki/crl (seal certificates), the root's at
+    /pki/root.crl (the issuing CA). Kept so each issuer's numbers only grow and every node
+    serves the same list."""
 
     __tablename__ = "published_crls"
+    __table_args__ = (UniqueConstraint("issuer", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[int] = mapped_column(Integer, unique=True)
+    issuer: Mapped[str] = mapped_column(String(20), default="issuing", server_default="issuing")
+    number: Mapped[int] = mapped_column(Integer)
     this_update: Mapped[datetime] = mapped_column()
     next_update: Mapped[datetime] = mapped_column()
     der: Mapped[bytes] = mapped_column(LargeBinary)

@@ -30,7 +30,8 @@ def ensure_pki(session: Session, env: Env) -> tuple[signer.KeyMaterial, signer.K
     """The root and issuing CA, and the timestamp authority, created on first use (idempotent)."""
     root, issuing = _authority(session, "root"), _authority(session, "issuing")
     if root is None or issuing is None:
-        root_km, issuing_km = signer.create_ca_hierarchy(env.org_name, env.key_passphrase)
+        root_km, issuing_km = signer.create_ca_hierarchy(
+            env.org_name, env.key_passphrase, root_crl_url=f"{env.base_url}/pki/root.crl")
         root = PkiAuthority(kind="root", cert_pem=root_km.cert_pem, key_pem=root_km.key_pem)
         issuing = PkiAuthority(kind="issuing", cert_pem=issuing_km.cert_pem,
                                key_pem=issuing_km.key_pem)
@@ -42,6 +43,31 @@ def ensure_pki(session: Session, env: Env) -> tuple[signer.KeyMaterial, signer.K
     issuing_km = signer.KeyMaterial(issuing.cert_pem, issuing.key_pem)
     tsa.ensure_authority(session, env, issuing_km)
     return signer.KeyMaterial(root.cert_pem, root.key_pem), issuing_km
+
+
+def root_key_online(session: Session) -> bool:
+    root = _authority(session, "root")
+    return root is not None and bool(root.key_pem)
+
+
+def take_root_offline(session: Session, env: Env, *, actor: User | None = None) -> bytes:
+    """Remove the root CA's key from the database and return it (encrypted PKCS#8, the
+    configured passphrase): the caller writes it somewhere safe before committing. The issuing
+    CA goes on issuing seal and TSA certificates; only a new issuing CA or the root's CRL need
+    the root key again.
+
+    :raises BadInput: the key is offline already.
+    """
+    ensure_pki(session, env)
+    root = _authority(session, "root")
+    if not root.key_pem:
+        raise BadInput("the root CA key is already offline")
+    key_pem = bytes(root.key_pem)
+    root.key_pem = b""
+    audit.record(session, "pki.root_offline", actor=actor,
+                 root_serial=signer.KeyMaterial(root.cert_pem, b"").serial_hex)
+    logger.info("root CA key taken offline")
+    return key_pem
 
 
 def ca_certificates(session: Session) -> list[bytes]:

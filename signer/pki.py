@@ -89,12 +89,14 @@ def create_ca_hierarchy(
     passphrase: bytes,
     *,
     key_type: str = "rsa2048",
+    root_crl_url: str | None = None,
     now: datetime.datetime | None = None,
 ) -> tuple[KeyMaterial, KeyMaterial]:
     """Create the organisation's root CA and an issuing CA signed by it.
 
     The root ("<org_name> Root CA") is valid for 20 years and may have one CA below it; the issuing
-    CA ("<org_name> Issuing CA") for 10 years and issues only end-entity certificates.
+    CA ("<org_name> Issuing CA") for 10 years and issues only end-entity certificates. With
+    ``root_crl_url``, the issuing CA's certificate says where the root's CRL is published.
 
     :return: ``(root, issuing)``.
     """
@@ -113,7 +115,7 @@ def create_ca_hierarchy(
     )
 
     issuing_key = generate_private_key(key_type)
-    issuing_cert = (
+    issuing_builder = (
         _builder(
             _name(_ca_common_name(org_name, " Issuing CA"), org_name),
             root_name,
@@ -124,8 +126,10 @@ def create_ca_hierarchy(
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
         .add_extension(_aki(root_cert), critical=False)
-        .sign(root_key, hashes.SHA256())
     )
+    if root_crl_url:
+        issuing_builder = issuing_builder.add_extension(_crl_points(root_crl_url), critical=False)
+    issuing_cert = issuing_builder.sign(root_key, hashes.SHA256())
     logger.info(
         "created CA hierarchy for %r: root serial %x, issuing serial %x",
         org_name,
