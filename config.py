@@ -64,6 +64,10 @@ class Config:
         self.PKCS11_MODULE = _env("PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
         self.PKCS11_TOKEN = _env("PKCS11_TOKEN")
         self.PKCS11_PIN = _env("PKCS11_PIN")
+        # Seals whose certificate comes from a CA outside Sealflow (`seal create --external-ca`):
+        # a PEM file of the root certificates of the CAs trusted to issue them. Verification
+        # and long-term validation data trust these beside the organisation root.
+        self.EXTERNAL_CA_ROOTS = _env("EXTERNAL_CA_ROOTS")
         self.SQLITE_BUSY_TIMEOUT = float(_env("SQLITE_BUSY_TIMEOUT", "30") or 30)
         self.WTF_CSRF_ENABLED = _env_bool("CSRF", True)
         self.WTF_CSRF_TIME_LIMIT = None
@@ -113,6 +117,15 @@ class Config:
         if not self.SQLALCHEMY_DATABASE_URI.startswith(("sqlite", "postgresql")):
             raise ConfigurationError("SEALFLOW_DATABASE_URL must be a SQLite or PostgreSQL URL")
         parse_rate(self.VERIFY_RATE)
+        if self.EXTERNAL_CA_ROOTS:
+            try:
+                data = Path(self.EXTERNAL_CA_ROOTS).read_bytes()
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"SEALFLOW_EXTERNAL_CA_ROOTS cannot be read: {exc.strerror}") from None
+            if b"-----BEGIN CERTIFICATE-----" not in data:
+                raise ConfigurationError(
+                    "SEALFLOW_EXTERNAL_CA_ROOTS must be a PEM file of CA certificates")
 
 
 class TestConfig(Config):

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -19,10 +18,15 @@ from werkzeug.serving import run_simple
 
 from app.context import env
 from app.extensions import db
-from processes import crl, definitions, lifecycle, ltv, migration, people, policy, seals
+from processes import (
+    crl,
+    definitions,
+    migration,
+    people,
+    seals,
+)
 from processes.db import unit_of_work
 from processes.errors import SealflowError
-from processes.models import SealStatus
 
 
 def _fail(exc: SealflowError) -> None:
@@ -203,114 +207,6 @@ def business_type_add(key, process_key, name) -> str:
     return f"business type {key} -> {process_key}"
 
 
-@click.group("seal")
-def seal_group() -> None:
-    """Seals (bootstrap path; lifecycle flows come later)."""
-
-
-@seal_group.command("create")
-@click.argument("name")
-@click.option("--custodian", "custodians", multiple=True, required=True)
-@click.option("--type", "seal_type", default="合同专用章")
-@click.option("--key-type", default="rsa2048", type=click.Choice(["rsa2048", "rsa3072", "p256"]))
-@click.option("--key-storage", default="software", type=click.Choice(["software", "pkcs11"]),
-              help="software: encrypted in the database; pkcs11: generated in the HSM token "
-                   "(SEALFLOW_PKCS11_*) and never leaving it")
-@transactional
-def seal_create(name, custodians, seal_type, key_type, key_storage) -> str:
-    """Make a seal: key, certificate from the organisation CA, seal image. Prints its id."""
-    users = [people.get_user(db.session, c) for n in custodians for c in _split(n)]
-    seal = seals.create_seal(db.session, env(), name, seal_type=seal_type, custodians=users,
-                             key_type=key_type, key_storage=key_storage)
-    return str(seal.id)
-
-
-def _seal_transition(seal_id: int, to: str, reason: str) -> str:
-    seal = seals.get_seal(db.session, seal_id)
-    lifecycle.transition(db.session, seal, SealStatus(to), reason=reason)
-    return f"seal {seal.id} is {seal.status.value}"
-
-
-for _action, _status in (("suspend", "suspended"), ("resume", "active"), ("void", "voided"),
-                         ("revoke", "revoked")):
-    def _make(status: str, action: str):
-        @seal_group.command(action, help=f"Immediately {action} a seal (emergencies), recorded "
-                                         "with the reason like every transition.")
-        @click.argument("seal_id", type=int)
-        @click.option("--reason", required=True)
-        @transactional
-        def command(seal_id, reason) -> str:
-            return _seal_transition(seal_id, status, reason)
-        return command
-    _make(_status, _action)
-
-
-@seal_group.command("appearance")
-@click.argument("seal_id", type=int)
-@click.option("--png", type=click.Path(exists=True, dir_okay=False),
-              help="an uploaded image of the seal (PNG with a transparent background)")
-@click.option("--serial", help="draw the seal again with this serial number below its type")
-@transactional
-def seal_appearance(seal_id, png, serial) -> str:
-    """Change a seal's appearance: upload an image, or draw it again."""
-    seal = seals.get_seal(db.session, seal_id)
-    seals.change_appearance(db.session, env(), seal, serial=serial,
-                            png=Path(png).read_bytes() if png else None)
-    return f"seal {seal.id}: new appearance"
-
-
-@seal_group.command("policy")
-@click.argument("seal_id", type=int)
-@click.option("--max-uses", type=int)
-@click.option("--max-per-month", type=int)
-@click.option("--max-pages", type=int)
-@click.option("--max-bytes", type=int)
-@click.option("--min-approvals", type=int)
-@click.option("--business-types", help="comma-separated business type keys")
-@click.option("--groups", help="comma-separated group keys whose members may use the seal")
-@click.option("--users", help="comma-separated user names who may use the seal")
-@click.option("--valid-from", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]))
-@click.option("--valid-to", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]))
-@click.option("--demand", "demands", multiple=True,
-              help="an approval every use needs: custodian, requester_head, group:KEY, user:NAME")
-@transactional
-def seal_policy(seal_id, demands, **options) -> str:
-    """Set a seal's usage policy (only the options given change) and prove every allowed flow
-    against its demanded approvals."""
-    changes = {k: v for k, v in options.items() if v is not None}
-    for key in ("business_types", "groups", "users"):
-        if key in changes:
-            changes[key] = _split(changes[key])
-    for key in ("valid_from", "valid_to"):
-        if key in changes:
-            changes[key] = changes[key].replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
-    if demands:
-        changes["demands"] = [dict(zip(("kind", "ref"), d.split(":", 1), strict=False))
-                              for d in demands]
-    result = policy.set_policy(db.session, seals.get_seal(db.session, seal_id), actor=None,
-                               **changes)
-    lines = [f"seal {seal_id} policy: {result['policy']}"]
-    for flow in result["flows"]:
-        verdict = "ok" if flow["ok"] else "REFUSED"
-        lines.append(f"  {flow['process']} v{flow['version']}: {verdict}"
-                     + ("" if flow["ok"] else f" - {flow['message']}"))
-    return "\n".join(lines)
-
-
-@seal_group.command("level")
-@click.argument("seal_id", type=int)
-@click.argument("level", type=click.Choice([*ltv.PADES_LEVELS, "default"]))
-@transactional
-def seal_level(seal_id, level) -> str:
-    """Set the PAdES level of a seal's signatures: B-B, B-T (a timestamp), B-LT (and the
-    validation data), B-LTA (and an archive timestamp, renewed by the scheduler); "default"
-    follows SEALFLOW_PADES_LEVEL."""
-    seal = seals.get_seal(db.session, seal_id)
-    ltv.set_level(db.session, seal, None if level == "default" else level)
-    return f"seal {seal.id} signs at {ltv.level_of(seal, env())}" + (
-        "" if seal.pades_level else " (the default)")
-
-
 @click.command("run")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -353,6 +249,7 @@ def worker_command() -> None:
 
 def init_app(app: Flask) -> None:
     from app.cli_pki import pki_group
+    from app.cli_seals import seal_group
     from app.demo import demo_command
     for command in (init_command, user_group, group_group, process_group, business_type_group,
                     seal_group, pki_group, run_command, serve_command, worker_command,

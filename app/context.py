@@ -23,9 +23,20 @@ def env() -> Env:
                      pkcs11_module=c["PKCS11_MODULE"], pkcs11_token=c.get("PKCS11_TOKEN"),
                      pkcs11_pin=c.get("PKCS11_PIN"), pades_level=c["PADES_LEVEL"],
                      tsa_url=c["TSA_URL"], tsa_username=c.get("TSA_USERNAME"),
-                     tsa_password=c.get("TSA_PASSWORD"), tsa_policy=c.get("TSA_POLICY"))
+                     tsa_password=c.get("TSA_PASSWORD"), tsa_policy=c.get("TSA_POLICY"),
+                     external_ca_roots=_pem_file(c.get("EXTERNAL_CA_ROOTS")))
         current_app.extensions["sealflow_env"] = cached
     return cached
+
+
+def _pem_file(path: str | None) -> tuple[bytes, ...]:
+    """The file's PEM certificates, one by one (empty without a file)."""
+    if not path:
+        return ()
+    with open(path, "rb") as fh:
+        data = fh.read()
+    marker = b"-----END CERTIFICATE-----"
+    return tuple(part.strip() + b"\n" + marker + b"\n" for part in data.split(marker)[:-1])
 
 
 def identity() -> Identity:

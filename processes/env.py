@@ -37,3 +37,5 @@ class Env:
     """The password that goes with :attr:`tsa_username`."""
     tsa_policy: str | None = None
     """The policy OID the built-in TSA names in its tokens; ``None`` for Sealflow's default."""
+    external_ca_roots: tuple[bytes, ...] = ()
+    """PEM root certificates of the CAs outside Sealflow trusted to certify seals."""

@@ -224,10 +224,11 @@ def seal_view(session: Session, identity: Identity, seal: Seal) -> dict:
     seal admins and auditors also its policy, counters and lifecycle, and (custodians and seal
     admins) the transitions they may make now."""
     from signer import certificate_from_pem
-    cert = certificate_from_pem(seal.cert_pem)
+    cert = certificate_from_pem(seal.cert_pem) if seal.cert_pem else None  # external CA: later
     manager = may_manage(session, identity, seal)
-    view = {"seal": seal, "not_before": cert.not_valid_before_utc,
-            "not_after": cert.not_valid_after_utc, "may_manage": manager,
+    view = {"seal": seal, "not_before": cert.not_valid_before_utc if cert else None,
+            "not_after": cert.not_valid_after_utc if cert else None, "may_manage": manager,
+            "awaits_certificate": seal.status is SealStatus.requested and bool(seal.csr_pem),
             "transitions": [s.value for s in (SealStatus.suspended, SealStatus.active,
                                               SealStatus.voided, SealStatus.revoked)
                             if manager and s in ALLOWED.get(seal.status, set())]}
@@ -288,9 +289,10 @@ def apply_request(session: Session, env, request_id: int) -> bool:
             seal = seals.create_seal(session, env, data["seal_name"],
                                      seal_type=data["new_seal_type"], custodians=custodians,
                                      actor=req.requester,
-                                     key_type=data.get("key_type") or "rsa2048")
+                                     key_type=data.get("key_type") or "rsa2048",
+                                     external_ca=data.get("ca") == "external")
             session.add(SealTransition(seal_id=seal.id, from_status=None,
-                                       to_status=SealStatus.active, actor_id=req.requester_id,
+                                       to_status=seal.status, actor_id=req.requester_id,
                                        reason=f"制章申请 request #{req.id}: "
                                               f"{data.get('reason') or data['seal_name']}",
                                        request_id=req.id))

@@ -81,7 +81,8 @@ def timestamper_for(env: Env, level: str) -> TimeStamper | None:
     return tsa.timestamper_for(dataclasses.replace(env, pades_level="B-T"))
 
 
-def long_term_settings(session: Session, level: str) -> signer.LongTermSettings | None:
+def long_term_settings(session: Session, level: str,
+                       extra_roots: tuple[bytes, ...] = ()) -> signer.LongTermSettings | None:
     """What a seal at ``level`` embeds for the long term: for B-LT and B-LTA, the organisation
     root to validate against, the issuing CA's latest CRL and the root's (if published);
     ``None`` for B-B and B-T. Reads
@@ -89,10 +90,11 @@ def long_term_settings(session: Session, level: str) -> signer.LongTermSettings 
 
     :raises SealingFailed: no CRL has been published, or the latest has expired.
     """
-    return _validation_data(session, level) if level in ("B-LT", "B-LTA") else None
+    return _validation_data(session, level, extra_roots) if level in ("B-LT", "B-LTA") else None
 
 
-def _validation_data(session: Session, level: str) -> signer.LongTermSettings:
+def _validation_data(session: Session, level: str,
+                     extra_roots: tuple[bytes, ...] = ()) -> signer.LongTermSettings:
     current = crl.latest(session)
     if current is None:
         raise SealingFailed(f"PAdES {level} embeds the CRL, and none has been published yet: "
@@ -101,7 +103,7 @@ def _validation_data(session: Session, level: str) -> signer.LongTermSettings:
         raise SealingFailed(f"PAdES {level} embeds the CRL, and the latest (number "
                             f"{current.number}) expired at {current.next_update.isoformat()}: "
                             "is the scheduler (`sealflow worker`) running?")
-    roots = seals.ca_certificates(session)[:1]
+    roots = seals.ca_certificates(session)[:1] + list(extra_roots)
     crls = [current.der]
     root_crl = crl.latest(session, "root")
     if root_crl is not None and root_crl.next_update > utcnow():

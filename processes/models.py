@@ -272,8 +272,13 @@ class Seal(Base):
     type: Mapped[str] = mapped_column(String(100))
     status: Mapped[SealStatus] = mapped_column(_enum(SealStatus), default=SealStatus.active)
     system: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Empty while a seal waits for an external CA's certificate (status requested).
     cert_pem: Mapped[bytes] = mapped_column(LargeBinary)
     key_pem: Mapped[bytes] = mapped_column(LargeBinary)  # empty for a PKCS#11 key
+    # An external CA's seal: the request sent to it, and its CA certificates (leaf-up, the
+    # root last) once the certificate is imported; None for the organisation CA's seals.
+    csr_pem: Mapped[bytes | None] = mapped_column(LargeBinary)
+    chain_pem: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_storage: Mapped[KeyStorage] = mapped_column(_enum(KeyStorage), default=KeyStorage.software,
                                                     server_default=KeyStorage.software.value)
     key_label: Mapped[str | None] = mapped_column(String(64))  # the PKCS#11 key's label

@@ -126,7 +126,10 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
     record = approval_record(env, req, seal, grant, settings.field_name)
     level = ltv.level_of(seal, env)
     try:
-        long_term = ltv.long_term_settings(session, level)
+        # An external CA's seal validates to that CA's root (its revocation data is not ours
+        # to embed: B-LT then carries only the organisation's CRLs).
+        long_term = ltv.long_term_settings(
+            session, level, env.external_ca_roots if seal.chain_pem else ())
     except SealingFailed as exc:
         raise RefuseToSeal(exc.message) from None
     try:

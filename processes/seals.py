@@ -7,6 +7,8 @@ import threading
 import uuid
 from collections import OrderedDict
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,7 @@ from processes import audit, tsa
 from processes.env import Env
 from processes.errors import BadInput, InvalidContent, NotFound
 from processes.models import KeyStorage, PkiAuthority, Seal, SealStatus, User
+from signer import csr
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +82,14 @@ def ca_certificates(session: Session) -> list[bytes]:
 def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "合同专用章",
                 custodians: list[User], actor: User | None = None, key_type: str = "rsa2048",
                 key_storage: KeyStorage | str = KeyStorage.software,
-                system: bool = False) -> Seal:
+                system: bool = False, external_ca: bool = False) -> Seal:
     """Make a seal: its key, a certificate from the issuing CA, and its round red image.
 
     ``key_storage="pkcs11"`` generates the key inside the configured HSM token, where it stays:
-    the database gets the certificate and the key's label, no key."""
+    the database gets the certificate and the key's label, no key. ``external_ca``: no
+    certificate yet, but a certification request (``csr_pem``) for a CA outside Sealflow; the
+    seal stays ``requested`` until its certificate is imported
+    (:func:`processes.external_ca.import_certificate`)."""
     name = (name or "").strip()
     if not name:
         raise BadInput("a seal needs a name")
@@ -96,39 +102,53 @@ def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "合�
     if key_type not in signer.KEY_TYPES:
         raise BadInput(f"key type must be one of {', '.join(signer.KEY_TYPES)}")
     _, issuing = ensure_pki(session, env)
-    crl_url = f"{env.base_url}/pki/crl"
-    key_label = None
-    if key_storage is KeyStorage.pkcs11:
-        config = pkcs11_config(env)
-        key_label = f"sealflow-{uuid.uuid4().hex}"
-        try:
-            public_key = signer.generate_key_in_token(config, key_label, key_type)
+    key_pem, key_label, public_key, sign = _new_key(env, key_storage, key_type)
+    csr_pem = None
+    try:
+        if external_ca:
+            csr_pem = csr.make_csr(public_key, sign, seal_name=name, org_name=env.org_name)
+            cert_pem = b""
+        else:
             cert_pem = signer.certify_public_key(
-                issuing, env.key_passphrase, public_key, seal_name=name, org_name=env.org_name,
-                crl_url=crl_url)
-            signer.store_certificate(config, key_label, cert_pem)
-        except signer.SignerError as exc:
-            raise InvalidContent(f"the HSM could not make the seal's key: {exc}") from None
-        km = signer.KeyMaterial(cert_pem=cert_pem, key_pem=b"")
-    else:
-        km = signer.issue_seal_certificate(
-            issuing, env.key_passphrase, seal_name=name, org_name=env.org_name,
-            key_type=key_type, crl_url=crl_url)
+                issuing, env.key_passphrase, public_key, seal_name=name,
+                org_name=env.org_name, crl_url=f"{env.base_url}/pki/crl")
+            if key_label is not None:
+                signer.store_certificate(pkcs11_config(env), key_label, cert_pem)
+    except signer.SignerError as exc:
+        raise InvalidContent(f"the seal's key could not be certified: {exc}") from None
+    serial = signer.KeyMaterial(cert_pem, b"").serial_hex if cert_pem else ""
     appearance = signer.draw_seal(env.org_name, seal_type, font_path=env.cjk_font)
-    seal = Seal(name=name, type=seal_type, status=SealStatus.active, system=system,
-                cert_pem=km.cert_pem, key_pem=km.key_pem, key_storage=key_storage,
-                key_label=key_label, certificate_serial=km.serial_hex,
+    seal = Seal(name=name, type=seal_type, system=system,
+                status=SealStatus.requested if external_ca else SealStatus.active,
+                cert_pem=cert_pem, key_pem=key_pem, csr_pem=csr_pem, key_storage=key_storage,
+                key_label=key_label, certificate_serial=serial,
                 appearance_pdf=appearance.pdf, appearance_png=appearance.png)
     seal.custodians = list(custodians)
     session.add(seal)
     session.flush()
     audit.record(session, "seal.created", actor=actor, seal_id=seal.id, name=name,
-                 type=seal_type, certificate_serial=km.serial_hex,
+                 type=seal_type, certificate_serial=serial or None,
                  custodians=[u.name for u in custodians], key_storage=key_storage.value,
-                 key_type=key_type)
+                 key_type=key_type, certificate="requested from an external CA"
+                 if external_ca else "organisation CA")
     logger.info("seal %d (%s) created, %s key %s", seal.id, name, key_storage.value,
                 key_label or "in the database")
     return seal
+
+
+def _new_key(env: Env, storage: KeyStorage, key_type: str):
+    """A new seal key: (encrypted PEM or b"", token label or None, public key, signer)."""
+    if storage is KeyStorage.software:
+        key = signer.generate_private_key(key_type)
+        return (signer.encrypt_private_key(key, env.key_passphrase), None, key.public_key(),
+                csr.software_signer(key))
+    config = pkcs11_config(env)
+    label = f"sealflow-{uuid.uuid4().hex}"
+    try:
+        public_key = signer.generate_key_in_token(config, label, key_type)
+    except signer.SignerError as exc:
+        raise InvalidContent(f"the HSM could not make the seal's key: {exc}") from None
+    return b"", label, public_key, csr.token_signer(config, label, public_key)
 
 
 def pkcs11_config(env: Env) -> signer.Pkcs11Config:
@@ -203,9 +223,18 @@ class _SignerCache:
 SIGNERS = _SignerCache()
 
 
+def trust_roots(session: Session, env: Env) -> list[bytes]:
+    """The roots a seal's signature may chain to: the organisation's, and those of the
+    external CAs trusted to certify seals (``SEALFLOW_EXTERNAL_CA_ROOTS``)."""
+    return ca_certificates(session)[:1] + list(env.external_ca_roots)
+
+
 def signer_for(session: Session, env: Env, seal: Seal) -> signer.SealSigner:
-    # pyHanko wants the chain leaf-up: issuing CA, then root.
-    return SIGNERS.get(seal, env, list(reversed(ca_certificates(session))))
+    # pyHanko wants the chain leaf-up: issuing CA, then root (or the external CA's chain).
+    chain = [c.public_bytes(serialization.Encoding.PEM)
+             for c in x509.load_pem_x509_certificates(seal.chain_pem)] if seal.chain_pem \
+        else list(reversed(ca_certificates(session)))
+    return SIGNERS.get(seal, env, chain)
 
 
 def change_appearance(session: Session, env: Env, seal: Seal, *, png: bytes | None = None,

@@ -47,7 +47,8 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
     if not data:
         raise _unreadable("the file is empty")
     try:
-        reports = signer.validate_pdf(data, seals.ca_certificates(session))
+        reports = signer.validate_pdf(data, seals.ca_certificates(session)
+                                      + list(env.external_ca_roots))
     except signer.InvalidDocument as exc:
         raise _unreadable(str(exc)) from None
     approvals = _approvals(session, data, reports)

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import pkcs11
 from asn1crypto import x509 as asn1_x509
+from asn1crypto.algos import SignedDigestAlgorithm
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import (
@@ -51,6 +52,7 @@ __all__ = [
     "generate_key_in_token",
     "key_protection",
     "pkcs11_seal_signer",
+    "sign_in_token",
     "store_certificate",
 ]
 
@@ -359,26 +361,36 @@ class _TokenSigner(SigningCertificateOnce, signers.Signer):
     ) -> bytes:
         if dry_run:
             return bytes(self._size)
-        spec = select_pkcs11_signing_params(
-            self.get_signature_mechanism_for_digest(digest_algorithm),
-            digest_algorithm.lower(),
-            use_raw_mechanism=self._raw,
-            sign_kwargs={},
-        )
-        if spec.pre_sign_transform is not None:
-            data = spec.pre_sign_transform(data)
-
-        def sign(session: pkcs11.Session) -> bytes:
-            key = _one(session, ObjectClass.PRIVATE_KEY, self._label)
-            return key.sign(data, **spec.sign_kwargs)
-
         try:
-            signature = run_in_token(self._config, sign, "sign")
+            return sign_in_token(self._config, self._label, data,
+                                 self.get_signature_mechanism_for_digest(digest_algorithm),
+                                 digest_algorithm.lower(), raw=self._raw)
         except KeyUnavailable as e:
             raise SigningError(str(e)) from None
-        if spec.post_sign_transform is not None:
-            signature = spec.post_sign_transform(signature)
-        return signature
+
+
+def sign_in_token(config: Pkcs11Config, label: str, data: bytes,
+                  mechanism: SignedDigestAlgorithm, digest_algorithm: str = "sha256", *,
+                  raw: bool = False) -> bytes:
+    """Sign ``data`` with the token's key ``label`` (hashing on the host first when ``raw``,
+    as SoftHSM2 and many HSMs offer ECDSA only over a digest); an ECDSA signature comes back
+    DER-encoded, as in CMS and X.509.
+
+    :raises KeyUnavailable: no such key, or the token refuses.
+    """
+    spec = select_pkcs11_signing_params(mechanism, digest_algorithm, use_raw_mechanism=raw,
+                                        sign_kwargs={})
+    if spec.pre_sign_transform is not None:
+        data = spec.pre_sign_transform(data)
+
+    def sign(session: pkcs11.Session) -> bytes:
+        key = _one(session, ObjectClass.PRIVATE_KEY, label)
+        return key.sign(data, **spec.sign_kwargs)
+
+    signature = run_in_token(config, sign, "sign")
+    if spec.post_sign_transform is not None:
+        signature = spec.post_sign_transform(signature)
+    return signature
 
 
 def _one(session: pkcs11.Session, object_class: ObjectClass, label: str) -> Any:

@@ -1,9 +1,13 @@
-from flask import jsonify
+from flask import Response, jsonify, request
 
-from app.api import blueprint, page_args
-from app.context import identity
+from app.api import blueprint, commits, page_args
+from app.context import env, identity
 from app.extensions import db
-from processes import lifecycle, seals
+from processes import external_ca, lifecycle, seals
+from processes.errors import InvalidContent
+
+MAX_CERTIFICATE_BYTES = 256 * 1024
+"""A certificate with its CA certificates is a few KB; far more is not a certificate file."""
 
 
 @blueprint.get("/seals")
@@ -18,3 +22,33 @@ def seal_usage(seal_id: int):
     seal = seals.get_seal(db.session, seal_id)
     return jsonify(lifecycle.usage_log(db.session, identity(), seal, limit=limit,
                                        offset=offset))
+
+
+@blueprint.get("/seals/<int:seal_id>/csr")
+def seal_csr(seal_id: int):
+    """The certification request of a seal to be certified by an external CA (PEM)."""
+    seal = seals.get_seal(db.session, seal_id)
+    pem = external_ca.certification_request(db.session, identity(), seal)
+    return Response(pem, mimetype="application/pkcs10",
+                    headers={"Content-Disposition": f"attachment; filename=seal-{seal.id}.csr"})
+
+
+@blueprint.post("/seals/<int:seal_id>/certificate")
+@commits
+def seal_certificate(seal_id: int):
+    """The certificate the external CA issued (PEM, with its CA certificates): as the body,
+    or as the multipart file ``certificate``. The seal becomes active."""
+    who = identity()
+    upload = request.files.get("certificate")
+    if upload is None and request.content_length and \
+            request.content_length > MAX_CERTIFICATE_BYTES:
+        raise InvalidContent("that is too large for a certificate file",
+                             [{"field": "certificate", "message": "too large"}])
+    bundle = upload.read(MAX_CERTIFICATE_BYTES + 1) if upload is not None \
+        else request.get_data(cache=False)
+    if not bundle or len(bundle) > MAX_CERTIFICATE_BYTES:
+        raise InvalidContent("send the certificate (PEM) as the body or as the file "
+                             "'certificate'", [{"field": "certificate", "message": "required"}])
+    seal = external_ca.import_certificate(db.session, env(), who,
+                                          seals.get_seal(db.session, seal_id), bundle)
+    return jsonify(seals.describe(seal))

@@ -3,10 +3,10 @@
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from app.context import identity
+from app.context import env, identity
 from app.extensions import db
 from app.web import attempt, blueprint
-from processes import lifecycle
+from processes import external_ca, lifecycle
 from processes import seals as seal_service
 from processes.models import SealStatus
 
@@ -39,6 +39,30 @@ def seal_transition(seal_id: int):
         flash(error.message, "error")
     else:
         flash(f"印章状态已更新 Seal is now {target}", "success")
+    return redirect(url_for("web.seal_detail", seal_id=seal_id))
+
+
+@blueprint.get("/seals/<int:seal_id>/seal.csr")
+@login_required
+def seal_csr(seal_id: int):
+    seal = seal_service.get_seal(db.session, seal_id)
+    pem = external_ca.certification_request(db.session, identity(), seal)
+    return Response(pem, mimetype="application/pkcs10",
+                    headers={"Content-Disposition": f"attachment; filename=seal-{seal.id}.csr"})
+
+
+@blueprint.post("/seals/<int:seal_id>/certificate")
+@login_required
+def seal_certificate(seal_id: int):
+    """The external CA's certificate, uploaded by a custodian or seal admin."""
+    upload = request.files.get("certificate")
+    bundle = upload.read(256 * 1024) if upload is not None else b""
+    _seal, error = attempt(lambda: external_ca.import_certificate(
+        db.session, env(), identity(), seal_service.get_seal(db.session, seal_id), bundle))
+    if error is not None:
+        flash(error.message, "error")
+    else:
+        flash("证书已导入，印章已启用 Certificate imported; the seal is active", "success")
     return redirect(url_for("web.seal_detail", seal_id=seal_id))
 
 

@@ -70,7 +70,11 @@ def test_init_publishes_a_crl(bare_app):
         result = cli.invoke(args=["init"])
         assert result.exit_code == 0, result.output
     with bare_app.app_context():
-        (published,) = db.session.execute(select(PublishedCrl)).scalars().all()
+        # Once each, however often init runs: the issuing CA's and the root's.
+        by_issuer = {c.issuer: c for c in db.session.execute(select(PublishedCrl)).scalars()}
+        assert db.session.query(PublishedCrl).count() == 2 and set(by_issuer) == {"issuing",
+                                                                                 "root"}
+        published = by_issuer["issuing"]
         assert published.next_update > utcnow()
         issuing = db.session.execute(select(PkiAuthority.cert_pem).where(
             PkiAuthority.kind == "issuing")).scalar_one()

@@ -207,3 +207,21 @@ def test_a_wrong_pin_or_token_is_refused_without_showing_the_pin(token, token_ke
     assert "999999" not in repr(bad)
     # The first token's keys still sign (their session was reopened after the rescan).
     assert key_protection(token, "seal-p256").held_in_token
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_a_certification_request_is_signed_in_the_token(token, token_keys, key_type):
+    from signer.csr import make_csr, token_signer
+
+    label = f"seal-{key_type}"
+    public = x509.load_pem_x509_certificate(token_keys[label]).public_key()
+    pem = make_csr(public, token_signer(token, label, public), seal_name="电子合同章",
+                   org_name=ORG)
+    request = x509.load_pem_x509_csr(pem)
+    assert request.is_signature_valid
+    assert request.public_key().public_numbers() == public.public_numbers()
+    # Another key's signer cannot make a request for this key.
+    other = "seal-p256" if key_type == "rsa2048" else "seal-rsa2048"
+    other_public = x509.load_pem_x509_certificate(token_keys[other]).public_key()
+    with pytest.raises(SignerError):
+        make_csr(public, token_signer(token, other, other_public), seal_name="x", org_name=ORG)
