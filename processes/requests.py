@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit, definitions, documents, engine, inbox, policy, signals
+from processes import audit, definitions, documents, engine, inbox, placement, policy, signals
 from processes.db import lock_request, on_commit
 from processes.engine import EngineIncident
 from processes.env import Env
@@ -81,27 +81,6 @@ def _definition_for(session: Session, new: NewRequest) -> tuple[ProcessDefinitio
         return definitions.latest(session, bt.process_key), bt.key
     raise InvalidContent("name the flow: `process` (a process key) or `business_type`",
                          [{"field": "process", "message": "process or business_type is required"}])
-
-
-def _placement(raw: dict[str, Any] | None, info: signer.PdfInfo) -> dict[str, Any]:
-    if raw is None:
-        p = signer.SealPlacement.default_for(info)
-    else:
-        if not isinstance(raw, dict):
-            raise InvalidContent("placement must be a JSON object {page, x, y, size}",
-                                 [{"field": "placement", "message": "must be an object"}])
-        try:
-            p = signer.SealPlacement(page=int(raw.get("page") or info.pages),
-                                     x=float(raw["x"]), y=float(raw["y"]),
-                                     size=float(raw.get("size") or 119.0))
-        except (KeyError, TypeError, ValueError):
-            raise InvalidContent("placement needs numbers page, x, y (and optional size)",
-                                 [{"field": "placement", "message": "needs page, x, y"}]) from None
-    try:
-        p.check(info)
-    except signer.SignerError as exc:
-        raise InvalidContent(str(exc), [{"field": "placement", "message": str(exc)}]) from None
-    return {"page": p.page, "x": p.x, "y": p.y, "size": p.size}
 
 
 def builtins(session: Session, requester: User, seal, business_type: str | None,
@@ -202,7 +181,10 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
     if definition.seal_action is None:
         policy.check_use(session, seal, requester, business_type, definition,
                          pages=info.pages, size=len(data_bytes))
-    placement = _placement(new.placement, info)
+    try:
+        planned = placement.plan(new.placement, info, data_bytes)
+    except signer.InvalidDocument as exc:
+        raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) from None
     data = check_values(definition.start_form, new.data or {}, extra_allowed=True)
     variables = {**data, **builtins(session, requester, seal, business_type, info.pages)}
     if definition.seal_action == "make":
@@ -213,7 +195,7 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
     req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
                   seal_id=seal.id if seal else None, requester_id=requester.id,
                   created_by_id=identity.user.id,
-                  document=doc, filename=_filename(new.filename), placement=placement,
+                  document=doc, filename=_filename(new.filename), placement=planned,
                   data=data, state="", state_version="")
     session.add(req)
     session.flush()

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit, documents, ltv, policy, signals
+from processes import audit, documents, ltv, placement, policy, signals
 from processes.db import lock_request, on_commit, unit_of_work
 from processes.env import Env
 from processes.errors import SealingFailed
@@ -118,9 +118,9 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
     seal = session.get(Seal, grant.seal_id)
     _check(session, grant, req, seal)
     data = documents.read(env, req.document)
-    placement = signer.SealPlacement(**req.placement) if req.placement else None
-    settings = signer.SealSettings(
-        field_name=f"Seal{req.id}", name=seal.name, location=env.org_name,
+    square = placement.square_of(req.placement)
+    settings = placement.settings_of(
+        req.placement, f"Seal{req.id}", name=seal.name, location=env.org_name,
         reason=f"Sealflow request #{req.id} ({req.process.key} v{req.process.version}) "
                f"authorized")
     record = approval_record(env, req, seal, grant, settings.field_name)
@@ -135,7 +135,7 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
     try:
         return signer.seal_pdf(data, expected_sha256=grant.document_sha256,
                                signer=signer_for(session, env, seal),
-                               appearance_pdf=seal.appearance_pdf, placement=placement,
+                               appearance_pdf=seal.appearance_pdf, placement=square,
                                settings=settings, timestamper=ltv.timestamper_for(env, level),
                                approval_record=record, long_term=long_term,
                                page_refs=req.document.page_refs or ())

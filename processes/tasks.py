@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-import signer
-from processes import audit, documents, engine, inbox
+from processes import audit, documents, engine, inbox, placement
 from processes.db import lock_request_of_task
 from processes.engine import EngineIncident
 from processes.env import Env
@@ -59,8 +58,7 @@ def _revise(session: Session, identity: Identity, task: Task, req: Request,
             "(assignee or candidate ${requester}) may carry a new PDF",
             [{"field": "document", "message": "not accepted by this task"}])
     info = documents.inspect(revision.env, revision.data)
-    if req.placement:
-        signer.SealPlacement(**req.placement).check(info)  # the seal must still fit
+    placement.recheck(req.placement, info, revision.data)  # the seal must still fit
     old = req.document.sha256
     doc = documents.store(session, revision.env, revision.data, info.pages,
                           info.page_refs)

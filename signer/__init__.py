@@ -32,7 +32,7 @@ from .ltv import (
     renew_archive_timestamp,
 )
 from .pades import SealPlacement, SealSettings, SealSigner, seal_pdf
-from .pdf import PdfInfo, inspect_pdf
+from .pdf import PdfInfo, SignatureFields, inspect_pdf, signature_fields
 from .pkcs11 import (
     KeyProtection,
     Pkcs11Config,
@@ -108,6 +108,8 @@ __all__ = [
     "generate_key_in_token",
     "generate_private_key",
     "inspect_pdf",
+    "signature_fields",
+    "SignatureFields",
     "issue_seal_certificate",
     "issue_tsa_certificate",
     "key_protection",

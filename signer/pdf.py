@@ -20,8 +20,8 @@ from pyhanko.sign import fields
 
 from .errors import InvalidDocument
 
-__all__ = ["PageRef", "PdfInfo", "SealReader", "SealWriter", "describe_pdf", "inspect_pdf",
-           "open_pdf", "page_origin", "page_sizes"]
+__all__ = ["PageRef", "PdfInfo", "SealReader", "SealWriter", "SignatureFields", "describe_pdf",
+           "inspect_pdf", "open_pdf", "page_origin", "page_sizes", "signature_fields"]
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +258,38 @@ def _box_size(box) -> tuple[float, float]:
     if width <= 0 or height <= 0:
         raise ValueError("a page has an empty media box")
     return width, height
+
+
+@dataclass(frozen=True)
+class SignatureFields:
+    """The signature fields a PDF has already."""
+
+    signed: tuple[str, ...]
+    """Fields holding a signature (or a document timestamp)."""
+
+    empty: tuple[str, ...]
+    """Empty fields, prepared for a later seal."""
+
+    certified: bool
+    """Whether a certification (DocMDP) signature restricts further changes: then a further
+    seal must fill one of the :attr:`empty` fields."""
+
+
+def signature_fields(data: bytes) -> SignatureFields:
+    """What a document's signature fields are, for the checks made before it is sealed.
+
+    :raises InvalidDocument: not a readable, unencrypted PDF.
+    """
+    from pyhanko.sign.validation import read_certification_data
+
+    reader = open_pdf(data)
+    try:
+        found = [(name, bool(value)) for name, value, _ in fields.enumerate_sig_fields(reader)]
+        certified = read_certification_data(reader) is not None
+    except (misc.PdfError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InvalidDocument(f"the PDF's signature fields cannot be read ({e})") from e
+    return SignatureFields(signed=tuple(n for n, v in found if v),
+                           empty=tuple(n for n, v in found if not v), certified=certified)
 
 
 def free_field_name(reader: PdfFileReader, wanted: str) -> str:
