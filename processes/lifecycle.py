@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes import audit, engine, policy, seals, signals
+from processes import audit, engine, notices, policy, seals, signals
 from processes.db import lock_request, on_commit
 from processes.errors import BadInput, NotAllowed, SealflowError, WorkflowStateError
 from processes.models import (
@@ -213,6 +213,12 @@ def warn_expiring(session: Session, days: int = WARN_DAYS) -> list[int]:
             audit.record(session, "seal.expiring", seal_id=seal.id,
                          serial=seal.certificate_serial, not_after=not_after.isoformat(),
                          custodians=[u.name for u in seal.custodians])
+            notices.notify(
+                session, [u.id for u in seal.custodians], "seal.expiring",
+                f"印章「{seal.name}」的证书将于 {not_after.date().isoformat()} 到期，请申请证书续期"
+                f"（印章变更）。 The certificate of seal {seal.name!r} expires on "
+                f"{not_after.date().isoformat()}: ask for its renewal (seal_change).",
+                link=f"/seals/{seal.id}")
             on_commit(session, lambda s=seal.id, at=not_after: signals.seal_expiring.send(
                 None, seal_id=s, not_after=at))
             warned.append(seal.id)

@@ -453,5 +453,6 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# The seal's policy, usage and lifecycle tables live beside (imported so the metadata has them).
-from processes import seal_models  # noqa: E402,F401
+# The seal's policy, usage and lifecycle tables, and notices, live beside (imported so the
+# metadata has them).
+from processes import notice_models, seal_models  # noqa: E402,F401

@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from processes import audit, engine, signals
+from processes import audit, engine, notices, signals
 from processes.db import lock_request, on_commit
 from processes.engine import TIMER_EVENTS, EngineIncident
 from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
@@ -91,10 +91,13 @@ def fire(session: Session, request_id: int, now: datetime | None = None) -> bool
 
 def _remind(session: Session, req: Request, elements: list[str]) -> None:
     """A timer marked ``action=remind`` fired: remind the people of the open tasks again."""
-    open_ids = list(session.execute(select(Task.id).where(
-        Task.request_id == req.id, Task.status == TaskStatus.open)).scalars())
-    for task_id in open_ids:
+    open_tasks = session.execute(select(Task.id, Task.name).where(
+        Task.request_id == req.id, Task.status == TaskStatus.open)).all()
+    for task_id, name in open_tasks:
         audit.record(session, "task.reminded", request_id=req.id, task=task_id,
                      timers=elements)
+        notices.notify(session, notices.task_people(session, task_id), "task.reminder",
+                       f"申请 #{req.id}「{name}」仍在等待您处理。 Request #{req.id} still waits "
+                       f"for you at {name!r}.", link=f"/tasks/{task_id}")
         on_commit(session, lambda t=task_id: signals.task_reminder.send(
             None, task_id=t, request_id=req.id))

@@ -284,6 +284,22 @@ def submit(api_client: ApiClient, seal_id: int, document: bytes, *, process="con
                            headers=headers)
 
 
+PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture
+def login(app, make_user) -> Callable[[str], Any]:
+    """``login("alice")``: a test client of its own, logged in through the real login form
+    (the user gets a password, or is created)."""
+    def log_in(name: str) -> Any:
+        make_user(name, password=PASSWORD)
+        client = app.test_client()
+        resp = client.post("/login", data={"name": name, "password": PASSWORD})
+        assert resp.status_code == 302, resp.text
+        return client
+    return log_in
+
+
 @dataclass
 class Org:
     """The contract-seal cast: requester alice (sales, head bob), legal lily, custodian carol."""

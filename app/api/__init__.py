@@ -37,4 +37,12 @@ def page_args() -> tuple[int, int]:
     return limit, offset
 
 
-from app.api import people, processes, requests, seals, tasks, verify  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401
+    notices,
+    people,
+    processes,
+    requests,
+    seals,
+    tasks,
+    verify,
+)

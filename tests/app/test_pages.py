@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-PASSWORD = "correct-horse-1"
+from tests.conftest import PASSWORD
+
 CONTRACT = {"data.amount": "50000", "data.purpose": "采购合同", "data.counterparty": "某某公司"}
 
 
 @pytest.fixture
-def login(app, org, make_user) -> Callable[[str], Any]:
-    """``login("alice")``: a test client of its own, logged in through the real login form.
-    The contract-flow cast of ``org`` gets a password; other names are created."""
-    def log_in(name: str) -> Any:
-        make_user(name, password=PASSWORD)
-        client = app.test_client()
-        resp = client.post("/login", data={"name": name, "password": PASSWORD})
-        assert resp.status_code == 302, resp.text
-        return client
-    return log_in
+def login(login, org):
+    """The shared ``login``, with the contract-flow cast of ``org`` in place."""
+    return login
 
 
 def new_request(client, seal_id: int, document: bytes, filename: str = "contract.pdf",

@@ -122,7 +122,7 @@ def test_revoking_publishes_the_seal_certificate_on_the_crl(app, guarded, pki_ma
     assert listed.issuer == issuing.subject
 
 
-def test_expiry_moves_a_seal_to_expired_and_warns_before(app, guarded, monkeypatch):
+def test_expiry_moves_a_seal_to_expired_and_warns_before(app, guarded, monkeypatch, login):
     from datetime import timedelta
 
     from signer import certificate_from_pem
@@ -134,6 +134,17 @@ def test_expiry_moves_a_seal_to_expired_and_warns_before(app, guarded, monkeypat
     with app.app_context(), unit_of_work(db.session):
         assert lifecycle.warn_expiring(db.session) == [guarded.seal_id]
         assert lifecycle.warn_expiring(db.session) == []  # once
+    # The custodian is told, once: by the API, and on the inbox page.
+    told = guarded.carol.get("/api/v1/notices").get_json()
+    assert told["unread"] == 1 and guarded.alice.get("/api/v1/notices").get_json()["unread"] == 0
+    (notice,) = told["notices"]
+    assert notice["kind"] == "seal.expiring" and notice["link"] == f"/seals/{guarded.seal_id}"
+    assert not_after.date().isoformat() in notice["message"]
+    assert notice["message"].split("。")[0] in login("carol").get("/inbox").get_data(as_text=True)
+    assert guarded.alice.post(f"/api/v1/notices/{notice['id']}/read").status_code == 404
+    assert guarded.carol.post(f"/api/v1/notices/{notice['id']}/read").get_json() == \
+        {"unread": 0}
+    assert guarded.carol.get("/api/v1/notices?unread=1").get_json()["notices"] == []
     monkeypatch.setattr(lifecycle, "utcnow", lambda: not_after + timedelta(seconds=1))
     with app.app_context(), unit_of_work(db.session):
         assert lifecycle.expire_due(db.session) == [guarded.seal_id]

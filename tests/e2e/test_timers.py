@@ -58,6 +58,9 @@ def test_remind_then_escalate_then_wait_then_seal(app, timed, pdf, clock):
     _fire(app, req["id"], clock.advance(days=1, minutes=1))
     assert _actions(app, req["id"]).count("task.reminded") == 1
     assert only_task(timed.bob)["id"] == task["id"]  # a reminder does not take the task away
+    (reminded,) = timed.bob.get("/api/v1/notices").get_json()["notices"]
+    assert reminded["kind"] == "task.reminder" and reminded["link"] == f"/tasks/{task['id']}"
+    assert f"#{req['id']}" in reminded["message"]
 
     # Sealflow is "down" for two days: the day-2 reminder is missed, the escalation is due.
     _fire(app, req["id"], clock.advance(days=2))
