@@ -1,5 +1,8 @@
-"""Public PKI endpoints: the CA certificates, the CRLs (issuing CA and root) and the timestamp
-authority."""
+"""Public PKI endpoints: the CA certificates, the CRLs (issuing CA and root), the OCSP responder
+and the timestamp authority."""
+
+import base64
+from urllib.parse import unquote
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
@@ -7,7 +10,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from app.context import env
 from app.extensions import csrf, db
 from app.transactions import commits
-from processes import crl, seals, tsa
+from processes import crl, ocsp, seals, tsa
 from processes.errors import NotFound
 
 blueprint = Blueprint("pki", __name__)
@@ -45,6 +48,37 @@ def _crl(issuer: str) -> Response:
                        "`sealflow init`")
     response = Response(current.der, mimetype="application/pkix-crl")
     response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+OCSP_REQUEST = "application/ocsp-request"
+OCSP_RESPONSE = "application/ocsp-response"
+MAX_OCSP_REQUEST_BYTES = 16 * 1024
+
+
+@blueprint.post("/pki/ocsp")
+@csrf.exempt
+def ocsp_post() -> Response:
+    """RFC 6960 over HTTP POST: a DER OCSPRequest in, a DER OCSPResponse out."""
+    if request.mimetype != OCSP_REQUEST:
+        raise UnsupportedMediaType(f"send a DER OCSP request as {OCSP_REQUEST}")
+    request.max_content_length = MAX_OCSP_REQUEST_BYTES
+    return _ocsp(request.get_data(cache=False))
+
+
+@blueprint.get("/pki/ocsp/<path:encoded>")
+def ocsp_get(encoded: str) -> Response:
+    """RFC 6960 over HTTP GET: the request, base64 (and URL-encoded) in the path."""
+    try:
+        der = base64.b64decode(unquote(encoded), validate=False)
+    except ValueError:
+        der = b""
+    return _ocsp(der)
+
+
+def _ocsp(der: bytes) -> Response:
+    response = Response(ocsp.respond(db.session, env(), der), mimetype=OCSP_RESPONSE)
+    response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 

@@ -15,7 +15,7 @@ from processes import audit
 from processes.env import Env
 from processes.errors import BadInput
 from processes.models import Seal, SealStatus, utcnow
-from processes.seal_models import PublishedCrl, SealTransition
+from processes.seal_models import IssuedCertificate, PublishedCrl, SealTransition
 from processes.seals import ensure_pki, root_key_online
 from signer import KeyMaterial, KeyUnavailable
 from signer.crl import Revocation, make_crl
@@ -46,15 +46,8 @@ def _next_number(session: Session, issuer: str) -> int:
 def publish(session: Session, env: Env, now: datetime | None = None) -> PublishedCrl:
     """Sign and keep a new CRL listing every revoked seal certificate."""
     now = now or utcnow()
-    revoked = []
-    rows = session.execute(
-        select(Seal.cert_pem, func.max(SealTransition.at))
-        .join(SealTransition, (SealTransition.seal_id == Seal.id)
-              & (SealTransition.to_status == SealStatus.revoked))
-        .where(Seal.status == SealStatus.revoked).group_by(Seal.id, Seal.cert_pem)).all()
-    for cert_pem, at in rows:
-        serial = x509.load_pem_x509_certificate(cert_pem).serial_number
-        revoked.append(Revocation(serial, at, x509.ReasonFlags.key_compromise))
+    revoked = [Revocation(int(serial, 16), at, x509.ReasonFlags.key_compromise)
+               for serial, at in revoked_certificates(session)]
     number = _next_number(session, "issuing")
     _, issuing = ensure_pki(session, env)
     next_update = now + timedelta(hours=VALID_HOURS)
@@ -67,6 +60,19 @@ def publish(session: Session, env: Env, now: datetime | None = None) -> Publishe
                  next_update=next_update.isoformat())
     logger.info("CRL %d published (%d revoked)", number, len(revoked))
     return crl
+
+
+def revoked_certificates(session: Session) -> list[tuple[str, datetime]]:
+    """(serial, when) of every certificate of every revoked seal: all of them, since a renewed
+    certificate keeps the seal's key."""
+    when = (select(SealTransition.seal_id, func.max(SealTransition.at).label("at"))
+            .where(SealTransition.to_status == SealStatus.revoked)
+            .group_by(SealTransition.seal_id).subquery())
+    return [(serial, at) for serial, at in session.execute(
+        select(IssuedCertificate.serial, when.c.at)
+        .join(Seal, Seal.id == IssuedCertificate.seal_id)
+        .join(when, when.c.seal_id == Seal.id)
+        .where(Seal.status == SealStatus.revoked).order_by(IssuedCertificate.id))]
 
 
 def due(session: Session, now: datetime | None = None) -> bool:

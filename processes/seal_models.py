@@ -105,3 +105,19 @@ class PublishedCrl(Base):
     this_update: Mapped[datetime] = mapped_column()
     next_update: Mapped[datetime] = mapped_column()
     der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IssuedCertificate(Base):
+    """Every certificate the issuing CA signed (seal certificates, renewals included, and the
+    TSA's): what the CRL lists when a seal is revoked (all its certificates, since a renewal
+    keeps the key) and what the OCSP responder answers for."""
+
+    __tablename__ = "issued_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)  # lower-case hex
+    seal_id: Mapped[int | None] = mapped_column(ForeignKey("seals.id", ondelete="CASCADE"),
+                                                index=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # seal, tsa
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_after: Mapped[datetime] = mapped_column()

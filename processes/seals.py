@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit, tsa
+from processes import audit, issued, tsa
 from processes.env import Env
 from processes.errors import BadInput, InvalidContent, NotFound
 from processes.models import KeyStorage, PkiAuthority, Seal, SealStatus, User
@@ -111,7 +111,8 @@ def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "ÂêàÂ
         else:
             cert_pem = signer.certify_public_key(
                 issuing, env.key_passphrase, public_key, seal_name=name,
-                org_name=env.org_name, crl_url=f"{env.base_url}/pki/crl")
+                org_name=env.org_name, crl_url=f"{env.base_url}/pki/crl",
+                ocsp_url=f"{env.base_url}/pki/ocsp")
             if key_label is not None:
                 signer.store_certificate(pkcs11_config(env), key_label, cert_pem)
     except signer.SignerError as exc:
@@ -126,6 +127,8 @@ def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "ÂêàÂ
     seal.custodians = list(custodians)
     session.add(seal)
     session.flush()
+    if cert_pem:
+        issued.record(session, cert_pem, purpose="seal", seal_id=seal.id)
     audit.record(session, "seal.created", actor=actor, seal_id=seal.id, name=name,
                  type=seal_type, certificate_serial=serial or None,
                  custodians=[u.name for u in custodians], key_storage=key_storage.value,
@@ -265,7 +268,7 @@ def renew_certificate(session: Session, env: Env, seal: Seal, *,
     public_key = signer.certificate_from_pem(seal.cert_pem).public_key()
     cert_pem = signer.certify_public_key(
         issuing, env.key_passphrase, public_key, seal_name=seal.name, org_name=env.org_name,
-        crl_url=f"{env.base_url}/pki/crl")
+        crl_url=f"{env.base_url}/pki/crl", ocsp_url=f"{env.base_url}/pki/ocsp")
     if seal.key_storage is KeyStorage.pkcs11:
         try:
             signer.store_certificate(pkcs11_config(env), seal.key_label or "", cert_pem)
@@ -274,6 +277,7 @@ def renew_certificate(session: Session, env: Env, seal: Seal, *,
                 from None
     seal.cert_pem = cert_pem
     seal.certificate_serial = signer.KeyMaterial(cert_pem, b"").serial_hex
+    issued.record(session, cert_pem, purpose="seal", seal_id=seal.id)
     audit.record(session, "seal.certificate_renewed", actor=actor, seal_id=seal.id,
                  old_serial=old_serial, certificate_serial=seal.certificate_serial)
     return seal

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit
+from processes import audit, issued
 from processes.env import Env
 from processes.errors import NotFound
 from processes.models import PkiAuthority, TsaSerial, utcnow
@@ -49,6 +49,7 @@ def ensure_authority(session: Session, env: Env, issuing: signer.KeyMaterial) ->
     km = signer.issue_tsa_certificate(issuing, env.key_passphrase, org_name=env.org_name,
                                       crl_url=f"{env.base_url}/pki/crl")
     session.add(PkiAuthority(kind="tsa", cert_pem=km.cert_pem, key_pem=km.key_pem))
+    issued.record(session, km.cert_pem, purpose="tsa")
     session.flush()
     audit.record(session, "pki.tsa_created", tsa_serial=km.serial_hex)
     logger.info("timestamp authority created for %s, certificate %s", env.org_name,

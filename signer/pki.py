@@ -184,12 +184,14 @@ def certify_public_key(
     org_name: str,
     valid_days: int = 730,
     crl_url: str | None = None,
+    ocsp_url: str | None = None,
     now: datetime.datetime | None = None,
 ) -> bytes:
     """Issue a seal certificate, signed by ``issuer``, for a key held elsewhere (an HSM).
 
     The certificate (CN ``seal_name``, O ``org_name``) allows digitalSignature and nonRepudiation,
-    is not a CA, and carries a CRL distribution point when ``crl_url`` is given. Its validity ends
+    is not a CA, and carries a CRL distribution point when ``crl_url`` is given (and the OCSP
+    responder's address with ``ocsp_url``). Its validity ends
     after ``valid_days``, or when the issuer's does, whichever is first. ``passphrase`` decrypts the
     issuer's key.
 
@@ -219,6 +221,10 @@ def certify_public_key(
     )
     if crl_url:
         builder = builder.add_extension(_crl_points(crl_url), critical=False)
+    if ocsp_url:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([
+            x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP,
+                                   x509.UniformResourceIdentifier(ocsp_url))]), critical=False)
     cert = builder.sign(issuer_key, hashes.SHA256())
     logger.info("issued seal certificate %r, serial %x", seal_name, cert.serial_number)
     return cert.public_bytes(Encoding.PEM)

@@ -24,9 +24,10 @@ import signer
 from app import create_app
 from app.extensions import db
 from config import TestConfig
-from processes import people
+from processes import issued, people
 from processes.db import unit_of_work
 from processes.models import Base, PkiAuthority, Role, Seal, SealStatus, User
+from processes.seal_models import IssuedCertificate
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_BPMN = ROOT / "bpmn" / "contract_seal" / "contract_seal.bpmn"
@@ -187,6 +188,11 @@ def make_seal(app, pki_material) -> Callable[..., int]:
                         appearance_png=appearance.png, custodians=users)
             db.session.add(seal)
             db.session.flush()
+            # The register of issued certificates, as create_seal keeps it (the session's seals
+            # share one certificate: it is registered with the first).
+            if not db.session.execute(sa.select(IssuedCertificate.id).where(
+                    IssuedCertificate.serial == km.serial_hex)).first():
+                issued.record(db.session, km.cert_pem, purpose="seal", seal_id=seal.id)
             return seal.id
     return make
 
