@@ -27,6 +27,11 @@ def seal_usage(seal_id: int):
 @blueprint.get("/seals/<int:seal_id>/csr")
 def seal_csr(seal_id: int):
     """The certification request of a seal to be certified by an external CA (PEM)."""
+    return csr_download(seal_id)
+
+
+def csr_download(seal_id: int) -> Response:
+    """The seal's certification request as a file (the API's and the seal page's)."""
     seal = seals.get_seal(db.session, seal_id)
     pem = external_ca.certification_request(db.session, identity(), seal)
     return Response(pem, mimetype="application/pkcs10",

@@ -3,6 +3,7 @@
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from app.api.seals import csr_download
 from app.context import env, identity
 from app.extensions import db
 from app.web import attempt, blueprint
@@ -45,10 +46,7 @@ def seal_transition(seal_id: int):
 @blueprint.get("/seals/<int:seal_id>/seal.csr")
 @login_required
 def seal_csr(seal_id: int):
-    seal = seal_service.get_seal(db.session, seal_id)
-    pem = external_ca.certification_request(db.session, identity(), seal)
-    return Response(pem, mimetype="application/pkcs10",
-                    headers={"Content-Disposition": f"attachment; filename=seal-{seal.id}.csr"})
+    return csr_download(seal_id)
 
 
 @blueprint.post("/seals/<int:seal_id>/certificate")

@@ -109,3 +109,31 @@ def test_a_seal_certified_by_an_external_ca(external_app, org, pdf, trust_roots,
                               content_type="multipart/form-data").get_json()
     (row,) = verified["signatures"]
     assert row["trusted"] and row["seal"]["id"] == seal_id
+
+
+def test_the_seal_page_offers_the_request_and_takes_the_certificate(
+        external_app, org, external_pki, login):
+    _, ext_issuing, _ = external_pki
+    made = external_app.test_cli_runner().invoke(args=[
+        "seal", "create", SEAL_NAME, "--custodian", "carol", "--external-ca", "--key-type",
+        "p256"])
+    seal_id = int(made.output.split()[-1])
+    carol = login("carol")
+    page = carol.get(f"/seals/{seal_id}").get_data(as_text=True)
+    assert "Awaiting the external CA" in page and f"/seals/{seal_id}/seal.csr" in page
+    assert "Download the CSR" not in login("alice").get(f"/seals/{seal_id}").get_data(
+        as_text=True)
+    request = x509.load_pem_x509_csr(carol.get(f"/seals/{seal_id}/seal.csr").data)
+
+    def upload(bundle: bytes):
+        return carol.post(f"/seals/{seal_id}/certificate", follow_redirects=True,
+                          data={"certificate": (io.BytesIO(bundle), "issued.pem")},
+                          content_type="multipart/form-data").get_data(as_text=True)
+
+    assert "no trusted CA" in upload(_issue(ext_issuing, request.public_key()))
+    with external_app.app_context():
+        assert db.session.get(Seal, seal_id).status is SealStatus.requested
+    done = upload(_issue(ext_issuing, request.public_key()) + ext_issuing.cert_pem)
+    assert "the seal is active" in done
+    with external_app.app_context():
+        assert db.session.get(Seal, seal_id).status is SealStatus.active
