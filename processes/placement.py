@@ -19,6 +19,7 @@ from signer.pades import DEFAULT_SEAL_SIZE
 
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 MAX_PREPARED = 8
+KEYS = {"page", "x", "y", "size", "certify", "prepare", "field"}
 
 
 def _refuse(message: str) -> InvalidContent:
@@ -52,6 +53,9 @@ def plan(raw: Any, info: signer.PdfInfo, data: bytes) -> dict[str, Any]:
         raw = {}
     if not isinstance(raw, dict):
         raise _refuse("placement must be a JSON object {page, x, y, size}")
+    unknown = sorted(set(raw) - KEYS)
+    if unknown:
+        raise _refuse(f"placement takes {', '.join(sorted(KEYS))}; not {', '.join(unknown)}")
     existing = signer.signature_fields(data)
     if raw.get("field") is not None:
         return _fill(raw, existing)
@@ -59,7 +63,7 @@ def plan(raw: Any, info: signer.PdfInfo, data: bytes) -> dict[str, Any]:
         raise _refuse("the document is certified: the seal must fill one of its prepared "
                       f"fields ({', '.join(existing.empty) or 'it has none left'}); give "
                       'placement {"field": NAME}')
-    square = _square(raw, info, "placement") if {"x", "y"} & raw.keys() \
+    square = _square(raw, info, "placement") if {"page", "x", "y", "size"} & raw.keys() \
         else signer.SealPlacement.default_for(info)
     planned = _as_dict(square)
     if raw.get("certify"):

@@ -77,6 +77,8 @@ def test_a_certification_plan_that_cannot_hold_is_refused(org, pdf):
         ({"certify": True, "prepare": [LEGAL_REP, LEGAL_REP]}, "already has a field"),
         ({"field": "LegalRep"}, "no empty signature field"),
         ({"field": "LegalRep", "x": 1}, "only {\"field\": NAME}"),
+        ({"page": 1}, "needs numbers page, x, y"),
+        ({"page": 1, "x": 1, "y": 1, "colour": "red"}, "not colour"),
     ]
     for placement, message in cases:
         resp = _submit(org, org.seal_id, pdf, placement)
