@@ -63,6 +63,9 @@ def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
     if to not in ALLOWED.get(seal.status, set()):
         raise WorkflowStateError(f"seal {seal.id} is {seal.status.value} and cannot become "
                                  f"{to.value}")
+    if to is SealStatus.active and not seal.cert_pem:
+        raise WorkflowStateError(f"seal {seal.id} has no certificate yet: import the one its "
+                                 "CA issued, and it becomes active")
     actor: User | None = identity.user if identity else None
     previous = seal.status
     seal.status = to
@@ -237,7 +240,8 @@ def seal_view(session: Session, identity: Identity, seal: Seal) -> dict:
             "awaits_certificate": seal.status is SealStatus.requested and bool(seal.csr_pem),
             "transitions": [s.value for s in (SealStatus.suspended, SealStatus.active,
                                               SealStatus.voided, SealStatus.revoked)
-                            if manager and s in ALLOWED.get(seal.status, set())]}
+                            if manager and s in ALLOWED.get(seal.status, set())
+                            and (s is not SealStatus.active or seal.cert_pem)]}
     if manager or identity.has_role("auditor"):
         view["usage"] = usage_log(session, identity, seal, limit=20)
     return view

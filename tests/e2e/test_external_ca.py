@@ -13,7 +13,7 @@ from cryptography.x509.oid import NameOID
 import signer
 from app.extensions import db
 from processes.models import Seal, SealStatus
-from tests.conftest import seal_one, sealed_bytes
+from tests.conftest import seal_one, sealed_bytes, submit
 from tests.pdfcheck import assert_sealed
 
 PASSPHRASE = b"external-ca-test"
@@ -58,10 +58,11 @@ def test_a_seal_certified_by_an_external_ca(external_app, org, pdf, trust_roots,
     with external_app.app_context():
         seal = db.session.get(Seal, seal_id)
         assert seal.status is SealStatus.requested and seal.cert_pem == b""
-    # A requested seal cannot seal yet.
-    from tests.conftest import submit
+    # A requested seal cannot seal yet, nor be made active but by its certificate.
     refused = submit(org.alice, seal_id, pdf)
     assert refused.status_code == 422 and "requested" in refused.get_json()["error"]["message"]
+    forced = runner.invoke(args=["seal", "resume", str(seal_id), "--reason", "急用"])
+    assert forced.exit_code == 1 and "no certificate yet" in forced.output
 
     # The request goes to the CA: the custodian downloads it; others may not.
     assert org.alice.get(f"/api/v1/seals/{seal_id}/csr").status_code == 403
