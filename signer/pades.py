@@ -16,7 +16,6 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -361,32 +360,35 @@ def _seal(
 class _ApprovalCheck:
     """The SHA-256 of the bytes to seal compared with the approved one: on the spot for a small
     file; for a large one in a thread (hashlib lets go of the GIL), while the PDF is read and
-    the signature prepared, and waited for before anything is signed."""
+    the signature prepared, and waited for before anything is signed. A thread of its own
+    (a tenth of a millisecond to start), not a pool: a pool's workers do not survive a fork."""
 
     _THREAD_FROM = 1 << 20
 
     def __init__(self, data: bytes, expected_sha256: str):
         self.expected = expected_sha256.strip().lower()
-        self._future: Future[str] | None = None
         self.sha256 = ""
+        self._hashed: list[str] = []
+        self._thread: threading.Thread | None = None
         if len(data) < self._THREAD_FROM:
             self._compare(hashlib.sha256(data).hexdigest())
         else:
-            self._future = _HASHING.submit(lambda: hashlib.sha256(data).hexdigest())
+            self._thread = threading.Thread(
+                target=lambda: self._hashed.append(hashlib.sha256(data).hexdigest()),
+                name="seal-sha256", daemon=True)
+            self._thread.start()
 
     def wait(self) -> None:
         """:raises HashMismatch: the bytes are not the approved bytes."""
-        if self._future is not None:
-            self._compare(self._future.result())
-            self._future = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            self._compare(self._hashed[0])
 
     def _compare(self, actual: str) -> None:
         if not hmac.compare_digest(actual.encode(), self.expected.encode()):
             raise HashMismatch(self.expected, actual)
         self.sha256 = actual
-
-
-_HASHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="seal-sha256")
 
 
 async def _sign(pdf_signer: signers.PdfSigner, writer: SealWriter, reserved: int,
