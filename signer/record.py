@@ -32,8 +32,9 @@ class RecordBuildProps(BuildProps):
     def as_pdf_object(self) -> generic.DictionaryObject:
         props = super().as_pdf_object()
         if self.record is not None:
-            props[generic.NameObject(RECORD_KEY)] = generic.TextStringObject(
-                self.record.decode("utf-8"))
+            # UTF-8 bytes, written in hex: pyHanko writes a text string byte by byte in Python
+            # (a few milliseconds for a record with Chinese names), a byte string in one call.
+            props[generic.NameObject(RECORD_KEY)] = generic.ByteStringObject(self.record)
         return props
 
 
@@ -46,9 +47,20 @@ def approval_records(reader: PdfFileReader) -> dict[str, dict | None]:
         records[sig.field_name] = None
         try:
             raw = sig.sig_object["/Prop_Build"]["/App"][RECORD_KEY]
-            record = json.loads(str(raw))
+            record = json.loads(_text(raw))
         except (KeyError, TypeError, ValueError, misc.PdfError):
             continue
         if isinstance(record, dict):
             records[sig.field_name] = record
     return records
+
+
+def _text(raw: generic.PdfObject) -> str:
+    """The record's JSON: UTF-8 bytes (a reader may have taken them for PDFDocEncoded text),
+    or, as written before, a UTF-16 text string."""
+    if isinstance(raw, generic.ByteStringObject):
+        return bytes(raw).decode("utf-8")
+    if isinstance(raw, generic.TextStringObject) and \
+            raw.autodetected_encoding is generic.TextStringEncoding.PDF_DOC:
+        return raw.original_bytes.decode("utf-8")
+    return str(raw)
