@@ -3,7 +3,7 @@
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from app.api.seals import csr_download
+from app.api.seals import MAX_CERTIFICATE_BYTES, csr_download
 from app.context import env, identity
 from app.extensions import db
 from app.web import attempt, blueprint
@@ -54,7 +54,7 @@ def seal_csr(seal_id: int):
 def seal_certificate(seal_id: int):
     """The external CA's certificate, uploaded by a custodian or seal admin."""
     upload = request.files.get("certificate")
-    bundle = upload.read(256 * 1024) if upload is not None else b""
+    bundle = upload.read(MAX_CERTIFICATE_BYTES) if upload is not None else b""
     _seal, error = attempt(lambda: external_ca.import_certificate(
         db.session, env(), identity(), seal_service.get_seal(db.session, seal_id), bundle))
     if error is not None:
