@@ -8,12 +8,9 @@ stay intact at the start of the output.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import io
 import logging
 import math
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +19,7 @@ from typing import TYPE_CHECKING
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pyhanko import stamp
 from pyhanko.pdf_utils import content, layout, misc
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
@@ -32,9 +27,9 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from . import record
+from .approval_check import ApprovalCheck
 from .cached_signer import CachedKeySigner, max_signature_size
 from .errors import (
-    HashMismatch,
     InvalidDocument,
     InvalidPlacement,
     KeyUnavailable,
@@ -57,6 +52,7 @@ from .pdf import (
     page_origin,
 )
 from .pki import KeyMaterial, certificate_from_pem
+from .stamp import stamp_style
 
 if TYPE_CHECKING:
     from pyhanko.sign.timestamps import TimeStamper
@@ -270,7 +266,7 @@ def seal_pdf(
     :raises SigningFailed: pyHanko could not sign (a bad appearance, a timestamp failure ...).
     """
     started = time.perf_counter()
-    approved = _ApprovalCheck(data, expected_sha256)
+    approved = ApprovalCheck(data, expected_sha256)
     try:
         sealed, field_name, page = _seal(
             data, approved, signer, appearance_pdf, placement, settings, timestamper,
@@ -291,7 +287,7 @@ def seal_pdf(
 
 def _seal(
     data: bytes,
-    approved: _ApprovalCheck,
+    approved: ApprovalCheck,
     signer: SealSigner,
     appearance_pdf: bytes,
     placement: SealPlacement | None,
@@ -332,7 +328,7 @@ def _seal(
         meta,
         signer=signer.pyhanko_signer,
         timestamper=timestamper,
-        stamp_style=_stamp_style(appearance_pdf),
+        stamp_style=stamp_style(appearance_pdf),
         new_field_spec=fields.SigFieldSpec(
             sig_field_name=field_name, on_page=placement.page - 1, box=placement.box(origin)
         ),
@@ -357,42 +353,8 @@ def _seal(
     return sealed, field_name, placement.page
 
 
-class _ApprovalCheck:
-    """The SHA-256 of the bytes to seal compared with the approved one: on the spot for a small
-    file; for a large one in a thread (hashlib lets go of the GIL), while the PDF is read and
-    the signature prepared, and waited for before anything is signed. A thread of its own
-    (a tenth of a millisecond to start), not a pool: a pool's workers do not survive a fork."""
-
-    _THREAD_FROM = 1 << 20
-
-    def __init__(self, data: bytes, expected_sha256: str):
-        self.expected = expected_sha256.strip().lower()
-        self.sha256 = ""
-        self._hashed: list[str] = []
-        self._thread: threading.Thread | None = None
-        if len(data) < self._THREAD_FROM:
-            self._compare(hashlib.sha256(data).hexdigest())
-        else:
-            self._thread = threading.Thread(
-                target=lambda: self._hashed.append(hashlib.sha256(data).hexdigest()),
-                name="seal-sha256", daemon=True)
-            self._thread.start()
-
-    def wait(self) -> None:
-        """:raises HashMismatch: the bytes are not the approved bytes."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-            self._compare(self._hashed[0])
-
-    def _compare(self, actual: str) -> None:
-        if not hmac.compare_digest(actual.encode(), self.expected.encode()):
-            raise HashMismatch(self.expected, actual)
-        self.sha256 = actual
-
-
 async def _sign(pdf_signer: signers.PdfSigner, writer: SealWriter, reserved: int,
-                approved: _ApprovalCheck) -> io.BytesIO:
+                approved: ApprovalCheck) -> io.BytesIO:
     """:meth:`PdfSigner.async_sign_pdf`, step by step (pyHanko's interactive signing API), to
     wait for the approval check between the document digest and the signature.
 
@@ -426,70 +388,6 @@ def _timestamp_room(timestamper: TimeStamper) -> int:
     sample = asyncio.run(timestamper.async_dummy_response("sha256"))
     size = len(sample.dump())
     return 2 * (size + size // 4 + 64)
-
-
-def _stamp_style(appearance_pdf: bytes) -> stamp.StaticStampStyle:
-    # A fresh style per document: pyHanko's stamp code sets the writer on the background and
-    # merges its resources into each stamp, so one background object must not be shared between
-    # documents (or threads). Building the style costs microseconds; rendering is per document
-    # anyway, since the appearance is copied into each output file.
-    return stamp.StaticStampStyle(
-        background=AppearancePdfPage(appearance_pdf),
-        background_opacity=1.0,
-        border_width=0,
-        background_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins(),
-            inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT,
-        ),
-    )
-
-
-class AppearancePdfPage(content.PdfContent):
-    """Page 1 of an in-memory PDF, as pyHanko content.
-
-    pyHanko's :class:`~pyhanko.pdf_utils.content.ImportedPdfPage` (behind
-    ``StaticStampStyle.from_pdf_file``) only reads from a file name; this does the same from
-    bytes, without a temporary file.
-    """
-
-    _NAME = "/SealAppearance"
-
-    def __init__(self, pdf: bytes):
-        super().__init__()
-        self._pdf = pdf
-
-    def render(self) -> bytes:
-        try:
-            source = _appearance_reader(self._pdf)
-            xobject = self._ensure_writer.import_page_as_xobject(source, page_ix=0)
-            x1, y1, x2, y2 = (float(v) for v in xobject.get_object()["/BBox"])
-        except (misc.PdfError, ValueError, KeyError) as e:
-            raise SigningFailed(f"the seal appearance is not a usable PDF ({e})") from e
-        self._resources = content.PdfResources()
-        self._resources.xobject[self._NAME] = xobject
-        self.box = layout.BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
-        return self._NAME.encode("ascii") + b" Do"
-
-
-_APPEARANCES = threading.local()
-_APPEARANCES_KEPT = 16
-
-
-def _appearance_reader(pdf: bytes) -> PdfFileReader:
-    """A reader of the appearance PDF, kept per thread: parsing it (its embedded font above
-    all) is a third of a small seal's cost, and the same few appearances seal everything.
-    Importing a page copies its objects, so the kept reader is never changed; readers are
-    not thread-safe, hence one per thread."""
-    kept: dict[bytes, PdfFileReader] = _APPEARANCES.__dict__.setdefault("readers", {})
-    key = hashlib.sha256(pdf).digest()
-    reader = kept.get(key)
-    if reader is None:
-        if len(kept) >= _APPEARANCES_KEPT:
-            kept.pop(next(iter(kept)))
-        reader = kept[key] = PdfFileReader(io.BytesIO(pdf), strict=False)
-    return reader
 
 
 def _spki(public_key) -> bytes:
