@@ -1,8 +1,9 @@
 """Sealing a PDF: a PAdES signature (ETSI.CAdES.detached, SHA-256) with the seal as its stamp.
 
-:func:`seal_pdf` checks first that the bytes are the approved bytes, then that they are a PDF it
-can seal, then signs with a :class:`SealSigner` in an incremental update, so the original bytes
-stay intact at the start of the output.
+:func:`seal_pdf` checks that the bytes are the approved bytes (before anything is signed; for a
+large file while it is read), that they are a PDF it can seal, then signs with a
+:class:`SealSigner` in an incremental update, so the original bytes stay intact at the start of
+the output.
 """
 
 from __future__ import annotations
