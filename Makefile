@@ -45,6 +45,8 @@ test: install lint
 
 bench: install
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/sign.py
+	$(BIN)/python bench/sign_loop.py
 
 proof: bench
 
