@@ -22,13 +22,13 @@ class ApprovalCheck:
     def __init__(self, data: bytes, expected_sha256: str):
         self.expected = expected_sha256.strip().lower()
         self.sha256 = ""
-        self._hashed: list[str] = []
+        self._hashed: list = []  # the hashlib object, once it has hashed the bytes
         self._thread: threading.Thread | None = None
         if len(data) < self._THREAD_FROM:
-            self._compare(hashlib.sha256(data).hexdigest())
+            self._compare(hashlib.sha256(data))
         else:
             self._thread = threading.Thread(
-                target=lambda: self._hashed.append(hashlib.sha256(data).hexdigest()),
+                target=lambda: self._hashed.append(hashlib.sha256(data)),
                 name="seal-sha256", daemon=True)
             self._thread.start()
 
@@ -39,7 +39,15 @@ class ApprovalCheck:
             self._thread = None
             self._compare(self._hashed[0])
 
-    def _compare(self, actual: str) -> None:
+    def approved_state(self):
+        """A copy of the SHA-256 state over the approved bytes (after :meth:`wait`): a seal's
+        byte-range digest goes on from it over the incremental update, so what is signed is
+        provably what was approved, and the file is hashed once."""
+        self.wait()
+        return self._state.copy()
+
+    def _compare(self, state) -> None:
+        actual = state.hexdigest()
         if not hmac.compare_digest(actual.encode(), self.expected.encode()):
             raise HashMismatch(self.expected, actual)
-        self.sha256 = actual
+        self.sha256, self._state = actual, state

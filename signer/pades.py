@@ -9,7 +9,6 @@ the output.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import math
 import time
@@ -28,6 +27,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from . import record
+from .appended import AppendedOutput, fill_after
 from .approval_check import ApprovalCheck
 from .cached_signer import CachedKeySigner, max_signature_size
 from .errors import (
@@ -340,7 +340,7 @@ def _seal(
         reserved = signer.bytes_reserved
         if timestamper is not None:
             reserved += _timestamp_room(timestamper)
-        sealed = asyncio.run(_sign(pdf_signer, writer, reserved, approved)).getvalue()
+        sealed = asyncio.run(_sign(pdf_signer, writer, reserved, approved, data)).getvalue()
     except misc.PdfReadError as e:
         raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})") from e
     except (
@@ -355,7 +355,7 @@ def _seal(
 
 
 async def _sign(pdf_signer: signers.PdfSigner, writer: SealWriter, reserved: int,
-                approved: ApprovalCheck) -> io.BytesIO:
+                approved: ApprovalCheck, original: bytes | None = None):
     """:meth:`PdfSigner.async_sign_pdf`, step by step (pyHanko's interactive signing API), to
     wait for the approval check between the document digest and the signature.
 
@@ -365,6 +365,13 @@ async def _sign(pdf_signer: signers.PdfSigner, writer: SealWriter, reserved: int
     session = pdf_signer.init_signing_session(writer)
     validation_info = await session.perform_presign_validation(writer)
     tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved)
+    sig_obj = writer.signature_object
+    if original is not None and sig_obj is not None and tbs.post_sign_instructions is None:
+        # B-B and B-T: the update after the original bytes, digested on from their approved
+        # SHA-256 (signer.appended); pyHanko calls this in place of the placeholder's fill.
+        appended = AppendedOutput(original)
+        sig_obj.fill = lambda w, md_algorithm, **_: fill_after(  # type: ignore[method-assign]
+            sig_obj, w, appended, approved.approved_state())
     prepared, output = tbs.digest_tbs_document()
     approved.wait()
     post = await tbs.perform_signature(

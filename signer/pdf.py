@@ -17,6 +17,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 from pyhanko.sign import fields
+from pyhanko.sign.signers.pdf_byterange import PdfByteRangeDigest
 
 from .errors import InvalidDocument
 
@@ -108,13 +109,28 @@ class SealReader(_KnownPages, PdfFileReader):
 
 
 class SealWriter(_KnownPages, IncrementalPdfFileWriter):
-    """pyHanko's incremental writer, finding pages by its reader's page list."""
+    """pyHanko's incremental writer, finding pages by its reader's page list; it remembers the
+    signature placeholder pyHanko adds, and writes no copy of the original bytes into an
+    :class:`~signer.appended.AppendedOutput`, which holds them already."""
+
+    signature_object: PdfByteRangeDigest | None = None
 
     @classmethod
     def from_reader(cls, reader: PdfFileReader) -> SealWriter:
         writer = cls(reader.stream, prev=reader)
         writer.known_pages = getattr(reader, "known_pages", ())
         return writer
+
+    def add_object(self, obj, *args, **kwargs):
+        if isinstance(obj, PdfByteRangeDigest):
+            self.signature_object = obj
+        return super().add_object(obj, *args, **kwargs)
+
+    def _write_header(self, stream) -> None:
+        from .appended import AppendedOutput
+
+        if not isinstance(stream, AppendedOutput):
+            super()._write_header(stream)
 
 
 def inspect_pdf(data: bytes) -> PdfInfo:
