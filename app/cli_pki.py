@@ -45,9 +45,11 @@ def root_offline(out: Path) -> str:
         fh.flush()
         os.fsync(fh.fileno())
     written = signer.KeyMaterial(seals.ca_certificates(db.session)[0], out.read_bytes())
-    key = written.private_key(env().key_passphrase)
-    if key.public_key().public_numbers() != written.certificate().public_key().public_numbers():
-        raise BadInput(f"{out} does not hold the root key as written; the key stays online")
+    try:
+        written.matching_key(env().key_passphrase, "the root CA's")
+    except signer.KeyUnavailable as exc:
+        raise BadInput(f"{out} does not hold the root key as written ({exc}); the key stays "
+                       "online") from None
     latest = crl.latest(db.session, "root")
     return (f"root CA key written to {out} and removed from the database; the root CRL is "
             f"valid until {latest.next_update.isoformat() if latest else '(none)'}")

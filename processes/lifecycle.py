@@ -28,7 +28,7 @@ from processes.models import (
     User,
     utcnow,
 )
-from processes.people import Identity
+from processes.people import Identity, names_in, users_named
 from processes.seal_models import SealTransition, SealUsage
 
 logger = logging.getLogger(__name__)
@@ -270,8 +270,8 @@ def _change(session: Session, env, req: Request) -> None:
     elif change == "renew":
         seals.renew_certificate(session, env, seal, actor=actor)
     else:
-        names = [n.strip() for n in str(data.get("custodians", "")).split(",") if n.strip()]
-        users = list(session.execute(select(User).where(User.name.in_(names))).scalars())
+        names = names_in(data.get("custodians"))
+        users = users_named(session, data.get("custodians"))
         if len(users) != len(set(names)):
             raise BadInput(f"not every new custodian exists: {', '.join(names)}")
         seals.change_custodians(session, seal, users, actor=actor)
@@ -294,10 +294,9 @@ def apply_request(session: Session, env, request_id: int) -> bool:
     action, data = req.process.seal_action, req.data
     try:
         if action == "make":
-            custodians = [u for u in session.execute(select(User).where(User.name.in_(
-                [n.strip() for n in str(data.get("custodians", "")).split(",")]))).scalars()]
             seal = seals.create_seal(session, env, data["seal_name"],
-                                     seal_type=data["new_seal_type"], custodians=custodians,
+                                     seal_type=data["new_seal_type"],
+                                     custodians=users_named(session, data.get("custodians")),
                                      actor=req.requester,
                                      key_type=data.get("key_type") or "rsa2048",
                                      external_ca=data.get("ca") == "external")

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -37,6 +38,16 @@ def _clean_name(name: str) -> str:
     if not name or len(name) > 80 or any(c.isspace() for c in name) or "," in name:
         raise BadInput(f"invalid name {name!r}: 1-80 characters, no spaces or commas")
     return name
+
+
+def names_in(text: Any) -> list[str]:
+    """User names in a comma-separated form value (``"carol, dora"``), blanks dropped."""
+    return [n.strip() for n in str(text or "").split(",") if n.strip()]
+
+
+def users_named(session: Session, text: Any) -> list[User]:
+    """The users a comma-separated form value names (those that exist)."""
+    return list(session.execute(select(User).where(User.name.in_(names_in(text)))).scalars())
 
 
 def parse_roles(text: str | None) -> list[Role]:

@@ -39,7 +39,7 @@ from processes.models import (
     User,
     utcnow,
 )
-from processes.people import Identity, get_user
+from processes.people import Identity, get_user, names_in
 from processes.request_queries import get_visible
 from processes.seals import get_seal
 
@@ -119,7 +119,7 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
 
 
 def _custodian_names(session: Session, data: dict[str, Any]) -> tuple[list[str], list[dict]]:
-    names = [n.strip() for n in str(data.get("custodians") or "").split(",") if n.strip()]
+    names = names_in(data.get("custodians"))
     known = set(session.execute(select(User.name).where(User.name.in_(names),
                                                         User.active.is_(True))).scalars())
     return names, [{"field": "custodians", "message": f"no active user named {n!r}"}

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .errors import KeyUnavailable
 from .keys import (
     PrivateKey,
     PublicKey,
@@ -66,6 +67,15 @@ class KeyMaterial:
     def private_key(self, passphrase: bytes) -> PrivateKey:
         """Decrypt the private key; :class:`~signer.errors.KeyUnavailable` if that fails."""
         return private_key_from_bytes(self.key_pem, passphrase)
+
+    def matching_key(self, passphrase: bytes, whose: str = "the certificate's") -> PrivateKey:
+        """:meth:`private_key`, checked to be the certificate's key (a key kept apart, in a
+        file, may be another one); :class:`~signer.errors.KeyUnavailable` if it is not, saying
+        it is not ``whose`` key."""
+        key = self.private_key(passphrase)
+        if key.public_key().public_numbers() != self.certificate().public_key().public_numbers():
+            raise KeyUnavailable(f"that key is not {whose} key")
+        return key
 
     @property
     def serial_hex(self) -> str:
