@@ -62,17 +62,21 @@ def publish(session: Session, env: Env, now: datetime | None = None) -> Publishe
     return crl
 
 
-def revoked_certificates(session: Session) -> list[tuple[str, datetime]]:
-    """(serial, when) of every certificate of every revoked seal: all of them, since a renewed
-    certificate keeps the seal's key."""
+def revoked_certificates(session: Session, serial: str | None = None
+                         ) -> list[tuple[str, datetime]]:
+    """(serial, when) of every certificate of every revoked seal (or only ``serial``'s): all
+    of them, since a renewed certificate keeps the seal's key. The CRL lists them; OCSP asks
+    about one."""
     when = (select(SealTransition.seal_id, func.max(SealTransition.at).label("at"))
             .where(SealTransition.to_status == SealStatus.revoked)
             .group_by(SealTransition.seal_id).subquery())
-    return [(serial, at) for serial, at in session.execute(
-        select(IssuedCertificate.serial, when.c.at)
-        .join(Seal, Seal.id == IssuedCertificate.seal_id)
-        .join(when, when.c.seal_id == Seal.id)
-        .where(Seal.status == SealStatus.revoked).order_by(IssuedCertificate.id))]
+    query = (select(IssuedCertificate.serial, when.c.at)
+             .join(Seal, Seal.id == IssuedCertificate.seal_id)
+             .join(when, when.c.seal_id == Seal.id)
+             .where(Seal.status == SealStatus.revoked).order_by(IssuedCertificate.id))
+    if serial is not None:
+        query = query.where(IssuedCertificate.serial == serial)
+    return [(found, at) for found, at in session.execute(query)]
 
 
 def due(session: Session, now: datetime | None = None) -> bool:

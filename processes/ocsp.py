@@ -6,17 +6,17 @@ PKI's)."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 
 from cryptography import x509
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import signer
+from processes import crl
 from processes.env import Env
 from processes.errors import NotFound
-from processes.models import PkiAuthority, Seal, SealStatus
-from processes.seal_models import IssuedCertificate, SealTransition
+from processes.models import PkiAuthority
+from processes.seal_models import IssuedCertificate
 from signer.keys import PrivateKey
 from signer.ocsp import CertificateState, OcspAnswer, answer_ocsp
 
@@ -42,19 +42,16 @@ def _issuer(session: Session, env: Env):
 
 
 def state_of(session: Session, serial: int) -> OcspAnswer:
-    row = session.execute(select(IssuedCertificate.seal_id, Seal.status).outerjoin(
-        Seal, Seal.id == IssuedCertificate.seal_id).where(
-        IssuedCertificate.serial == format(serial, "x"))).first()
-    if row is None:
-        return OcspAnswer(CertificateState.unknown)
-    seal_id, status = row
-    if status is not SealStatus.revoked:
-        return OcspAnswer(CertificateState.good)
-    at: datetime = session.execute(select(func.max(SealTransition.at)).where(
-        SealTransition.seal_id == seal_id,
-        SealTransition.to_status == SealStatus.revoked)).scalar_one()
-    return OcspAnswer(CertificateState.revoked, revoked_at=at,
-                      reason=x509.ReasonFlags.key_compromise)
+    """Revoked as the CRL says (:func:`processes.crl.revoked_certificates`), else good if the
+    issuing CA signed it, else unknown."""
+    serial_hex = format(serial, "x")
+    revoked = crl.revoked_certificates(session, serial_hex)
+    if revoked:
+        return OcspAnswer(CertificateState.revoked, revoked_at=revoked[0][1],
+                          reason=x509.ReasonFlags.key_compromise)
+    issued = session.execute(select(IssuedCertificate.id).where(
+        IssuedCertificate.serial == serial_hex)).first()
+    return OcspAnswer(CertificateState.good if issued else CertificateState.unknown)
 
 
 def respond(session: Session, env: Env, request_der: bytes) -> bytes:

@@ -109,12 +109,7 @@ def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "åˆå
             csr_pem = csr.make_csr(public_key, sign, seal_name=name, org_name=env.org_name)
             cert_pem = b""
         else:
-            cert_pem = signer.certify_public_key(
-                issuing, env.key_passphrase, public_key, seal_name=name,
-                org_name=env.org_name, crl_url=f"{env.base_url}/pki/crl",
-                ocsp_url=f"{env.base_url}/pki/ocsp")
-            if key_label is not None:
-                signer.store_certificate(pkcs11_config(env), key_label, cert_pem)
+            cert_pem = _certify(env, issuing, name, public_key, key_label)
     except signer.SignerError as exc:
         raise InvalidContent(f"the seal's key could not be certified: {exc}") from None
     serial = signer.KeyMaterial(cert_pem, b"").serial_hex if cert_pem else ""
@@ -137,6 +132,18 @@ def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "åˆå
     logger.info("seal %d (%s) created, %s key %s", seal.id, name, key_storage.value,
                 key_label or "in the database")
     return seal
+
+
+def _certify(env: Env, issuing: signer.KeyMaterial, name: str, public_key,
+             key_label: str | None) -> bytes:
+    """A seal certificate from the issuing CA (naming the CRL and the OCSP responder), also
+    stored beside the key in the HSM for a token key."""
+    cert_pem = signer.certify_public_key(
+        issuing, env.key_passphrase, public_key, seal_name=name, org_name=env.org_name,
+        crl_url=f"{env.base_url}/pki/crl", ocsp_url=f"{env.base_url}/pki/ocsp")
+    if key_label is not None:
+        signer.store_certificate(pkcs11_config(env), key_label, cert_pem)
+    return cert_pem
 
 
 def _new_key(env: Env, storage: KeyStorage, key_type: str):
@@ -266,15 +273,11 @@ def renew_certificate(session: Session, env: Env, seal: Seal, *,
     _, issuing = ensure_pki(session, env)
     old_serial = seal.certificate_serial
     public_key = signer.certificate_from_pem(seal.cert_pem).public_key()
-    cert_pem = signer.certify_public_key(
-        issuing, env.key_passphrase, public_key, seal_name=seal.name, org_name=env.org_name,
-        crl_url=f"{env.base_url}/pki/crl", ocsp_url=f"{env.base_url}/pki/ocsp")
-    if seal.key_storage is KeyStorage.pkcs11:
-        try:
-            signer.store_certificate(pkcs11_config(env), seal.key_label or "", cert_pem)
-        except signer.SignerError as exc:
-            raise InvalidContent(f"the HSM did not take the renewed certificate: {exc}") \
-                from None
+    label = seal.key_label if seal.key_storage is KeyStorage.pkcs11 else None
+    try:
+        cert_pem = _certify(env, issuing, seal.name, public_key, label)
+    except signer.SignerError as exc:
+        raise InvalidContent(f"the seal's key could not be certified again: {exc}") from None
     seal.cert_pem = cert_pem
     seal.certificate_serial = signer.KeyMaterial(cert_pem, b"").serial_hex
     issued.record(session, cert_pem, purpose="seal", seal_id=seal.id)
