@@ -49,8 +49,6 @@ def answer_ocsp(request_der: bytes, issuer: x509.Certificate, issuer_key: Privat
     (``lookup`` by serial number), signed with ``issuer_key``; a malformed request, or one
     about another CA's certificate, gets an unsuccessful response (malformedRequest,
     unauthorized), as RFC 6960 has it."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     try:
         request = ocsp.load_der_ocsp_request(request_der)
         algorithm = request.hash_algorithm

@@ -22,12 +22,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko.pdf_utils import content, layout, misc
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from . import record
-from .appended import AppendedOutput, fill_after
+from .appended import sign_in_steps
 from .approval_check import ApprovalCheck
 from .cached_signer import CachedKeySigner, max_signature_size
 from .errors import (
@@ -340,7 +339,7 @@ def _seal(
         reserved = signer.bytes_reserved
         if timestamper is not None:
             reserved += _timestamp_room(timestamper)
-        sealed = asyncio.run(_sign(pdf_signer, writer, reserved, approved, data)).getvalue()
+        sealed = asyncio.run(sign_in_steps(pdf_signer, writer, reserved, approved, data)).getvalue()
     except misc.PdfReadError as e:
         raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})") from e
     except (
@@ -352,40 +351,6 @@ def _seal(
     ) as e:
         raise SigningFailed(f"the document could not be sealed: {e}") from e
     return sealed, field_name, placement.page
-
-
-async def _sign(pdf_signer: signers.PdfSigner, writer: SealWriter, reserved: int,
-                approved: ApprovalCheck, original: bytes | None = None):
-    """:meth:`PdfSigner.async_sign_pdf`, step by step (pyHanko's interactive signing API), to
-    wait for the approval check between the document digest and the signature.
-
-    It returns the stream, not its bytes: on the main thread, Python 3.11's ``asyncio.run``
-    formats the finished task, result included, while checking its SIGINT handler, which
-    costs 0.1 s for a 10 MB result."""
-    session = pdf_signer.init_signing_session(writer)
-    validation_info = await session.perform_presign_validation(writer)
-    tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved)
-    sig_obj = writer.signature_object
-    if original is not None and sig_obj is not None and tbs.post_sign_instructions is None:
-        # B-B and B-T: the update after the original bytes, digested on from their approved
-        # SHA-256 (signer.appended); pyHanko calls this in place of the placeholder's fill.
-        appended = AppendedOutput(original)
-        sig_obj.fill = lambda w, md_algorithm, **_: fill_after(  # type: ignore[method-assign]
-            sig_obj, w, appended, approved.approved_state())
-    prepared, output = tbs.digest_tbs_document()
-    approved.wait()
-    post = await tbs.perform_signature(
-        document_digest=prepared.document_digest,
-        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
-            signing_time=session.system_time,
-            adobe_revinfo_attr=(
-                None if validation_info is None else validation_info.adobe_revinfo_attr
-            ),
-            cades_signed_attrs=pdf_signer.signature_meta.cades_signed_attr_spec,
-        ),
-    )
-    await post.post_signature_processing(output, chunk_size=misc.DEFAULT_CHUNK_SIZE)
-    return output
 
 
 def _timestamp_room(timestamper: TimeStamper) -> int:

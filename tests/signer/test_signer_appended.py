@@ -10,7 +10,7 @@ import io
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-import signer.pades as pades
+import signer.appended as appended
 from signer import HashMismatch, SealPlacement, seal_pdf, validate_pdf
 from signer.appended import AppendedOutput
 
@@ -35,8 +35,8 @@ def test_the_original_bytes_are_never_written_again():
 def test_the_seal_is_the_approved_bytes_then_the_update(signer_rsa, appearance, pdf_3p, pki,
                                                         monkeypatch):
     used = []
-    real = pades.fill_after
-    monkeypatch.setattr(pades, "fill_after", lambda *a: used.append(a) or real(*a))
+    real = appended.fill_after
+    monkeypatch.setattr(appended, "fill_after", lambda *a: used.append(a) or real(*a))
     sealed = seal_pdf(pdf_3p, expected_sha256=_sha(pdf_3p), signer=signer_rsa,
                       appearance_pdf=appearance.pdf, placement=SealPlacement(2, 72, 72))
     assert len(used) == 1  # the appended path, not pyHanko's copy
