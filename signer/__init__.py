@@ -39,9 +39,9 @@ from .pkcs11 import (
     export_private_key,
     generate_key_in_token,
     key_protection,
-    pkcs11_seal_signer,
     store_certificate,
 )
+from .pkcs11_signer import pkcs11_seal_signer
 from .pki import (
     KeyMaterial,
     certificate_from_file,

@@ -27,21 +27,21 @@ from pyhanko.sign.general import SigningError, as_signing_certificate_v2
 from pyhanko_certvalidator.registry import CertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
-from .keys import PrivateKey
+from .keys import PrivateKey, PublicKey
 
 __all__ = ["CachedKeySigner", "SigningCertificateOnce", "max_signature_size"]
 
 logger = logging.getLogger(__name__)
 
 
-def max_signature_size(key: PrivateKey) -> int:
+def max_signature_size(key: PrivateKey | PublicKey) -> int:
     """An upper bound on the length of a raw signature made with ``key``, in bytes.
 
     RSA signatures are exactly as long as the modulus. An ECDSA signature is the DER
     ``SEQUENCE { INTEGER r, INTEGER s }``, each integer at most one byte longer than the curve
     order (a leading zero) plus its tag and length.
     """
-    if isinstance(key, rsa.RSAPrivateKey):
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         return (key.key_size + 7) // 8
     integer = _der_length((key.curve.key_size + 7) // 8 + 1)
     return _der_length(2 * integer)

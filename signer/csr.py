@@ -22,7 +22,8 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from .errors import SignerError
 from .keys import PrivateKey, PublicKey
-from .pkcs11 import Pkcs11Config, sign_in_token
+from .pkcs11 import Pkcs11Config
+from .pkcs11_signer import sign_in_token
 from .pki import _name, as_utc
 
 __all__ = ["InvalidCertificate", "IssuedCertificate", "check_issued_certificate",

@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import content, layout, misc
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
@@ -35,7 +34,7 @@ from .errors import (
     KeyUnavailable,
     SigningFailed,
 )
-from .keys import PrivateKey
+from .keys import PrivateKey, PublicKey
 from .ltv import (
     LongTermSettings,
     PreparedField,
@@ -51,7 +50,7 @@ from .pdf import (
     open_pdf,
     page_origin,
 )
-from .pki import KeyMaterial, certificate_from_pem
+from .pki import KeyMaterial, asn1_certificate, certificate_from_pem, spki_der
 from .stamp import stamp_style
 
 if TYPE_CHECKING:
@@ -155,6 +154,18 @@ class SealSettings:
     (the legal representative's seal after the contract seal, say)."""
 
 
+def chain_and_room(cert: x509.Certificate, chain: Sequence[bytes],
+                   key: PrivateKey | PublicKey) -> tuple[SimpleCertificateStore, int]:
+    """For a signer with ``cert`` and ``key``: pyHanko's store of the chain's certificates (PEM
+    blobs, embedded in every signature), and the room to reserve for the CMS (hex, hence twice
+    its DER length: the certificates, the signature, the rest)."""
+    chain_certs = [c for pem in chain for c in x509.load_pem_x509_certificates(pem)]
+    registry = SimpleCertificateStore()
+    registry.register_multiple(asn1_certificate(c) for c in chain_certs)
+    cert_bytes = sum(len(c.public_bytes(Encoding.DER)) for c in [cert, *chain_certs])
+    return registry, 2 * (cert_bytes + max_signature_size(key) + _CMS_OVERHEAD)
+
+
 class SealSigner:
     """A seal's certificate and private key, ready to sign with pyHanko.
 
@@ -184,20 +195,16 @@ class SealSigner:
             nor elliptic curve.
         """
         cert = certificate_from_pem(cert_pem)
-        if _spki(key.public_key()) != _spki(cert.public_key()):
+        if spki_der(key.public_key()) != spki_der(cert.public_key()):
             raise KeyUnavailable(
                 f"the private key does not belong to certificate {cert.serial_number:x}"
             )
-        chain_certs = [c for pem in chain for c in x509.load_pem_x509_certificates(pem)]
-        registry = SimpleCertificateStore()
-        registry.register_multiple(_asn1(c) for c in chain_certs)
+        registry, reserved = chain_and_room(cert, chain, key)
         try:
-            signer = CachedKeySigner(key, signing_cert=_asn1(cert), cert_registry=registry)
+            signer = CachedKeySigner(key, signing_cert=asn1_certificate(cert),
+                                     cert_registry=registry)
         except TypeError as e:
             raise KeyUnavailable(str(e)) from None
-        cert_bytes = sum(len(c.public_bytes(Encoding.DER)) for c in [cert, *chain_certs])
-        # The CMS blob is written as hex, hence twice its DER length.
-        reserved = 2 * (cert_bytes + max_signature_size(key) + _CMS_OVERHEAD)
         return cls(signer, bytes_reserved=reserved)
 
     def __repr__(self) -> str:
@@ -361,11 +368,3 @@ def _timestamp_room(timestamper: TimeStamper) -> int:
     sample = asyncio.run(timestamper.async_dummy_response("sha256"))
     size = len(sample.dump())
     return 2 * (size + size // 4 + 64)
-
-
-def _spki(public_key) -> bytes:
-    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-
-
-def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))

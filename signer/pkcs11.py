@@ -2,8 +2,8 @@
 
 The private key is generated inside the token as sensitive and never extractable (see
 :data:`PRIVATE_KEY_TEMPLATE`); Sealflow knows it only by its label. The certificate is stored
-beside it, with the same label and ID, and signing happens in the token through a pyHanko
-:class:`~pyhanko.sign.signers.Signer`.
+beside it, with the same label and ID, and signing happens in the token
+(:mod:`signer.pkcs11_signer`).
 
 Every call goes through the process's one session to the token (:mod:`signer.pkcs11_sessions`),
 under the module's lock: the signatures of one process are serialised, a few milliseconds each.
@@ -15,33 +15,22 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import pkcs11
-from asn1crypto import x509 as asn1_x509
-from asn1crypto.algos import SignedDigestAlgorithm
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
-    PublicFormat,
     load_der_public_key,
 )
 from pkcs11 import Attribute, KeyType, MechanismFlag, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
-from pyhanko.sign import signers
-from pyhanko.sign.general import SigningError
-from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .cached_signer import SigningCertificateOnce
 from .errors import KeyUnavailable, SignerError
 from .keys import KEY_TYPES, PublicKey
-from .pades import SealSigner
 from .pkcs11_sessions import run_in_token
-from .pki import certificate_from_pem
+from .pki import certificate_from_pem, spki_der
 
 __all__ = [
     "DEFAULT_MODULE",
@@ -51,8 +40,6 @@ __all__ = [
     "export_private_key",
     "generate_key_in_token",
     "key_protection",
-    "pkcs11_seal_signer",
-    "sign_in_token",
     "store_certificate",
 ]
 
@@ -85,11 +72,6 @@ _PUBLIC_KEY_TEMPLATE: dict[Attribute, Any] = {
 }
 
 _RSA_BITS = {"rsa2048": 2048, "rsa3072": 3072}
-
-_CMS_OVERHEAD = 2048
-"""Bytes allowed, beyond certificates and the raw signature, for the rest of the CMS structure
-(as in :mod:`signer.pades`)."""
-
 
 @dataclass(frozen=True)
 class Pkcs11Config:
@@ -179,7 +161,7 @@ def generate_key_in_token(config: Pkcs11Config, label: str, key_type: str = "rsa
                 local=True,
             )
             public, _ = params.generate_keypair(**options)
-        return _public_key(public)
+        return public_key_of(public)
 
     key = run_in_token(config, generate, f"generate a {key_type} key")
     logger.info("generated %s key %r in PKCS#11 token %r", key_type, label, config.token_label)
@@ -195,8 +177,8 @@ def store_certificate(config: Pkcs11Config, label: str, cert_pem: bytes) -> None
     cert = certificate_from_pem(cert_pem)
 
     def store(session: pkcs11.Session) -> None:
-        public = _one(session, ObjectClass.PUBLIC_KEY, label)
-        if _spki(_public_key(public)) != _spki(cert.public_key()):
+        public = token_object(session, ObjectClass.PUBLIC_KEY, label)
+        if spki_der(public_key_of(public)) != spki_der(cert.public_key()):
             raise KeyUnavailable(
                 f"certificate {cert.serial_number:x} is not for the key {label!r} in the token"
             )
@@ -231,7 +213,7 @@ def key_protection(config: Pkcs11Config, label: str) -> KeyProtection:
     """
 
     def read(session: pkcs11.Session) -> KeyProtection:
-        key = _one(session, ObjectClass.PRIVATE_KEY, label)
+        key = token_object(session, ObjectClass.PRIVATE_KEY, label)
         return KeyProtection(
             sensitive=bool(key[Attribute.SENSITIVE]),
             always_sensitive=bool(key[Attribute.ALWAYS_SENSITIVE]),
@@ -259,7 +241,7 @@ def export_private_key(config: Pkcs11Config, label: str) -> NoReturn:
     """
 
     def attempt(session: pkcs11.Session) -> NoReturn:
-        key = _one(session, ObjectClass.PRIVATE_KEY, label)
+        key = token_object(session, ObjectClass.PRIVATE_KEY, label)
         secret = Attribute.PRIVATE_EXPONENT if key.key_type == KeyType.RSA else Attribute.VALUE
         try:
             key[secret]
@@ -300,100 +282,8 @@ def export_private_key(config: Pkcs11Config, label: str) -> NoReturn:
     run_in_token(config, attempt, "export a private key")
 
 
-def pkcs11_seal_signer(
-    config: Pkcs11Config, label: str, cert_pem: bytes, chain: Sequence[bytes] = ()
-) -> SealSigner:
-    """A :class:`~signer.SealSigner` that signs with the private key ``label`` in the token.
-
-    :param cert_pem: the seal certificate, PEM; it must certify the token's key ``label``.
-    :param chain: the PEM certificates of the issuing CA and the root, embedded in every signature.
-    :raises KeyUnavailable: no such key in the token, the certificate is for another key, or the
-        token cannot be reached.
-    """
-    cert = certificate_from_pem(cert_pem)
-    public = run_in_token(
-        config,
-        lambda session: _public_key(_one(session, ObjectClass.PUBLIC_KEY, label)),
-        "read a public key",
-    )
-    if _spki(public) != _spki(cert.public_key()):
-        raise KeyUnavailable(
-            f"certificate {cert.serial_number:x} is not for the key {label!r} in the token"
-        )
-    chain_certs = [c for pem in chain for c in x509.load_pem_x509_certificates(pem)]
-    registry = SimpleCertificateStore()
-    registry.register_multiple(_asn1(c) for c in chain_certs)
-    token_signer = _TokenSigner(config, label, _asn1(cert), registry)
-    cert_bytes = sum(len(c.public_bytes(Encoding.DER)) for c in [cert, *chain_certs])
-    reserved = 2 * (cert_bytes + _max_signature_size(public) + _CMS_OVERHEAD)
-    return SealSigner(token_signer, bytes_reserved=reserved)  # type: ignore[arg-type]
-
-
-class _TokenSigner(SigningCertificateOnce, signers.Signer):
-    """A pyHanko signer whose private key stays in a PKCS#11 token.
-
-    Like :class:`pyhanko.sign.pkcs11.PKCS11Signer` (whose mechanism choice it uses), but it holds
-    no session of its own: each signature borrows the process's session to the token under the
-    module's lock, so one signer may be shared by threads and outlives a reopened session.
-    """
-
-    def __init__(
-        self,
-        config: Pkcs11Config,
-        label: str,
-        signing_cert: asn1_x509.Certificate,
-        cert_registry: SimpleCertificateStore,
-    ):
-        super().__init__(signing_cert=signing_cert, cert_registry=cert_registry)
-        self._config = config
-        self._label = label
-        # SoftHSM2 (and many HSMs) offer ECDSA only as the raw mechanism over a digest.
-        self._raw = signing_cert.public_key.algorithm == "ec"
-        self._size = _max_signature_size(
-            load_der_public_key(signing_cert.public_key.dump())  # type: ignore[arg-type]
-        )
-
-    def __repr__(self) -> str:
-        return f"<_TokenSigner {self._label!r} in token {self._config.token_label!r}>"
-
-    async def async_sign_raw(
-        self, data: bytes, digest_algorithm: str, dry_run: bool = False
-    ) -> bytes:
-        if dry_run:
-            return bytes(self._size)
-        try:
-            return sign_in_token(self._config, self._label, data,
-                                 self.get_signature_mechanism_for_digest(digest_algorithm),
-                                 digest_algorithm.lower(), raw=self._raw)
-        except KeyUnavailable as e:
-            raise SigningError(str(e)) from None
-
-
-def sign_in_token(config: Pkcs11Config, label: str, data: bytes,
-                  mechanism: SignedDigestAlgorithm, digest_algorithm: str = "sha256", *,
-                  raw: bool = False) -> bytes:
-    """Sign ``data`` with the token's key ``label`` (hashing on the host first when ``raw``,
-    as SoftHSM2 and many HSMs offer ECDSA only over a digest); an ECDSA signature comes back
-    DER-encoded, as in CMS and X.509.
-
-    :raises KeyUnavailable: no such key, or the token refuses.
-    """
-    spec = select_pkcs11_signing_params(mechanism, digest_algorithm, use_raw_mechanism=raw,
-                                        sign_kwargs={})
-    if spec.pre_sign_transform is not None:
-        data = spec.pre_sign_transform(data)
-
-    def sign(session: pkcs11.Session) -> bytes:
-        key = _one(session, ObjectClass.PRIVATE_KEY, label)
-        return key.sign(data, **spec.sign_kwargs)
-
-    signature = run_in_token(config, sign, "sign")
-    if spec.post_sign_transform is not None:
-        signature = spec.post_sign_transform(signature)
-    return signature
-
-
-def _one(session: pkcs11.Session, object_class: ObjectClass, label: str) -> Any:
+def token_object(session: pkcs11.Session, object_class: ObjectClass, label: str) -> Any:
+    """The one object of ``object_class`` labelled ``label`` in the token."""
     found = list(session.get_objects({Attribute.CLASS: object_class, Attribute.LABEL: label}))
     kind = {ObjectClass.PRIVATE_KEY: "private key", ObjectClass.PUBLIC_KEY: "public key"}
     if len(found) != 1:
@@ -403,7 +293,8 @@ def _one(session: pkcs11.Session, object_class: ObjectClass, label: str) -> Any:
     return found[0]
 
 
-def _public_key(obj: Any) -> PublicKey:
+def public_key_of(obj: Any) -> PublicKey:
+    """A token's public key object as a :mod:`cryptography` key."""
     if obj.key_type == KeyType.RSA:
         return rsa.RSAPublicNumbers(
             int.from_bytes(obj[Attribute.PUBLIC_EXPONENT], "big"),
@@ -416,15 +307,6 @@ def _public_key(obj: Any) -> PublicKey:
     raise KeyUnavailable(f"the token's key is of an unusable type ({obj.key_type!r})")
 
 
-def _max_signature_size(public: PublicKey) -> int:
-    """Upper bound of a raw signature's length: the RSA modulus, or a DER ECDSA-Sig-Value."""
-    if isinstance(public, rsa.RSAPublicKey):
-        return (public.key_size + 7) // 8
-    integer = 2 + (public.curve.key_size + 7) // 8 + 1
-    content = 2 * integer
-    return content + (2 if content < 0x80 else 3)
-
-
 def _check_label(label: str) -> None:
     if not label or len(label.encode()) > 64:
         raise ValueError("a PKCS#11 label must be 1 to 64 bytes of UTF-8")
@@ -433,11 +315,3 @@ def _check_label(label: str) -> None:
 def _der_integer(value: int) -> bytes:
     body = value.to_bytes(value.bit_length() // 8 + 1, "big")
     return bytes([0x02, len(body)]) + body
-
-
-def _spki(public_key: Any) -> bytes:
-    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-
-
-def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))

@@ -24,12 +24,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from .errors import KeyUnavailable, TimestampRefused
 from .keys import PrivateKey
-from .pki import KeyMaterial, as_utc
+from .pki import KeyMaterial, as_utc, spki_der
 
 __all__ = [
     "DEFAULT_TSA_POLICY",
@@ -119,7 +119,7 @@ class TimestampAuthority:
     def __post_init__(self) -> None:
         if not isinstance(self.private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise KeyUnavailable("a TSA signs with an RSA or elliptic-curve key")
-        if _spki(self.private_key.public_key()) != _spki(self.certificate.public_key()):
+        if spki_der(self.private_key.public_key()) != spki_der(self.certificate.public_key()):
             raise KeyUnavailable(
                 f"the private key does not belong to TSA certificate "
                 f"{self.certificate.serial_number:x}"
@@ -417,7 +417,3 @@ def timestamp_rejection(refused: TimestampRefused) -> bytes:
         }
     )
     return TimestampResponse({"status": status}).dump()
-
-
-def _spki(public_key) -> bytes:
-    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
