@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
@@ -24,7 +24,7 @@ from .errors import SignerError
 from .keys import PrivateKey, PublicKey
 from .pkcs11 import Pkcs11Config
 from .pkcs11_signer import sign_in_token
-from .pki import _name, as_utc
+from .pki import _name, as_utc, asn1_certificate, spki_der
 
 __all__ = ["InvalidCertificate", "IssuedCertificate", "check_issued_certificate",
            "make_csr", "software_signer", "token_signer"]
@@ -61,7 +61,7 @@ def make_csr(public_key: PublicKey, sign: Sign, *, seal_name: str, org_name: str
         "version": "v1",
         "subject": asn1_x509.Name.load(_name(seal_name, org_name).public_bytes()),
         "subject_pk_info": asn1_keys.PublicKeyInfo.load(
-            public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)),
+            spki_der(public_key)),
         "attributes": asn1_csr.CRIAttributes([]),
     })
     algorithm = "sha256_rsa" if isinstance(public_key, rsa.RSAPublicKey) else "sha256_ecdsa"
@@ -108,8 +108,7 @@ def check_issued_certificate(bundle: bytes, public_key: PublicKey,
     except ValueError:
         raise InvalidCertificate("the file holds no PEM certificate") from None
     leaf, others = certs[0], certs[1:]
-    spki = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    if leaf.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) != spki:
+    if spki_der(leaf.public_key()) != spki_der(public_key):
         raise InvalidCertificate(
             f"certificate {leaf.serial_number:x} is for another key than the seal's")
     now = as_utc(now)
@@ -119,13 +118,12 @@ def check_issued_certificate(bundle: bytes, public_key: PublicKey,
             f"{leaf.not_valid_before_utc.isoformat()} to {leaf.not_valid_after_utc.isoformat()}, "
             "not now")
     _check_signing_certificate(leaf)
-    roots = [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER))
+    roots = [asn1_certificate(c)
              for blob in trust_roots for c in x509.load_pem_x509_certificates(blob)]
     context = ValidationContext(
         trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail", moment=now,
-        other_certs=[asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in others])
-    validator = CertificateValidator(asn1_x509.Certificate.load(leaf.public_bytes(Encoding.DER)),
-                                     validation_context=context)
+        other_certs=[asn1_certificate(c) for c in others])
+    validator = CertificateValidator(asn1_certificate(leaf), validation_context=context)
     try:
         path = asyncio.run(validator.async_validate_path())
     except PathBuildingError:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
 from .keys import PrivateKey
-from .pki import as_utc
+from .pki import as_utc, spki_der
 
 __all__ = ["CertificateState", "OcspAnswer", "answer_ocsp"]
 
@@ -86,6 +86,6 @@ def _issuer_hashes(issuer: x509.Certificate, algorithm: hashes.HashAlgorithm) ->
         h.update(data)
         return h.finalize()
 
-    spki = issuer.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    spki = spki_der(issuer.public_key())
     key_bits = asn1_keys.PublicKeyInfo.load(spki)["public_key"].contents[1:]  # skip unused-bits
     return digest(issuer.subject.public_bytes()), digest(key_bits)
