@@ -243,7 +243,7 @@ class Sealflow:
         from sqlalchemy import func, select
 
         from app.extensions import db
-        from processes.models import TsaSerial
+        from processes.pki_models import TsaSerial
 
         with self.app.app_context():
             try:

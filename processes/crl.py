@@ -15,7 +15,8 @@ from processes import audit
 from processes.env import Env
 from processes.errors import BadInput
 from processes.models import Seal, SealStatus, utcnow
-from processes.seal_models import IssuedCertificate, PublishedCrl, SealTransition
+from processes.pki_models import IssuedCertificate, PublishedCrl
+from processes.seal_models import SealTransition
 from processes.seals import ensure_pki, root_key_online
 from signer import KeyMaterial, KeyUnavailable
 from signer.crl import Revocation, make_crl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 import signer
-from processes.seal_models import IssuedCertificate
+from processes.pki_models import IssuedCertificate
 
 
 def record(session: Session, cert_pem: bytes, *, purpose: str,

@@ -24,6 +24,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
 
+from processes.statuses import (  # noqa: F401 - kept importable beside the tables
+    GrantStatus,
+    KeyStorage,
+    RequestStatus,
+    Role,
+    SealStatus,
+    TaskStatus,
+)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -60,56 +69,6 @@ class Base(DeclarativeBase):
     registry = registry(
         metadata=MetaData(naming_convention=NAMING),
         type_annotation_map={datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON})
-
-
-class Role(enum.StrEnum):
-    admin = "admin"
-    designer = "designer"
-    manager = "manager"
-    seal_admin = "seal_admin"
-    auditor = "auditor"
-
-
-class RequestStatus(enum.StrEnum):
-    running = "running"
-    incident = "incident"
-    halted = "halted"
-    rejected = "rejected"
-    withdrawn = "withdrawn"
-    authorized = "authorized"
-    sealed = "sealed"
-    completed = "completed"  # a lifecycle request whose change of the seal was made
-    failed = "failed"
-
-
-class TaskStatus(enum.StrEnum):
-    open = "open"
-    completed = "completed"
-    cancelled = "cancelled"
-
-
-class SealStatus(enum.StrEnum):
-    requested = "requested"
-    active = "active"
-    suspended = "suspended"
-    voided = "voided"
-    revoked = "revoked"
-    expired = "expired"
-
-
-class KeyStorage(enum.StrEnum):
-    """Where a seal's private key lives."""
-
-    software = "software"
-    """Encrypted PKCS#8 in ``Seal.key_pem`` (the key passphrase decrypts it)."""
-    pkcs11 = "pkcs11"
-    """Inside the configured PKCS#11 token, under ``Seal.key_label``; never outside it."""
-
-
-class GrantStatus(enum.StrEnum):
-    pending = "pending"
-    consumed = "consumed"
-    failed = "failed"
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -229,39 +188,6 @@ class BusinessType(Base):
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     process_key: Mapped[str] = mapped_column(String(200))
-
-
-class PkiAuthority(Base):
-    """The organisation's CA keys and certificates (``kind``: root, issuing, and tsa, the
-    timestamp authority); keys encrypted (PKCS#8)."""
-
-    __tablename__ = "pki_authorities"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), unique=True)
-    cert_pem: Mapped[bytes] = mapped_column(LargeBinary)
-    key_pem: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class TsaSerial(Base):
-    """One token granted by the built-in timestamp authority (``POST /tsa``): the row id is the
-    token's serial number. AUTOINCREMENT (SQLite) and the identity column (PostgreSQL) never hand
-    out an id twice, even after the newest rows are deleted, so a serial never repeats across
-    processes and restarts."""
-
-    __tablename__ = "tsa_serials"
-    __table_args__ = {"sqlite_autoincrement": True}
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True)
-    issued_at: Mapped[datetime] = mapped_column()
-    """The token's genTime."""
-    hash_algorithm: Mapped[str] = mapped_column(String(20))
-    message_imprint: Mapped[str] = mapped_column(String(128))
-    """The timestamped digest, hex."""
-    client: Mapped[str | None] = mapped_column(String(64))
-    """The requester's address, as the web server saw it."""
 
 
 class Seal(Base):
@@ -453,6 +379,6 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# The seal's policy, usage and lifecycle tables, and notices, live beside (imported so the
-# metadata has them).
-from processes import notice_models, seal_models  # noqa: E402,F401
+# The seal's policy, usage and lifecycle tables, the PKI's, and notices, live beside (imported
+# so the metadata has them).
+from processes import notice_models, pki_models, seal_models  # noqa: E402,F401

@@ -15,8 +15,7 @@ import signer
 from processes import crl
 from processes.env import Env
 from processes.errors import NotFound
-from processes.models import PkiAuthority
-from processes.seal_models import IssuedCertificate
+from processes.pki_models import IssuedCertificate, PkiAuthority
 from signer.keys import PrivateKey
 from signer.ocsp import CertificateState, OcspAnswer, answer_ocsp
 

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -89,35 +88,3 @@ class SealFlowProof(Base):
     demand: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     path: Mapped[list[Any] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class PublishedCrl(Base):
-    """A CRL as published: the issuing CA's at /pki/crl (seal certificates), the root's at
-    /pki/root.crl (the issuing CA). Kept so each issuer's numbers only grow and every node
-    serves the same list."""
-
-    __tablename__ = "published_crls"
-    __table_args__ = (UniqueConstraint("issuer", "number"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    issuer: Mapped[str] = mapped_column(String(20), default="issuing", server_default="issuing")
-    number: Mapped[int] = mapped_column(Integer)
-    this_update: Mapped[datetime] = mapped_column()
-    next_update: Mapped[datetime] = mapped_column()
-    der: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-class IssuedCertificate(Base):
-    """Every certificate the issuing CA signed (seal certificates, renewals included, and the
-    TSA's): what the CRL lists when a seal is revoked (all its certificates, since a renewal
-    keeps the key) and what the OCSP responder answers for."""
-
-    __tablename__ = "issued_certificates"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    serial: Mapped[str] = mapped_column(String(64), unique=True)  # lower-case hex
-    seal_id: Mapped[int | None] = mapped_column(ForeignKey("seals.id", ondelete="CASCADE"),
-                                                index=True)
-    purpose: Mapped[str] = mapped_column(String(10))  # seal, tsa
-    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
-    not_after: Mapped[datetime] = mapped_column()

@@ -16,7 +16,8 @@ import signer
 from processes import audit, issued, tsa
 from processes.env import Env
 from processes.errors import BadInput, InvalidContent, NotFound
-from processes.models import KeyStorage, PkiAuthority, Seal, SealStatus, User
+from processes.models import KeyStorage, Seal, SealStatus, User
+from processes.pki_models import PkiAuthority
 from signer import csr
 
 logger = logging.getLogger(__name__)

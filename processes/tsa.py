@@ -24,7 +24,8 @@ import signer
 from processes import audit, issued
 from processes.env import Env
 from processes.errors import NotFound
-from processes.models import PkiAuthority, TsaSerial, utcnow
+from processes.models import utcnow
+from processes.pki_models import PkiAuthority, TsaSerial
 
 if TYPE_CHECKING:
     from pyhanko.sign.timestamps import TimeStamper

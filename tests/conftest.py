@@ -26,8 +26,8 @@ from app.extensions import db
 from config import TestConfig
 from processes import issued, people
 from processes.db import unit_of_work
-from processes.models import Base, PkiAuthority, Role, Seal, SealStatus, User
-from processes.seal_models import IssuedCertificate
+from processes.models import Base, Role, Seal, SealStatus, User
+from processes.pki_models import IssuedCertificate, PkiAuthority
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_BPMN = ROOT / "bpmn" / "contract_seal" / "contract_seal.bpmn"

@@ -16,7 +16,8 @@ from app.context import env
 from app.extensions import db
 from processes import crl
 from processes.db import unit_of_work
-from processes.models import AuditEvent, PkiAuthority
+from processes.models import AuditEvent
+from processes.pki_models import PkiAuthority
 
 
 def _run(app, *args: str):

@@ -17,8 +17,8 @@ from app.extensions import db
 from app.jobs import runner
 from processes import crl, ltv
 from processes.db import unit_of_work
-from processes.models import AuditEvent, PkiAuthority, Seal, utcnow
-from processes.seal_models import PublishedCrl
+from processes.models import AuditEvent, Seal, utcnow
+from processes.pki_models import PkiAuthority, PublishedCrl
 from tests.conftest import seal_one, sealed_bytes
 from tests.pdfcheck import assert_sealed, assert_timestamped
 

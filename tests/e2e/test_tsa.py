@@ -21,7 +21,7 @@ from app import create_app
 from app.extensions import db
 from app.jobs import runner
 from processes.db import unit_of_work
-from processes.models import PkiAuthority, TsaSerial
+from processes.pki_models import PkiAuthority, TsaSerial
 from tests.conftest import install_pki, seal_one, sealed_bytes
 from tests.pdfcheck import assert_timestamped, timestamp_tokens
 
