@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,14 +18,14 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from processes.bpmn_checks import BPMN_NS, check_dmn, element_checks
-from processes.dmn import is_dmn_file
+from processes.dmn_xml import is_dmn_file
 from processes.errors import InvalidProcess, Problem
+from processes.safe_xml import parse_safely, safe_parser
 from processes.spiff import SealflowParser, _form_fields, _properties
 
 logger = logging.getLogger(__name__)
 
 _B = "{" + BPMN_NS + "}"
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 SEAL_ACTIONS = ("make", "change", "void", "revoke")
@@ -51,11 +50,6 @@ class ParsedFlow:
     property ``seal_action``; None for a flow that authorizes a use of a seal."""
 
 
-def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False, remove_pis=True)
-
-
 def content_hash(files: dict[str, bytes]) -> str:
     """SHA-256 over the files deployed together, by name (order-independent)."""
     h = hashlib.sha256()
@@ -68,18 +62,9 @@ def content_hash(files: dict[str, bytes]) -> str:
 
 def parse_xml(name: str, data: bytes, max_bytes: int) -> tuple[Any, list[Problem]]:
     """Parse one file safely; returns (root or None, problems)."""
-    if len(data) > max_bytes:
-        return None, [Problem(f"file is {len(data)} bytes, over the limit of {max_bytes}",
-                              file=name)]
-    match = _DOCTYPE.search(data)
-    if match:
-        line = data[:match.start()].count(b"\n") + 1
-        return None, [Problem("DTDs and entity declarations are not allowed in BPMN files",
-                              line=line, file=name)]
-    try:
-        root = etree.fromstring(data, _safe_parser())
-    except etree.XMLSyntaxError as exc:
-        return None, [Problem(f"not well-formed XML: {exc.msg}", line=exc.lineno, file=name)]
+    root, problems = parse_safely(name, data, max_bytes, "BPMN")
+    if root is None:
+        return None, problems
     if root.tag != f"{_B}definitions":
         return None, [Problem("not a BPMN file: the root element must be bpmn:definitions",
                               line=root.sourceline, file=name)]
@@ -155,7 +140,7 @@ def build_spec(files: dict[str, str], key: str) -> tuple[Any, dict[str, Any]]:
     """Parse already-validated files into a SpiffWorkflow spec and its subprocess specs."""
     parser = SealflowParser()
     for name, text in files.items():
-        root = etree.fromstring(text.encode("utf-8"), _safe_parser())
+        root = etree.fromstring(text.encode("utf-8"), safe_parser())
         if is_dmn_file(name):
             parser.add_dmn_xml(root, name)
         else:

@@ -11,7 +11,8 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from processes.dmn import RESULT_MAPPINGS, DecisionTable, is_dmn_file, parse_dmn
+from processes.dmn import RESULT_MAPPINGS, DecisionTable
+from processes.dmn_xml import is_dmn_file, parse_dmn
 from processes.errors import Problem
 from processes.expressions import ExpressionError, compile_expression
 from processes.isotime import is_iso_timer, normalise

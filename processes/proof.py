@@ -17,8 +17,9 @@ from typing import Any
 
 from lxml import etree
 
-from processes.bpmn import BPMN_NS, _safe_parser
+from processes.bpmn import BPMN_NS
 from processes.models import Group, Membership, ProcessDefinition, Seal, User
+from processes.safe_xml import safe_parser
 
 _B = "{" + BPMN_NS + "}"
 _EXPR = re.compile(r"^\s*[$#]\{\s*(.*?)\s*\}\s*$", re.DOTALL)
@@ -146,7 +147,7 @@ class FlowGraph:
 
     def __init__(self, definition: ProcessDefinition) -> None:
         text = next(t for n, t in definition.files.items() if not n.lower().endswith(".dmn"))
-        root = etree.fromstring(text.encode("utf-8"), _safe_parser())
+        root = etree.fromstring(text.encode("utf-8"), safe_parser())
         process = next(p for p in root.iter(f"{_B}process") if p.get("id") == definition.key)
         self.names: dict[str, str | None] = {}
         self.edges: dict[str, list[str]] = {}

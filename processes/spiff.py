@@ -39,7 +39,8 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
-from processes.dmn import DecisionTable, map_result, read_decisions, table_from_dict
+from processes.dmn import DecisionTable, map_result, table_from_dict
+from processes.dmn_xml import read_decisions
 from processes.expressions import ExpressionError, compile_expression, evaluate
 from processes.isotime import is_iso_timer, normalise
 

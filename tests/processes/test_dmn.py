@@ -16,9 +16,9 @@ from processes.dmn import (
     compile_output,
     compile_unary_tests,
     map_result,
-    parse_dmn,
     table_from_dict,
 )
+from processes.dmn_xml import parse_dmn
 from processes.errors import InvalidProcess
 from processes.models import ProcessDefinition
 from processes.spiff import DecisionTableTask, serializer
