@@ -10,9 +10,7 @@ exits without serving (see ``RUN_IGNORED``).
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
-import itertools
 import os
 import platform
 import pstats
@@ -24,12 +22,10 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -82,15 +78,42 @@ def nproc() -> int:
         return os.cpu_count() or 1
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def machine() -> str:
-    return f"nproc={nproc()}, {platform.platform()}, Python {platform.python_version()}"
+    return (f"nproc={nproc()}, {cpu_model()}, {platform.platform()}, "
+            f"Python {platform.python_version()}")
 
 
-def versions() -> str:
-    from importlib.metadata import version
+ENGINE_PACKAGES = ("SpiffWorkflow", "Flask", "SQLAlchemy", "Werkzeug")
 
-    return (f"SpiffWorkflow {version('SpiffWorkflow')}, Flask {version('Flask')}, "
-            f"SQLAlchemy {version('SQLAlchemy')}, Werkzeug {version('Werkzeug')}")
+
+def versions(names: tuple[str, ...] = ENGINE_PACKAGES) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name} (not installed)")
+    return ", ".join(out)
 
 
 def code_version() -> str:
@@ -311,227 +334,6 @@ def multipart(fields: dict[str, str],
         out.write(data + b"\r\n")
     out.write(f"--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
-
-
-# -- a real server and one HTTP client -------------------------------------------------------
-
-class Server:
-    """``sealflow run`` in a subprocess; stopped by its own pid only."""
-
-    def __init__(self, env: dict[str, str], port: int, log_path: Path,
-                 command: list[str] | None = None) -> None:
-        self.port = port
-        self.log_path = log_path
-        self._log = open(log_path, "ab")
-        self.note = f"`sealflow run --port {port}` (werkzeug, threaded)"
-        self.command = command or [sealflow_executable(), "run", "--host", "127.0.0.1",
-                                   "--port", str(port)]
-        self.proc = subprocess.Popen(
-            self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text("utf-8", "replace").splitlines()[-lines:])
-        except OSError:
-            return "(no server log)"
-
-    def wait_ready(self, token: str, timeout: float = 60.0) -> float:
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < timeout:
-            if self.proc.poll() is not None:
-                if self.proc.returncode == 0 and RUN_IGNORED in self.log_tail():
-                    raise RunIgnored(self.log_tail())
-                raise BenchError(f"the server exited with {self.proc.returncode} before it "
-                                 f"answered:\n{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-                resp = conn.getresponse()
-                body = resp.read()
-                conn.close()
-                if resp.status == 200:
-                    return time.perf_counter() - t0
-                raise BenchError(f"GET /api/v1/me answered {resp.status}: {body[:2000]!r}")
-            except (ConnectionError, OSError):
-                time.sleep(0.1)
-        raise BenchError(f"the server did not answer within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self._log.close()
-
-
-@dataclass
-class HttpClient:
-    """One HTTPConnection, reused while the server keeps it open. When the server closes it,
-    the next connection is opened *before* the clock starts (see ``ensure_open``)."""
-
-    host: str
-    port: int
-    conn: http.client.HTTPConnection = field(init=False)
-    connects: int = 0
-    requests: int = 0
-    closed_by_server: int = 0
-
-    def __post_init__(self) -> None:
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
-
-    def ensure_open(self) -> None:
-        if self.conn.sock is None:
-            self.conn.connect()
-            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.connects += 1
-
-    def call(self, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        self.conn.request(method, path, body=body, headers=headers or {})
-        resp = self.conn.getresponse()
-        data = resp.read()
-        self.requests += 1
-        if resp.will_close:
-            self.closed_by_server += 1
-        return resp.status, data
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def fail_response(what: str, status: int, body: bytes) -> BenchError:
-    text = body.decode("utf-8", "replace")
-    print(f"{what}: HTTP {status}\n{text}", file=sys.stderr)
-    return BenchError(f"{what} answered HTTP {status}")
-
-
-@contextlib.contextmanager
-def running_server(env: dict[str, str], data_dir: Path,
-                   token: str) -> Iterator[tuple[Server, HttpClient]]:
-    """``sealflow run`` on a free port (or the stand-in, see RUN_IGNORED) and a client; both
-    are closed on the way out. ``server.note`` says which server runs."""
-    port = free_port()
-    server = Server(env, port, data_dir / "server.log")
-    client = HttpClient("127.0.0.1", port)
-    try:
-        try:
-            ready_s = server.wait_ready(token)
-        except RunIgnored as exc:
-            print(f"\nWARNING: `sealflow run` exited 0 without serving; its output:\n"
-                  f"{exc}\n", file=sys.stderr)
-            server.stop()
-            # The same body as app/cli.py run_command, outside FlaskGroup (see serve_direct).
-            server = Server(env, port, data_dir / "server.log",
-                            [sys.executable, str(Path(__file__).resolve()), "--serve-port",
-                             str(port)])
-            server.note = ("BROKEN `sealflow run` (exits 0: Flask ignores app.run() under "
-                           "FlaskGroup); used bench's stand-in with run_command's body: "
-                           "create_app, scheduler + sweep, app.run(threaded=True)")
-            ready_s = server.wait_ready(token)
-        log(f"server up on port {port} after {ready_s:.1f} s (log: {server.log_path.name})")
-        yield server, client
-    finally:
-        client.close()
-        server.stop()
-        if server.proc.returncode not in (0, -15, None):
-            log(f"server exited with {server.proc.returncode}:\n{server.log_tail()}")
-
-
-# -- the bare engine, in this process ---------------------------------------------------------
-
-class StockEngine:
-    """SpiffWorkflow as shipped, as SpiffArena-style apps store it: the spec parsed once (with
-    processes.spiff.SealflowParser), the stock serializer (CAMUNDA_CONFIG, plus converters for
-    Sealflow's own task specs such as DMN tasks; full JSON with the spec) per instance, nothing
-    compacted. ``complete`` is one round trip: deserialize -> set the script engine -> complete
-    the user task -> run -> serialize."""
-
-    def __init__(self, files: list[Path], key: str) -> None:
-        from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-        from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
-        from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-        from SpiffWorkflow.camunda.serializer.event_definition import (
-            MessageEventDefinitionConverter,
-        )
-
-        from processes import spiff
-        from processes.bpmn import build_spec
-
-        self.spec, self.subprocess_specs = build_spec(
-            {f.name: f.read_text("utf-8") for f in files}, key)  # SealflowParser
-        config = dict(CAMUNDA_CONFIG)
-        config.update({spiff.MessageDefinition: MessageEventDefinitionConverter,
-                       spiff.VotingParallelTask: MultiInstanceTaskConverter,
-                       spiff.VotingSequentialTask: MultiInstanceTaskConverter,
-                       spiff.DecisionTableTask: spiff.DecisionTableTaskConverter})
-        self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
-        self.scripts = spiff.script_engine()
-
-    def start(self, variables: dict[str, Any]) -> tuple[str, Any]:
-        from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-        from SpiffWorkflow.task import TaskState
-
-        wf = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.scripts)
-        for task in wf.get_tasks(state=TaskState.READY):
-            task.set_data(**variables)
-        wf.do_engine_steps()
-        return self.serializer.serialize_json(wf), wf
-
-    def complete(self, state: str, task_id: str, values: dict[str, Any]) -> tuple[str, Any]:
-        wf = self.load(state)
-        task = wf.get_task_from_id(uuid.UUID(task_id))
-        task.set_data(**values)
-        task.run()
-        wf.do_engine_steps()
-        return self.serializer.serialize_json(wf), wf
-
-    def load(self, state: str) -> Any:
-        wf = self.serializer.deserialize_json(state)
-        wf.script_engine = self.scripts
-        return wf
-
-    @staticmethod
-    def ready(wf: Any, **kwargs: Any) -> list[tuple[str, str]]:
-        """(task id, element id) of the READY user tasks (``kwargs`` go to get_tasks)."""
-        from SpiffWorkflow.camunda.specs.user_task import UserTask
-        from SpiffWorkflow.task import TaskState
-
-        return [(str(t.id), t.task_spec.bpmn_id)
-                for t in wf.get_tasks(state=TaskState.READY, spec_class=UserTask, **kwargs)]
-
-
-class SealflowEngine:
-    """processes.engine as the app runs it: the spec cache, spec-free state, finished history
-    compacted at each dump. ``complete`` is load -> complete -> dump."""
-
-    _ids = itertools.count(os.getpid() + 1)
-
-    def __init__(self, files: list[Path], key: str) -> None:
-        from processes import engine
-
-        self.engine = engine
-        # A negative id: never one of a database's definitions (the spec cache's key).
-        self.definition = SimpleNamespace(id=-next(self._ids), key=key,
-                                          files={f.name: f.read_text("utf-8") for f in files})
-
-    def start(self, variables: dict[str, Any]) -> tuple[str, Any]:
-        wf = self.engine.start(self.definition, variables)
-        return self.engine.dump(wf)[0], wf
-
-    def complete(self, state: str, task_id: str, values: dict[str, Any]) -> tuple[str, Any]:
-        wf = self.engine.load(self.definition, state)
-        self.engine.complete(wf, task_id, values)
-        return self.engine.dump(wf)[0], wf
-
-    def load(self, state: str) -> Any:
-        return self.engine.load(self.definition, state)
-
-    def ready(self, wf: Any) -> list[tuple[str, str]]:
-        return [(r.id, r.element_id) for r in self.engine.ready_user_tasks(wf)]
 
 
 def serve_direct(port: int) -> None:

@@ -39,65 +39,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bare_engine
 import common
-from common import ROOT, BenchError, Database, Setup, Stats, cli, fail_response, log, make_pdf
+import live_server
+from common import ROOT, BenchError, Database, Stats, log, make_pdf
+from engine_flow import (
+    COMPLETE_BODY,
+    CUSTODIAN,
+    FILES,
+    FIRST_TASK,
+    HEAD,
+    NEXT_TASK,
+    PROCESS_KEY,
+    REQUEST_DATA,
+    REQUESTER,
+    SEAL_TYPE,
+    check_after_approval,
+    first_task_id,
+    request_form,
+    setup_with_cli,
+)
 
-BPMN = ROOT / "bpmn" / "contract_seal" / "contract_seal.bpmn"
-FILES = [BPMN, *sorted(BPMN.parent.glob("*.dmn"))]  # the flow, then its decision table
-PROCESS_KEY = "contract_seal"
-FIRST_TASK = "dept_head_approve"
-NEXT_TASK = "custodian_approve"
-SEAL_TYPE = "合同专用章"  # `sealflow seal create`'s default type
-REQUEST_DATA = {"amount": 5000, "purpose": "bench"}
-COMPLETE_BODY = json.dumps({"decision": "approve"}).encode()
 SPIFFARENA_MS = 127.0
 SPIFFARENA_RATIO = 82.0
 GOAL_RATIO = 2.0
-
-# The cast (as in tests/conftest.py): alice requests in sales, bob heads sales and approves
-# first, lily is in Legal (法务部), carol keeps the seal.
-REQUESTER, HEAD, LEGAL, CUSTODIAN = "alice", "bob", "lily", "carol"
-
-
-# -- setup through the sealflow CLI ----------------------------------------------------------
-
-def setup_with_cli(env: dict[str, str]) -> Setup:
-    """init, departments and people, tokens, the seal, the contract flow."""
-    t0 = time.perf_counter()
-    cli(env, "init")
-    cli(env, "group", "add", "sales", "--name", "销售部")
-    cli(env, "group", "add", "legal", "--name", "法务部")
-    cli(env, "user", "add", HEAD, "--display-name", "Bob (head of sales)")
-    cli(env, "user", "add", REQUESTER, "--groups", "sales")
-    cli(env, "user", "add", LEGAL, "--groups", "legal")
-    cli(env, "user", "add", CUSTODIAN)
-    cli(env, "group", "add", "sales", "--head", HEAD)
-    tokens = {name: common.cli_token(env, name) for name in (REQUESTER, HEAD)}
-    seal_id = common.cli_seal(env, "测试合同专用章", CUSTODIAN)
-    common.cli_deploy(env, FILES, PROCESS_KEY)
-    log(f"set up with the CLI in {time.perf_counter() - t0:.1f} s (seal {seal_id})")
-    return Setup(tokens, seal_id)
-
-
-def request_form(seal_id: int) -> dict[str, str]:
-    return {"process": PROCESS_KEY, "seal": str(seal_id), "data": json.dumps(REQUEST_DATA)}
-
-
-def first_task_id(created: dict) -> str:
-    ids = [t["id"] for t in created.get("tasks", []) if t.get("element_id") == FIRST_TASK]
-    if created.get("status") != "running" or len(ids) != 1:
-        raise BenchError(f"request {created.get('id')} did not wait at {FIRST_TASK}: "
-                         f"{json.dumps(created, ensure_ascii=False)[:2000]}")
-    return ids[0]
-
-
-def check_after_approval(body: dict, task_id: str) -> None:
-    req = body.get("request") or {}
-    open_tasks = [t.get("element_id") for t in req.get("tasks", [])]
-    if req.get("status") != "running" or open_tasks != [NEXT_TASK]:
-        raise BenchError(f"after approving task {task_id} the request should wait at "
-                         f"{NEXT_TASK}: {json.dumps(body, ensure_ascii=False)[:2000]}")
-
 
 # -- the API path: a real server and one HTTP client -----------------------------------------
 
@@ -117,7 +82,7 @@ class ApiResult:
 def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult:
     env = common.app_env(data_dir, db)
     setup = setup_with_cli(env)
-    with common.running_server(env, data_dir, setup.tokens[REQUESTER]) as (server, client):
+    with live_server.running_server(env, data_dir, setup.tokens[REQUESTER]) as (server, client):
         pdf = make_pdf()
         alice = {"Authorization": f"Bearer {setup.tokens[REQUESTER]}"}
         bob = {"Authorization": f"Bearer {setup.tokens[HEAD]}",
@@ -134,7 +99,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
             status, data = client.call("POST", "/api/v1/requests", body,
                                        {**alice, "Content-Type": ctype})
             if status != 201:
-                raise fail_response(f"POST /api/v1/requests (#{i + 1})", status, data)
+                raise live_server.fail_response(f"POST /api/v1/requests (#{i + 1})", status, data)
             task_ids.append(first_task_id(json.loads(data)))
         create_s = time.perf_counter() - t0
         log(f"created {total} requests in {create_s:.1f} s "
@@ -147,7 +112,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
             status, data = client.call("POST", path, COMPLETE_BODY, bob)
             elapsed = time.perf_counter() - t
             if status != 200:
-                raise fail_response(f"POST {path}", status, data)
+                raise live_server.fail_response(f"POST {path}", status, data)
             return elapsed, data
 
         for task_id in task_ids[:args.warmup]:
@@ -175,7 +140,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
             status, data = client.call("GET", "/api/v1/me", None, bob)
             me.append(time.perf_counter() - t)
             if status != 200:
-                raise fail_response("GET /api/v1/me", status, data)
+                raise live_server.fail_response("GET /api/v1/me", status, data)
         return ApiResult(Stats("API: POST /api/v1/tasks/<id>/complete", samples),
                          Stats("info: API GET /api/v1/me (auth only)", me),
                          connects, requests_, closed, total, create_s, setup.seal_id,
@@ -230,10 +195,10 @@ def _bare_path(engine: Any, name: str, variables: dict[str, Any],
 
 def run_bare(args: argparse.Namespace, seal_id: int) -> BareResult:
     variables = engine_variables(seal_id)
-    stock = _bare_path(common.StockEngine(FILES, PROCESS_KEY), "bare engine (stock)", variables,
-                       args)
-    ours = _bare_path(common.SealflowEngine(FILES, PROCESS_KEY), "processes.engine", variables,
-                      args)
+    stock = _bare_path(bare_engine.StockEngine(FILES, PROCESS_KEY), "bare engine (stock)",
+                       variables, args)
+    ours = _bare_path(bare_engine.SealflowEngine(FILES, PROCESS_KEY), "processes.engine",
+                      variables, args)
     return BareResult(Stats("bare engine, stock serializer (full JSON)", stock[0]),
                       Stats("info: processes.engine load/complete/dump (spec-free)", ours[0]),
                       stock[1], ours[1], stock[2], ours[2])
@@ -322,15 +287,15 @@ def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
         resp = client.post("/api/v1/requests", data=form, headers=alice,
                            content_type="multipart/form-data")
         if resp.status_code != 201:
-            raise fail_response("POST /api/v1/requests", resp.status_code, resp.data)
+            raise live_server.fail_response("POST /api/v1/requests", resp.status_code, resp.data)
         task_ids.append(first_task_id(resp.get_json()))
 
     def complete(task_id: str):
         resp = client.post(f"/api/v1/tasks/{task_id}/complete", json={"decision": "approve"},
                            headers=bob)
         if resp.status_code != 200:
-            raise fail_response(f"POST /api/v1/tasks/{task_id}/complete", resp.status_code,
-                                resp.data)
+            raise live_server.fail_response(f"POST /api/v1/tasks/{task_id}/complete",
+                                            resp.status_code, resp.data)
         return resp
 
     for task_id in task_ids[:args.warmup]:

@@ -43,8 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bare_engine
 import common
-from common import BenchError, Database, Setup, cli, fail_response, log, make_pdf
+import live_server
+from common import BenchError, Database, Setup, cli, log, make_pdf
 
 BPMN = Path(__file__).resolve().parent / "data" / "revision_loop.bpmn"
 PROCESS_KEY = "revision_loop"
@@ -158,7 +160,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
     curve = Curve("API: POST /api/v1/tasks/<id>/complete")
     response_sizes: list[int] = []
     state_size = StateSize(db)
-    with common.running_server(env, data_dir, setup.tokens[REQUESTER]) as (server, client):
+    with live_server.running_server(env, data_dir, setup.tokens[REQUESTER]) as (server, client):
 
         def create() -> tuple[int, str]:
             form = {"process": PROCESS_KEY, "seal": str(setup.seal_id), "data": "{}"}
@@ -168,7 +170,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
             status, data = client.call("POST", "/api/v1/requests", body,
                                        {"Authorization": auth[REQUESTER], "Content-Type": ctype})
             if status != 201:
-                raise fail_response("POST /api/v1/requests", status, data)
+                raise live_server.fail_response("POST /api/v1/requests", status, data)
             created = json.loads(data)
             return created["id"], expect_next({"request": created}, "review", "creating it")
 
@@ -182,7 +184,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
                                         "Content-Type": "application/json"})
             elapsed = time.perf_counter() - t
             if status != 200:
-                raise fail_response(f"POST {path} (round {r}, {element})", status, data)
+                raise live_server.fail_response(f"POST {path} (round {r}, {element})", status, data)
             return elapsed, data, expect_next(json.loads(data), next_element,
                                               f"{element} -> {decision} in round {r}")
 
@@ -383,10 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     def body(data_dir: Path, db: Database) -> None:
         api = run_api(args, data_dir, db)
         variables = engine_variables(api.seal_id)
-        curves = [run_engine(common.SealflowEngine([BPMN], PROCESS_KEY),
+        curves = [run_engine(bare_engine.SealflowEngine([BPMN], PROCESS_KEY),
                              "processes.engine load/complete/dump (compacts)", variables,
                              args.rounds),
-                  run_engine(common.StockEngine([BPMN], PROCESS_KEY),
+                  run_engine(bare_engine.StockEngine([BPMN], PROCESS_KEY),
                              "stock serializer, full JSON, no compaction", variables,
                              args.rounds)]
         print_report(args, db, api, curves)
