@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
+from .der import asn1_certificate, spki_der
 from .errors import SignerError
 from .keys import PrivateKey, PublicKey
 from .pkcs11 import Pkcs11Config
 from .pkcs11_signer import sign_in_token
-from .pki import _name, as_utc, asn1_certificate, spki_der
+from .pki import _name, as_utc
 
 __all__ = ["InvalidCertificate", "IssuedCertificate", "check_issued_certificate",
            "make_csr", "software_signer", "token_signer"]

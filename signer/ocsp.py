@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
+from .der import spki_der
 from .keys import PrivateKey
-from .pki import as_utc, spki_der
+from .pki import as_utc
 
 __all__ = ["CertificateState", "OcspAnswer", "answer_ocsp"]
 

@@ -28,6 +28,7 @@ from . import record
 from .appended import sign_in_steps
 from .approval_check import ApprovalCheck
 from .cached_signer import CachedKeySigner, max_signature_size
+from .der import asn1_certificate, spki_der
 from .errors import (
     InvalidDocument,
     InvalidPlacement,
@@ -50,7 +51,7 @@ from .pdf import (
     open_pdf,
     page_origin,
 )
-from .pki import KeyMaterial, asn1_certificate, certificate_from_pem, spki_der
+from .pki import KeyMaterial, certificate_from_pem
 from .stamp import stamp_style
 
 if TYPE_CHECKING:

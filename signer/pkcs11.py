@@ -27,10 +27,11 @@ from cryptography.hazmat.primitives.serialization import (
 from pkcs11 import Attribute, KeyType, MechanismFlag, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
+from .der import spki_der
 from .errors import KeyUnavailable, SignerError
 from .keys import KEY_TYPES, PublicKey
 from .pkcs11_sessions import run_in_token
-from .pki import certificate_from_pem, spki_der
+from .pki import certificate_from_pem
 
 __all__ = [
     "DEFAULT_MODULE",

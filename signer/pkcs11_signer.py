@@ -16,11 +16,12 @@ from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .cached_signer import SigningCertificateOnce, max_signature_size
+from .der import asn1_certificate, spki_der
 from .errors import KeyUnavailable
 from .pades import SealSigner, chain_and_room
 from .pkcs11 import Pkcs11Config, public_key_of, token_object
 from .pkcs11_sessions import run_in_token
-from .pki import asn1_certificate, certificate_from_pem, spki_der
+from .pki import certificate_from_pem
 
 __all__ = ["pkcs11_seal_signer", "sign_in_token"]
 

@@ -11,11 +11,10 @@ import logging
 from dataclasses import dataclass, field
 from os import PathLike
 
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import KeyUnavailable
@@ -87,16 +86,6 @@ class KeyMaterial:
 def certificate_from_pem(pem: bytes) -> x509.Certificate:
     """Load one PEM certificate (the first one, if ``pem`` holds several)."""
     return x509.load_pem_x509_certificate(pem)
-
-
-def spki_der(public_key: PublicKey) -> bytes:
-    """A public key's DER SubjectPublicKeyInfo: how two keys are compared."""
-    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-
-
-def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
-    """The certificate as pyHanko wants it (asn1crypto)."""
-    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
 
 def certificate_from_file(path: str | PathLike[str]) -> x509.Certificate:

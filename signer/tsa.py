@@ -27,9 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from .der import spki_der
 from .errors import KeyUnavailable, TimestampRefused
 from .keys import PrivateKey
-from .pki import KeyMaterial, as_utc, spki_der
+from .pki import KeyMaterial, as_utc
 
 __all__ = [
     "DEFAULT_TSA_POLICY",
