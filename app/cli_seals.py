@@ -103,7 +103,10 @@ def seal_appearance(seal_id, png, serial) -> str:
 @click.option("--max-per-month", type=int)
 @click.option("--max-pages", type=int)
 @click.option("--max-bytes", type=int)
-@click.option("--min-approvals", type=int)
+@click.option("--min-approvals", type=int,
+              help="at least this many approvals by different people (never fewer than one)")
+@click.option("--distinct-demands/--shared-demands", default=None,
+              help="whether one person may meet two demanded approvals (default: distinct)")
 @click.option("--business-types", help="comma-separated business type keys")
 @click.option("--groups", help="comma-separated group keys whose members may use the seal")
 @click.option("--users", help="comma-separated user names who may use the seal")

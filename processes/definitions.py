@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from processes import audit, policy
+from processes import approval_paths, audit, policy
 from processes.bpmn import ParsedFlow, load_flow
 from processes.engine import SPECS
 from processes.env import Env
-from processes.errors import NotFound
+from processes.errors import InvalidProcess, NotAllowed, NotFound
 from processes.models import BusinessType, ProcessDefinition, User
+from processes.people import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +27,21 @@ class Deployment:
 
 
 def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
-           authorized_end: str | None = None) -> Deployment:
-    """Validate and store a new version (or return the identical existing one)."""
+           authorized_end: str | None = None, identity: Identity | None = None) -> Deployment:
+    """Validate and store a new version (or return the identical existing one).
+
+    ``identity``: who deploys (None: the administrator's command line); a flow that makes or
+    changes seals (``seal_action``) is deployed only by seal administrators and admins."""
     flow: ParsedFlow = load_flow(files, authorized_end=authorized_end,
                                  max_bytes=env.max_bpmn_bytes)
-    warnings = [w.as_dict() for w in flow.warnings]
+    if identity is not None:
+        check_may_deploy(identity, flow.seal_action)
+    problems, path_warnings = approval_paths.check(flow.files, flow.key, flow.authorized_end,
+                                                   flow.tasks)
+    if problems:
+        raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
+                             [p.as_dict() for p in problems + flow.warnings + path_warnings])
+    warnings = [w.as_dict() for w in flow.warnings + path_warnings]
     existing = session.execute(
         select(ProcessDefinition).where(ProcessDefinition.key == flow.key,
                                         ProcessDefinition.sha256 == flow.sha256)
@@ -53,6 +64,17 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
                  version=definition.version, sha256=flow.sha256)
     logger.info("process %s version %d deployed", flow.key, definition.version)
     return Deployment(definition, True, warnings)
+
+
+def check_may_deploy(identity: Identity, seal_action: str | None) -> None:
+    """Designers, managers and admins deploy flows; a flow that makes or changes seals is for
+    seal administrators and admins only (a seal administrator needs no designer role)."""
+    if seal_action is not None:
+        if not identity.has_role("seal_admin"):
+            raise NotAllowed(f"this flow changes seals (seal_action {seal_action}): only seal "
+                             "administrators and admins deploy such flows")
+    elif not identity.has_role("designer", "manager"):
+        raise NotAllowed("deploying flows needs the designer, manager or admin role")
 
 
 def latest(session: Session, key: str) -> ProcessDefinition:

@@ -17,7 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -90,6 +90,8 @@ class ReadyTask:
     id: str
     element_id: str
     data: dict[str, Any]
+    activity: str | None = None
+    """The multi-instance activation this task is an instance of (its parent's task id)."""
 
 
 def run(wf: BpmnWorkflow) -> None:
@@ -200,7 +202,9 @@ def compact(wf: BpmnWorkflow) -> int:
 
 
 def ready_user_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:
-    return [ReadyTask(str(t.id), t.task_spec.bpmn_id, t.data)
+    return [ReadyTask(str(t.id), t.task_spec.bpmn_id, t.data,
+                      str(t.parent.id) if t.parent is not None
+                      and isinstance(t.parent.task_spec, MultiInstanceTask) else None)
             for t in wf.get_tasks(state=TaskState.READY, spec_class=UserTask)]
 
 

@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy import Boolean, Integer, bindparam, exists, or_, select
+from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from processes.engine import EngineIncident
 from processes.errors import NotAllowed
@@ -72,10 +72,14 @@ def _groups(session: Session, refs: list[str]) -> list[Group]:
 
 
 def open_task(session: Session, req: Request, task_id: str, element_id: str,
-              meta: dict[str, Any], variables: dict[str, Any]) -> Task:
+              meta: dict[str, Any], variables: dict[str, Any],
+              activity: str | None = None) -> Task:
     """Create the inbox row of a READY user task with its resolved performers.
 
-    Raises EngineIncident when nobody may work it (after separation of duties).
+    Separation of duties: the requester is excluded (unless ``${requester}`` is named), so is
+    whoever filed the request on the requester's behalf, and, for an instance of a
+    multi-instance ``activity``, whoever worked another instance of it. Raises EngineIncident
+    when nobody may work it then.
     """
     assignee_raw = meta.get("assignee")
     users_raw = meta.get("candidate_users")
@@ -99,15 +103,20 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                 select(Membership.user_id).join(User, User.id == Membership.user_id)
                 .where(Membership.group_id.in_([g.id for g in groups]),
                        User.active.is_(True))).scalars())
-    if not requester_may:
-        able.discard(req.requester_id)
-        users = [u for u in users if u.id != req.requester_id]
+    excluded = set() if requester_may else {req.requester_id}
+    if req.created_by_id != req.requester_id:
+        excluded.add(req.created_by_id)
+    if activity is not None:
+        excluded |= _sibling_workers(session, req, activity, assignee, element_id)
+    able -= excluded
+    users = [u for u in users if u.id not in excluded]
     if not able:
         who = ", ".join(filter(None, [assignee, *user_names, *group_refs])) or "nobody"
         raise EngineIncident(element_id, f"no one may work task '{meta.get('name')}' "
-                             f"({element_id}): candidates [{who}] are unknown, inactive or "
-                             "excluded as the requester")
-    task = Task(id=task_id, request_id=req.id, element_id=element_id,
+                             f"({element_id}): candidates [{who}] are unknown, inactive, or "
+                             "excluded as the requester, the filer, or for having worked "
+                             "another instance of this countersign")
+    task = Task(id=task_id, request_id=req.id, element_id=element_id, activity=activity,
                 name=meta.get("name") or element_id, lane=meta.get("lane"),
                 status=TaskStatus.open, assignee=assignee,
                 candidate_users=[u.name for u in users] if not assignee else [],
@@ -117,6 +126,41 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
         TaskCandidate(group_id=g.id) for g in groups]
     session.add(task)
     return task
+
+
+def _sibling_workers(session: Session, req: Request, activity: str, assignee: str | None,
+                     element_id: str) -> set[int]:
+    """Who already worked another instance of the multi-instance ``activity`` (they may not
+    work this one); an instance assigned to the same person as another is an incident."""
+    with session.no_autoflush:
+        siblings = [t for t in session.execute(_SIBLINGS, {"act": activity}).scalars()]
+    siblings += [t for t in session.new if isinstance(t, Task) and t.activity == activity]
+    if assignee and any(t.assignee == assignee and t.status != TaskStatus.cancelled
+                        for t in siblings):
+        raise EngineIncident(element_id, f"the countersign '{element_id}' names {assignee} for "
+                             "more than one of its instances: they need distinct people")
+    return {t.completed_by_id for t in siblings
+            if t.status == TaskStatus.completed and t.completed_by_id is not None}
+
+
+def stranded_siblings(session: Session, task: Task) -> list[str]:
+    """The open instances of ``task``'s multi-instance activation that no one may work any
+    more: all their candidates worked another instance (or are excluded as the requester or
+    filer). Such an instance would wait forever: the caller makes it an incident."""
+    if task.activity is None:
+        return []
+    req = task.request
+    stranded = []
+    for sibling in session.execute(_SIBLINGS, {"act": task.activity}).scalars():
+        if sibling.status != TaskStatus.open or sibling.id == task.id:
+            continue
+        filer = req.created_by_id if req.created_by_id != req.requester_id else None
+        if not session.execute(_ANYONE_LEFT, {"tid": sibling.id, "act": task.activity,
+                                              "req_uid": req.requester_id, "filer": filer,
+                                              "requester_may": sibling.requester_may_work}
+                               ).scalar():
+            stranded.append(sibling.element_id)
+    return stranded
 
 
 def _candidate_clause(user_id):
@@ -132,6 +176,9 @@ def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0
             .where(Task.status == TaskStatus.open, Request.status == RequestStatus.running,
                    _candidate_clause(user.id),
                    or_(Task.requester_may_work.is_(True), Request.requester_id != user.id),
+                   or_(Request.created_by_id == Request.requester_id,
+                       Request.created_by_id != user.id),
+                   or_(Task.activity.is_(None), ~_worked_sibling(user.id)),
                    or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id))
             .options(contains_eager(Task.request).selectinload(Request.requester),
                      selectinload(Task.claimed_by))
@@ -144,6 +191,12 @@ def check_may_work(session: Session, user: User, task: Task, req: Request,
     """Raise NotAllowed unless ``user`` may complete ``task`` (candidates, SoD, claim)."""
     if req.requester_id == user.id and not task.requester_may_work:
         raise NotAllowed("the requester cannot approve their own request")
+    if req.created_by_id == user.id and req.requester_id != user.id:
+        raise NotAllowed("whoever filed a request on someone's behalf may not work its tasks")
+    if task.activity is not None and session.execute(
+            _WORKED_SIBLING, {"uid": user.id, "act": task.activity, "tid": task.id}).scalar():
+        raise NotAllowed("you already worked another instance of this countersign: its "
+                         "instances need distinct people")
     if is_candidate is None:
         is_candidate = bool(session.execute(
             _IS_CANDIDATE, {"uid": user.id, "tid": task.id}).scalar())
@@ -173,6 +226,34 @@ _TASK_FOR_WORK = (
     .where(Task.id == _TID, Task.request_id == _RID)
     .execution_options(populate_existing=True))
 _IS_CANDIDATE = select(_candidate_clause(_UID)).where(Task.id == _TID)
+_SIBLINGS = select(Task).where(Task.activity == bindparam("act"))
+_Sibling = aliased(Task)
+
+
+def _worked_sibling(user_id):
+    """True when the user completed, or holds a claim on, another instance of ``Task``'s
+    multi-instance activation."""
+    return exists().where(_Sibling.activity == Task.activity, _Sibling.id != Task.id, or_(
+        _Sibling.completed_by_id == user_id,
+        (_Sibling.claimed_by_id == user_id) & (_Sibling.status == TaskStatus.open)))
+
+
+_WORKED_SIBLING = select(exists().where(
+    _Sibling.activity == bindparam("act"), _Sibling.id != bindparam("tid"), or_(
+        _Sibling.completed_by_id == _UID,
+        (_Sibling.claimed_by_id == _UID) & (_Sibling.status == TaskStatus.open))))
+# Someone who may still work an open instance: a candidate (directly or by group), active, not
+# excluded as requester or filer, who worked no other instance of the activation.
+_TASK_PEOPLE = select(TaskCandidate.user_id).where(
+    TaskCandidate.task_id == _TID, TaskCandidate.user_id.is_not(None)).union(
+    select(Membership.user_id).join(TaskCandidate, TaskCandidate.group_id == Membership.group_id)
+    .where(TaskCandidate.task_id == _TID))
+_ANYONE_LEFT = select(exists().where(
+    User.id.in_(_TASK_PEOPLE), User.active.is_(True),
+    or_(bindparam("filer", type_=Integer).is_(None), User.id != bindparam("filer")),
+    or_(bindparam("requester_may", type_=Boolean), User.id != bindparam("req_uid")),
+    ~exists().where(_Sibling.activity == bindparam("act"),
+                    _Sibling.completed_by_id == User.id)))
 _USERS_NAMED = select(User).where(User.name.in_(bindparam("names", expanding=True)))
 
 

@@ -51,7 +51,8 @@ def _resume(session: Session, identity: Identity, req: Request) -> None:
     # The people may have changed since (the fix is often a new head or custodian): the
     # built-in variables are read again.
     requester = session.get(User, req.requester_id)
-    current = builtins(session, requester, req.seal, req.business_type, req.document.pages)
+    current = builtins(session, requester, req.seal, req.business_type,
+                       req.document.pages if req.document is not None else 0)
     try:
         if not req.state:  # it stopped before its first wait: start it again
             wf = engine.start(req.process, {**req.data, **current})

@@ -256,7 +256,8 @@ class Request(Base):
     seal_id: Mapped[int | None] = mapped_column(ForeignKey("seals.id"), index=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    # None for a lifecycle request (seal_action): it carries no PDF, its data is approved.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     filename: Mapped[str] = mapped_column(String(300))
     placement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -275,7 +276,7 @@ class Request(Base):
     process: Mapped[ProcessDefinition] = relationship(lazy="joined")
     seal: Mapped[Seal | None] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
-    document: Mapped[Document] = relationship(foreign_keys=[document_id], lazy="joined")
+    document: Mapped[Document | None] = relationship(foreign_keys=[document_id], lazy="joined")
     sealed_document: Mapped[Document | None] = relationship(foreign_keys=[sealed_document_id])
 
 
@@ -306,6 +307,9 @@ class Task(Base):
     requester_may_work: Mapped[bool] = mapped_column(Boolean, default=False)
     # The document (by hash) the task was completed on: approvals of an older revision don't count.
     document_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The multi-instance activation (its SpiffWorkflow task id) this task is one instance of:
+    # the instances of one activation need distinct people.
+    activity: Mapped[str | None] = mapped_column(String(36))
 
     request: Mapped[Request] = relationship()
     candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan",

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from processes import audit, proof
+from processes import approvals, audit, proof
 from processes.errors import BadInput, PolicyRefused
 from processes.isotime import timezone_name
 from processes.models import (
@@ -32,7 +32,8 @@ from processes.seal_models import SealFlowProof, SealPolicy, SealUsage
 logger = logging.getLogger(__name__)
 
 FIELDS = ("business_types", "groups", "users", "valid_from", "valid_to", "max_uses",
-          "max_per_month", "max_pages", "max_bytes", "min_approvals", "demands")
+          "max_per_month", "max_pages", "max_bytes", "min_approvals", "demands",
+          "distinct_demands")
 
 
 def get(session: Session, seal_id: int) -> SealPolicy | None:
@@ -73,8 +74,11 @@ def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: A
         value = changes.get(name)
         if value is not None and (not isinstance(value, int) or value < 0):
             raise BadInput(f"{name} must be a whole number of at least 0")
+    if "distinct_demands" in changes and not isinstance(changes["distinct_demands"], bool):
+        raise BadInput("distinct_demands must be true or false")
     policy = session.get(SealPolicy, seal.id) or SealPolicy(
-        seal_id=seal.id, business_types=[], groups=[], users=[], demands=[])
+        seal_id=seal.id, business_types=[], groups=[], users=[], demands=[],
+        distinct_demands=True)
     for name, value in changes.items():
         setattr(policy, name, value)
     if policy.valid_from and policy.valid_to and policy.valid_from >= policy.valid_to:
@@ -259,8 +263,11 @@ def _release_periods(session: Session, seal_id: int, periods: list[str]) -> None
 
 def check_at_sealing(session: Session, seal: Seal, grant: SigningGrant, requester_id: int,
                      now: datetime | None = None) -> str | None:
-    """The re-check before signing: the window, and the demanded approvals among the grant's
-    actual approvers (as the organisation stands now). Returns the reason to refuse, or None."""
+    """The re-check before signing: the window, and the approvals among the grant's actual
+    approvers (as the organisation stands now). Returns the reason to refuse, or None."""
+    reason = approvals.missing(grant.approvals, lifecycle=False)
+    if reason:
+        return reason  # a grant written before the rule held
     policy = session.get(SealPolicy, seal.id)
     if policy is None:
         return None
@@ -268,23 +275,44 @@ def check_at_sealing(session: Session, seal: Seal, grant: SigningGrant, requeste
         _check_window(policy, now or utcnow())
     except PolicyRefused as exc:
         return exc.message
-    approvers = {a["by"] for a in grant.approvals or [] if a.get("decision") == "approve"}
-    if policy.min_approvals and len(approvers) < policy.min_approvals:
-        return (f"the seal's policy demands {policy.min_approvals} approvals; this use has "
-                f"{len(approvers)}")
+    return approvals_refused(session, seal, grant.approvals, requester_id, policy)
+
+
+def approvals_refused(session: Session, seal: Seal, given: list[dict], requester_id: int,
+                      policy: SealPolicy | None = None) -> str | None:
+    """What the seal's policy demands of the approvals ``given`` (``min_approvals`` distinct
+    approvers; each demanded approval, by distinct people unless ``distinct_demands`` is off),
+    as the organisation stands now. The reason to refuse, or None."""
+    policy = policy or session.get(SealPolicy, seal.id)
+    if policy is None:
+        return None
+    names = approvals.approvers(given)
+    if policy.min_approvals and len(names) < policy.min_approvals:
+        return (f"the seal's policy demands {policy.min_approvals} approvals by different "
+                f"people; this use has {len(names)}")
+    demands = proof.parse_demands(policy.demands)
+    if not demands:
+        return None
     people = proof.People.load(session, seal)
     heads = set(session.execute(select(User.name).join(Group, Group.head_id == User.id).join(
         Membership, Membership.group_id == Group.id).where(
         Membership.user_id == requester_id)).scalars())
-    for demand in proof.parse_demands(policy.demands):
+    meeting = []
+    for demand in demands:
         if demand.kind == "custodian":
-            ok = approvers & people.custodians
+            meeting.append(names & people.custodians)
         elif demand.kind == "requester_head":
-            ok = approvers & heads
+            meeting.append(names & heads)
         elif demand.kind == "group":
-            ok = approvers & people.group_members.get(demand.ref, frozenset())
+            meeting.append(names & people.group_members.get(demand.ref, frozenset()))
         else:
-            ok = demand.ref in approvers
-        if not ok:
-            return f"no approval by {demand.describe()} among {', '.join(sorted(approvers))}"
-    return None
+            meeting.append(names & {demand.ref})
+    distinct = policy.distinct_demands
+    unmet = approvals.first_unmet(meeting, distinct=distinct)
+    if unmet is None:
+        return None
+    demand = demands[unmet]
+    if meeting[unmet] and distinct:
+        return (f"no approval by {demand.describe()} from someone who does not already count "
+                f"for another demanded approval (approvers: {', '.join(sorted(names))})")
+    return f"no approval by {demand.describe()} among {', '.join(sorted(names)) or 'nobody'}"

@@ -145,15 +145,19 @@ class FlowGraph:
     so that a task's boundary events leave from its entry (the task was not passed) while its
     normal completion goes from exit to its outgoing flows."""
 
-    def __init__(self, definition: ProcessDefinition) -> None:
-        text = next(t for n, t in definition.files.items() if not n.lower().endswith(".dmn"))
-        root = etree.fromstring(text.encode("utf-8"), safe_parser())
-        process = next(p for p in root.iter(f"{_B}process") if p.get("id") == definition.key)
+    def __init__(self, process: Any) -> None:
         self.names: dict[str, str | None] = {}
         self.edges: dict[str, list[str]] = {}
         self.passable: dict[str, str] = {}  # activity id -> the edge entry->exit it owns
         self.starts: list[str] = []
+        self.calls: dict[str, str] = {}  # call activity id -> the process it calls
+        self.ends = [e.get("id") for e in process.findall(f"{_B}endEvent")]
         self._add_scope(process, parent_exit=None)
+
+    @classmethod
+    def of(cls, definition: ProcessDefinition) -> FlowGraph:
+        """The graph of a deployed (or just parsed) flow's top-level process."""
+        return cls(processes_in(definition.files)[definition.key])
 
     def _edge(self, a: str, b: str) -> None:
         self.edges.setdefault(a, []).append(b)
@@ -171,6 +175,8 @@ class FlowGraph:
             if tag in _ACTIVITIES:
                 self._edge(f"{eid}>in", f"{eid}>out")
                 self.passable[eid] = f"{eid}>in"
+                if tag == "callActivity" and el.get("calledElement"):
+                    self.calls[eid] = el.get("calledElement")
                 if tag in ("subProcess", "transaction") and el.get("triggeredByEvent") != "true":
                     # Inside a subprocess: its start nodes follow the entry, its ends lead on.
                     for inner in self._add_scope(el, parent_exit=f"{eid}>out"):
@@ -197,15 +203,18 @@ class FlowGraph:
             self.starts = starts
         return starts
 
-    def slipping_path(self, target: str, blocked: set[str]) -> list[str] | None:
-        """A path from a start to ``target`` that passes none of ``blocked`` (activities whose
+    def slipping_path(self, target: str | set[str], blocked: set[str],
+                      start: str | None = None) -> list[str] | None:
+        """A path from a start (or from the completion of activity ``start``) to ``target``
+        (an element, or any of a set) that passes none of ``blocked`` (activities whose
         normal completion counts), or None."""
-        goal = f"{target}>out"
-        parents: dict[str, str | None] = {s: None for s in self.starts}
-        queue = deque(self.starts)
+        goals = {f"{t}>out" for t in ([target] if isinstance(target, str) else target)}
+        firsts = self.starts if start is None else [f"{start}>out"]
+        parents: dict[str, str | None] = {s: None for s in firsts}
+        queue = deque(firsts)
         while queue:
             node = queue.popleft()
-            if node == goal:
+            if node in goals:
                 chain = []
                 while node is not None:
                     chain.append(node)
@@ -226,11 +235,23 @@ class FlowGraph:
         return None
 
 
+def processes_in(files: dict[str, str]) -> dict[str, Any]:
+    """Every ``bpmn:process`` element of a deployment's BPMN files, by id."""
+    found: dict[str, Any] = {}
+    for name, text in files.items():
+        if name.lower().endswith(".dmn"):
+            continue
+        root = etree.fromstring(text.encode("utf-8"), safe_parser())
+        for process in root.iter(f"{_B}process"):
+            found.setdefault(process.get("id"), process)
+    return found
+
+
 def prove(definition: ProcessDefinition, demands: list[Demand], people: People) -> Outcome:
     """Check every demand against every path from start to the authorized end."""
     if not demands:
         return Outcome(True)
-    graph = FlowGraph(definition)
+    graph = FlowGraph.of(definition)
     for demand in demands:
         blocked = {element for element, meta in (definition.tasks or {}).items()
                    if meets(meta, demand, people)}

@@ -27,6 +27,8 @@ def download(session: Session, env: Env, identity: Identity, request_id: int, *,
     the document as submitted, or (``sealed``) the sealed one, 404 until it exists."""
     req = get_visible(session, identity, request_id)
     if not sealed:
+        if req.document is None:
+            raise NotFound(f"request {request_id} changes a seal and carries no document")
         return documents.path_for(env, req.document.sha256), req.filename
     if req.sealed_document is None:
         raise NotFound(f"request {request_id} is {req.status.value}, not sealed")

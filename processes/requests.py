@@ -11,7 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit, definitions, documents, engine, inbox, placement, policy, signals
+from processes import (
+    approvals,
+    audit,
+    definitions,
+    documents,
+    engine,
+    inbox,
+    placement,
+    policy,
+    signals,
+)
 from processes.db import lock_request, on_commit
 from processes.engine import EngineIncident
 from processes.env import Env
@@ -70,15 +80,25 @@ class NewRequest:
 
 
 def _definition_for(session: Session, new: NewRequest) -> tuple[ProcessDefinition, str | None]:
-    if new.process:
-        return definitions.latest(session, new.process), new.business_type
+    """The flow and the business type of a new request. The business type comes from the
+    mapping of business types to flows: one named must map to the process named with it, and a
+    request naming only a process has the type that maps to it (when exactly one does)."""
     if new.business_type:
         bt = session.execute(select(BusinessType).where(
             BusinessType.key == new.business_type)).scalar_one_or_none()
         if bt is None:
             raise InvalidContent(f"unknown business type {new.business_type!r}",
                                  [{"field": "business_type", "message": "unknown"}])
+        if new.process and new.process != bt.process_key:
+            message = (f"business type {bt.key!r} is handled by flow {bt.process_key!r}, "
+                       f"not {new.process!r}")
+            raise InvalidContent(message, [{"field": "business_type", "message": message}])
         return definitions.latest(session, bt.process_key), bt.key
+    if new.process:
+        definition = definitions.latest(session, new.process)
+        mapped = list(session.execute(select(BusinessType.key).where(
+            BusinessType.process_key == new.process)).scalars())
+        return definition, mapped[0] if len(mapped) == 1 else None
     raise InvalidContent("name the flow: `process` (a process key) or `business_type`",
                          [{"field": "process", "message": "process or business_type is required"}])
 
@@ -176,32 +196,39 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
             return session.get(Request, earlier.request_id)
     definition, business_type = _definition_for(session, new)
     seal = _seal_for(session, definition, new.seal_id)
-    data_bytes = _document_bytes(session, env, identity, new)
-    info = documents.inspect(env, data_bytes)
+    doc, planned, pages = None, None, 0
     if definition.seal_action is None:
+        data_bytes = _document_bytes(session, env, identity, new)
+        info = documents.inspect(env, data_bytes)
         policy.check_use(session, seal, requester, business_type, definition,
                          pages=info.pages, size=len(data_bytes))
-    try:
-        planned = placement.plan(new.placement, info, data_bytes)
-    except signer.InvalidDocument as exc:
-        raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) from None
+        try:
+            planned = placement.plan(new.placement, info, data_bytes)
+        except signer.InvalidDocument as exc:
+            raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) \
+                from None
+        pages = info.pages
+    else:
+        _refuse_document(new)
     data = check_values(definition.start_form, new.data or {}, extra_allowed=True)
-    variables = {**data, **builtins(session, requester, seal, business_type, info.pages)}
+    variables = {**data, **builtins(session, requester, seal, business_type, pages)}
     if definition.seal_action == "make":
         variables.update(lifecycle_plan(session, data))
     elif definition.seal_action == "change":
         variables.update(change_plan(session, data))
-    doc = documents.store(session, env, data_bytes, info.pages, info.page_refs)
+    if definition.seal_action is None:
+        doc = documents.store(session, env, data_bytes, info.pages, info.page_refs)
     req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
                   seal_id=seal.id if seal else None, requester_id=requester.id,
                   created_by_id=identity.user.id,
-                  document=doc, filename=_filename(new.filename), placement=planned,
-                  data=data, state="", state_version="")
+                  document=doc, filename=_filename(new.filename) if doc else "",
+                  placement=planned, data=data, state="", state_version="")
     session.add(req)
     session.flush()
     audit.record(session, "request.created", actor=identity.user, request_id=req.id,
                  seal_id=req.seal_id, process=definition.key, version=definition.version,
-                 document_sha256=doc.sha256, requester=requester.name)
+                 business_type=business_type, subject_sha256=approvals.subject_sha256(req),
+                 document=doc is not None, requester=requester.name)
     try:
         wf = engine.start(definition, variables)
     except EngineIncident as exc:
@@ -224,6 +251,18 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
 def _filename(name: str | None) -> str:
     name = (name or "document.pdf").replace("\\", "/").rsplit("/", 1)[-1].strip()
     return (name or "document.pdf")[:300]
+
+
+def _refuse_document(new: NewRequest) -> None:
+    """A lifecycle request carries no PDF: its approvers approve its data (DESIGN)."""
+    given = [name for name, value in (("document", new.document),
+                                      ("from_request", new.from_request),
+                                      ("placement", new.placement)) if value]
+    if given:
+        message = ("a request to make or change a seal carries no document: its approvers "
+                   "approve its data")
+        raise InvalidContent(message, [{"field": f, "message": "not accepted by a lifecycle "
+                                        "flow"} for f in given])
 
 
 def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequest) -> bytes:
@@ -269,7 +308,8 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
     try:
         for r in new:
             meta = definition.tasks.get(r.element_id, {"name": r.element_id})
-            task = inbox.open_task(session, req, r.id, r.element_id, meta, r.data)
+            task = inbox.open_task(session, req, r.id, r.element_id, meta, r.data,
+                                   activity=r.activity)
             still_open.append(task)
             audit.record(session, "task.created", request_id=req.id, task=task.id,
                          element=r.element_id)
@@ -304,45 +344,52 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
 
 def _authorize(session: Session, req: Request) -> None:
     """The authorized end: write the single-use signing grant in this same transaction (or,
-    for a lifecycle flow, leave the change to the job that makes it, once)."""
-    if req.process.seal_action is not None:
+    for a lifecycle flow, leave the change to the job that makes it, once) when the request
+    has the approvals it needs; otherwise it fails, with the reason."""
+    lifecycle = req.process.seal_action is not None
+    given = approvals.given(session, req)
+    reason = approvals.missing(given, lifecycle=lifecycle)
+    if reason is None and not lifecycle:
+        reason = policy.approvals_refused(session, req.seal, given, req.requester_id)
+        if reason:
+            reason = f"the seal's policy refuses this use: {reason}"
+    if reason:
+        _fail(session, req, reason)
+        return
+    if lifecycle:
         req.status = RequestStatus.authorized
         audit.record(session, "request.authorized", request_id=req.id, seal_id=req.seal_id,
-                     seal_action=req.process.seal_action)
+                     seal_action=req.process.seal_action, approvals=len(given))
         on_commit(session, lambda: signals.lifecycle_authorized.send(None, request_id=req.id))
         return
     sha = req.document.sha256
-    # The approvals given on exactly these bytes (a revision resets them), by anyone but the
-    # requester (whose own tasks, such as "revise and resubmit", approve nothing).
-    approvals = [
-        {"task": t.id, "element": t.element_id, "name": t.name, "by": by,
-         "decision": t.decision, "at": t.completed_at.isoformat()}
-        for t, by in session.execute(
-            select(Task, User.name).join(User, User.id == Task.completed_by_id).where(
-                Task.request_id == req.id, Task.status == TaskStatus.completed,
-                Task.document_sha256 == sha, Task.decision == "approve",
-                Task.completed_by_id != req.requester_id).order_by(Task.completed_at))]
     grant = SigningGrant(request_id=req.id, seal_id=req.seal_id, document_sha256=sha,
-                         approvals=approvals)
+                         approvals=given)
     session.add(grant)
     try:
         policy.reserve(session, req.seal, grant)
     except PolicyRefused as exc:
         grant.status = GrantStatus.failed
         grant.error = exc.message
-        req.status = RequestStatus.failed
-        req.failure = exc.message
         session.flush()
-        audit.record(session, "request.failed", request_id=req.id, seal_id=req.seal_id,
-                     grant=grant.id, reason=exc.message)
-        on_commit(session, lambda: signals.request_finished.send(
-            None, request_id=req.id, status="failed"))
+        _fail(session, req, exc.message, grant=grant.id)
         return
     req.status = RequestStatus.authorized
     session.flush()
     audit.record(session, "request.authorized", request_id=req.id, seal_id=req.seal_id,
-                 grant=grant.id, document_sha256=sha, approvals=len(approvals))
+                 grant=grant.id, document_sha256=sha, approvals=len(given))
     on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
+
+
+def _fail(session: Session, req: Request, reason: str, **details) -> None:
+    """The instance reached its authorized end, but the request may not be authorized."""
+    req.status = RequestStatus.failed
+    req.failure = reason
+    audit.record(session, "request.failed", request_id=req.id, seal_id=req.seal_id,
+                 reason=reason, **details)
+    on_commit(session, lambda: signals.request_finished.send(
+        None, request_id=req.id, status="failed"))
+    logger.warning("request %d reached its authorized end but failed: %s", req.id, reason)
 
 
 def withdraw(session: Session, identity: Identity, request_id: int) -> Request:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +42,9 @@ class SealPolicy(Base):
     # [{"kind": "custodian"}, {"kind": "requester_head"}, {"kind": "group", "ref": "legal"},
     #  {"kind": "user", "ref": "carol"}]: each must approve every use (proved over the flow).
     demands: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # One person meeting two demands (head and custodian) counts once, unless this is off.
+    distinct_demands: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                   server_default=true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

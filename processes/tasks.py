@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from processes import audit, documents, engine, inbox, placement
+from processes import approvals, audit, documents, engine, inbox, placement
 from processes.db import lock_request_of_task
 from processes.engine import EngineIncident
 from processes.env import Env
@@ -52,6 +52,9 @@ class Revision:
 
 def _revise(session: Session, identity: Identity, task: Task, req: Request,
             revision: Revision) -> None:
+    if req.document is None:
+        raise InvalidContent("a request to make or change a seal carries no document to revise",
+                             [{"field": "document", "message": "not accepted by this request"}])
     if not task.requester_may_work:
         raise InvalidContent(
             "this task does not revise the document: only a task of the requester's own "
@@ -67,6 +70,20 @@ def _revise(session: Session, identity: Identity, task: Task, req: Request,
         req.filename = revision.filename.replace("\\", "/").rsplit("/", 1)[-1][:300]
     audit.record(session, "request.revised", actor=identity.user, request_id=req.id,
                  task=task.id, previous_sha256=old, document_sha256=doc.sha256)
+
+
+def _check_seen(req: Request, seen_sha256: Any) -> None:
+    if seen_sha256 is None:
+        return
+    if not isinstance(seen_sha256, str) or len(seen_sha256) != 64:
+        raise InvalidContent("document_sha256 must be the 64 hex digits of a SHA-256",
+                             [{"field": "document_sha256", "message": "not a SHA-256"}])
+    current = approvals.subject_sha256(req)
+    if seen_sha256.lower() != current:
+        raise WorkflowStateError(
+            f"the document of request {req.id} changed after it was shown to you (it is now "
+            f"{current[:12]}…, you saw {seen_sha256[:12].lower()}…): open it again and decide "
+            "on what is there now")
 
 
 def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
@@ -102,14 +119,17 @@ def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
 
 def complete(session: Session, identity: Identity, task_id: str, *, decision: Any = None,
              comment: Any = None, data: dict[str, Any] | None = None,
-             revision: Revision | None = None) -> Request:
+             revision: Revision | None = None, seen_sha256: Any = None) -> Request:
     """Complete a task and advance the instance, all under the request's row lock.
 
     A task of the requester's own (``${requester}`` its assignee or a candidate: "revise and
-    resubmit") may carry a revised PDF; approvals given before it no longer count."""
+    resubmit") may carry a revised PDF; approvals given before it no longer count.
+    ``seen_sha256``: the document's SHA-256 the person was shown; a different current document
+    is a conflict (they decide on what they saw, or not at all)."""
     task, req, candidate = _locked_task(session, identity, task_id)
     _require_open(task, req)
     inbox.check_may_work(session, identity.user, task, req, candidate)
+    _check_seen(req, seen_sha256)
     form = (req.process.tasks.get(task.element_id) or {}).get("form", [])
     values = check_values(form, data or {}, extra_allowed=False)
     decision = check_decision(decision)
@@ -132,12 +152,18 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
         task.completed_at = utcnow()
         task.decision = decision
         task.comment = comment
-        task.document_sha256 = req.document.sha256
+        task.document_sha256 = approvals.subject_sha256(req)
         audit.record(session, "task.completed", actor=identity.user, request_id=req.id,
                      task=task.id, element=task.element_id, decision=decision)
     # The inbox follows the instance even when it stopped on an incident (tasks it cancelled
     # leave the inboxes).
     advance(session, req, wf, actor=identity.user)
+    if incident is None and req.status == RequestStatus.running:
+        stranded = inbox.stranded_siblings(session, task)
+        if stranded:
+            incident = EngineIncident(stranded[0], (
+                "no one may work the remaining instances of this countersign: every candidate "
+                "already worked another instance (its instances need distinct people)"))
     if incident is not None:
         mark_incident(session, req, incident)
         return req

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
+from processes import approvals
 from processes.models import Request, Task, TaskStatus, User
 from processes.requests import OPEN_TASKS, OPEN_TASKS_KEY
 
@@ -51,8 +52,10 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
         "business_type": req.business_type,
         "seal": req.seal_id,
         "requester": requester.name,
-        "document": {"sha256": req.document.sha256, "filename": req.filename,
-                     "pages": req.document.pages},
+        "document": ({"sha256": req.document.sha256, "filename": req.filename,
+                      "pages": req.document.pages} if req.document is not None else None),
+        # What its approvers approve: the document's SHA-256, or a lifecycle request's data's.
+        "subject_sha256": approvals.subject_sha256(req),
         "placement": req.placement,
         "data": req.data,
         "tasks": [describe_task(t) for t in sorted(open_tasks, key=lambda t: (t.created_at,

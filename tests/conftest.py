@@ -308,7 +308,8 @@ def login(app, make_user) -> Callable[[str], Any]:
 
 @dataclass
 class Org:
-    """The contract-seal cast: requester alice (sales, head bob), legal lily, custodian carol."""
+    """The contract-seal cast: requester alice (sales, head bob), legal lily, custodian carol,
+    designer dana; sam, a seal administrator, deploys the flows that change seals."""
 
     alice: ApiClient
     bob: ApiClient
@@ -316,6 +317,7 @@ class Org:
     carol: ApiClient
     designer: ApiClient
     seal_id: int
+    seal_admin: ApiClient | None = None
 
 
 @pytest.fixture
@@ -330,7 +332,7 @@ def org(api, make_seal) -> Org:
     seal_id = make_seal(["carol"])
     resp = deploy(designer)
     assert resp.status_code == 201, resp.get_json()
-    return Org(alice, bob, lily, carol, designer, seal_id)
+    return Org(alice, bob, lily, carol, designer, seal_id, api("sam", roles=["seal_admin"]))
 
 
 def only_task(api_client: ApiClient) -> dict:

@@ -17,8 +17,8 @@ def list_processes():
 @commits
 def deploy_process():
     who = identity()
-    if not who.has_role("designer", "manager"):
-        raise NotAllowed("deploying flows needs the designer, manager or admin role")
+    if not who.has_role("designer", "manager", "seal_admin"):
+        raise NotAllowed("deploying flows needs the designer, manager, seal_admin or admin role")
     uploads = request.files.getlist("file")
     if not uploads:
         raise InvalidProcess("send the BPMN as a multipart part named 'file'",
@@ -28,7 +28,7 @@ def deploy_process():
     for i, upload in enumerate(uploads):
         name = (upload.filename or f"file{i}.bpmn").rsplit("/", 1)[-1]
         files[name if name not in files else f"{i}-{name}"] = upload.read()
-    result = definitions.deploy(db.session, env(), files, actor=who.user,
+    result = definitions.deploy(db.session, env(), files, actor=who.user, identity=who,
                                 authorized_end=request.form.get("authorized_end") or None)
     d = result.definition
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,

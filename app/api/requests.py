@@ -68,8 +68,8 @@ def _summary(req) -> dict:
             "process": {"key": req.process.key, "version": req.process.version},
             "business_type": req.business_type, "seal": req.seal_id,
             "requester_id": req.requester_id,
-            "document": {"sha256": req.document.sha256, "filename": req.filename,
-                         "pages": req.document.pages},
+            "document": ({"sha256": req.document.sha256, "filename": req.filename,
+                          "pages": req.document.pages} if req.document is not None else None),
             "created_at": req.created_at.isoformat(), "updated_at": req.updated_at.isoformat()}
 
 

@@ -52,6 +52,7 @@ def complete_task(task_id: str):
     upload = request.files.get("document")
     revision = tasks.Revision(env(), upload.read(), upload.filename) if upload else None
     req = tasks.complete(db.session, who, task_id, decision=body.get("decision"),
-                         comment=body.get("comment"), data=data, revision=revision)
+                         comment=body.get("comment"), data=data, revision=revision,
+                         seen_sha256=body.get("document_sha256"))
     # The latest history only: GET /api/v1/requests/<id> has all of it.
     return jsonify({"request": views.describe(db.session, req, recent=RECENT_HISTORY)})

@@ -29,7 +29,7 @@ def complete_task(task_id: str):
     req, error = attempt(lambda: tasks.complete(
         db.session, identity(), task_id, decision=decision,
         comment=request.form.get("comment", "").strip() or None, data=data_fields(),
-        revision=revision))
+        revision=revision, seen_sha256=request.form.get("document_sha256") or None))
     if error is not None:
         flash(error.message, "error")
         return _task_page(task_id, error=error), status_of(error)
