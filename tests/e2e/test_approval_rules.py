@@ -409,3 +409,17 @@ def test_whoever_filed_a_request_may_not_approve_it(app, org, pdf, api, make_sea
     with app.app_context():
         grant = db.session.execute(select(SigningGrant)).scalar_one()
         assert {a["by"] for a in grant.approvals} == {"bob", "carol"}
+
+
+def test_the_new_request_page_makes_a_lifecycle_request_without_a_document(org, login):
+    void = (BPMN / "seal_void" / "seal_void.bpmn").read_bytes()
+    assert deploy_bytes(org.seal_admin, {"seal_void.bpmn": void}).status_code == 201
+    carol = login("carol")
+    page = carol.get("/requests/new?process=seal_void").text
+    assert 'name="document"' not in page and "carries no document" in page
+    resp = carol.post("/requests/new?process=seal_void", data={
+        "process": "seal_void", "seal": str(org.seal_id), "data.reason": "更换新章",
+        "document": (io.BytesIO(b""), "")}, content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.text
+    detail = carol.get(resp.headers["Location"]).text
+    assert "The request's data (no document)" in detail
