@@ -32,9 +32,13 @@ def test_the_repr_of_the_settings_holds_no_secret(app):
     assert "测试科技有限公司" in shown and "tsa_username='sealflow'" in shown
 
 
-def test_sealing_logs_no_secret(org, pdf, app, caplog):
+def test_sealing_logs_no_secret(org, pdf, app, caplog, monkeypatch):
     """A seal at B-T (its key and the TSA's decrypted with the passphrase, the timestamp from the
     built-in TSA in-process), with every log record kept."""
+    # Alembic's logging set-up (an earlier `sealflow init`) disables the loggers it finds.
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            monkeypatch.setattr(logger, "disabled", False)
     _with_secrets(app)
     app.config.update(PADES_LEVEL="B-T", TSA_URL="")
     app.extensions.pop("sealflow_env", None)
