@@ -51,13 +51,19 @@ class Config:
         self.VERIFY_RATE = _env("VERIFY_RATE", "30/minute") or "30/minute"
         # PAdES level of every seal: "B-T" (an RFC 3161 timestamp; the default) or "B-B" (none).
         self.PADES_LEVEL = (_env("PADES_LEVEL", "B-T") or "B-T").strip().upper()
-        # The TSA the sealing job asks for timestamps, over HTTP: by default Sealflow's own
-        # (POST /tsa on this server); or an external one, with HTTP basic-auth credentials.
-        self.TSA_URL = _env("TSA_URL") or f"{self.BASE_URL}/tsa"
+        # An external TSA the sealing job asks for timestamps over HTTP, with HTTP basic-auth
+        # credentials if it wants them. Empty (the default): Sealflow's own TSA, which the
+        # jobs ask in-process (outside clients reach it at POST /tsa).
+        self.TSA_URL = (_env("TSA_URL") or "").strip()
         self.TSA_USERNAME = _env("TSA_USERNAME")
         self.TSA_PASSWORD = _env("TSA_PASSWORD")
         # The policy OID Sealflow's own TSA names in its tokens (default: Sealflow's own OID).
         self.TSA_POLICY = _env("TSA_POLICY")
+        # Outside clients of POST /tsa, per client address (as VERIFY_RATE); Sealflow's own
+        # jobs ask the TSA in-process, never limited. TSA_PUBLIC=false: signed-in clients only
+        # (a bearer token or a session), others get 401.
+        self.TSA_RATE = _env("TSA_RATE", "60/minute") or "60/minute"
+        self.TSA_PUBLIC = _env_bool("TSA_PUBLIC", True)
         # Seal keys in an HSM (`seal create --key-storage pkcs11`): the vendor's PKCS#11 module,
         # the token's label and its user PIN (a secret, never logged). Without a token, every
         # seal key is a software key.
@@ -100,9 +106,10 @@ class Config:
         if self.PADES_LEVEL not in {"B-B", "B-T"}:
             raise ConfigurationError(
                 f"SEALFLOW_PADES_LEVEL must be B-T or B-B, not {self.PADES_LEVEL!r}")
-        if not (self.TSA_URL or "").startswith(("http://", "https://")):
+        if self.TSA_URL and not self.TSA_URL.startswith(("http://", "https://")):
             raise ConfigurationError(
-                f"SEALFLOW_TSA_URL must be an http:// or https:// URL, not {self.TSA_URL!r}")
+                f"SEALFLOW_TSA_URL must be an http:// or https:// URL (or empty, for Sealflow's "
+                f"own TSA), not {self.TSA_URL!r}")
         if self.TSA_USERNAME and ":" in self.TSA_USERNAME:
             raise ConfigurationError("SEALFLOW_TSA_USERNAME cannot contain ':' (basic auth)")
         if self.TSA_POLICY and not re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", self.TSA_POLICY):
@@ -117,6 +124,7 @@ class Config:
         if not self.SQLALCHEMY_DATABASE_URI.startswith(("sqlite", "postgresql")):
             raise ConfigurationError("SEALFLOW_DATABASE_URL must be a SQLite or PostgreSQL URL")
         parse_rate(self.VERIFY_RATE)
+        parse_rate(self.TSA_RATE, "SEALFLOW_TSA_RATE")
         if self.EXTERNAL_CA_ROOTS:
             try:
                 data = Path(self.EXTERNAL_CA_ROOTS).read_bytes()
@@ -141,10 +149,10 @@ class TestConfig(Config):
         self.KEY_PASSPHRASE = "test-passphrase"
         self.ORG_NAME = "测试科技有限公司"
         self.BASE_URL = "http://localhost"
-        # No server listens at BASE_URL in tests: seals are B-B unless a test serves the app
-        # over HTTP for its TSA (tests/conftest.py: the live_tsa fixture switches to B-T).
+        # Seals are B-B unless a test asks for timestamps: from the built-in TSA in-process
+        # (TSA_URL empty), or over real HTTP (tests/conftest.py: the live_tsa fixture).
         self.PADES_LEVEL = "B-B"
-        self.TSA_URL = f"{self.BASE_URL}/tsa"
+        self.TSA_URL = ""
         self.JOB_MODE = "inline"
         self.WTF_CSRF_ENABLED = False
         self.TESTING = True
@@ -154,8 +162,9 @@ _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
             "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
 
-def parse_rate(text: str) -> tuple[int, int] | None:
-    """``"30/minute"`` → ``(30, 60)``: that many calls per that many seconds; None for "off"."""
+def parse_rate(text: str, setting: str = "SEALFLOW_VERIFY_RATE") -> tuple[int, int] | None:
+    """``"30/minute"`` → ``(30, 60)``: that many calls per that many seconds; None for "off".
+    ``setting`` names the setting in the error."""
     value = (text or "").strip().lower()
     if value in {"off", "none", "0"}:
         return None
@@ -166,7 +175,7 @@ def parse_rate(text: str) -> tuple[int, int] | None:
     seconds = _PERIODS.get(period)
     if not count.strip().isdigit() or int(count) < 1 or seconds is None:
         raise ConfigurationError(
-            f"SEALFLOW_VERIFY_RATE {text!r} is not a rate such as 30/minute, 5/second, "
+            f"{setting} {text!r} is not a rate such as 30/minute, 5/second, "
             "1000/hour or off")
     return int(count), seconds
 

@@ -4,14 +4,16 @@ and the timestamp authority."""
 import base64
 from urllib.parse import unquote
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
+from flask_login import current_user
 from werkzeug.exceptions import UnsupportedMediaType
 
 from app.context import env
 from app.extensions import csrf, db
+from app.ratelimit import rate_limited
 from app.transactions import commits
-from processes import crl, ocsp, seals, tsa
-from processes.errors import NotFound
+from processes import crl, ocsp, people, seals, tsa
+from processes.errors import NotAuthenticated, NotFound
 
 blueprint = Blueprint("pki", __name__)
 
@@ -84,13 +86,31 @@ def _ocsp(der: bytes) -> Response:
 
 @blueprint.post("/tsa")
 @csrf.exempt
+@rate_limited("tsa", "TSA_RATE")
 @commits
 def timestamp_authority() -> Response:
-    """RFC 3161 over HTTP: a DER TimeStampReq in, a DER TimeStampResp out (a malformed request
-    gets a rejection response, still 200, as the RFC has it)."""
+    """RFC 3161 over HTTP for outside clients: a DER TimeStampReq in, a DER TimeStampResp out (a
+    malformed request gets a rejection response, still 200, as the RFC has it). Limited per
+    client address (SEALFLOW_TSA_RATE); with SEALFLOW_TSA_PUBLIC off, for signed-in clients
+    only. Sealflow's own jobs ask the TSA in-process, past neither."""
+    if not current_app.config["TSA_PUBLIC"]:
+        _require_signed_in()
     if request.mimetype != TSA_QUERY:
         raise UnsupportedMediaType(f"send a DER TimeStampReq as {TSA_QUERY}")
     request.max_content_length = MAX_TSA_QUERY_BYTES  # get_data: 413 beyond it
     reply = tsa.timestamp(db.session, env(), request.get_data(cache=False),
                           client=request.remote_addr)
     return Response(reply, mimetype=TSA_REPLY)
+
+
+def _require_signed_in() -> None:
+    """A bearer token (as the API takes it) or a browser session; otherwise 401. (No CSRF check:
+    a form cannot send a TimeStampReq, and an answer changes nothing of the caller's.)"""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        if people.identity_from_token(db.session, token.strip()) is None:
+            raise NotAuthenticated("the token is unknown, revoked, or its user is inactive")
+        return
+    if not current_user.is_authenticated:
+        raise NotAuthenticated("this timestamp authority answers signed-in clients only: send "
+                               "Authorization: Bearer <token>")

@@ -1,10 +1,11 @@
-"""Rate limits for the public endpoints: a token bucket per client address, in process memory.
+"""Rate limits for the public endpoints (verification, the timestamp authority): a token bucket
+per client address, in process memory.
 
 Each worker process keeps its own buckets, so with ``serve --workers N`` a client may get up to N
 times the rate; and the address is ``request.remote_addr``, so behind a reverse proxy every
 client shares the proxy's address unless the proxy's ``X-Forwarded-For`` is trusted (werkzeug's
-``ProxyFix``). Enough to stop one client from keeping the validator busy; a limit at the proxy
-is the place for more.
+``ProxyFix``). Enough to stop one client from keeping the validator or the TSA busy; a limit at
+the proxy is the place for more.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class TokenBucket:
 def _bucket(name: str, setting: str) -> TokenBucket | None:
     buckets = current_app.extensions.setdefault("sealflow_rate_limits", {})
     if name not in buckets:
-        rate = parse_rate(current_app.config[setting])
+        rate = parse_rate(current_app.config[setting], f"SEALFLOW_{setting}")
         buckets[name] = TokenBucket(*rate) if rate is not None else None
     return buckets[name]
 
@@ -71,7 +72,7 @@ def rate_limited(name: str, setting: str) -> Callable[[Callable], Callable]:
                 seconds = max(1, math.ceil(wait))
                 response = make_response(error_response(
                     "rate_limited",
-                    f"验证过于频繁，请 {seconds} 秒后再试 · Too many requests from your address; "
+                    f"请求过于频繁，请 {seconds} 秒后再试 · Too many requests from your address; "
                     f"try again in {seconds} s", 429))
                 response.headers["Retry-After"] = str(seconds)
                 return response

@@ -10,8 +10,8 @@ from pathlib import Path
 class Env:
     data_dir: Path
     """Where documents are stored (``documents/``) next to the SQLite database."""
-    key_passphrase: bytes
-    """Encrypts every private key at rest."""
+    key_passphrase: bytes = field(repr=False)
+    """Encrypts every private key at rest. A secret: never logged."""
     org_name: str
     """On the CA, the seal certificates and the seal images."""
     base_url: str
@@ -27,14 +27,14 @@ class Env:
     pkcs11_pin: str | None = field(default=None, repr=False)
     """The token's user PIN. A secret: never logged."""
     pades_level: str = "B-T"
-    """``B-T``: every seal carries an RFC 3161 timestamp from :attr:`tsa_url`; ``B-B``: none."""
+    """``B-T``: every seal carries an RFC 3161 timestamp (see :attr:`tsa_url`); ``B-B``: none."""
     tsa_url: str = ""
-    """The TSA the sealing job asks (the same HTTP client for Sealflow's own and an external one);
-    empty means Sealflow's own, ``<base_url>/tsa``."""
+    """An external TSA the sealing job asks over HTTP; empty means Sealflow's own, asked
+    in-process (never over HTTP, so the job needs no route to its own server)."""
     tsa_username: str | None = None
     """HTTP basic-auth user for :attr:`tsa_url` (an external TSA that wants credentials)."""
     tsa_password: str | None = field(default=None, repr=False)
-    """The password that goes with :attr:`tsa_username`."""
+    """The password that goes with :attr:`tsa_username`. A secret: never logged."""
     tsa_policy: str | None = None
     """The policy OID the built-in TSA names in its tokens; ``None`` for Sealflow's default."""
     external_ca_roots: tuple[bytes, ...] = ()

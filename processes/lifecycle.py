@@ -21,6 +21,7 @@ from processes.models import (
     Request,
     RequestStatus,
     Seal,
+    SealCustodian,
     SealStatus,
     SigningGrant,
     Task,
@@ -50,6 +51,23 @@ def may_manage(session: Session, identity: Identity | None, seal: Seal) -> bool:
     if identity is None:
         return True  # the administrator's command line
     return identity.has_role("seal_admin") or identity.user.id in {u.id for u in seal.custodians}
+
+
+def managed_seal(session: Session, identity: Identity, seal_id: int, *,
+                 auditors: bool = False) -> Seal:
+    """Seal ``seal_id``, for a caller who manages seals at all (the custodian of one, a seal
+    admin, an admin; with ``auditors``, an auditor too). That is checked before the seal is
+    looked up, so that to anyone else an unknown id and a real one answer alike (403). Whether
+    the caller manages *this* seal is the service's own check.
+
+    :raises NotAllowed: the caller manages no seal.
+    :raises NotFound: there is no such seal.
+    """
+    if not (identity.has_role("seal_admin", *(("auditor",) if auditors else ()))
+            or session.execute(select(SealCustodian.seal_id).where(
+                SealCustodian.user_id == identity.user.id).limit(1)).first() is not None):
+        raise NotAllowed("only the custodians of a seal and seal administrators manage seals")
+    return seals.get_seal(session, seal_id)
 
 
 def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,

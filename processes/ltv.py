@@ -73,12 +73,14 @@ def set_level(session: Session, seal: Seal, level: str | None, *,
     return seal
 
 
-def timestamper_for(env: Env, level: str) -> TimeStamper | None:
-    """The timestamp client for a seal at ``level``: none for B-B, the configured TSA's above."""
+def timestamper_for(env: Env, level: str, session: Session) -> TimeStamper | None:
+    """The timestamp client for a seal at ``level``: none for B-B; above, the external TSA's
+    (``SEALFLOW_TSA_URL``) or the built-in TSA, asked in-process on ``session``'s database (with
+    no write transaction open: see :func:`processes.tsa.timestamper_for`)."""
     if level == "B-B":
         return None
     # tsa.timestamper_for answers for the configured default level; ask it as for B-T.
-    return tsa.timestamper_for(dataclasses.replace(env, pades_level="B-T"))
+    return tsa.timestamper_for(dataclasses.replace(env, pades_level="B-T"), session)
 
 
 def long_term_settings(session: Session, level: str,
@@ -145,7 +147,7 @@ def renew_due(session: Session, env: Env, *, before: timedelta = RENEW_BEFORE,
             logger.warning("archive timestamps not renewed: %s", exc.message)
             run.stopped = exc.message
             return run
-    timestamper = timestamper_for(env, "B-LTA")
+    timestamper = timestamper_for(env, "B-LTA", session)
     for request_id in candidates:
         if len(run.renewed) >= limit:
             run.stopped = f"the limit of {limit} renewals per run"

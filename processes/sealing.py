@@ -136,7 +136,8 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
         return signer.seal_pdf(data, expected_sha256=grant.document_sha256,
                                signer=signer_for(session, env, seal),
                                appearance_pdf=seal.appearance_pdf, placement=square,
-                               settings=settings, timestamper=ltv.timestamper_for(env, level),
+                               settings=settings,
+                               timestamper=ltv.timestamper_for(env, level, session),
                                approval_record=record, long_term=long_term,
                                page_refs=req.document.page_refs or ())
     except signer.HashMismatch as exc:

@@ -1,27 +1,33 @@
-"""Timestamps: Sealflow's own RFC 3161 authority (``POST /tsa``) and the sealing job's client.
+"""Timestamps: Sealflow's own RFC 3161 authority, and the timestamp client sealing uses.
 
 The authority's key and certificate are a :class:`PkiAuthority` of kind ``tsa``, issued by the
 issuing CA when the PKI is created. Each granted token takes its serial number from one insert
 into ``tsa_serials`` (an autoincrement id: never the same twice, across processes and restarts),
-which also records when, for which digest and for whom it was issued. Rejected requests use no
-serial number and write nothing.
+which also records when, for which digest and for whom it was issued, and is recorded in the
+audit log. Rejected requests use no serial number and write nothing.
 
-The sealing job reaches the authority over HTTP like any client would, through
-:func:`timestamper_for`: one pyHanko HTTP client per TSA URL and process, so the built-in TSA and
-an external one (``SEALFLOW_TSA_URL``, with basic-auth credentials) take the same code path.
+Outside clients reach the authority over HTTP (``POST /tsa``). Sealflow's own jobs (sealing,
+archive timestamps) ask it in-process through :func:`timestamper_for`: the same
+:func:`timestamp`, in a short write transaction of its own, so a job never depends on reaching
+its own server, nor on the limits ``/tsa`` puts on outside clients. An external TSA
+(``SEALFLOW_TSA_URL``, with basic-auth credentials) is asked over HTTP instead.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 import signer
 from processes import audit, issued
+from processes.db import unit_of_work
 from processes.env import Env
 from processes.errors import NotFound
 from processes.models import utcnow
@@ -33,11 +39,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TSA_TIMEOUT_SECONDS = 10.0
-"""How long the sealing job waits for a timestamp before the seal fails."""
+"""How long the sealing job waits for a timestamp before the seal fails (an external TSA's
+answer; the built-in TSA's wait for a lock on PostgreSQL)."""
+
+IN_PROCESS = "in-process"
+"""The client the serial register names for a token Sealflow's own jobs got in-process."""
 
 _lock = threading.Lock()
 _authorities: dict[tuple[bytes, str], signer.TimestampAuthority] = {}
 _timestampers: dict[tuple[str, str | None, str | None], TimeStamper] = {}
+_in_process: dict[tuple[Engine, Env], TimeStamper] = {}
 
 
 def ensure_authority(session: Session, env: Env, issuing: signer.KeyMaterial) -> None:
@@ -108,23 +119,73 @@ def timestamp(session: Session, env: Env, request_der: bytes, *,
                                  message_imprint=request.digest.hex(), client=client)
         .returning(TsaSerial.id)).scalar_one()
     reply = tsa.grant(request, serial=serial, now=now)
+    audit.record(session, "tsa.timestamp_granted", serial=serial,
+                 hash_algorithm=request.hash_algorithm, message_imprint=request.digest.hex(),
+                 client=client)
     logger.info("timestamp %d granted to %s", serial, client or "?")
     return reply
 
 
-def timestamper_for(env: Env) -> TimeStamper | None:
+def timestamper_for(env: Env, session: Session | None = None) -> TimeStamper | None:
     """The timestamp client for sealing at :attr:`Env.pades_level` ``B-T``, or ``None`` for
-    ``B-B``. One per TSA URL and credentials, kept for the life of the process (pyHanko fetches a
-    sample token per client to size signatures)."""
+    ``B-B``: the HTTP client of the external TSA at :attr:`Env.tsa_url`, or without one the
+    built-in TSA, asked in-process on ``session``'s database. Kept for the life of the process,
+    one per TSA URL and credentials, or per database (pyHanko asks each client for a sample
+    token to size signatures).
+
+    The built-in TSA records each token in a write transaction of its own: ask it with no write
+    transaction open (the sealing job signs in a read-only one).
+
+    :raises ValueError: the built-in TSA is wanted and no ``session`` is given.
+    """
     if env.pades_level != "B-T":
         return None
-    url = env.tsa_url or f"{env.base_url}/tsa"
-    key = (url, env.tsa_username, env.tsa_password)
+    if not env.tsa_url:
+        if session is None:
+            raise ValueError("the built-in TSA is asked on a database session: hand one in")
+        return _in_process_timestamper(env, session.get_bind())
+    key = (env.tsa_url, env.tsa_username, env.tsa_password)
     with _lock:
         client = _timestampers.get(key)
         if client is None:
-            client = signer.http_timestamper(url, username=env.tsa_username,
+            client = signer.http_timestamper(env.tsa_url, username=env.tsa_username,
                                              password=env.tsa_password,
                                              timeout=TSA_TIMEOUT_SECONDS)
             _timestampers[key] = client
     return client
+
+
+def _in_process_timestamper(env: Env, engine: Engine) -> TimeStamper:
+    key = (engine, env)
+    with _lock:
+        client = _in_process.get(key)
+        if client is None:
+            if len(_in_process) >= 8:  # apps come and go in tests; a server keeps one
+                _in_process.clear()
+            sessions = sessionmaker(bind=engine, expire_on_commit=False)
+            client = signer.local_timestamper(functools.partial(_issue, sessions, env))
+            _in_process[key] = client
+    return client
+
+
+def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
+    """One answer of the built-in TSA to Sealflow's own job: :func:`timestamp` in a short write
+    transaction on a connection of its own, committed before the token is used. The job's own
+    transaction only reads, so neither waits for the other (PostgreSQL; SQLite in WAL mode)."""
+    session = sessions()
+    try:
+        with unit_of_work(session):
+            if session.get_bind().dialect.name == "postgresql":
+                # A wait for a lock (the audit chain's) fails like a TSA that does not answer,
+                # rather than stalling the job; SQLite's busy timeout bounds it there.
+                session.execute(text(
+                    f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}"))
+            return timestamp(session, env, request_der, client=IN_PROCESS)
+    except NotFound as exc:
+        raise signer.TimestampUnavailable(exc.message) from None
+    except SQLAlchemyError as exc:
+        logger.warning("the built-in TSA could not record a token: %s", exc)
+        raise signer.TimestampUnavailable(
+            "the timestamp could not be recorded in the serial register") from None
+    finally:
+        session.close()

@@ -1,7 +1,8 @@
 """Sealflow's signer: keys, certificates, seal images, PAdES sealing and validation.
 
-Timestamps: :class:`TimestampAuthority` (the built-in RFC 3161 TSA) and :func:`http_timestamper`
-(the client, for the built-in TSA and an external one alike).
+Timestamps: :class:`TimestampAuthority` (the built-in RFC 3161 TSA); its clients are
+:func:`local_timestamper` (the built-in TSA, asked in-process) and :func:`http_timestamper` (an
+external TSA, or any TSA over HTTP).
 
 A library with no Flask and no database; everything the rest of Sealflow uses is re-exported here.
 """
@@ -16,6 +17,7 @@ from .errors import (
     SignerError,
     SigningFailed,
     TimestampRefused,
+    TimestampUnavailable,
 )
 from .keys import (
     KEY_TYPES,
@@ -58,7 +60,7 @@ from .tsa import (
     TimestampResponse,
     timestamp_rejection,
 )
-from .tsa_client import http_timestamper, timestamp_request
+from .tsa_client import http_timestamper, local_timestamper, timestamp_request
 from .validate import (
     DocumentReport,
     DocumentTimestampReport,
@@ -93,6 +95,7 @@ __all__ = [
     "SigningFailed",
     "TimestampAuthority",
     "TimestampRefused",
+    "TimestampUnavailable",
     "TimestampRequest",
     "TimestampResponse",
     "archive_timestamp_expiry",
@@ -105,6 +108,7 @@ __all__ = [
     "export_private_key",
     "find_cjk_font",
     "http_timestamper",
+    "local_timestamper",
     "generate_key_in_token",
     "generate_private_key",
     "inspect_pdf",

@@ -16,6 +16,7 @@ __all__ = [
     "SignerError",
     "SigningFailed",
     "TimestampRefused",
+    "TimestampUnavailable",
 ]
 
 
@@ -73,3 +74,8 @@ class TimestampRefused(SignerError):
         self.fail_info = fail_info
         self.reason = reason
         super().__init__(f"timestamp request refused ({fail_info}): {reason}")
+
+
+class TimestampUnavailable(SignerError):
+    """A timestamp authority in this process could not answer at all (it does not exist yet, or
+    it could not record the token): not a refusal of the request, which it answers itself."""

@@ -1,7 +1,9 @@
-"""The client side of timestamping: requests, and the HTTP client sealing at PAdES B-T uses.
+"""The client side of timestamping: requests, and the pyHanko timestamp clients sealing uses.
 
-:func:`http_timestamper` builds pyHanko's RFC 3161 HTTP client, one code path for Sealflow's own
-TSA and an external one alike.
+:func:`local_timestamper` asks a TSA in this process (Sealflow's own, through a function that
+answers a DER ``TimeStampReq`` as ``POST /tsa`` would); :func:`http_timestamper` builds pyHanko's
+RFC 3161 HTTP client for a TSA elsewhere. Both read the answer the same way: a refusal is a
+:class:`~pyhanko.sign.timestamps.TimestampRequestError`.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ import functools
 import hashlib
 import secrets
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import certifi
 from asn1crypto import tsp
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 
+from .errors import TimestampUnavailable
 from .tsa import TimestampResponse
 
-__all__ = ["http_timestamper", "timestamp_request"]
+__all__ = ["http_timestamper", "local_timestamper", "timestamp_request"]
 
 
 def timestamp_request(
@@ -75,11 +78,36 @@ class _TimeStamper(HTTPTimeStamper):
             response = await super().async_request_tsa_response(req)
         except ValueError:
             raise TimestampRequestError("the TSA's reply is not a TimeStampResp") from None
+        return _checked(response)
+
+
+class _LocalTimeStamper(TimeStamper):
+    """pyHanko's timestamp client for a TSA in this process: each request, as DER, goes to
+    ``respond``, whose DER ``TimeStampResp`` is read exactly as an HTTP reply would be."""
+
+    def __init__(self, respond: Callable[[bytes], bytes]) -> None:
+        super().__init__()
+        self._respond = respond
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         try:
-            response["status"]  # noqa: B018 - parses the response: a rejection fails here
+            reply = self._respond(req.dump())
+        except TimestampUnavailable as e:
+            raise TimestampRequestError(f"the timestamp authority could not answer: {e}") from e
+        try:
+            response = tsp.TimeStampResp.load(reply)
         except ValueError:
-            raise TimestampRequestError(_refusal(response)) from None
-        return response
+            raise TimestampRequestError("the TSA's reply is not a TimeStampResp") from None
+        return _checked(response)
+
+
+def _checked(response: tsp.TimeStampResp) -> tsp.TimeStampResp:
+    """``response``, parsed; a refusal (no token) raises, saying why."""
+    try:
+        response["status"]  # noqa: B018 - parses the response: a rejection fails here
+    except ValueError:
+        raise TimestampRequestError(_refusal(response)) from None
+    return response
 
 
 def _refusal(response: tsp.TimeStampResp) -> str:
@@ -114,3 +142,13 @@ def http_timestamper(
         credentials = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
         headers = {"Authorization": f"Basic {credentials}"}
     return _TimeStamper(url, timeout=timeout, headers=headers)
+
+
+def local_timestamper(respond: Callable[[bytes], bytes]) -> TimeStamper:
+    """pyHanko's timestamp client for a TSA answering in this process: ``respond`` takes a DER
+    ``TimeStampReq`` and returns the DER ``TimeStampResp`` (granted or refused), as the TSA's
+    HTTP endpoint would, or raises :class:`~signer.TimestampUnavailable` when it cannot answer.
+    Keep it and reuse it: like the HTTP client, it asks for one token to size signatures, once
+    per instance.
+    """
+    return _LocalTimeStamper(respond)

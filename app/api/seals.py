@@ -16,12 +16,16 @@ def list_seals():
     return jsonify([seals.describe(s) for s in seals.listing(db.session)])
 
 
+# The views on one seal ask who is calling, and whether they manage seals at all, before they
+# look the seal up: to anyone else an unknown id and a real one answer alike.
+
+
 @blueprint.get("/seals/<int:seal_id>/usage")
 def seal_usage(seal_id: int):
+    who = identity()
     limit, offset = page_args()
-    seal = seals.get_seal(db.session, seal_id)
-    return jsonify(lifecycle.usage_log(db.session, identity(), seal, limit=limit,
-                                       offset=offset))
+    seal = lifecycle.managed_seal(db.session, who, seal_id, auditors=True)
+    return jsonify(lifecycle.usage_log(db.session, who, seal, limit=limit, offset=offset))
 
 
 @blueprint.get("/seals/<int:seal_id>/csr")
@@ -32,8 +36,9 @@ def seal_csr(seal_id: int):
 
 def csr_download(seal_id: int) -> Response:
     """The seal's certification request as a file (the API's and the seal page's)."""
-    seal = seals.get_seal(db.session, seal_id)
-    pem = external_ca.certification_request(db.session, identity(), seal)
+    who = identity()
+    seal = lifecycle.managed_seal(db.session, who, seal_id)
+    pem = external_ca.certification_request(db.session, who, seal)
     return Response(pem, mimetype="application/pkcs10",
                     headers={"Content-Disposition": f"attachment; filename=seal-{seal.id}.csr"})
 
@@ -44,6 +49,7 @@ def seal_certificate(seal_id: int):
     """The certificate the external CA issued (PEM, with its CA certificates): as the body,
     or as the multipart file ``certificate``. The seal becomes active."""
     who = identity()
+    seal = lifecycle.managed_seal(db.session, who, seal_id)
     upload = request.files.get("certificate")
     if upload is None and request.content_length and \
             request.content_length > MAX_CERTIFICATE_BYTES:
@@ -54,6 +60,5 @@ def seal_certificate(seal_id: int):
     if not bundle or len(bundle) > MAX_CERTIFICATE_BYTES:
         raise InvalidContent("send the certificate (PEM) as the body or as the file "
                              "'certificate'", [{"field": "certificate", "message": "required"}])
-    seal = external_ca.import_certificate(db.session, env(), who,
-                                          seals.get_seal(db.session, seal_id), bundle)
+    seal = external_ca.import_certificate(db.session, env(), who, seal, bundle)
     return jsonify(seals.describe(seal))

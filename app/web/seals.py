@@ -33,9 +33,11 @@ def seal_transition(seal_id: int):
     if target not in {s.value for s in SealStatus}:
         flash("未知的状态 Unknown status", "error")
         return redirect(url_for("web.seal_detail", seal_id=seal_id))
+    who = identity()
+    seal = lifecycle.managed_seal(db.session, who, seal_id)  # who first: see app/api/seals.py
     _seal, error = attempt(lambda: lifecycle.transition(
-        db.session, seal_service.get_seal(db.session, seal_id), SealStatus(target),
-        reason=request.form.get("reason", ""), identity=identity()))
+        db.session, seal, SealStatus(target), reason=request.form.get("reason", ""),
+        identity=who))
     if error is not None:
         flash(error.message, "error")
     else:
@@ -53,10 +55,12 @@ def seal_csr(seal_id: int):
 @login_required
 def seal_certificate(seal_id: int):
     """The external CA's certificate, uploaded by a custodian or seal admin."""
+    who = identity()
+    seal = lifecycle.managed_seal(db.session, who, seal_id)  # who first: see app/api/seals.py
     upload = request.files.get("certificate")
     bundle = upload.read(MAX_CERTIFICATE_BYTES) if upload is not None else b""
     _seal, error = attempt(lambda: external_ca.import_certificate(
-        db.session, env(), identity(), seal_service.get_seal(db.session, seal_id), bundle))
+        db.session, env(), who, seal, bundle))
     if error is not None:
         flash(error.message, "error")
     else:

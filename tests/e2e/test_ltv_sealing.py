@@ -1,6 +1,6 @@
 """Long-term seals end to end: a seal set to B-LTA from the command line, the contract flow
-sealing at B-LTA against Sealflow's own TSA over real HTTP, and the scheduler renewing the
-archive timestamp before the TSA certificate behind it expires."""
+sealing at B-LTA against Sealflow's own TSA (in-process, and over real HTTP), and the scheduler
+renewing the archive timestamp before the TSA certificate behind it expires."""
 
 from __future__ import annotations
 
@@ -26,12 +26,17 @@ PASSPHRASE = b"test-passphrase"  # TestConfig.KEY_PASSPHRASE
 
 
 @pytest.fixture
-def own_tsa(app, live_tsa):
-    """The live TSA under a URL of this test's own, so the sealing job's HTTP client (kept per
-    URL and process, with its sample token) is this test's too."""
-    app.config.update(TSA_URL=f"{live_tsa.url}/tsa?test={uuid.uuid4().hex}")
+def own_tsa(request, app):
+    """Sealflow's own TSA: asked in-process (``"in-process"``, the default), or over real HTTP
+    (``"http"``: the live TSA under a URL of this test's own, so the sealing job's HTTP client,
+    kept per URL and process with its sample token, is this test's too)."""
+    if getattr(request, "param", "in-process") == "http":
+        live_tsa = request.getfixturevalue("live_tsa")
+        app.config.update(TSA_URL=f"{live_tsa.url}/tsa?test={uuid.uuid4().hex}")
+    else:
+        app.config.update(PADES_LEVEL="B-T", TSA_URL="")
     app.extensions.pop("sealflow_env", None)
-    return live_tsa
+    return app
 
 
 def _use_tsa_certificate(app, pki_material, *, valid_days: int, name: str) -> signer.KeyMaterial:
@@ -97,6 +102,7 @@ def test_a_seals_level_is_set_from_the_command_line(app, org):
         args=["seal", "level", str(org.seal_id), "B-XL"]).exit_code != 0
 
 
+@pytest.mark.parametrize("own_tsa", ["in-process", "http"], indirect=True)
 def test_contract_flow_at_b_lta_and_the_renewal_job(org, pdf, app, own_tsa, pki_material,
                                                     trust_roots, ca_pems):
     # The TSA certificate in use now runs out in 30 days, within the renewal window.
@@ -186,10 +192,18 @@ def test_b_lt_without_a_crl_fails_clearly_and_seals_on_retry(org, pdf, app, own_
     assert signer.validate_document(sealed, trust_roots).document_timestamps == []
 
 
-def test_a_b_lt_seal_follows_its_level_not_the_default(org, pdf, app, trust_roots):
-    """With SEALFLOW_PADES_LEVEL at B-B (the tests' default) and no TSA, a B-T seal still asks
-    the configured TSA: here there is none listening, so it fails, saying so."""
+def test_a_b_t_seal_follows_its_level_not_the_default(org, pdf, app, trust_roots, ca_pems):
+    """With SEALFLOW_PADES_LEVEL at B-B (the tests' default), a B-T seal still gets its
+    timestamp: from the built-in TSA, in-process; or from the external TSA configured, and when
+    none answers there, the seal fails, saying so."""
     _set_level(app, org.seal_id, "B-T")
+    body = seal_one(org, pdf)
+    assert body["status"] == "sealed", body
+    (report,) = assert_timestamped(sealed_bytes(org, body["id"]), trust_roots, ca_pems)
+    assert report.level == "B-T"
+
+    app.config.update(TSA_URL="http://127.0.0.1:9/tsa")  # nothing listens there
+    app.extensions.pop("sealflow_env", None)
     body = seal_one(org, pdf)
     assert body["status"] == "failed" and "timestamp" in body["failure"], body
 

@@ -1,11 +1,16 @@
-"""``POST /tsa``: Sealflow's own RFC 3161 timestamp authority over HTTP, its serial numbers, and
-sealing at B-T against it, directly and as an "external" TSA that wants credentials."""
+"""Sealflow's own RFC 3161 timestamp authority: over HTTP (``POST /tsa``, limited for outside
+clients) and in-process (the sealing job's), its serial numbers and audit events, and sealing at
+B-T against it, in-process, directly over HTTP and as an "external" TSA that wants credentials."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
+import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,11 +23,14 @@ from sqlalchemy import delete, select
 import config
 import signer
 from app import create_app
+from app.context import env
 from app.extensions import db
 from app.jobs import runner
+from processes import sealing, tsa
 from processes.db import unit_of_work
+from processes.models import AuditEvent
 from processes.pki_models import PkiAuthority, TsaSerial
-from tests.conftest import install_pki, seal_one, sealed_bytes
+from tests.conftest import approve, install_pki, seal_one, sealed_bytes, submit
 from tests.pdfcheck import assert_timestamped, timestamp_tokens
 
 QUERY = "application/timestamp-query"
@@ -52,25 +60,73 @@ def _rows(app) -> list:
         return rows
 
 
+def _granted_events(app) -> dict[int, dict]:
+    """The audit log's ``tsa.timestamp_granted`` events, by serial number."""
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent.details).where(
+            AuditEvent.action == "tsa.timestamp_granted")).scalars().all()
+        db.session.rollback()
+    return {e["serial"]: e for e in events}
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _in_process(app, **settings) -> None:
+    """Seal at B-T with the built-in TSA (no SEALFLOW_TSA_URL)."""
+    app.config.update(PADES_LEVEL="B-T", TSA_URL="", **settings)
+    app.extensions.pop("sealflow_env", None)  # env() is rebuilt from the new settings
+
+
+@pytest.fixture(params=["in-process", "http"])
+def own_tsa(request, app):
+    """Sealflow's own TSA for the sealing job: in-process, as it is by default, or over real
+    HTTP (the live_tsa fixture: this server named as an external TSA)."""
+    if request.param == "http":
+        request.getfixturevalue("live_tsa")
+    else:
+        _in_process(app)
+    return request.param
+
+
+def _ask(app, client, query: bytes, how: str) -> bytes:
+    """The TSA's DER answer to ``query``: over HTTP, or in-process as the sealing job asks."""
+    if how == "http":
+        resp = _post(client, query)
+        assert _status(resp)["status"] == "granted"
+        return resp.data
+    with app.app_context():
+        stamper = tsa.timestamper_for(dataclasses.replace(env(), pades_level="B-T"), db.session)
+        reply = asyncio.run(stamper.async_request_tsa_response(tsp.TimeStampReq.load(query)))
+        db.session.rollback()
+    return reply.dump()
+
+
+@pytest.mark.parametrize("how", ["http", "in-process"])
 def test_an_openssl_query_gets_a_token_openssl_verifies(app, client, ca_pems, pki_material,
-                                                        tmp_path: Path):
+                                                        tmp_path: Path, how):
     (tmp_path / "data.txt").write_bytes("采购合同 2026-001".encode())
     (tmp_path / "ca.pem").write_bytes(b"".join(ca_pems))
     subprocess.run(["openssl", "ts", "-query", "-data", "data.txt", "-sha256", "-cert", "-out",
                     "req.tsq"], cwd=tmp_path, check=True, capture_output=True, timeout=60)
-    resp = _post(client, (tmp_path / "req.tsq").read_bytes())
-    assert _status(resp)["status"] == "granted"
-    (tmp_path / "resp.tsr").write_bytes(resp.data)
+    reply = _ask(app, client, (tmp_path / "req.tsq").read_bytes(), how)
+    (tmp_path / "resp.tsr").write_bytes(reply)
     done = subprocess.run(["openssl", "ts", "-verify", "-queryfile", "req.tsq", "-in",
                            "resp.tsr", "-CAfile", "ca.pem"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert "Verification: OK" in done.stdout, done.stdout + done.stderr
 
     (row,) = _rows(app)
-    assert _serial(resp.data) == row.id
+    assert _serial(reply) == row.id
     assert row.hash_algorithm == "sha256"
     assert row.message_imprint == hashlib.sha256("采购合同 2026-001".encode()).hexdigest()
-    assert row.client == "127.0.0.1"
+    assert row.client == ("127.0.0.1" if how == "http" else tsa.IN_PROCESS)
+    assert _granted_events(app)[row.id] == {
+        "serial": row.id, "hash_algorithm": "sha256", "message_imprint": row.message_imprint,
+        "client": row.client}
 
 
 @pytest.mark.parametrize(("body", "fail_info"), [
@@ -165,17 +221,105 @@ def test_init_creates_the_tsa_certificate_once(bare_app):
         assert b"ENCRYPTED PRIVATE KEY" in rows["tsa"].key_pem
 
 
-def test_sealing_at_b_t_records_the_tokens_serial(org, pdf, live_tsa, trust_roots, ca_pems):
+def test_sealing_at_b_t_records_the_tokens_serial(org, pdf, app, own_tsa, trust_roots, ca_pems):
     body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
     sealed = sealed_bytes(org, body["id"])
     assert_timestamped(sealed, trust_roots, ca_pems)
     ((token, covered),) = timestamp_tokens(sealed)
     info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
-    rows = {row.id: row for row in _rows(live_tsa.app)}
+    rows = {row.id: row for row in _rows(app)}
     row = rows[info["serial_number"].native]
     assert row.message_imprint == hashlib.sha256(covered).hexdigest()
     assert row.issued_at == info["gen_time"].native
+    assert row.client == ("127.0.0.1" if own_tsa == "http" else tsa.IN_PROCESS)
+    assert _granted_events(app)[row.id]["message_imprint"] == row.message_imprint
+
+
+def test_a_server_on_any_port_seals_at_b_t_with_no_base_url(org, pdf, app, trust_roots,
+                                                            ca_pems):
+    """Issue 10: `sealflow run --port 5123` without SEALFLOW_BASE_URL, so the base URL names a
+    port where nothing listens, and no SEALFLOW_TSA_URL: the sealing job asks the built-in TSA
+    in-process, and the seal is B-T with a token openssl and pyHanko accept."""
+    _in_process(app, BASE_URL=f"http://127.0.0.1:{_unused_port()}")
+    body = seal_one(org, pdf)
+    assert body["status"] == "sealed", body
+    (report,) = assert_timestamped(sealed_bytes(org, body["id"]), trust_roots, ca_pems)
+    assert report.level == "B-T"
+    # The sample token that sizes signatures and the seal's own: both registered.
+    assert [row.client for row in _rows(app)] == [tsa.IN_PROCESS] * 2
+
+
+def test_without_a_tsa_in_process_sealing_fails_saying_so(org, pdf, app):
+    _in_process(app)
+    with app.app_context(), unit_of_work(db.session):
+        db.session.execute(delete(PkiAuthority).where(PkiAuthority.kind == "tsa"))
+    body = seal_one(org, pdf)
+    assert body["status"] == "failed", body
+    assert "timestamp authority" in body["failure"] and "sealflow init" in body["failure"]
+    assert _rows(app) == []
+
+
+def test_anonymous_bursts_meet_the_limit_and_sealing_never_does(org, pdf, app, client,
+                                                               live_tsa, trust_roots, ca_pems):
+    """200 anonymous timestamps in a second no longer go through; and sealing more requests at
+    once than the limit lets through ``/tsa``, with ``/tsa`` closed to anonymous callers, all
+    seal with timestamps: the jobs never call the server (here it is served, at the base URL,
+    so a job that did would meet the limit)."""
+    app.config["TSA_RATE"] = "2/minute"
+    answers = [_post(client, signer.timestamp_request(b"%d" % n)) for n in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].get_json()["error"]["code"] == "rate_limited"
+    assert int(answers[2].headers["Retry-After"]) >= 1
+    assert len(_rows(app)) == 2
+
+    _in_process(app, BASE_URL=live_tsa.url, TSA_PUBLIC=False)
+    runner(app).mode = "external"  # the grants wait; below they are sealed all at once
+    ids = []
+    for _ in range(3):
+        ids.append(submit(org.alice, org.seal_id, pdf).get_json()["id"])
+        approve(org.bob)
+        approve(org.carol)
+    with app.app_context():
+        grants = sealing.due_grants(db.session)
+        db.session.rollback()
+    assert len(grants) == 3
+
+    def seal(grant_id: int) -> bool:
+        with app.app_context():
+            try:
+                return sealing.run_grant(db.session, env(), grant_id)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        assert list(pool.map(seal, grants)) == [True] * 3
+    for request_id in ids:
+        assert org.alice.get(f"/api/v1/requests/{request_id}").get_json()["status"] == "sealed"
+        assert_timestamped(sealed_bytes(org, request_id), trust_roots, ca_pems)
+    clients = [row.client for row in _rows(app)]
+    # The burst's two, then the three seals' tokens and the sample token(s) sizing signatures.
+    assert clients[:2] == ["127.0.0.1"] * 2
+    assert set(clients[2:]) == {tsa.IN_PROCESS} and len(clients[2:]) >= 4
+
+
+def test_a_restricted_tsa_answers_signed_in_clients_only(app, client, api, login):
+    app.config["TSA_PUBLIC"] = False
+    query = signer.timestamp_request(b"x")
+    anonymous = _post(client, query)
+    assert anonymous.status_code == 401
+    assert anonymous.get_json()["error"]["code"] == "unauthenticated"
+    bad_token = client.post("/tsa", data=query, content_type=QUERY,
+                            headers={"Authorization": "Bearer sf_not-a-token"})
+    assert bad_token.status_code == 401
+    assert _rows(app) == []
+
+    token = api("alice").token
+    with_token = client.post("/tsa", data=query, content_type=QUERY,
+                             headers={"Authorization": f"Bearer {token}"})
+    assert _status(with_token)["status"] == "granted"
+    assert _status(_post(login("bob"), query))["status"] == "granted"
+    assert len(_rows(app)) == 2
 
 
 def test_an_external_tsa_with_basic_auth(org, pdf, live_tsa, app, trust_roots, ca_pems):
@@ -202,11 +346,15 @@ def test_b_b_seals_carry_no_timestamp(org, pdf, trust_roots):
     assert token is None
 
 
-def test_a_background_sealing_job_calls_back_into_the_same_server(org, pdf, live_tsa, app,
-                                                                  trust_roots, ca_pems):
-    """`sealflow run`'s set-up: one threaded werkzeug server answers the API and ``/tsa``, and
-    the sealing job runs in a background thread of the same process, so its timestamp request is
-    served while the request that authorized the seal has long returned."""
+@pytest.mark.parametrize("how", ["in-process", "http"])
+def test_a_background_sealing_job_of_the_same_server(org, pdf, live_tsa, app, trust_roots,
+                                                     ca_pems, how):
+    """`sealflow run`'s set-up: one threaded werkzeug server answers the API, and the sealing job
+    runs in a background thread of the same process, after the request that authorized the seal
+    has returned. Its timestamp comes from the built-in TSA in-process; or over HTTP, when this
+    same server is named as the external TSA, which it answers meanwhile."""
+    if how == "in-process":
+        _in_process(app)
     runner(app).mode = "thread"
     try:
         http = requests.Session()

@@ -1,11 +1,13 @@
 """The built-in timestamp authority: real requests from ``openssl ts -query`` answered, the replies
-verified by ``openssl ts -verify``; pyHanko's HTTP client sealing at B-T against it; and every
-kind of bad request answered with a rejection, never an exception."""
+verified by ``openssl ts -verify``; pyHanko sealing at B-T against it, through the HTTP client and
+the in-process one; and every kind of bad request answered with a rejection, never an
+exception."""
 
 from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import itertools
 import subprocess
@@ -28,9 +30,11 @@ from signer import (
     SigningFailed,
     TimestampAuthority,
     TimestampResponse,
+    TimestampUnavailable,
     generate_private_key,
     http_timestamper,
     issue_tsa_certificate,
+    local_timestamper,
     seal_pdf,
     timestamp_request,
     validate_pdf,
@@ -268,9 +272,9 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def tsa_url(pki: Pki, tsa_rsa: KeyMaterial) -> Iterator[str]:
-    """The authority behind a bare HTTP endpoint (no Sealflow app), serials from a counter;
-    at ``/sha512-only`` it accepts SHA-512 imprints only (pyHanko asks with SHA-256); at
+def tsa_answer(pki: Pki, tsa_rsa: KeyMaterial) -> Callable[[str, bytes], bytes]:
+    """The authority's answer to a request at a path, serials from a counter: at
+    ``/sha512-only`` it accepts SHA-512 imprints only (pyHanko asks with SHA-256); at
     ``/garbage`` it answers with bytes that are not DER."""
     authority = TimestampAuthority.from_key_material(tsa_rsa, PASSPHRASE,
                                                      [pki.issuing.cert_pem])
@@ -279,14 +283,23 @@ def tsa_url(pki: Pki, tsa_rsa: KeyMaterial) -> Iterator[str]:
     serials = itertools.count(1)
     lock = threading.Lock()
 
-    def app(environ, start_response):
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    def answer(path: str, body: bytes) -> bytes:
         with lock:
             serial = next(serials)
-        tsa = strict if environ["PATH_INFO"] == "/sha512-only" else authority
+        tsa = strict if path == "/sha512-only" else authority
         reply = tsa.respond(body, serial=serial)
-        if environ["PATH_INFO"] == "/garbage":
-            reply = b"<html>not a timestamp</html>"
+        return b"<html>not a timestamp</html>" if path == "/garbage" else reply
+
+    return answer
+
+
+@pytest.fixture(scope="module")
+def tsa_url(tsa_answer) -> Iterator[str]:
+    """:func:`tsa_answer` behind a bare HTTP endpoint (no Sealflow app)."""
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        reply = tsa_answer(environ["PATH_INFO"], body)
         start_response("200 OK", [("Content-Type", "application/timestamp-reply")])
         return [reply]
 
@@ -299,8 +312,17 @@ def tsa_url(pki: Pki, tsa_rsa: KeyMaterial) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_pyhanko_seals_at_b_t_over_http(signer_rsa, appearance, pdf_1p, pki, tsa_url, pdfsig):
-    timestamper = http_timestamper(tsa_url)
+def _timestamper(how: str, tsa_url: str, tsa_answer, path: str = "/tsa"):
+    """The client sealing uses: over HTTP, or in-process (the answer handed over directly)."""
+    if how == "http":
+        return http_timestamper(tsa_url.replace("/tsa", path))
+    return local_timestamper(functools.partial(tsa_answer, path))
+
+
+@pytest.mark.parametrize("how", ["http", "in-process"])
+def test_pyhanko_seals_at_b_t(signer_rsa, appearance, pdf_1p, pki, tsa_url, tsa_answer, pdfsig,
+                              how):
+    timestamper = _timestamper(how, tsa_url, tsa_answer)
     for _ in range(2):  # the same client, reused
         sealed = seal_pdf(pdf_1p, expected_sha256=hashlib.sha256(pdf_1p).hexdigest(),
                           signer=signer_rsa, appearance_pdf=appearance.pdf,
@@ -314,12 +336,14 @@ def test_pyhanko_seals_at_b_t_over_http(signer_rsa, appearance, pdf_1p, pki, tsa
         assert "Signature is Valid." in pdfsig(sealed)
 
 
+@pytest.mark.parametrize("how", ["http", "in-process"])
 @pytest.mark.parametrize(("path", "message"), [
     ("/sha512-only", "refused the request: rejection, failInfo bad_alg"),
     ("/garbage", "reply is not a TimeStampResp"),
 ])
-def test_a_refusal_is_a_signing_failure(signer_rsa, appearance, pdf_1p, tsa_url, path, message):
-    timestamper = http_timestamper(tsa_url.replace("/tsa", path))
+def test_a_refusal_is_a_signing_failure(signer_rsa, appearance, pdf_1p, tsa_url, tsa_answer,
+                                        path, message, how):
+    timestamper = _timestamper(how, tsa_url, tsa_answer, path)
     with pytest.raises(SigningFailed, match=message):
         seal_pdf(pdf_1p, expected_sha256=hashlib.sha256(pdf_1p).hexdigest(), signer=signer_rsa,
                  appearance_pdf=appearance.pdf, timestamper=timestamper)
@@ -330,6 +354,16 @@ def test_an_unreachable_tsa_is_a_signing_failure(signer_rsa, appearance, pdf_1p)
     with pytest.raises(SigningFailed, match="timestamp service"):
         seal_pdf(pdf_1p, expected_sha256=hashlib.sha256(pdf_1p).hexdigest(), signer=signer_rsa,
                  appearance_pdf=appearance.pdf, timestamper=timestamper)
+
+
+def test_an_in_process_tsa_that_cannot_answer_is_a_signing_failure(signer_rsa, appearance,
+                                                                   pdf_1p):
+    def respond(_request: bytes) -> bytes:
+        raise TimestampUnavailable("the serial register is locked")
+
+    with pytest.raises(SigningFailed, match="could not answer: the serial register is locked"):
+        seal_pdf(pdf_1p, expected_sha256=hashlib.sha256(pdf_1p).hexdigest(), signer=signer_rsa,
+                 appearance_pdf=appearance.pdf, timestamper=local_timestamper(respond))
 
 
 def test_the_client_sends_basic_auth_and_refuses_a_user_it_cannot_carry():
