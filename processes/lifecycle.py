@@ -94,6 +94,8 @@ def _requests(session: Session, seal: Seal, statuses) -> list[int]:
 def _halt(session: Session, seal: Seal, actor: User | None) -> None:
     for rid in _requests(session, seal, (RequestStatus.running, RequestStatus.authorized)):
         req = lock_request(session, rid)
+        if req.status not in (RequestStatus.running, RequestStatus.authorized):
+            continue  # sealed (or ended) while we waited for its lock
         req.status = RequestStatus.halted
         req.updated_at = utcnow()
         audit.record(session, "request.halted", actor=actor, request_id=rid, seal_id=seal.id)
@@ -102,6 +104,8 @@ def _halt(session: Session, seal: Seal, actor: User | None) -> None:
 def _resume(session: Session, seal: Seal, actor: User | None) -> None:
     for rid in _requests(session, seal, (RequestStatus.halted,)):
         req = lock_request(session, rid)
+        if req.status != RequestStatus.halted:
+            continue  # withdrawn while we waited for its lock
         grant = session.execute(select(SigningGrant).where(
             SigningGrant.request_id == rid)).scalar_one_or_none()
         if grant is not None and grant.status == GrantStatus.pending:
@@ -116,6 +120,8 @@ def _resume(session: Session, seal: Seal, actor: User | None) -> None:
 def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: str) -> None:
     for rid in _requests(session, seal, IN_FLIGHT):
         req = lock_request(session, rid)
+        if req.status not in IN_FLIGHT:
+            continue  # sealed (or ended) while we waited for its lock
         grant = session.execute(select(SigningGrant).where(
             SigningGrant.request_id == rid)).scalar_one_or_none()
         if grant is not None and grant.status == GrantStatus.pending:
