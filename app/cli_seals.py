@@ -1,5 +1,5 @@
 """`sealflow seal`: the administrator's bootstrap path for seals (in normal operation they are
-made, changed, voided and revoked through the shipped lifecycle flows)."""
+made, changed, resumed, voided and revoked through the shipped lifecycle flows)."""
 
 from __future__ import annotations
 

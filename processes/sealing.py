@@ -4,7 +4,9 @@ The job (``run_grant``) has three steps, each its own short transaction or none:
 sign with no database transaction open (signing is the slow part), then record the result. A
 worker that dies leaves a lease that expires; the grant is then taken again. Recording checks
 the grant is still ours and unconsumed, and the sealed-document column is unique, so a grant
-never seals twice.
+never seals twice. It also checks again, holding the request's row lock, that the request is
+still authorized and the seal still active and valid: a seal suspended, voided, revoked or
+expired, or a request withdrawn, while the PDF was being signed drops the signed result.
 """
 
 from __future__ import annotations

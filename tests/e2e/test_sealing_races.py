@@ -200,3 +200,36 @@ def test_the_real_job_paused_inside_the_signer_does_not_seal_for_a_suspended_sea
     assert (body["status"], body["sealed_document"]) == ("halted", None)
     with held.app_context():
         assert db.session.get(Request, rid).sealed_document_id is None
+
+
+def test_a_seal_resumed_before_a_halted_job_records_does_not_strand_the_request(held, org, pdf):
+    """The job found the seal suspended; by the time it records that, the seal is active
+    again: the request must not be left halted (no resume would ever wake it)."""
+    rid = _authorized(org, pdf)
+    grant_id = _grant(held, rid).id
+    with held.app_context():
+        with unit_of_work(db.session):
+            lease = sealing.take_lease(db.session, grant_id, lease_seconds=60)
+    _cli(held, "suspend", str(org.seal_id), "--reason", "盘点")
+    with held.app_context(), pytest.raises(sealing.SealHalted):
+        with unit_of_work(db.session, write=False):
+            sealing.sign(db.session, env(), lease)
+    _cli(held, "resume", str(org.seal_id), "--reason", "盘点完毕")
+    with held.app_context(), unit_of_work(db.session):
+        sealing.record_halt(db.session, lease)
+    assert org.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == "authorized"
+    assert runner(held).sweep() == 1
+    assert org.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == "sealed"
+
+
+def test_a_halted_request_withdrawn_gives_up_its_grant_and_stays_withdrawn(held, org, pdf):
+    rid = _authorized(org, pdf)
+    _cli(held, "suspend", str(org.seal_id), "--reason", "盘点")
+    assert org.alice.post(f"/api/v1/requests/{rid}/withdraw").status_code == 200
+    _cli(held, "resume", str(org.seal_id), "--reason", "盘点完毕")
+    assert runner(held).sweep() == 1  # the job finds the request withdrawn
+    body = org.alice.get(f"/api/v1/requests/{rid}").get_json()
+    assert (body["status"], body["failure"], body["sealed_document"]) == (
+        "withdrawn", None, None)
+    assert _grant(held, rid).status == GrantStatus.failed
+    assert _uses(held, org.seal_id) == 0
