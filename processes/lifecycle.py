@@ -342,6 +342,9 @@ def apply_request(session: Session, env, request_id: int) -> bool:
         elif action == "change":
             _change(session, env, req)
         else:
+            if action == "resume" and req.seal.status is not SealStatus.suspended:
+                raise WorkflowStateError(f"seal {req.seal.id} is {req.seal.status.value}, not "
+                                         "suspended: there is nothing to resume")
             to = {"resume": SealStatus.active, "void": SealStatus.voided,
                   "revoke": SealStatus.revoked}[action]
             transition(session, req.seal, to, request_id=req.id,

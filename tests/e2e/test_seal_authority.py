@@ -193,5 +193,5 @@ def test_a_custodians_suspension_is_lifted_by_the_resume_flow_and_the_requests_g
 def test_a_resume_flow_for_a_seal_that_is_not_suspended_fails_with_the_reason(app, office,
                                                                              pdf):
     req = _approved(office, _resume_request(office.carol, office.seal_id, pdf))
-    assert req["status"] == "failed" and "active" in req["failure"]
+    assert req["status"] == "failed" and "nothing to resume" in req["failure"]
     assert _status(app, office.seal_id) == SealStatus.active
