@@ -46,7 +46,7 @@ def current_suspension(session: Session, seal: Seal) -> SealTransition | None:
 
 
 def refusal(session: Session, seal: Seal, to: SealStatus,
-             authority: Authority) -> NotAllowed | None:
+            authority: Authority) -> NotAllowed | None:
     """Why a change on this authority is not allowed (None: it is)."""
     if authority in (Authority.admin, Authority.system):
         return None
