@@ -1,5 +1,5 @@
 """`sealflow seal`: the administrator's bootstrap path for seals (in normal operation they are
-made, changed, voided and revoked through the shipped lifecycle flows)."""
+made, changed, resumed, voided and revoked through the shipped lifecycle flows)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from processes.models import SealStatus
 
 @click.group("seal")
 def seal_group() -> None:
-    """Seals (bootstrap path; lifecycle flows come later)."""
+    """Seals: the administrator's bootstrap and emergency path."""
 
 
 @seal_group.command("create")
@@ -72,8 +72,10 @@ def _seal_transition(seal_id: int, to: str, reason: str) -> str:
 for _action, _status in (("suspend", "suspended"), ("resume", "active"), ("void", "voided"),
                          ("revoke", "revoked")):
     def _make(status: str, action: str):
-        @seal_group.command(action, help=f"Immediately {action} a seal (emergencies), recorded "
-                                         "with the reason like every transition.")
+        @seal_group.command(action, help=f"Immediately {action} a seal (emergencies): an "
+                                         "administrator's action, recorded with the reason as "
+                                         "an emergency (a suspension made here is lifted only "
+                                         "by an administrator).")
         @click.argument("seal_id", type=int)
         @click.option("--reason", required=True)
         @transactional

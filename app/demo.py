@@ -45,6 +45,7 @@ BUSINESS_TYPES = {
     "seal_lending": ("lending", "印章外借"),
     "seal_make": ("seal_make", "制章申请"),
     "seal_change": ("seal_change", "印章变更"),
+    "seal_resume": ("seal_resume", "印章启用"),
     "seal_void": ("seal_void", "印章作废"),
     "seal_revoke": ("seal_revoke", "证书吊销"),
 }

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 _B = "{" + BPMN_NS + "}"
 
 
-SEAL_ACTIONS = ("make", "change", "void", "revoke")
+SEAL_ACTIONS = ("make", "change", "resume", "void", "revoke")
 
 
 @dataclass

@@ -1,7 +1,10 @@
 """A seal's lifecycle: requested → active → suspended ⇄ active → voided | revoked | expired.
 
-Every transition records who, when and why. Suspending halts the seal's requests in flight
-(they go on when it resumes); voiding, revoking or expiry fails them with the reason.
+Every transition records who, on what authority, when and why. Suspending halts the seal's
+requests in flight (they go on when it resumes); voiding, revoking or expiry fails them with
+the reason.
+
+Who may make which change directly is processes/seal_authority.py.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes import audit, engine, notices, policy, seals, signals
+from processes import approvals, audit, engine, notices, policy, seal_authority, seals, signals
 from processes.db import lock_request, on_commit
 from processes.errors import BadInput, NotAllowed, SealflowError, WorkflowStateError
 from processes.models import (
@@ -30,7 +33,7 @@ from processes.models import (
     utcnow,
 )
 from processes.people import Identity, names_in, users_named
-from processes.seal_models import SealTransition, SealUsage
+from processes.seal_models import Authority, SealTransition, SealUsage
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +74,11 @@ def managed_seal(session: Session, identity: Identity, seal_id: int, *,
 
 
 def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
-               identity: Identity | None = None, request_id: int | None = None) -> Seal:
-    """Move a seal to ``to``, recording who, when and why, with its effect on requests."""
+               identity: Identity | None = None, request_id: int | None = None,
+               system: bool = False) -> Seal:
+    """Move a seal to ``to``, recording who, on what authority, when and why, with its effect
+    on requests. ``request_id``: made by that authorized lifecycle request; ``system``: by
+    Sealflow itself (expiry); neither, with no identity: the administrator's command line."""
     if not may_manage(session, identity, seal):
         raise NotAllowed("only the seal's custodians and seal administrators manage it")
     reason = (reason or "").strip()
@@ -84,14 +90,19 @@ def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
     if to is SealStatus.active and not seal.cert_pem:
         raise WorkflowStateError(f"seal {seal.id} has no certificate yet: import the one its "
                                  "CA issued, and it becomes active")
+    authority = seal_authority.authority_of(identity, request_id, system)
+    refusal = seal_authority.refusal(session, seal, to, authority)
+    if refusal is not None:
+        raise refusal
     actor: User | None = identity.user if identity else None
     previous = seal.status
     seal.status = to
     session.add(SealTransition(seal_id=seal.id, from_status=previous, to_status=to,
                                actor_id=actor.id if actor else None, reason=reason,
-                               request_id=request_id))
+                               request_id=request_id, authority=authority))
     audit.record(session, f"seal.{to.value}", actor=actor, seal_id=seal.id,
-                 previous=previous.value, reason=reason)
+                 previous=previous.value, reason=reason, authority=authority.value,
+                 emergency=_emergency(authority, previous), request=request_id)
     if to == SealStatus.suspended:
         _halt(session, seal, actor)
     elif to == SealStatus.active and previous == SealStatus.suspended:
@@ -100,18 +111,33 @@ def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
         _fail_in_flight(session, seal, actor, f"seal {seal.id} was {to.value}: {reason}")
     on_commit(session, lambda: signals.seal_changed.send(None, seal_id=seal.id,
                                                          status=to.value))
-    logger.info("seal %d: %s -> %s", seal.id, previous.value, to.value)
+    logger.info("seal %d: %s -> %s (%s)", seal.id, previous.value, to.value, authority.value)
     return seal
 
 
-def _requests(session: Session, seal: Seal, statuses) -> list[int]:
-    return list(session.execute(select(Request.id).where(
-        Request.seal_id == seal.id, Request.status.in_(statuses))).scalars())
+def _emergency(authority: Authority, previous: SealStatus | None) -> bool:
+    """An administrator's direct change of a seal in use (not its first activation)."""
+    return authority is Authority.admin and previous not in (None, SealStatus.requested)
+
+
+def _requests(session: Session, seal: Seal, statuses, uses_only: bool = False) -> list[int]:
+    """The seal's requests in ``statuses``; ``uses_only``: those that would use it (not the
+    lifecycle requests that change it)."""
+    stmt = select(Request.id).where(Request.seal_id == seal.id, Request.status.in_(statuses))
+    if uses_only:
+        stmt = stmt.join(ProcessDefinition, ProcessDefinition.id == Request.process_id).where(
+            ProcessDefinition.seal_action.is_(None))
+    return list(session.execute(stmt).scalars())
 
 
 def _halt(session: Session, seal: Seal, actor: User | None) -> None:
-    for rid in _requests(session, seal, (RequestStatus.running, RequestStatus.authorized)):
+    # A suspension halts the uses of the seal; its lifecycle requests (resume it, void it...)
+    # go on: they are what a suspended seal waits for.
+    for rid in _requests(session, seal, (RequestStatus.running, RequestStatus.authorized),
+                         uses_only=True):
         req = lock_request(session, rid)
+        if req.status not in (RequestStatus.running, RequestStatus.authorized):
+            continue  # sealed (or ended) while we waited for its lock
         req.status = RequestStatus.halted
         req.updated_at = utcnow()
         audit.record(session, "request.halted", actor=actor, request_id=rid, seal_id=seal.id)
@@ -120,6 +146,8 @@ def _halt(session: Session, seal: Seal, actor: User | None) -> None:
 def _resume(session: Session, seal: Seal, actor: User | None) -> None:
     for rid in _requests(session, seal, (RequestStatus.halted,)):
         req = lock_request(session, rid)
+        if req.status != RequestStatus.halted:
+            continue  # withdrawn while we waited for its lock
         grant = session.execute(select(SigningGrant).where(
             SigningGrant.request_id == rid)).scalar_one_or_none()
         if grant is not None and grant.status == GrantStatus.pending:
@@ -134,6 +162,8 @@ def _resume(session: Session, seal: Seal, actor: User | None) -> None:
 def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: str) -> None:
     for rid in _requests(session, seal, IN_FLIGHT):
         req = lock_request(session, rid)
+        if req.status not in IN_FLIGHT:
+            continue  # sealed (or ended) while we waited for its lock
         grant = session.execute(select(SigningGrant).where(
             SigningGrant.request_id == rid)).scalar_one_or_none()
         if grant is not None and grant.status == GrantStatus.pending:
@@ -165,7 +195,9 @@ def history(session: Session, seal: Seal) -> list[dict]:
         User, User.id == SealTransition.actor_id).where(SealTransition.seal_id == seal.id)
         .order_by(SealTransition.id)).all()
     return [{"from": t.from_status.value if t.from_status else None, "to": t.to_status.value,
-             "by": by, "reason": t.reason, "at": t.at.isoformat(), "request": t.request_id}
+             "by": by, "authority": t.authority.value,
+             "emergency": _emergency(t.authority, t.from_status), "reason": t.reason,
+             "at": t.at.isoformat(), "request": t.request_id}
             for t, by in rows]
 
 
@@ -177,7 +209,7 @@ def expire_due(session: Session) -> list[int]:
     for seal in session.execute(select(Seal).where(Seal.status.in_(
             (SealStatus.active, SealStatus.suspended)), Seal.system.is_(False))).scalars():
         if certificate_from_pem(seal.cert_pem).not_valid_after_utc <= now:
-            transition(session, seal, SealStatus.expired,
+            transition(session, seal, SealStatus.expired, system=True,
                        reason="its certificate expired")
             expired.append(seal.id)
     return expired
@@ -248,18 +280,26 @@ def warn_expiring(session: Session, days: int = WARN_DAYS) -> list[int]:
 
 def seal_view(session: Session, identity: Identity, seal: Seal) -> dict:
     """What the seal page shows: to everyone its status and certificate; to its custodians,
-    seal admins and auditors also its policy, counters and lifecycle, and (custodians and seal
-    admins) the transitions they may make now."""
+    seal admins and auditors also its policy, counters and lifecycle; to custodians, seal
+    admins and admins the transitions they may make directly now (``transitions``), and for
+    the others the lifecycle flow to start, or why only an administrator may (``via_flows``)."""
     from signer import certificate_from_pem
     cert = certificate_from_pem(seal.cert_pem) if seal.cert_pem else None  # external CA: later
     manager = may_manage(session, identity, seal)
+    possible = [s for s in (SealStatus.suspended, SealStatus.active, SealStatus.voided,
+                            SealStatus.revoked)
+                if manager and s in ALLOWED.get(seal.status, set())
+                and (s is not SealStatus.active or seal.cert_pem)]
+    authority = seal_authority.authority_of(identity)
+    direct = [s for s in possible
+              if seal_authority.refusal(session, seal, s, authority) is None]
     view = {"seal": seal, "not_before": cert.not_valid_before_utc if cert else None,
             "not_after": cert.not_valid_after_utc if cert else None, "may_manage": manager,
             "awaits_certificate": seal.status is SealStatus.requested and bool(seal.csr_pem),
-            "transitions": [s.value for s in (SealStatus.suspended, SealStatus.active,
-                                              SealStatus.voided, SealStatus.revoked)
-                            if manager and s in ALLOWED.get(seal.status, set())
-                            and (s is not SealStatus.active or seal.cert_pem)]}
+            "transitions": [s.value for s in direct],
+            "as_admin": authority is Authority.admin,
+            "via_flows": [seal_authority.via_flow(session, seal, s)
+                          for s in possible if s not in direct]}
     if manager or identity.has_role("auditor"):
         view["usage"] = usage_log(session, identity, seal, limit=20)
     return view
@@ -295,7 +335,7 @@ def _change(session: Session, env, req: Request) -> None:
         seals.change_custodians(session, seal, users, actor=actor)
     # In the seal's lifecycle history too, as a step that keeps its status.
     session.add(SealTransition(seal_id=seal.id, from_status=seal.status, to_status=seal.status,
-                               actor_id=actor.id, request_id=req.id,
+                               actor_id=actor.id, request_id=req.id, authority=Authority.flow,
                                reason=f"request #{req.id}: {CHANGE_NAMES[change]}: "
                                       f"{data.get('reason') or ''}".rstrip(": ")))
     audit.record(session, "seal.changed", actor=actor, seal_id=seal.id, change=change,
@@ -304,13 +344,18 @@ def _change(session: Session, env, req: Request) -> None:
 
 def apply_request(session: Session, env, request_id: int) -> bool:
     """Make the change an authorized lifecycle request asks for, once (under its row lock):
-    make the seal, change it, or void or revoke it. The request then is ``completed`` (or ``failed``
-    with the reason, say when the seal was revoked meanwhile)."""
+    make the seal, change it, resume, void or revoke it. The request then is ``completed`` (or
+    ``failed`` with the reason, say when the seal was revoked meanwhile, or when the suspension
+    to lift was an administrator's, which no flow lifts)."""
     req = lock_request(session, request_id)
     if req is None or req.status != RequestStatus.authorized or not req.process.seal_action:
         return False
     action, data = req.process.seal_action, req.data
     try:
+        # Again here, where the change is made: no change without someone else's approval.
+        refused = approvals.missing(approvals.given(session, req), lifecycle=True)
+        if refused:
+            raise NotAllowed(refused)
         if action == "make":
             seal = seals.create_seal(session, env, data["seal_name"],
                                      seal_type=data["new_seal_type"],
@@ -322,12 +367,16 @@ def apply_request(session: Session, env, request_id: int) -> bool:
                                        to_status=seal.status, actor_id=req.requester_id,
                                        reason=f"制章申请 request #{req.id}: "
                                               f"{data.get('reason') or data['seal_name']}",
-                                       request_id=req.id))
+                                       request_id=req.id, authority=Authority.flow))
             req.seal_id = seal.id
         elif action == "change":
             _change(session, env, req)
         else:
-            to = SealStatus.voided if action == "void" else SealStatus.revoked
+            if action == "resume" and req.seal.status is not SealStatus.suspended:
+                raise WorkflowStateError(f"seal {req.seal.id} is {req.seal.status.value}, not "
+                                         "suspended: there is nothing to resume")
+            to = {"resume": SealStatus.active, "void": SealStatus.voided,
+                  "revoke": SealStatus.revoked}[action]
             transition(session, req.seal, to, request_id=req.id,
                        reason=f"request #{req.id}: {data.get('reason') or action}")
     except SealflowError as exc:

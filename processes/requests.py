@@ -20,6 +20,7 @@ from processes import (
     inbox,
     placement,
     policy,
+    seal_authority,
     signals,
 )
 from processes.db import lock_request, on_commit
@@ -51,6 +52,7 @@ from processes.models import (
 )
 from processes.people import Identity, get_user, names_in
 from processes.request_queries import get_visible
+from processes.seal_models import Authority
 from processes.seals import get_seal
 
 logger = logging.getLogger(__name__)
@@ -135,6 +137,12 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
     if seal.status not in usable:
         raise InvalidContent(f"seal {seal.id} is {seal.status.value} and cannot be used",
                              [{"field": "seal", "message": f"seal is {seal.status.value}"}])
+    if definition.seal_action == "resume":
+        # Said now rather than after every approver has worked on it: no flow lifts an
+        # administrator's suspension (checked again when the change is made).
+        refused = seal_authority.refusal(session, seal, SealStatus.active, Authority.flow)
+        if refused is not None:
+            raise refused
     return seal
 
 

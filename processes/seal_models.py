@@ -3,6 +3,7 @@ proofs that a flow cannot reach its authorized end without the approvals a polic
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -61,8 +62,22 @@ class SealUsage(Base):
     used: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Authority(enum.StrEnum):
+    """On whose authority a seal's status changed, as it stood then (roles change later; a
+    suspension made by an administrator stays one that only an administrator lifts)."""
+
+    admin = "admin"
+    """An administrator directly, or the command line: an emergency action."""
+    manager = "manager"
+    """A custodian or seal administrator directly (a suspension at once, say)."""
+    flow = "flow"
+    """An authorized lifecycle request (its approvals), named by ``request_id``."""
+    system = "system"
+    """Sealflow itself: a certificate that expired."""
+
+
 class SealTransition(Base):
-    """One step of a seal's lifecycle: who, when, why."""
+    """One step of a seal's lifecycle: who, on what authority, when, why."""
 
     __tablename__ = "seal_transitions"
 
@@ -73,6 +88,7 @@ class SealTransition(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
     request_id: Mapped[int | None] = mapped_column(Integer)
+    authority: Mapped[Authority] = mapped_column(_enum(Authority))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -4,7 +4,9 @@ The job (``run_grant``) has three steps, each its own short transaction or none:
 sign with no database transaction open (signing is the slow part), then record the result. A
 worker that dies leaves a lease that expires; the grant is then taken again. Recording checks
 the grant is still ours and unconsumed, and the sealed-document column is unique, so a grant
-never seals twice.
+never seals twice. It also checks again, holding the request's row lock, that the request is
+still authorized and the seal still active and valid: a seal suspended, voided, revoked or
+expired, or a request withdrawn, while the PDF was being signed drops the signed result.
 """
 
 from __future__ import annotations
@@ -77,18 +79,42 @@ class SealHalted(RefuseToSeal):
     """The seal is suspended: the request waits (``halted``) until it is resumed."""
 
 
-def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal) -> None:
+class RequestMovedOn(RefuseToSeal):
+    """The request is no longer authorized (withdrawn, say): the grant is given up and its use
+    released; the request keeps the status it has."""
+
+
+def _standing(session: Session, grant: SigningGrant, req: Request,
+              seal: Seal) -> RefuseToSeal | None:
+    """Whether this grant may seal now: None, or why not. Run before signing and again, under
+    the request's lock, before the result is recorded (a seal suspended or a request withdrawn
+    while the PDF was being signed counts)."""
+    if req.status == RequestStatus.halted:
+        return SealHalted(f"request {req.id} is halted: seal {seal.id} is suspended")
     if req.status != RequestStatus.authorized:
-        raise RefuseToSeal(f"request {req.id} is {req.status.value}, not authorized")
+        return RequestMovedOn(f"request {req.id} is {req.status.value}, no longer authorized")
     if seal.status == SealStatus.suspended:
-        raise SealHalted(f"seal {seal.id} is suspended")
+        return SealHalted(f"seal {seal.id} is suspended")
     if seal.status != SealStatus.active:
-        raise RefuseToSeal(f"seal {seal.id} is {seal.status.value}")
+        return RefuseToSeal(f"seal {seal.id} is {seal.status.value}")
+    now = utcnow()
+    cert = signer.certificate_from_pem(seal.cert_pem)
+    if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
+        return RefuseToSeal(f"the certificate of seal {seal.id} is not valid now (valid "
+                            f"{cert.not_valid_before_utc.isoformat()} to "
+                            f"{cert.not_valid_after_utc.isoformat()}): expired or not yet valid")
+    reason = policy.check_at_sealing(session, seal, grant, req.requester_id, now=now)
+    if reason:
+        return RefuseToSeal(f"the seal's policy refuses this use at sealing time: {reason}")
+    return None
+
+
+def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal) -> None:
+    problem = _standing(session, grant, req, seal)
+    if problem is not None:
+        raise problem
     if req.document.sha256 != grant.document_sha256:
         raise RefuseToSeal("the document changed after it was approved")
-    reason = policy.check_at_sealing(session, seal, grant, req.requester_id)
-    if reason:
-        raise RefuseToSeal(f"the seal's policy refuses this use at sealing time: {reason}")
 
 
 def approval_record(env: Env, req: Request, seal: Seal, grant: SigningGrant,
@@ -146,15 +172,31 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
         raise RefuseToSeal(f"signing failed: {exc}") from None
 
 
-def record_sealed(session: Session, env: Env, lease: Lease, sealed: bytes) -> bool:
-    """Store the sealed PDF and consume the grant; False if the grant is no longer ours."""
+def _locked(session: Session, lease: Lease) -> tuple[SigningGrant, Request, Seal] | None:
+    """The grant, its request (row lock held to the commit) and its seal as they stand now;
+    None when the grant is no longer this lease's."""
     grant = session.get(SigningGrant, lease.grant_id, with_for_update=True,
                         populate_existing=True)
     req = lock_request(session, grant.request_id)
-    if (grant.status != GrantStatus.pending or grant.attempts != lease.attempt
-            or grant.sealed_document_id is not None):
+    if grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
+        return None
+    seal = session.get(Seal, grant.seal_id, populate_existing=True)
+    return grant, req, seal
+
+
+def record_sealed(session: Session, env: Env, lease: Lease, sealed: bytes) -> bool:
+    """Store the sealed PDF and consume the grant, only if the request is still authorized and
+    the seal still active and valid; otherwise the result is dropped (False)."""
+    locked = _locked(session, lease)
+    if locked is None or locked[0].sealed_document_id is not None:
         logger.warning("grant %d was taken over or finished elsewhere; result dropped",
-                       grant.id)
+                       lease.grant_id)
+        return False
+    grant, req, seal = locked
+    problem = _standing(session, grant, req, seal)
+    if problem is not None:
+        logger.warning("grant %d: the signed result is dropped: %s", grant.id, problem)
+        _settle(session, grant, req, problem)
         return False
     # An incremental update of the approved document: the same pages, the same page objects.
     doc = documents.store(session, env, sealed, req.document.pages,
@@ -179,35 +221,55 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: bytes) -> bo
 
 def record_halt(session: Session, lease: Lease) -> None:
     """The seal was suspended after the authorization: wait, holding the grant and its use."""
-    grant = session.get(SigningGrant, lease.grant_id, with_for_update=True,
-                        populate_existing=True)
-    req = lock_request(session, grant.request_id)
-    if grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
+    locked = _locked(session, lease)
+    if locked is None:
         return
-    grant.lease_until = None
-    if req.status == RequestStatus.authorized:
-        req.status = RequestStatus.halted
-        req.updated_at = utcnow()
-        audit.record(session, "request.halted", request_id=req.id, seal_id=grant.seal_id)
+    grant, req, seal = locked
+    problem = _standing(session, grant, req, seal)
+    if problem is None:  # resumed meanwhile: free the lease so the job runs again
+        grant.lease_until = None
+        on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
+        return
+    _settle(session, grant, req, problem)
 
 
 def record_failure(session: Session, lease: Lease, reason: str) -> None:
-    grant = session.get(SigningGrant, lease.grant_id, with_for_update=True,
-                        populate_existing=True)
-    req = lock_request(session, grant.request_id)
-    if grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
+    """Signing failed for ``reason``; unless, as things stand now, the request waits for its
+    seal or has moved on (withdrawn), which then decides."""
+    locked = _locked(session, lease)
+    if locked is None:
+        return
+    grant, req, seal = locked
+    problem = _standing(session, grant, req, seal)
+    _settle(session, grant, req, problem if problem is not None else RefuseToSeal(reason))
+
+
+def _settle(session: Session, grant: SigningGrant, req: Request, problem: RefuseToSeal) -> None:
+    """A grant that cannot seal now: it waits (seal suspended), is given up (request moved
+    on), or fails with its request (seal voided, revoked or expired; signing failed)."""
+    if isinstance(problem, SealHalted):
+        grant.lease_until = None
+        if req.status == RequestStatus.authorized:
+            req.status = RequestStatus.halted
+            req.updated_at = utcnow()
+            audit.record(session, "request.halted", request_id=req.id, seal_id=grant.seal_id)
         return
     grant.status = GrantStatus.failed
-    grant.error = reason
+    grant.error = str(problem)
     policy.release(session, grant)
+    if isinstance(problem, RequestMovedOn):
+        audit.record(session, "grant.dropped", request_id=req.id, seal_id=grant.seal_id,
+                     grant=grant.id, reason=str(problem))
+        logger.info("grant %d given up: %s", grant.id, problem)
+        return
     req.status = RequestStatus.failed
-    req.failure = reason
+    req.failure = str(problem)
     req.updated_at = utcnow()
     audit.record(session, "request.failed", request_id=req.id, seal_id=grant.seal_id,
-                 grant=grant.id, reason=reason)
+                 grant=grant.id, reason=str(problem))
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="failed"))
-    logger.warning("request %d failed to seal: %s", req.id, reason)
+    logger.warning("request %d failed to seal: %s", req.id, problem)
 
 
 def run_grant(session: Session, env: Env, grant_id: int) -> bool:

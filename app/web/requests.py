@@ -75,8 +75,12 @@ def _new_request_page(chosen: str | None, error: SealflowError | None = None):
     flows = _choices()
     choice = next((c for c in flows if c["key"] == chosen), flows[0] if flows else None)
     definition = definitions.latest(db.session, choice["process"]) if choice else None
-    usable = [s for s in seals.listing(db.session) if s.status == SealStatus.active]
-    values = request.form if error is not None else {}
+    # A lifecycle flow (resume, void...) may be for a suspended seal; the seal page links here
+    # with the seal chosen.
+    statuses = (SealStatus.active,) if definition is None or definition.seal_action is None \
+        else (SealStatus.active, SealStatus.suspended)
+    usable = [s for s in seals.listing(db.session) if s.status in statuses]
+    values = request.form if error is not None else {"seal": request.args.get("seal", "")}
     return render_template(
         "request_new.html", flows=flows, choice=choice, definition=definition, seals=usable,
         values=values,

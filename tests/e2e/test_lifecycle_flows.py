@@ -1,5 +1,5 @@
-"""Making, voiding and revoking a seal are themselves BPMN flows (shipped under bpmn/): the
-organisation changes who approves them by deploying a new flow, never code."""
+"""Making, changing, resuming, voiding and revoking a seal are themselves BPMN flows (shipped
+under bpmn/): the organisation changes who approves them by deploying a new flow, never code."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
 @pytest.fixture
 def office(org, api, make_user):
-    for key in ("seal_make", "seal_change", "seal_void", "seal_revoke"):
+    for key in ("seal_make", "seal_change", "seal_resume", "seal_void", "seal_revoke"):
         assert deploy(org.seal_admin, BPMN / key / f"{key}.bpmn").status_code == 201
     org.olivia = api("olivia", groups=["admin_office"])
     org.leo = api("leo", groups=["leaders"])
@@ -191,3 +191,26 @@ def test_the_new_request_page_offers_no_seal_for_a_make_flow(office, app, make_u
     page = client.get("/requests/new?process=seal_make").text
     assert "A new seal is made once approved" in page and 'name="seal"' not in page
     assert 'name="seal"' in client.get("/requests/new?process=contract_seal").text
+
+
+def test_resuming_through_its_flow_from_the_seal_page(app, office, pdf, login):
+    """The custodian suspends on the seal page, which then links the resume flow by its
+    business type; the office and the leader approve; the seal is active again."""
+    with app.app_context():
+        from processes import definitions
+        from processes.db import unit_of_work
+        with unit_of_work(db.session):
+            definitions.add_business_type(db.session, "seal_resume", "seal_resume", "印章启用")
+    carol = login("carol")
+    carol.post(f"/seals/{office.seal_id}/status", data={"to": "suspended", "reason": "送检"})
+    page = carol.get(f"/seals/{office.seal_id}").text
+    assert f"/requests/new?seal={office.seal_id}&amp;business_type=seal_resume" in page
+    change = _change(office, pdf, "seal_resume", "检验合格")
+    assert only_task(office.olivia)["element_id"] == "office_review"
+    approve(office.olivia)
+    assert only_task(office.leo)["element_id"] == "leader_approve"
+    approve(office.leo)
+    assert office.alice.get(f"/api/v1/requests/{change['id']}").get_json()["status"] == \
+        "completed"
+    with app.app_context():
+        assert db.session.get(Seal, office.seal_id).status == SealStatus.active

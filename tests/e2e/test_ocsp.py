@@ -37,8 +37,10 @@ def _openssl_ocsp(live_server, tmp_path: Path, pki_material, cert_pem: bytes,
     return done.stdout + done.stderr
 
 
-def test_openssl_hears_good_then_revoked(app, org, live_server, tmp_path, pki_material):
+def test_openssl_hears_good_then_revoked(app, org, live_server, tmp_path, pki_material,
+                                        make_user):
     live_server.app = app
+    make_user("root", roles=["admin"])  # revokes at once, an emergency
     seal_pem = pki_material["seal"].cert_pem
     good = _openssl_ocsp(live_server, tmp_path, pki_material, seal_pem)
     assert "Response verify OK" in good and "cert.pem: good" in good, good
@@ -46,7 +48,7 @@ def test_openssl_hears_good_then_revoked(app, org, live_server, tmp_path, pki_ma
     with app.app_context(), unit_of_work(db.session):
         seal = db.session.get(Seal, org.seal_id)
         lifecycle.transition(db.session, seal, SealStatus.revoked, reason="私钥泄露",
-                             identity=Identity(people.get_user(db.session, "carol")))
+                             identity=Identity(people.get_user(db.session, "root")))
     revoked = _openssl_ocsp(live_server, tmp_path, pki_material, seal_pem)
     assert "Response verify OK" in revoked and "cert.pem: revoked" in revoked, revoked
     assert "Reason: keyCompromise" in revoked

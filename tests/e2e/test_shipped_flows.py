@@ -23,7 +23,8 @@ from tests.conftest import ApiClient, Org, approve, deploy, deploy_bytes, only_t
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 CONTRACT_DIR = BPMN_DIR / "contract_seal"
 SHIPPED = ["contract_seal", "official_document", "finance_seal", "hr_certificate",
-           "seal_lending", "seal_make", "seal_change", "seal_void", "seal_revoke"]
+           "seal_lending", "seal_make", "seal_change", "seal_resume", "seal_void",
+           "seal_revoke"]
 
 
 
@@ -325,7 +326,8 @@ def test_demo_deploys_every_shipped_flow_and_maps_the_business_types(bare_app):
         ("hr", "人事证明用印", "hr_certificate"), ("lending", "印章外借", "seal_lending"),
         ("official", "公文用印", "official_document"),
         ("seal_change", "印章变更", "seal_change"), ("seal_make", "制章申请", "seal_make"),
-        ("seal_revoke", "证书吊销", "seal_revoke"), ("seal_void", "印章作废", "seal_void")]
+        ("seal_resume", "印章启用", "seal_resume"), ("seal_revoke", "证书吊销", "seal_revoke"),
+        ("seal_void", "印章作废", "seal_void")]
     # Every lane that names a group names one the demo made, and someone is in it.
     with app.app_context():
         groups = dict(before["groups"])
