@@ -6,6 +6,7 @@ Timestamps: :class:`TimestampAuthority` (the built-in RFC 3161 TSA) and :func:`h
 A library with no Flask and no database; everything the rest of Sealflow uses is re-exported here.
 """
 
+from .annotations import Layout, PageArea, Widget, layout
 from .appearance import SealAppearance, draw_seal, find_cjk_font
 from .errors import (
     FontMissing,
@@ -59,13 +60,8 @@ from .tsa import (
     timestamp_rejection,
 )
 from .tsa_client import http_timestamper, timestamp_request
-from .validate import (
-    DocumentReport,
-    DocumentTimestampReport,
-    SignatureReport,
-    validate_document,
-    validate_pdf,
-)
+from .reports import DocumentReport, DocumentTimestampReport, SignatureReport, VisibleChange
+from .validate import validate_document, validate_pdf
 
 __all__ = [
     "KEY_TYPES",
@@ -80,7 +76,9 @@ __all__ = [
     "KeyMaterial",
     "KeyProtection",
     "KeyUnavailable",
+    "Layout",
     "LongTermSettings",
+    "PageArea",
     "PdfInfo",
     "Pkcs11Config",
     "PreparedField",
@@ -95,6 +93,8 @@ __all__ = [
     "TimestampRefused",
     "TimestampRequest",
     "TimestampResponse",
+    "VisibleChange",
+    "Widget",
     "archive_timestamp_expiry",
     "certificate_from_file",
     "certificate_from_pem",
@@ -113,6 +113,7 @@ __all__ = [
     "issue_seal_certificate",
     "issue_tsa_certificate",
     "key_protection",
+    "layout",
     "pkcs11_seal_signer",
     "private_key_from_bytes",
     "private_key_from_file",
