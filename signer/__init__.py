@@ -6,7 +6,7 @@ Timestamps: :class:`TimestampAuthority` (the built-in RFC 3161 TSA) and :func:`h
 A library with no Flask and no database; everything the rest of Sealflow uses is re-exported here.
 """
 
-from .annotations import Layout, PageArea, Widget, layout
+from .annotations import Layout, PageArea, Widget, layout, overlap
 from .appearance import SealAppearance, draw_seal, find_cjk_font
 from .errors import (
     FontMissing,
@@ -52,6 +52,7 @@ from .pki import (
     issue_seal_certificate,
     issue_tsa_certificate,
 )
+from .reports import DocumentReport, DocumentTimestampReport, SignatureReport, VisibleChange
 from .tsa import (
     DEFAULT_TSA_POLICY,
     TimestampAuthority,
@@ -60,7 +61,6 @@ from .tsa import (
     timestamp_rejection,
 )
 from .tsa_client import http_timestamper, timestamp_request
-from .reports import DocumentReport, DocumentTimestampReport, SignatureReport, VisibleChange
 from .validate import validate_document, validate_pdf
 
 __all__ = [
@@ -114,6 +114,7 @@ __all__ = [
     "issue_tsa_certificate",
     "key_protection",
     "layout",
+    "overlap",
     "pkcs11_seal_signer",
     "private_key_from_bytes",
     "private_key_from_file",

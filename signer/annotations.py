@@ -176,8 +176,8 @@ def walk_pages(root: generic.DictionaryObject) -> list[Page]:
         media = node.get("/MediaBox", media)
         crop = node.get("/CropBox", crop)
         if node.get("/Type") == "/Pages" or "/Kids" in node:
-            kids = node["/Kids"]
-            stack.extend((kid, media, crop, depth + 1) for kid in reversed(list(list.__iter__(kids))))
+            kids = list(list.__iter__(node["/Kids"]))  # raw entries: references kept
+            stack.extend((kid, media, crop, depth + 1) for kid in reversed(kids))
             continue
         if media is None:
             raise ValueError(f"page {len(pages) + 1} has no media box")
