@@ -9,7 +9,8 @@ Stored as the request's ``placement``: ``{page, x, y, size}``, plus ``certify`` 
 
 Every seal must be seen: its square, or the widget of the field it fills, lies inside the part
 of its page a viewer shows (the crop box), is at least :data:`MIN_SEAL_SIZE` on each side, is
-not hidden, and covers no other signature's box (nor a field prepared for one). A field whose
+not hidden, and covers no other signature's box (nor a field prepared for one); a field's box
+lies under no other annotation (drawn on top of it). A field whose
 widget is of zero size, off the page, hidden or listed on no page would take a seal nobody
 sees. These are checked when the request is made, when its document is revised
 (:func:`recheck`) and again before sealing (:func:`confirm`).
@@ -171,8 +172,8 @@ def _fill(raw: dict[str, Any], existing: signer.SignatureFields,
 
 def _visible_field(name: str, layout: signer.Layout) -> None:
     """Refuse a field whose seal nobody would see: its one widget must be listed on a page,
-    not hidden, inside the visible part of the page, at least MIN_SEAL_SIZE each side, and
-    clear of other signatures' boxes."""
+    not hidden, inside the visible part of the page, at least MIN_SEAL_SIZE each side, under
+    no other annotation, and clear of other signatures' boxes."""
     widgets = layout.widgets_of(name)
     if len(widgets) != 1:
         raise _refuse(f"signature field {name!r} has {len(widgets)} boxes on the pages; a seal "
@@ -193,6 +194,9 @@ def _visible_field(name: str, layout: signer.Layout) -> None:
     if signer.overlap(rect, layout.pages[widget.page - 1].visible) != rect:
         raise _refuse(f"{what} is not inside the part of page {widget.page} a viewer shows: "
                       "a seal in it would not be seen")
+    if widget.covered:
+        raise _refuse(f"{what} lies under another annotation of page {widget.page}, drawn on "
+                      "top of it: a seal in it would be hidden")
     _not_covering(rect, widget.page, what, _boxes(layout, but=name))
 
 

@@ -78,6 +78,10 @@ class Widget:
     signed: bool
     """The field holds a signature."""
 
+    covered: bool = False
+    """Another annotation the viewer shows, later in the page's list (so drawn on top of it),
+    overlaps its box."""
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -103,18 +107,24 @@ def layout(data: bytes) -> Layout:
         areas = tuple(page.area for page in pages)
         widgets = []
         for page in pages:
-            for annot_ref, annot in page.annotations():
+            listed = list(page.annotations())
+            # Boxes a viewer draws, in drawing order: a later one is drawn on top.
+            drawn = [rect_of(annot) if is_shown(annot) else None for _, annot in listed]
+            for at, (annot_ref, annot) in enumerate(listed):
                 if annot.get("/Subtype") != "/Widget":
                     continue
                 name, field_type, value = field_of(annot)
                 if field_type != "/Sig" or annot_ref is None:
                     continue
-                widgets.append(Widget(name, page.index + 1, rect_of(annot), is_shown(annot),
-                                      value is not None))
+                rect = rect_of(annot)
+                widgets.append(Widget(
+                    name, page.index + 1, rect, is_shown(annot), value is not None,
+                    covered=any(overlap(rect, above) for above in drawn[at + 1:])))
         listed = {w.field for w in widgets}
         # A field whose widget no page lists is never seen: keep it, on no page.
+        on_pages = {w.field for w in widgets}
         for name, value, field_ref in fields.enumerate_sig_fields(reader):
-            if name not in listed:
+            if name not in on_pages:
                 widgets.extend(Widget(name, None, rect_of(annot), is_shown(annot),
                                       value is not None)
                                for annot in _widgets_of_field(field_ref.get_object()))

@@ -22,6 +22,7 @@ import decimal
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -189,14 +190,15 @@ class Overlays:
         only what they hold; a reference seen before is hashed by the order it was first
         met in."""
         order: dict[generic.Reference, int] = {}
-        stack: list = [(obj, skip)]
+        # (object, keys left out) to hash, or (None, token) for a marker or a dictionary key
+        stack: list[tuple[generic.PdfObject | None, Any]] = [(obj, skip)]
         while stack:
-            item, keys_out = stack.pop()
+            item, extra = stack.pop()
             self._nodes += 1
             if self._nodes > MAX_NODES:
                 raise TooComplex(f"more than {MAX_NODES} objects drawn over the pages")
-            if isinstance(item, bytes):  # a closing token pushed below
-                _token(digest, item, b"")
+            if item is None:
+                _token(digest, b"K", extra)
             elif isinstance(item, generic.IndirectObject):
                 ref = item.reference
                 if ref in order:
@@ -209,10 +211,10 @@ class Overlays:
                 _token(digest, b"<", b"")
                 if isinstance(item, generic.StreamObject):
                     _token(digest, b"S", item.encoded_data)
-                stack.append((b">", frozenset()))
-                for key in sorted((k for k in item if k not in keys_out), reverse=True):
+                stack.append((None, b">"))
+                for key in sorted((k for k in item if k not in extra), reverse=True):
                     stack.append((item.raw_get(key), frozenset()))
-                    stack.append((str(key).encode(), frozenset()))
+                    stack.append((None, str(key).encode()))
             elif isinstance(item, generic.ArrayObject):
                 _token(digest, b"[", str(len(item)).encode())
                 stack.extend((value, frozenset()) for value in reversed(list(list.__iter__(item))))

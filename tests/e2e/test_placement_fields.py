@@ -1,5 +1,6 @@
 """A seal nobody sees: the requester's PDF carries an empty signature field whose box is of zero
-size, off the page, hidden, outside the crop box or on no page, and names it in
+size, off the page, hidden, outside the crop box, on no page or under an opaque annotation, and
+names it in
 ``placement {"field": ...}``; or gives a square too small to see. Refused when the request is
 made (422 on ``placement``), when its document is revised, and before sealing; a field that
 shows, or a square, is sealed with its stamp where it was asked for."""
@@ -25,7 +26,8 @@ REVISION_FLOW = Path(__file__).parent / "data" / "revision_loop" / "revision_loo
 VISIBLE = [300, 60, 400, 160]
 
 
-def _with_field(rect, *, flags: int = 4, listed: bool = True, crop=None, kids: int = 0) -> bytes:
+def _with_field(rect, *, flags: int = 4, listed: bool = True, crop=None, kids: int = 0,
+                under: bool = False) -> bytes:
     """A one-page A4 PDF with an empty signature field "Sign" whose widget is at ``rect``."""
     with pikepdf.open(io.BytesIO(make_pdf())) as pdf:
         page = pdf.pages[0]
@@ -43,6 +45,12 @@ def _with_field(rect, *, flags: int = 4, listed: bool = True, crop=None, kids: i
         pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([field]))
         if listed:
             page.obj.Annots = pikepdf.Array(boxes)
+        if under:  # an opaque white square drawn after (so over) the field's box
+            cover = pdf.make_stream(b"1 1 1 rg 0 0 10 10 re f", Type=Name.XObject,
+                                    Subtype=Name.Form, BBox=[0, 0, 10, 10])
+            page.obj.Annots.append(pdf.make_indirect(pikepdf.Dictionary(
+                Type=Name.Annot, Subtype=Name.Square, F=4, Rect=rect,
+                AP=pikepdf.Dictionary(N=cover))))
         if crop is not None:
             page.obj.CropBox = crop
         out = io.BytesIO()
@@ -81,8 +89,9 @@ def _widget_rect(data: bytes, name: str) -> list[float]:
     (_with_field(VISIBLE, flags=32), "is hidden"),
     (_with_field(VISIBLE, listed=False), "is on no page"),
     (_with_field(VISIBLE, kids=2), "has 2 boxes"),
+    (_with_field(VISIBLE, under=True), "lies under another annotation"),
 ], ids=["zero", "zero-width", "tiny", "off-page", "left-of-page", "outside-crop-box",
-        "hidden", "no-view", "on-no-page", "two-widgets"])
+        "hidden", "no-view", "on-no-page", "two-widgets", "under-an-annotation"])
 def test_a_field_nobody_would_see_is_refused(org, document, message):
     resp = _fill(org, document)
     _refused(resp, message)
