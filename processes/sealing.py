@@ -23,7 +23,7 @@ import signer
 from processes import audit, documents, ltv, placement, policy, signals
 from processes.db import lock_request, on_commit, unit_of_work
 from processes.env import Env
-from processes.errors import SealingFailed
+from processes.errors import InvalidContent, SealingFailed
 from processes.models import (
     GrantStatus,
     Request,
@@ -144,6 +144,10 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
     seal = session.get(Seal, grant.seal_id)
     _check(session, grant, req, seal)
     data = documents.read(env, req.document)
+    try:
+        placement.confirm(req.placement, data)  # the stamp will be seen (planned before?)
+    except InvalidContent as exc:
+        raise RefuseToSeal(f"placement: {exc.message}") from None
     square = placement.square_of(req.placement)
     settings = placement.settings_of(
         req.placement, f"Seal{req.id}", name=seal.name, location=env.org_name,

@@ -1,6 +1,10 @@
 """Verifying anyone's PDF: each signature judged against the organisation's CA, matched to our
 seal, and to the request in the archive when the revision it signed is a document we sealed.
 
+What later revisions drew over the pages is listed under each signature (``visible_changes``):
+only the stamp of a later seal of ours, good itself and not over the earlier stamp, leaves the
+earlier seal green (see docs/verification.md).
+
 Public (``POST /api/v1/verify`` and the ``/verify`` page), so it reads only and stores nothing:
 the upload is judged and forgotten. What it tells about a request is what the seal itself
 vouches for (flow, version, who approved, when), never the request's documents or form data.
@@ -11,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from cryptography.hazmat.primitives import hashes
@@ -48,7 +52,8 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
         raise _unreadable("the file is empty")
     try:
         reports = signer.validate_pdf(data, seals.ca_certificates(session)
-                                      + list(env.external_ca_roots))
+                                      + list(env.external_ca_roots),
+                                      later_seal=_our_seal(session))
     except signer.InvalidDocument as exc:
         raise _unreadable(str(exc)) from None
     approvals = _approvals(session, data, reports)
@@ -76,7 +81,33 @@ def _message(reports: list[signer.SignatureReport]) -> str:
     bad = sum(not r.bottom_line for r in reports)
     if not bad:
         return f"{len(reports)} signature(s), all valid"
-    return f"{len(reports)} signature(s), {bad} not valid"
+    message = f"{len(reports)} signature(s), {bad} not valid"
+    covered = sorted({c.page for r in reports for c in r.visible_changes or () if not c.allowed})
+    if covered:
+        message += ("; something was drawn over the page after sealing (page "
+                    f"{', '.join(map(str, covered))})")
+    return message
+
+
+def _our_seal(session: Session) -> Callable[[signer.SignatureReport], bool]:
+    """Whether a signature is one of our seals (its very certificate): a later seal whose stamp
+    an earlier one tolerates."""
+    known: dict[tuple[str, str], bool] = {}
+
+    def ours(report: signer.SignatureReport) -> bool:
+        key = (report.certificate_serial, report.certificate_sha256)
+        if key not in known:
+            found = _seals(session, {report.certificate_serial} - {""})
+            known[key] = _seal_for(report, found, None) is not None
+        return known[key]
+    return ours
+
+
+def _change(change: signer.VisibleChange) -> dict:
+    return {"page": change.page, "rect": [round(v, 2) for v in change.rect],
+            "revision": change.revision, "kind": change.kind, "field": change.field,
+            "subtype": change.subtype, "prepared_field": change.prepared,
+            "covers_seal": change.covers_signature, "allowed": change.allowed}
 
 
 def _row(report: signer.SignatureReport, seal: Seal | None, approval: dict | None) -> dict:
@@ -100,6 +131,10 @@ def _row(report: signer.SignatureReport, seal: Seal | None, approval: dict | Non
         "valid": report.valid,
         "trusted": report.trusted,
         "modified_after": report.modified_after,
+        "visibly_modified": report.visibly_modified,
+        "visible_changes": (None if report.visible_changes is None else
+                            [_change(c) for c in report.visible_changes]),
+        "revision": report.revision or None,
         "modification_level": report.modification_level,
         "coverage": report.coverage,
         "certification": report.docmdp,

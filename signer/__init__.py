@@ -7,6 +7,7 @@ external TSA, or any TSA over HTTP).
 A library with no Flask and no database; everything the rest of Sealflow uses is re-exported here.
 """
 
+from .annotations import Layout, PageArea, Widget, layout, overlap
 from .appearance import SealAppearance, draw_seal, find_cjk_font
 from .errors import (
     FontMissing,
@@ -53,6 +54,7 @@ from .pki import (
     issue_seal_certificate,
     issue_tsa_certificate,
 )
+from .reports import DocumentReport, DocumentTimestampReport, SignatureReport, VisibleChange
 from .tsa import (
     DEFAULT_TSA_POLICY,
     TimestampAuthority,
@@ -61,13 +63,7 @@ from .tsa import (
     timestamp_rejection,
 )
 from .tsa_client import http_timestamper, local_timestamper, timestamp_request
-from .validate import (
-    DocumentReport,
-    DocumentTimestampReport,
-    SignatureReport,
-    validate_document,
-    validate_pdf,
-)
+from .validate import validate_document, validate_pdf
 
 __all__ = [
     "KEY_TYPES",
@@ -82,7 +78,9 @@ __all__ = [
     "KeyMaterial",
     "KeyProtection",
     "KeyUnavailable",
+    "Layout",
     "LongTermSettings",
+    "PageArea",
     "PdfInfo",
     "Pkcs11Config",
     "PreparedField",
@@ -98,6 +96,8 @@ __all__ = [
     "TimestampUnavailable",
     "TimestampRequest",
     "TimestampResponse",
+    "VisibleChange",
+    "Widget",
     "archive_timestamp_expiry",
     "certificate_from_file",
     "certificate_from_pem",
@@ -117,6 +117,8 @@ __all__ = [
     "issue_seal_certificate",
     "issue_tsa_certificate",
     "key_protection",
+    "layout",
+    "overlap",
     "pkcs11_seal_signer",
     "private_key_from_bytes",
     "private_key_from_file",

@@ -3,7 +3,10 @@
 Every signature is checked with pyHanko's default difference policy (never skipped), so a change
 made to the document after sealing (other than form filling, further signatures or validation
 data) makes that seal's bottom line false and its :attr:`SignatureReport.modified_after` true.
-Files are read non-strictly, so hybrid-reference files (a classic table plus an xref stream) load.
+Form filling and further signatures pass that policy even when they draw over the page (a later
+signature's opaque stamp over the amount line), so what later revisions draw is compared as well
+(:mod:`signer.overlays`). Files are read non-strictly, so hybrid-reference files (a classic table
+plus an xref stream) load.
 """
 
 from __future__ import annotations
@@ -12,21 +15,22 @@ import dataclasses
 import datetime
 import hashlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
-from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_certs_from_pemder_data
-from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils import misc
 from pyhanko.sign import fields
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
+from . import overlays
 from .errors import InvalidDocument
+from .levels import Dss, with_level
 from .pdf import open_pdf
+from .reports import DocumentReport, DocumentTimestampReport, SignatureReport
 
 __all__ = [
     "DocumentReport",
@@ -43,135 +47,13 @@ logger = logging.getLogger(__name__)
 _DAMAGED = (ValueError, KeyError, TypeError, IndexError, AttributeError, misc.PdfError)
 
 
-@dataclass(frozen=True)
-class SignatureReport:
-    """The verdict on one signature in a PDF."""
-
-    field: str
-    """Name of the signature field."""
-
-    signer: str
-    """Common name of the signing certificate's subject (the seal's name)."""
-
-    signed_at: datetime.datetime | None
-    """Signing time as the signer reported it (not proof: see :attr:`timestamp`)."""
-
-    intact: bool
-    """The signed bytes are unchanged."""
-
-    valid: bool
-    """The cryptographic signature is correct."""
-
-    trusted: bool
-    """The signing certificate chains to one of the trust roots."""
-
-    modification_level: str
-    """What changed after signing: ``NONE``, ``LTA_UPDATES`` (validation data, document
-    timestamps), ``FORM_FILLING`` (including further signatures), ``ANNOTATIONS`` or ``OTHER``
-    (not allowed); ``UNKNOWN`` if it could not be determined."""
-
-    coverage: str
-    """How much of the file the signature covers: ``ENTIRE_FILE``, ``ENTIRE_REVISION`` (later
-    updates follow), ``CONTIGUOUS_BLOCK_FROM_START`` or ``UNCLEAR``; ``UNKNOWN`` if
-    unreadable."""
-
-    bottom_line: bool
-    """The overall verdict: intact, valid, trusted, timestamp (if any) good, and no disallowed
-    change after signing."""
-
-    summary: str
-    """pyHanko's one-line summary, e.g. ``INTACT:TRUSTED,UNTOUCHED``."""
-
-    timestamp: datetime.datetime | None
-    """Time from the signature's RFC 3161 timestamp token, if it has one."""
-
-    certificate_serial: str
-    """Serial number of the signing certificate, lower-case hex (empty if unreadable)."""
-
-    timestamp_intact: bool | None = None
-    """The timestamp token is intact and its signature correct, so it covers this signature;
-    ``None`` without a timestamp."""
-
-    timestamp_trusted: bool | None = None
-    """The timestamp authority's certificate chains to one of the trust roots; ``None`` without
-    a timestamp."""
-
-    modified_after: bool | None = None
-    """The document was changed after this signature in a way that is not allowed (modification
-    level ``OTHER``, or more than the signature's certification level permits); ``False`` for
-    none, validation data and document timestamps, form filling or further signatures. ``None``
-    only when the change could not be analysed (an unreadable signature)."""
-
-    docmdp: str | None = None
-    """For a certification signature, what it allows afterwards: ``NO_CHANGES``,
-    ``FILL_FORMS`` or ``ANNOTATE``; ``None`` for an ordinary (approval) signature."""
-
-    certificate_sha256: str = ""
-    """SHA-256 fingerprint of the signing certificate (DER), lower-case hex; empty if
-    unreadable. Unlike the serial, it names one certificate whoever issued it."""
-
-    signed_length: int = 0
-    """Length of the revision this signature covers: the file up to the end of its
-    ``/ByteRange`` (``data[:signed_length]`` is the document as it was signed); 0 if
-    unreadable."""
-
-    level: str | None = None
-    """The PAdES baseline level the signature reaches: ``B-B`` (a good signature), ``B-T``
-    (and a trusted signature timestamp), ``B-LT`` (and revocation data for its certificate in
-    the document security store: in the DSS entry for this signature, or, in a DSS without
-    per-signature entries, a CRL from its issuer or an OCSP response), ``B-LTA`` (and a good
-    document timestamp after it). ``None`` when the bottom line is false."""
+def _any_trusted(report: SignatureReport) -> bool:
+    return True
 
 
-@dataclass(frozen=True)
-class DocumentTimestampReport:
-    """The verdict on one document timestamp (``/DocTimeStamp``, PAdES B-LTA's archive
-    timestamp): an RFC 3161 token over everything before it."""
-
-    field: str
-    """Name of the timestamp's signature field."""
-
-    timestamp: datetime.datetime | None
-    """The time the timestamp authority vouches for."""
-
-    tsa: str
-    """Common name of the timestamp authority's certificate."""
-
-    tsa_certificate_serial: str
-    """Its serial number, lower-case hex (empty if unreadable)."""
-
-    tsa_certificate_expires: datetime.datetime | None
-    """When that certificate expires: the timestamp must be renewed (covered by a newer one)
-    before then."""
-
-    intact: bool
-    """The token is intact, its signature correct, and it covers the revision it claims."""
-
-    trusted: bool
-    """The TSA's certificate chains to one of the trust roots."""
-
-    modification_level: str
-    """What changed after it, as for :attr:`SignatureReport.modification_level`."""
-
-    bottom_line: bool
-    """Intact, trusted, and nothing disallowed changed after it."""
-
-    signed_length: int = 0
-    """Length of the revision it covers (see :attr:`SignatureReport.signed_length`)."""
-
-
-@dataclass(frozen=True)
-class DocumentReport:
-    """The verdict on every signature and document timestamp of a PDF."""
-
-    signatures: list[SignatureReport]
-    """The signatures, as :func:`validate_pdf` returns them."""
-
-    document_timestamps: list[DocumentTimestampReport]
-    """The document timestamps, oldest first."""
-
-
-def validate_pdf(data: bytes, trust_roots: Sequence[bytes]) -> list[SignatureReport]:
+def validate_pdf(data: bytes, trust_roots: Sequence[bytes], *,
+                 later_seal: Callable[[SignatureReport], bool] = _any_trusted
+                 ) -> list[SignatureReport]:
     """Validate every signature (``/Sig``) in ``data``, in signing order.
 
     Document timestamps (``/DocTimeStamp``, added for PAdES B-LTA) are not reported here (see
@@ -179,18 +61,28 @@ def validate_pdf(data: bytes, trust_roots: Sequence[bytes]) -> list[SignatureRep
     false bottom line, rather than failing the whole document. Nothing is fetched from the
     network; revocation is checked only where the information is embedded.
 
+    A signature's report lists what later revisions drew over the pages
+    (:attr:`SignatureReport.visible_changes`); anything but the stamp of a later seal (a good
+    signature that ``later_seal`` accepts, not over this signature's own stamp) fails it.
+
     :param trust_roots: certificates (PEM or DER) of the roots to trust.
+    :param later_seal: whether a later, good signature is one of the organisation's seals, whose
+        stamp an earlier seal tolerates; by default every signature trusted to ``trust_roots``
+        is.
     :raises InvalidDocument: ``data`` is not a readable, unencrypted PDF.
     """
-    return validate_document(data, trust_roots).signatures
+    return validate_document(data, trust_roots, later_seal=later_seal).signatures
 
 
-def validate_document(data: bytes, trust_roots: Sequence[bytes]) -> DocumentReport:
+def validate_document(data: bytes, trust_roots: Sequence[bytes], *,
+                      later_seal: Callable[[SignatureReport], bool] = _any_trusted
+                      ) -> DocumentReport:
     """Validate every signature and every document timestamp in ``data``: the signatures as
     :func:`validate_pdf` does, each with the PAdES level it reaches, and the document timestamps
     (PAdES B-LTA), oldest first. Nothing is fetched.
 
     :param trust_roots: certificates (PEM or DER) of the roots to trust.
+    :param later_seal: as for :func:`validate_pdf`.
     :raises InvalidDocument: ``data`` is not a readable, unencrypted PDF.
     """
     reader = open_pdf(data, "encrypted PDFs cannot be verified here")
@@ -223,10 +115,27 @@ def validate_document(data: bytes, trust_roots: Sequence[bytes]) -> DocumentRepo
     readable.sort(key=lambda item: item[0])
     stamps.sort(key=lambda item: item[0])
     timestamps = [_validate_timestamp(embedded, context) for _, embedded in stamps]
-    dss = _Dss.read(reader) if readable else None
-    signatures = [_with_level(_validate_one(embedded, context), embedded, dss, timestamps)
-                  for _, embedded in readable]
+    dss = Dss.read(reader) if readable else None
+    revisions = {embedded.field_name: revision for revision, embedded in readable}
+    signatures = [dataclasses.replace(_validate_one(embedded, context), revision=revision + 1)
+                  for revision, embedded in readable]
+    signatures = overlays.judge(signatures, _drawn_after(reader, revisions), revisions,
+                                later_seal)
+    signatures = [with_level(report, embedded, dss, timestamps)
+                  for report, (_, embedded) in zip(signatures, readable, strict=True)]
     return DocumentReport(signatures + broken, timestamps)
+
+
+def _drawn_after(reader, revisions: dict[str, int]) -> overlays.Analysis | None:
+    """What later revisions drew over the pages, after each signature; ``None`` if that cannot
+    be read (then no signature passes)."""
+    try:
+        return overlays.analyse(reader, revisions)
+    except overlays.TooComplex as e:
+        logger.info("what the pages draw was not analysed: %s", e)
+    except (*_DAMAGED, RecursionError) as e:
+        logger.info("what the pages draw cannot be read: %s", e)
+    return None
 
 
 def _validate_one(embedded: EmbeddedPdfSignature, context: ValidationContext) -> SignatureReport:
@@ -305,66 +214,6 @@ def _expiry(cert: asn1_x509.Certificate | None) -> datetime.datetime | None:
         return cert.not_valid_after if cert is not None else None
     except _DAMAGED:
         return None
-
-
-@dataclass(frozen=True)
-class _Dss:
-    """What the document security store holds, as far as levels go."""
-
-    vri: dict[str, bool]
-    """Per signature (``/<SHA-1 of its /Contents, hex>``): whether its entry has revocation
-    data."""
-
-    crl_issuers: list[asn1_x509.Name]
-    has_ocsp: bool
-
-    @classmethod
-    def read(cls, reader) -> _Dss | None:
-        try:
-            dss = reader.root.get("/DSS")
-            if dss is None:
-                return None
-            dss = dss.get_object()
-            vri = {}
-            for key, entry in dss.get("/VRI", generic.DictionaryObject()).get_object().items():
-                entry = entry.get_object()
-                vri[str(key)] = bool(entry.get("/CRL") or entry.get("/OCSP"))
-            issuers = []
-            for ref in dss.get("/CRLs", generic.ArrayObject()).get_object():
-                crl = asn1_crl.CertificateList.load(ref.get_object().data)
-                issuers.append(crl["tbs_cert_list"]["issuer"])
-            return cls(vri, issuers, bool(dss.get("/OCSPs")))
-        except _DAMAGED as e:
-            logger.info("the document security store is unreadable: %s", e)
-            return None
-
-    def covers(self, embedded: EmbeddedPdfSignature) -> bool:
-        """Whether it holds revocation data for the signature's certificate."""
-        try:
-            if self.vri:
-                key = "/" + hashlib.sha1(embedded.pkcs7_content).hexdigest().upper()  # noqa: S324
-                return self.vri.get(key, False)
-            issuer = embedded.signer_cert.issuer
-        except _DAMAGED:
-            return False
-        return self.has_ocsp or any(name == issuer for name in self.crl_issuers)
-
-
-def _with_level(report: SignatureReport, embedded: EmbeddedPdfSignature, dss: _Dss | None,
-                timestamps: list[DocumentTimestampReport]) -> SignatureReport:
-    """The report with the PAdES level the signature reaches (see SignatureReport.level)."""
-    if not report.bottom_line:
-        return report
-    if report.timestamp is None or not report.timestamp_trusted:
-        level = "B-B"
-    elif dss is None or not dss.covers(embedded):
-        level = "B-T"
-    elif not any(ts.bottom_line and ts.signed_length > report.signed_length
-                 for ts in timestamps):
-        level = "B-LT"
-    else:
-        level = "B-LTA"
-    return dataclasses.replace(report, level=level)
 
 
 def _modified_after(level: ModificationLevel | None, docmdp_ok: bool | None) -> bool | None:

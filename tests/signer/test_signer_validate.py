@@ -17,6 +17,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from signer import (
     InvalidDocument,
     KeyMaterial,
+    SealPlacement,
     SealSettings,
     SealSigner,
     create_ca_hierarchy,
@@ -113,6 +114,7 @@ def test_a_second_seal_is_an_allowed_change(sealed, pki, signer_p256, appearance
         expected_sha256=hashlib.sha256(sealed).hexdigest(),
         signer=signer_p256,
         appearance_pdf=appearance.pdf,
+        placement=SealPlacement(page=1, x=300, y=36, size=119),  # beside the first one
         settings=SealSettings(field_name="Seal2"),
     )
     first, last = validate_pdf(second, [pki.root.cert_pem])
@@ -121,6 +123,30 @@ def test_a_second_seal_is_an_allowed_change(sealed, pki, signer_p256, appearance
     assert first.coverage == "ENTIRE_REVISION" and first.bottom_line
     assert second[: first.signed_length] == sealed
     assert last.signed_length == len(second) and last.modified_after is False
+    # The later stamp is listed, and tolerated: a good seal of ours, beside this one.
+    (change,) = first.visible_changes
+    assert (change.kind, change.field, change.page, change.rect) == (
+        "signature", "Seal2", 1, (300.0, 36.0, 419.0, 155.0))
+    assert change.allowed and not change.covers_signature and first.visibly_modified is False
+    assert (first.revision, last.revision, change.revision) == (2, 3, 3)
+
+
+def test_a_second_seal_over_the_first_stamp_fails_the_first(sealed, pki, signer_p256,
+                                                             appearance):
+    over = seal_pdf(
+        sealed,
+        expected_sha256=hashlib.sha256(sealed).hexdigest(),
+        signer=signer_p256,
+        appearance_pdf=appearance.pdf,  # the default place: where the first seal is
+        settings=SealSettings(field_name="Seal2"),
+    )
+    first, last = validate_pdf(over, [pki.root.cert_pem])
+    assert first.modification_level == "FORM_FILLING"  # pyHanko alone lets it pass
+    (change,) = first.visible_changes
+    assert change.covers_signature and not change.allowed
+    assert first.visibly_modified is True and first.modified_after is True
+    assert not first.bottom_line and first.level is None
+    assert last.bottom_line
 
 
 def test_timestamped_seal_reports_the_timestamp(pdf_1p, pki, signer_rsa, appearance, passphrase):
