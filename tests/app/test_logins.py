@@ -64,7 +64,9 @@ def test_the_lock_out_tells_no_more_than_a_wrong_password(app, make_user):
         return [(r.status_code, message(r))
                 for r in (attempt(client, name, f"guess-{n}", address) for n in range(7))]
 
-    assert answers("alice", "192.0.2.1") == answers("nobody", "192.0.2.2")
+    for_alice = answers("alice", "192.0.2.1")
+    assert for_alice[-1][0] == 429  # locked
+    assert answers("nobody", "192.0.2.2") == for_alice
 
 
 def test_a_success_forgets_the_names_failures(app, make_user):
@@ -75,6 +77,7 @@ def test_a_success_forgets_the_names_failures(app, make_user):
     assert attempt(client, "alice", PASSWORD).status_code == 302
     for n in range(4):
         assert attempt(app.test_client(), "alice", f"again-{n}").status_code == 401
+    assert attempt(app.test_client(), "alice", "again-4").status_code == 429
 
 
 def test_an_address_is_blocked_after_failures_on_many_names(app, make_user):

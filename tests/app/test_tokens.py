@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, text, update
 
+import config
 from app import create_app
 from app.extensions import db
-import config
 from processes.db import write_intent
 from processes.models import ApiToken, AuditEvent, utcnow
 
@@ -114,6 +114,7 @@ def test_the_command_line_lists_and_revokes_tokens(app, api, client):
 
 def test_the_profile_page_makes_a_token_shows_it_once_and_revokes_it(app, api, login, client):
     bobs = api("bob").token
+    assert client.get("/me").headers["Location"].startswith("/login")
     alice = login("alice")
     made = alice.post("/me/tokens", data={"name": "ERP 对接"})
     assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
