@@ -99,16 +99,20 @@ def _check(session: Session, name: str, password: str, address: str, limits: Log
         session.flush()
         return LoginResult(user=user)
 
+    # The audit log keeps forever what it is given: a name typed that is no user's is often
+    # a password typed in the wrong box, so only a real user's name is written.
+    shown = name_key if session.execute(
+        select(User.id).where(User.name == name_key)).first() else None
     extra = {"during": during} if during else {}
-    audit.record(session, "user.login_failed", name=name_key, address=address_key,
+    audit.record(session, "user.login_failed", name=shown, address=address_key,
                  failures=counter.failures, **extra)
     until = now + timedelta(minutes=limits.minutes)
     if counter.failures >= limits.failures:
         counter.locked_until = until
-        audit.record(session, "user.locked", name=name_key, address=address_key,
+        audit.record(session, "user.locked", name=shown, address=address_key,
                      until=until.isoformat(), failures=counter.failures)
-        logger.warning("log-in locked for name %r after %d failures", name_key,
-                       counter.failures)
+        logger.warning("log-in locked for %s after %d failures",
+                       repr(shown) if shown else "a name that is no user's", counter.failures)
     at_address = _throttle(session, ADDRESS, address_key, now, limits)
     at_address.failures += 1
     if at_address.failures >= limits.address_failures and not _locked(at_address, now):

@@ -67,6 +67,9 @@ def test_the_lock_out_tells_no_more_than_a_wrong_password(app, make_user):
     for_alice = answers("alice", "192.0.2.1")
     assert for_alice[-1][0] == 429  # locked
     assert answers("nobody", "192.0.2.2") == for_alice
+    # The audit log names real users only: a name that is no user's may be a mistyped password.
+    names = {e["address"]: e["name"] for e in audited(app, "user.login_failed")}
+    assert names == {"192.0.2.1": "alice", "192.0.2.2": None}
 
 
 def test_a_success_forgets_the_names_failures(app, make_user):
