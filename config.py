@@ -136,12 +136,6 @@ class Config:
         if not self.SQLALCHEMY_DATABASE_URI.startswith(("sqlite", "postgresql")):
             raise ConfigurationError("SEALFLOW_DATABASE_URL must be a SQLite or PostgreSQL URL")
         parse_rate(self.VERIFY_RATE)
-        for name, low, high in (("SESSION_HOURS", 1, 24 * 90), ("LOGIN_FAILURES", 1, 1000),
-                                ("LOGIN_ADDRESS_FAILURES", 1, 100_000),
-                                ("LOGIN_LOCKOUT_MINUTES", 1, 7 * 24 * 60)):
-            if not low <= getattr(self, name) <= high:
-                raise ConfigurationError(
-                    f"SEALFLOW_{name} must be from {low} to {high}, not {getattr(self, name)}")
         if self.EXTERNAL_CA_ROOTS:
             try:
                 data = Path(self.EXTERNAL_CA_ROOTS).read_bytes()
@@ -151,6 +145,12 @@ class Config:
             if b"-----BEGIN CERTIFICATE-----" not in data:
                 raise ConfigurationError(
                     "SEALFLOW_EXTERNAL_CA_ROOTS must be a PEM file of CA certificates")
+        for name, low, high in (("SESSION_HOURS", 1, 24 * 90), ("LOGIN_FAILURES", 1, 1000),
+                                ("LOGIN_ADDRESS_FAILURES", 1, 100_000),
+                                ("LOGIN_LOCKOUT_MINUTES", 1, 7 * 24 * 60)):
+            if not low <= getattr(self, name) <= high:
+                raise ConfigurationError(
+                    f"SEALFLOW_{name} must be from {low} to {high}, not {getattr(self, name)}")
 
 
 class TestConfig(Config):
