@@ -84,6 +84,8 @@ class Config:
         # Failed log-ins: LOGIN_FAILURES for one name, or LOGIN_ADDRESS_FAILURES from one client
         # address, within LOGIN_LOCKOUT_MINUTES refuse every log-in of that name (or from that
         # address) for LOGIN_LOCKOUT_MINUTES (`sealflow user unlock NAME` lifts it sooner).
+        # The address is the peer's: behind a reverse proxy that Sealflow does not trust for
+        # X-Forwarded-For, every client shares the proxy's, so set LOGIN_ADDRESS_FAILURES=0 (off).
         self.LOGIN_FAILURES = _env_int("LOGIN_FAILURES", 5)
         self.LOGIN_ADDRESS_FAILURES = _env_int("LOGIN_ADDRESS_FAILURES", 20)
         self.LOGIN_LOCKOUT_MINUTES = _env_int("LOGIN_LOCKOUT_MINUTES", 15)
@@ -146,7 +148,7 @@ class Config:
                 raise ConfigurationError(
                     "SEALFLOW_EXTERNAL_CA_ROOTS must be a PEM file of CA certificates")
         for name, low, high in (("SESSION_HOURS", 1, 24 * 90), ("LOGIN_FAILURES", 1, 1000),
-                                ("LOGIN_ADDRESS_FAILURES", 1, 100_000),
+                                ("LOGIN_ADDRESS_FAILURES", 0, 100_000),
                                 ("LOGIN_LOCKOUT_MINUTES", 1, 7 * 24 * 60)):
             if not low <= getattr(self, name) <= high:
                 raise ConfigurationError(

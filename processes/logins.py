@@ -37,7 +37,8 @@ class LoginLimits:
     failures: int = 5
     """Failed log-ins for one name within ``minutes`` that lock the name for ``minutes``."""
     address_failures: int = 20
-    """Failed log-ins from one address within ``minutes`` that block it for ``minutes``."""
+    """Failed log-ins from one address within ``minutes`` that block it for ``minutes``
+    (0: no limit per address)."""
     minutes: int = 15
     session_hours: int = 12
     """A session ends this long after log-in, whatever the browser keeps."""
@@ -115,7 +116,8 @@ def _check(session: Session, name: str, password: str, address: str, limits: Log
                        repr(shown) if shown else "a name that is no user's", counter.failures)
     at_address = _throttle(session, ADDRESS, address_key, now, limits)
     at_address.failures += 1
-    if at_address.failures >= limits.address_failures and not _locked(at_address, now):
+    if limits.address_failures and at_address.failures >= limits.address_failures \
+            and not _locked(at_address, now):
         at_address.locked_until = until
         audit.record(session, "login.address_blocked", address=address_key,
                      until=until.isoformat(), failures=at_address.failures)

@@ -99,6 +99,17 @@ def test_an_address_is_blocked_after_failures_on_many_names(app, make_user):
     assert run(app, "user", "unlock").exit_code == 1
 
 
+def test_no_limit_per_address_when_it_is_off(app, make_user):
+    """Behind a proxy not trusted for X-Forwarded-For every client shares one address."""
+    app.config["LOGIN_ADDRESS_FAILURES"] = 0
+    make_user("alice", password=PASSWORD)
+    client = app.test_client()
+    for n in range(3):
+        assert attempt(client, f"user{n}", "guess").status_code == 401
+    assert attempt(client, "alice", PASSWORD).status_code == 302
+    assert audited(app, "login.address_blocked") == []
+
+
 def test_an_admin_lifts_a_lock_out_through_the_api(app, api, make_user):
     bob, root = api("bob"), api("root", roles=["admin"])
     make_user("alice", password=PASSWORD)
