@@ -23,6 +23,17 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(f"SEALFLOW_{name} must be a whole number, not {value!r}") \
+            from None
+
+
 class Config:
     """Defaults for a single-machine installation (SQLite, in-process jobs)."""
 
@@ -74,6 +85,16 @@ class Config:
         # a PEM file of the root certificates of the CAs trusted to issue them. Verification
         # and long-term validation data trust these beside the organisation root.
         self.EXTERNAL_CA_ROOTS = _env("EXTERNAL_CA_ROOTS")
+        # Browser sessions are kept on the server and end this many hours after log-in.
+        self.SESSION_HOURS = _env_int("SESSION_HOURS", 12)
+        # Failed log-ins: LOGIN_FAILURES for one name, or LOGIN_ADDRESS_FAILURES from one client
+        # address, within LOGIN_LOCKOUT_MINUTES refuse every log-in of that name (or from that
+        # address) for LOGIN_LOCKOUT_MINUTES (`sealflow user unlock NAME` lifts it sooner).
+        # The address is the peer's: behind a reverse proxy that Sealflow does not trust for
+        # X-Forwarded-For, every client shares the proxy's, so set LOGIN_ADDRESS_FAILURES=0 (off).
+        self.LOGIN_FAILURES = _env_int("LOGIN_FAILURES", 5)
+        self.LOGIN_ADDRESS_FAILURES = _env_int("LOGIN_ADDRESS_FAILURES", 20)
+        self.LOGIN_LOCKOUT_MINUTES = _env_int("LOGIN_LOCKOUT_MINUTES", 15)
         self.SQLITE_BUSY_TIMEOUT = float(_env("SQLITE_BUSY_TIMEOUT", "30") or 30)
         self.WTF_CSRF_ENABLED = _env_bool("CSRF", True)
         self.WTF_CSRF_TIME_LIMIT = None
@@ -134,6 +155,12 @@ class Config:
             if b"-----BEGIN CERTIFICATE-----" not in data:
                 raise ConfigurationError(
                     "SEALFLOW_EXTERNAL_CA_ROOTS must be a PEM file of CA certificates")
+        for name, low, high in (("SESSION_HOURS", 1, 24 * 90), ("LOGIN_FAILURES", 1, 1000),
+                                ("LOGIN_ADDRESS_FAILURES", 0, 100_000),
+                                ("LOGIN_LOCKOUT_MINUTES", 1, 7 * 24 * 60)):
+            if not low <= getattr(self, name) <= high:
+                raise ConfigurationError(
+                    f"SEALFLOW_{name} must be from {low} to {high}, not {getattr(self, name)}")
 
 
 class TestConfig(Config):

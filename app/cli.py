@@ -21,12 +21,14 @@ from app.extensions import db
 from processes import (
     crl,
     definitions,
+    logins,
     migration,
     people,
     seals,
+    tokens,
 )
 from processes.db import unit_of_work
-from processes.errors import SealflowError
+from processes.errors import BadInput, SealflowError
 
 
 def _fail(exc: SealflowError) -> None:
@@ -118,11 +120,49 @@ def user_token(name, scopes, label) -> str:
     return f"token for {name}: {token}"
 
 
+@user_group.command("tokens")
+@click.argument("name")
+@transactional
+def user_tokens(name) -> str:
+    """List a user's live tokens (never their secret): id, name, scopes, created, last used."""
+    found = tokens.tokens_of(db.session, people.get_user(db.session, name))
+    lines = [f"{'id':>6}  {'name':<20} {'scopes':<24} {'created':<25} last used"]
+    for t in map(tokens.describe, found):
+        lines.append(f"{t['id']:>6}  {t['name']:<20} {','.join(t['scopes']):<24} "
+                     f"{t['created_at'][:19]:<25} {(t['last_used_at'] or 'never')[:19]}")
+    return "\n".join(lines) if found else f"{name} has no live tokens"
+
+
+@user_group.command("revoke-token")
+@click.argument("token_id", type=int)
+@transactional
+def user_revoke_token(token_id) -> str:
+    """Revoke one token by its id (from `user tokens`); it answers 401 from now on."""
+    token = tokens.find(db.session, token_id)
+    tokens.revoke(db.session, token, actor=None)
+    return f"token {token.id} ({token.name}) of {token.user.name} revoked"
+
+
+@user_group.command("unlock")
+@click.argument("name", required=False)
+@click.option("--address", help="lift the block of this client address instead")
+@transactional
+def user_unlock(name, address) -> str:
+    """Lift a lock-out after failed log-ins (of a user, or of a client address)."""
+    if bool(name) == bool(address):
+        raise BadInput("name a user, or give --address (not both)")
+    if address:
+        was = logins.unlock_address(db.session, address, actor=None)
+        return f"address {address} {'unblocked' if was else 'was not blocked'}"
+    was = logins.unlock(db.session, name, actor=None)
+    return f"user {name} {'unlocked' if was else 'was not locked (failures forgotten)'}"
+
+
 @user_group.command("deactivate")
 @click.argument("name")
 @transactional
 def user_deactivate(name) -> str:
-    """Deactivate a user and revoke their tokens."""
+    """Deactivate a user: their sessions end and their tokens are revoked."""
     people.deactivate_user(db.session, name)
     return f"user {name} deactivated"
 

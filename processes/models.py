@@ -153,6 +153,9 @@ class ApiToken(Base):
     scopes: Mapped[str] = mapped_column(String(400), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    """Written at most once a minute, after the response (processes/tokens.py)."""
     user: Mapped[User] = relationship()
 
 
@@ -383,6 +386,6 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# The seal's policy, usage and lifecycle tables, the PKI's, and notices, live beside (imported
-# so the metadata has them).
-from processes import notice_models, pki_models, seal_models  # noqa: E402,F401
+# The seal's policy, usage and lifecycle tables, the PKI's, notices, and the browser sessions
+# and log-in throttles, live beside (imported so the metadata has them).
+from processes import auth_models, notice_models, pki_models, seal_models  # noqa: E402,F401

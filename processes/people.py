@@ -12,8 +12,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from processes import audit, sessions, tokens
 from processes.errors import BadInput, NotFound
-from processes.models import ApiToken, Group, Membership, Role, User, UserRole
+from processes.models import ApiToken, Group, Membership, Role, User, UserRole, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ class Identity:
 
     user: User
     scopes: frozenset[str] | None = None
+    token_id: int | None = None
+    token_use_due: bool = False
+    """This use of the token is to be recorded (none recorded within the last minute)."""
 
     def has_role(self, *roles: str) -> bool:
         names = self.user.role_names
@@ -91,9 +95,7 @@ def add_user(session: Session, name: str, *, password: str | None = None,
     elif display_name:
         user.display_name = display_name
     if password is not None:
-        if len(password) < 8:
-            raise BadInput("the password must have at least 8 characters")
-        user.password_hash = generate_password_hash(password)
+        set_password(session, user, password, actor=None)
     session.flush()
     for key in groups:
         group = get_group(session, key)
@@ -107,11 +109,38 @@ def add_user(session: Session, name: str, *, password: str | None = None,
     return user
 
 
-def deactivate_user(session: Session, name: str) -> User:
+MIN_PASSWORD = 8
+
+
+def set_password(session: Session, user: User, password: str, *,
+                 actor: User | None) -> bool:
+    """Set the user's password. When it replaces another one, whoever knew the old one may
+    have logged in or made tokens with it: every session of the user ends and every token is
+    revoked (audited). Returns whether it was such a change (not a first password, nor the
+    same one again)."""
+    if len(password) < MIN_PASSWORD:
+        raise BadInput(f"the password must have at least {MIN_PASSWORD} characters")
+    changed = bool(user.password_hash) and not check_password_hash(user.password_hash,
+                                                                    password)
+    user.password_hash = generate_password_hash(password)
+    if changed:
+        ended = sessions.end_all(session, user)
+        revoked = tokens.revoke_all(session, user)
+        audit.record(session, "user.password_changed", actor=actor, user=user.name,
+                     sessions_ended=ended, tokens_revoked=revoked)
+        logger.info("password of user %s changed; %d session(s) ended, %d token(s) revoked",
+                    user.name, ended, len(revoked))
+    return changed
+
+
+def deactivate_user(session: Session, name: str, *, actor: User | None = None) -> User:
+    """Deactivate a user: their sessions end and their tokens are revoked (audited)."""
     user = get_user(session, name)
     user.active = False
-    for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars():
-        token.revoked = True
+    ended = sessions.end_all(session, user)
+    revoked = tokens.revoke_all(session, user)
+    audit.record(session, "user.deactivated", actor=actor, user=user.name,
+                 sessions_ended=ended, tokens_revoked=revoked)
     return user
 
 
@@ -152,17 +181,20 @@ def token_hash(token: str) -> str:
 
 
 def create_token(session: Session, user: User, *, name: str = "",
-                 scopes: list[str] = ()) -> str:
-    """Create a bearer token; returns it in clear (the only time it is seen)."""
+                 scopes: list[str] = (), actor: User | None = None) -> str:
+    """Create a bearer token; returns it in clear (the only time it is seen). Audited."""
     unknown = set(scopes) - SCOPES
     if unknown:
         raise BadInput(f"unknown scope(s) {', '.join(sorted(unknown))}; scopes are: "
                        + ", ".join(sorted(SCOPES)))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), name=name,
-                         scopes=",".join(sorted(set(scopes) | {"api"}))))
+    row = ApiToken(user_id=user.id, token_hash=token_hash(token), name=name[:120],
+                   scopes=",".join(sorted(set(scopes) | {"api"})))
+    session.add(row)
     session.flush()
-    logger.info("token created for user %s", user.name)
+    audit.record(session, "user.token_created", actor=actor, user=user.name, token=row.id,
+                 name=row.name, scopes=row.scopes)
+    logger.info("token %d created for user %s", row.id, user.name)
     return token
 
 
@@ -177,7 +209,9 @@ def identity_from_token(session: Session, token: str) -> Identity | None:
     api_token, user = row
     if api_token.revoked or not user.active:
         return None
-    return Identity(user, frozenset(s for s in api_token.scopes.split(",") if s))
+    return Identity(user, frozenset(s for s in api_token.scopes.split(",") if s),
+                    token_id=api_token.id,
+                    token_use_due=tokens.use_due(api_token.last_used_at, utcnow()))
 
 
 def groups_of(session: Session, user_id: int) -> list[Group]:

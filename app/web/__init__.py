@@ -1,9 +1,9 @@
 """The pages (Jinja2, usable without JavaScript).
 
 One module per area: ``inbox`` (the inbox and ``/``), ``tasks`` (working one task), ``requests``
-(my requests, a new request, one request and its files), ``seals``, ``verify`` (public: the
-seals of any PDF checked). ``present`` holds the template filters, which only format what the
-views hand them.
+(my requests, a new request, one request and its files), ``seals``, ``me`` (the profile:
+password, API tokens), ``verify`` (public: the seals of any PDF checked). ``present`` holds the
+template filters, which only format what the views hand them.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def data_fields() -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    from app.web import inbox, present, requests, seals, tasks, verify  # noqa: F401
+    from app.web import inbox, me, present, requests, seals, tasks, verify  # noqa: F401
 
     present.init_app(app)
     app.register_blueprint(blueprint)
