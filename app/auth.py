@@ -158,6 +158,10 @@ def _bearer() -> None:
         if found.token_use_due and found.token_id is not None:
             _record_use_later(found.token_id)
     elif request.method not in ("GET", "HEAD", "OPTIONS"):
+        # Who is calling comes first: nobody at all is a 401, before any CSRF check (whose
+        # 400 would tell a stranger the route exists and what it wants).
+        if not current_user.is_authenticated:
+            raise NotAuthenticated("log in, or send Authorization: Bearer <token>")
         csrf.protect()
 
 

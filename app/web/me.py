@@ -69,11 +69,11 @@ def create_token():
 @blueprint.post("/me/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
+    who = identity()
+    token = tokens.get_token(db.session, who.user, token_id)  # 404 unless it is the caller's
     if request.form.get("confirm") != "yes":
         flash("请确认吊销 · Confirm to revoke the token", "error")
         return redirect(url_for("web.me"))
-    who = identity()
-    attempt(lambda: tokens.revoke(db.session, tokens.get_token(db.session, who.user, token_id),
-                                  actor=who.user))
+    attempt(lambda: tokens.revoke(db.session, token, actor=who.user))
     flash("令牌已吊销 · Token revoked", "success")
     return redirect(url_for("web.me"))

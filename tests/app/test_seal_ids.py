@@ -54,8 +54,7 @@ def _both(client, method: str, path: str, seal_id: int, headers: dict | None = N
 @pytest.mark.parametrize(("method", "path"), API_VIEWS)
 def test_anonymous_callers_get_401_for_real_and_unknown_seals(client, external_seal, method,
                                                              path):
-    # A POST with neither a token nor a session meets the CSRF check first (app/auth.py): 400.
-    expected = 401 if method == "get" else 400
+    expected = 401  # a POST too: who is calling comes before the CSRF check (app/auth.py)
     real, unknown = _both(client, method, path, external_seal)
     assert (real.status_code, unknown.status_code) == (expected, expected)
     assert real.get_json() == unknown.get_json()

@@ -3,14 +3,14 @@
 Browser sessions move to the server (log-out ends them), failed log-ins are counted per name
 and per address, and tokens remember when they were revoked and last used.
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0010'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

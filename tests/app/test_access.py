@@ -1,0 +1,273 @@
+"""Who may use each route: every route of the app (API and pages) with every kind of caller,
+checked against the table below. A route added without a line here fails the first test, so
+no route exists without a decision on who may use it. docs/api.md says the same in words.
+
+Callers: anonymous; a plain user; the requester of the request in question, a candidate of its
+task and the custodian of its seal (for routes on one object; for every other route they are
+plain users too); the roles; and two business systems' tokens, with and without ``act_as``.
+"Allowed" means the caller got past the checks of who may do it: the answer is whatever the
+(deliberately harmless) input then gets, 2xx, 3xx or a 4xx about the input or the state, never
+401, 403, 404, a redirect to the log-in page, or a 5xx. "Denied" is 401, 403 or 404 (404 where
+the object is not visible to the caller), or the log-in page for a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from app.extensions import db
+from processes import notices, people, seals
+from processes.db import unit_of_work
+from tests.conftest import approve, make_pdf, submit
+
+ANON, USER, REQUESTER, CANDIDATE, CUSTODIAN = "anon", "pat", "alice", "bob", "carol"
+SEAL_ADMIN, AUDITOR, DESIGNER, MANAGER, ADMIN = "sam", "audrey", "dana", "mona", "root"
+SYSTEM, SYSTEM_ACT_AS = "crm", "erp"
+CALLERS = (ANON, USER, REQUESTER, CANDIDATE, CUSTODIAN, SEAL_ADMIN, AUDITOR, DESIGNER, MANAGER,
+           ADMIN, SYSTEM, SYSTEM_ACT_AS)
+PUBLIC = frozenset(CALLERS)
+SIGNED_IN = PUBLIC - {ANON}
+PEOPLE = SIGNED_IN - {SYSTEM, SYSTEM_ACT_AS}  # who has a browser session (pages)
+# Who sees the request in question: its requester, who has (had) a task on it, the custodian
+# of its seal, auditors and admins.
+SEES_REQUEST = frozenset({REQUESTER, CANDIDATE, CUSTODIAN, AUDITOR, ADMIN})
+MANAGES_SEAL = frozenset({CUSTODIAN, SEAL_ADMIN, ADMIN})
+
+# "METHOD rule": who may use it. Path parameters are filled by ``_path`` below.
+ACCESS: dict[str, frozenset[str]] = {
+    # -- the JSON API --------------------------------------------------------------------
+    "GET /api/v1/me": SIGNED_IN,
+    "GET /api/v1/me/tokens": SIGNED_IN,
+    "DELETE /api/v1/me/tokens/<int:token_id>": frozenset({REQUESTER}),  # the token's owner
+    "GET /api/v1/users/<name>/tokens": frozenset({REQUESTER, ADMIN}),  # the user, admins
+    "DELETE /api/v1/users/<name>/tokens/<int:token_id>": frozenset({REQUESTER, ADMIN}),
+    "POST /api/v1/users/<name>/unlock": frozenset({ADMIN}),
+    "GET /api/v1/business-types": SIGNED_IN,
+    "GET /api/v1/notices": SIGNED_IN,
+    "POST /api/v1/notices/read": SIGNED_IN,
+    "POST /api/v1/notices/<int:notice_id>/read": frozenset({REQUESTER}),  # the notice's owner
+    "GET /api/v1/processes": SIGNED_IN,
+    "POST /api/v1/processes": frozenset({DESIGNER, MANAGER, SEAL_ADMIN, ADMIN}),
+    "POST /api/v1/processes/<key>/migrate": frozenset({ADMIN}),
+    "GET /api/v1/requests": SIGNED_IN,
+    "POST /api/v1/requests": SIGNED_IN,
+    "GET /api/v1/requests/<int:request_id>": SEES_REQUEST,
+    "GET /api/v1/requests/<int:request_id>/document": SEES_REQUEST,
+    "GET /api/v1/requests/<int:request_id>/sealed": SEES_REQUEST,
+    "POST /api/v1/requests/<int:request_id>/withdraw": frozenset({REQUESTER}),
+    "POST /api/v1/requests/<int:request_id>/retry": frozenset({ADMIN}),
+    "POST /api/v1/requests/<int:request_id>/messages/<name>": frozenset({REQUESTER, ADMIN}),
+    "GET /api/v1/seals": SIGNED_IN,
+    "GET /api/v1/seals/<int:seal_id>/usage": MANAGES_SEAL | {AUDITOR},
+    "GET /api/v1/seals/<int:seal_id>/csr": MANAGES_SEAL,
+    "POST /api/v1/seals/<int:seal_id>/certificate": MANAGES_SEAL,
+    "GET /api/v1/tasks": SIGNED_IN,
+    "POST /api/v1/tasks/<task_id>/claim": frozenset({CANDIDATE}),
+    "POST /api/v1/tasks/<task_id>/unclaim": frozenset({CANDIDATE, ADMIN}),  # claimant, admin
+    "POST /api/v1/tasks/<task_id>/complete": frozenset({CANDIDATE}),
+    "POST /api/v1/verify": PUBLIC,
+    # -- the organisation PKI (public by nature) -----------------------------------------
+    "GET /pki/ca": PUBLIC,
+    "GET /pki/crl": PUBLIC,
+    "GET /pki/root.crl": PUBLIC,
+    "POST /pki/ocsp": PUBLIC,
+    "GET /pki/ocsp/<path:encoded>": PUBLIC,
+    "POST /tsa": PUBLIC,
+    # -- pages ---------------------------------------------------------------------------
+    "GET /": PUBLIC,  # a redirect to the inbox, which asks for a log-in
+    "GET /login": PUBLIC,
+    "POST /login": PUBLIC,
+    "POST /logout": PUBLIC,
+    "GET /verify": PUBLIC,
+    "POST /verify": PUBLIC,
+    "GET /static/<path:filename>": PUBLIC,
+    "GET /inbox": PEOPLE,
+    "GET /me": PEOPLE,
+    "POST /me/password": PEOPLE,
+    "POST /me/tokens": PEOPLE,
+    "POST /me/tokens/<int:token_id>/revoke": frozenset({REQUESTER}),
+    "POST /notices/read": PEOPLE,
+    "GET /requests": PEOPLE,
+    "GET /requests/new": PEOPLE,
+    "POST /requests/new": PEOPLE,
+    "GET /requests/<int:request_id>": SEES_REQUEST,
+    "GET /requests/<int:request_id>/document": SEES_REQUEST,
+    "GET /requests/<int:request_id>/sealed": SEES_REQUEST,
+    "POST /requests/<int:request_id>/withdraw": frozenset({REQUESTER}),
+    "POST /requests/<int:request_id>/retry": frozenset({ADMIN}),
+    "GET /seals": PEOPLE,
+    "GET /seals/<int:seal_id>": PEOPLE,
+    "GET /seals/<int:seal_id>/image.png": PEOPLE,
+    "GET /seals/<int:seal_id>/seal.csr": MANAGES_SEAL,
+    "POST /seals/<int:seal_id>/certificate": MANAGES_SEAL,
+    "POST /seals/<int:seal_id>/status": MANAGES_SEAL,
+    "GET /tasks/<task_id>": frozenset({CANDIDATE}),
+    "POST /tasks/<task_id>": frozenset({CANDIDATE}),
+}
+
+
+def _routes(app) -> set[str]:
+    return {f"{method} {rule.rule}" for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_route_has_a_decision_on_who_may_use_it(app):
+    routes = _routes(app)
+    assert sorted(routes - set(ACCESS)) == [], "routes with no line in ACCESS"
+    assert sorted(set(ACCESS) - routes) == [], "lines in ACCESS for routes that do not exist"
+
+
+@dataclass
+class World:
+    """The objects the routes act on, and a client for each caller."""
+
+    request_id: int  # alice's request, sealed: bob approved it, on carol's seal
+    task_id: str  # an open task of another of alice's requests; bob is its candidate
+    claimed_task_id: str  # the same, claimed by bob
+    notice_id: int  # alice's
+    seal_id: int  # carol's
+    csr_seal_id: int  # carol's too, waiting for an external CA's certificate
+    api: dict[str, Any]
+    pages: dict[str, Any]
+    app: Any
+
+    def fresh_token(self) -> int:
+        """A new token of alice's, for a route that revokes one."""
+        with self.app.app_context(), unit_of_work(db.session):
+            from processes.models import ApiToken
+            people.create_token(db.session, people.get_user(db.session, REQUESTER),
+                                name="spare")
+            db.session.flush()
+            return db.session.query(ApiToken.id).order_by(ApiToken.id.desc()).limit(1).scalar()
+
+
+@pytest.fixture
+def world(app, org, api, login, pdf) -> World:
+    tokens = {REQUESTER: org.alice, CANDIDATE: org.bob, CUSTODIAN: org.carol,
+              DESIGNER: org.designer, SEAL_ADMIN: org.seal_admin,
+              USER: api(USER), AUDITOR: api(AUDITOR, roles=["auditor"]),
+              MANAGER: api(MANAGER, roles=["manager"]), ADMIN: api(ADMIN, roles=["admin"]),
+              SYSTEM: api(SYSTEM), SYSTEM_ACT_AS: api(SYSTEM_ACT_AS, scopes=["act_as"])}
+    sealed = submit(org.alice, org.seal_id, pdf).get_json()
+    approve(org.bob)
+    approve(org.carol)
+    submit(org.alice, org.seal_id, make_pdf(text="second"))
+    submit(org.alice, org.seal_id, make_pdf(text="third"))
+    open_tasks = org.bob.get("/api/v1/tasks").get_json()
+    task_id, claimed = open_tasks[0]["id"], open_tasks[1]["id"]
+    assert org.bob.post(f"/api/v1/tasks/{claimed}/claim").status_code == 200
+    with app.app_context(), unit_of_work(db.session):
+        alice = people.get_user(db.session, REQUESTER)
+        notices.notify(db.session, [alice.id], "test", "a notice for alice")
+        from processes.notice_models import Notice
+        notice_id = db.session.query(Notice.id).filter_by(user_id=alice.id).scalar()
+        from app.context import env
+        csr_seal = seals.create_seal(db.session, env(), "外部CA印章", key_type="p256",
+                                     custodians=[people.get_user(db.session, CUSTODIAN)],
+                                     external_ca=True)
+        csr_seal_id = csr_seal.id
+        from processes import crl
+        crl.publish(db.session, env())
+        crl.publish_root(db.session, env())
+    pages = {ANON: app.test_client(), SYSTEM: app.test_client(),
+             SYSTEM_ACT_AS: app.test_client()}
+    for name in PEOPLE:
+        pages[name] = login(name)
+    return World(sealed["id"], task_id, claimed, notice_id, org.seal_id, csr_seal_id,
+                 {ANON: None, **tokens}, pages, app)
+
+
+def _path(route: str, world: World) -> str:
+    rule = route.split(" ", 1)[1]
+    task = world.claimed_task_id if "unclaim" in rule else world.task_id
+    seal = world.csr_seal_id if ("csr" in rule or "certificate" in rule) else world.seal_id
+    return (rule.replace("<int:request_id>", str(world.request_id))
+            .replace("<int:seal_id>", str(seal)).replace("<task_id>", task)
+            .replace("<int:notice_id>", str(world.notice_id)).replace("<key>", "contract_seal")
+            .replace("<int:token_id>", str(world.fresh_token()) if "token_id" in rule else "")
+            .replace("/users/<name>/", f"/users/{REQUESTER}/")
+            .replace("<name>", "signed").replace("<path:encoded>", "AAAA")
+            .replace("<path:filename>", "sealflow.css"))
+
+
+# A body for each POST that changes nothing for a caller who is allowed (it fails on the input
+# or the request's state), so the order of the calls does not matter.
+BODIES: dict[str, dict[str, Any]] = {
+    "POST /api/v1/processes/<key>/migrate": {"json": {"from": 1, "to": 1}},
+    "POST /api/v1/requests/<int:request_id>/messages/<name>": {"json": {}},
+    "POST /api/v1/tasks/<task_id>/complete": {"json": {"decision": "bogus"}},
+    "POST /api/v1/notices/read": {"json": {}},
+    "POST /tasks/<task_id>": {"data": {"decision": "bogus"}},
+    "POST /seals/<int:seal_id>/status": {"data": {"to": "suspended", "reason": ""}},
+    "POST /login": {"data": {"name": "nobody", "password": "wrong"}},
+    "POST /me/password": {"data": {"current_password": "", "new_password": ""}},
+    "POST /me/tokens/<int:token_id>/revoke": {"data": {}},
+}
+# Routes whose allowed answer changes something anyway; each is called last, by its own caller.
+MUTATES = {"POST /api/v1/tasks/<task_id>/claim", "POST /api/v1/tasks/<task_id>/unclaim",
+           "POST /api/v1/notices/<int:notice_id>/read", "POST /api/v1/notices/read",
+           "POST /notices/read", "POST /logout", "POST /me/tokens",
+           "DELETE /api/v1/me/tokens/<int:token_id>",
+           "DELETE /api/v1/users/<name>/tokens/<int:token_id>",
+           "POST /api/v1/users/<name>/unlock", "POST /me/tokens/<int:token_id>/revoke"}
+
+
+def _call(route: str, world: World, caller: str):
+    method, rule = route.split(" ", 1)
+    path = _path(route, world)
+    is_api = rule.startswith("/api/") or rule in ("/tsa",) or rule.startswith("/pki/")
+    body = dict(BODIES.get(route, {}))
+    if method == "POST" and not body:
+        body = {"data": {}, "content_type": "multipart/form-data"}
+    if is_api:
+        client = world.api[caller]
+        if client is None:  # anonymous
+            return world.pages[ANON].open(path, method=method, **body)
+        return client.client.open(path, method=method,
+                                   headers={"Authorization": f"Bearer {client.token}"}, **body)
+    if caller == ANON or caller not in PEOPLE:
+        return world.pages[ANON if caller == ANON else caller].open(path, method=method, **body)
+    return world.pages[caller].open(path, method=method, **body)
+
+
+def _denied(resp) -> bool:
+    if resp.status_code in (401, 403, 404):
+        return True
+    return resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+
+
+def test_each_caller_is_allowed_or_denied_as_the_table_says(app, world):
+    wrong = []
+    order = sorted(ACCESS, key=lambda r: (r in MUTATES, r == "POST /logout"))
+    for route in order:
+        allowed = ACCESS[route]
+        # The denied first, then the allowed: an allowed call that changes state comes last.
+        for caller in sorted(CALLERS, key=lambda c: c in allowed):
+            resp = _call(route, world, caller)
+            assert resp.status_code < 500, (route, caller, resp.status_code, resp.text[:300])
+            denied = _denied(resp)
+            if route.split(" ", 1)[1] in ("/login", "/logout", "/"):
+                denied = resp.status_code in (403, 404)  # log-in pages answer everyone
+            if denied == (caller in allowed):
+                wrong.append(f"{route} as {caller}: {resp.status_code} "
+                             f"{'denied' if denied else 'allowed'}, the table says "
+                             f"{'allowed' if caller in allowed else 'denied'}")
+            resp.close()
+    assert wrong == [], "\n" + "\n".join(wrong)
+
+
+def test_unknown_ids_are_answered_as_forbidden_ones_are(world):
+    """Nobody learns which ids exist from the difference between 'not yours' and 'none'."""
+    for route, unknown in (("GET /api/v1/seals/<int:seal_id>/usage", "/api/v1/seals/999/usage"),
+                           ("GET /api/v1/seals/<int:seal_id>/csr", "/api/v1/seals/999/csr"),
+                           ("GET /api/v1/requests/<int:request_id>", "/api/v1/requests/999")):
+        for caller in (ANON, USER):
+            real = _call(route, world, caller).status_code
+            client = world.api[caller]
+            headers = {} if client is None else {"Authorization": f"Bearer {client.token}"}
+            assert world.pages[ANON].get(unknown, headers=headers).status_code == real, \
+                (route, caller)
+
