@@ -43,6 +43,7 @@ from processes.dmn import DecisionTable, map_result, table_from_dict
 from processes.dmn_xml import read_decisions
 from processes.expressions import ExpressionError, compile_expression, evaluate
 from processes.isotime import is_iso_timer, normalise
+from processes.timer_events import TIMER_CLASSES
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _C = "{" + CAMUNDA_NS + "}"
@@ -153,6 +154,13 @@ def _parse_message_event(self, message_event):
     parsed = CamundaEventDefinitionParser.parse_message_event(self, message_event)
     return MessageDefinition(parsed.name, parsed.correlation_properties, parsed.expression,
                              parsed.result_var)
+
+
+def _parse_timer_event(self, event):
+    """The parser's timer events, made as Sealflow's (processes.timer_events: bounded work)."""
+    parsed = CamundaEventDefinitionParser.parse_timer_event(self, event)
+    return TIMER_CLASSES[type(parsed)](parsed.name, parsed.expression,
+                                       description=parsed.description)
 
 
 class SealflowTaskParser(CamundaTaskParser):
@@ -312,7 +320,8 @@ class SealflowParser(CamundaParser):
         OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (
             type(f"Sealflow{_parser.__name__}", (_parser,),
                  {"parse_extensions": SealflowTaskParser.parse_extensions,
-                  "parse_message_event": _parse_message_event}), _spec)
+                  "parse_message_event": _parse_message_event,
+                  "parse_timer_event": _parse_timer_event}), _spec)
     del _tag, _parser, _spec
 
     def __init__(self, namespaces=None, validator=None):
@@ -393,5 +402,7 @@ def serializer() -> InstanceSerializer:
     config[VotingParallelTask] = MultiInstanceTaskConverter
     config[VotingSequentialTask] = MultiInstanceTaskConverter
     config[DecisionTableTask] = DecisionTableTaskConverter
+    for stock, ours in TIMER_CLASSES.items():
+        config[ours] = config[stock]
     registry = BpmnWorkflowSerializer.configure(config)
     return InstanceSerializer(registry)
