@@ -113,9 +113,10 @@ def check_constant_parts(tree: ast.Expression, evaluate: Callable[[ast.AST], Any
         children = node.args if isinstance(node, ast.Call) else ast.iter_child_nodes(node)
         for child in children:
             parents[child] = node
+    # A called function's name has no parent here: it reads nothing.
     reads: set[ast.AST] = set()
     for node in reversed(order):  # children before their parents
-        if isinstance(node, ast.Name) and node not in _called(parents, node):
+        if isinstance(node, ast.Name):
             reads.add(node)
         if node in reads and node in parents:
             reads.add(parents[node])
@@ -128,11 +129,6 @@ def check_constant_parts(tree: ast.Expression, evaluate: Callable[[ast.AST], Any
                 raise
             except Exception:  # noqa: BLE001, S110 - left for run time, where it is an incident
                 pass
-
-
-def _called(parents: dict[ast.AST, ast.AST], name: ast.Name) -> set[ast.AST]:
-    parent = parents.get(name)
-    return {name} if isinstance(parent, ast.Call) and parent.func is name else set()
 
 
 def check_int(value: int) -> int:
