@@ -174,3 +174,16 @@ def test_a_cycle_computed_to_fire_for_ever_is_an_incident(lending, pdf):
     assert body["status"] == "incident"
     assert body["failure"].startswith("remind_overdue:") and "at least 1 second" in \
         body["failure"]
+
+
+@pytest.mark.parametrize("due", ["P9999Y", "${'0001-01-01T00:00:00'}"])
+def test_a_due_date_past_the_calendar_is_an_incident_not_a_500(app, org, pdf, clock, due):
+    text = _many_timers(1).replace(b'camunda:candidateUsers="${seal_custodians}"',
+                                   f'camunda:candidateUsers="${{seal_custodians}}" '
+                                   f'camunda:dueDate="{due}"'.encode())
+    assert deploy_bytes(org.designer, {"t.bpmn": text}).status_code == 201
+    req = submit(org.alice, org.seal_id, pdf, process="many_timers", data={}).get_json()
+    assert _fire(app, req["id"], clock.advance(hours=2)) is True  # the task opens now
+    body = org.alice.get(f"/api/v1/requests/{req['id']}").get_json()
+    assert body["status"] == "incident"
+    assert body["failure"].startswith("check: dueDate")
