@@ -43,7 +43,7 @@ from processes.dmn import DecisionTable, map_result, table_from_dict
 from processes.dmn_xml import read_decisions
 from processes.expressions import ExpressionError, compile_expression, evaluate
 from processes.isotime import is_iso_timer, normalise
-from processes.timer_events import TIMER_CLASSES
+from processes.timer_events import TIMER_CLASSES, parse_timer_event
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _C = "{" + CAMUNDA_NS + "}"
@@ -154,13 +154,6 @@ def _parse_message_event(self, message_event):
     parsed = CamundaEventDefinitionParser.parse_message_event(self, message_event)
     return MessageDefinition(parsed.name, parsed.correlation_properties, parsed.expression,
                              parsed.result_var)
-
-
-def _parse_timer_event(self, event):
-    """The parser's timer events, made as Sealflow's (processes.timer_events: bounded work)."""
-    parsed = CamundaEventDefinitionParser.parse_timer_event(self, event)
-    return TIMER_CLASSES[type(parsed)](parsed.name, parsed.expression,
-                                       description=parsed.description)
 
 
 class SealflowTaskParser(CamundaTaskParser):
@@ -321,7 +314,7 @@ class SealflowParser(CamundaParser):
             type(f"Sealflow{_parser.__name__}", (_parser,),
                  {"parse_extensions": SealflowTaskParser.parse_extensions,
                   "parse_message_event": _parse_message_event,
-                  "parse_timer_event": _parse_timer_event}), _spec)
+                  "parse_timer_event": parse_timer_event}), _spec)
     del _tag, _parser, _spec
 
     def __init__(self, namespaces=None, validator=None):

@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
 )
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 
 from processes.expressions import ExpressionError
 
@@ -174,3 +175,10 @@ TIMER_CLASSES = {TimeDateEventDefinition: DateTimer,
                  DurationTimerEventDefinition: DurationTimer,
                  CycleTimerEventDefinition: CycleTimer}
 """SpiffWorkflow's timer definitions and Sealflow's, which the parser makes instead."""
+
+
+def parse_timer_event(parser, event):
+    """The event parsers' ``parse_timer_event``: SpiffWorkflow's parsing, Sealflow's classes."""
+    parsed = CamundaEventDefinitionParser.parse_timer_event(parser, event)
+    return TIMER_CLASSES[type(parsed)](parsed.name, parsed.expression,
+                                       description=parsed.description)
