@@ -17,6 +17,7 @@ from processes.errors import Problem
 from processes.expressions import ExpressionError, compile_expression
 from processes.isotime import is_iso_timer, normalise
 from processes.spiff import CAMUNDA_NS
+from processes.timer_events import MIN_CYCLE_PERIOD
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _B = "{" + BPMN_NS + "}"
@@ -39,11 +40,19 @@ def _check_expression(text: str | None, element: Any, what: str, problems: list[
                                 line=element.sourceline, file=name))
 
 
+class _PeriodTooShort(ValueError):
+    pass
+
+
 def _check_timer_value(text: str, kind: str) -> None:
     """Raise ValueError when an ISO timer value is not one SpiffWorkflow can run."""
     value = normalise(text)
     if kind == "timeCycle":
-        TimerEventDefinition.parse_iso_recurring_interval(value)
+        period = TimerEventDefinition.parse_iso_recurring_interval(value)[2]
+        if period < MIN_CYCLE_PERIOD:
+            raise _PeriodTooShort(f"a cycle's period must be at least "
+                                  f"{MIN_CYCLE_PERIOD.total_seconds():g} second: a "
+                                  "shorter one would fire for ever")
     elif kind == "timeDuration":
         TimerEventDefinition.parse_iso_duration(value)
     else:
@@ -62,6 +71,10 @@ def _check_timers(root: Any, problems: list[Problem], name: str) -> None:
             elif is_iso_timer(text):
                 try:
                     _check_timer_value(text, kind)
+                except _PeriodTooShort as exc:
+                    problems.append(Problem(f"{kind} {text!r} of '{event.get('id')}': {exc}",
+                                            element=event.get("id"), line=el.sourceline,
+                                            file=name))
                 except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception here
                     problems.append(Problem(
                         f"{kind} {text!r} of '{event.get('id')}' is not a valid ISO 8601 value",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processes.errors import Problem
+from processes.expression_budget import shared_work
 from processes.expressions import ExpressionError, compile_expression, evaluate
 from processes.feel import (
     DmnError,
@@ -82,7 +83,12 @@ class DecisionTable:
 
     def evaluate(self, variables: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The result as Camunda gives it: one dict of outputs per hit, after the hit policy
-        (an aggregation gives one dict with the number, or none when nothing was summed)."""
+        (an aggregation gives one dict with the number, or none when nothing was summed).
+        Its cells' evaluations share one expression budget."""
+        with shared_work():
+            return self._evaluate(variables)
+
+    def _evaluate(self, variables: Mapping[str, Any]) -> list[dict[str, Any]]:
         values = [self._input(column, variables) for column in self.inputs]
         matched = [rule for rule in self.rules if self._matches(rule, values, variables)]
         if not matched and self.hit_policy in SINGLE_HIT:

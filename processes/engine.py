@@ -27,6 +27,7 @@ from processes.bpmn import build_spec
 from processes.expressions import ExpressionError
 from processes.models import ProcessDefinition
 from processes.spiff import script_engine, serializer
+from processes.timer_events import firing_budget
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +101,11 @@ def run(wf: BpmnWorkflow) -> None:
 
 
 def _run(wf: BpmnWorkflow) -> None:
-    try:
-        wf.do_engine_steps()
-    except Exception as exc:  # noqa: BLE001 - whatever a flow does wrong is an incident
-        raise _incident(wf, exc) from None
+    with firing_budget():  # timers that may fire in one advance (processes.timer_events)
+        try:
+            wf.do_engine_steps()
+        except Exception as exc:  # noqa: BLE001 - whatever a flow does wrong is an incident
+            raise _incident(wf, exc) from None
 
 
 def _incident(wf: BpmnWorkflow, exc: Exception) -> EngineIncident:
@@ -214,11 +216,12 @@ def complete(wf: BpmnWorkflow, task_id: str, values: dict[str, Any]) -> None:
     if task is None or task.state != TaskState.READY:
         raise LookupError(task_id)
     task.set_data(**values)
-    try:
-        task.run()
-    except Exception as exc:  # noqa: BLE001 - an incident, like any failure of a flow
-        raise _incident(wf, exc) from None
-    _run(wf)
+    with firing_budget():
+        try:
+            task.run()
+        except Exception as exc:  # noqa: BLE001 - an incident, like any failure of a flow
+            raise _incident(wf, exc) from None
+        _run(wf)
 
 
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition",
@@ -233,21 +236,24 @@ def next_timer_due(wf: BpmnWorkflow) -> datetime | None:
 
 
 def refresh_timers(wf: BpmnWorkflow) -> None:
-    """Let due timers fire, then run until the instance waits again."""
-    try:
-        wf.refresh_timers()
-    except ExpressionError as exc:
-        raise EngineIncident(_failed_element(wf), exc.message) from None
-    _run(wf)
+    """Let due timers fire (within the advance's budget), then run until the instance waits
+    again."""
+    with firing_budget():
+        try:
+            wf.refresh_timers()
+        except Exception as exc:  # noqa: BLE001 - a timer that cannot be computed: incident
+            raise _incident(wf, exc) from None
+        _run(wf)
 
 
 def throw_signal(wf: BpmnWorkflow, name: str) -> bool:
     """Throw a BPMN signal into the instance and run on; False when nothing catches it."""
-    try:
-        wf.send_event(BpmnEvent(SignalEventDefinition(name)))
-    except WorkflowException:
-        return False
-    _run(wf)
+    with firing_budget():
+        try:
+            wf.send_event(BpmnEvent(SignalEventDefinition(name)))
+        except WorkflowException:
+            return False
+        _run(wf)
     return True
 
 

@@ -4,6 +4,7 @@ Conditions, assignees, candidates and timers are translated token by token (``&&
 ``eq`` to ``==``, ``empty x`` to ``empty(x)``...) and then evaluated by simpleeval over an
 allow-list of AST nodes: literals, names, comparisons, boolean logic, ``in``, arithmetic,
 subscripts and a few functions. No attribute access, no imports, no lambdas, no comprehensions.
+What an expression may cost, compiled and evaluated, is bounded in processes.expression_budget.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import simpleeval
 
+from processes import expression_budget as budget
 from processes.errors import SealflowError
 
 
@@ -31,7 +33,8 @@ def _empty(value: Any) -> bool:
 
 FUNCTIONS: dict[str, Any] = {
     "empty": _empty, "len": len, "str": str, "int": int, "float": float, "bool": bool,
-    "abs": abs, "min": min, "max": max, "round": round, "lower": lambda s: str(s).lower(),
+    "abs": abs, "min": min, "max": max, "round": budget.safe_round,
+    "lower": lambda s: str(s).lower(),
     "upper": lambda s: str(s).upper(),
 }
 
@@ -39,7 +42,7 @@ _JUEL_WORDS = {"eq": "==", "ne": "!=", "gt": ">", "lt": "<", "ge": ">=", "le": "
                "and": "and", "or": "or", "not": "not", "div": "/", "mod": "%",
                "true": "True", "false": "False", "null": "None"}
 
-_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (  # every evaluated one is in BudgetedEval
     ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Constant,
     ast.Name, ast.Load, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Subscript, ast.Slice,
     ast.Call, ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Add, ast.Sub, ast.Mult,
@@ -55,7 +58,7 @@ def _strip_juel(text: str) -> str:
     return text
 
 
-def _translate(text: str) -> str:
+def _translate(text: str) -> list[tuple[int, str]]:
     """Rewrite JUEL operators to Python tokens, leaving string literals untouched."""
     out: list[tuple[int, str]] = []
     toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
@@ -98,33 +101,58 @@ def _translate(text: str) -> str:
             folded[-1] = (tokenize.NAME, "and" if value == "&" else "or")
         else:
             folded.append((kind, value))
-    return tokenize.untokenize(folded).strip()
+    return folded
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 200 else repr(text[:200]) + "…"
 
 
 @lru_cache(maxsize=4096)
 def compile_expression(text: str) -> ast.Expression:
-    """Parse an expression once; raise ExpressionError naming what is wrong."""
+    """Parse an expression once; raise ExpressionError naming what is wrong.
+
+    Its size and nesting are checked before Python tokenizes and parses it (both recurse), and
+    its parts that read no variable are evaluated within the budget (processes.expression_budget).
+    """
     if text is None or not str(text).strip():
         raise ExpressionError("empty expression")
-    source = _strip_juel(str(text))
+    text = str(text)
     try:
-        python = _translate(source)
-        tree = ast.parse(python, mode="eval")
-    except (SyntaxError, tokenize.TokenError, IndentationError) as exc:
-        reason = getattr(exc, "msg", None) or str(exc)
-        raise ExpressionError(f"expression {text!r} does not parse: {reason}") from None
+        budget.check_text(text)
+        source = _strip_juel(text)
+        try:
+            tokens = _translate(source)
+            budget.check_tokens(tokens)
+            tree = ast.parse(tokenize.untokenize(tokens).strip(), mode="eval")
+        except (SyntaxError, tokenize.TokenError, IndentationError,
+                RecursionError, MemoryError) as exc:  # the last two: checked against above
+            reason = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+            raise ExpressionError(f"expression {_shown(text)} does not parse: {reason}") from None
+        budget.check_tree(tree)
+    except budget.OverBudget as exc:
+        raise ExpressionError(f"expression {_shown(text)} {exc}") from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(
-                f"expression {text!r} uses {type(node).__name__}, which is not allowed "
+                f"expression {_shown(text)} uses {type(node).__name__}, which is not allowed "
                 "(only literals, variables, comparisons, and/or/not, in, arithmetic)")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                raise ExpressionError(f"expression {text!r} calls a function that is not allowed")
+                raise ExpressionError(f"expression {_shown(text)} calls a function that is not "
+                                      "allowed")
             if node.keywords:
-                raise ExpressionError(f"expression {text!r}: keyword arguments are not allowed")
+                raise ExpressionError(f"expression {_shown(text)}: keyword arguments are not "
+                                      "allowed")
         if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionError(f"expression {text!r}: names starting with _ are not allowed")
+            raise ExpressionError(f"expression {_shown(text)}: names starting with _ are not "
+                                  "allowed")
+    work = budget.Work()  # as in one evaluation, the constant parts share one budget
+    try:
+        budget.check_constant_parts(
+            tree, lambda node: budget.BudgetedEval({}, FUNCTIONS, work).run(node))
+    except budget.OverBudget as exc:
+        raise ExpressionError(f"expression {_shown(text)} is too costly: it {exc}") from None
     return tree
 
 
@@ -137,23 +165,18 @@ def variables_of(text: str) -> set[str]:
         "True", "False", "None"}
 
 
-class _Evaluator(simpleeval.EvalWithCompoundTypes):
-    def __init__(self, names: dict[str, Any]) -> None:
-        super().__init__(functions=FUNCTIONS, names=names)
-        allowed = {ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Constant,
-                   ast.Name, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Subscript, ast.Slice,
-                   ast.Call}
-        self.nodes = {k: v for k, v in self.nodes.items() if k in allowed}
-
-
 def evaluate(text: str, variables: dict[str, Any]) -> Any:
-    """Evaluate an expression over ``variables``; any failure is an ExpressionError."""
+    """Evaluate an expression over ``variables``; any failure, and going over the budget of
+    processes.expression_budget, is an ExpressionError."""
     tree = compile_expression(text)
     try:
-        return _Evaluator(variables).eval("", previously_parsed=tree.body)
+        return budget.BudgetedEval(variables, FUNCTIONS).run(tree.body)
     except simpleeval.NameNotDefined as exc:
-        raise ExpressionError(f"expression {text!r}: variable {exc.name!r} is not set") from None
+        raise ExpressionError(f"expression {_shown(text)}: variable {exc.name!r} is not set") \
+            from None
+    except budget.OverBudget as exc:
+        raise ExpressionError(f"expression {_shown(text)} is too costly: it {exc}") from None
     except ExpressionError:
         raise
     except Exception as exc:  # noqa: BLE001 - any evaluation failure is the designer's
-        raise ExpressionError(f"expression {text!r} failed: {exc}") from None
+        raise ExpressionError(f"expression {_shown(text)} failed: {exc}") from None

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from processes.expression_budget import MAX_CHARS
 from processes.expressions import ExpressionError, compile_expression, evaluate
 
 
@@ -36,14 +37,24 @@ Value = Callable[[Mapping[str, Any]], Any]
 Test = Callable[[Any, Mapping[str, Any]], bool]
 
 
+MAX_DIGITS = 38
+"""Digits of a number in a cell (Python refuses to read past 4,300, with a ValueError)."""
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
     out, pos, text = [], 0, text.rstrip()
+    if len(text) > MAX_CHARS:
+        raise DmnError(f"is {len(text)} characters long; at most {MAX_CHARS} are allowed")
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
             raise DmnError(f"unexpected {text[pos:].strip()[:10]!r}")
         kind = match.lastgroup or ""
-        out.append((kind, match.group(kind)))
+        value = match.group(kind)
+        if kind == "number" and len(value.replace(".", "")) > MAX_DIGITS:
+            raise DmnError(f"the number {value[:12]}… has {len(value.replace('.', ''))} "
+                           f"digits; at most {MAX_DIGITS} are allowed")
+        out.append((kind, value))
         pos = match.end()
     return out
 

@@ -59,7 +59,7 @@ def _due_at(raw: str | None, variables: dict[str, Any], element: str) -> datetim
         if isinstance(value, datetime):
             return value.astimezone(UTC)
         return due_from(str(value))
-    except (ExpressionError, ValueError) as exc:
+    except (ExpressionError, ValueError, OverflowError) as exc:  # overflow: year 1, P9999Y
         raise EngineIncident(element, f"dueDate {raw!r}: {exc}") from None
 
 

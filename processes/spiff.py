@@ -43,6 +43,7 @@ from processes.dmn import DecisionTable, map_result, table_from_dict
 from processes.dmn_xml import read_decisions
 from processes.expressions import ExpressionError, compile_expression, evaluate
 from processes.isotime import is_iso_timer, normalise
+from processes.timer_events import TIMER_CLASSES, parse_timer_event
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _C = "{" + CAMUNDA_NS + "}"
@@ -312,7 +313,8 @@ class SealflowParser(CamundaParser):
         OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (
             type(f"Sealflow{_parser.__name__}", (_parser,),
                  {"parse_extensions": SealflowTaskParser.parse_extensions,
-                  "parse_message_event": _parse_message_event}), _spec)
+                  "parse_message_event": _parse_message_event,
+                  "parse_timer_event": parse_timer_event}), _spec)
     del _tag, _parser, _spec
 
     def __init__(self, namespaces=None, validator=None):
@@ -393,5 +395,7 @@ def serializer() -> InstanceSerializer:
     config[VotingParallelTask] = MultiInstanceTaskConverter
     config[VotingSequentialTask] = MultiInstanceTaskConverter
     config[DecisionTableTask] = DecisionTableTaskConverter
+    for stock, ours in TIMER_CLASSES.items():
+        config[ours] = config[stock]
     registry = BpmnWorkflowSerializer.configure(config)
     return InstanceSerializer(registry)

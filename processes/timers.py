@@ -4,17 +4,17 @@ the scheduler fires due instances (a missed timer fires once, late, not once per
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from processes import audit, engine, notices, signals
 from processes.db import lock_request, on_commit
-from processes.engine import TIMER_EVENTS, EngineIncident
+from processes.engine import EngineIncident
 from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
 from processes.requests import advance, mark_incident
+from processes.timer_events import firing_budget
 
 logger = logging.getLogger(__name__)
 
@@ -24,40 +24,11 @@ _DUE = (select(Request.id, Request.timer_due_at)
         .order_by(Request.timer_due_at))
 
 
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(UTC)
-
-
 def due_requests(session: Session, until: datetime | None = None,
                  limit: int = 100) -> list[tuple[int, datetime]]:
     """Running requests with a timer due by ``until`` (default: now), earliest first."""
     rows = session.execute(_DUE.limit(limit), {"until": until or utcnow()}).all()
     return [(rid, due) for rid, due in rows]
-
-
-def _skip_missed_cycles(wf, now: datetime) -> None:
-    """A cycle whose next occurrence is still past after firing was missed while Sealflow was
-    down: move it to its next future occurrence, so it fires once, not once per period."""
-    for task in list(wf.event_manager.tasks.values()):
-        if not isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
-            continue
-        value = task._get_internal_data("event_value")
-        if not isinstance(value, dict) or value.get("cycles") == 0:
-            continue
-        step = timedelta(seconds=value["duration"])
-        nxt = _parse(value["next"])
-        while nxt <= now and value["cycles"] != 0 and step.total_seconds() > 0:
-            nxt += step
-            if value["cycles"] > 0:
-                value["cycles"] -= 1
-        value["next"] = nxt.isoformat()
-        task._set_internal_data(event_value=value)
-
-
-def _due(task, now: datetime) -> bool:
-    details = task.task_spec.event_definition.details(task)
-    return (details.event_type in TIMER_EVENTS and isinstance(details.value, str)
-            and _parse(details.value) <= now)
 
 
 def fire(session: Session, request_id: int, now: datetime | None = None) -> bool:
@@ -68,19 +39,20 @@ def fire(session: Session, request_id: int, now: datetime | None = None) -> bool
             or req.timer_due_at > now):
         return False
     wf = engine.load(req.process, req.state)
-    due = [t for t in wf.event_manager.tasks.values() if _due(t, now)]
-    fired = sorted(t.task_spec.bpmn_id for t in due)
-    reminders = [t.task_spec.bpmn_id for t in due
-                 if (getattr(t.task_spec, "extensions", None) or {}).get("properties", {})
-                 .get("action") == "remind"]
-    try:
-        engine.refresh_timers(wf)
-    except EngineIncident as exc:
-        mark_incident(session, req, exc)
-        req.state, req.state_version = engine.dump(wf)
-        req.timer_due_at = None
-        return True
-    _skip_missed_cycles(wf, now)
+    with firing_budget() as budget:
+        try:
+            engine.refresh_timers(wf)
+        except EngineIncident as exc:
+            mark_incident(session, req, exc)
+            req.state, req.state_version = engine.dump(wf)
+            req.timer_due_at = None
+            return True
+    # What fired (a cycle missed for years fires once), not what was due: past the budget of
+    # one advance a timer waits for the next.
+    fired = sorted({t.task_spec.bpmn_id for t in budget.fired})
+    reminders = sorted({t.task_spec.bpmn_id for t in budget.fired
+                        if (getattr(t.task_spec, "extensions", None) or {})
+                        .get("properties", {}).get("action") == "remind"})
     audit.record(session, "timer.fired", request_id=req.id, timers=fired)
     if reminders:
         _remind(session, req, reminders)

@@ -398,3 +398,27 @@ def test_the_spec_round_trips_through_the_serializer_registry():
     assert (task.result_variable, task.map_decision_result) == ("route", "singleResult")
     assert task.table.decide({"amount": 1, "contract_type": "sales"}) == {
         "approvers": "bob", "needs_legal": False}
+
+
+def test_a_tables_cells_share_one_expression_budget():
+    """Each output alone is within an evaluation's budget; a table of many is not."""
+    def src(rules: int) -> dict:
+        return {"decision": "costly", "hit_policy": "COLLECT",
+                "inputs": [{"id": "i", "expression": "kind", "type_ref": "string"}],
+                "outputs": [{"id": "o", "name": "n"}],
+                "rules": [{"id": f"r{i}", "inputs": [["-", 1]],
+                           "outputs": [["len(str([s] * 1000))", 1]]} for i in range(rules)]}
+    variables = {"kind": "x", "s": "9" * 90}
+    assert len(table_from_dict(src(2)).decide(variables)) == 2
+    with pytest.raises(DmnError, match="too costly"):
+        table_from_dict(src(12)).decide(variables)
+
+
+@pytest.mark.parametrize("cell", ["> " + "9" * 5000, "9" * 5000, "[1.." + "9" * 39 + "]",
+                                  '"' + "x" * 5000 + '"'])
+def test_a_cell_too_long_or_with_a_huge_number_is_refused(cell):
+    with pytest.raises(DmnError):
+        compile_unary_tests(cell)
+    if not cell.startswith(("[", ">")):
+        with pytest.raises(DmnError):
+            compile_output(cell)

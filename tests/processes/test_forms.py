@@ -58,3 +58,16 @@ def test_decisions():
     assert check_decision(None) is None
     with pytest.raises(InvalidContent):
         check_decision("approve!")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "2200-01-01", "31/12/9999"])
+def test_a_date_outside_1900_to_2199_is_refused(day):
+    with pytest.raises(InvalidContent) as info:
+        check_values(FORM, {"amount": 1, "due": day}, extra_allowed=False)
+    (problem,) = info.value.problems
+    assert problem["field"] == "due" and "between 1900-01-01 and 2199-12-31" in problem["message"]
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "2199-12-31"])
+def test_the_range_includes_its_ends(day):
+    assert check_values(FORM, {"amount": 1, "due": day}, extra_allowed=False)["due"] == day
