@@ -3,6 +3,7 @@ every problem and its line; the tables themselves are :mod:`processes.dmn`'s."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -16,6 +17,12 @@ DMN_NAMESPACES = (
     "http://www.omg.org/spec/DMN/20180521/MODEL/",  # DMN 1.2
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",  # DMN 1.1: older Camunda Modelers
 )
+
+
+MAX_DIGITS = 100
+"""A run of more digits than this in a cell is no number a decision table needs; Python would
+refuse to convert one past 4300 digits, and arithmetic on huge ones is slow."""
+_LONG_NUMBER = re.compile(f"[0-9]{{{MAX_DIGITS + 1},}}")
 
 
 def parse_dmn(name: str, data: bytes, max_bytes: int
@@ -63,11 +70,25 @@ def read_decisions(root: Any, name: str | None
             problems.append(Problem(f"decision '{did}' is not a decision table (literal "
                                     "expressions are not supported)", element=did,
                                     line=decision.sourceline, file=name))
+        elif _long_numbers(decision, ns, did, problems, name):
+            continue
         else:
             before = len(problems)
             built = build_table(_source(ns, decision, table, problems, name), problems, name)
             tables[did] = built if len(problems) == before else None
     return tables, problems
+
+
+def _long_numbers(decision: Any, ns: str, did: str, problems: list[Problem],
+                  name: str | None) -> bool:
+    """Whether a text of the decision holds a number too long to be meant (each is a problem)."""
+    found = False
+    for text in decision.iter(f"{ns}text"):
+        if _LONG_NUMBER.search(text.text or ""):
+            problems.append(Problem(f"decision '{did}': a number of more than {MAX_DIGITS} "
+                                    "digits", element=did, line=text.sourceline, file=name))
+            found = True
+    return found
 
 
 def _text(ns: str, element: Any) -> tuple[str, int | None]:

@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from processes.errors import InvalidContent
+from processes.limits import check_data
 
 BUILTINS = frozenset({"requester", "requester_groups", "requester_heads", "business_type",
                       "seal", "seal_type", "seal_custodians", "document_pages", "decision",
@@ -64,6 +65,7 @@ def check_values(form: list[dict], values: dict[str, Any], *, extra_allowed: boo
     if not isinstance(values, dict):
         raise InvalidContent("data must be a JSON object",
                              [{"field": "data", "message": "must be a JSON object"}])
+    check_data("data", values)
     problems: list[dict] = []
     out: dict[str, Any] = {}
     fields = {f["id"]: f for f in form}
