@@ -42,8 +42,11 @@ def xml_text(data: bytes) -> str:
     try:
         text = data.decode(encoding)
         text.encode("utf-8")  # what a codec may decode to, UTF-8 must hold (no lone surrogate)
-    except (UnicodeError, LookupError) as exc:
-        raise ValueError(f"the file is not valid {encoding}: {exc}") from None
+    except LookupError:
+        raise ValueError(f"the encoding {encoding!r} is not supported") from None
+    except UnicodeError as exc:
+        where = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else ""
+        raise ValueError(f"the file is not valid {encoding}{where}") from None
     text = text.removeprefix("\ufeff")
     return _DECLARATION.sub(r'\g<1>\g<2>UTF-8\g<2>', text, count=1)
 
