@@ -24,7 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     for noisy in ("alembic", "spiff"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from app import auth, cli, converters, errors, jobs, transactions
+    from app import auth, cli, errors, inputs, jobs, transactions
     from app.api import blueprint as api_blueprint
     from app.extensions import csrf, db, login_manager, migrate
     from app.pki import blueprint as pki_blueprint
@@ -32,7 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
     from processes.db import configure_engine
     from processes.isotime import set_timezone
 
-    converters.init_app(app)  # before any route is added
+    inputs.init_app(app)  # before any route or hook is added
     set_timezone(config.TIMEZONE)
     db.init_app(app)
     with app.app_context():  # SQLite: WAL, foreign keys, BEGIN IMMEDIATE for writers
