@@ -69,3 +69,16 @@ def test_json_bodies_too_deep_or_not_json_are_400(org, api):
     for versions in ({"from": 2**63, "to": 1}, {"from": 1, "to": 10**30}, {"from": -1, "to": 2}):
         resp = root.post(url, data=json.dumps(versions), content_type="application/json")
         assert resp.status_code == 400, (versions, resp.get_json())
+
+
+def test_a_nul_character_in_a_query_a_form_or_a_header_is_400(org, pdf, api, client):
+    """PostgreSQL cannot compare or store text with a NUL: it used to answer 500 there."""
+    root = api("root", roles=["auditor"])
+    assert root.get("/api/v1/requests?requester=a%00b").status_code == 400
+    assert root.get("/api/v1/requests?requester=alice").status_code == 200
+    assert submit(org.alice, org.seal_id, pdf, process="contract\x00").status_code == 400
+    assert submit(org.alice, org.seal_id, pdf, headers={"Idempotency-Key": "k\x00"}
+                  ).status_code == 400
+    resp = client.post("/login", data={"name": "alice\x00", "password": "x"})
+    assert resp.status_code == 400
+    assert org.alice.get("/api/v1/requests").get_json() == []
