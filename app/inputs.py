@@ -36,19 +36,24 @@ class SegmentConverter(UnicodeConverter):
         self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]")
 
 
+FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 def _check_text() -> None:
     """Query string, form fields (not uploaded files' contents) and headers: storable text."""
-    for where, items in (("query string", request.args.items(multi=True)),
-                         ("form", request.form.items(multi=True)),
-                         ("headers", request.headers.items())):
+    parts = [("query string", request.args.items(multi=True)),
+             ("headers", request.headers.items())]
+    # Only a form body is parsed here: another body's stream must stay unread, for the views
+    # that first set a lower size limit on it (the TSA, OCSP).
+    if request.mimetype in FORMS:
+        parts += [("form", request.form.items(multi=True)),
+                  ("file names", ((k, f.filename or "") for k, f in
+                                  request.files.items(multi=True)))]
+    for where, items in parts:
         for key, value in items:
             problem = text_problem(key) or text_problem(value)
             if problem:
                 raise BadInput(f"{key[:40]!r} in the {where} {problem}")
-    for key, upload in request.files.items(multi=True):
-        problem = text_problem(key) or text_problem(upload.filename or "")
-        if problem:
-            raise BadInput(f"the name of the file {key[:40]!r} {problem}")
 
 
 def init_app(app: Flask) -> None:

@@ -161,6 +161,7 @@ def test_the_custodian_revokes_through_the_page_and_suspends_and_resumes(app, or
                                                                        login):
     planted, waiting, authorized = three
     carol = login("carol")
+    assert carol.get(f"/requests/{planted}").status_code == 200  # its page shows it, data too
     for to, expected in (("suspended", "halted"), ("active", None), ("revoked", "failed")):
         resp = carol.post(f"/seals/{org.seal_id}/status", data={"to": to, "reason": "印章送检"})
         assert resp.status_code == 302, resp.text
