@@ -53,7 +53,10 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _engine_options(config: Config) -> dict:
+    from processes.limits import read_json
+
     options = dict(config.SQLALCHEMY_ENGINE_OPTIONS)
+    options.setdefault("json_deserializer", read_json)
     if config.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": config.SQLITE_BUSY_TIMEOUT,
                                             "check_same_thread": False})

@@ -39,6 +39,19 @@ def walk(value: Any) -> Iterator[tuple[Any, list, int]]:
             stack.extend((child, [*path, i], depth + 1) for i, child in enumerate(node))
 
 
+UNREADABLE = {"unreadable": "this value nests too deep to be read"}
+
+
+def read_json(text: str | bytes) -> Any:
+    """The database's JSON columns, read: a value nested too deep for Python's parser (stored
+    before data was bounded) reads as ``UNREADABLE``, so that the row it is in can still be
+    loaded, listed, failed or withdrawn."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return dict(UNREADABLE)
+
+
 def text_problem(text: str) -> str | None:
     """Why a string cannot be stored as text: a NUL character (PostgreSQL refuses it) or a lone
     surrogate (``"\\ud800"`` in JSON: no UTF-8 for it)."""
