@@ -24,7 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     for noisy in ("alembic", "spiff"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from app import auth, cli, errors, jobs, transactions
+    from app import auth, cli, errors, inputs, jobs, transactions
     from app.api import blueprint as api_blueprint
     from app.extensions import csrf, db, login_manager, migrate
     from app.pki import blueprint as pki_blueprint
@@ -32,6 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
     from processes.db import configure_engine
     from processes.isotime import set_timezone
 
+    inputs.init_app(app)  # before any route or hook is added
     set_timezone(config.TIMEZONE)
     db.init_app(app)
     with app.app_context():  # SQLite: WAL, foreign keys, BEGIN IMMEDIATE for writers
@@ -52,7 +53,10 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _engine_options(config: Config) -> dict:
+    from processes.limits import read_json
+
     options = dict(config.SQLALCHEMY_ENGINE_OPTIONS)
+    options.setdefault("json_deserializer", read_json)
     if config.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": config.SQLITE_BUSY_TIMEOUT,
                                             "check_same_thread": False})

@@ -30,6 +30,9 @@ from processes import (
 from processes.db import unit_of_work
 from processes.errors import BadInput, SealflowError
 
+ID = click.IntRange(1, 2 ** 63 - 1)
+"""An id of the database (what fits its 64-bit columns): anything else is a usage error."""
+
 
 def _fail(exc: SealflowError) -> None:
     click.echo(f"error: {exc.message}", err=True)
@@ -134,7 +137,7 @@ def user_tokens(name) -> str:
 
 
 @user_group.command("revoke-token")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=ID)
 @transactional
 def user_revoke_token(token_id) -> str:
     """Revoke one token by its id (from `user tokens`); it answers 401 from now on."""

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 
-from app.cli import _split, transactional
+from app.cli import ID, _split, transactional
 from app.context import env
 from app.extensions import db
 from processes import external_ca, lifecycle, ltv, people, policy, seals
@@ -43,7 +43,7 @@ def seal_create(name, custodians, seal_type, key_type, key_storage, external_ca)
 
 
 @seal_group.command("csr")
-@click.argument("seal_id", type=int)
+@click.argument("seal_id", type=ID)
 @transactional
 def seal_csr(seal_id) -> str:
     """Print the certification request of a seal made with --external-ca (PEM)."""
@@ -52,7 +52,7 @@ def seal_csr(seal_id) -> str:
 
 
 @seal_group.command("import-cert")
-@click.argument("seal_id", type=int)
+@click.argument("seal_id", type=ID)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @transactional
 def seal_import_cert(seal_id, file: Path) -> str:
@@ -76,7 +76,7 @@ for _action, _status in (("suspend", "suspended"), ("resume", "active"), ("void"
                                          "administrator's action, recorded with the reason as "
                                          "an emergency (a suspension made here is lifted only "
                                          "by an administrator).")
-        @click.argument("seal_id", type=int)
+        @click.argument("seal_id", type=ID)
         @click.option("--reason", required=True)
         @transactional
         def command(seal_id, reason) -> str:
@@ -86,7 +86,7 @@ for _action, _status in (("suspend", "suspended"), ("resume", "active"), ("void"
 
 
 @seal_group.command("appearance")
-@click.argument("seal_id", type=int)
+@click.argument("seal_id", type=ID)
 @click.option("--png", type=click.Path(exists=True, dir_okay=False),
               help="an uploaded image of the seal (PNG with a transparent background)")
 @click.option("--serial", help="draw the seal again with this serial number below its type")
@@ -100,7 +100,7 @@ def seal_appearance(seal_id, png, serial) -> str:
 
 
 @seal_group.command("policy")
-@click.argument("seal_id", type=int)
+@click.argument("seal_id", type=ID)
 @click.option("--max-uses", type=int)
 @click.option("--max-per-month", type=int)
 @click.option("--max-pages", type=int)
@@ -141,7 +141,7 @@ def seal_policy(seal_id, demands, **options) -> str:
 
 
 @seal_group.command("level")
-@click.argument("seal_id", type=int)
+@click.argument("seal_id", type=ID)
 @click.argument("level", type=click.Choice([*ltv.PADES_LEVELS, "default"]))
 @transactional
 def seal_level(seal_id, level) -> str:

@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from processes.bpmn_checks import BPMN_NS, check_dmn, element_checks
 from processes.dmn_xml import is_dmn_file
 from processes.errors import InvalidProcess, Problem
-from processes.safe_xml import parse_safely, safe_parser
+from processes.safe_xml import parse_safely, safe_parser, xml_text
 from processes.spiff import SealflowParser, _form_fields, _properties
 
 logger = logging.getLogger(__name__)
@@ -228,7 +228,8 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
     assert process is not None and end_id is not None
     key = process.get("id")
-    texts = {name: data.decode("utf-8") for name, data in files.items()}
+    # Stored as the text that was checked and parsed (UTF-8, whatever the file's encoding).
+    texts = {name: xml_text(data) for name, data in files.items()}
     try:
         spec, subprocess_specs = build_spec(texts, key)
     except (ValidationException, SpiffWorkflowException) as exc:

@@ -41,6 +41,12 @@ class EngineIncident(Exception):
         self.message = message
 
 
+class StateUnreadable(EngineIncident):
+    """A request's stored instance state cannot be restored: nested too deep for the
+    serializer (data from before Sealflow bounded it), damaged, or otherwise unreadable. The
+    request becomes an incident on its own; whatever else was under way goes on."""
+
+
 class _SpecCache:
     """Parsed specs by process definition id (definitions never change once deployed)."""
 
@@ -143,8 +149,16 @@ def start(definition: ProcessDefinition, variables: dict[str, Any]) -> BpmnWorkf
 
 
 def load(definition: ProcessDefinition, state: str) -> BpmnWorkflow:
-    spec, subprocess_specs = SPECS.get(definition)
-    return serializer().loads(state, spec, subprocess_specs)
+    """Restore an instance onto its definition's spec; StateUnreadable when it cannot be (its
+    state, or the definition's files, which an older version accepted, no longer load)."""
+    try:
+        spec, subprocess_specs = SPECS.get(definition)
+        return serializer().loads(state, spec, subprocess_specs)
+    except Exception as exc:  # noqa: BLE001 - whatever stops a restore makes it unreadable
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
+        logger.warning("an instance of %s v%d cannot be restored: %s", definition.key,
+                       definition.version, detail)
+        raise StateUnreadable(None, f"its stored state cannot be read ({detail})") from None
 
 
 def dump(wf: BpmnWorkflow) -> tuple[str, str]:

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from processes import audit, engine
 from processes.db import lock_request
-from processes.engine import EngineIncident
+from processes.engine import EngineIncident, StateUnreadable
 from processes.errors import NotAllowed, NotFound, WorkflowStateError
 from processes.forms import check_values
+from processes.limits import check_data
 from processes.models import Request, RequestStatus
 from processes.people import Identity
 from processes.request_queries import get_visible, require_exists
@@ -39,13 +40,19 @@ def deliver_message(session: Session, identity: Identity, request_id: int, name:
             or "messages" in scopes):
         raise NotAllowed("messages are sent by the requester, an admin, or a token with the "
                          "messages scope")
-    variables = check_values([], payload if payload is not None else {}, extra_allowed=True)
+    payload = payload if payload is not None else {}
+    check_data("payload", payload)
+    variables = check_values([], payload, extra_allowed=True)
     req = lock_request(session, request_id)
     if req is None:
         raise NotFound(f"no request {request_id}")
     if req.status != RequestStatus.running:
         raise WorkflowStateError(f"request {req.id} is {req.status.value}; no message waits")
-    wf = engine.load(req.process, req.state)
+    try:
+        wf = engine.load(req.process, req.state)
+    except StateUnreadable as exc:
+        mark_incident(session, req, exc)
+        return req
     if not _message_waits(wf, name):
         raise WorkflowStateError(f"request {req.id} is not waiting for message {name!r}")
     event = BpmnEvent(MessageDefinition(name), payload={"payload": variables,

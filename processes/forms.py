@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from processes.errors import InvalidContent
+from processes.limits import check_data
 
 BUILTINS = frozenset({"requester", "requester_groups", "requester_heads", "business_type",
                       "seal", "seal_type", "seal_custodians", "document_pages", "decision",
@@ -16,18 +17,32 @@ DATE_RANGE = (datetime.date(1900, 1, 1), datetime.date(2199, 12, 31))
 date in year 1 made the lending flow's daily reminder fire 740,000 times)."""
 
 
+LONG_LIMIT = 2 ** 63
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    # 20 digits are past 64 bits already: never convert thousands of them.
+    text = value.strip() if isinstance(value, str) else ""
+    if text.lstrip("-").isdigit() and text.isascii() and len(text) <= 21:
+        return int(text)
+    if text.lstrip("-").isdigit():
+        raise ValueError("must be a whole number within 64 bits (as Camunda's long)")
+    raise ValueError("must be a whole number")
+
+
 def _coerce(field: dict, value: Any) -> Any:
     kind = field.get("type") or "string"
     if kind == "long":
-        if isinstance(value, bool):
-            raise ValueError("must be a whole number")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value.strip())
-        raise ValueError("must be a whole number")
+        number = _whole(value)
+        if not -LONG_LIMIT <= number < LONG_LIMIT:
+            raise ValueError("must be a whole number within 64 bits (as Camunda's long)")
+        return number
     if kind == "boolean":
         if isinstance(value, bool):
             return value
@@ -70,6 +85,7 @@ def check_values(form: list[dict], values: dict[str, Any], *, extra_allowed: boo
     if not isinstance(values, dict):
         raise InvalidContent("data must be a JSON object",
                              [{"field": "data", "message": "must be a JSON object"}])
+    check_data("data", values)
     problems: list[dict] = []
     out: dict[str, Any] = {}
     fields = {f["id"]: f for f in form}

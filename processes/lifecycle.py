@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from processes import approvals, audit, engine, notices, policy, seal_authority, seals, signals
 from processes.db import lock_request, on_commit
+from processes.engine import StateUnreadable
 from processes.errors import BadInput, NotAllowed, SealflowError, WorkflowStateError
 from processes.models import (
     AuditEvent,
@@ -174,18 +175,25 @@ def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: st
                 Task.request_id == rid, Task.status == TaskStatus.open)).scalars():
             task.status = TaskStatus.cancelled
             task.completed_at = utcnow()
+        unreadable = None
         if req.state and req.status in (RequestStatus.running, RequestStatus.halted,
                                         RequestStatus.incident):
-            wf = engine.load(req.process, req.state)
-            if not wf.is_completed():
-                wf.cancel()
-            req.state, req.state_version = engine.dump(wf)
+            try:
+                wf = engine.load(req.process, req.state)
+            except StateUnreadable as exc:
+                # Its instance cannot be cancelled, but the request fails all the same: one
+                # unreadable request must not keep a seal from being voided or revoked.
+                unreadable = exc.message
+            else:
+                if not wf.is_completed():
+                    wf.cancel()
+                req.state, req.state_version = engine.dump(wf)
         req.status = RequestStatus.failed
         req.failure = reason
         req.timer_due_at = None
         req.updated_at = utcnow()
         audit.record(session, "request.failed", actor=actor, request_id=rid, seal_id=seal.id,
-                     reason=reason)
+                     reason=reason, **({"state_unreadable": unreadable} if unreadable else {}))
         on_commit(session, lambda r=rid: signals.request_finished.send(
             None, request_id=r, status="failed"))
 

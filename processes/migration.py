@@ -10,7 +10,8 @@ instance is first checked here and refused, naming the element, when it is:
 - inside a multi-instance or loop activity: the library resets the running instances' data and
   keeps the activity's old outgoing wiring (seen with SpiffWorkflow 3.2.0);
 - inside a subprocess or call activity the new version changed or dropped (the library does not
-  re-predict a running activity, so the instance would finish on the old wiring).
+  re-predict a running activity, so the instance would finish on the old wiring);
+- stored in a state that cannot be read (a real migration also makes it an incident).
 
 After the migration every task must stand on a spec of the new version, or the instance is
 refused too. Variables and timers of the tasks the library resets are kept, as Camunda keeps
@@ -35,11 +36,12 @@ from sqlalchemy.orm import Session
 
 from processes import audit, engine
 from processes.db import lock_request
-from processes.engine import SPECS
+from processes.engine import SPECS, StateUnreadable
 from processes.errors import BadInput, NotFound
 from processes.expressions import ExpressionError
+from processes.limits import INT_MAX
 from processes.models import ProcessDefinition, Request, RequestStatus, Task, TaskStatus, User
-from processes.requests import advance
+from processes.requests import advance, mark_incident
 from processes.spiff import serializer
 
 logger = logging.getLogger(__name__)
@@ -112,7 +114,13 @@ def _run(session: Session, key: str, from_version: int, to_version: int, *, appl
             result.refused.append(Refusal(req.id, None, "its instance stopped before its first "
                                           "wait (an incident at the start): retry it instead"))
             continue
-        wf = engine.load(source, req.state)
+        try:
+            wf = engine.load(source, req.state)
+        except StateUnreadable as exc:
+            result.refused.append(Refusal(req.id, None, exc.message))
+            if apply and req.status != RequestStatus.incident:
+                mark_incident(session, req, exc)
+            continue
         refusal = _move(wf, target_specs, from_version, to_version)
         if refusal is not None:
             result.refused.append(Refusal(req.id, *refusal))
@@ -145,8 +153,8 @@ def _in_flight(session: Session, source: ProcessDefinition, *, lock: bool) -> It
 
 def _versions(session: Session, key: str, from_version: int,
               to_version: int) -> tuple[ProcessDefinition, ProcessDefinition]:
-    if from_version < 1 or to_version < 1:
-        raise BadInput("versions are positive integers")
+    if not (1 <= from_version <= INT_MAX and 1 <= to_version <= INT_MAX):
+        raise BadInput("versions are positive integers (64-bit)")
     if from_version == to_version:
         raise BadInput(f"from and to are both version {from_version}: nothing to migrate")
     found = {d.version: d for d in session.execute(select(ProcessDefinition).where(

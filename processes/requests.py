@@ -24,7 +24,7 @@ from processes import (
     signals,
 )
 from processes.db import lock_request, on_commit
-from processes.engine import EngineIncident
+from processes.engine import EngineIncident, StateUnreadable
 from processes.env import Env
 from processes.errors import (
     BadInput,
@@ -408,17 +408,20 @@ def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
     if req.status not in (RequestStatus.running, RequestStatus.halted, RequestStatus.incident):
         raise WorkflowStateError(f"request {req.id} is {req.status.value}; only a running "
                                  "request can be withdrawn")
-    wf = engine.load(req.process, req.state)
+    try:
+        wf = engine.load(req.process, req.state) if req.state else None
+    except StateUnreadable:
+        wf = None  # the request ends all the same; there is no instance to cancel
     # A flow may catch the withdraw signal (to notify someone, say); whatever it does, the
     # request ends here: what is left of the instance is cancelled.
     caught = False
-    if req.status == RequestStatus.running:
+    if wf is not None and req.status == RequestStatus.running:
         try:
             caught = engine.throw_signal(wf, WITHDRAW_SIGNAL)
         except EngineIncident as exc:
             logger.warning("withdraw signal of request %d stopped at %s: %s", req.id,
                            exc.element, exc.message)
-    if not wf.is_completed():
+    if wf is not None and not wf.is_completed():
         wf.cancel()
     req.status = RequestStatus.withdrawn
     req.timer_due_at = None
@@ -426,7 +429,8 @@ def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
             Task.request_id == req.id, Task.status == TaskStatus.open)).scalars():
         task.status = TaskStatus.cancelled
         task.completed_at = utcnow()
-    req.state, req.state_version = engine.dump(wf)
+    if wf is not None:
+        req.state, req.state_version = engine.dump(wf)
     req.updated_at = utcnow()
     audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id,
                  signal_caught=caught)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from processes import approvals, audit, documents, engine, inbox, placement
 from processes.db import lock_request_of_task
-from processes.engine import EngineIncident
+from processes.engine import EngineIncident, StateUnreadable
 from processes.env import Env
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError
 from processes.forms import check_decision, check_values
@@ -134,11 +134,15 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
     values = check_values(form, data or {}, extra_allowed=False)
     decision = check_decision(decision)
     comment = None if comment is None else str(comment)[:4000]
+    try:
+        wf = engine.load(req.process, req.state)
+    except StateUnreadable as exc:
+        mark_incident(session, req, exc)
+        return req
     if revision is not None:
         _revise(session, identity, task, req, revision)
     values["decision"] = decision
     values["comment"] = comment
-    wf = engine.load(req.process, req.state)
     incident = None
     try:
         engine.complete(wf, task.id, values)

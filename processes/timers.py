@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, engine, notices, signals
 from processes.db import lock_request, on_commit
-from processes.engine import EngineIncident
+from processes.engine import EngineIncident, StateUnreadable
 from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
 from processes.requests import advance, mark_incident
 from processes.timer_events import firing_budget
@@ -38,7 +38,12 @@ def fire(session: Session, request_id: int, now: datetime | None = None) -> bool
     if (req is None or req.status != RequestStatus.running or req.timer_due_at is None
             or req.timer_due_at > now):
         return False
-    wf = engine.load(req.process, req.state)
+    try:
+        wf = engine.load(req.process, req.state)
+    except StateUnreadable as exc:
+        mark_incident(session, req, exc)
+        req.timer_due_at = None
+        return True
     with firing_budget() as budget:
         try:
             engine.refresh_timers(wf)

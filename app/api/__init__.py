@@ -3,37 +3,69 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Blueprint, request
 
 from app.extensions import csrf
 from app.transactions import commits  # noqa: F401 - the API's views import it from here
 from processes.errors import BadInput
+from processes.limits import INT_MAX, body_problem
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # sessions are CSRF-checked in app.auth; bearer tokens need no CSRF
+
+BODY_MAX_DEPTH = 64
+"""No body of this API nests deeper; a deeper one is refused before any code walks it."""
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """JSON text as a value; ValueError for anything else: invalid JSON (NaN and Infinity
+    included), nesting so deep that the parser gives up or later code would, or text that
+    cannot be stored (a NUL, a lone surrogate)."""
+    try:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(f"it is nested deeper than {BODY_MAX_DEPTH} levels") from None
+    problem = body_problem(value, BODY_MAX_DEPTH)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def json_body() -> dict:
     if not request.data:
         return {}
     try:
-        body = json.loads(request.data)
-    except (ValueError, UnicodeDecodeError):
-        raise BadInput("the body is not valid JSON") from None
+        body = parse_json(request.data)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise BadInput(f"the body is not usable JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadInput("the body must be a JSON object")
     return body
 
 
+def int_arg(raw: str | None, name: str, *, default: int | None = None, low: int = 0,
+            high: int = INT_MAX) -> int | None:
+    """A whole number from a query string or a form field (ASCII digits, optional minus),
+    between ``low`` and ``high``; BadInput (400) otherwise."""
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 \
+            or not low <= int(text) <= high:
+        raise BadInput(f"{name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
 def page_args() -> tuple[int, int]:
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError:
-        raise BadInput("limit and offset must be integers") from None
-    if limit < 1 or limit > 500 or offset < 0:
-        raise BadInput("limit must be 1-500 and offset at least 0")
+    limit = int_arg(request.args.get("limit"), "limit", default=50, low=1, high=500)
+    offset = int_arg(request.args.get("offset"), "offset", default=0)
     return limit, offset
 
 

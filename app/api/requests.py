@@ -1,8 +1,6 @@
-import json
-
 from flask import jsonify, request, send_file
 
-from app.api import blueprint, commits, json_body, page_args
+from app.api import blueprint, commits, int_arg, json_body, page_args, parse_json
 from app.context import env, identity
 from app.extensions import db
 from processes import events, incidents, request_queries, requests, views
@@ -15,10 +13,10 @@ def _json_field(name: str):
     if raw is None or raw == "":
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise InvalidContent(f"{name} is not valid JSON",
-                             [{"field": name, "message": "is not valid JSON"}]) from None
+        return parse_json(raw)
+    except ValueError as exc:
+        raise InvalidContent(f"{name} is not usable JSON: {exc}",
+                             [{"field": name, "message": f"is not usable JSON: {exc}"}]) from None
 
 
 def _int_field(name: str, required: bool = False) -> int | None:
@@ -28,10 +26,10 @@ def _int_field(name: str, required: bool = False) -> int | None:
             raise InvalidContent(f"{name} is required", [{"field": name, "message": "required"}])
         return None
     try:
-        return int(raw)
-    except ValueError:
+        return int_arg(raw, name, low=1)
+    except BadInput:
         raise InvalidContent(f"{name} must be an integer id",
-                             [{"field": name, "message": "must be an integer"}]) from None
+                             [{"field": name, "message": "must be an integer id"}]) from None
 
 
 def new_request_from_form() -> NewRequest:
@@ -77,11 +75,9 @@ def _summary(req) -> dict:
 def list_requests():
     who = identity()
     limit, offset = page_args()
-    seal = request.args.get("seal")
-    if seal is not None and not seal.isdigit():
-        raise BadInput("seal must be an integer id")
+    seal = int_arg(request.args.get("seal"), "seal", low=1)
     found = request_queries.listing(db.session, who, status=request.args.get("status"),
-                             seal=int(seal) if seal else None,
+                             seal=seal,
                              requester=request.args.get("requester"), limit=limit,
                              offset=offset)
     return jsonify([_summary(r) for r in found])

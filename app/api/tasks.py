@@ -1,8 +1,6 @@
-import json
-
 from flask import jsonify, request
 
-from app.api import blueprint, commits, json_body, page_args
+from app.api import blueprint, commits, json_body, page_args, parse_json
 from app.context import env, identity
 from app.extensions import db
 from processes import inbox, tasks, views
@@ -41,9 +39,9 @@ def complete_task(task_id: str):
         body = dict(request.form)
         if "data" in body:
             try:
-                body["data"] = json.loads(body["data"])
-            except ValueError:
-                raise BadInput("data is not valid JSON") from None
+                body["data"] = parse_json(body["data"])
+            except ValueError as exc:
+                raise BadInput(f"data is not usable JSON: {exc}") from None
     else:
         body = json_body()
     data = body.get("data")

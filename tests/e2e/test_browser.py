@@ -25,6 +25,9 @@ from playwright.sync_api import sync_playwright
 from tests.conftest import make_pdf
 from tests.pdfcheck import assert_sealed
 
+# It serves the demo (`sealflow init` on SQLite) in its own process: once per CI run is enough.
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parents[2]
 SEALFLOW = str(Path(sys.executable).parent / "sealflow")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
