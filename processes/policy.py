@@ -159,10 +159,13 @@ def check_use(session: Session, seal: Seal, requester: User, business_type: str 
     now = now or utcnow()
     _check_window(policy, now)
     if policy.business_types:
-        keys = set(session.execute(select(BusinessType.key).where(
-            BusinessType.process_key == definition.key)).scalars())
-        chosen = {business_type} if business_type else keys
-        if not chosen & set(policy.business_types):
+        # The request's type comes from the mapping (requests._definition_for): none when no
+        # type, or several, map to its flow; then the seal's rule cannot be met.
+        if business_type is None:
+            raise _refuse("business_types", f"seal {seal.id} may be used only for business "
+                          f"types {', '.join(policy.business_types)}: name the request's "
+                          "business type (its flow has no single one)")
+        if business_type not in policy.business_types:
             raise _refuse("business_types", f"seal {seal.id} may be used only for business "
                           f"types {', '.join(policy.business_types)}")
     if policy.users or policy.groups:

@@ -18,6 +18,7 @@ from processes import (
     documents,
     engine,
     inbox,
+    lifecycle_requests,
     placement,
     policy,
     seal_authority,
@@ -50,7 +51,7 @@ from processes.models import (
     User,
     utcnow,
 )
-from processes.people import Identity, get_user, names_in
+from processes.people import Identity, get_user
 from processes.request_queries import get_visible
 from processes.seal_models import Authority
 from processes.seals import get_seal
@@ -146,46 +147,6 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
     return seal
 
 
-def _custodian_names(session: Session, data: dict[str, Any]) -> tuple[list[str], list[dict]]:
-    names = names_in(data.get("custodians"))
-    known = set(session.execute(select(User.name).where(User.name.in_(names),
-                                                        User.active.is_(True))).scalars())
-    return names, [{"field": "custodians", "message": f"no active user named {n!r}"}
-                   for n in names if n not in known]
-
-
-def _refuse(problems: list[dict]) -> None:
-    if problems:
-        raise InvalidContent(f"{problems[0]['field']} {problems[0]['message']}", problems)
-
-
-def lifecycle_plan(session: Session, data: dict[str, Any]) -> dict[str, Any]:
-    """A request to make a seal: its name, type and custodians (who must exist), checked now;
-    the custodians-to-be are the flow's ``seal_custodians``."""
-    problems = [{"field": f, "message": "is required"}
-                for f in ("seal_name", "new_seal_type", "custodians") if not data.get(f)]
-    names, unknown = _custodian_names(session, data)
-    _refuse(problems + unknown)
-    return {"seal_custodians": names, "seal_type": data["new_seal_type"]}
-
-
-SEAL_CHANGES = ("appearance", "renew", "custodians")
-
-
-def change_plan(session: Session, data: dict[str, Any]) -> dict[str, Any]:
-    """A request to change a seal: which change (a new appearance, a renewed certificate, other
-    custodians, who must exist), checked now; the new custodians are ``new_custodians`` to the
-    flow, while ``seal_custodians`` stay the present ones, who confirm the hand-over."""
-    change = data.get("change")
-    if change not in SEAL_CHANGES:
-        _refuse([{"field": "change", "message": f"must be one of {', '.join(SEAL_CHANGES)}"}])
-    if change != "custodians":
-        return {}
-    names, unknown = _custodian_names(session, data)
-    _refuse(([] if names else [{"field": "custodians", "message": "is required"}]) + unknown)
-    return {"new_custodians": names}
-
-
 def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> Request:
     """Check, store and start a request; the engine runs until it waits."""
     requester = identity.user
@@ -217,13 +178,10 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
                 from None
         pages = info.pages
     else:
-        _refuse_document(new)
+        lifecycle_requests.refuse_document(new)
     data = check_values(definition.start_form, new.data or {}, extra_allowed=True)
     variables = {**data, **builtins(session, requester, seal, business_type, pages)}
-    if definition.seal_action == "make":
-        variables.update(lifecycle_plan(session, data))
-    elif definition.seal_action == "change":
-        variables.update(change_plan(session, data))
+    variables.update(lifecycle_requests.plan(session, definition.seal_action, data))
     if definition.seal_action is None:
         doc = documents.store(session, env, data_bytes, info.pages, info.page_refs)
     req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
@@ -259,18 +217,6 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
 def _filename(name: str | None) -> str:
     name = (name or "document.pdf").replace("\\", "/").rsplit("/", 1)[-1].strip()
     return (name or "document.pdf")[:300]
-
-
-def _refuse_document(new: NewRequest) -> None:
-    """A lifecycle request carries no PDF: its approvers approve its data (DESIGN)."""
-    given = [name for name, value in (("document", new.document),
-                                      ("from_request", new.from_request),
-                                      ("placement", new.placement)) if value]
-    if given:
-        message = ("a request to make or change a seal carries no document: its approvers "
-                   "approve its data")
-        raise InvalidContent(message, [{"field": f, "message": "not accepted by a lifecycle "
-                                        "flow"} for f in given])
 
 
 def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequest) -> bytes:

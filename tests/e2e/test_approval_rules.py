@@ -423,3 +423,21 @@ def test_the_new_request_page_makes_a_lifecycle_request_without_a_document(org, 
     assert resp.status_code == 302, resp.text
     detail = carol.get(resp.headers["Location"]).text
     assert "The request's data (no document)" in detail
+
+
+def test_a_flow_serving_several_business_types_needs_the_type_named(app, org, pdf):
+    with app.app_context(), unit_of_work(db.session):
+        from processes import definitions, policy
+        definitions.add_business_type(db.session, "contract", "contract_seal")
+        definitions.add_business_type(db.session, "purchase", "contract_seal")
+        policy.set_policy(db.session, db.session.get(Seal, org.seal_id), actor=None,
+                          business_types=["purchase"])
+    unnamed = submit(org.alice, org.seal_id, pdf, process="contract_seal")
+    assert unnamed.status_code == 422
+    assert "name the request's business type" in unnamed.get_json()["error"]["message"]
+    other = submit(org.alice, org.seal_id, pdf, process="contract_seal",
+                   business_type="contract")
+    assert other.status_code == 422
+    named = submit(org.alice, org.seal_id, pdf, process="contract_seal",
+                   business_type="purchase")
+    assert named.status_code == 201 and named.get_json()["business_type"] == "purchase"
