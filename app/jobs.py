@@ -16,7 +16,7 @@ from flask import Flask, current_app
 
 from app.context import env
 from app.extensions import db
-from processes import crl, lifecycle, ltv, sealing, signals, timers
+from processes import crl, lifecycle, ltv, seal_expiry, sealing, signals, timers
 from processes.db import unit_of_work
 from processes.models import utcnow
 
@@ -123,8 +123,8 @@ class JobRunner:
                 with unit_of_work(db.session):
                     crl.renew_root_if_due(db.session, env())
                 with unit_of_work(db.session):
-                    lifecycle.expire_due(db.session)
-                    lifecycle.warn_expiring(db.session)
+                    seal_expiry.expire_due(db.session)
+                    seal_expiry.warn_expiring(db.session)
             except Exception:  # noqa: BLE001 - logged; tried again next time
                 logger.exception("PKI maintenance failed")
             finally:

@@ -26,7 +26,8 @@ from SpiffWorkflow.task import TaskState
 from processes.bpmn import build_spec
 from processes.expressions import ExpressionError
 from processes.models import ProcessDefinition
-from processes.spiff import script_engine, serializer
+from processes.spiff import script_engine
+from processes.spiff_state import serializer
 from processes.timer_events import firing_budget
 
 logger = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ from processes.expressions import ExpressionError
 from processes.limits import INT_MAX
 from processes.models import ProcessDefinition, Request, RequestStatus, Task, TaskStatus, User
 from processes.requests import advance, mark_incident
-from processes.spiff import serializer
+from processes.spiff_state import serializer
 
 logger = logging.getLogger(__name__)
 

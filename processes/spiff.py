@@ -1,35 +1,27 @@
 """SpiffWorkflow adapted to Sealflow: the Camunda parser that keeps what designers wrote, the safe
-script engine, and the serializer that stores instance state without a copy of the spec.
+script engine (the serializer that stores instance state without a copy of the spec is in
+processes/spiff_state.py).
 
 Built once per process by factory functions; nothing here changes a library-global registry.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any
-from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask, ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as _CamundaUserTaskParser
-from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.camunda.specs.event_definitions import (
     MessageEventDefinition as CamundaMessageEventDefinition,
 )
@@ -39,11 +31,11 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
-from processes.dmn import DecisionTable, map_result, table_from_dict
+from processes.dmn import DecisionTable, map_result
 from processes.dmn_xml import read_decisions
 from processes.expressions import ExpressionError, compile_expression, evaluate
 from processes.isotime import is_iso_timer, normalise
-from processes.timer_events import TIMER_CLASSES, parse_timer_event
+from processes.timer_events import parse_timer_event
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _C = "{" + CAMUNDA_NS + "}"
@@ -333,69 +325,3 @@ class SealflowParser(CamundaParser):
     def get_engine(self, decision_ref, node):
         raise ValidationException("SpiffWorkflow's DMN engine is not used by Sealflow",
                                   node=node)
-
-
-# -- serialization ----------------------------------------------------------------------------
-
-class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
-    """Serializes an instance without its spec (the process definition holds it once), and
-    restores it onto the cached, already-parsed spec: about half the cost of a round trip."""
-
-    def to_dict(self, workflow):
-        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
-
-    def from_dict(self, dct, spec=None, subprocess_specs=None):
-        if spec is None:
-            raise ValueError("restoring an instance needs its process spec")
-        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
-
-
-class DecisionTableTaskConverter(TaskSpecConverter):
-    """A business rule task spec with its table as cell texts (compiled again on restore)."""
-
-    def to_dict(self, spec):
-        dct = self.get_default_attributes(spec)
-        dct.update(table=spec.table.to_dict(), result_variable=spec.result_variable,
-                   map_decision_result=spec.map_decision_result)
-        return dct
-
-    def from_dict(self, dct):
-        dct["table"] = table_from_dict(dct["table"])
-        return self.task_spec_from_dict(dct)
-
-
-class InstanceSerializer(BpmnWorkflowSerializer):
-    """JSON of an instance (SpiffWorkflow's format, minus the spec) plus the format version."""
-
-    def dumps(self, workflow: BpmnWorkflow) -> str:
-        return self.serialize_json(workflow)
-
-    def loads(self, state: str, spec, subprocess_specs) -> BpmnWorkflow:
-        dct = json.loads(state)
-        self.migrate(dct)
-        workflow = self.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
-        workflow.script_engine = script_engine()
-        return workflow
-
-
-@lru_cache(maxsize=1)
-def serializer() -> InstanceSerializer:
-    config = dict(CAMUNDA_CONFIG)
-    config[BpmnWorkflow] = SpecFreeWorkflowConverter
-    config[MessageDefinition] = MessageEventDefinitionConverter
-    config[VotingParallelTask] = MultiInstanceTaskConverter
-    config[VotingSequentialTask] = MultiInstanceTaskConverter
-    config[DecisionTableTask] = DecisionTableTaskConverter
-    for stock, ours in TIMER_CLASSES.items():
-        config[ours] = config[stock]
-    registry = BpmnWorkflowSerializer.configure(config)
-    return InstanceSerializer(registry)

@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.jobs import runner
-from processes import lifecycle
+from processes import lifecycle, seal_expiry
 from processes.db import unit_of_work
 from processes.errors import BadInput, NotAllowed, WorkflowStateError
 from processes.models import Seal, SealStatus
@@ -130,10 +130,10 @@ def test_expiry_moves_a_seal_to_expired_and_warns_before(app, guarded, monkeypat
     with app.app_context(), unit_of_work(db.session):
         seal = db.session.get(Seal, guarded.seal_id)
         not_after = certificate_from_pem(seal.cert_pem).not_valid_after_utc
-    monkeypatch.setattr(lifecycle, "utcnow", lambda: not_after - timedelta(days=10))
+    monkeypatch.setattr(seal_expiry, "utcnow", lambda: not_after - timedelta(days=10))
     with app.app_context(), unit_of_work(db.session):
-        assert lifecycle.warn_expiring(db.session) == [guarded.seal_id]
-        assert lifecycle.warn_expiring(db.session) == []  # once
+        assert seal_expiry.warn_expiring(db.session) == [guarded.seal_id]
+        assert seal_expiry.warn_expiring(db.session) == []  # once
     # The custodian is told, once: by the API, and on the inbox page.
     told = guarded.carol.get("/api/v1/notices").get_json()
     assert told["unread"] == 1 and guarded.alice.get("/api/v1/notices").get_json()["unread"] == 0
@@ -145,7 +145,7 @@ def test_expiry_moves_a_seal_to_expired_and_warns_before(app, guarded, monkeypat
     assert guarded.carol.post(f"/api/v1/notices/{notice['id']}/read").get_json() == \
         {"unread": 0}
     assert guarded.carol.get("/api/v1/notices?unread=1").get_json()["notices"] == []
-    monkeypatch.setattr(lifecycle, "utcnow", lambda: not_after + timedelta(seconds=1))
+    monkeypatch.setattr(seal_expiry, "utcnow", lambda: not_after + timedelta(seconds=1))
     with app.app_context(), unit_of_work(db.session):
-        assert lifecycle.expire_due(db.session) == [guarded.seal_id]
+        assert seal_expiry.expire_due(db.session) == [guarded.seal_id]
         assert db.session.get(Seal, guarded.seal_id).status == SealStatus.expired

@@ -21,7 +21,8 @@ from processes.dmn import (
 from processes.dmn_xml import parse_dmn
 from processes.errors import InvalidProcess
 from processes.models import ProcessDefinition
-from processes.spiff import DecisionTableTask, serializer
+from processes.spiff import DecisionTableTask
+from processes.spiff_state import serializer
 
 DATA = Path(__file__).parent / "data" / "dmn"
 ROUTING = DATA / "contract_routing"
