@@ -1,8 +1,8 @@
 """Who is calling: browser sessions (Flask-Login, CSRF-protected) and bearer tokens (API).
 
-A browser session lives on the server (``processes/sessions.py``): Flask's signed cookie only
+A browser session lives on the server (``processes/people/sessions.py``): Flask's signed cookie only
 carries the session's random key, so log-out, a password change or a deactivation ends it
-however many copies of the cookie exist. Log-ins are throttled (``processes/logins.py``).
+however many copies of the cookie exist. Log-ins are throttled (``processes/people/logins.py``).
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import csrf, db, login_manager
-from processes import logins, people, sessions, tokens
 from processes.db import commit, unit_of_work
 from processes.errors import NotAuthenticated
 from processes.models import User, utcnow
+from processes.people import directory, logins, sessions, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def _bearer() -> None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
-        found = people.identity_from_token(db.session, token.strip())
+        found = directory.identity_from_token(db.session, token.strip())
         if found is None:
             raise NotAuthenticated("the token is unknown, revoked, or its user is inactive")
         g.sealflow_identity = found

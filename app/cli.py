@@ -18,17 +18,14 @@ from werkzeug.serving import run_simple
 
 from app.context import env
 from app.extensions import db
-from processes import (
-    crl,
-    definitions,
-    logins,
-    migration,
-    people,
-    seals,
-    tokens,
-)
 from processes.db import unit_of_work
+from processes.design import deploy
 from processes.errors import BadInput, SealflowError
+from processes.flows import definitions
+from processes.people import directory, logins, tokens
+from processes.pki import authorities, revocation
+from processes.requests import migration
+from processes.seals import registry
 
 ID = click.IntRange(1, 2 ** 63 - 1)
 """An id of the database (what fits its 64-bit columns): anything else is a usage error."""
@@ -70,12 +67,12 @@ def init_database() -> None:
     PAdES B-LT seals embed; the scheduler keeps it fresh) (idempotent)."""
     upgrade(directory=current_app.extensions["migrate"].directory)
     with unit_of_work(db.session):
-        seals.ensure_pki(db.session, env())
-        seals.ensure_system_seal(db.session, env())
-        if crl.due(db.session):
-            crl.publish(db.session, env())
-        if seals.root_key_online(db.session) and crl.root_due(db.session):
-            crl.publish_root(db.session, env())
+        authorities.ensure_pki(db.session, env())
+        registry.ensure_system_seal(db.session, env())
+        if revocation.due(db.session):
+            revocation.publish(db.session, env())
+        if authorities.root_key_online(db.session) and revocation.root_due(db.session):
+            revocation.publish_root(db.session, env())
 
 
 @click.command("init")
@@ -106,8 +103,8 @@ def user_add(name, password, password_stdin, display_name, groups, roles) -> str
     """Create a user (or update their password, groups and roles)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
-    user = people.add_user(db.session, name, password=password, display_name=display_name,
-                           groups=_split(groups), roles=people.parse_roles(roles))
+    user = directory.add_user(db.session, name, password=password, display_name=display_name,
+                           groups=_split(groups), roles=directory.parse_roles(roles))
     return f"user {user.name} (id {user.id})"
 
 
@@ -118,7 +115,7 @@ def user_add(name, password, password_stdin, display_name, groups, roles) -> str
 @transactional
 def user_token(name, scopes, label) -> str:
     """Create an API token; it is printed once, as the last word."""
-    token = people.create_token(db.session, people.get_user(db.session, name), name=label,
+    token = directory.create_token(db.session, directory.get_user(db.session, name), name=label,
                                 scopes=_split(scopes))
     return f"token for {name}: {token}"
 
@@ -128,7 +125,7 @@ def user_token(name, scopes, label) -> str:
 @transactional
 def user_tokens(name) -> str:
     """List a user's live tokens (never their secret): id, name, scopes, created, last used."""
-    found = tokens.tokens_of(db.session, people.get_user(db.session, name))
+    found = tokens.tokens_of(db.session, directory.get_user(db.session, name))
     lines = [f"{'id':>6}  {'name':<20} {'scopes':<24} {'created':<25} last used"]
     for t in map(tokens.describe, found):
         lines.append(f"{t['id']:>6}  {t['name']:<20} {','.join(t['scopes']):<24} "
@@ -166,7 +163,7 @@ def user_unlock(name, address) -> str:
 @transactional
 def user_deactivate(name) -> str:
     """Deactivate a user: their sessions end and their tokens are revoked."""
-    people.deactivate_user(db.session, name)
+    directory.deactivate_user(db.session, name)
     return f"user {name} deactivated"
 
 
@@ -182,7 +179,7 @@ def group_group() -> None:
 @transactional
 def group_add(key, name, head) -> str:
     """Create a group (or update its name and head)."""
-    group = people.add_group(db.session, key, name=name, head=head)
+    group = directory.add_group(db.session, key, name=name, head=head)
     return f"group {group.key} (id {group.id})"
 
 
@@ -198,7 +195,7 @@ def process_group() -> None:
 def process_deploy(files, authorized_end) -> str:
     """Deploy BPMN (and the DMN or called BPMN deployed with it); the first file is the flow."""
     payload = {Path(f).name: Path(f).read_bytes() for f in files}
-    result = definitions.deploy(db.session, env(), payload, actor=None,
+    result = deploy.deploy(db.session, env(), payload, actor=None,
                                 authorized_end=authorized_end)
     for w in result.warnings:
         click.echo(f"  warning: {w['message']} ({w.get('element')})", err=True)

@@ -11,8 +11,8 @@ import signer
 from app.cli import transactional
 from app.context import env
 from app.extensions import db
-from processes import crl, seals
 from processes.errors import BadInput
+from processes.pki import authorities, revocation
 
 
 @click.group("pki")
@@ -31,9 +31,9 @@ def root_offline(out: Path) -> str:
     The file is written and read back (it must decrypt to the root certificate's key) before
     the database forgets the key. Keep it offline; `pki root-crl --root-key FILE` needs it
     about once a year."""
-    if seals.root_key_online(db.session) and crl.root_due(db.session):
-        crl.publish_root(db.session, env())  # a fresh root CRL before the key leaves
-    key_pem = seals.take_root_offline(db.session, env())
+    if authorities.root_key_online(db.session) and revocation.root_due(db.session):
+        revocation.publish_root(db.session, env())  # a fresh root CRL before the key leaves
+    key_pem = authorities.take_root_offline(db.session, env())
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -44,13 +44,13 @@ def root_offline(out: Path) -> str:
         fh.write(key_pem)
         fh.flush()
         os.fsync(fh.fileno())
-    written = signer.KeyMaterial(seals.ca_certificates(db.session)[0], out.read_bytes())
+    written = signer.KeyMaterial(authorities.ca_certificates(db.session)[0], out.read_bytes())
     try:
         written.matching_key(env().key_passphrase, "the root CA's")
     except signer.KeyUnavailable as exc:
         raise BadInput(f"{out} does not hold the root key as written ({exc}); the key stays "
                        "online") from None
-    latest = crl.latest(db.session, "root")
+    latest = revocation.latest(db.session, "root")
     return (f"root CA key written to {out} and removed from the database; the root CRL is "
             f"valid until {latest.next_update.isoformat() if latest else '(none)'}")
 
@@ -62,7 +62,7 @@ def root_offline(out: Path) -> str:
 @transactional
 def root_crl(root_key: Path | None) -> str:
     """Sign and publish a new CRL of the root CA (at /pki/root.crl), valid for a year."""
-    published = crl.publish_root(db.session, env(),
+    published = revocation.publish_root(db.session, env(),
                                  root_key_pem=root_key.read_bytes() if root_key else None)
     return (f"root CRL {published.number} published, valid until "
             f"{published.next_update.isoformat()}")

@@ -12,8 +12,9 @@ from flask import current_app
 from app.cli import ID, _split, transactional
 from app.context import env
 from app.extensions import db
-from processes import external_ca, lifecycle, ltv, people, policy, seals
 from processes.models import SealStatus
+from processes.people import directory
+from processes.seals import external_ca, lifecycle, long_term, policy, registry
 
 
 @click.group("seal")
@@ -35,8 +36,8 @@ def seal_group() -> None:
 @transactional
 def seal_create(name, custodians, seal_type, key_type, key_storage, external_ca) -> str:
     """Make a seal: key, certificate from the organisation CA, seal image. Prints its id."""
-    users = [people.get_user(db.session, c) for n in custodians for c in _split(n)]
-    seal = seals.create_seal(db.session, env(), name, seal_type=seal_type, custodians=users,
+    users = [directory.get_user(db.session, c) for n in custodians for c in _split(n)]
+    seal = registry.create_seal(db.session, env(), name, seal_type=seal_type, custodians=users,
                              key_type=key_type, key_storage=key_storage,
                              external_ca=external_ca)
     return str(seal.id)
@@ -47,7 +48,7 @@ def seal_create(name, custodians, seal_type, key_type, key_storage, external_ca)
 @transactional
 def seal_csr(seal_id) -> str:
     """Print the certification request of a seal made with --external-ca (PEM)."""
-    seal = seals.get_seal(db.session, seal_id)
+    seal = registry.get_seal(db.session, seal_id)
     return external_ca.certification_request(db.session, None, seal).decode().strip()
 
 
@@ -59,12 +60,12 @@ def seal_import_cert(seal_id, file: Path) -> str:
     """Import the certificate an external CA issued for the seal's request (PEM: the
     certificate, then the CA certificates); checked, then the seal is active."""
     seal = external_ca.import_certificate(db.session, env(), None,
-                                          seals.get_seal(db.session, seal_id), file.read_bytes())
+                                          registry.get_seal(db.session, seal_id), file.read_bytes())
     return f"seal {seal.id} is {seal.status.value}, certificate {seal.certificate_serial}"
 
 
 def _seal_transition(seal_id: int, to: str, reason: str) -> str:
-    seal = seals.get_seal(db.session, seal_id)
+    seal = registry.get_seal(db.session, seal_id)
     lifecycle.transition(db.session, seal, SealStatus(to), reason=reason)
     return f"seal {seal.id} is {seal.status.value}"
 
@@ -93,8 +94,8 @@ for _action, _status in (("suspend", "suspended"), ("resume", "active"), ("void"
 @transactional
 def seal_appearance(seal_id, png, serial) -> str:
     """Change a seal's appearance: upload an image, or draw it again."""
-    seal = seals.get_seal(db.session, seal_id)
-    seals.change_appearance(db.session, env(), seal, serial=serial,
+    seal = registry.get_seal(db.session, seal_id)
+    registry.change_appearance(db.session, env(), seal, serial=serial,
                             png=Path(png).read_bytes() if png else None)
     return f"seal {seal.id}: new appearance"
 
@@ -130,7 +131,7 @@ def seal_policy(seal_id, demands, **options) -> str:
     if demands:
         changes["demands"] = [dict(zip(("kind", "ref"), d.split(":", 1), strict=False))
                               for d in demands]
-    result = policy.set_policy(db.session, seals.get_seal(db.session, seal_id), actor=None,
+    result = policy.set_policy(db.session, registry.get_seal(db.session, seal_id), actor=None,
                                **changes)
     lines = [f"seal {seal_id} policy: {result['policy']}"]
     for flow in result["flows"]:
@@ -142,13 +143,13 @@ def seal_policy(seal_id, demands, **options) -> str:
 
 @seal_group.command("level")
 @click.argument("seal_id", type=ID)
-@click.argument("level", type=click.Choice([*ltv.PADES_LEVELS, "default"]))
+@click.argument("level", type=click.Choice([*long_term.PADES_LEVELS, "default"]))
 @transactional
 def seal_level(seal_id, level) -> str:
     """Set the PAdES level of a seal's signatures: B-B, B-T (a timestamp), B-LT (and the
     validation data), B-LTA (and an archive timestamp, renewed by the scheduler); "default"
     follows SEALFLOW_PADES_LEVEL."""
-    seal = seals.get_seal(db.session, seal_id)
-    ltv.set_level(db.session, seal, None if level == "default" else level)
-    return f"seal {seal.id} signs at {ltv.level_of(seal, env())}" + (
+    seal = registry.get_seal(db.session, seal_id)
+    long_term.set_level(db.session, seal, None if level == "default" else level)
+    return f"seal {seal.id} signs at {long_term.level_of(seal, env())}" + (
         "" if seal.pades_level else " (the default)")

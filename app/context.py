@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from processes.env import Env
 from processes.errors import NotAuthenticated
-from processes.people import Identity
+from processes.people.directory import Identity
 
 
 def env() -> Env:

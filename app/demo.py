@@ -10,9 +10,12 @@ from sqlalchemy import select
 
 from app.context import env
 from app.extensions import db
-from processes import definitions, people, seals
 from processes.db import unit_of_work
+from processes.design import deploy
+from processes.flows import definitions
 from processes.models import BusinessType, Role, Seal
+from processes.people import directory
+from processes.seals import registry
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 PASSWORD = "sealflow-demo"
@@ -90,13 +93,13 @@ def demo_command() -> None:
     init_database()
     with unit_of_work(db.session):
         for key, name in GROUPS:
-            people.add_group(db.session, key, name=name)
+            directory.add_group(db.session, key, name=name)
         for name, display, groups, roles in USERS:
-            people.add_user(db.session, name, password=PASSWORD, display_name=display,
+            directory.add_user(db.session, name, password=PASSWORD, display_name=display,
                             groups=groups, roles=roles)
-        people.add_group(db.session, "sales", head="bob")
+        directory.add_group(db.session, "sales", head="bob")
         for files in deployments():
-            deployed = definitions.deploy(db.session, env(), files, actor=None)
+            deployed = deploy.deploy(db.session, env(), files, actor=None)
             key = deployed.definition.key
             if key in BUSINESS_TYPES:
                 _map_business_type(key=BUSINESS_TYPES[key][0], process_key=key,
@@ -104,9 +107,9 @@ def demo_command() -> None:
         seal = db.session.execute(select(Seal).where(Seal.system.is_(False))
                                   .order_by(Seal.id).limit(1)).scalar_one_or_none()
         if seal is None:
-            seal = seals.create_seal(db.session, env(), f"{env().org_name}合同专用章",
+            seal = registry.create_seal(db.session, env(), f"{env().org_name}合同专用章",
                                      seal_type="合同专用章",
-                                     custodians=[people.get_user(db.session, "carol")])
+                                     custodians=[directory.get_user(db.session, "carol")])
     click.echo("Demo organisation ready. Log in at http://127.0.0.1:5000/login with:")
     for name, display, _groups, _roles in USERS:
         click.echo(f"  {name:<7} / {PASSWORD}   {display}")

@@ -1,4 +1,5 @@
-"""The one place domain errors become HTTP: JSON for the API, a page for the browser."""
+"""Errors, the web layer's side: the one place domain errors (processes/errors.py; the signer's
+are signer/errors.py) become HTTP, JSON for the API and a page for the browser."""
 
 from __future__ import annotations
 

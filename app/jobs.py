@@ -16,9 +16,12 @@ from flask import Flask, current_app
 
 from app.context import env
 from app.extensions import db
-from processes import crl, lifecycle, ltv, seal_expiry, sealing, signals, timers
+from processes import signals
 from processes.db import unit_of_work
 from processes.models import utcnow
+from processes.pki import revocation
+from processes.requests import lifecycle_changes, sealing, timers
+from processes.seals import expiry, long_term
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ class JobRunner:
     def apply_change(self, request_id: int) -> None:
         try:
             with unit_of_work(db.session):
-                lifecycle.apply_request(db.session, env(), request_id)
+                lifecycle_changes.apply_request(db.session, env(), request_id)
         except Exception:  # noqa: BLE001 - the sweep retries; logged with its id
             logger.exception("lifecycle change of request %d failed; it will be retried",
                              request_id)
@@ -90,7 +93,7 @@ class JobRunner:
                 db.session.rollback()
                 for grant_id in ids:
                     self.run_grant(grant_id)
-                changes = lifecycle.pending_changes(db.session)
+                changes = lifecycle_changes.pending_changes(db.session)
                 db.session.rollback()
                 for request_id in changes:
                     self.apply_change(request_id)
@@ -106,7 +109,7 @@ class JobRunner:
     def publish_crl(self) -> None:
         try:
             with unit_of_work(db.session):
-                crl.publish(db.session, env())
+                revocation.publish(db.session, env())
         except Exception:  # noqa: BLE001 - the daily job publishes again
             logger.exception("publishing the CRL failed")
 
@@ -118,24 +121,24 @@ class JobRunner:
         with self.app.app_context():
             try:
                 with unit_of_work(db.session):
-                    if crl.due(db.session):
-                        crl.publish(db.session, env())
+                    if revocation.due(db.session):
+                        revocation.publish(db.session, env())
                 with unit_of_work(db.session):
-                    crl.renew_root_if_due(db.session, env())
+                    revocation.renew_root_if_due(db.session, env())
                 with unit_of_work(db.session):
-                    seal_expiry.expire_due(db.session)
-                    seal_expiry.warn_expiring(db.session)
+                    expiry.expire_due(db.session)
+                    expiry.warn_expiring(db.session)
             except Exception:  # noqa: BLE001 - logged; tried again next time
                 logger.exception("PKI maintenance failed")
             finally:
                 db.session.remove()
         self.renew_archive_timestamps()
 
-    def renew_archive_timestamps(self) -> ltv.RenewalRun | None:
+    def renew_archive_timestamps(self) -> long_term.RenewalRun | None:
         """A step of its own: a failure here leaves the CRL and the seals' lifecycle done."""
         with self.app.app_context():
             try:
-                return ltv.renew_due(db.session, env(), before=ltv.RENEW_BEFORE)
+                return long_term.renew_due(db.session, env(), before=long_term.RENEW_BEFORE)
             except Exception:  # noqa: BLE001 - logged; tried again next time
                 logger.exception("renewing archive timestamps failed")
                 return None

@@ -1,5 +1,5 @@
-"""Public PKI endpoints: the CA certificates, the CRLs (issuing CA and root), the OCSP responder
-and the timestamp authority."""
+"""The organisation PKI, the web layer's side (the domain is processes/pki/, the certificates
+signer/pki.py): public endpoints for the CA certificates, the CRLs, OCSP and the TSA."""
 
 import base64
 from urllib.parse import unquote
@@ -12,8 +12,9 @@ from app.context import env
 from app.extensions import csrf, db
 from app.ratelimit import rate_limited
 from app.transactions import commits
-from processes import crl, ocsp, people, seals, tsa
 from processes.errors import NotAuthenticated, NotFound
+from processes.people import directory
+from processes.pki import authorities, responder, revocation, timestamping
 
 blueprint = Blueprint("pki", __name__)
 
@@ -25,7 +26,7 @@ MAX_TSA_QUERY_BYTES = 64 * 1024
 
 @blueprint.get("/pki/ca")
 def ca() -> Response:
-    pems = seals.ca_certificates(db.session)
+    pems = authorities.ca_certificates(db.session)
     if not pems:
         raise NotFound("the organisation CA does not exist yet: run `sealflow init`")
     return Response(b"".join(pems), mimetype="application/x-pem-file")
@@ -44,7 +45,7 @@ def root_crl_der() -> Response:
 
 
 def _crl(issuer: str) -> Response:
-    current = crl.latest(db.session, issuer)
+    current = revocation.latest(db.session, issuer)
     if current is None:
         raise NotFound(f"no {'root ' if issuer == 'root' else ''}CRL is published yet: run "
                        "`sealflow init`")
@@ -79,7 +80,7 @@ def ocsp_get(encoded: str) -> Response:
 
 
 def _ocsp(der: bytes) -> Response:
-    response = Response(ocsp.respond(db.session, env(), der), mimetype=OCSP_RESPONSE)
+    response = Response(responder.respond(db.session, env(), der), mimetype=OCSP_RESPONSE)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -98,7 +99,7 @@ def timestamp_authority() -> Response:
     if request.mimetype != TSA_QUERY:
         raise UnsupportedMediaType(f"send a DER TimeStampReq as {TSA_QUERY}")
     request.max_content_length = MAX_TSA_QUERY_BYTES  # get_data: 413 beyond it
-    reply = tsa.timestamp(db.session, env(), request.get_data(cache=False),
+    reply = timestamping.timestamp(db.session, env(), request.get_data(cache=False),
                           client=request.remote_addr)
     return Response(reply, mimetype=TSA_REPLY)
 
@@ -108,7 +109,7 @@ def _require_signed_in() -> None:
     a form cannot send a TimeStampReq, and an answer changes nothing of the caller's.)"""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        if people.identity_from_token(db.session, token.strip()) is None:
+        if directory.identity_from_token(db.session, token.strip()) is None:
             raise NotAuthenticated("the token is unknown, revoked, or its user is inactive")
         return
     if not current_user.is_authenticated:

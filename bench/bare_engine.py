@@ -13,7 +13,7 @@ from typing import Any
 
 class StockEngine:
     """SpiffWorkflow as shipped, as SpiffArena-style apps store it: the spec parsed once (with
-    processes.spiff.SealflowParser), the stock serializer (CAMUNDA_CONFIG, plus converters for
+    processes.flows.spiff.SealflowParser), the stock serializer (CAMUNDA_CONFIG, plus converters for
     Sealflow's own task specs such as DMN tasks; full JSON with the spec) per instance, nothing
     compacted. ``complete`` is one round trip: deserialize -> set the script engine -> complete
     the user task -> run -> serialize."""
@@ -26,8 +26,9 @@ class StockEngine:
             MessageEventDefinitionConverter,
         )
 
-        from processes import spiff
-        from processes.bpmn import build_spec
+        from processes.flows import spiff
+        from processes.flows.bpmn import build_spec
+        from processes.flows.spiff_state import DecisionTableTaskConverter
 
         self.spec, self.subprocess_specs = build_spec(
             {f.name: f.read_text("utf-8") for f in files}, key)  # SealflowParser
@@ -35,7 +36,7 @@ class StockEngine:
         config.update({spiff.MessageDefinition: MessageEventDefinitionConverter,
                        spiff.VotingParallelTask: MultiInstanceTaskConverter,
                        spiff.VotingSequentialTask: MultiInstanceTaskConverter,
-                       spiff.DecisionTableTask: spiff.DecisionTableTaskConverter})
+                       spiff.DecisionTableTask: DecisionTableTaskConverter})
         self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
         self.scripts = spiff.script_engine()
 
@@ -73,13 +74,13 @@ class StockEngine:
 
 
 class SealflowEngine:
-    """processes.engine as the app runs it: the spec cache, spec-free state, finished history
+    """processes.flows.engine as the app runs it: the spec cache, spec-free state, finished history
     compacted at each dump. ``complete`` is load -> complete -> dump."""
 
     _ids = itertools.count(os.getpid() + 1)
 
     def __init__(self, files: list[Path], key: str) -> None:
-        from processes import engine
+        from processes.flows import engine
 
         self.engine = engine
         # A negative id: never one of a database's definitions (the spec cache's key).

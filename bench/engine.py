@@ -11,7 +11,7 @@ One run:
 2. Bare engine, in this process, same N: SpiffWorkflow in memory with the stock serializer
    (CAMUNDA_CONFIG, full JSON with the spec, as SpiffArena-style apps store it):
    deserialize -> set script engine -> complete the user task -> run -> serialize.
-   The same with Sealflow's spec-free serializer (processes.engine) as an informational line.
+   The same with Sealflow's spec-free serializer (processes.flows.engine) as an informational line.
 3. A table: API median, bare median, and their ratio (goal: <= 2x; SpiffArena's reference
    figure is 127 ms per completion, 82x the bare engine).
 
@@ -150,7 +150,8 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
 # -- the bare engine, in this process ---------------------------------------------------------
 
 def engine_variables(seal_id: int) -> dict[str, Any]:
-    """What processes.requests.create hands the engine for alice's request (data + built-ins)."""
+    """What processes.requests.intake.create hands the engine for alice's request (data and
+    built-ins)."""
     return {**REQUEST_DATA, "requester": REQUESTER, "requester_groups": ["sales"],
             "requester_heads": [HEAD], "business_type": None, "seal": seal_id,
             "seal_type": SEAL_TYPE, "seal_custodians": [CUSTODIAN], "document_pages": 1}
@@ -197,10 +198,10 @@ def run_bare(args: argparse.Namespace, seal_id: int) -> BareResult:
     variables = engine_variables(seal_id)
     stock = _bare_path(bare_engine.StockEngine(FILES, PROCESS_KEY), "bare engine (stock)",
                        variables, args)
-    ours = _bare_path(bare_engine.SealflowEngine(FILES, PROCESS_KEY), "processes.engine",
+    ours = _bare_path(bare_engine.SealflowEngine(FILES, PROCESS_KEY), "processes.flows.engine",
                       variables, args)
     return BareResult(Stats("bare engine, stock serializer (full JSON)", stock[0]),
-                      Stats("info: processes.engine load/complete/dump (spec-free)", ours[0]),
+                      Stats("info: processes.flows.engine load/complete/dump (spec-free)", ours[0]),
                       stock[1], ours[1], stock[2], ours[2])
 
 

@@ -17,7 +17,7 @@ One run:
    task id the previous response gave (``request.tasks[0].id``; no other calls). Each
    completion is timed client side (its connection opened before the clock); after it,
    untimed, the length of ``requests.state`` is read straight from the database.
-2. Bare engine, in this process, same flow and rounds: processes.engine load/complete/dump
+2. Bare engine, in this process, same flow and rounds: processes.flows.engine load/complete/dump
    (which compacts finished history), and as the baseline SpiffWorkflow's stock serializer
    without compaction (full JSON, CAMUNDA_CONFIG), which stalls once the task tree is 1000 deep:
    the run reports how far it got.
@@ -218,7 +218,7 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
 # -- the bare engine, in this process ---------------------------------------------------------
 
 def engine_variables(seal_id: int) -> dict[str, Any]:
-    """What processes.requests.create hands the engine for alice's request (no data)."""
+    """What processes.requests.intake.create hands the engine for alice's request (no data)."""
     return {"requester": REQUESTER, "requester_groups": [], "requester_heads": [],
             "business_type": None, "seal": seal_id, "seal_type": "合同专用章",
             "seal_custodians": [CUSTODIAN], "document_pages": 1}
@@ -328,7 +328,7 @@ def print_report(args: argparse.Namespace, db: Database, api: ApiResult,
             cells, widths, strict=True)))
     print()
     print("  progression: a step's median ms (10 rounds around it) and the state bytes after it "
-          "(engine: processes.engine; stock: no compaction)")
+          "(engine: processes.flows.engine; stock: no compaction)")
     marks = sorted({c for c in CHECKPOINTS if c <= n} | {n})
     short = ("API", "engine", "stock")
     print(f"  {'step':>5}  " + "  ".join(f"{s + ' ms':>10}  {s + ' B':>10}" for s in short))
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         api = run_api(args, data_dir, db)
         variables = engine_variables(api.seal_id)
         curves = [run_engine(bare_engine.SealflowEngine([BPMN], PROCESS_KEY),
-                             "processes.engine load/complete/dump (compacts)", variables,
+                             "processes.flows.engine load/complete/dump (compacts)", variables,
                              args.rounds),
                   run_engine(bare_engine.StockEngine([BPMN], PROCESS_KEY),
                              "stock serializer, full JSON, no compaction", variables,

@@ -2,7 +2,7 @@
 the costliest ones (the budget must stop them at once).
 
     PYTHONPATH=$PWD .venv/bin/python bench/expressions.py [--n 20000]
-        [--baseline /path/to/other/tree/processes/expressions.py]
+        [--baseline /path/to/other/tree/processes/flows/expressions.py]
 
 With ``--baseline``, the same ordinary expressions are timed with that file's ``evaluate`` too,
 interleaved with this tree's, and the ratio printed (this tree / baseline).
@@ -15,8 +15,8 @@ import importlib.util
 import timeit
 from types import ModuleType
 
-from processes import expressions
-from processes.expressions import ExpressionError
+from processes.flows import expressions
+from processes.flows.expressions import ExpressionError
 
 VARIABLES = {"amount": 1_500_000, "requester_heads": ["bob"], "seal_type": "合同专用章",
              "decision": "approve", "return_date": "2026-12-01", "approvers": ["a", "b", "c"],
@@ -56,7 +56,7 @@ def _load(path: str) -> ModuleType:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--baseline", help="another tree's processes/expressions.py")
+    parser.add_argument("--baseline", help="another tree's processes/flows/expressions.py")
     args = parser.parse_args()
     baseline = _load(args.baseline) if args.baseline else None
     print(f"ordinary expressions, µs per evaluation (best of 7 runs of {args.n}):")

@@ -5,10 +5,10 @@ One run:
 
 1. Sealflow, for real: ``create_app`` on SQLite in a temp dir, ``sealflow init``'s body
    (``app.cli.init_database``: schema, organisation CA, built-in TSA, system seal), one custodian
-   and two seals made with ``processes.seals.create_seal`` (RSA-2048 and P-256: key, certificate
-   from the issuing CA, drawn appearance, key stored as encrypted PKCS#8). The app is served
-   over real HTTP by werkzeug (threaded, 127.0.0.1, free port) so that B-T timestamps come from
-   Sealflow's own ``POST /tsa``, serials persisted, as in production.
+   and two seals made with ``processes.seals.registry.create_seal`` (RSA-2048 and P-256: key,
+   certificate from the issuing CA, drawn appearance, key stored as encrypted PKCS#8). The app is
+   served over real HTTP by werkzeug (threaded, 127.0.0.1, free port) so that B-T timestamps come
+   from Sealflow's own ``POST /tsa``, serials persisted, as in production.
 2. Two documents made in process: 1 page (reportlab) and 100 pages of about 10 MB (pikepdf, an
    incompressible random image per page).
 3. For each document and key, five cases timed N times each, interleaved (round after round,
@@ -17,11 +17,12 @@ One run:
 
    - raw: SHA-256 of the file plus one signature with an already loaded key (RSA PKCS#1 v1.5 /
      ECDSA P-256, SHA-256) - the physical floor;
-   - Sealflow B-B and B-T: what ``processes.sealing.sign`` does - ``signer.seal_pdf`` with the
-     seal's cached ``SealSigner`` (``processes.seals.signer_for``, looked up once, untimed), the
+   - Sealflow B-B and B-T: what ``processes.requests.sealing.sign`` does - ``signer.seal_pdf``
+     with the seal's cached ``SealSigner`` (``processes.seals.registry.signer_for``, looked up
+     once, untimed), the
      default placement, the request's ``SealSettings`` and approval record (where this tree's
      ``seal_pdf`` takes one), and for B-T the cached HTTP timestamper
-     (``processes.tsa.timestamper_for``);
+     (``processes.pki.timestamping.timestamper_for``);
    - stock pyHanko B-B and B-T: ``signers.SimpleSigner.load`` from the same encrypted PKCS#8
      PEM (with the passphrase) and chain, ``PdfSigner.sign_pdf`` with the same metadata, field
      spec, visible stamp (``StaticStampStyle.from_pdf_file`` of the same appearance PDF, same
@@ -87,7 +88,7 @@ from sign_setup import (  # noqa: E402 - importable from here, as bench/sign_loo
 
 @dataclass
 class Request:
-    """The bits of a request processes.sealing.sign turns into SealSettings."""
+    """The bits of a request processes.requests.sealing.sign turns into SealSettings."""
 
     counter: int = 1000
 
@@ -101,7 +102,8 @@ class Request:
 
 
 def approval_record(doc: Document, case: SealCase, settings: Any) -> bytes:
-    """A record shaped like processes.sealing.approval_record's: a request approved by three."""
+    """A record shaped like processes.requests.sealing.approval_record's: a request approved by
+    three."""
     approvals = [{"task": task, "user": user, "decision": "approve", "comment": "同意",
                   "at": "2026-11-26T10:00:00+08:00"}
                  for task, user in (("dept_head_approve", "bob"), ("legal_review", "lily"),

@@ -44,12 +44,12 @@ def print_report(args: argparse.Namespace, sf: Sealflow, docs: list[Document],
         print(f"  document  : {d.name}: {len(d.data):,} bytes ({how}; made in "
               f"{d.make_s * 1000:.0f} ms); seal at the default place, page {d.page_index + 1}, "
               f"({d.box[0]:.0f}, {d.box[1]:.0f}), {d.box[2] - d.box[0]:.0f} pt")
-    print("  keys      : RSA-2048 and P-256 seals made by processes.seals.create_seal (issuing CA "
-          "of `sealflow init`, drawn appearance, key stored as encrypted PKCS#8)")
-    print("  Sealflow  : signer.seal_pdf with processes.seals.signer_for's cached SealSigner, "
-          "default placement, the request's SealSettings, an approval record and the page list "
-          "kept from the upload check (as processes.sealing.sign); B-T with "
-          "processes.tsa.timestamper_for's cached HTTP client")
+    print("  keys      : RSA-2048 and P-256 seals made by processes.seals.registry.create_seal "
+          "(issuing CA of `sealflow init`, drawn appearance, key stored as encrypted PKCS#8)")
+    print("  Sealflow  : signer.seal_pdf with processes.seals.registry.signer_for's cached "
+          "SealSigner, default placement, the request's SealSettings, an approval record and "
+          "the page list kept from the upload check (as processes.requests.sealing.sign); B-T with "
+          "processes.pki.timestamping.timestamper_for's cached HTTP client")
     print("  stock     : pyHanko SimpleSigner.load(key, cert, ca_chain_files, key_passphrase) "
           "+ PdfSigner.sign_pdf: same metadata, field spec, stamp (from_pdf_file) and "
           "timestamper")

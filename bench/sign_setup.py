@@ -1,6 +1,6 @@
 """bench/sign.py's set-up: the documents, Sealflow for real (the app served over HTTP so that its
-own TSA answers, the seals made by processes.seals.create_seal), the baselines' key files, and
-quiet logging while the migrations run."""
+own TSA answers, the seals made by processes.seals.registry.create_seal), the baselines' key
+files, and quiet logging while the migrations run."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from common import ROOT, BenchError, log  # noqa: E402
+
+from processes.pki import authorities
+from processes.seals import registry
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -142,7 +145,7 @@ class SealCase:
     cert_pem: bytes
     key_pem: bytes  # encrypted PKCS#8, as stored
     appearance_pdf: bytes
-    sealflow: Any  # signer.SealSigner, from processes.seals.signer_for
+    sealflow: Any  # signer.SealSigner, from processes.seals.registry.signer_for
     stock: Any = None  # pyhanko SimpleSigner
     raw_key: Any = None  # the decrypted cryptography key
     appearance_path: Path | None = None
@@ -155,7 +158,7 @@ class Sealflow:
     root_pem: bytes
     issuing_pem: bytes
     seals: list[SealCase]
-    timestamper: Any  # processes.tsa.timestamper_for(env): the cached HTTP client
+    timestamper: Any  # processes.pki.timestamping.timestamper_for(env): the cached HTTP client
     tsa_url: str
 
     def tsa_serials(self) -> int:
@@ -194,8 +197,9 @@ def _start_sealflow(data_dir: Path, server: HttpServer) -> Sealflow:
     from app.context import env
     from app.extensions import db
     from config import Config, normalise_database_url
-    from processes import people, seals, tsa
     from processes.db import unit_of_work
+    from processes.people import directory
+    from processes.pki import timestamping
 
     class BenchConfig(Config):
         """A single-machine install in the temp dir, sealing at B-T with its own /tsa."""
@@ -225,10 +229,10 @@ def _start_sealflow(data_dir: Path, server: HttpServer) -> Sealflow:
         e = env()
         created: list[tuple[str, str, int]] = []
         with unit_of_work(db.session):
-            root_km, issuing_km = seals.ensure_pki(db.session, e)
-            custodian = people.add_user(db.session, "carol")
+            root_km, issuing_km = authorities.ensure_pki(db.session, e)
+            custodian = directory.add_user(db.session, "carol")
             for key_type, label in KEYS:
-                seal = seals.create_seal(db.session, e, f"{ORG_NAME}合同专用章 {label}",
+                seal = registry.create_seal(db.session, e, f"{ORG_NAME}合同专用章 {label}",
                                          seal_type=SEAL_TYPE, custodians=[custodian],
                                          key_type=key_type)
                 created.append((key_type, label, seal.id))
@@ -240,10 +244,11 @@ def _start_sealflow(data_dir: Path, server: HttpServer) -> Sealflow:
                 seal = db.session.get(Seal, seal_id)
                 seal_cases.append(SealCase(
                     key_type, label, seal.id, seal.name, seal.cert_pem, seal.key_pem,
-                    seal.appearance_pdf, seals.signer_for(db.session, e, seal)))
-        timestamper = tsa.timestamper_for(e)
+                    seal.appearance_pdf, registry.signer_for(db.session, e, seal)))
+        timestamper = timestamping.timestamper_for(e)
         if timestamper is None:
-            raise BenchError("processes.tsa.timestamper_for gave no timestamper at B-T")
+            raise BenchError("processes.pki.timestamping.timestamper_for gave no timestamper "
+                             "at B-T")
         db.session.remove()
     return Sealflow(app, server, root_km.cert_pem, issuing_km.cert_pem, seal_cases, timestamper,
                     e.tsa_url)

@@ -1,4 +1,5 @@
-"""The domain's errors. Only ``app/errors.py`` turns them into HTTP answers."""
+"""Errors, the domain's side: the hierarchy every part raises. Only app/errors.py turns them
+into HTTP answers; signer/errors.py is the signing library's own."""
 
 from __future__ import annotations
 

@@ -155,7 +155,7 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
-    """Written at most once a minute, after the response (processes/tokens.py)."""
+    """Written at most once a minute, after the response (processes/people/tokens.py)."""
     user: Mapped[User] = relationship()
 
 
@@ -173,7 +173,7 @@ class ProcessDefinition(Base):
     # {filename: xml text} of the BPMN (and later DMN) files deployed together.
     files: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     authorized_end: Mapped[str] = mapped_column(String(200))
-    # Per user task: name, lane, assignee/candidate expressions, form fields (see processes.bpmn).
+    # Per user task: name, lane, assignee/candidate expressions, form fields (see flows.bpmn).
     tasks: Mapped[dict[str, Any]] = mapped_column(JSON)
     start_form: Mapped[list[Any]] = mapped_column(JSON)
     # make | void | revoke: a lifecycle flow, whose authorized end changes a seal.
@@ -388,4 +388,3 @@ class IdempotencyKey(Base):
 
 # The seal's policy, usage and lifecycle tables, the PKI's, notices, and the browser sessions
 # and log-in throttles, live beside (imported so the metadata has them).
-from processes import auth_models, notice_models, pki_models, seal_models  # noqa: E402,F401

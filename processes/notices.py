@@ -1,5 +1,5 @@
-"""Telling users things: written in the same transaction as what caused them, read on the inbox
-page and by ``GET /api/v1/notices``."""
+"""Notices, the domain's side (the API is app/api/notices.py): telling users things, written in
+the same transaction as what caused them, read on the inbox page and by the API."""
 
 from __future__ import annotations
 

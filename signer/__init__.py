@@ -9,6 +9,14 @@ A library with no Flask and no database; everything the rest of Sealflow uses is
 
 from .annotations import Layout, PageArea, Widget, layout, overlap
 from .appearance import SealAppearance, draw_seal, find_cjk_font
+from .crl import Revocation, make_crl
+from .csr import (
+    InvalidCertificate,
+    check_issued_certificate,
+    make_csr,
+    software_signer,
+    token_signer,
+)
 from .errors import (
     FontMissing,
     HashMismatch,
@@ -22,6 +30,7 @@ from .errors import (
 )
 from .keys import (
     KEY_TYPES,
+    PrivateKey,
     encrypt_private_key,
     generate_private_key,
     private_key_from_bytes,
@@ -34,8 +43,16 @@ from .ltv import (
     archive_timestamp_expiry,
     renew_archive_timestamp,
 )
-from .pades import SealPlacement, SealSettings, SealSigner, seal_pdf
-from .pdf import PdfInfo, SignatureFields, inspect_pdf, signature_fields
+from .ocsp import CertificateState, OcspAnswer, answer_ocsp
+from .pades import (
+    DEFAULT_MARGIN,
+    DEFAULT_SEAL_SIZE,
+    SealPlacement,
+    SealSettings,
+    SealSigner,
+    seal_pdf,
+)
+from .pdf import PdfInfo, SignatureFields, inspect_pdf, open_pdf, signature_fields
 from .pkcs11 import (
     KeyProtection,
     Pkcs11Config,
@@ -54,6 +71,7 @@ from .pki import (
     issue_seal_certificate,
     issue_tsa_certificate,
 )
+from .record import approval_records
 from .reports import DocumentReport, DocumentTimestampReport, SignatureReport, VisibleChange
 from .tsa import (
     DEFAULT_TSA_POLICY,
@@ -63,10 +81,28 @@ from .tsa import (
     timestamp_rejection,
 )
 from .tsa_client import http_timestamper, local_timestamper, timestamp_request
+from .uploaded import InvalidImage, appearance_from_png
 from .validate import validate_document, validate_pdf
 
 __all__ = [
     "KEY_TYPES",
+    "DEFAULT_MARGIN",
+    "DEFAULT_SEAL_SIZE",
+    "CertificateState",
+    "InvalidCertificate",
+    "InvalidImage",
+    "OcspAnswer",
+    "PrivateKey",
+    "Revocation",
+    "answer_ocsp",
+    "appearance_from_png",
+    "approval_records",
+    "check_issued_certificate",
+    "make_crl",
+    "make_csr",
+    "open_pdf",
+    "software_signer",
+    "token_signer",
     "DEFAULT_TSA_POLICY",
     "PADES_LEVELS",
     "DocumentReport",

@@ -1,4 +1,5 @@
-"""The errors the signer raises.
+"""Errors, the signing library's own (processes/errors.py is the domain's, app/errors.py turns
+both into HTTP).
 
 Every error is a :class:`SignerError`, so a caller can catch the family with one clause. Messages
 are written for the person who submitted the document: they say what is wrong in plain words and

@@ -1,8 +1,8 @@
-"""The organisation's certificates: root CA, issuing CA, seal and TSA certificates.
+"""The organisation's certificates, the signer's side (processes/pki/ runs the CA service,
+app/pki.py serves it): root CA, issuing CA, seal and TSA certificates.
 
-Every private key is returned encrypted (PKCS#8) in a :class:`KeyMaterial`; the caller stores it as
-is. Names may be Chinese: subject attributes are UTF8String.
-"""
+Every private key is returned encrypted (PKCS#8) in a :class:`KeyMaterial`, stored as is by the
+caller. Names may be Chinese: subject attributes are UTF8String."""
 
 from __future__ import annotations
 

@@ -24,9 +24,10 @@ import signer
 from app import create_app
 from app.extensions import db
 from config import TestConfig
-from processes import issued, people
 from processes.db import unit_of_work
 from processes.models import Base, Role, Seal, SealStatus, User
+from processes.people import directory
+from processes.pki import issued
 from processes.pki_models import IssuedCertificate, PkiAuthority
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,11 +155,11 @@ def make_user(app) -> Callable[..., User]:
              password: str | None = None, head_of: list[str] = ()) -> User:
         with app.app_context(), unit_of_work(db.session):
             for g in list(groups) + list(head_of):
-                people.add_group(db.session, g)
-            user = people.add_user(db.session, name, password=password, groups=list(groups),
+                directory.add_group(db.session, g)
+            user = directory.add_user(db.session, name, password=password, groups=list(groups),
                                    roles=[Role(r) for r in roles])
             for g in head_of:
-                people.add_group(db.session, g, head=name)
+                directory.add_group(db.session, g, head=name)
             return user
     return make
 
@@ -169,7 +170,7 @@ def api(app, client, make_user) -> Callable[..., ApiClient]:
     def make(name: str, *, scopes: list[str] = (), **kw: Any) -> ApiClient:
         user = make_user(name, **kw)
         with app.app_context(), unit_of_work(db.session):
-            token = people.create_token(db.session, db.session.get(User, user.id),
+            token = directory.create_token(db.session, db.session.get(User, user.id),
                                         scopes=list(scopes))
         return ApiClient(client, token, name)
     return make
@@ -181,7 +182,7 @@ def make_seal(app, pki_material) -> Callable[..., int]:
     def make(custodians: list[str], *, name: str = "测试科技有限公司合同专用章") -> int:
         km, appearance = pki_material["seal"], pki_material["appearance"]
         with app.app_context(), unit_of_work(db.session):
-            users = [people.get_user(db.session, c) for c in custodians]
+            users = [directory.get_user(db.session, c) for c in custodians]
             seal = Seal(name=name, type="合同专用章", status=SealStatus.active,
                         cert_pem=km.cert_pem, key_pem=km.key_pem,
                         certificate_serial=km.serial_hex, appearance_pdf=appearance.pdf,
@@ -328,7 +329,7 @@ def org(api, make_seal) -> Org:
     carol = api("carol")
     designer = api("dana", roles=["designer"])
     with designer.client.application.app_context(), unit_of_work(db.session):
-        people.add_group(db.session, "legal", name="法务部")
+        directory.add_group(db.session, "legal", name="法务部")
     seal_id = make_seal(["carol"])
     resp = deploy(designer)
     assert resp.status_code == 201, resp.get_json()

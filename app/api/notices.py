@@ -1,4 +1,5 @@
-"""``/api/v1/notices``: what Sealflow told the caller (expiring seal certificates, reminders)."""
+"""Notices, the API's side (the domain is processes/notices.py): ``/api/v1/notices``, what
+Sealflow told the caller (expiring seal certificates, reminders)."""
 
 from flask import jsonify, request
 

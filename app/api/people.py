@@ -1,17 +1,18 @@
-"""``/api/v1/me`` and a user's tokens and log-in lock-out (DESIGN: JSON API v1)."""
+"""People, the API's side (the domain is processes/people/): ``/api/v1/me``, a user's tokens
+and log-in lock-out."""
 
 from flask import jsonify
 
 from app.api import blueprint, commits
 from app.context import identity
 from app.extensions import db
-from processes import logins, people, tokens
 from processes.errors import NotAllowed
+from processes.people import directory, logins, tokens
 
 
 @blueprint.get("/me")
 def me():
-    return jsonify(people.describe(db.session, identity().user))
+    return jsonify(directory.describe(db.session, identity().user))
 
 
 @blueprint.get("/me/tokens")

@@ -3,8 +3,10 @@ from flask import jsonify, request
 from app.api import blueprint, commits, json_body
 from app.context import env, identity
 from app.extensions import db
-from processes import definitions, migration
+from processes.design import deploy
 from processes.errors import BadInput, InvalidProcess, NotAllowed
+from processes.flows import definitions
+from processes.requests import migration
 
 
 @blueprint.get("/processes")
@@ -28,7 +30,7 @@ def deploy_process():
     for i, upload in enumerate(uploads):
         name = (upload.filename or f"file{i}.bpmn").rsplit("/", 1)[-1]
         files[name if name not in files else f"{i}-{name}"] = upload.read()
-    result = definitions.deploy(db.session, env(), files, actor=who.user, identity=who,
+    result = deploy.deploy(db.session, env(), files, actor=who.user, identity=who,
                                 authorized_end=request.form.get("authorized_end") or None)
     d = result.definition
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,

@@ -1,11 +1,14 @@
+"""Requests, the API's side (the pages are app/web/requests.py, the domain processes/requests/):
+``/api/v1/requests`` and one request, its files, withdrawing, retrying, messages."""
+
 from flask import jsonify, request, send_file
 
 from app.api import blueprint, commits, int_arg, json_body, page_args, parse_json
 from app.context import env, identity
 from app.extensions import db
-from processes import events, incidents, request_queries, requests, views
 from processes.errors import BadInput, InvalidContent
-from processes.requests import NewRequest
+from processes.requests import incidents, intake, messages, queries, views
+from processes.requests.intake import NewRequest
 
 
 def _json_field(name: str):
@@ -57,7 +60,7 @@ def new_request_from_form() -> NewRequest:
 @commits
 def create_request():
     who = identity()
-    req = requests.create(db.session, env(), who, new_request_from_form())
+    req = intake.create(db.session, env(), who, new_request_from_form())
     return jsonify(views.describe(db.session, req)), 201
 
 
@@ -76,7 +79,7 @@ def list_requests():
     who = identity()
     limit, offset = page_args()
     seal = int_arg(request.args.get("seal"), "seal", low=1)
-    found = request_queries.listing(db.session, who, status=request.args.get("status"),
+    found = queries.listing(db.session, who, status=request.args.get("status"),
                              seal=seal,
                              requester=request.args.get("requester"), limit=limit,
                              offset=offset)
@@ -85,26 +88,26 @@ def list_requests():
 
 @blueprint.get("/requests/<int:request_id>")
 def get_request(request_id: int):
-    req = request_queries.get_visible(db.session, identity(), request_id)
+    req = queries.get_visible(db.session, identity(), request_id)
     return jsonify(views.describe(db.session, req))
 
 
 @blueprint.get("/requests/<int:request_id>/document")
 def request_document(request_id: int):
-    path, name = request_queries.download(db.session, env(), identity(), request_id, sealed=False)
+    path, name = queries.download(db.session, env(), identity(), request_id, sealed=False)
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.get("/requests/<int:request_id>/sealed")
 def request_sealed(request_id: int):
-    path, name = request_queries.download(db.session, env(), identity(), request_id, sealed=True)
+    path, name = queries.download(db.session, env(), identity(), request_id, sealed=True)
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.post("/requests/<int:request_id>/withdraw")
 @commits
 def withdraw_request(request_id: int):
-    req = requests.withdraw(db.session, identity(), request_id)
+    req = intake.withdraw(db.session, identity(), request_id)
     return jsonify(views.describe(db.session, req))
 
 
@@ -119,5 +122,5 @@ def retry_request(request_id: int):
 @commits
 def deliver_message(request_id: int, name: str):
     payload = json_body()
-    req = events.deliver_message(db.session, identity(), request_id, name, payload)
+    req = messages.deliver_message(db.session, identity(), request_id, name, payload)
     return jsonify(views.describe(db.session, req))

@@ -1,10 +1,13 @@
+"""Seals, the API's side (the pages are app/web/seals.py, the domain processes/seals/):
+``/api/v1/seals``, the usage log, an external CA's request and certificate."""
+
 from flask import Response, jsonify, request
 
 from app.api import blueprint, commits, page_args
 from app.context import env, identity
 from app.extensions import db
-from processes import external_ca, lifecycle, seals
 from processes.errors import InvalidContent
+from processes.seals import external_ca, lifecycle, registry
 
 MAX_CERTIFICATE_BYTES = 256 * 1024
 """A certificate with its CA certificates is a few KB; far more is not a certificate file."""
@@ -13,7 +16,7 @@ MAX_CERTIFICATE_BYTES = 256 * 1024
 @blueprint.get("/seals")
 def list_seals():
     identity()
-    return jsonify([seals.describe(s) for s in seals.listing(db.session)])
+    return jsonify([registry.describe(s) for s in registry.listing(db.session)])
 
 
 # The views on one seal ask who is calling, and whether they manage seals at all, before they
@@ -61,4 +64,4 @@ def seal_certificate(seal_id: int):
         raise InvalidContent("send the certificate (PEM) as the body or as the file "
                              "'certificate'", [{"field": "certificate", "message": "required"}])
     seal = external_ca.import_certificate(db.session, env(), who, seal, bundle)
-    return jsonify(seals.describe(seal))
+    return jsonify(registry.describe(seal))

@@ -1,10 +1,13 @@
+"""Tasks, the API's side (the pages are app/web/tasks.py, the domain
+processes/requests/tasks.py): ``/api/v1/tasks``, claim, unclaim, complete."""
+
 from flask import jsonify, request
 
 from app.api import blueprint, commits, json_body, page_args, parse_json
 from app.context import env, identity
 from app.extensions import db
-from processes import inbox, tasks, views
 from processes.errors import BadInput
+from processes.requests import inbox, tasks, views
 
 RECENT_HISTORY = 20
 

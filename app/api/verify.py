@@ -1,4 +1,6 @@
-"""``POST /api/v1/verify``: public; the verdict on every signature of an uploaded PDF."""
+"""Verifying, the API's side (the page is app/web/verify.py, the domain
+processes/seals/verification.py): ``POST /api/v1/verify``, public; the verdict on every
+signature of an uploaded PDF."""
 
 from flask import jsonify, request
 
@@ -7,9 +9,9 @@ from app.auth import public
 from app.context import env
 from app.extensions import db
 from app.ratelimit import rate_limited
-from processes import verify
 from processes.db import write_intent
 from processes.errors import InvalidContent
+from processes.seals import verification
 
 
 def uploaded_file() -> bytes:
@@ -28,4 +30,4 @@ def verify_document():
     data = uploaded_file()
     # Reads only: no SQLite write lock held while the signatures are checked.
     with write_intent(False):
-        return jsonify(verify.verify(db.session, env(), data))
+        return jsonify(verification.verify(db.session, env(), data))

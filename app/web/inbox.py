@@ -1,4 +1,5 @@
-"""``/`` and ``/inbox``: the open tasks the user may complete, and their unread notices."""
+"""The inbox, the pages' side (the domain is processes/requests/inbox.py): ``/`` and ``/inbox``,
+the open tasks the user may complete, and their unread notices."""
 
 from flask import redirect, render_template, url_for
 from flask_login import login_required
@@ -6,8 +7,8 @@ from flask_login import login_required
 from app.context import identity
 from app.extensions import db
 from app.web import attempt, blueprint
-from processes import inbox as inbox_service
 from processes import notices
+from processes.requests import inbox as inbox_service
 
 
 @blueprint.get("/")

@@ -7,12 +7,12 @@ from app.auth import begin_session, client_address, locked_message, login_limits
 from app.context import identity
 from app.extensions import db
 from app.web import attempt, blueprint
-from processes import logins, people, tokens
+from processes.people import directory, logins, tokens
 
 
 def _page(new_token: str | None = None):
     user = identity().user
-    response = render_template("me.html", profile=people.describe(db.session, user),
+    response = render_template("me.html", profile=directory.describe(db.session, user),
                                tokens=[tokens.describe(t)
                                        for t in tokens.tokens_of(db.session, user)],
                                new_token=new_token)
@@ -58,7 +58,7 @@ def create_token():
         flash("请为令牌命名（最多 120 字） · Name the token (at most 120 characters)", "error")
         return redirect(url_for("web.me"))
     who = identity()
-    token, error = attempt(lambda: people.create_token(db.session, who.user, name=name,
+    token, error = attempt(lambda: directory.create_token(db.session, who.user, name=name,
                                                        actor=who.user))
     if error is not None:
         flash(error.message, "error")

@@ -1,4 +1,5 @@
-"""``/requests``: my requests, a new request, one request, its files, withdrawing it."""
+"""Requests, the pages' side (the API is app/api/requests.py, the domain processes/requests/):
+``/requests``, my requests, a new request, one request, its files, withdrawing it."""
 
 import secrets
 from dataclasses import replace
@@ -12,10 +13,12 @@ from app.errors import status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import STATUS_LABELS, problems_by_field
-from processes import definitions, incidents, request_queries, requests, seals, views
 from processes.errors import SealflowError
+from processes.flows import definitions
 from processes.models import RequestStatus, SealStatus
-from processes.requests import NewRequest
+from processes.requests import incidents, intake, queries, views
+from processes.requests.intake import NewRequest
+from processes.seals import registry
 
 PLACEMENT = ("page", "x", "y")
 
@@ -27,7 +30,7 @@ def my_requests():
     status = request.args.get("status") or None
     may_see_all = who.has_role("auditor")
     scope = "all" if may_see_all and request.args.get("scope") == "all" else None
-    found = request_queries.listing(db.session, who, status=status, mine_only=scope != "all",
+    found = queries.listing(db.session, who, status=status, mine_only=scope != "all",
                              limit=200)
     return render_template("requests.html", requests=found, status=status,
                            statuses=STATUS_LABELS, scope=scope, may_see_all=may_see_all)
@@ -42,7 +45,7 @@ def new_request():
 @blueprint.post("/requests/new")
 @login_required
 def create_request():
-    req, error = attempt(lambda: requests.create(db.session, env(), identity(),
+    req, error = attempt(lambda: intake.create(db.session, env(), identity(),
                                                  _new_request()))
     if error is not None:
         flash(error.message, "error")
@@ -79,7 +82,7 @@ def _new_request_page(chosen: str | None, error: SealflowError | None = None):
     # with the seal chosen.
     statuses = (SealStatus.active,) if definition is None or definition.seal_action is None \
         else (SealStatus.active, SealStatus.suspended)
-    usable = [s for s in seals.listing(db.session) if s.status in statuses]
+    usable = [s for s in registry.listing(db.session) if s.status in statuses]
     values = request.form if error is not None else {"seal": request.args.get("seal", "")}
     return render_template(
         "request_new.html", flows=flows, choice=choice, definition=definition, seals=usable,
@@ -93,7 +96,7 @@ def _new_request_page(chosen: str | None, error: SealflowError | None = None):
 @login_required
 def request_detail(request_id: int):
     who = identity()
-    req = request_queries.get_visible(db.session, who, request_id)
+    req = queries.get_visible(db.session, who, request_id)
     return render_template("request.html", req=req, details=views.describe(db.session, req),
                            may_withdraw=req.requester_id == who.user.id and req.status in (
                                RequestStatus.running, RequestStatus.halted),
@@ -104,7 +107,7 @@ def request_detail(request_id: int):
 @blueprint.post("/requests/<int:request_id>/withdraw")
 @login_required
 def withdraw_request(request_id: int):
-    _req, error = attempt(lambda: requests.withdraw(db.session, identity(), request_id))
+    _req, error = attempt(lambda: intake.withdraw(db.session, identity(), request_id))
     if error is not None:
         flash(error.message, "error")
     else:
@@ -126,12 +129,12 @@ def retry_request(request_id: int):
 @blueprint.get("/requests/<int:request_id>/document")
 @login_required
 def request_document(request_id: int):
-    path, name = request_queries.download(db.session, env(), identity(), request_id, sealed=False)
+    path, name = queries.download(db.session, env(), identity(), request_id, sealed=False)
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.get("/requests/<int:request_id>/sealed")
 @login_required
 def request_sealed(request_id: int):
-    path, name = request_queries.download(db.session, env(), identity(), request_id, sealed=True)
+    path, name = queries.download(db.session, env(), identity(), request_id, sealed=True)
     return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=True)

@@ -1,4 +1,5 @@
-"""``/seals``: the organisation's seals, their images, and one seal's page."""
+"""Seals, the pages' side (the API is app/api/seals.py, the domain processes/seals/):
+``/seals``, the organisation's seals, their images, and one seal's page."""
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -7,21 +8,20 @@ from app.api.seals import MAX_CERTIFICATE_BYTES, csr_download
 from app.context import env, identity
 from app.extensions import db
 from app.web import attempt, blueprint
-from processes import external_ca, lifecycle
-from processes import seals as seal_service
 from processes.models import SealStatus
+from processes.seals import external_ca, lifecycle, registry
 
 
 @blueprint.get("/seals")
 @login_required
 def seals():
-    return render_template("seals.html", seals=seal_service.listing(db.session))
+    return render_template("seals.html", seals=registry.listing(db.session))
 
 
 @blueprint.get("/seals/<int:seal_id>")
 @login_required
 def seal_detail(seal_id: int):
-    seal = seal_service.get_seal(db.session, seal_id)
+    seal = registry.get_seal(db.session, seal_id)
     return render_template("seal.html", **lifecycle.seal_view(db.session, identity(), seal))
 
 
@@ -71,7 +71,7 @@ def seal_certificate(seal_id: int):
 @blueprint.get("/seals/<int:seal_id>/image.png")
 @login_required
 def seal_image(seal_id: int):
-    seal = seal_service.get_seal(db.session, seal_id)
+    seal = registry.get_seal(db.session, seal_id)
     response = Response(seal.appearance_png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -1,4 +1,6 @@
-"""``/tasks/<id>``: one task of the inbox, its request, and the form that completes it."""
+"""Tasks, the pages' side (the API is app/api/tasks.py, the domain
+processes/requests/tasks.py): ``/tasks/<id>``, one task, its request, and the form that
+completes it."""
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -8,9 +10,9 @@ from app.errors import status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import decision_label, problems_by_field
-from processes import inbox, tasks, views
 from processes.errors import SealflowError
 from processes.models import TaskStatus
+from processes.requests import inbox, tasks, views
 
 
 @blueprint.get("/tasks/<task_id>")

@@ -1,4 +1,6 @@
-"""``/verify``: public, no login; upload a PDF and see the verdict on each of its seals."""
+"""Verifying, the pages' side (the API is app/api/verify.py, the domain
+processes/seals/verification.py): ``/verify``, public, no login; upload a PDF and see the
+verdict on each of its seals."""
 
 from flask import render_template, request
 
@@ -8,8 +10,8 @@ from app.errors import status_of
 from app.extensions import db
 from app.ratelimit import rate_limited
 from app.web import attempt, blueprint
-from processes import verify as verification
 from processes.db import write_intent
+from processes.seals import verification as verification
 
 
 @blueprint.get("/verify")

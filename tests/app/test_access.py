@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 from app.extensions import db
-from processes import notices, people, seals
+from processes import notices
 from processes.db import unit_of_work
+from processes.people import directory
+from processes.seals import registry
 from tests.conftest import approve, make_pdf, submit
 
 ANON, USER, REQUESTER, CANDIDATE, CUSTODIAN = "anon", "pat", "alice", "bob", "carol"
@@ -138,7 +140,7 @@ class World:
         """A new token of alice's, for a route that revokes one."""
         with self.app.app_context(), unit_of_work(db.session):
             from processes.models import ApiToken
-            people.create_token(db.session, people.get_user(db.session, REQUESTER),
+            directory.create_token(db.session, directory.get_user(db.session, REQUESTER),
                                 name="spare")
             db.session.flush()
             return db.session.query(ApiToken.id).order_by(ApiToken.id.desc()).limit(1).scalar()
@@ -160,18 +162,18 @@ def world(app, org, api, login, pdf) -> World:
     task_id, claimed = open_tasks[0]["id"], open_tasks[1]["id"]
     assert org.bob.post(f"/api/v1/tasks/{claimed}/claim").status_code == 200
     with app.app_context(), unit_of_work(db.session):
-        alice = people.get_user(db.session, REQUESTER)
+        alice = directory.get_user(db.session, REQUESTER)
         notices.notify(db.session, [alice.id], "test", "a notice for alice")
         from processes.notice_models import Notice
         notice_id = db.session.query(Notice.id).filter_by(user_id=alice.id).scalar()
         from app.context import env
-        csr_seal = seals.create_seal(db.session, env(), "外部CA印章", key_type="p256",
-                                     custodians=[people.get_user(db.session, CUSTODIAN)],
+        csr_seal = registry.create_seal(db.session, env(), "外部CA印章", key_type="p256",
+                                     custodians=[directory.get_user(db.session, CUSTODIAN)],
                                      external_ca=True)
         csr_seal_id = csr_seal.id
-        from processes import crl
-        crl.publish(db.session, env())
-        crl.publish_root(db.session, env())
+        from processes.pki import revocation
+        revocation.publish(db.session, env())
+        revocation.publish_root(db.session, env())
     pages = {ANON: app.test_client(), SYSTEM: app.test_client(),
              SYSTEM_ACT_AS: app.test_client()}
     for name in PEOPLE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
+from processes.flows import definitions
 from tests.conftest import only_task, submit
 
 
@@ -85,7 +86,6 @@ def test_auditors_see_every_request(org, pdf, api):
 
 def test_business_types_route_requests_to_their_flow(org, pdf, api):
     from app.extensions import db
-    from processes import definitions
     from processes.db import unit_of_work
     with org.alice.client.application.app_context(), unit_of_work(db.session):
         definitions.add_business_type(db.session, "contract", "contract_seal", "合同用印")

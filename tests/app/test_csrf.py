@@ -12,9 +12,9 @@ import pytest
 import config
 from app import create_app
 from app.extensions import db
-from processes import people
 from processes.db import unit_of_work
 from processes.models import Base
+from processes.people import directory
 
 PASSWORD = "correct-horse-1"
 
@@ -27,7 +27,7 @@ def csrf_app(tmp_path: Path) -> Iterator[Any]:
     with app.app_context():
         Base.metadata.create_all(db.engine)
         with unit_of_work(db.session):
-            people.add_user(db.session, "alice", password=PASSWORD)
+            directory.add_user(db.session, "alice", password=PASSWORD)
     yield app
     with app.app_context():
         db.session.remove()

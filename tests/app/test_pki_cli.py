@@ -14,9 +14,9 @@ from sqlalchemy import select
 import signer
 from app.context import env
 from app.extensions import db
-from processes import crl
 from processes.db import unit_of_work
 from processes.models import AuditEvent
+from processes.pki import revocation
 from processes.pki_models import PkiAuthority
 
 
@@ -91,20 +91,20 @@ def test_the_scheduler_renews_the_root_crl_only_while_the_key_is_online(bare_app
     app = bare_app
     assert _run(app, "init").exit_code == 0
     with app.app_context():
-        current = crl.latest(db.session, "root")
+        current = revocation.latest(db.session, "root")
         late = current.next_update - datetime.timedelta(days=10)
         early = current.next_update - datetime.timedelta(days=60)
         with unit_of_work(db.session):
-            assert crl.renew_root_if_due(db.session, env(), now=early) is None
-            assert crl.renew_root_if_due(db.session, env(), now=late) == "published"
-        assert crl.latest(db.session, "root").number == 2
+            assert revocation.renew_root_if_due(db.session, env(), now=early) is None
+            assert revocation.renew_root_if_due(db.session, env(), now=late) == "published"
+        assert revocation.latest(db.session, "root").number == 2
         with unit_of_work(db.session):
             db.session.execute(select(PkiAuthority).where(PkiAuthority.kind == "root")) \
                 .scalar_one().key_pem = b""
-        later = crl.latest(db.session, "root").next_update - datetime.timedelta(days=1)
+        later = revocation.latest(db.session, "root").next_update - datetime.timedelta(days=1)
         with unit_of_work(db.session):
-            assert crl.renew_root_if_due(db.session, env(), now=later) == "due"
-        assert crl.latest(db.session, "root").number == 2
+            assert revocation.renew_root_if_due(db.session, env(), now=later) == "due"
+        assert revocation.latest(db.session, "root").number == 2
         warned = db.session.execute(select(AuditEvent).where(
             AuditEvent.action == "pki.root_crl_due")).scalars().all()
         assert len(warned) == 1

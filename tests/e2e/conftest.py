@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
-from processes import timers
+from processes.requests import timers
 
 
 class Clock:

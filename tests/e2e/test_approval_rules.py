@@ -10,9 +10,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app.extensions import db
-from processes.bpmn import load_flow
 from processes.db import unit_of_work
-from processes.engine import SPECS
+from processes.flows import definitions
+from processes.flows.bpmn import load_flow
+from processes.flows.engine import SPECS
 from processes.models import ProcessDefinition, Seal, SigningGrant
 from tests.conftest import approve, deploy_bytes, make_pdf, only_task, submit
 
@@ -270,7 +271,7 @@ def test_a_business_type_that_does_not_map_to_the_process_is_refused(app, org, p
     assert deploy_bytes(org.designer, {"ignored_review.bpmn": IGNORED_REVIEW}
                         ).status_code == 201
     with app.app_context(), unit_of_work(db.session):
-        from processes import definitions, policy
+        from processes.seals import policy
         definitions.add_business_type(db.session, "contract", "contract_seal")
         definitions.add_business_type(db.session, "hr", "ignored_review")
         policy.set_policy(db.session, db.session.get(Seal, org.seal_id), actor=None,
@@ -283,7 +284,7 @@ def test_a_business_type_that_does_not_map_to_the_process_is_refused(app, org, p
     assert "is handled by flow 'ignored_review'" in bypass.get_json()["error"]["message"]
     # Named alone, the process takes the type mapped to it: the record carries that type.
     with app.app_context(), unit_of_work(db.session):
-        from processes import policy
+        from processes.seals import policy
         policy.set_policy(db.session, db.session.get(Seal, org.seal_id), actor=None,
                           business_types=[])
     made = submit(org.alice, org.seal_id, pdf, process="contract_seal").get_json()
@@ -365,10 +366,11 @@ def test_one_person_meeting_two_demands_counts_once_unless_the_policy_says_so(ap
         <bpmn:sequenceFlow id="f3" sourceRef="custodian" targetRef="authorized" />
         {END_AUTHORIZED}""")
     assert deploy_bytes(org.designer, {"head_or_custodian.bpmn": both}).status_code == 201
-    from processes import people, policy
+    from processes.people import directory
+    from processes.seals import policy
     with app.app_context(), unit_of_work(db.session):
         seal = db.session.get(Seal, org.seal_id)
-        seal.custodians.append(people.get_user(db.session, "bob"))
+        seal.custodians.append(directory.get_user(db.session, "bob"))
         policy.set_policy(db.session, seal, actor=None,
                           demands=[{"kind": "custodian"}, {"kind": "requester_head"}])
 
@@ -427,7 +429,7 @@ def test_the_new_request_page_makes_a_lifecycle_request_without_a_document(org, 
 
 def test_a_flow_serving_several_business_types_needs_the_type_named(app, org, pdf):
     with app.app_context(), unit_of_work(db.session):
-        from processes import definitions, policy
+        from processes.seals import policy
         definitions.add_business_type(db.session, "contract", "contract_seal")
         definitions.add_business_type(db.session, "purchase", "contract_seal")
         policy.set_policy(db.session, db.session.get(Seal, org.seal_id), actor=None,

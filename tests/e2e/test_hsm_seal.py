@@ -9,9 +9,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 import signer
 from app.context import env
 from app.extensions import db
-from processes import people, seals
 from processes.db import unit_of_work
 from processes.models import KeyStorage, Seal
+from processes.people import directory
+from processes.seals import registry
 from tests.conftest import approve, submit
 from tests.pdfcheck import assert_sealed
 from tests.softhsm import softhsm_token
@@ -55,8 +56,8 @@ def _row(app, seal_id: int) -> Seal:
 def test_an_hsm_seal_made_by_the_domain_seals_a_contract(hsm_app, org, pdf, trust_roots, hsm):
     name = "测试科技有限公司合同专用章（HSM）"
     with hsm_app.app_context(), unit_of_work(db.session):
-        carol = people.get_user(db.session, "carol")
-        seal_id = seals.create_seal(db.session, env(), name, custodians=[carol],
+        carol = directory.get_user(db.session, "carol")
+        seal_id = registry.create_seal(db.session, env(), name, custodians=[carol],
                                     key_storage="pkcs11").id
 
     body, sealed = _seal_contract(org, seal_id, pdf)
@@ -96,13 +97,13 @@ def test_an_hsm_seal_made_on_the_command_line(hsm_app, org, pdf, trust_roots, hs
 
 def test_an_hsm_seal_renewed_signs_with_its_new_certificate(hsm_app, org, pdf, trust_roots):
     with hsm_app.app_context(), unit_of_work(db.session):
-        carol = people.get_user(db.session, "carol")
-        seal = seals.create_seal(db.session, env(), "合同专用章（续期）", custodians=[carol],
+        carol = directory.get_user(db.session, "carol")
+        seal = registry.create_seal(db.session, env(), "合同专用章（续期）", custodians=[carol],
                                  key_storage="pkcs11", key_type="p256")
         seal_id, old_serial = seal.id, seal.certificate_serial
     with hsm_app.app_context(), unit_of_work(db.session):
         seal = db.session.get(Seal, seal_id)
-        seals.renew_certificate(db.session, env(), seal, actor=seal.custodians[0])
+        registry.renew_certificate(db.session, env(), seal, actor=seal.custodians[0])
         new_serial = seal.certificate_serial
     assert new_serial != old_serial
 

@@ -4,8 +4,8 @@ an admin retries it after the fix. A failed sealing can be retried too."""
 from __future__ import annotations
 
 from app.extensions import db
-from processes import people
 from processes.db import unit_of_work
+from processes.people import directory
 from tests.conftest import approve, deploy_bytes, submit
 
 BAD_CONDITION = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -48,7 +48,7 @@ def test_an_expression_error_is_an_incident_and_a_retry_resumes_it(org, pdf, api
     with app.app_context(), unit_of_work(db.session):
         from processes.models import Request
         r = db.session.get(Request, req["id"])
-        from processes import engine
+        from processes.flows import engine
         wf = engine.load(r.process, r.state)
         for t in wf.get_tasks():
             t.data["risk_score"] = 1
@@ -63,9 +63,9 @@ def test_a_task_nobody_may_work_resumes_once_someone_may(org, pdf, api, app):
     body = submit(org.bob, org.seal_id, pdf).get_json()  # bob heads his own department
     assert body["status"] == "incident"
     with app.app_context(), unit_of_work(db.session):
-        people.add_user(db.session, "vera")
-        people.add_group(db.session, "board", head="vera")
-        people.add_user(db.session, "bob", groups=["board"])
+        directory.add_user(db.session, "vera")
+        directory.add_group(db.session, "board", head="vera")
+        directory.add_user(db.session, "bob", groups=["board"])
     admin = api("root", roles=["admin"])
     resumed = admin.post(f"/api/v1/requests/{body['id']}/retry").get_json()
     assert resumed["status"] == "running"

@@ -11,6 +11,7 @@ import pytest
 from cryptography import x509
 
 from app.extensions import db
+from processes.flows import definitions
 from processes.models import Seal, SealStatus
 from processes.seal_models import SealTransition
 from tests.conftest import approve, deploy, only_task, submit
@@ -26,11 +27,11 @@ def office(org, api, make_user):
     org.olivia = api("olivia", groups=["admin_office"])
     org.leo = api("leo", groups=["leaders"])
     with org.alice.client.application.app_context():
-        from processes import people
         from processes.db import unit_of_work
+        from processes.people import directory
         with unit_of_work(db.session):
-            people.add_group(db.session, "admin_office", name="办公室")
-            people.add_group(db.session, "leaders", name="分管领导")
+            directory.add_group(db.session, "admin_office", name="办公室")
+            directory.add_group(db.session, "leaders", name="分管领导")
     return org
 
 
@@ -197,7 +198,6 @@ def test_resuming_through_its_flow_from_the_seal_page(app, office, pdf, login):
     """The custodian suspends on the seal page, which then links the resume flow by its
     business type; the office and the leader approve; the seal is active again."""
     with app.app_context():
-        from processes import definitions
         from processes.db import unit_of_work
         with unit_of_work(db.session):
             definitions.add_business_type(db.session, "seal_resume", "seal_resume", "印章启用")

@@ -15,10 +15,11 @@ import signer
 from app.context import env
 from app.extensions import db
 from app.jobs import runner
-from processes import crl, ltv
 from processes.db import unit_of_work
 from processes.models import AuditEvent, Seal, utcnow
+from processes.pki import revocation
 from processes.pki_models import PkiAuthority, PublishedCrl
+from processes.seals import long_term
 from tests.conftest import seal_one, sealed_bytes
 from tests.pdfcheck import assert_sealed, assert_timestamped
 
@@ -53,7 +54,7 @@ def _use_tsa_certificate(app, pki_material, *, valid_days: int, name: str) -> si
 
 def _publish_crl(app) -> bytes:
     with app.app_context(), unit_of_work(db.session):
-        return crl.publish(db.session, env()).der
+        return revocation.publish(db.session, env()).der
 
 
 def _set_level(app, seal_id: int, level: str) -> str:
@@ -123,7 +124,7 @@ def test_contract_flow_at_b_lta_and_the_renewal_job(org, pdf, app, own_tsa, pki_
 
     # Not due yet for a 7-day window; the scheduler's 90 days make it due.
     with app.app_context():
-        quiet = ltv.renew_due(db.session, env(), before=timedelta(days=7))
+        quiet = long_term.renew_due(db.session, env(), before=timedelta(days=7))
     assert quiet.checked == 1 and quiet.renewed == [] and quiet.stopped is None
 
     # The TSA gets a new certificate; the scheduler's PKI job renews the archive timestamp.
@@ -147,7 +148,7 @@ def test_contract_flow_at_b_lta_and_the_renewal_job(org, pdf, app, own_tsa, pki_
     assert event.details["old_sha256"] == body["sealed_document"]["sha256"]
     assert event.details["new_sha256"] == after["sealed_document"]["sha256"]
     with app.app_context():
-        assert ltv.renew_due(db.session, env()).renewed == []  # no longer due
+        assert long_term.renew_due(db.session, env()).renewed == []  # no longer due
     # Copies of the document as first sealed are still ours after the renewal.
     for copy in (sealed, renewed):
         rows = app.test_client().post("/api/v1/verify", data={
@@ -165,7 +166,7 @@ def test_a_renewal_that_would_not_help_is_dropped(org, pdf, app, own_tsa, trust_
     body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
     with app.app_context():
-        run = ltv.renew_due(db.session, env(), now=utcnow() + timedelta(days=3650))
+        run = long_term.renew_due(db.session, env(), now=utcnow() + timedelta(days=3650))
     assert run.renewed == [] and "renew the TSA certificate" in run.stopped
     after = org.alice.get(f"/api/v1/requests/{body['id']}").get_json()
     assert after["sealed_document"] == body["sealed_document"]
@@ -218,7 +219,7 @@ def test_a_failed_renewal_leaves_the_document_and_is_tried_again(org, pdf, app, 
     app.config.update(TSA_URL="http://127.0.0.1:9/tsa")  # nothing listens there
     app.extensions.pop("sealflow_env", None)
     with app.app_context():
-        run = ltv.renew_due(db.session, env())
+        run = long_term.renew_due(db.session, env())
     assert run.failed == [body["id"]] and run.renewed == []
     after = org.alice.get(f"/api/v1/requests/{body['id']}").get_json()
     assert after["sealed_document"] == body["sealed_document"]

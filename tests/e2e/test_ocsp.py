@@ -16,10 +16,11 @@ from cryptography.x509 import ocsp
 import signer
 from app.context import env
 from app.extensions import db
-from processes import lifecycle, people, seals
 from processes.db import unit_of_work
 from processes.models import Seal, SealStatus
-from processes.people import Identity
+from processes.people import directory
+from processes.people.directory import Identity
+from processes.seals import lifecycle, registry
 
 PASSPHRASE = b"test-passphrase"  # TestConfig.KEY_PASSPHRASE
 
@@ -48,7 +49,7 @@ def test_openssl_hears_good_then_revoked(app, org, live_server, tmp_path, pki_ma
     with app.app_context(), unit_of_work(db.session):
         seal = db.session.get(Seal, org.seal_id)
         lifecycle.transition(db.session, seal, SealStatus.revoked, reason="私钥泄露",
-                             identity=Identity(people.get_user(db.session, "root")))
+                             identity=Identity(directory.get_user(db.session, "root")))
     revoked = _openssl_ocsp(live_server, tmp_path, pki_material, seal_pem)
     assert "Response verify OK" in revoked and "cert.pem: revoked" in revoked, revoked
     assert "Reason: keyCompromise" in revoked
@@ -104,11 +105,11 @@ def test_get_post_nonce_and_bad_requests(app, client, org, pki_material):
 
 def test_a_new_seal_names_the_responder_and_renewals_are_answered_for(app, org, pki_material):
     with app.app_context(), unit_of_work(db.session):
-        carol = people.get_user(db.session, "carol")
-        seal = seals.create_seal(db.session, env(), "OCSP 测试章", custodians=[carol],
+        carol = directory.get_user(db.session, "carol")
+        seal = registry.create_seal(db.session, env(), "OCSP 测试章", custodians=[carol],
                                  key_type="p256")
         first = seal.cert_pem
-        seals.renew_certificate(db.session, env(), seal)
+        registry.renew_certificate(db.session, env(), seal)
         second = seal.cert_pem
     for pem in (first, second):
         cert = x509.load_pem_x509_certificate(pem)

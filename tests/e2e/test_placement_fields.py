@@ -17,8 +17,8 @@ from pikepdf import Name
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 
-from processes import placement
 from processes.errors import InvalidContent
+from processes.requests import placement
 from tests.conftest import approve, deploy, make_pdf, only_task, sealed_bytes, submit
 from tests.pdfcheck import assert_sealed
 

@@ -30,9 +30,9 @@ def office(org, api, make_user):
     org.leo = api("leo", groups=["leaders"])
     make_user("root", roles=["admin"])
     with org.alice.client.application.app_context(), unit_of_work(db.session):
-        from processes import people
-        people.add_group(db.session, "admin_office", name="办公室")
-        people.add_group(db.session, "leaders", name="分管领导")
+        from processes.people import directory
+        directory.add_group(db.session, "admin_office", name="办公室")
+        directory.add_group(db.session, "leaders", name="分管领导")
     return org
 
 

@@ -9,11 +9,11 @@ import pytest
 
 from app.extensions import db
 from app.jobs import runner
-from processes import lifecycle, seal_expiry
 from processes.db import unit_of_work
 from processes.errors import BadInput, NotAllowed, WorkflowStateError
 from processes.models import Seal, SealStatus
-from processes.people import Identity, get_user
+from processes.people.directory import Identity, get_user
+from processes.seals import expiry, lifecycle
 from tests.conftest import deploy, only_task, submit
 
 DATA = Path(__file__).parent / "data" / "policy"
@@ -105,13 +105,13 @@ def test_revoking_publishes_the_seal_certificate_on_the_crl(app, guarded, pki_ma
     from cryptography import x509
 
     from app.context import env
-    from processes import crl
+    from processes.pki import revocation
     with app.app_context(), unit_of_work(db.session):
-        first = crl.publish(db.session, env())
+        first = revocation.publish(db.session, env())
         assert x509.load_der_x509_crl(first.der).next_update_utc > first.this_update
     _move(app, guarded.seal_id, SealStatus.revoked, "私钥泄露")  # publishes again (job runner)
     with app.app_context():
-        latest = crl.latest(db.session)
+        latest = revocation.latest(db.session)
         listed = x509.load_der_x509_crl(latest.der)
         seal = db.session.get(Seal, guarded.seal_id)
         serial = x509.load_pem_x509_certificate(seal.cert_pem).serial_number
@@ -130,10 +130,10 @@ def test_expiry_moves_a_seal_to_expired_and_warns_before(app, guarded, monkeypat
     with app.app_context(), unit_of_work(db.session):
         seal = db.session.get(Seal, guarded.seal_id)
         not_after = certificate_from_pem(seal.cert_pem).not_valid_after_utc
-    monkeypatch.setattr(seal_expiry, "utcnow", lambda: not_after - timedelta(days=10))
+    monkeypatch.setattr(expiry, "utcnow", lambda: not_after - timedelta(days=10))
     with app.app_context(), unit_of_work(db.session):
-        assert seal_expiry.warn_expiring(db.session) == [guarded.seal_id]
-        assert seal_expiry.warn_expiring(db.session) == []  # once
+        assert expiry.warn_expiring(db.session) == [guarded.seal_id]
+        assert expiry.warn_expiring(db.session) == []  # once
     # The custodian is told, once: by the API, and on the inbox page.
     told = guarded.carol.get("/api/v1/notices").get_json()
     assert told["unread"] == 1 and guarded.alice.get("/api/v1/notices").get_json()["unread"] == 0
@@ -145,7 +145,7 @@ def test_expiry_moves_a_seal_to_expired_and_warns_before(app, guarded, monkeypat
     assert guarded.carol.post(f"/api/v1/notices/{notice['id']}/read").get_json() == \
         {"unread": 0}
     assert guarded.carol.get("/api/v1/notices?unread=1").get_json()["notices"] == []
-    monkeypatch.setattr(seal_expiry, "utcnow", lambda: not_after + timedelta(seconds=1))
+    monkeypatch.setattr(expiry, "utcnow", lambda: not_after + timedelta(seconds=1))
     with app.app_context(), unit_of_work(db.session):
-        assert seal_expiry.expire_due(db.session) == [guarded.seal_id]
+        assert expiry.expire_due(db.session) == [guarded.seal_id]
         assert db.session.get(Seal, guarded.seal_id).status == SealStatus.expired

@@ -10,9 +10,10 @@ import pytest
 
 from app.extensions import db
 from app.jobs import runner
-from processes import people, policy
 from processes.db import unit_of_work
 from processes.models import Seal
+from processes.people import directory
+from processes.seals import policy
 from tests.conftest import deploy, make_pdf, only_task, submit
 
 DATA = Path(__file__).parent / "data" / "policy"
@@ -115,7 +116,7 @@ def test_the_demands_are_checked_again_against_the_actual_approvers(app, guarded
     make_user("dave")
     with app.app_context(), unit_of_work(db.session):
         seal = db.session.get(Seal, guarded.seal_id)
-        seal.custodians = [people.get_user(db.session, "dave")]
+        seal.custodians = [directory.get_user(db.session, "dave")]
     assert runner(app).sweep() == 1
     body = guarded.alice.get(f"/api/v1/requests/{rid}").get_json()
     assert body["status"] == "failed"

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from app.context import env
 from app.extensions import db
 from app.jobs import runner
-from processes import documents, sealing
+from processes import documents
 from processes.db import unit_of_work
 from processes.models import Document, GrantStatus, Request, SigningGrant, utcnow
+from processes.requests import sealing
 from tests.conftest import approve, make_pdf, submit
 from tests.pdfcheck import assert_sealed
 

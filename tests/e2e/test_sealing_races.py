@@ -17,9 +17,9 @@ import signer
 from app.context import env
 from app.extensions import db
 from app.jobs import runner
-from processes import sealing
 from processes.db import unit_of_work
 from processes.models import GrantStatus, Request, Seal, SigningGrant
+from processes.requests import sealing
 from processes.seal_models import SealUsage
 from tests.conftest import approve, submit
 

@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 
 from app.demo import GROUPS
 from app.extensions import db
-from processes import definitions, people, timers
 from processes.db import unit_of_work
+from processes.flows import definitions
 from processes.isotime import timezone_name
 from processes.models import AuditEvent, Group, Membership, Request, Seal, User
+from processes.people import directory
+from processes.requests import timers
 from tests.conftest import ApiClient, Org, approve, deploy, deploy_bytes, only_task, submit
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
@@ -53,7 +55,7 @@ def cast(app, org, api) -> Cast:
     clients = {name: api(name, groups=[group]) for name, group in members.items()}
     with app.app_context(), unit_of_work(db.session):
         for key, name in GROUPS:
-            people.add_group(db.session, key, name=name)
+            directory.add_group(db.session, key, name=name)
     for key in SHIPPED[1:]:
         deployer = org.seal_admin if key.startswith("seal_") and key != "seal_lending" \
             else org.designer

@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from processes import engine, timers
 from processes.db import unit_of_work
+from processes.flows import engine
+from processes.flows.timer_events import FIRINGS_PER_ADVANCE
 from processes.models import AuditEvent, Request
-from processes.timer_events import FIRINGS_PER_ADVANCE
+from processes.requests import timers
 from tests.conftest import approve, deploy, deploy_bytes, only_task, submit
 
 LENDING = Path(__file__).resolve().parents[2] / "bpmn" / "seal_lending" / "seal_lending.bpmn"

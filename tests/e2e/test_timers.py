@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs import runner
-from processes import timers
 from processes.db import unit_of_work
 from processes.models import AuditEvent, Request
+from processes.requests import timers
 from tests.conftest import approve, deploy, only_task, submit
 
 FLOW = Path(__file__).parent / "data" / "timer_escalation" / "timer_escalation.bpmn"

@@ -26,10 +26,11 @@ from app import create_app
 from app.context import env
 from app.extensions import db
 from app.jobs import runner
-from processes import sealing, tsa
 from processes.db import unit_of_work
 from processes.models import AuditEvent
+from processes.pki import timestamping
 from processes.pki_models import PkiAuthority, TsaSerial
+from processes.requests import sealing
 from tests.conftest import approve, install_pki, seal_one, sealed_bytes, submit
 from tests.pdfcheck import assert_timestamped, timestamp_tokens
 
@@ -99,7 +100,8 @@ def _ask(app, client, query: bytes, how: str) -> bytes:
         assert _status(resp)["status"] == "granted"
         return resp.data
     with app.app_context():
-        stamper = tsa.timestamper_for(dataclasses.replace(env(), pades_level="B-T"), db.session)
+        stamper = timestamping.timestamper_for(dataclasses.replace(env(), pades_level="B-T"),
+                                               db.session)
         reply = asyncio.run(stamper.async_request_tsa_response(tsp.TimeStampReq.load(query)))
         db.session.rollback()
     return reply.dump()
@@ -123,7 +125,7 @@ def test_an_openssl_query_gets_a_token_openssl_verifies(app, client, ca_pems, pk
     assert _serial(reply) == row.id
     assert row.hash_algorithm == "sha256"
     assert row.message_imprint == hashlib.sha256("采购合同 2026-001".encode()).hexdigest()
-    assert row.client == ("127.0.0.1" if how == "http" else tsa.IN_PROCESS)
+    assert row.client == ("127.0.0.1" if how == "http" else timestamping.IN_PROCESS)
     assert _granted_events(app)[row.id] == {
         "serial": row.id, "hash_algorithm": "sha256", "message_imprint": row.message_imprint,
         "client": row.client}
@@ -232,7 +234,7 @@ def test_sealing_at_b_t_records_the_tokens_serial(org, pdf, app, own_tsa, trust_
     row = rows[info["serial_number"].native]
     assert row.message_imprint == hashlib.sha256(covered).hexdigest()
     assert row.issued_at == info["gen_time"].native
-    assert row.client == ("127.0.0.1" if own_tsa == "http" else tsa.IN_PROCESS)
+    assert row.client == ("127.0.0.1" if own_tsa == "http" else timestamping.IN_PROCESS)
     assert _granted_events(app)[row.id]["message_imprint"] == row.message_imprint
 
 
@@ -247,7 +249,7 @@ def test_a_server_on_any_port_seals_at_b_t_with_no_base_url(org, pdf, app, trust
     (report,) = assert_timestamped(sealed_bytes(org, body["id"]), trust_roots, ca_pems)
     assert report.level == "B-T"
     # The sample token that sizes signatures and the seal's own: both registered.
-    assert [row.client for row in _rows(app)] == [tsa.IN_PROCESS] * 2
+    assert [row.client for row in _rows(app)] == [timestamping.IN_PROCESS] * 2
 
 
 def test_without_a_tsa_in_process_sealing_fails_saying_so(org, pdf, app):
@@ -300,7 +302,7 @@ def test_anonymous_bursts_meet_the_limit_and_sealing_never_does(org, pdf, app, c
     clients = [row.client for row in _rows(app)]
     # The burst's two, then the three seals' tokens and the sample token(s) sizing signatures.
     assert clients[:2] == ["127.0.0.1"] * 2
-    assert set(clients[2:]) == {tsa.IN_PROCESS} and len(clients[2:]) >= 4
+    assert set(clients[2:]) == {timestamping.IN_PROCESS} and len(clients[2:]) >= 4
 
 
 def test_a_restricted_tsa_answers_signed_in_clients_only(app, client, api, login):

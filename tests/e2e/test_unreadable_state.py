@@ -17,7 +17,6 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.jobs import runner
-from processes import crl
 from processes.db import unit_of_work
 from processes.models import (
     AuditEvent,
@@ -28,6 +27,7 @@ from processes.models import (
     SigningGrant,
     utcnow,
 )
+from processes.pki import revocation
 from processes.seal_models import SealUsage
 from tests.conftest import CONTRACT_BPMN, deploy_bytes, submit
 
@@ -154,7 +154,7 @@ def test_the_cli_revokes_a_seal_whose_requests_include_an_unreadable_one(app, or
             SigningGrant.request_id == authorized)).scalar_one()
         used = db.session.execute(select(SealUsage.used).where(
             SealUsage.seal_id == org.seal_id, SealUsage.period == "total")).scalar_one()
-        listed = x509.load_der_x509_crl(crl.latest(db.session).der)
+        listed = x509.load_der_x509_crl(revocation.latest(db.session).der)
         serial = x509.load_pem_x509_certificate(seal.cert_pem).serial_number
         assert seal.status.value == "revoked"
         assert grant.status == GrantStatus.failed and not grant.reserved and used == 0

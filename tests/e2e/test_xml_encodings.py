@@ -81,6 +81,6 @@ def test_a_dmn_cell_with_a_number_thousands_of_digits_long_is_refused(org):
     huge = TABLE.replace("&gt; 1000000", "&gt; " + "9" * 5000, 1)
     problems = problems_of(deploy_bytes(org.designer, {
         "contract_seal.bpmn": CONTRACT.encode(), "contract_routing.dmn": huge.encode()}))
-    # Refused by the bound on a cell's text (processes/feel.py), naming the rule.
+    # Refused by the bound on a cell's text (processes/flows/feel.py), naming the rule.
     assert any("at most 4096 are allowed" in p["message"] and p["file"] == "contract_routing.dmn"
                and p["element"] == "Rule_contract_large" for p in problems), problems

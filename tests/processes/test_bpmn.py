@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from processes.bpmn import load_flow
 from processes.errors import InvalidProcess
+from processes.flows.bpmn import load_flow
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 FOLDERS = sorted(p for p in BPMN_DIR.iterdir() if p.is_dir())

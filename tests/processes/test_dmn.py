@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from processes import engine
-from processes.bpmn import load_flow
-from processes.dmn import (
+from processes.errors import InvalidProcess
+from processes.flows import engine
+from processes.flows.bpmn import load_flow
+from processes.flows.dmn import (
     DmnError,
     compile_output,
     compile_unary_tests,
     map_result,
     table_from_dict,
 )
-from processes.dmn_xml import parse_dmn
-from processes.errors import InvalidProcess
+from processes.flows.dmn_xml import parse_dmn
+from processes.flows.spiff import DecisionTableTask
+from processes.flows.spiff_state import serializer
 from processes.models import ProcessDefinition
-from processes.spiff import DecisionTableTask
-from processes.spiff_state import serializer
 
 DATA = Path(__file__).parent / "data" / "dmn"
 ROUTING = DATA / "contract_routing"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from processes import engine
-from processes.bpmn import load_flow
+from processes.flows import engine
+from processes.flows.bpmn import load_flow
 from processes.models import ProcessDefinition
 
 DATA = Path(__file__).resolve().parents[1] / "e2e" / "data"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from processes.expressions import ExpressionError, compile_expression, evaluate, variables_of
+from processes.flows.expressions import ExpressionError, compile_expression, evaluate, variables_of
 
 VARS = {"amount": 2_000_000, "kind": "contract", "heads": [], "urgent": True, "n": None}
 
@@ -65,7 +65,7 @@ def test_variables_of_lists_what_an_expression_reads():
     assert variables_of("${amount > 1 && empty heads}") == {"amount", "heads"}
 
 
-# -- what an expression may cost (processes.expression_budget) ---------------------------------
+# -- what an expression may cost (processes.flows.expression_budget) -------------------------
 
 COSTLY_VARS = {"n": 20_000, "s": "9" * 100, "k": 10**9, "words": ["x" * 1000] * 10}
 

@@ -3,7 +3,7 @@
 import pytest
 
 from processes.errors import InvalidContent
-from processes.forms import check_decision, check_values
+from processes.requests.forms import check_decision, check_values
 
 FORM = [
     {"id": "amount", "label": "金额", "type": "long", "required": True},

@@ -1,5 +1,6 @@
-"""processes.migration: the plan, the checks that refuse an instance, and what a migration keeps
-(the waiting task's variables, its timer) and changes (the version, the routing ahead)."""
+"""processes.requests.migration: the plan, the checks that refuse an instance, and what a
+migration keeps (the waiting task's variables, its timer) and changes (the version, the routing
+ahead)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from processes import engine, migration
 from processes.db import unit_of_work
 from processes.errors import BadInput, NotFound
+from processes.flows import engine
 from processes.models import AuditEvent, Request, RequestStatus
+from processes.requests import migration
 from tests.conftest import approve, deploy_bytes, only_task, submit
 from tests.e2e.test_deploy import AUTH_END, flow
 from tests.e2e.test_migration import decide, deploy_version, with_finance_review

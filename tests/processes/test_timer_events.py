@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from processes.expressions import ExpressionError
-from processes.timer_events import skip_missed
+from processes.flows.expressions import ExpressionError
+from processes.flows.timer_events import skip_missed
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DAY = 86400.0

@@ -1,0 +1,80 @@
+"""Deploying flows: checked (the BPMN, the paths to the authorized end, who deploys), versioned
+per process key (identical bytes a no-op), and proved against the seals' policies."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from processes import audit
+from processes.env import Env
+from processes.errors import InvalidProcess, NotAllowed
+from processes.flows import approval_paths
+from processes.flows.bpmn import ParsedFlow, load_flow
+from processes.flows.engine import SPECS
+from processes.models import ProcessDefinition, User
+from processes.people.directory import Identity
+from processes.seals import policy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    definition: ProcessDefinition
+    created: bool
+    warnings: list[dict]
+
+
+def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
+           authorized_end: str | None = None, identity: Identity | None = None) -> Deployment:
+    """Validate and store a new version (or return the identical existing one).
+
+    ``identity``: who deploys (None: the administrator's command line); a flow that makes or
+    changes seals (``seal_action``) is deployed only by seal administrators and admins."""
+    flow: ParsedFlow = load_flow(files, authorized_end=authorized_end,
+                                 max_bytes=env.max_bpmn_bytes)
+    if identity is not None:
+        check_may_deploy(identity, flow.seal_action)
+    problems, path_warnings = approval_paths.check(flow.files, flow.key, flow.authorized_end,
+                                                   flow.tasks)
+    if problems:
+        raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
+                             [p.as_dict() for p in problems + flow.warnings + path_warnings])
+    warnings = [w.as_dict() for w in flow.warnings + path_warnings]
+    existing = session.execute(
+        select(ProcessDefinition).where(ProcessDefinition.key == flow.key,
+                                        ProcessDefinition.sha256 == flow.sha256)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return Deployment(existing, False, warnings)
+    latest = session.execute(
+        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == flow.key)
+    ).scalar() or 0
+    definition = ProcessDefinition(
+        key=flow.key, version=latest + 1, name=flow.name, sha256=flow.sha256, files=flow.files,
+        authorized_end=flow.authorized_end, tasks=flow.tasks, start_form=flow.start_form,
+        seal_action=flow.seal_action,
+        deployed_by_id=actor.id if actor else None)
+    session.add(definition)
+    session.flush()
+    SPECS.put(definition.id, (flow.spec, flow.subprocess_specs))
+    warnings.extend(policy.prove_new_version(session, definition))
+    audit.record(session, "process.deployed", actor=actor, key=flow.key,
+                 version=definition.version, sha256=flow.sha256)
+    logger.info("process %s version %d deployed", flow.key, definition.version)
+    return Deployment(definition, True, warnings)
+
+
+def check_may_deploy(identity: Identity, seal_action: str | None) -> None:
+    """Designers, managers and admins deploy flows; a flow that makes or changes seals is for
+    seal administrators and admins only (a seal administrator needs no designer role)."""
+    if seal_action is not None:
+        if not identity.has_role("seal_admin"):
+            raise NotAllowed(f"this flow changes seals (seal_action {seal_action}): only seal "
+                             "administrators and admins deploy such flows")
+    elif not identity.has_role("designer", "manager"):
+        raise NotAllowed("deploying flows needs the designer, manager or admin role")

@@ -1,0 +1,301 @@
+"""DMN decision tables as Camunda Modeler and dmn-js write them (DMN 1.3, or 1.1/1.2 from older
+modelers): read safely, every cell compiled at deploy time, evaluated without Python eval.
+
+Input entries are FEEL unary tests, the subset the editors write: ``-``, ``< 5``, ``[1..10]``,
+``]1..10[``, ``"a","b"``, ``not("x")``, ``null``, ``date("2026-01-01")``. Input expressions and
+output entries that are not FEEL literals are Sealflow's safe expressions (flows.expressions).
+Hit policies: UNIQUE, FIRST, PRIORITY, ANY, COLLECT (+ SUM, MIN, MAX, COUNT), RULE ORDER,
+OUTPUT ORDER. A table that cannot give a result raises DmnError, which stops the instance with an
+incident naming the business rule task.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from processes.errors import Problem
+from processes.flows.expression_budget import shared_work
+from processes.flows.expressions import ExpressionError, compile_expression, evaluate
+from processes.flows.feel import (
+    DmnError,
+    Parser,
+    Test,
+    Value,
+    coerce,
+    compile_output,
+    compile_unary_tests,
+    kind_of,
+)
+
+HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER")
+SINGLE_HIT = ("UNIQUE", "FIRST", "PRIORITY", "ANY")
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+RESULT_MAPPINGS = ("resultList", "singleResult", "singleEntry", "collectEntries")
+
+
+# -- the decision table model -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Input:
+    id: str
+    label: str
+    expression: str
+    type_ref: str | None
+
+
+@dataclass(frozen=True)
+class Output:
+    id: str
+    name: str
+    type_ref: str | None
+    priority: tuple[Any, ...]
+    """The output values in priority order (``outputValues``), for PRIORITY and OUTPUT ORDER."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    number: int
+    annotation: str | None
+    tests: tuple[Test, ...]
+    outputs: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class DecisionTable:
+    """One decision (its id is what ``camunda:decisionRef`` names) and its compiled table."""
+
+    decision_id: str
+    name: str
+    hit_policy: str
+    aggregation: str | None
+    inputs: tuple[Input, ...]
+    outputs: tuple[Output, ...]
+    rules: tuple[Rule, ...]
+    source: dict = field(compare=False, repr=False)
+    """The cell texts it was compiled from (``to_dict``/``table_from_dict``)."""
+
+    def to_dict(self) -> dict:
+        return self.source
+
+    def evaluate(self, variables: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The result as Camunda gives it: one dict of outputs per hit, after the hit policy
+        (an aggregation gives one dict with the number, or none when nothing was summed).
+        Its cells' evaluations share one expression budget."""
+        with shared_work():
+            return self._evaluate(variables)
+
+    def _evaluate(self, variables: Mapping[str, Any]) -> list[dict[str, Any]]:
+        values = [self._input(column, variables) for column in self.inputs]
+        matched = [rule for rule in self.rules if self._matches(rule, values, variables)]
+        if not matched and self.hit_policy in SINGLE_HIT:
+            shown = ", ".join(f"{c.expression}={v!r}" for c, v in zip(self.inputs, values,
+                                                                         strict=True))
+            raise DmnError(f"DMN table '{self.decision_id}' has no rule matching {shown}")
+        if self.hit_policy == "UNIQUE" and len(matched) > 1:
+            raise DmnError(f"DMN table '{self.decision_id}' has hit policy UNIQUE but "
+                           f"{len(matched)} rules match: " + ", ".join(r.id for r in matched))
+        if self.hit_policy == "FIRST":
+            matched = matched[:1]
+        rows = [self._outputs(rule, variables) for rule in matched]
+        if self.hit_policy == "ANY":
+            if any(row != rows[0] for row in rows):
+                raise DmnError(f"DMN table '{self.decision_id}' has hit policy ANY but rules "
+                               + ", ".join(r.id for r in matched) + " give different outputs")
+            rows = rows[:1]
+        if self.hit_policy in ("PRIORITY", "OUTPUT ORDER"):
+            rows.sort(key=self._rank)
+            rows = rows[:1] if self.hit_policy == "PRIORITY" else rows
+        return self._aggregate(rows) if self.aggregation else rows
+
+    def decide(self, variables: Mapping[str, Any]) -> Any:
+        """The result by hit policy: one value (or dict, for several outputs) for a single-hit
+        policy, a list of them for COLLECT and the orders, a number for an aggregation."""
+        rows = self.evaluate(variables)
+        if self.aggregation:
+            return rows[0][self.outputs[0].name] if rows else None
+        shaped = [next(iter(r.values())) if len(self.outputs) == 1 else r for r in rows]
+        return shaped[0] if self.hit_policy in SINGLE_HIT else shaped
+
+    def _input(self, column: Input, variables: Mapping[str, Any]) -> Any:
+        try:
+            return coerce(evaluate(column.expression, dict(variables)), column.type_ref)
+        except ExpressionError as exc:
+            raise DmnError(f"DMN table '{self.decision_id}', input '{column.label}': "
+                           f"{exc.message}") from None
+
+    def _matches(self, rule: Rule, values: list[Any], variables: Mapping[str, Any]) -> bool:
+        for column, test, value in zip(self.inputs, rule.tests, values, strict=True):
+            try:
+                if not test(value, variables):
+                    return False
+            except DmnError as exc:
+                raise DmnError(f"DMN table '{self.decision_id}', rule {rule.id}, input "
+                               f"'{column.label}': {exc.message}") from None
+        return True
+
+    def _outputs(self, rule: Rule, variables: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return {o.name: _plain(f(variables))
+                    for o, f in zip(self.outputs, rule.outputs, strict=True)}
+        except ExpressionError as exc:
+            raise DmnError(f"DMN table '{self.decision_id}', rule {rule.id}: "
+                           f"{exc.message}") from None
+
+    def _rank(self, row: dict[str, Any]) -> tuple[int, ...]:
+        return tuple(o.priority.index(row[o.name]) if row[o.name] in o.priority
+                     else len(o.priority) for o in self.outputs if o.priority)
+
+    def _aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        name = self.outputs[0].name
+        values = [row[name] for row in rows if row[name] is not None]
+        if self.aggregation == "COUNT":
+            return [{name: len(values)}]
+        if not values:
+            return []
+        if any(kind_of(v) != "number" for v in values):
+            raise DmnError(f"DMN table '{self.decision_id}': COLLECT {self.aggregation} needs "
+                           f"numbers, got {values!r}")
+        total = {"SUM": sum, "MIN": min, "MAX": max}[self.aggregation](values)
+        return [{name: total}]
+
+
+def _plain(value: Any) -> Any:
+    """An output value as task data can hold it (JSON: tuples become lists)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v) for k, v in value.items()}
+    raise DmnError(f"an output gave {value!r}, which a process variable cannot hold")
+
+
+def map_result(rows: list[dict[str, Any]], mapping: str | None, decision_id: str) -> Any:
+    """The value a business rule task stores (``camunda:mapDecisionResult``, default
+    resultList): the rows, one row's dict, its single value, or a single output's values."""
+    mapping = mapping or "resultList"
+    if mapping == "resultList":
+        return rows
+    if any(len(row) != 1 for row in rows) and mapping in ("singleEntry", "collectEntries"):
+        raise DmnError(f"{mapping} needs one output per result, but decision '{decision_id}' "
+                       "gives several")
+    if mapping == "collectEntries":
+        return [next(iter(row.values())) for row in rows]
+    if len(rows) > 1:
+        raise DmnError(f"{mapping} needs at most one result, but decision '{decision_id}' "
+                       f"gave {len(rows)}")
+    if not rows:
+        return None
+    return rows[0] if mapping == "singleResult" else next(iter(rows[0].values()))
+
+
+# -- compiling a table, reading DMN XML -------------------------------------------------------
+
+def _literal_list(text: str) -> tuple[Any, ...]:
+    """``outputValues`` such as ``"high","low"``: literals only."""
+    parser, values = Parser(text), []
+    while True:
+        is_literal, value = parser.literal()
+        if not is_literal:
+            raise DmnError(f"output values {text.strip()!r} must be literals such as "
+                           '"high","low"')
+        values.append(value.isoformat() if isinstance(value, datetime.date) else value)
+        if parser.peek() != ",":
+            break
+        parser.pos += 1
+    parser.done()
+    return tuple(values)
+
+
+def build_table(src: dict, problems: list[Problem], file: str | None = None
+                ) -> DecisionTable | None:
+    """Compile a table from its texts (see ``_source``); each bad cell is a problem with the
+    rule id and line. None when there was any problem."""
+    start = len(problems)
+
+    def problem(message: str, element: str | None, line: int | None) -> None:
+        problems.append(Problem(f"decision '{src['decision']}': {message}", element=element,
+                                line=line, file=file))
+
+    policy = (src.get("hit_policy") or "UNIQUE").upper().replace("_", " ")
+    aggregation = (src.get("aggregation") or "").upper() or None
+    if policy not in HIT_POLICIES:
+        problem(f"unknown hit policy {policy!r}", src["decision"], src.get("line"))
+    if aggregation and (policy != "COLLECT" or aggregation not in AGGREGATIONS):
+        problem(f"aggregation {aggregation} needs hit policy COLLECT and one of "
+                + ", ".join(AGGREGATIONS), src["decision"], src.get("line"))
+    inputs = []
+    for raw in src["inputs"]:
+        expression = (raw.get("expression") or "").strip()
+        label = raw.get("label") or expression or raw["id"]
+        try:
+            compile_expression(expression)
+        except ExpressionError as exc:
+            problem(f"input '{label}': {exc.message}", raw["id"], raw.get("line"))
+        inputs.append(Input(raw["id"], label, expression, raw.get("type_ref")))
+    outputs = []
+    for raw in src["outputs"]:
+        name = raw.get("name") or (raw["id"] if len(src["outputs"]) == 1 else None)
+        if not name:
+            problem(f"output '{raw.get('label') or raw['id']}' has no name: with several "
+                    "outputs each needs one", raw["id"], raw.get("line"))
+        priority: tuple[Any, ...] = ()
+        if (raw.get("values") or "").strip():
+            try:
+                priority = _literal_list(raw["values"])
+            except DmnError as exc:
+                problem(exc.message, raw["id"], raw.get("line"))
+        outputs.append(Output(raw["id"], name or raw["id"], raw.get("type_ref"), priority))
+    if len({o.name for o in outputs}) != len(outputs):
+        problem("two outputs have the same name", src["decision"], src.get("line"))
+    if not outputs:
+        problem("the table has no output", src["decision"], src.get("line"))
+    if aggregation and len(outputs) != 1:
+        problem(f"COLLECT {aggregation} needs exactly one output", src["decision"],
+                src.get("line"))
+    if policy in ("PRIORITY", "OUTPUT ORDER") and not any(o.priority for o in outputs):
+        problem(f"hit policy {policy} needs output values (such as \"high\",\"low\") to rank "
+                "outputs", src["decision"], src.get("line"))
+    rules = []
+    for number, raw in enumerate(src["rules"], 1):
+        where = f"rule {raw['id']} (row {number})"
+        if len(raw["inputs"]) != len(inputs) or len(raw["outputs"]) != len(outputs):
+            problem(f"{where} has {len(raw['inputs'])} input and {len(raw['outputs'])} output "
+                    f"entries for {len(inputs)} inputs and {len(outputs)} outputs",
+                    raw["id"], raw.get("line"))
+            continue
+        tests, values = [], []
+        for (text, line), column in zip(raw["inputs"], inputs, strict=True):
+            try:
+                tests.append(compile_unary_tests(text))
+            except DmnError as exc:
+                problem(f"{where}, input '{column.label}': {exc.message}", raw["id"], line)
+        for (text, line), out in zip(raw["outputs"], outputs, strict=True):
+            try:
+                is_literal, value, fn = compile_output(text)
+            except DmnError as exc:
+                problem(f"{where}, output '{out.name}': {exc.message}", raw["id"], line)
+                continue
+            if is_literal and out.priority and value is not None and value not in out.priority:
+                problem(f"{where}, output '{out.name}': {value!r} is not one of its output "
+                        f"values {list(out.priority)}", raw["id"], line)
+            values.append(fn)
+        rules.append(Rule(raw["id"], number, raw.get("annotation"), tuple(tests),
+                          tuple(values)))
+    if len(problems) > start:
+        return None
+    return DecisionTable(src["decision"], src.get("name") or src["decision"], policy,
+                         aggregation, tuple(inputs), tuple(outputs), tuple(rules), src)
+
+
+def table_from_dict(src: dict) -> DecisionTable:
+    """The inverse of ``DecisionTable.to_dict`` (compiles again)."""
+    problems: list[Problem] = []
+    table = build_table(src, problems)
+    if table is None:
+        raise DmnError(problems[0].message)
+    return table

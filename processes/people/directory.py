@@ -1,0 +1,227 @@
+"""Users, groups, roles, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from processes import audit
+from processes.errors import BadInput, NotFound
+from processes.models import ApiToken, Group, Membership, Role, User, UserRole, utcnow
+from processes.people import sessions, tokens
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "sf_"
+SCOPES = {"api", "act_as", "messages"}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: the user, and the token's scopes (None for a browser session)."""
+
+    user: User
+    scopes: frozenset[str] | None = None
+    token_id: int | None = None
+    token_use_due: bool = False
+    """This use of the token is to be recorded (none recorded within the last minute)."""
+
+    def has_role(self, *roles: str) -> bool:
+        names = self.user.role_names
+        return "admin" in names or any(r in names for r in roles)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 80 or any(c.isspace() for c in name) or "," in name:
+        raise BadInput(f"invalid name {name!r}: 1-80 characters, no spaces or commas")
+    return name
+
+
+def names_in(text: Any) -> list[str]:
+    """User names in a comma-separated form value (``"carol, dora"``), blanks dropped."""
+    return [n.strip() for n in str(text or "").split(",") if n.strip()]
+
+
+def users_named(session: Session, text: Any) -> list[User]:
+    """The users a comma-separated form value names (those that exist)."""
+    return list(session.execute(select(User).where(User.name.in_(names_in(text)))).scalars())
+
+
+def parse_roles(text: str | None) -> list[Role]:
+    roles = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            roles.append(Role(part))
+        except ValueError:
+            raise BadInput(f"unknown role {part!r}; roles are: "
+                           + ", ".join(r.value for r in Role)) from None
+    return roles
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return user
+
+
+def get_group(session: Session, key: str) -> Group:
+    group = session.execute(select(Group).where(Group.key == key)).scalar_one_or_none()
+    if group is None:
+        raise NotFound(f"no group {key!r}")
+    return group
+
+
+def add_user(session: Session, name: str, *, password: str | None = None,
+             display_name: str | None = None, groups: list[str] = (),
+             roles: list[Role] = ()) -> User:
+    """Create a user, or update an existing one's password, groups and roles."""
+    name = _clean_name(name)
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        user = User(name=name, display_name=display_name or name, active=True)
+        session.add(user)
+        logger.info("user %s created", name)
+    elif display_name:
+        user.display_name = display_name
+    if password is not None:
+        set_password(session, user, password, actor=None)
+    session.flush()
+    for key in groups:
+        group = get_group(session, key)
+        if session.get(Membership, (user.id, group.id)) is None:
+            session.add(Membership(user_id=user.id, group_id=group.id))
+    have = user.role_names
+    for role in roles:
+        if role.value not in have:
+            user.roles.append(UserRole(role=role))
+    session.flush()
+    return user
+
+
+MIN_PASSWORD = 8
+
+
+def set_password(session: Session, user: User, password: str, *,
+                 actor: User | None) -> bool:
+    """Set the user's password. When it replaces another one, whoever knew the old one may
+    have logged in or made tokens with it: every session of the user ends and every token is
+    revoked (audited). Returns whether it was such a change (not a first password, nor the
+    same one again)."""
+    if len(password) < MIN_PASSWORD:
+        raise BadInput(f"the password must have at least {MIN_PASSWORD} characters")
+    changed = bool(user.password_hash) and not check_password_hash(user.password_hash,
+                                                                    password)
+    user.password_hash = generate_password_hash(password)
+    if changed:
+        ended = sessions.end_all(session, user)
+        revoked = tokens.revoke_all(session, user)
+        audit.record(session, "user.password_changed", actor=actor, user=user.name,
+                     sessions_ended=ended, tokens_revoked=revoked)
+        logger.info("password of user %s changed; %d session(s) ended, %d token(s) revoked",
+                    user.name, ended, len(revoked))
+    return changed
+
+
+def deactivate_user(session: Session, name: str, *, actor: User | None = None) -> User:
+    """Deactivate a user: their sessions end and their tokens are revoked (audited)."""
+    user = get_user(session, name)
+    user.active = False
+    ended = sessions.end_all(session, user)
+    revoked = tokens.revoke_all(session, user)
+    audit.record(session, "user.deactivated", actor=actor, user=user.name,
+                 sessions_ended=ended, tokens_revoked=revoked)
+    return user
+
+
+def add_group(session: Session, key: str, *, name: str | None = None,
+              head: str | None = None) -> Group:
+    key = _clean_name(key)
+    group = session.execute(select(Group).where(Group.key == key)).scalar_one_or_none()
+    if group is None:
+        group = Group(key=key, name=name or key)
+        session.add(group)
+    elif name:
+        group.name = name
+    if head:
+        head_user = get_user(session, head)
+        group.head = head_user
+        session.flush()
+        if session.get(Membership, (head_user.id, group.id)) is None:
+            session.add(Membership(user_id=head_user.id, group_id=group.id))
+    session.flush()
+    return group
+
+
+def check_password(session: Session, name: str, password: str) -> User | None:
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None or not user.active or not user.password_hash:
+        # Spend the same time as a real check, so timing does not reveal user names.
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def token_hash(token: str) -> str:
+    # Tokens are 256-bit random: a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, *, name: str = "",
+                 scopes: list[str] = (), actor: User | None = None) -> str:
+    """Create a bearer token; returns it in clear (the only time it is seen). Audited."""
+    unknown = set(scopes) - SCOPES
+    if unknown:
+        raise BadInput(f"unknown scope(s) {', '.join(sorted(unknown))}; scopes are: "
+                       + ", ".join(sorted(SCOPES)))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=token_hash(token), name=name[:120],
+                   scopes=",".join(sorted(set(scopes) | {"api"})))
+    session.add(row)
+    session.flush()
+    audit.record(session, "user.token_created", actor=actor, user=user.name, token=row.id,
+                 name=row.name, scopes=row.scopes)
+    logger.info("token %d created for user %s", row.id, user.name)
+    return token
+
+
+_TOKEN = (select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+          .where(ApiToken.token_hash == bindparam("hash")))
+
+
+def identity_from_token(session: Session, token: str) -> Identity | None:
+    row = session.execute(_TOKEN, {"hash": token_hash(token)}).first()
+    if row is None:
+        return None
+    api_token, user = row
+    if api_token.revoked or not user.active:
+        return None
+    return Identity(user, frozenset(s for s in api_token.scopes.split(",") if s),
+                    token_id=api_token.id,
+                    token_use_due=tokens.use_due(api_token.last_used_at, utcnow()))
+
+
+def groups_of(session: Session, user_id: int) -> list[Group]:
+    return list(session.execute(
+        select(Group).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user_id).order_by(Group.key)).scalars())
+
+
+def describe(session: Session, user: User) -> dict:
+    return {"id": user.id, "name": user.name, "display_name": user.display_name,
+            "groups": [g.key for g in groups_of(session, user.id)],
+            "roles": sorted(user.role_names)}

@@ -1,0 +1,192 @@
+"""Timestamps: Sealflow's own RFC 3161 authority, and the timestamp client sealing uses.
+
+The authority's key and certificate are a :class:`PkiAuthority` of kind ``tsa``, issued by the
+issuing CA when the PKI is created. Each granted token takes its serial number from one insert
+into ``tsa_serials`` (an autoincrement id: never the same twice, across processes and restarts),
+which also records when, for which digest and for whom it was issued, and is recorded in the
+audit log. Rejected requests use no serial number and write nothing.
+
+Outside clients reach the authority over HTTP (``POST /tsa``). Sealflow's own jobs (sealing,
+archive timestamps) ask it in-process through :func:`timestamper_for`: the same
+:func:`timestamp`, in a short write transaction of its own, so a job never depends on reaching
+its own server, nor on the limits ``/tsa`` puts on outside clients. An external TSA
+(``SEALFLOW_TSA_URL``, with basic-auth credentials) is asked over HTTP instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+import signer
+from processes import audit
+from processes.db import unit_of_work
+from processes.env import Env
+from processes.errors import NotFound
+from processes.models import utcnow
+from processes.pki import issued
+from processes.pki_models import PkiAuthority, TsaSerial
+
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import TimeStamper
+
+logger = logging.getLogger(__name__)
+
+TSA_TIMEOUT_SECONDS = 10.0
+"""How long the sealing job waits for a timestamp before the seal fails (an external TSA's
+answer; the built-in TSA's wait for a lock on PostgreSQL)."""
+
+IN_PROCESS = "in-process"
+"""The client the serial register names for a token Sealflow's own jobs got in-process."""
+
+_lock = threading.Lock()
+_authorities: dict[tuple[bytes, str], signer.TimestampAuthority] = {}
+_timestampers: dict[tuple[str, str | None, str | None], TimeStamper] = {}
+_in_process: dict[tuple[Engine, Env], TimeStamper] = {}
+
+
+def ensure_authority(session: Session, env: Env, issuing: signer.KeyMaterial) -> None:
+    """Create the timestamp authority's key and certificate, issued by ``issuing``, unless the
+    organisation already has one (idempotent)."""
+    exists = session.execute(
+        select(PkiAuthority.id).where(PkiAuthority.kind == "tsa")).first()
+    if exists is not None:
+        return
+    km = signer.issue_tsa_certificate(issuing, env.key_passphrase, org_name=env.org_name,
+                                      crl_url=f"{env.base_url}/pki/crl")
+    session.add(PkiAuthority(kind="tsa", cert_pem=km.cert_pem, key_pem=km.key_pem))
+    issued.record(session, km.cert_pem, purpose="tsa")
+    session.flush()
+    audit.record(session, "pki.tsa_created", tsa_serial=km.serial_hex)
+    logger.info("timestamp authority created for %s, certificate %s", env.org_name,
+                km.serial_hex)
+
+
+def authority(session: Session, env: Env) -> signer.TimestampAuthority:
+    """The organisation's timestamp authority, ready to sign: built (its key decrypted) once per
+    process and certificate, then kept.
+
+    :raises NotFound: there is no TSA yet (``sealflow init`` creates it).
+    """
+    certs = dict(session.execute(
+        select(PkiAuthority.kind, PkiAuthority.cert_pem)
+        .where(PkiAuthority.kind.in_(("issuing", "tsa")))).tuples().all())
+    cert_pem = certs.get("tsa")
+    if cert_pem is None:
+        raise NotFound("the timestamp authority does not exist yet: run `sealflow init`")
+    policy = env.tsa_policy or signer.DEFAULT_TSA_POLICY
+    key = (cert_pem, policy)
+    with _lock:
+        ready = _authorities.get(key)
+    if ready is not None:
+        return ready
+    key_pem = session.execute(
+        select(PkiAuthority.key_pem).where(PkiAuthority.kind == "tsa")).scalar_one()
+    chain = [certs["issuing"]] if "issuing" in certs else []
+    ready = signer.TimestampAuthority.from_key_material(
+        signer.KeyMaterial(cert_pem, key_pem), env.key_passphrase, chain, policy=policy)
+    with _lock:
+        if len(_authorities) >= 8:  # a rotated certificate leaves its old authority behind
+            _authorities.clear()
+        _authorities[key] = ready
+    return ready
+
+
+def timestamp(session: Session, env: Env, request_der: bytes, *,
+              client: str | None = None) -> bytes:
+    """Answer a DER ``TimeStampReq`` with a DER ``TimeStampResp``: granted with the next serial
+    number, or a rejection (with its failInfo) for a request the authority cannot use. Flushes the
+    serial-number row; the caller commits.
+
+    :param client: the requester's address, recorded with the serial number.
+    :raises NotFound: there is no TSA yet.
+    """
+    tsa = authority(session, env)
+    try:
+        request = tsa.accept(request_der)
+    except signer.TimestampRefused as refused:
+        logger.info("timestamp request from %s refused: %s", client or "?", refused)
+        return signer.timestamp_rejection(refused)
+    now = utcnow()
+    serial = session.execute(
+        insert(TsaSerial).values(issued_at=now, hash_algorithm=request.hash_algorithm,
+                                 message_imprint=request.digest.hex(), client=client)
+        .returning(TsaSerial.id)).scalar_one()
+    reply = tsa.grant(request, serial=serial, now=now)
+    audit.record(session, "tsa.timestamp_granted", serial=serial,
+                 hash_algorithm=request.hash_algorithm, message_imprint=request.digest.hex(),
+                 client=client)
+    logger.info("timestamp %d granted to %s", serial, client or "?")
+    return reply
+
+
+def timestamper_for(env: Env, session: Session | None = None) -> TimeStamper | None:
+    """The timestamp client for sealing at :attr:`Env.pades_level` ``B-T``, or ``None`` for
+    ``B-B``: the HTTP client of the external TSA at :attr:`Env.tsa_url`, or without one the
+    built-in TSA, asked in-process on ``session``'s database. Kept for the life of the process,
+    one per TSA URL and credentials, or per database (pyHanko asks each client for a sample
+    token to size signatures).
+
+    The built-in TSA records each token in a write transaction of its own: ask it with no write
+    transaction open (the sealing job signs in a read-only one).
+
+    :raises ValueError: the built-in TSA is wanted and no ``session`` is given.
+    """
+    if env.pades_level != "B-T":
+        return None
+    if not env.tsa_url:
+        if session is None:
+            raise ValueError("the built-in TSA is asked on a database session: hand one in")
+        return _in_process_timestamper(env, session.get_bind())
+    key = (env.tsa_url, env.tsa_username, env.tsa_password)
+    with _lock:
+        client = _timestampers.get(key)
+        if client is None:
+            client = signer.http_timestamper(env.tsa_url, username=env.tsa_username,
+                                             password=env.tsa_password,
+                                             timeout=TSA_TIMEOUT_SECONDS)
+            _timestampers[key] = client
+    return client
+
+
+def _in_process_timestamper(env: Env, engine: Engine) -> TimeStamper:
+    key = (engine, env)
+    with _lock:
+        client = _in_process.get(key)
+        if client is None:
+            if len(_in_process) >= 8:  # apps come and go in tests; a server keeps one
+                _in_process.clear()
+            sessions = sessionmaker(bind=engine, expire_on_commit=False)
+            client = signer.local_timestamper(functools.partial(_issue, sessions, env))
+            _in_process[key] = client
+    return client
+
+
+def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
+    """One answer of the built-in TSA to Sealflow's own job: :func:`timestamp` in a short write
+    transaction on a connection of its own, committed before the token is used. The job's own
+    transaction only reads, so neither waits for the other (PostgreSQL; SQLite in WAL mode)."""
+    session = sessions()
+    try:
+        with unit_of_work(session):
+            if session.get_bind().dialect.name == "postgresql":
+                # A wait for a lock (the audit chain's) fails like a TSA that does not answer,
+                # rather than stalling the job; SQLite's busy timeout bounds it there.
+                session.execute(text(
+                    f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}"))
+            return timestamp(session, env, request_der, client=IN_PROCESS)
+    except NotFound as exc:
+        raise signer.TimestampUnavailable(exc.message) from None
+    except SQLAlchemyError as exc:
+        logger.warning("the built-in TSA could not record a token: %s", exc)
+        raise signer.TimestampUnavailable(
+            "the timestamp could not be recorded in the serial register") from None
+    finally:
+        session.close()

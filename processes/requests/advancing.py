@@ -1,0 +1,147 @@
+"""Advancing a request's instance: after the engine ran, the inbox rows, the end state, and
+at the authorized end the signing grant (or, without the approvals it needs, the failure)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from processes import audit, signals
+from processes.db import on_commit
+from processes.errors import (
+    PolicyRefused,
+)
+from processes.flows import engine
+from processes.flows.engine import EngineIncident
+from processes.models import (
+    GrantStatus,
+    Request,
+    RequestStatus,
+    SigningGrant,
+    Task,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from processes.requests import inbox
+from processes.seals import approvals, policy
+
+logger = logging.getLogger(__name__)
+
+
+OPEN_TASKS = select(Task).where(Task.request_id == bindparam("rid"),
+                                 Task.status == TaskStatus.open)
+OPEN_TASKS_KEY = "sealflow_open_tasks"
+def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
+    req.status = RequestStatus.incident
+    req.failure = f"{exc.element}: {exc.message}" if exc.element else exc.message
+    req.updated_at = utcnow()
+    audit.record(session, "request.incident", request_id=req.id, element=exc.element,
+                 message=exc.message)
+    logger.warning("request %d incident at %s: %s", req.id, exc.element, exc.message)
+
+
+def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
+    """Project the instance after it ran: inbox rows, end state, grant; save state once."""
+    definition = req.process
+    ready = engine.ready_user_tasks(wf)
+    # No autoflush: the whole advance is written in one flush at the commit. A task completed
+    # in this transaction is still "open" in the database, so filter on the in-memory status.
+    with session.no_autoflush:
+        open_rows = {t.id: t for t in session.execute(OPEN_TASKS, {"rid": req.id}).scalars()
+                     if t.status == TaskStatus.open}
+    ready_ids = {r.id for r in ready}
+    for task_id, row in open_rows.items():
+        if task_id not in ready_ids:
+            row.status = TaskStatus.cancelled
+            row.completed_at = utcnow()
+    new = [r for r in ready if r.id not in open_rows]
+    engine.clear_decision(wf, [r.id for r in new])
+    still_open = [row for task_id, row in open_rows.items() if task_id in ready_ids]
+    try:
+        for r in new:
+            meta = definition.tasks.get(r.element_id, {"name": r.element_id})
+            task = inbox.open_task(session, req, r.id, r.element_id, meta, r.data,
+                                   activity=r.activity)
+            still_open.append(task)
+            audit.record(session, "task.created", request_id=req.id, task=task.id,
+                         element=r.element_id)
+            on_commit(session, lambda t=task.id: signals.task_created.send(
+                None, task_id=t, request_id=req.id))
+    except EngineIncident as exc:
+        mark_incident(session, req, exc)
+    # The response to this change reuses the open rows (dropped at the commit).
+    session.info.setdefault(OPEN_TASKS_KEY, {})[req.id] = still_open
+    req.state, req.state_version = engine.dump(wf)
+    req.updated_at = utcnow()
+    due = engine.next_timer_due(wf) if req.status == RequestStatus.running else None
+    if due != req.timer_due_at:
+        req.timer_due_at = due
+        if due is not None:
+            on_commit(session, lambda: signals.timer_armed.send(
+                None, request_id=req.id, due_at=due))
+    end = engine.reached_end(wf, definition.authorized_end)
+    if end is None:
+        return
+    req.end_event = end
+    if end == definition.authorized_end:
+        _authorize(session, req)
+    else:
+        req.status = (RequestStatus.withdrawn if req.status == RequestStatus.withdrawn
+                      else RequestStatus.rejected)
+        audit.record(session, f"request.{req.status.value}", actor=actor, request_id=req.id,
+                     end_event=end)
+        on_commit(session, lambda: signals.request_finished.send(
+            None, request_id=req.id, status=req.status.value))
+
+
+def _authorize(session: Session, req: Request) -> None:
+    """The authorized end: write the single-use signing grant in this same transaction (or,
+    for a lifecycle flow, leave the change to the job that makes it, once) when the request
+    has the approvals it needs; otherwise it fails, with the reason."""
+    lifecycle = req.process.seal_action is not None
+    given = approvals.given(session, req)
+    reason = approvals.missing(given, lifecycle=lifecycle)
+    if reason is None and not lifecycle:
+        reason = policy.approvals_refused(session, req.seal, given, req.requester_id)
+        if reason:
+            reason = f"the seal's policy refuses this use: {reason}"
+    if reason:
+        _fail(session, req, reason)
+        return
+    if lifecycle:
+        req.status = RequestStatus.authorized
+        audit.record(session, "request.authorized", request_id=req.id, seal_id=req.seal_id,
+                     seal_action=req.process.seal_action, approvals=len(given))
+        on_commit(session, lambda: signals.lifecycle_authorized.send(None, request_id=req.id))
+        return
+    sha = req.document.sha256
+    grant = SigningGrant(request_id=req.id, seal_id=req.seal_id, document_sha256=sha,
+                         approvals=given)
+    session.add(grant)
+    try:
+        policy.reserve(session, req.seal, grant)
+    except PolicyRefused as exc:
+        grant.status = GrantStatus.failed
+        grant.error = exc.message
+        session.flush()
+        _fail(session, req, exc.message, grant=grant.id)
+        return
+    req.status = RequestStatus.authorized
+    session.flush()
+    audit.record(session, "request.authorized", request_id=req.id, seal_id=req.seal_id,
+                 grant=grant.id, document_sha256=sha, approvals=len(given))
+    on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
+
+
+def _fail(session: Session, req: Request, reason: str, **details) -> None:
+    """The instance reached its authorized end, but the request may not be authorized."""
+    req.status = RequestStatus.failed
+    req.failure = reason
+    audit.record(session, "request.failed", request_id=req.id, seal_id=req.seal_id,
+                 reason=reason, **details)
+    on_commit(session, lambda: signals.request_finished.send(
+        None, request_id=req.id, status="failed"))
+    logger.warning("request %d reached its authorized end but failed: %s", req.id, reason)

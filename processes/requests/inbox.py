@@ -1,0 +1,283 @@
+"""The inbox, the domain's side (its page is app/web/inbox.py): who may work a user task, the
+task rows, and who may see a request."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Integer, bindparam, exists, or_, select
+from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
+
+from processes.errors import NotAllowed
+from processes.flows.engine import EngineIncident
+from processes.flows.expressions import ExpressionError, evaluate
+from processes.isotime import due_from, is_iso_timer
+from processes.models import (
+    Group,
+    Membership,
+    Request,
+    RequestStatus,
+    SealCustodian,
+    Task,
+    TaskCandidate,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from processes.people.directory import Identity
+
+_EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
+_REQUESTER = re.compile(r"^\s*[$#]\{\s*requester\s*\}\s*$")
+
+
+def _names(raw: str | None, variables: dict[str, Any], element: str) -> list[str]:
+    """A performer attribute: literal comma-separated names, or an expression giving names."""
+    if raw is None or not raw.strip():
+        return []
+    if _EXPR.match(raw):
+        try:
+            value = evaluate(raw, variables)
+        except ExpressionError as exc:
+            raise EngineIncident(element, exc.message) from None
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, (list, tuple, set)):
+            raise EngineIncident(element, f"{raw} gave {value!r}, not a list of names")
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def _due_at(raw: str | None, variables: dict[str, Any], element: str) -> datetime | None:
+    """``camunda:dueDate``: an ISO date, date-time or duration, or an expression giving one."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = raw if is_iso_timer(raw) else evaluate(raw, variables)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        return due_from(str(value))
+    except (ExpressionError, ValueError, OverflowError) as exc:  # overflow: year 1, P9999Y
+        raise EngineIncident(element, f"dueDate {raw!r}: {exc}") from None
+
+
+def _groups(session: Session, refs: list[str]) -> list[Group]:
+    """Groups named by key, or by display name (lanes may carry Chinese labels)."""
+    if not refs:
+        return []
+    return list(session.execute(
+        select(Group).where(or_(Group.key.in_(refs), Group.name.in_(refs)))).scalars())
+
+
+def open_task(session: Session, req: Request, task_id: str, element_id: str,
+              meta: dict[str, Any], variables: dict[str, Any],
+              activity: str | None = None) -> Task:
+    """Create the inbox row of a READY user task with its resolved performers.
+
+    Separation of duties: the requester is excluded (unless ``${requester}`` is named), so is
+    whoever filed the request on the requester's behalf, and, for an instance of a
+    multi-instance ``activity``, whoever worked another instance of it. Raises EngineIncident
+    when nobody may work it then.
+    """
+    assignee_raw = meta.get("assignee")
+    users_raw = meta.get("candidate_users")
+    groups_raw = meta.get("candidate_groups")
+    assignee = (_names(assignee_raw, variables, element_id) or [None])[0]
+    user_names = _names(users_raw, variables, element_id)
+    group_refs = _names(groups_raw, variables, element_id)
+    if not (assignee_raw or users_raw or groups_raw) and meta.get("lane"):
+        group_refs = [meta["lane"]]
+    requester_may = bool(
+        (assignee_raw and _REQUESTER.match(assignee_raw))
+        or any(_REQUESTER.match(p) for p in (users_raw or "").split(",")))
+    wanted = [assignee] if assignee else user_names
+    with session.no_autoflush:  # reads of people only; the advance is written in one flush
+        users = list(session.execute(_USERS_NAMED, {"names": wanted}).scalars()) \
+            if wanted else []
+        groups = [] if assignee else _groups(session, group_refs)
+        able = {u.id for u in users if u.active}
+        if groups:
+            able |= set(session.execute(
+                select(Membership.user_id).join(User, User.id == Membership.user_id)
+                .where(Membership.group_id.in_([g.id for g in groups]),
+                       User.active.is_(True))).scalars())
+    excluded = set() if requester_may else {req.requester_id}
+    if req.created_by_id != req.requester_id:
+        excluded.add(req.created_by_id)
+    if activity is not None:
+        excluded |= _sibling_workers(session, req, activity, assignee, element_id)
+    able -= excluded
+    users = [u for u in users if u.id not in excluded]
+    if not able:
+        who = ", ".join(filter(None, [assignee, *user_names, *group_refs])) or "nobody"
+        raise EngineIncident(element_id, f"no one may work task '{meta.get('name')}' "
+                             f"({element_id}): candidates [{who}] are unknown, inactive, or "
+                             "excluded as the requester, the filer, or for having worked "
+                             "another instance of this countersign")
+    task = Task(id=task_id, request_id=req.id, element_id=element_id, activity=activity,
+                name=meta.get("name") or element_id, lane=meta.get("lane"),
+                status=TaskStatus.open, assignee=assignee,
+                candidate_users=[u.name for u in users] if not assignee else [],
+                candidate_groups=[g.key for g in groups], requester_may_work=requester_may,
+                created_at=utcnow(), due_at=_due_at(meta.get("due_date"), variables, element_id))
+    task.candidates = [TaskCandidate(user_id=u.id) for u in users] + [
+        TaskCandidate(group_id=g.id) for g in groups]
+    session.add(task)
+    return task
+
+
+def _sibling_workers(session: Session, req: Request, activity: str, assignee: str | None,
+                     element_id: str) -> set[int]:
+    """Who already worked another instance of the multi-instance ``activity`` (they may not
+    work this one); an instance assigned to the same person as another is an incident."""
+    with session.no_autoflush:
+        siblings = [t for t in session.execute(_SIBLINGS, {"act": activity}).scalars()]
+    siblings += [t for t in session.new if isinstance(t, Task) and t.activity == activity]
+    if assignee and any(t.assignee == assignee and t.status != TaskStatus.cancelled
+                        for t in siblings):
+        raise EngineIncident(element_id, f"the countersign '{element_id}' names {assignee} for "
+                             "more than one of its instances: they need distinct people")
+    return {t.completed_by_id for t in siblings
+            if t.status == TaskStatus.completed and t.completed_by_id is not None}
+
+
+def stranded_siblings(session: Session, task: Task) -> list[str]:
+    """The open instances of ``task``'s multi-instance activation that no one may work any
+    more: all their candidates worked another instance (or are excluded as the requester or
+    filer). Such an instance would wait forever: the caller makes it an incident."""
+    if task.activity is None:
+        return []
+    req = task.request
+    stranded = []
+    for sibling in session.execute(_SIBLINGS, {"act": task.activity}).scalars():
+        if sibling.status != TaskStatus.open or sibling.id == task.id:
+            continue
+        filer = req.created_by_id if req.created_by_id != req.requester_id else None
+        if not session.execute(_ANYONE_LEFT, {"tid": sibling.id, "act": task.activity,
+                                              "req_uid": req.requester_id, "filer": filer,
+                                              "requester_may": sibling.requester_may_work}
+                               ).scalar():
+            stranded.append(sibling.element_id)
+    return stranded
+
+
+def _candidate_clause(user_id):
+    """True when the user is a candidate of ``Task`` (directly or through a group)."""
+    my_groups = select(Membership.group_id).where(Membership.user_id == user_id)
+    return exists().where(TaskCandidate.task_id == Task.id, or_(
+        TaskCandidate.user_id == user_id, TaskCandidate.group_id.in_(my_groups)))
+
+
+def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0) -> list[Task]:
+    """Open tasks the user may complete now (one query)."""
+    stmt = (select(Task).join(Request, Request.id == Task.request_id)
+            .where(Task.status == TaskStatus.open, Request.status == RequestStatus.running,
+                   _candidate_clause(user.id),
+                   or_(Task.requester_may_work.is_(True), Request.requester_id != user.id),
+                   or_(Request.created_by_id == Request.requester_id,
+                       Request.created_by_id != user.id),
+                   or_(Task.activity.is_(None), ~_worked_sibling(user.id)),
+                   or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id))
+            .options(contains_eager(Task.request).selectinload(Request.requester),
+                     selectinload(Task.claimed_by))
+            .order_by(Task.created_at, Task.id).limit(limit).offset(offset))
+    return list(session.execute(stmt).scalars())
+
+
+def check_may_work(session: Session, user: User, task: Task, req: Request,
+                   is_candidate: bool | None = None) -> None:
+    """Raise NotAllowed unless ``user`` may complete ``task`` (candidates, SoD, claim)."""
+    if req.requester_id == user.id and not task.requester_may_work:
+        raise NotAllowed("the requester cannot approve their own request")
+    if req.created_by_id == user.id and req.requester_id != user.id:
+        raise NotAllowed("whoever filed a request on someone's behalf may not work its tasks")
+    if task.activity is not None and session.execute(
+            _WORKED_SIBLING, {"uid": user.id, "act": task.activity, "tid": task.id}).scalar():
+        raise NotAllowed("you already worked another instance of this countersign: its "
+                         "instances need distinct people")
+    if is_candidate is None:
+        is_candidate = bool(session.execute(
+            _IS_CANDIDATE, {"uid": user.id, "tid": task.id}).scalar())
+    if not is_candidate:
+        raise NotAllowed("you are not among the people who may work this task")
+    if task.claimed_by_id is not None and task.claimed_by_id != user.id:
+        raise NotAllowed("this task is claimed by someone else")
+
+
+def _involved_clause(user_id, request_id, seal_id):
+    """True when the user is the seal's custodian or has or had a task on the request."""
+    custodian = exists().where(SealCustodian.seal_id == seal_id,
+                               SealCustodian.user_id == user_id)
+    had_task = exists().where(Task.request_id == request_id, or_(
+        Task.completed_by_id == user_id, Task.claimed_by_id == user_id,
+        _candidate_clause(user_id)))
+    return or_(custodian, had_task)
+
+
+# Hot-path statements are built once: building and keying a statement costs several times
+# more than running it on SQLite.
+_UID, _RID, _SID, _TID = (bindparam("uid"), bindparam("rid"), bindparam("sid"),
+                          bindparam("tid"))
+_INVOLVED = select(_involved_clause(_UID, _RID, _SID))
+_TASK_FOR_WORK = (
+    select(Task, _involved_clause(_UID, _RID, _SID), _candidate_clause(_UID))
+    .where(Task.id == _TID, Task.request_id == _RID)
+    .execution_options(populate_existing=True))
+_IS_CANDIDATE = select(_candidate_clause(_UID)).where(Task.id == _TID)
+_SIBLINGS = select(Task).where(Task.activity == bindparam("act"))
+_Sibling = aliased(Task)
+
+
+def _worked_sibling(user_id):
+    """True when the user completed, or holds a claim on, another instance of ``Task``'s
+    multi-instance activation."""
+    return exists().where(_Sibling.activity == Task.activity, _Sibling.id != Task.id, or_(
+        _Sibling.completed_by_id == user_id,
+        (_Sibling.claimed_by_id == user_id) & (_Sibling.status == TaskStatus.open)))
+
+
+_WORKED_SIBLING = select(exists().where(
+    _Sibling.activity == bindparam("act"), _Sibling.id != bindparam("tid"), or_(
+        _Sibling.completed_by_id == _UID,
+        (_Sibling.claimed_by_id == _UID) & (_Sibling.status == TaskStatus.open))))
+# Someone who may still work an open instance: a candidate (directly or by group), active, not
+# excluded as requester or filer, who worked no other instance of the activation.
+_TASK_PEOPLE = select(TaskCandidate.user_id).where(
+    TaskCandidate.task_id == _TID, TaskCandidate.user_id.is_not(None)).union(
+    select(Membership.user_id).join(TaskCandidate, TaskCandidate.group_id == Membership.group_id)
+    .where(TaskCandidate.task_id == _TID))
+_ANYONE_LEFT = select(exists().where(
+    User.id.in_(_TASK_PEOPLE), User.active.is_(True),
+    or_(bindparam("filer", type_=Integer).is_(None), User.id != bindparam("filer")),
+    or_(bindparam("requester_may", type_=Boolean), User.id != bindparam("req_uid")),
+    ~exists().where(_Sibling.activity == bindparam("act"),
+                    _Sibling.completed_by_id == User.id)))
+_USERS_NAMED = select(User).where(User.name.in_(bindparam("names", expanding=True)))
+
+
+def can_see(session: Session, identity: Identity, req: Request) -> bool:
+    """Requester, anyone who has or had a task on it, its seal's custodians, auditors, admins."""
+    user = identity.user
+    if req.requester_id == user.id:
+        return True
+    if session.execute(_INVOLVED, {"uid": user.id, "rid": req.id, "sid": req.seal_id}).scalar():
+        return True
+    return identity.has_role("auditor")
+
+
+def task_for_work(session: Session, identity: Identity, req: Request,
+                  task_id: str) -> tuple[Task | None, bool, bool]:
+    """The task (reloaded), whether the caller may see its request, and whether the caller is
+    among its candidates: one query for all three."""
+    user_id = identity.user.id
+    row = session.execute(_TASK_FOR_WORK, {"uid": user_id, "rid": req.id, "sid": req.seal_id,
+                                           "tid": task_id}).first()
+    if row is None:
+        return None, False, False
+    task, involved, candidate = row
+    visible = req.requester_id == user_id or bool(involved) or identity.has_role("auditor")
+    return task, visible, bool(candidate)
+

@@ -1,0 +1,97 @@
+"""Trying again after a designer's or an operator's fix: ``incident`` and ``failed`` requests.
+
+An incident leaves the instance where it stopped (the failing task in ERROR, or a user task
+nobody could work); retrying puts failed tasks back to READY and runs on, on the request's
+current definition (possibly a fixed, migrated version). A ``failed`` request gets its grant
+back: sealing is attempted again, with every check it had the first time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from SpiffWorkflow.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processes import audit, signals
+from processes.db import lock_request, on_commit
+from processes.errors import NotAllowed, NotFound, PolicyRefused, WorkflowStateError
+from processes.flows import engine
+from processes.flows.engine import EngineIncident
+from processes.models import GrantStatus, Request, RequestStatus, SigningGrant, User, utcnow
+from processes.people.directory import Identity
+from processes.requests.advancing import advance, mark_incident
+from processes.requests.intake import builtins
+from processes.seals import policy
+
+logger = logging.getLogger(__name__)
+
+
+def retry(session: Session, identity: Identity, request_id: int) -> Request:
+    """Admins: run an ``incident`` request on, or seal a ``failed`` one again."""
+    if not identity.has_role("admin"):
+        raise NotAllowed("retrying a request needs the admin role")
+    req = lock_request(session, request_id)
+    if req is None:
+        raise NotFound(f"no request {request_id}")
+    if req.status == RequestStatus.incident:
+        _resume(session, identity, req)
+    elif req.status == RequestStatus.failed:
+        _reseal(session, identity, req)
+    else:
+        raise WorkflowStateError(f"request {req.id} is {req.status.value}; only an incident or "
+                                 "a failed request can be retried")
+    return req
+
+
+def _resume(session: Session, identity: Identity, req: Request) -> None:
+    previous = req.failure
+    req.status = RequestStatus.running
+    req.failure = None
+    audit.record(session, "request.retried", actor=identity.user, request_id=req.id,
+                 incident=previous)
+    # The people may have changed since (the fix is often a new head or custodian): the
+    # built-in variables are read again.
+    requester = session.get(User, req.requester_id)
+    current = builtins(session, requester, req.seal, req.business_type,
+                       req.document.pages if req.document is not None else 0)
+    try:
+        if not req.state:  # it stopped before its first wait: start it again
+            wf = engine.start(req.process, {**req.data, **current})
+        else:
+            wf = engine.load(req.process, req.state)
+            for task in wf.get_tasks(state=TaskState.ERROR | TaskState.READY):
+                task.data.update(current)
+                if task.state == TaskState.ERROR:
+                    task._set_state(TaskState.READY)  # SpiffWorkflow has no public retry
+            engine.run(wf)
+    except EngineIncident as exc:
+        mark_incident(session, req, exc)
+        return
+    advance(session, req, wf, actor=identity.user)
+    logger.info("request %d resumed after an incident by %s", req.id, identity.user.name)
+
+
+def _reseal(session: Session, identity: Identity, req: Request) -> None:
+    grant = session.execute(
+        select(SigningGrant).where(SigningGrant.request_id == req.id)).scalar_one_or_none()
+    if grant is None or grant.status != GrantStatus.failed:
+        raise WorkflowStateError(f"request {req.id} has no failed grant to retry")
+    previous = req.failure
+    if not grant.reserved:
+        try:
+            policy.reserve(session, req.seal, grant)
+        except PolicyRefused as exc:
+            raise WorkflowStateError(f"cannot retry request {req.id}: {exc.message}") from None
+    grant.status = GrantStatus.pending
+    grant.lease_until = None
+    grant.error = None
+    req.status = RequestStatus.authorized
+    req.failure = None
+    req.updated_at = utcnow()
+    audit.record(session, "request.retried", actor=identity.user, request_id=req.id,
+                 grant=grant.id, failure=previous)
+    session.flush()
+    on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
+    logger.info("sealing of request %d retried by %s", req.id, identity.user.name)

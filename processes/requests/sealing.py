@@ -1,0 +1,299 @@
+"""Sealing an authorized request: lease the grant, re-check, sign, record; a grant seals once.
+
+The job (``run_grant``) has three steps, each its own short transaction or none: take the lease,
+sign with no database transaction open (signing is the slow part), then record the result. A
+worker that dies leaves a lease that expires; the grant is then taken again. Recording checks
+the grant is still ours and unconsumed, and the sealed-document column is unique, so a grant
+never seals twice. It also checks again, holding the request's row lock, that the request is
+still authorized and the seal still active and valid: a seal suspended, voided, revoked or
+expired, or a request withdrawn, while the PDF was being signed drops the signed result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+import signer
+from processes import audit, documents, signals
+from processes.db import lock_request, on_commit, unit_of_work
+from processes.env import Env
+from processes.errors import InvalidContent, SealingFailed
+from processes.models import (
+    GrantStatus,
+    Request,
+    RequestStatus,
+    Seal,
+    SealStatus,
+    SigningGrant,
+    utcnow,
+)
+from processes.requests import placement
+from processes.seals import long_term, policy
+from processes.seals.registry import signer_for
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lease:
+    grant_id: int
+    attempt: int
+
+
+class RefuseToSeal(Exception):
+    """A re-check at sealing time failed; the request becomes ``failed`` with this reason."""
+
+
+def due_grants(session: Session, limit: int = 20) -> list[int]:
+    """Grants waiting to be sealed whose lease is free or expired."""
+    now = utcnow()
+    return list(session.execute(
+        select(SigningGrant.id).join(Request, Request.id == SigningGrant.request_id).where(
+            SigningGrant.status == GrantStatus.pending, Request.status != RequestStatus.halted,
+            or_(SigningGrant.lease_until.is_(None), SigningGrant.lease_until < now))
+        .order_by(SigningGrant.id).limit(limit)).scalars())
+
+
+def take_lease(session: Session, grant_id: int, lease_seconds: int) -> Lease | None:
+    """Atomically lease a pending grant (None when another worker holds it or it is done)."""
+    now = utcnow()
+    result = session.execute(
+        update(SigningGrant)
+        .where(SigningGrant.id == grant_id, SigningGrant.status == GrantStatus.pending,
+               or_(SigningGrant.lease_until.is_(None), SigningGrant.lease_until < now))
+        .values(lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=SigningGrant.attempts + 1)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return None
+    attempt = session.execute(
+        select(SigningGrant.attempts).where(SigningGrant.id == grant_id)).scalar_one()
+    return Lease(grant_id, attempt)
+
+
+class SealHalted(RefuseToSeal):
+    """The seal is suspended: the request waits (``halted``) until it is resumed."""
+
+
+class RequestMovedOn(RefuseToSeal):
+    """The request is no longer authorized (withdrawn, say): the grant is given up and its use
+    released; the request keeps the status it has."""
+
+
+def _standing(session: Session, grant: SigningGrant, req: Request,
+              seal: Seal) -> RefuseToSeal | None:
+    """Whether this grant may seal now: None, or why not. Run before signing and again, under
+    the request's lock, before the result is recorded (a seal suspended or a request withdrawn
+    while the PDF was being signed counts)."""
+    if req.status == RequestStatus.halted:
+        return SealHalted(f"request {req.id} is halted: seal {seal.id} is suspended")
+    if req.status != RequestStatus.authorized:
+        return RequestMovedOn(f"request {req.id} is {req.status.value}, no longer authorized")
+    if seal.status == SealStatus.suspended:
+        return SealHalted(f"seal {seal.id} is suspended")
+    if seal.status != SealStatus.active:
+        return RefuseToSeal(f"seal {seal.id} is {seal.status.value}")
+    now = utcnow()
+    cert = signer.certificate_from_pem(seal.cert_pem)
+    if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
+        return RefuseToSeal(f"the certificate of seal {seal.id} is not valid now (valid "
+                            f"{cert.not_valid_before_utc.isoformat()} to "
+                            f"{cert.not_valid_after_utc.isoformat()}): expired or not yet valid")
+    reason = policy.check_at_sealing(session, seal, grant, req.requester_id, now=now)
+    if reason:
+        return RefuseToSeal(f"the seal's policy refuses this use at sealing time: {reason}")
+    return None
+
+
+def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal) -> None:
+    problem = _standing(session, grant, req, seal)
+    if problem is not None:
+        raise problem
+    if req.document.sha256 != grant.document_sha256:
+        raise RefuseToSeal("the document changed after it was approved")
+
+
+def approval_record(env: Env, req: Request, seal: Seal, grant: SigningGrant,
+                    field: str) -> bytes:
+    """What travels inside the seal's signature: who authorized this use, on which bytes, by
+    which flow; the PDF alone then proves it (``/verify`` shows it)."""
+    return json.dumps({
+        "sealflow_approval_record": 1,
+        "field": field,
+        "organisation": env.org_name,
+        "request": req.id,
+        "process": {"key": req.process.key, "version": req.process.version},
+        "business_type": req.business_type,
+        "requester": req.requester.name,
+        "seal": {"id": seal.id, "name": seal.name, "type": seal.type,
+                 "certificate_serial": seal.certificate_serial},
+        "document_sha256": grant.document_sha256,
+        "approvals": grant.approvals,
+        "authorized_at": grant.created_at.isoformat(),
+    }, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+
+
+def sign(session: Session, env: Env, lease: Lease) -> bytes:
+    """Re-check and produce the sealed PDF (reads only; raises RefuseToSeal)."""
+    grant = session.get(SigningGrant, lease.grant_id)
+    req = session.get(Request, grant.request_id)
+    seal = session.get(Seal, grant.seal_id)
+    _check(session, grant, req, seal)
+    data = documents.read(env, req.document)
+    try:
+        placement.confirm(req.placement, data)  # the stamp will be seen (planned before?)
+    except InvalidContent as exc:
+        raise RefuseToSeal(f"placement: {exc.message}") from None
+    square = placement.square_of(req.placement)
+    settings = placement.settings_of(
+        req.placement, f"Seal{req.id}", name=seal.name, location=env.org_name,
+        reason=f"Sealflow request #{req.id} ({req.process.key} v{req.process.version}) "
+               f"authorized")
+    record = approval_record(env, req, seal, grant, settings.field_name)
+    level = long_term.level_of(seal, env)
+    try:
+        # An external CA's seal validates to that CA's root (its revocation data is not ours
+        # to embed: B-LT then carries only the organisation's CRLs).
+        long_term_data = long_term.long_term_settings(
+            session, level, env.external_ca_roots if seal.chain_pem else ())
+    except SealingFailed as exc:
+        raise RefuseToSeal(exc.message) from None
+    try:
+        return signer.seal_pdf(data, expected_sha256=grant.document_sha256,
+                               signer=signer_for(session, env, seal),
+                               appearance_pdf=seal.appearance_pdf, placement=square,
+                               settings=settings,
+                               timestamper=long_term.timestamper_for(env, level, session),
+                               approval_record=record, long_term=long_term_data,
+                               page_refs=req.document.page_refs or ())
+    except signer.HashMismatch as exc:
+        raise RefuseToSeal(f"hash mismatch: {exc}") from None
+    except signer.SignerError as exc:
+        raise RefuseToSeal(f"signing failed: {exc}") from None
+
+
+def _locked(session: Session, lease: Lease) -> tuple[SigningGrant, Request, Seal] | None:
+    """The grant, its request (row lock held to the commit) and its seal as they stand now;
+    None when the grant is no longer this lease's."""
+    grant = session.get(SigningGrant, lease.grant_id, with_for_update=True,
+                        populate_existing=True)
+    req = lock_request(session, grant.request_id)
+    if grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
+        return None
+    seal = session.get(Seal, grant.seal_id, populate_existing=True)
+    return grant, req, seal
+
+
+def record_sealed(session: Session, env: Env, lease: Lease, sealed: bytes) -> bool:
+    """Store the sealed PDF and consume the grant, only if the request is still authorized and
+    the seal still active and valid; otherwise the result is dropped (False)."""
+    locked = _locked(session, lease)
+    if locked is None or locked[0].sealed_document_id is not None:
+        logger.warning("grant %d was taken over or finished elsewhere; result dropped",
+                       lease.grant_id)
+        return False
+    grant, req, seal = locked
+    problem = _standing(session, grant, req, seal)
+    if problem is not None:
+        logger.warning("grant %d: the signed result is dropped: %s", grant.id, problem)
+        _settle(session, grant, req, problem)
+        return False
+    # An incremental update of the approved document: the same pages, the same page objects.
+    doc = documents.store(session, env, sealed, req.document.pages,
+                          req.document.page_refs or ())
+    now = utcnow()
+    grant.sealed_document_id = doc.id
+    grant.status = GrantStatus.consumed
+    grant.consumed_at = now
+    req.sealed_document_id = doc.id
+    req.status = RequestStatus.sealed
+    req.sealed_at = now
+    req.updated_at = now
+    audit.record(session, "request.sealed", request_id=req.id, seal_id=grant.seal_id,
+                 grant=grant.id, document_sha256=grant.document_sha256,
+                 sealed_sha256=doc.sha256)
+    session.flush()
+    on_commit(session, lambda: signals.request_finished.send(
+        None, request_id=req.id, status="sealed"))
+    logger.info("request %d sealed (grant %d)", req.id, grant.id)
+    return True
+
+
+def record_halt(session: Session, lease: Lease) -> None:
+    """The seal was suspended after the authorization: wait, holding the grant and its use."""
+    locked = _locked(session, lease)
+    if locked is None:
+        return
+    grant, req, seal = locked
+    problem = _standing(session, grant, req, seal)
+    if problem is None:  # resumed meanwhile: free the lease so the job runs again
+        grant.lease_until = None
+        on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
+        return
+    _settle(session, grant, req, problem)
+
+
+def record_failure(session: Session, lease: Lease, reason: str) -> None:
+    """Signing failed for ``reason``; unless, as things stand now, the request waits for its
+    seal or has moved on (withdrawn), which then decides."""
+    locked = _locked(session, lease)
+    if locked is None:
+        return
+    grant, req, seal = locked
+    problem = _standing(session, grant, req, seal)
+    _settle(session, grant, req, problem if problem is not None else RefuseToSeal(reason))
+
+
+def _settle(session: Session, grant: SigningGrant, req: Request, problem: RefuseToSeal) -> None:
+    """A grant that cannot seal now: it waits (seal suspended), is given up (request moved
+    on), or fails with its request (seal voided, revoked or expired; signing failed)."""
+    if isinstance(problem, SealHalted):
+        grant.lease_until = None
+        if req.status == RequestStatus.authorized:
+            req.status = RequestStatus.halted
+            req.updated_at = utcnow()
+            audit.record(session, "request.halted", request_id=req.id, seal_id=grant.seal_id)
+        return
+    grant.status = GrantStatus.failed
+    grant.error = str(problem)
+    policy.release(session, grant)
+    if isinstance(problem, RequestMovedOn):
+        audit.record(session, "grant.dropped", request_id=req.id, seal_id=grant.seal_id,
+                     grant=grant.id, reason=str(problem))
+        logger.info("grant %d given up: %s", grant.id, problem)
+        return
+    req.status = RequestStatus.failed
+    req.failure = str(problem)
+    req.updated_at = utcnow()
+    audit.record(session, "request.failed", request_id=req.id, seal_id=grant.seal_id,
+                 grant=grant.id, reason=str(problem))
+    on_commit(session, lambda: signals.request_finished.send(
+        None, request_id=req.id, status="failed"))
+    logger.warning("request %d failed to seal: %s", req.id, problem)
+
+
+def run_grant(session: Session, env: Env, grant_id: int) -> bool:
+    """The sealing job for one grant: lease, sign, record. True when it sealed."""
+    with unit_of_work(session):
+        lease = take_lease(session, grant_id, env.lease_seconds)
+    if lease is None:
+        return False
+    try:
+        with unit_of_work(session, write=False):
+            sealed = sign(session, env, lease)
+    except SealHalted:
+        with unit_of_work(session):
+            record_halt(session, lease)
+        return False
+    except RefuseToSeal as exc:
+        with unit_of_work(session):
+            record_failure(session, lease, str(exc))
+        return False
+    with unit_of_work(session):
+        return record_sealed(session, env, lease, sealed)

@@ -1,0 +1,180 @@
+"""Tasks, the domain's side (app/api/tasks.py and app/web/tasks.py serve it): working the inbox,
+claim, unclaim, complete."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from processes import audit, documents
+from processes.db import lock_request_of_task
+from processes.env import Env
+from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError
+from processes.flows import engine
+from processes.flows.engine import EngineIncident, StateUnreadable
+from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
+from processes.people.directory import Identity
+from processes.requests import inbox, placement
+from processes.requests.advancing import advance, mark_incident
+from processes.requests.forms import check_decision, check_values
+from processes.seals import approvals
+
+logger = logging.getLogger(__name__)
+
+
+def _locked_task(session: Session, identity: Identity,
+                 task_id: str) -> tuple[Task, Request, bool]:
+    """The task and its request, the request's row locked, and whether the caller is a
+    candidate; 404 if the caller cannot see it."""
+    req = lock_request_of_task(session, task_id)
+    if req is None:
+        raise NotFound(f"no task {task_id}")
+    task, visible, candidate = inbox.task_for_work(session, identity, req, task_id)
+    if task is None or not visible:
+        raise NotFound(f"no task {task_id}")
+    return task, req, candidate
+
+
+def _require_open(task: Task, req: Request) -> None:
+    if task.status != TaskStatus.open:
+        raise WorkflowStateError(f"task {task.id} is already {task.status.value}")
+    if req.status != RequestStatus.running:
+        raise WorkflowStateError(f"request {req.id} is {req.status.value}")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A revised document handed in with a task (the API's multipart ``document``)."""
+
+    env: Env
+    data: bytes
+    filename: str | None = None
+
+
+def _revise(session: Session, identity: Identity, task: Task, req: Request,
+            revision: Revision) -> None:
+    if req.document is None:
+        raise InvalidContent("a request to make or change a seal carries no document to revise",
+                             [{"field": "document", "message": "not accepted by this request"}])
+    if not task.requester_may_work:
+        raise InvalidContent(
+            "this task does not revise the document: only a task of the requester's own "
+            "(assignee or candidate ${requester}) may carry a new PDF",
+            [{"field": "document", "message": "not accepted by this task"}])
+    info = documents.inspect(revision.env, revision.data)
+    placement.recheck(req.placement, info, revision.data)  # the seal must still fit
+    old = req.document.sha256
+    doc = documents.store(session, revision.env, revision.data, info.pages,
+                          info.page_refs)
+    req.document = doc
+    if revision.filename:
+        req.filename = revision.filename.replace("\\", "/").rsplit("/", 1)[-1][:300]
+    audit.record(session, "request.revised", actor=identity.user, request_id=req.id,
+                 task=task.id, previous_sha256=old, document_sha256=doc.sha256)
+
+
+def _check_seen(req: Request, seen_sha256: Any) -> None:
+    if seen_sha256 is None:
+        return
+    if not isinstance(seen_sha256, str) or len(seen_sha256) != 64:
+        raise InvalidContent("document_sha256 must be the 64 hex digits of a SHA-256",
+                             [{"field": "document_sha256", "message": "not a SHA-256"}])
+    current = approvals.subject_sha256(req)
+    if seen_sha256.lower() != current:
+        raise WorkflowStateError(
+            f"the document of request {req.id} changed after it was shown to you (it is now "
+            f"{current[:12]}…, you saw {seen_sha256[:12].lower()}…): open it again and decide "
+            "on what is there now")
+
+
+def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or not inbox.can_see(session, identity, task.request):
+        raise NotFound(f"no task {task_id}")
+    return task
+
+
+def claim(session: Session, identity: Identity, task_id: str) -> Task:
+    task, req, candidate = _locked_task(session, identity, task_id)
+    _require_open(task, req)
+    inbox.check_may_work(session, identity.user, task, req, candidate)
+    task.claimed_by_id = identity.user.id
+    audit.record(session, "task.claimed", actor=identity.user, request_id=req.id, task=task.id)
+    session.flush()
+    return task
+
+
+def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
+    task, req, _candidate = _locked_task(session, identity, task_id)
+    _require_open(task, req)
+    if task.claimed_by_id is None:
+        raise WorkflowStateError("the task is not claimed")
+    if task.claimed_by_id != identity.user.id and not identity.has_role("admin"):
+        raise NotAllowed("only the claimant or an admin may unclaim a task")
+    task.claimed_by_id = None
+    audit.record(session, "task.unclaimed", actor=identity.user, request_id=req.id,
+                 task=task.id)
+    session.flush()
+    return task
+
+
+def complete(session: Session, identity: Identity, task_id: str, *, decision: Any = None,
+             comment: Any = None, data: dict[str, Any] | None = None,
+             revision: Revision | None = None, seen_sha256: Any = None) -> Request:
+    """Complete a task and advance the instance, all under the request's row lock.
+
+    A task of the requester's own (``${requester}`` its assignee or a candidate: "revise and
+    resubmit") may carry a revised PDF; approvals given before it no longer count.
+    ``seen_sha256``: the document's SHA-256 the person was shown; a different current document
+    is a conflict (they decide on what they saw, or not at all)."""
+    task, req, candidate = _locked_task(session, identity, task_id)
+    _require_open(task, req)
+    inbox.check_may_work(session, identity.user, task, req, candidate)
+    _check_seen(req, seen_sha256)
+    form = (req.process.tasks.get(task.element_id) or {}).get("form", [])
+    values = check_values(form, data or {}, extra_allowed=False)
+    decision = check_decision(decision)
+    comment = None if comment is None else str(comment)[:4000]
+    try:
+        wf = engine.load(req.process, req.state)
+    except StateUnreadable as exc:
+        mark_incident(session, req, exc)
+        return req
+    if revision is not None:
+        _revise(session, identity, task, req, revision)
+    values["decision"] = decision
+    values["comment"] = comment
+    incident = None
+    try:
+        engine.complete(wf, task.id, values)
+    except LookupError:
+        raise WorkflowStateError(f"task {task.id} is no longer waiting") from None
+    except EngineIncident as exc:
+        incident = exc  # the task may have completed before a later step failed
+    if engine.task_completed(wf, task.id):
+        task.status = TaskStatus.completed
+        task.completed_by_id = identity.user.id
+        task.completed_at = utcnow()
+        task.decision = decision
+        task.comment = comment
+        task.document_sha256 = approvals.subject_sha256(req)
+        audit.record(session, "task.completed", actor=identity.user, request_id=req.id,
+                     task=task.id, element=task.element_id, decision=decision)
+    # The inbox follows the instance even when it stopped on an incident (tasks it cancelled
+    # leave the inboxes).
+    advance(session, req, wf, actor=identity.user)
+    if incident is None and req.status == RequestStatus.running:
+        stranded = inbox.stranded_siblings(session, task)
+        if stranded:
+            incident = EngineIncident(stranded[0], (
+                "no one may work the remaining instances of this countersign: every candidate "
+                "already worked another instance (its instances need distinct people)"))
+    if incident is not None:
+        mark_incident(session, req, incident)
+        return req
+    logger.info("task %s of request %d completed by %s (%s)", task.id, req.id,
+                identity.user.name, decision)
+    return req

@@ -1,0 +1,89 @@
+"""What the API and the pages show of requests and tasks (DESIGN: the JSON shapes)."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, aliased
+
+from processes.models import Request, Task, TaskStatus, User
+from processes.requests.advancing import OPEN_TASKS, OPEN_TASKS_KEY
+from processes.seals import approvals
+
+_COMPLETER = aliased(User)
+# The history as plain rows (a long-running request has a thousand of them: no ORM objects),
+# with the requester's name riding along.
+_HISTORY = (
+    select(Task.id, Task.element_id, Task.name, _COMPLETER.name, Task.decision, Task.comment,
+           Task.completed_at)
+    .join(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
+    .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
+    .order_by(Task.completed_at, Task.id))
+# The latest entries only (a completion's response): newest first, limited, then put back in
+# order; with the total beside them.
+_RECENT_HISTORY = (
+    select(Task.id, Task.element_id, Task.name, _COMPLETER.name, Task.decision, Task.comment,
+           Task.completed_at, func.count().over())
+    .join(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
+    .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
+    .order_by(Task.completed_at.desc(), Task.id.desc()).limit(bindparam("limit")))
+
+
+def describe(session: Session, req: Request, *, recent: int | None = None) -> dict:
+    """The API's view of a request (DESIGN: GET /api/v1/requests/<id>).
+
+    ``recent``: only the latest entries of the history (the answer to a completion, so that a
+    request with a thousand rounds of revision costs no more to work than a new one); the
+    answer then says ``history_total`` and ``history_truncated``, and GET gives it all."""
+    open_tasks = session.info.get(OPEN_TASKS_KEY, {}).get(req.id)
+    if open_tasks is None:
+        open_tasks = list(session.execute(OPEN_TASKS, {"rid": req.id}).scalars())
+    total = None
+    if recent is None:
+        history = session.execute(_HISTORY, {"rid": req.id}).all()
+    else:
+        rows = session.execute(_RECENT_HISTORY, {"rid": req.id, "limit": recent}).all()
+        total = rows[0][-1] if rows else 0
+        history = [row[:-1] for row in reversed(rows)]
+    requester = req.requester
+    return {
+        "id": req.id,
+        "status": req.status.value,
+        "process": {"key": req.process.key, "version": req.process.version},
+        "business_type": req.business_type,
+        "seal": req.seal_id,
+        "requester": requester.name,
+        "document": ({"sha256": req.document.sha256, "filename": req.filename,
+                      "pages": req.document.pages} if req.document is not None else None),
+        # What its approvers approve: the document's SHA-256, or a lifecycle request's data's.
+        "subject_sha256": approvals.subject_sha256(req),
+        "placement": req.placement,
+        "data": req.data,
+        "tasks": [describe_task(t) for t in sorted(open_tasks, key=lambda t: (t.created_at,
+                                                                              t.id))],
+        "history": [{"task": tid, "element": element, "name": name, "by": by,
+                     "decision": decision, "comment": comment,
+                     "at": at.isoformat() if at else None}
+                    for tid, element, name, by, decision, comment, at in history],
+        "sealed_document": ({"sha256": req.sealed_document.sha256}
+                            if req.sealed_document_id else None),
+        "failure": req.failure,
+        "created_at": req.created_at.isoformat(),
+        "updated_at": req.updated_at.isoformat(),
+    } | ({} if total is None else {"history_total": total,
+                                    "history_truncated": total > len(history)})
+
+
+def describe_task(task: Task, form: list[dict] | None = None) -> dict:
+    if form is None:
+        form = (task.request.process.tasks.get(task.element_id) or {}).get("form", [])
+    return {
+        "id": task.id, "request_id": task.request_id, "name": task.name,
+        "element_id": task.element_id, "lane": task.lane, "assignee": task.assignee,
+        "candidate_groups": task.candidate_groups, "candidate_users": task.candidate_users,
+        "claimed_by": task.claimed_by.name if task.claimed_by_id else None,
+        "form": [{"id": f["id"], "label": f.get("label"), "type": f.get("type"),
+                  "required": bool(f.get("required")), "default": f.get("default"),
+                  "values": f.get("values", [])} for f in form],
+        "created_at": task.created_at.isoformat(),
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+    }

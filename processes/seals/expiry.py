@@ -1,0 +1,61 @@
+"""Seals whose certificate runs out: their custodians warned ahead, the seal ``expired`` when it
+has (the scheduler's daily PKI maintenance runs both)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processes import audit, notices, signals
+from processes.db import on_commit
+from processes.models import AuditEvent, Seal, SealStatus, utcnow
+from processes.seals.lifecycle import transition
+from signer import certificate_from_pem
+
+
+def expire_due(session: Session) -> list[int]:
+    """Seals whose certificate has expired move to ``expired`` by themselves."""
+    now = utcnow()
+    expired = []
+    for seal in session.execute(select(Seal).where(Seal.status.in_(
+            (SealStatus.active, SealStatus.suspended)), Seal.system.is_(False))).scalars():
+        if certificate_from_pem(seal.cert_pem).not_valid_after_utc <= now:
+            transition(session, seal, SealStatus.expired, system=True,
+                       reason="its certificate expired")
+            expired.append(seal.id)
+    return expired
+
+
+WARN_DAYS = 30
+
+
+def warn_expiring(session: Session, days: int = WARN_DAYS) -> list[int]:
+    """Seals whose certificate expires within ``days``: their custodians are warned (an audit
+    event and a signal) once per seal and certificate."""
+    now = utcnow()
+    warned = []
+    for seal in session.execute(select(Seal).where(
+            Seal.status == SealStatus.active, Seal.system.is_(False))).scalars():
+        not_after = certificate_from_pem(seal.cert_pem).not_valid_after_utc
+        if now < not_after <= now + timedelta(days=days):
+            done = session.execute(select(AuditEvent.seq).where(
+                AuditEvent.action == "seal.expiring", AuditEvent.seal_id == seal.id,
+                AuditEvent.details["serial"].as_string() == seal.certificate_serial)
+            ).first()
+            if done:
+                continue
+            audit.record(session, "seal.expiring", seal_id=seal.id,
+                         serial=seal.certificate_serial, not_after=not_after.isoformat(),
+                         custodians=[u.name for u in seal.custodians])
+            notices.notify(
+                session, [u.id for u in seal.custodians], "seal.expiring",
+                f"印章「{seal.name}」的证书将于 {not_after.date().isoformat()} 到期，请申请证书续期"
+                f"（印章变更）。 The certificate of seal {seal.name!r} expires on "
+                f"{not_after.date().isoformat()}: ask for its renewal (seal_change).",
+                link=f"/seals/{seal.id}")
+            on_commit(session, lambda s=seal.id, at=not_after: signals.seal_expiring.send(
+                None, seal_id=s, not_after=at))
+            warned.append(seal.id)
+    return warned

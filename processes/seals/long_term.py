@@ -1,0 +1,235 @@
+"""Long-term signatures: each seal's PAdES level, and the renewal of archive timestamps.
+
+Levels (``signer.PADES_LEVELS``): B-B, B-T (an RFC 3161 timestamp), B-LT (and the validation
+data in the document: the CA chain and the issuing CA's latest published CRL), B-LTA (and a
+document timestamp over all of that). A seal's ``pades_level`` chooses; null means
+``SEALFLOW_PADES_LEVEL``.
+
+Renewal rule: a sealed document at B-LTA is due when the TSA certificate of its newest document
+timestamp expires within ``before`` (:data:`RENEW_BEFORE`, 90 days, in the scheduler's run):
+once that certificate has expired, the timestamp, and so everything it vouches for, can no longer
+be validated. Renewing adds the old timestamp's validation data (with the latest CRL) and a new
+document timestamp over everything, from the TSA that seals today. A renewal that would leave the
+document due again (the TSA's own certificate expires within ``before`` too) helps nothing: it is
+dropped and the run stops with a warning, so that a TSA certificate near its end does not add a
+revision to every document every run. Renew the TSA certificate first.
+
+Candidates are the sealed requests whose seal is at B-LTA now; each one's newest timestamp is read
+from its PDF. Each renewal is its own unit of work, and the TSA is asked with no transaction open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+import signer
+from processes import audit, documents
+from processes.db import lock_request, unit_of_work
+from processes.env import Env
+from processes.errors import BadInput, SealingFailed
+from processes.models import Request, RequestStatus, Seal, User, utcnow
+from processes.pki import authorities, revocation, timestamping
+
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import TimeStamper
+
+logger = logging.getLogger(__name__)
+
+PADES_LEVELS = signer.PADES_LEVELS
+"""The levels a seal may sign at, weakest first."""
+
+RENEW_BEFORE = timedelta(days=90)
+"""How long before the newest archive timestamp's TSA certificate expires its document is
+renewed (the scheduler runs every 6 hours, so there is ample time to retry)."""
+
+
+def level_of(seal: Seal, env: Env) -> str:
+    """The PAdES level the seal signs at: its own, or the configured default."""
+    return seal.pades_level or env.pades_level
+
+
+def set_level(session: Session, seal: Seal, level: str | None, *,
+              actor: User | None = None) -> Seal:
+    """Set the seal's PAdES level (``B-B``, ``B-T``, ``B-LT``, ``B-LTA``); ``None`` goes back to
+    the configured default. Recorded in the audit log.
+
+    :raises BadInput: not a PAdES level.
+    """
+    if level is not None:
+        level = level.strip().upper()
+        if level not in PADES_LEVELS:
+            raise BadInput(f"the PAdES level must be one of {', '.join(PADES_LEVELS)}, "
+                           f"not {level!r}")
+    previous, seal.pades_level = seal.pades_level, level
+    audit.record(session, "seal.pades_level_changed", actor=actor, seal_id=seal.id,
+                 previous=previous, level=level)
+    logger.info("seal %d signs at %s", seal.id, level or "the default level")
+    return seal
+
+
+def timestamper_for(env: Env, level: str, session: Session) -> TimeStamper | None:
+    """The timestamp client for a seal at ``level``: none for B-B; above, the external TSA's
+    (``SEALFLOW_TSA_URL``) or the built-in TSA, asked in-process on ``session``'s database (with
+    no write transaction open: see :func:`processes.pki.timestamping.timestamper_for`)."""
+    if level == "B-B":
+        return None
+    # timestamping.timestamper_for answers for the configured default level; ask it as for B-T.
+    return timestamping.timestamper_for(dataclasses.replace(env, pades_level="B-T"), session)
+
+
+def long_term_settings(session: Session, level: str,
+                       extra_roots: tuple[bytes, ...] = ()) -> signer.LongTermSettings | None:
+    """What a seal at ``level`` embeds for the long term: for B-LT and B-LTA, the organisation
+    root to validate against, the issuing CA's latest CRL and the root's (if published);
+    ``None`` for B-B and B-T. Reads
+    only: ``sealflow init`` and the scheduler publish the CRL.
+
+    :raises SealingFailed: no CRL has been published, or the latest has expired.
+    """
+    return _validation_data(session, level, extra_roots) if level in ("B-LT", "B-LTA") else None
+
+
+def _validation_data(session: Session, level: str,
+                     extra_roots: tuple[bytes, ...] = ()) -> signer.LongTermSettings:
+    current = revocation.latest(session)
+    if current is None:
+        raise SealingFailed(f"PAdES {level} embeds the CRL, and none has been published yet: "
+                            "run `sealflow init` or let the scheduler publish one")
+    if current.next_update <= utcnow():
+        raise SealingFailed(f"PAdES {level} embeds the CRL, and the latest (number "
+                            f"{current.number}) expired at {current.next_update.isoformat()}: "
+                            "is the scheduler (`sealflow worker`) running?")
+    roots = authorities.ca_certificates(session)[:1] + list(extra_roots)
+    crls = [current.der]
+    root_crl = revocation.latest(session, "root")
+    if root_crl is not None and root_crl.next_update > utcnow():
+        crls.append(root_crl.der)  # the issuing CA's status, for validators that ask
+    return signer.LongTermSettings(trust_roots=tuple(roots), crls=tuple(crls), level=level)
+
+
+@dataclass
+class RenewalRun:
+    """What one run of :func:`renew_due` did."""
+
+    checked: int = 0
+    """B-LTA documents looked at."""
+
+    renewed: list[int] = field(default_factory=list)
+    """Requests whose sealed document was renewed."""
+
+    failed: list[int] = field(default_factory=list)
+    """Requests whose renewal failed (tried again next run)."""
+
+    stopped: str | None = None
+    """Why the run stopped early, if it did."""
+
+
+def renew_due(session: Session, env: Env, *, before: timedelta = RENEW_BEFORE,
+              now: datetime | None = None, limit: int = 200) -> RenewalRun:
+    """Renew the archive timestamp of every B-LTA sealed document that is due (see the module's
+    rule), at most ``limit`` of them; each is stored and recorded in its own unit of work."""
+    now = now or utcnow()
+    horizon = now + before
+    run = RenewalRun()
+    with unit_of_work(session, write=False):
+        candidates = _candidates(session, env)
+        if not candidates:
+            return run
+        try:
+            settings = _validation_data(session, "B-LTA")
+        except SealingFailed as exc:
+            logger.warning("archive timestamps not renewed: %s", exc.message)
+            run.stopped = exc.message
+            return run
+    timestamper = timestamper_for(env, "B-LTA", session)
+    for request_id in candidates:
+        if len(run.renewed) >= limit:
+            run.stopped = f"the limit of {limit} renewals per run"
+            break
+        with unit_of_work(session, write=False):
+            found = _due_document(session, env, request_id, horizon)
+        run.checked += 1
+        if found is None:
+            continue
+        document_id, data, expires = found
+        try:
+            renewed = signer.renew_archive_timestamp(
+                data, timestamper=timestamper, trust_roots=settings.trust_roots,
+                crls=settings.crls)
+        except signer.SignerError as exc:
+            logger.warning("request %d: the archive timestamp could not be renewed: %s",
+                           request_id, exc)
+            run.failed.append(request_id)
+            continue
+        renewed_until = signer.archive_timestamp_expiry(renewed)
+        if renewed_until is None or renewed_until <= horizon:
+            run.stopped = (f"the TSA's certificate expires at "
+                           f"{renewed_until.isoformat() if renewed_until else '?'}, within the "
+                           f"renewal window: renew the TSA certificate, then the documents")
+            logger.warning("archive timestamps not renewed: %s", run.stopped)
+            break
+        with unit_of_work(session):
+            if _record(session, env, request_id, document_id, renewed, expires, renewed_until):
+                run.renewed.append(request_id)
+    if run.renewed or run.failed:
+        logger.info("archive timestamps: %d renewed, %d failed, %d checked",
+                    len(run.renewed), len(run.failed), run.checked)
+    return run
+
+
+def _candidates(session: Session, env: Env) -> list[int]:
+    """Sealed requests whose seal is at B-LTA (its own level, or the default's)."""
+    at_lta = Seal.pades_level == "B-LTA"
+    if env.pades_level == "B-LTA":
+        at_lta = or_(at_lta, Seal.pades_level.is_(None))
+    return list(session.execute(
+        select(Request.id).join(Seal, Seal.id == Request.seal_id)
+        .where(Request.status == RequestStatus.sealed, Request.sealed_document_id.is_not(None),
+               at_lta)
+        .order_by(Request.id)).scalars())
+
+
+def _due_document(session: Session, env: Env, request_id: int,
+                  horizon: datetime) -> tuple[int, bytes, datetime] | None:
+    """The request's sealed document (id, bytes, archive horizon) if its newest document
+    timestamp's TSA certificate expires before ``horizon``."""
+    req = session.get(Request, request_id)
+    if req is None or req.sealed_document is None:
+        return None
+    data = documents.read(env, req.sealed_document)
+    try:
+        expires = signer.archive_timestamp_expiry(data)
+    except signer.InvalidDocument as exc:
+        logger.warning("request %d: the sealed document cannot be read: %s", request_id, exc)
+        return None
+    if expires is None or expires > horizon:
+        return None
+    return req.sealed_document_id, data, expires
+
+
+def _record(session: Session, env: Env, request_id: int, document_id: int, renewed: bytes,
+            expires: datetime, renewed_until: datetime) -> bool:
+    """Store the renewed PDF and point the request at it; False if its sealed document changed
+    meanwhile (the result is dropped)."""
+    req = lock_request(session, request_id)
+    if req is None or req.sealed_document_id != document_id:
+        logger.warning("request %d: the sealed document changed during renewal; result dropped",
+                       request_id)
+        return False
+    old = req.sealed_document
+    new = documents.store(session, env, renewed, old.pages, old.page_refs or ())
+    req.sealed_document_id = new.id
+    req.updated_at = utcnow()
+    audit.record(session, "document.archive_timestamp_renewed", request_id=req.id,
+                 seal_id=req.seal_id, old_sha256=old.sha256, new_sha256=new.sha256,
+                 previous_expiry=expires.isoformat(), expires=renewed_until.isoformat())
+    logger.info("request %d: archive timestamp renewed (%s -> %s)", req.id, old.sha256,
+                new.sha256)
+    return True

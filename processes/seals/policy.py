@@ -1,0 +1,322 @@
+"""A seal's usage policy: checked when a request is made, a use reserved atomically when it is
+authorized, and everything checked again at sealing time. Every refusal names its rule."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from processes import audit
+from processes.errors import BadInput, PolicyRefused
+from processes.isotime import timezone_name
+from processes.models import (
+    BusinessType,
+    Group,
+    Membership,
+    ProcessDefinition,
+    Seal,
+    SigningGrant,
+    User,
+    utcnow,
+)
+from processes.seal_models import SealFlowProof, SealPolicy, SealUsage
+from processes.seals import approvals, proof
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("business_types", "groups", "users", "valid_from", "valid_to", "max_uses",
+          "max_per_month", "max_pages", "max_bytes", "min_approvals", "demands",
+          "distinct_demands")
+
+
+def get(session: Session, seal_id: int) -> SealPolicy | None:
+    return session.get(SealPolicy, seal_id)
+
+
+def describe(policy: SealPolicy | None) -> dict:
+    if policy is None:
+        return {}
+    out = {}
+    for name in FIELDS:
+        value = getattr(policy, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def _month(now: datetime) -> str:
+    from zoneinfo import ZoneInfo
+    return now.astimezone(ZoneInfo(timezone_name())).strftime("%Y-%m")
+
+
+def demands_hash(demands: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(demands or [], sort_keys=True).encode()).hexdigest()
+
+
+def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: Any) -> dict:
+    """Change a seal's policy; returns it with the verdict of the proof for each allowed flow
+    (a flow that fails cannot be used with this seal)."""
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise BadInput(f"unknown policy field(s): {', '.join(sorted(unknown))}")
+    if "demands" in changes:
+        try:
+            changes["demands"] = [d.as_dict() for d in proof.parse_demands(changes["demands"])]
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+    for name in ("max_uses", "max_per_month", "max_pages", "max_bytes", "min_approvals"):
+        value = changes.get(name)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise BadInput(f"{name} must be a whole number of at least 0")
+    if "distinct_demands" in changes and not isinstance(changes["distinct_demands"], bool):
+        raise BadInput("distinct_demands must be true or false")
+    policy = session.get(SealPolicy, seal.id) or SealPolicy(
+        seal_id=seal.id, business_types=[], groups=[], users=[], demands=[],
+        distinct_demands=True)
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    if policy.valid_from and policy.valid_to and policy.valid_from >= policy.valid_to:
+        raise BadInput("valid_from must be before valid_to")
+    policy.updated_at = utcnow()
+    session.add(policy)
+    session.flush()
+    verdicts = [{"process": d.key, "version": d.version, **_verdict(session, seal, policy, d)}
+                for d in allowed_definitions(session, policy)]
+    audit.record(session, "seal.policy_changed", actor=actor, seal_id=seal.id,
+                 policy=describe(policy),
+                 refused_flows=[f"{v['process']} v{v['version']}" for v in verdicts
+                                if not v["ok"]])
+    return {"policy": describe(policy), "flows": verdicts}
+
+
+def allowed_definitions(session: Session, policy: SealPolicy) -> list[ProcessDefinition]:
+    """The latest version of every flow the policy lets this seal be used with."""
+    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
+        .group_by(ProcessDefinition.key)
+    if policy.business_types:
+        keys = select(BusinessType.process_key).where(
+            BusinessType.key.in_(policy.business_types))
+        latest = latest.where(ProcessDefinition.key.in_(keys))
+    sub = latest.subquery()
+    return list(session.execute(select(ProcessDefinition).join(
+        sub, (ProcessDefinition.key == sub.c.key) & (ProcessDefinition.version == sub.c.v))
+        .order_by(ProcessDefinition.key)).scalars())
+
+
+def _verdict(session: Session, seal: Seal, policy: SealPolicy,
+             definition: ProcessDefinition) -> dict:
+    """The proof for (seal, flow version, demands), computed once and kept."""
+    digest = demands_hash(policy.demands)
+    kept = session.execute(select(SealFlowProof).where(
+        SealFlowProof.seal_id == seal.id, SealFlowProof.process_id == definition.id,
+        SealFlowProof.demands_hash == digest)).scalar_one_or_none()
+    if kept is None:
+        outcome = proof.prove(definition, proof.parse_demands(policy.demands),
+                              proof.People.load(session, seal))
+        kept = SealFlowProof(seal_id=seal.id, process_id=definition.id, demands_hash=digest,
+                             ok=outcome.ok,
+                             demand=outcome.demand.as_dict() if outcome.demand else None,
+                             path=outcome.path)
+        session.add(kept)
+        session.flush()
+        message = outcome.message()
+    else:
+        message = proof.Outcome(kept.ok, proof.Demand(**kept.demand) if kept.demand else None,
+                                kept.path or []).message()
+    return {"ok": kept.ok, "message": message, "path": kept.path or []}
+
+
+def prove_new_version(session: Session, definition: ProcessDefinition) -> list[dict]:
+    """After a deploy: the seals whose demands the new version fails (a deploy warning)."""
+    failures = []
+    for policy in session.execute(select(SealPolicy)).scalars():
+        if not policy.demands:
+            continue
+        if definition.id not in {d.id for d in allowed_definitions(session, policy)}:
+            continue
+        seal = session.get(Seal, policy.seal_id)
+        verdict = _verdict(session, seal, policy, definition)
+        if not verdict["ok"]:
+            failures.append({"element": None, "line": None, "severity": "warning",
+                             "message": f"cannot be used with seal {seal.id} ({seal.name}): "
+                                        f"{verdict['message']}"})
+    return failures
+
+
+def check_use(session: Session, seal: Seal, requester: User, business_type: str | None,
+              definition: ProcessDefinition, *, pages: int, size: int,
+              now: datetime | None = None) -> None:
+    """At request creation: raise PolicyRefused naming the first rule this use breaks."""
+    policy = session.get(SealPolicy, seal.id)
+    if policy is None:
+        return
+    now = now or utcnow()
+    _check_window(policy, now)
+    if policy.business_types:
+        # The request's type comes from the mapping (requests._definition_for): none when no
+        # type, or several, map to its flow; then the seal's rule cannot be met.
+        if business_type is None:
+            raise _refuse("business_types", f"seal {seal.id} may be used only for business "
+                          f"types {', '.join(policy.business_types)}: name the request's "
+                          "business type (its flow has no single one)")
+        if business_type not in policy.business_types:
+            raise _refuse("business_types", f"seal {seal.id} may be used only for business "
+                          f"types {', '.join(policy.business_types)}")
+    if policy.users or policy.groups:
+        mine = set(session.execute(select(Group.key).join(
+            Membership, Membership.group_id == Group.id)
+            .where(Membership.user_id == requester.id)).scalars())
+        if requester.name not in (policy.users or []) and not mine & set(policy.groups or []):
+            raise _refuse("groups", f"seal {seal.id} may be used only by "
+                          + "; ".join(filter(None, [
+                              policy.groups and "departments " + ", ".join(policy.groups),
+                              policy.users and "users " + ", ".join(policy.users)])))
+    if policy.max_pages is not None and pages > policy.max_pages:
+        raise _refuse("max_pages", f"the document has {pages} pages; seal {seal.id} allows "
+                      f"at most {policy.max_pages}")
+    if policy.max_bytes is not None and size > policy.max_bytes:
+        raise _refuse("max_bytes", f"the document is {size} bytes; seal {seal.id} allows at "
+                      f"most {policy.max_bytes}")
+    _check_quota(session, seal, policy, now)
+    if policy.demands:
+        verdict = _verdict(session, seal, policy, definition)
+        if not verdict["ok"]:
+            raise _refuse("demands", f"flow {definition.key} v{definition.version} cannot be "
+                          f"used with seal {seal.id}: {verdict['message']}")
+
+
+def _refuse(rule: str, message: str) -> PolicyRefused:
+    return PolicyRefused(f"the seal's policy refuses this use ({rule}): {message}",
+                         [{"field": "seal", "rule": rule, "message": message}])
+
+
+def _check_window(policy: SealPolicy, now: datetime) -> None:
+    if policy.valid_from and now < policy.valid_from:
+        raise _refuse("valid_from", f"the seal may be used from {policy.valid_from.isoformat()}")
+    if policy.valid_to and now > policy.valid_to:
+        raise _refuse("valid_to", f"the seal could be used until {policy.valid_to.isoformat()}")
+
+
+def _used(session: Session, seal_id: int, period: str) -> int:
+    return session.execute(select(SealUsage.used).where(
+        SealUsage.seal_id == seal_id, SealUsage.period == period)).scalar() or 0
+
+
+def _check_quota(session: Session, seal: Seal, policy: SealPolicy, now: datetime) -> None:
+    if policy.max_uses is not None and _used(session, seal.id, "total") >= policy.max_uses:
+        raise _refuse("max_uses", f"seal {seal.id} has been used {policy.max_uses} times, "
+                      "its limit")
+    if policy.max_per_month is not None and \
+            _used(session, seal.id, _month(now)) >= policy.max_per_month:
+        raise _refuse("max_per_month", f"seal {seal.id} has been used {policy.max_per_month} "
+                      "times this month, its monthly limit")
+
+
+def _ensure_row(session: Session, seal_id: int, period: str) -> None:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(SealUsage).values(seal_id=seal_id, period=period, used=0)
+                    .on_conflict_do_nothing(index_elements=["seal_id", "period"]))
+
+
+def reserve(session: Session, seal: Seal, grant: SigningGrant,
+            now: datetime | None = None) -> None:
+    """Reserve one use in each counted period, atomically (one conditional UPDATE each);
+    raise PolicyRefused when a quota is exhausted (nothing stays reserved then)."""
+    policy = session.get(SealPolicy, seal.id)
+    now = now or utcnow()
+    periods = [("total", policy.max_uses if policy else None),
+               (_month(now), policy.max_per_month if policy else None)]
+    taken: list[str] = []
+    for period, limit in periods:
+        _ensure_row(session, seal.id, period)
+        stmt = update(SealUsage).where(SealUsage.seal_id == seal.id,
+                                       SealUsage.period == period)
+        if limit is not None:
+            stmt = stmt.where(SealUsage.used < limit)
+        result = session.execute(stmt.values(used=SealUsage.used + 1)
+                                 .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            _release_periods(session, seal.id, taken)
+            what = "in total" if period == "total" else "this month"
+            raise _refuse("max_uses" if period == "total" else "max_per_month",
+                          f"seal {seal.id} has no uses left {what} (limit {limit})")
+        taken.append(period)
+    grant.reserved = taken
+
+
+def release(session: Session, grant: SigningGrant) -> None:
+    """Give back the uses a grant reserved (its sealing failed)."""
+    if grant.reserved:
+        _release_periods(session, grant.seal_id, list(grant.reserved))
+        grant.reserved = None
+
+
+def _release_periods(session: Session, seal_id: int, periods: list[str]) -> None:
+    for period in periods:
+        session.execute(update(SealUsage).where(
+            SealUsage.seal_id == seal_id, SealUsage.period == period, SealUsage.used > 0)
+            .values(used=SealUsage.used - 1).execution_options(synchronize_session=False))
+
+
+def check_at_sealing(session: Session, seal: Seal, grant: SigningGrant, requester_id: int,
+                     now: datetime | None = None) -> str | None:
+    """The re-check before signing: the window, and the approvals among the grant's actual
+    approvers (as the organisation stands now). Returns the reason to refuse, or None."""
+    reason = approvals.missing(grant.approvals, lifecycle=False)
+    if reason:
+        return reason  # a grant written before the rule held
+    policy = session.get(SealPolicy, seal.id)
+    if policy is None:
+        return None
+    try:
+        _check_window(policy, now or utcnow())
+    except PolicyRefused as exc:
+        return exc.message
+    return approvals_refused(session, seal, grant.approvals, requester_id, policy)
+
+
+def approvals_refused(session: Session, seal: Seal, given: list[dict], requester_id: int,
+                      policy: SealPolicy | None = None) -> str | None:
+    """What the seal's policy demands of the approvals ``given`` (``min_approvals`` distinct
+    approvers; each demanded approval, by distinct people unless ``distinct_demands`` is off),
+    as the organisation stands now. The reason to refuse, or None."""
+    policy = policy or session.get(SealPolicy, seal.id)
+    if policy is None:
+        return None
+    names = approvals.approvers(given)
+    if policy.min_approvals and len(names) < policy.min_approvals:
+        return (f"the seal's policy demands {policy.min_approvals} approvals by different "
+                f"people; this use has {len(names)}")
+    demands = proof.parse_demands(policy.demands)
+    if not demands:
+        return None
+    people = proof.People.load(session, seal)
+    heads = set(session.execute(select(User.name).join(Group, Group.head_id == User.id).join(
+        Membership, Membership.group_id == Group.id).where(
+        Membership.user_id == requester_id)).scalars())
+    meeting = []
+    for demand in demands:
+        if demand.kind == "custodian":
+            meeting.append(names & people.custodians)
+        elif demand.kind == "requester_head":
+            meeting.append(names & heads)
+        elif demand.kind == "group":
+            meeting.append(names & people.group_members.get(demand.ref, frozenset()))
+        else:
+            meeting.append(names & {demand.ref})
+    distinct = policy.distinct_demands
+    unmet = approvals.first_unmet(meeting, distinct=distinct)
+    if unmet is None:
+        return None
+    demand = demands[unmet]
+    if meeting[unmet] and distinct:
+        return (f"no approval by {demand.describe()} from someone who does not already count "
+                f"for another demanded approval (approvers: {', '.join(sorted(names))})")
+    return f"no approval by {demand.describe()} among {', '.join(sorted(names)) or 'nobody'}"
