@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from processes import audit
 from processes.errors import BadInput, NotFound
 from processes.models import ApiToken, Group, Membership, Role, User, UserRole, utcnow
 from processes.people import sessions, tokens
+from processes.people.passwords import hash_password, needs_rehash, verify_password
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +121,9 @@ def set_password(session: Session, user: User, password: str, *,
     same one again)."""
     if len(password) < MIN_PASSWORD:
         raise BadInput(f"the password must have at least {MIN_PASSWORD} characters")
-    changed = bool(user.password_hash) and not check_password_hash(user.password_hash,
-                                                                    password)
-    user.password_hash = generate_password_hash(password)
+    old = user.password_hash or ""
+    changed = bool(old) and not verify_password(old, password)
+    user.password_hash = hash_password(password)
     if changed:
         ended = sessions.end_all(session, user)
         revoked = tokens.revoke_all(session, user)
@@ -165,15 +165,22 @@ def add_group(session: Session, key: str, *, name: str | None = None,
 
 
 def check_password(session: Session, name: str, password: str) -> User | None:
+    """The active user ``name`` if ``password`` is theirs. A hash of an older method or cost
+    (Werkzeug's pbkdf2) is replaced by a current one once the password has verified."""
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None or not user.active or not user.password_hash:
         # Spend the same time as a real check, so timing does not reveal user names.
-        check_password_hash(_DUMMY_HASH, password or "")
+        verify_password(_DUMMY_HASH, password or "")
         return None
-    return user if check_password_hash(user.password_hash, password or "") else None
+    if not verify_password(user.password_hash, password or ""):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        logger.info("password hash of user %s renewed in the current format", user.name)
+    return user
 
 
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 def token_hash(token: str) -> str:
