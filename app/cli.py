@@ -267,6 +267,9 @@ def run_command(host, port) -> None:
 @click.option("--host", default="127.0.0.1")
 def serve_command(workers, port, host) -> None:
     """Production server (gunicorn). Run `sealflow worker` beside it for the scheduler."""
+    from config import Config
+    # Here, before gunicorn's workers each fail on it with a traceback.
+    _settings_checked(lambda: Config().validate())
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                                "--bind", f"{host}:{port}", "wsgi:app"])
 
@@ -287,20 +290,55 @@ def worker_command() -> None:
         runner(app).shutdown()
 
 
-def init_app(app: Flask) -> None:
+def commands() -> list[click.Command]:
+    """Sealflow's own commands: on each app's CLI (``app.test_cli_runner``) and on
+    ``sealflow`` itself."""
     from app.cli_pki import pki_group
     from app.cli_seals import seal_group
     from app.demo import demo_command
-    for command in (init_command, user_group, group_group, process_group, business_type_group,
-                    seal_group, pki_group, run_command, serve_command, worker_command,
-                    demo_command):
+    return [init_command, user_group, group_group, process_group, business_type_group,
+            seal_group, pki_group, run_command, serve_command, worker_command, demo_command]
+
+
+def init_app(app: Flask) -> None:
+    for command in commands():
         app.cli.add_command(command)
 
 
-def main() -> None:
+def _settings_checked(build: Callable[[], Any]) -> Any:
+    """``build()``; a setting missing or wrong is one line naming it (exit 1), not a
+    traceback."""
+    from config import ConfigurationError
+    try:
+        return build()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _create_app() -> Flask:
     from app import create_app
-    cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
-                     help="Sealflow: controlled use of electronic seals.")
-    cli.add_command(shell_command)
-    cli.add_command(routes_command)
-    cli.main(prog_name="sealflow")
+    return _settings_checked(create_app)
+
+
+class SealflowGroup(FlaskGroup):
+    """Every command is registered on the group itself, so listing the commands and showing
+    their ``--help`` never build the app (FlaskGroup would, and the app wants the secrets);
+    a command that runs builds it (``with_appcontext``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+
+def build_cli() -> click.Group:
+    cli = SealflowGroup(create_app=_create_app, add_default_commands=False,
+                        help="Sealflow: controlled use of electronic seals.")
+    for command in (*commands(), shell_command, routes_command):
+        cli.add_command(command)
+    return cli
+
+
+def main() -> None:
+    build_cli().main(prog_name="sealflow")
