@@ -74,7 +74,7 @@ def lock_request_of_task(session: Session, task_id: str) -> Request | None:
     return session.execute(_LOCK_REQUEST_OF_TASK, {"tid": task_id}).scalar_one_or_none()
 
 
-def on_commit(session: Session, callback: Callable[[], None]) -> None:
+def on_commit(session: Session, callback: Callable[[], object]) -> None:
     """Run ``callback`` after the current transaction commits (dropped on rollback)."""
     session.info.setdefault("sealflow_after_commit", []).append(callback)
 

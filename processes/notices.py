@@ -4,8 +4,9 @@ the same transaction as what caused them, read on the inbox page and by the API.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from processes.errors import NotFound
@@ -30,7 +31,7 @@ def task_people(session: Session, task_id: str) -> list[int]:
     members = select(Membership.user_id).join(
         TaskCandidate, TaskCandidate.group_id == Membership.group_id).where(
         TaskCandidate.task_id == task_id)
-    return list(session.execute(direct.union(members)).scalars())
+    return [uid for uid in session.execute(direct.union(members)).scalars() if uid is not None]
 
 
 def mine(session: Session, user: User, *, unread_only: bool = False, limit: int = 50,
@@ -58,7 +59,7 @@ def mark_read(session: Session, user: User, notice_id: int | None = None) -> int
         if notice is None or notice.user_id != user.id:
             raise NotFound(f"no notice {notice_id}")
         query = query.where(Notice.id == notice_id)
-    return session.execute(query.values(read_at=utcnow())).rowcount
+    return cast(CursorResult, session.execute(query.values(read_at=utcnow()))).rowcount
 
 
 def describe(notice: Notice) -> dict:

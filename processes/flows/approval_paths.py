@@ -24,7 +24,7 @@ _REQUESTER = re.compile(r"^\s*[$#]\{\s*requester\s*\}\s*$")
 
 
 def _names_requester(raw: str | None) -> bool:
-    return bool(raw) and bool(_REQUESTER.match(raw))
+    return raw is not None and bool(_REQUESTER.match(raw))
 
 
 def requester_only(meta: dict[str, Any]) -> bool:

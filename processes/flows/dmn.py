@@ -12,7 +12,7 @@ incident naming the business rule task.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,7 +159,9 @@ class DecisionTable:
         if any(kind_of(v) != "number" for v in values):
             raise DmnError(f"DMN table '{self.decision_id}': COLLECT {self.aggregation} needs "
                            f"numbers, got {values!r}")
-        total = {"SUM": sum, "MIN": min, "MAX": max}[self.aggregation](values)
+        combine: dict[str | None, Callable[[list[Any]], Any]] = {"SUM": sum, "MIN": min,
+                                                                 "MAX": max}
+        total = combine[self.aggregation](values)
         return [{name: total}]
 
 

@@ -120,7 +120,7 @@ def _incident(wf: BpmnWorkflow, exc: Exception) -> EngineIncident:
     library wraps it and keeps the original only as the context)."""
     task = getattr(exc, "task", None)
     element = task.task_spec.bpmn_id if task is not None else _failed_element(wf)
-    cause = exc
+    cause: BaseException = exc
     while not isinstance(cause, ExpressionError) and cause.__context__ is not None:
         cause = cause.__context__
     if isinstance(cause, ExpressionError):

@@ -25,6 +25,9 @@ class ExpressionError(SealflowError):
     """An expression does not parse, uses something not allowed, or failed to evaluate."""
 
     code = "expression_error"
+    task: Any = None
+    """The SpiffWorkflow task it failed in, where known: the engine names the incident's
+    element by it."""
 
 
 def _empty(value: Any) -> bool:

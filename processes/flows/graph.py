@@ -90,10 +90,11 @@ class FlowGraph:
             node = queue.popleft()
             if node in goals:
                 chain = []
-                while node is not None:
-                    chain.append(node)
-                    node = parents[node]
-                ids = []
+                step: str | None = node
+                while step is not None:
+                    chain.append(step)
+                    step = parents[step]
+                ids: list[str] = []
                 for n in reversed(chain):
                     element = n.split(">")[0]
                     if not ids or ids[-1] != element:
@@ -117,5 +118,6 @@ def processes_in(files: dict[str, str]) -> dict[str, Any]:
             continue
         root = etree.fromstring(text.encode("utf-8"), safe_parser())
         for process in root.iter(f"{_B}process"):
-            found.setdefault(process.get("id"), process)
+            if (pid := process.get("id")) is not None:
+                found.setdefault(pid, process)
     return found

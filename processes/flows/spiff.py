@@ -204,7 +204,7 @@ class _Votes:
     def _update_hook(self, my_task):
         my_task.data["decisions"] = []
         my_task.data.pop("decision", None)
-        return super()._update_hook(my_task)
+        return super()._update_hook(my_task)  # type: ignore[misc]  # a mixin: Spiff's is next
 
     def merge_child(self, workflow, child):
         parent = child.parent
@@ -212,7 +212,7 @@ class _Votes:
         parent.data["decisions"] = [*(parent.data.get("decisions") or []), vote]
         if parent.data.get("decision") != "reject":
             parent.data["decision"] = vote
-        super().merge_child(workflow, child)
+        super().merge_child(workflow, child)  # type: ignore[misc]  # a mixin: Spiff's is next
 
 
 class VotingParallelTask(_Votes, ParallelMultiInstanceTask):

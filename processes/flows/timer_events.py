@@ -68,9 +68,10 @@ def firing_budget() -> Iterator[FiringBudget]:
     if current is not None:
         yield current
         return
-    token = _budget.set(FiringBudget())
+    budget = FiringBudget()
+    token = _budget.set(budget)
     try:
-        yield _budget.get()
+        yield budget
     finally:
         _budget.reset(token)
 
@@ -112,7 +113,7 @@ class _Reported:
     stock: type
 
     def details(self, my_task):
-        event = super().details(my_task)
+        event = super().details(my_task)  # type: ignore[misc]  # a mixin: Spiff's class is next
         event.event_type = self.stock.__name__
         return event
 
@@ -152,7 +153,7 @@ class _OnceTimer:
 
     def has_fired(self, my_task):
         before = my_task._get_internal_data("event_fired", False)
-        fired = super().has_fired(my_task)
+        fired = super().has_fired(my_task)  # type: ignore[misc]  # a mixin: Spiff's class is next
         if fired and not before and not _may_fire(my_task):
             my_task._set_internal_data(event_fired=False)
             return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,8 +85,8 @@ def get_group(session: Session, key: str) -> Group:
 
 
 def add_user(session: Session, name: str, *, password: str | None = None,
-             display_name: str | None = None, groups: list[str] = (),
-             roles: list[Role] = ()) -> User:
+             display_name: str | None = None, groups: Sequence[str] = (),
+             roles: Sequence[Role] = ()) -> User:
     """Create a user, or update an existing one's password, groups and roles."""
     name = _clean_name(name)
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
@@ -189,7 +190,7 @@ def token_hash(token: str) -> str:
 
 
 def create_token(session: Session, user: User, *, name: str = "",
-                 scopes: list[str] = (), actor: User | None = None) -> str:
+                 scopes: Sequence[str] = (), actor: User | None = None) -> str:
     """Create a bearer token; returns it in clear (the only time it is seen). Audited."""
     unknown = set(scopes) - SCOPES
     if unknown:

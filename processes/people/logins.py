@@ -14,6 +14,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -78,8 +79,8 @@ def _locked(row: LoginThrottle | None, now: datetime) -> bool:
 
 
 def _wait(rows: list[LoginThrottle | None], now: datetime) -> int:
-    return max([math.ceil((r.locked_until - now).total_seconds())
-                for r in rows if _locked(r, now)], default=0)
+    until = [r.locked_until for r in rows if r is not None and r.locked_until is not None]
+    return max([math.ceil((u - now).total_seconds()) for u in until if u > now], default=0)
 
 
 def _check(session: Session, name: str, password: str, address: str, limits: LoginLimits,
@@ -105,7 +106,7 @@ def _check(session: Session, name: str, password: str, address: str, limits: Log
     # a password typed in the wrong box, so only a real user's name is written.
     shown = name_key if session.execute(
         select(User.id).where(User.name == name_key)).first() else None
-    extra = {"during": during} if during else {}
+    extra: dict[str, Any] = {"during": during} if during else {}
     audit.record(session, "user.login_failed", name=shown, address=address_key,
                  failures=counter.failures, **extra)
     until = now + timedelta(minutes=limits.minutes)

@@ -7,8 +7,9 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import CursorResult, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from processes.auth_models import UserSession
@@ -37,13 +38,14 @@ def start(session: Session, user: User, *, hours: int, address: str | None = Non
 
 def end(session: Session, key: str) -> bool:
     """End the session with this key; False if there was none (already ended, or expired)."""
-    return session.execute(delete(UserSession).where(
-        UserSession.key_hash == _hash(key))).rowcount > 0
+    return cast(CursorResult, session.execute(delete(UserSession).where(
+        UserSession.key_hash == _hash(key)))).rowcount > 0
 
 
 def end_all(session: Session, user: User) -> int:
     """End every session of ``user`` (password changed, user deactivated); how many ended."""
-    ended = session.execute(delete(UserSession).where(UserSession.user_id == user.id)).rowcount
+    ended = cast(CursorResult, session.execute(
+        delete(UserSession).where(UserSession.user_id == user.id))).rowcount
     if ended:
         logger.info("ended %d session(s) of user %s", ended, user.name)
     return ended

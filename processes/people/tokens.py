@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from processes import audit
@@ -72,7 +72,7 @@ def revoke(session: Session, token: ApiToken, *, actor: User | None) -> None:
     """Revoke one token: it answers 401 from now on. Audited."""
     token.revoked = True
     token.revoked_at = utcnow()
-    owner_name = session.get(User, token.user_id).name
+    owner_name = token.user.name
     audit.record(session, "user.token_revoked", actor=actor, user=owner_name,
                  token=token.id, name=token.name)
     logger.info("token %d of user %s revoked", token.id, owner_name)
@@ -98,9 +98,9 @@ def record_use(session: Session, token_id: int, at: datetime) -> bool:
     """Record a use of the token at ``at``, unless one was recorded within USE_INTERVAL (the
     condition is in the UPDATE, so concurrent workers write it once). Runs in a short
     transaction of its own, after the response of the request that used the token."""
-    return session.execute(
+    return cast(CursorResult, session.execute(
         update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked.is_(False),
                                or_(ApiToken.last_used_at.is_(None),
                                    ApiToken.last_used_at <= at - USE_INTERVAL))
         .values(last_used_at=at), execution_options={"synchronize_session": False}
-    ).rowcount > 0
+    )).rowcount > 0

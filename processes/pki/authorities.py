@@ -58,6 +58,7 @@ def take_root_offline(session: Session, env: Env, *, actor: User | None = None) 
     """
     ensure_pki(session, env)
     root = _authority(session, "root")
+    assert root is not None  # ensure_pki made it
     if not root.key_pem:
         raise BadInput("the root CA key is already offline")
     key_pem = bytes(root.key_pem)

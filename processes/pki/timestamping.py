@@ -21,7 +21,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -156,7 +156,7 @@ def timestamper_for(env: Env, session: Session | None = None) -> TimeStamper | N
     return client
 
 
-def _in_process_timestamper(env: Env, engine: Engine) -> TimeStamper:
+def _in_process_timestamper(env: Env, engine: Engine | Connection) -> TimeStamper:
     key = (engine, env)
     with _lock:
         client = _in_process.get(key)

@@ -7,9 +7,9 @@ import hashlib
 import json
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -141,7 +141,7 @@ def prove_new_version(session: Session, definition: ProcessDefinition) -> list[d
             continue
         if definition.id not in {d.id for d in allowed_definitions(session, policy)}:
             continue
-        seal = session.get(Seal, policy.seal_id)
+        seal = session.get_one(Seal, policy.seal_id)
         verdict = _verdict(session, seal, policy, definition)
         if not verdict["ok"]:
             failures.append({"element": None, "line": None, "severity": "warning",
@@ -174,10 +174,9 @@ def check_use(session: Session, seal: Seal, requester: User, business_type: str 
             Membership, Membership.group_id == Group.id)
             .where(Membership.user_id == requester.id)).scalars())
         if requester.name not in (policy.users or []) and not mine & set(policy.groups or []):
-            raise _refuse("groups", f"seal {seal.id} may be used only by "
-                          + "; ".join(filter(None, [
-                              policy.groups and "departments " + ", ".join(policy.groups),
-                              policy.users and "users " + ", ".join(policy.users)])))
+            who = ([f"departments {', '.join(policy.groups)}"] if policy.groups else []) \
+                + ([f"users {', '.join(policy.users)}"] if policy.users else [])
+            raise _refuse("groups", f"seal {seal.id} may be used only by " + "; ".join(who))
     if policy.max_pages is not None and pages > policy.max_pages:
         raise _refuse("max_pages", f"the document has {pages} pages; seal {seal.id} allows "
                       f"at most {policy.max_pages}")
@@ -240,8 +239,8 @@ def reserve(session: Session, seal: Seal, grant: SigningGrant,
                                        SealUsage.period == period)
         if limit is not None:
             stmt = stmt.where(SealUsage.used < limit)
-        result = session.execute(stmt.values(used=SealUsage.used + 1)
-                                 .execution_options(synchronize_session=False))
+        result = cast(CursorResult, session.execute(stmt.values(used=SealUsage.used + 1)
+                                 .execution_options(synchronize_session=False)))
         if result.rowcount != 1:
             _release_periods(session, seal.id, taken)
             what = "in total" if period == "total" else "this month"
@@ -308,7 +307,7 @@ def approvals_refused(session: Session, seal: Seal, given: list[dict], requester
         elif demand.kind == "requester_head":
             meeting.append(names & heads)
         elif demand.kind == "group":
-            meeting.append(names & people.group_members.get(demand.ref, frozenset()))
+            meeting.append(names & people.group_members.get(demand.key, frozenset()))
         else:
             meeting.append(names & {demand.ref})
     distinct = policy.distinct_demands

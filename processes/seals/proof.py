@@ -37,6 +37,13 @@ class Demand:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "ref": self.ref} if self.ref else {"kind": self.kind}
 
+    @property
+    def key(self) -> str:
+        """The group key or user name that a ``group`` or ``user`` demand names."""
+        if self.ref is None:
+            raise ValueError(f"a {self.kind} demand names no one")
+        return self.ref
+
 
 @dataclass
 class Outcome:
@@ -49,6 +56,7 @@ class Outcome:
     def message(self) -> str:
         if self.ok:
             return "every path to the authorized end passes the demanded approvals"
+        assert self.demand is not None  # a failed proof names the demand it failed
         route = " → ".join(p["name"] or p["id"] for p in self.path)
         return (f"a path reaches the authorized end without an approval by "
                 f"{self.demand.describe()}: {route}")
@@ -118,8 +126,8 @@ def meets(meta: dict, demand: Demand, people: People) -> bool:
         elif demand.kind == "requester_head":
             ok = kind == "expr" and value == "requester_heads"
         elif demand.kind == "group":
-            ok = (kind == "group" and value in _group_aliases(demand.ref, people)) or (
-                kind == "user" and value in people.group_members.get(demand.ref, frozenset()))
+            ok = (kind == "group" and value in _group_aliases(demand.key, people)) or (
+                kind == "user" and value in people.group_members.get(demand.key, frozenset()))
         else:
             ok = kind == "user" and value == demand.ref
         if not ok:
