@@ -120,7 +120,6 @@ def layout(data: bytes) -> Layout:
                 widgets.append(Widget(
                     name, page.index + 1, rect, is_shown(annot), value is not None,
                     covered=any(overlap(rect, above) for above in drawn[at + 1:])))
-        listed = {w.field for w in widgets}
         # A field whose widget no page lists is never seen: keep it, on no page.
         on_pages = {w.field for w in widgets}
         for name, value, field_ref in fields.enumerate_sig_fields(reader):

@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from typing import Final
 
 from reportlab.lib.colors import Color
 from reportlab.pdfbase import pdfmetrics
@@ -48,7 +49,7 @@ _CONDENSE_NAME = 0.74  # horizontal scale of the organisation name
 _CONDENSE_TYPE = 0.85  # horizontal scale of the seal type
 _NAME_SIZE = 0.18  # organisation name font size, as a fraction of the diameter
 _EMBOLDEN = 0.035  # outline stroked around glyphs, as a fraction of the font size
-_FILL_AND_STROKE = 2  # PDF text rendering mode: a thin outline makes the glyphs bolder
+_FILL_AND_STROKE: Final = 2  # PDF text rendering mode: a thin outline makes the glyphs bolder
 _STAR_INNER_RATIO = 0.382  # inner/outer radius of a regular five-pointed star
 
 
@@ -145,7 +146,10 @@ def _register_font(path: str, index: int) -> str:
 
 
 def _check_glyphs(font_name: str, font_path: str, text: str) -> None:
-    char_map = pdfmetrics.getFont(font_name).face.charToGlyph
+    font = pdfmetrics.getFont(font_name)
+    if not isinstance(font, TTFont):  # _register_font registers TrueType fonts only
+        raise FontMissing(f"{font_name} is not a TrueType font")
+    char_map = font.face.charToGlyph
     missing = sorted({ch for ch in text if not ch.isspace() and ord(ch) not in char_map})
     if missing:
         raise FontMissing(
@@ -161,7 +165,9 @@ def _draw_pdf(org_name: str, seal_type: str, serial: str | None, font: str, size
         pagesize=(size, size),
         invariant=1,
         pageCompression=1,
-        initialFontName=font,  # otherwise an unused, unembedded Helvetica is referenced
+        # Otherwise an unused, unembedded Helvetica is referenced. (types-reportlab has a
+        # float here; reportlab takes the font's name.)
+        initialFontName=font,  # type: ignore[arg-type]
     )
     c.setTitle(f"{org_name} {seal_type}")
     c.setFillColor(SEAL_RED)

@@ -98,7 +98,8 @@ def fill_after(sig_obj: PdfByteRangeDigest, writer, output: AppendedOutput, appr
                                        reserved_region_start=sig_start,
                                        reserved_region_end=sig_end)
     cms_data = yield prepared, output
-    yield prepared.fill_with_cms(output, cms_data)
+    # AppendedOutput is the file-like part pyHanko uses (seek, tell, write), not a whole IO.
+    yield prepared.fill_with_cms(output, cms_data)  # type: ignore[arg-type]
 
 
 async def sign_in_steps(pdf_signer: signers.PdfSigner, writer: SealWriter, reserved: int,

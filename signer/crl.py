@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .pki import KeyMaterial
+from .pki import KeyMaterial, ca_public_key
 
 __all__ = ["Revocation", "make_crl", "crl_from_der"]
 
@@ -41,7 +41,7 @@ def make_crl(issuer: KeyMaterial, passphrase: bytes, revoked: Sequence[Revocatio
                .next_update(next_update)
                .add_extension(x509.CRLNumber(number), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                   cert.public_key()), critical=False))
+                   ca_public_key(cert)), critical=False))
     for item in revoked:
         entry = (x509.RevokedCertificateBuilder().serial_number(item.serial)
                  .revocation_date(item.revoked_at))

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
@@ -94,7 +95,7 @@ class IssuedCertificate:
         return b"".join(c.public_bytes(Encoding.PEM) for c in self.chain)
 
 
-def check_issued_certificate(bundle: bytes, public_key: PublicKey,
+def check_issued_certificate(bundle: bytes, public_key: PublicKeyTypes,
                              trust_roots: Sequence[bytes], *,
                              now: datetime.datetime | None = None) -> IssuedCertificate:
     """Check a PEM bundle (the seal's certificate first, then the CA certificates the CA sent)

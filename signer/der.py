@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-from .keys import PublicKey
 
 __all__ = ["asn1_certificate", "spki_der"]
 
 
-def spki_der(public_key: PublicKey) -> bytes:
+def spki_der(public_key: PublicKeyTypes) -> bytes:
     """A public key's DER SubjectPublicKeyInfo: how two keys are compared."""
     return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 

@@ -138,8 +138,10 @@ def prepare_fields(
         spec.placement.check(info)
         try:
             box = spec.placement.box(page_origin(reader, spec.placement.page))
+            # pyHanko annotates the box as ints; PDF coordinates are reals, written as given.
             fields.append_signature_field(writer, fields.SigFieldSpec(
-                sig_field_name=spec.name, on_page=spec.placement.page - 1, box=box))
+                sig_field_name=spec.name, on_page=spec.placement.page - 1,
+                box=box))  # type: ignore[arg-type]
         except _DAMAGED as e:
             raise SigningFailed(f"signature field {spec.name!r} cannot be prepared: {e}") from e
 

@@ -174,7 +174,10 @@ class SealSigner:
     """
 
     def __init__(self, signer: CachedKeySigner, bytes_reserved: int):
+        if signer.signing_cert is None:
+            raise KeyUnavailable("a seal signer needs the seal's certificate")
         self._signer = signer
+        self._cert = signer.signing_cert
         self._bytes_reserved = bytes_reserved
 
     @classmethod
@@ -219,17 +222,17 @@ class SealSigner:
     @property
     def certificate(self) -> x509.Certificate:
         """The seal certificate."""
-        return x509.load_der_x509_certificate(self._signer.signing_cert.dump())
+        return x509.load_der_x509_certificate(self._cert.dump())
 
     @property
     def subject(self) -> str:
         """The certificate subject, human-readable."""
-        return self._signer.signing_cert.subject.human_friendly
+        return self._cert.subject.human_friendly
 
     @property
     def serial_hex(self) -> str:
         """The certificate's serial number, lower-case hex."""
-        return format(self._signer.signing_cert.serial_number, "x")
+        return format(self._cert.serial_number, "x")
 
     @property
     def bytes_reserved(self) -> int:
@@ -338,7 +341,9 @@ def _seal(
         timestamper=timestamper,
         stamp_style=stamp_style(appearance_pdf),
         new_field_spec=fields.SigFieldSpec(
-            sig_field_name=field_name, on_page=placement.page - 1, box=placement.box(origin)
+            # pyHanko annotates the box as ints; PDF coordinates are reals, written as given.
+            sig_field_name=field_name, on_page=placement.page - 1,
+            box=placement.box(origin),  # type: ignore[arg-type]
         ),
     )
     writer = SealWriter.from_reader(reader)

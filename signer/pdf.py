@@ -39,7 +39,7 @@ class PdfInfo:
     pages: int
     """Number of pages."""
 
-    page_sizes: tuple[tuple[float, float], ...]
+    page_sizes: Sequence[tuple[float, float]]
     """Width and height of each page's media box, in points (page rotation is not applied)."""
 
     sha256: str
@@ -60,6 +60,7 @@ class _KnownPages:
     """
 
     known_pages: tuple[PageRef, ...] = ()
+    root: generic.DictionaryObject  # the reader's, which this is mixed into
 
     def _walk_page_tree(self, page_ix, retrieve_parent):
         found = self._known_page(page_ix, retrieve_parent) if self.known_pages else None
@@ -176,7 +177,7 @@ class _PageSizes(Sequence):
     def __len__(self) -> int:
         return self._count
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(self._count)))
         if index < 0:
@@ -226,11 +227,11 @@ def _page_list(reader: PdfFileReader) -> tuple[tuple[tuple[float, float], ...],
     seen: set[generic.Reference] = set()
     while stack:
         ref, inherited_box, depth = stack.pop()
-        indirect = isinstance(ref, generic.IndirectObject)
-        if indirect:
-            if ref.reference in seen:
+        indirect = ref if isinstance(ref, generic.IndirectObject) else None
+        if indirect is not None:
+            if indirect.reference in seen:
                 raise ValueError("the page tree refers to itself")
-            seen.add(ref.reference)
+            seen.add(indirect.reference)
         if depth > _MAX_PAGE_TREE_DEPTH:
             raise ValueError("the page tree is too deep")
         node = ref.get_object()
@@ -240,8 +241,8 @@ def _page_list(reader: PdfFileReader) -> tuple[tuple[tuple[float, float], ...],
             stack.extend((kid, box, depth + 1) for kid in reversed(kids))
         else:
             sizes.append(_box_size(box))
-            if refs is not None and indirect:
-                refs.append((ref.reference.idnum, ref.reference.generation))
+            if refs is not None and indirect is not None:
+                refs.append((indirect.reference.idnum, indirect.reference.generation))
             else:
                 refs = None
     return tuple(sizes), tuple(refs or ())

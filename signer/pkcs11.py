@@ -263,7 +263,9 @@ def export_private_key(config: Pkcs11Config, label: str) -> NoReturn:
             template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False},
         )
         try:
-            wrapping.wrap_key(key, mechanism=pkcs11.Mechanism.AES_KEY_WRAP_PAD)
+            # python-pkcs11 gives a key made with WRAP its wrap_key at run time.
+            wrapping.wrap_key(  # type: ignore[attr-defined]
+                key, mechanism=pkcs11.Mechanism.AES_KEY_WRAP_PAD)
         except pkcs11.exceptions.KeyUnextractable:
             pass
         except pkcs11.exceptions.PKCS11Error as e:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .der import spki_der
 from .errors import KeyUnavailable
 from .keys import (
     PrivateKey,
@@ -73,7 +74,7 @@ class KeyMaterial:
         file, may be another one); :class:`~signer.errors.KeyUnavailable` if it is not, saying
         it is not ``whose`` key."""
         key = self.private_key(passphrase)
-        if key.public_key().public_numbers() != self.certificate().public_key().public_numbers():
+        if spki_der(key.public_key()) != spki_der(self.certificate().public_key()):
             raise KeyUnavailable(f"that key is not {whose} key")
         return key
 
@@ -390,8 +391,16 @@ def _aki(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
     try:
         ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     except x509.ExtensionNotFound:
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key())
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public_key(issuer_cert))
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+
+
+def ca_public_key(cert: x509.Certificate) -> PublicKey:
+    """The public key of one of Sealflow's CA certificates: RSA or EC, as every key it makes."""
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise KeyUnavailable(f"a CA with a {type(key).__name__} is not one of Sealflow's")
+    return key
 
 
 def _material(cert: x509.Certificate, key: PrivateKey, passphrase: bytes) -> KeyMaterial:

@@ -4,6 +4,7 @@ background is transparent, wrapped in a one-page PDF so it stamps like a drawn s
 from __future__ import annotations
 
 import io
+from typing import cast
 
 from PIL import Image, UnidentifiedImageError
 from reportlab.lib.units import mm
@@ -40,11 +41,13 @@ def appearance_from_png(data: bytes, *, size_mm: float = 42) -> SealAppearance:
     rgba = image.convert("RGBA")
     alpha = rgba.getchannel("A")
     w, h = rgba.size
-    corners = [alpha.getpixel(p) for p in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
+    # One band: each pixel and each extreme is a number.
+    corners = [cast(int, alpha.getpixel(p))
+               for p in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
     if max(corners) > 16:
         raise InvalidImage("the seal image's corners are not transparent: cut the seal out "
                            "of its background first")
-    if alpha.getextrema()[1] < 128:
+    if cast(int, alpha.getextrema()[1]) < 128:
         raise InvalidImage("the seal image is (almost) entirely transparent")
     png = io.BytesIO()
     rgba.save(png, "PNG")
