@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT   ?= 5000
 
-.PHONY: install system-packages run test lint bench proof clean
+.PHONY: install system-packages run test lint typecheck bench proof clean
 
 install: system-packages $(STAMP)
 
@@ -40,7 +40,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: install lint
+# processes/ and signer/ ([tool.mypy] in pyproject.toml); .mypy_cache keeps a re-run quick.
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
 	$(BIN)/python -m pytest -q
 
 bench: install
@@ -51,4 +55,4 @@ bench: install
 proof: bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

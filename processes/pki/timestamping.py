@@ -49,7 +49,7 @@ IN_PROCESS = "in-process"
 _lock = threading.Lock()
 _authorities: dict[tuple[bytes, str], signer.TimestampAuthority] = {}
 _timestampers: dict[tuple[str, str | None, str | None], TimeStamper] = {}
-_in_process: dict[tuple[Engine, Env], TimeStamper] = {}
+_in_process: dict[tuple[Engine | Connection, Env], TimeStamper] = {}
 
 
 def ensure_authority(session: Session, env: Env, issuing: signer.KeyMaterial) -> None:

@@ -3,6 +3,7 @@ at the authorized end the signing grant (or, without the approvals it needs, the
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from sqlalchemy import bindparam, select
@@ -68,8 +69,8 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
             still_open.append(task)
             audit.record(session, "task.created", request_id=req.id, task=task.id,
                          element=r.element_id)
-            on_commit(session, lambda t=task.id: signals.task_created.send(
-                None, task_id=t, request_id=req.id))
+            on_commit(session, functools.partial(signals.task_created.send, None,
+                                                 task_id=task.id, request_id=req.id))
     except EngineIncident as exc:
         mark_incident(session, req, exc)
     # The response to this change reuses the open rows (dropped at the commit).
@@ -105,6 +106,7 @@ def _authorize(session: Session, req: Request) -> None:
     given = approvals.given(session, req)
     reason = approvals.missing(given, lifecycle=lifecycle)
     if reason is None and not lifecycle:
+        assert req.seal is not None  # a use of a seal names it (seal_make's request has none)
         reason = policy.approvals_refused(session, req.seal, given, req.requester_id)
         if reason:
             reason = f"the seal's policy refuses this use: {reason}"
@@ -117,6 +119,7 @@ def _authorize(session: Session, req: Request) -> None:
                      seal_action=req.process.seal_action, approvals=len(given))
         on_commit(session, lambda: signals.lifecycle_authorized.send(None, request_id=req.id))
         return
+    assert req.seal is not None and req.document is not None  # a use: a seal, on a document
     sha = req.document.sha256
     grant = SigningGrant(request_id=req.id, seal_id=req.seal_id, document_sha256=sha,
                          approvals=given)

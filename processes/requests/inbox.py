@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, bindparam, exists, or_, select
+from sqlalchemy import BindParameter, Boolean, Integer, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from processes.errors import NotAllowed
@@ -85,7 +85,7 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
     assignee_raw = meta.get("assignee")
     users_raw = meta.get("candidate_users")
     groups_raw = meta.get("candidate_groups")
-    assignee = (_names(assignee_raw, variables, element_id) or [None])[0]
+    assignee = next(iter(_names(assignee_raw, variables, element_id)), None)
     user_names = _names(users_raw, variables, element_id)
     group_refs = _names(groups_raw, variables, element_id)
     if not (assignee_raw or users_raw or groups_raw) and meta.get("lane"):
@@ -219,8 +219,10 @@ def _involved_clause(user_id, request_id, seal_id):
 
 # Hot-path statements are built once: building and keying a statement costs several times
 # more than running it on SQLite.
-_UID, _RID, _SID, _TID = (bindparam("uid"), bindparam("rid"), bindparam("sid"),
-                          bindparam("tid"))
+_UID: BindParameter[int] = bindparam("uid")
+_RID: BindParameter[int] = bindparam("rid")
+_SID: BindParameter[int] = bindparam("sid")
+_TID: BindParameter[str] = bindparam("tid")
 _INVOLVED = select(_involved_clause(_UID, _RID, _SID))
 _TASK_FOR_WORK = (
     select(Task, _involved_clause(_UID, _RID, _SID), _candidate_clause(_UID))

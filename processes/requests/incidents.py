@@ -53,7 +53,7 @@ def _resume(session: Session, identity: Identity, req: Request) -> None:
                  incident=previous)
     # The people may have changed since (the fix is often a new head or custodian): the
     # built-in variables are read again.
-    requester = session.get(User, req.requester_id)
+    requester = session.get_one(User, req.requester_id)
     current = builtins(session, requester, req.seal, req.business_type,
                        req.document.pages if req.document is not None else 0)
     try:
@@ -79,6 +79,7 @@ def _reseal(session: Session, identity: Identity, req: Request) -> None:
     if grant is None or grant.status != GrantStatus.failed:
         raise WorkflowStateError(f"request {req.id} has no failed grant to retry")
     previous = req.failure
+    assert req.seal is not None  # a grant is written for a use of a seal, which names it
     if not grant.reserved:
         try:
             policy.reserve(session, req.seal, grant)

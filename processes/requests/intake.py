@@ -18,6 +18,7 @@ from processes.errors import (
     BadInput,
     InvalidContent,
     NotAllowed,
+    NotFound,
     WorkflowStateError,
 )
 from processes.flows import definitions, engine
@@ -145,7 +146,7 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
             IdempotencyKey.user_id == identity.user.id,
             IdempotencyKey.key == new.idempotency_key)).scalar_one_or_none()
         if earlier is not None:
-            return session.get(Request, earlier.request_id)
+            return session.get_one(Request, earlier.request_id)
     definition, business_type = _definition_for(session, new)
     seal = _seal_for(session, definition, new.seal_id)
     doc, planned, pages = None, None, 0
@@ -220,7 +221,10 @@ def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
     req = get_visible(session, identity, request_id)
     if req.requester_id != identity.user.id:
         raise NotAllowed("only the requester may withdraw a request")
-    req = lock_request(session, request_id)
+    locked = lock_request(session, request_id)
+    if locked is None:  # visible a moment ago, and requests are never deleted
+        raise NotFound(f"no request {request_id}")
+    req = locked
     if req.status not in (RequestStatus.running, RequestStatus.halted, RequestStatus.incident):
         raise WorkflowStateError(f"request {req.id} is {req.status.value}; only a running "
                                  "request can be withdrawn")

@@ -40,9 +40,11 @@ CHANGE_NAMES = {"appearance": "更换印模 new appearance", "renew": "证书续
 
 def _change(session: Session, env, req: Request) -> None:
     seal, data, actor = req.seal, req.data, req.requester
+    if seal is None:
+        raise WorkflowStateError(f"request {req.id} names no seal to change")
     if seal.status not in (SealStatus.active, SealStatus.suspended):
         raise NotAllowed(f"seal {seal.id} is {seal.status.value}: it can no longer be changed")
-    change = data.get("change")
+    change = str(data.get("change") or "custodians")  # what the last branch does
     if change == "appearance":
         registry.change_appearance(session, env, seal, serial=data.get("serial") or None,
                                 actor=actor)
@@ -93,12 +95,15 @@ def apply_request(session: Session, env, request_id: int) -> bool:
         elif action == "change":
             _change(session, env, req)
         else:
-            if action == "resume" and req.seal.status is not SealStatus.suspended:
-                raise WorkflowStateError(f"seal {req.seal.id} is {req.seal.status.value}, not "
+            target = req.seal
+            if target is None:
+                raise WorkflowStateError(f"request {req.id} names no seal to {action}")
+            if action == "resume" and target.status is not SealStatus.suspended:
+                raise WorkflowStateError(f"seal {target.id} is {target.status.value}, not "
                                          "suspended: there is nothing to resume")
             to = {"resume": SealStatus.active, "void": SealStatus.voided,
                   "revoke": SealStatus.revoked}[action]
-            transition(session, req.seal, to, request_id=req.id,
+            transition(session, target, to, request_id=req.id,
                        reason=f"request #{req.id}: {data.get('reason') or action}")
     except SealflowError as exc:
         req.status = RequestStatus.failed

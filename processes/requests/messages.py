@@ -44,9 +44,10 @@ def deliver_message(session: Session, identity: Identity, request_id: int, name:
     payload = payload if payload is not None else {}
     check_data("payload", payload)
     variables = check_values([], payload, extra_allowed=True)
-    req = lock_request(session, request_id)
-    if req is None:
+    locked = lock_request(session, request_id)
+    if locked is None:
         raise NotFound(f"no request {request_id}")
+    req = locked
     if req.status != RequestStatus.running:
         raise WorkflowStateError(f"request {req.id} is {req.status.value}; no message waits")
     try:

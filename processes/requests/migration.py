@@ -179,7 +179,7 @@ def _save(session: Session, req: Request, wf: Any, source: ProcessDefinition,
     req.process = target
     advance(session, req, wf, actor=actor)
     cancelled = sorted(tid for tid in before
-                       if session.get(Task, tid).status == TaskStatus.cancelled)
+                       if session.get_one(Task, tid).status == TaskStatus.cancelled)
     audit.record(session, "request.migrated", actor=actor, request_id=req.id,
                  process=target.key, from_version=source.version, to_version=target.version,
                  cancelled_tasks=cancelled)

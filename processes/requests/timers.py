@@ -3,6 +3,7 @@ the scheduler fires due instances (a missed timer fires once, late, not once per
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -77,5 +78,5 @@ def _remind(session: Session, req: Request, elements: list[str]) -> None:
         notices.notify(session, notices.task_people(session, task_id), "task.reminder",
                        f"申请 #{req.id}「{name}」仍在等待您处理。 Request #{req.id} still waits "
                        f"for you at {name!r}.", link=f"/tasks/{task_id}")
-        on_commit(session, lambda t=task_id: signals.task_reminder.send(
-            None, task_id=t, request_id=req.id))
+        on_commit(session, functools.partial(signals.task_reminder.send, None,
+                                             task_id=task_id, request_id=req.id))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -38,6 +41,7 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
     if open_tasks is None:
         open_tasks = list(session.execute(OPEN_TASKS, {"rid": req.id}).scalars())
     total = None
+    history: Sequence[Any]
     if recent is None:
         history = session.execute(_HISTORY, {"rid": req.id}).all()
     else:
@@ -65,7 +69,7 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
                      "at": at.isoformat() if at else None}
                     for tid, element, name, by, decision, comment, at in history],
         "sealed_document": ({"sha256": req.sealed_document.sha256}
-                            if req.sealed_document_id else None),
+                            if req.sealed_document is not None else None),
         "failure": req.failure,
         "created_at": req.created_at.isoformat(),
         "updated_at": req.updated_at.isoformat(),
@@ -80,7 +84,7 @@ def describe_task(task: Task, form: list[dict] | None = None) -> dict:
         "id": task.id, "request_id": task.request_id, "name": task.name,
         "element_id": task.element_id, "lane": task.lane, "assignee": task.assignee,
         "candidate_groups": task.candidate_groups, "candidate_users": task.candidate_users,
-        "claimed_by": task.claimed_by.name if task.claimed_by_id else None,
+        "claimed_by": task.claimed_by.name if task.claimed_by is not None else None,
         "form": [{"id": f["id"], "label": f.get("label"), "type": f.get("type"),
                   "required": bool(f.get("required")), "default": f.get("default"),
                   "values": f.get("values", [])} for f in form],

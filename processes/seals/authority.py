@@ -10,6 +10,8 @@ flow, whoever approved it. The authority of each change is recorded with it
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -72,7 +74,8 @@ def via_flow(session: Session, seal: Seal, to: SealStatus) -> dict:
     ``start`` the new-request page's arguments when one is deployed and may make the change;
     otherwise ``hint`` says why not."""
     action = FLOW_OF.get(to)
-    view = {"to": to.value, "action": action, "process": None, "start": None, "hint": None}
+    view: dict[str, Any] = {"to": to.value, "action": action, "process": None, "start": None,
+                            "hint": None}
     refused = refusal(session, seal, to, Authority.flow)
     if refused is not None:
         view["hint"] = refused.message

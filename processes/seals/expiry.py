@@ -3,6 +3,7 @@ has (the scheduler's daily PKI maintenance runs both)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -55,7 +56,7 @@ def warn_expiring(session: Session, days: int = WARN_DAYS) -> list[int]:
                 f"（印章变更）。 The certificate of seal {seal.name!r} expires on "
                 f"{not_after.date().isoformat()}: ask for its renewal (seal_change).",
                 link=f"/seals/{seal.id}")
-            on_commit(session, lambda s=seal.id, at=not_after: signals.seal_expiring.send(
-                None, seal_id=s, not_after=at))
+            on_commit(session, functools.partial(signals.seal_expiring.send, None,
+                                                 seal_id=seal.id, not_after=not_after))
             warned.append(seal.id)
     return warned

@@ -9,7 +9,9 @@ Who may make which change directly is processes/seals/authority.py.
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -139,7 +141,7 @@ def _halt(session: Session, seal: Seal, actor: User | None) -> None:
     for rid in _requests(session, seal, (RequestStatus.running, RequestStatus.authorized),
                          uses_only=True):
         req = lock_request(session, rid)
-        if req.status not in (RequestStatus.running, RequestStatus.authorized):
+        if req is None or req.status not in (RequestStatus.running, RequestStatus.authorized):
             continue  # sealed (or ended) while we waited for its lock
         req.status = RequestStatus.halted
         req.updated_at = utcnow()
@@ -149,13 +151,14 @@ def _halt(session: Session, seal: Seal, actor: User | None) -> None:
 def _resume(session: Session, seal: Seal, actor: User | None) -> None:
     for rid in _requests(session, seal, (RequestStatus.halted,)):
         req = lock_request(session, rid)
-        if req.status != RequestStatus.halted:
+        if req is None or req.status != RequestStatus.halted:
             continue  # withdrawn while we waited for its lock
         grant = session.execute(select(SigningGrant).where(
             SigningGrant.request_id == rid)).scalar_one_or_none()
         if grant is not None and grant.status == GrantStatus.pending:
             req.status = RequestStatus.authorized
-            on_commit(session, lambda g=grant.id: signals.grant_created.send(None, grant_id=g))
+            on_commit(session, functools.partial(signals.grant_created.send, None,
+                                                 grant_id=grant.id))
         else:
             req.status = RequestStatus.running
         req.updated_at = utcnow()
@@ -165,7 +168,7 @@ def _resume(session: Session, seal: Seal, actor: User | None) -> None:
 def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: str) -> None:
     for rid in _requests(session, seal, IN_FLIGHT):
         req = lock_request(session, rid)
-        if req.status not in IN_FLIGHT:
+        if req is None or req.status not in IN_FLIGHT:
             continue  # sealed (or ended) while we waited for its lock
         grant = session.execute(select(SigningGrant).where(
             SigningGrant.request_id == rid)).scalar_one_or_none()
@@ -196,8 +199,8 @@ def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: st
         req.updated_at = utcnow()
         audit.record(session, "request.failed", actor=actor, request_id=rid, seal_id=seal.id,
                      reason=reason, **({"state_unreadable": unreadable} if unreadable else {}))
-        on_commit(session, lambda r=rid: signals.request_finished.send(
-            None, request_id=r, status="failed"))
+        on_commit(session, functools.partial(signals.request_finished.send, None,
+                                             request_id=rid, status="failed"))
 
 
 def history(session: Session, seal: Seal) -> list[dict]:
@@ -252,13 +255,13 @@ def seal_view(session: Session, identity: Identity, seal: Seal) -> dict:
                 and (s is not SealStatus.active or seal.cert_pem)]
     power = authority.authority_of(identity)
     direct = [s for s in possible if authority.refusal(session, seal, s, power) is None]
-    view = {"seal": seal, "not_before": cert.not_valid_before_utc if cert else None,
-            "not_after": cert.not_valid_after_utc if cert else None, "may_manage": manager,
-            "awaits_certificate": seal.status is SealStatus.requested and bool(seal.csr_pem),
-            "transitions": [s.value for s in direct],
-            "as_admin": power is Authority.admin,
-            "via_flows": [authority.via_flow(session, seal, s)
-                          for s in possible if s not in direct]}
+    view: dict[str, Any] = {
+        "seal": seal, "not_before": cert.not_valid_before_utc if cert else None,
+        "not_after": cert.not_valid_after_utc if cert else None, "may_manage": manager,
+        "awaits_certificate": seal.status is SealStatus.requested and bool(seal.csr_pem),
+        "transitions": [s.value for s in direct],
+        "as_admin": power is Authority.admin,
+        "via_flows": [authority.via_flow(session, seal, s) for s in possible if s not in direct]}
     if manager or identity.has_role("auditor"):
         view["usage"] = usage_log(session, identity, seal, limit=20)
     return view
