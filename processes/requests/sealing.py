@@ -1,12 +1,14 @@
 """Sealing an authorized request: lease the grant, re-check, sign, record; a grant seals once.
 
-The job (``run_grant``) has three steps, each its own short transaction or none: take the lease,
-sign with no database transaction open (signing is the slow part), then record the result. A
-worker that dies leaves a lease that expires; the grant is then taken again. Recording checks
-the grant is still ours and unconsumed, and the sealed-document column is unique, so a grant
-never seals twice. It also checks again, holding the request's row lock, that the request is
-still authorized and the seal still active and valid: a seal suspended, voided, revoked or
-expired, or a request withdrawn, while the PDF was being signed drops the signed result.
+The steps of the sealing job, which ``app.jobs.seal_grant`` runs each in a transaction of its
+own (the job owns them; these flush, never commit): :func:`take_lease`; :func:`sign`, with no
+write transaction open (signing is the slow part); then :func:`record_sealed`, or
+:func:`record_halt` or :func:`record_failure` when :func:`sign` refused. A worker that dies
+leaves a lease that expires; the grant is then taken again. Recording checks the grant is still
+ours and unconsumed, and the sealed-document column is unique, so a grant never seals twice. It
+also checks again, holding the request's row lock, that the request is still authorized and the
+seal still active and valid: a seal suspended, voided, revoked or expired, or a request
+withdrawn, while the PDF was being signed drops the signed result.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 
 import signer
 from processes import audit, documents, signals
-from processes.db import lock_request, on_commit, unit_of_work
+from processes.db import lock_request, on_commit
 from processes.env import Env
 from processes.errors import InvalidContent, SealingFailed
 from processes.models import (
@@ -276,24 +278,3 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="failed"))
     logger.warning("request %d failed to seal: %s", req.id, problem)
-
-
-def run_grant(session: Session, env: Env, grant_id: int) -> bool:
-    """The sealing job for one grant: lease, sign, record. True when it sealed."""
-    with unit_of_work(session):
-        lease = take_lease(session, grant_id, env.lease_seconds)
-    if lease is None:
-        return False
-    try:
-        with unit_of_work(session, write=False):
-            sealed = sign(session, env, lease)
-    except SealHalted:
-        with unit_of_work(session):
-            record_halt(session, lease)
-        return False
-    except RefuseToSeal as exc:
-        with unit_of_work(session):
-            record_failure(session, lease, str(exc))
-        return False
-    with unit_of_work(session):
-        return record_sealed(session, env, lease, sealed)
