@@ -15,6 +15,7 @@ default); ``inline`` seals right after the commit, before the response (tests, s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -150,13 +151,21 @@ class JobRunner:
         if self._ours():
             self._dispatch(self.apply_change, request_id)
 
-    def apply_change(self, request_id: int) -> None:
+    def run_step(self, step: Callable[[Session], object], what: str, *args: object) -> bool:
+        """Run one job step in a unit of work of its own, on this app context's session. A
+        failure is rolled back, with what waited for its commit, and logged (``what % args``
+        says which): the sweep or the next run tries again. True when it committed."""
         try:
             with unit_of_work(db.session):
-                lifecycle_changes.apply_request(db.session, env(), request_id)
-        except Exception:  # noqa: BLE001 - the sweep retries; logged with its id
-            logger.exception("lifecycle change of request %d failed; it will be retried",
-                             request_id)
+                step(db.session)
+        except Exception:  # noqa: BLE001 - logged with its ids; tried again later
+            logger.exception("%s failed; it will be tried again", what % args)
+            return False
+        return True
+
+    def apply_change(self, request_id: int) -> None:
+        self.run_step(lambda s: lifecycle_changes.apply_request(s, env(), request_id),
+                      "lifecycle change of request %d", request_id)
 
     def run_grant(self, grant_id: int) -> None:
         try:
@@ -191,11 +200,7 @@ class JobRunner:
             self.publish_crl()
 
     def publish_crl(self) -> None:
-        try:
-            with unit_of_work(db.session):
-                revocation.publish(db.session, env())
-        except Exception:  # noqa: BLE001 - the daily job publishes again
-            logger.exception("publishing the CRL failed")
+        self.run_step(lambda s: revocation.publish(s, env()), "publishing the CRL")
 
     def maintain_pki(self) -> None:
         """Every 6 hours: renew the CRLs ahead of their nextUpdate (the root's only while its
@@ -230,11 +235,8 @@ class JobRunner:
                 db.session.remove()
 
     def fire_timer(self, request_id: int) -> None:
-        try:
-            with unit_of_work(db.session):
-                timers.fire(db.session, request_id)
-        except Exception:  # noqa: BLE001 - the sweep retries; the error is logged with its id
-            logger.exception("timer job for request %d failed; it will be retried", request_id)
+        self.run_step(lambda s: timers.fire(s, request_id), "timer job for request %d",
+                      request_id)
 
     def on_timer(self, _sender: object, request_id: int, due_at, **_kw: object) -> None:
         """Arm a one-off job at the timer's due time (the periodic sweep is the safety net)."""

@@ -99,8 +99,8 @@ def _forget(session: Session) -> None:
         session.info.pop(key, None)
 
 
-def commit(session: Session) -> None:
-    """Commit, then run what waited for the commit. Use :func:`unit_of_work`, which calls it."""
+def _commit(session: Session) -> None:
+    """Commit, then run what waited for the commit."""
     session.commit()
     _forget(session)
     callbacks = session.info.pop(_AFTER_COMMIT, [])
@@ -108,9 +108,9 @@ def commit(session: Session) -> None:
         callback()
 
 
-def rollback(session: Session) -> None:
+def _rollback(session: Session) -> None:
     """Roll back, dropping the callbacks that waited for a commit and the transaction's
-    caches. Every rollback goes through here (use :func:`unit_of_work`, which calls it)."""
+    caches."""
     session.rollback()
     session.info.pop(_AFTER_COMMIT, None)
     _forget(session)
@@ -125,7 +125,7 @@ def unit_of_work(session: Session, write: bool = True) -> Iterator[Session]:
     with write_intent(write):
         try:
             yield session
-            commit(session)
+            _commit(session)
         except BaseException:
-            rollback(session)
+            _rollback(session)
             raise
