@@ -2,7 +2,8 @@
 job) owns its transaction. Only ``processes/db.py`` (which defines the unit of work) and the
 built-in TSA's own short transaction (a separate unit of work by design) open or end one; app/
 does it only through ``processes.db.unit_of_work`` (which drops the after-commit callbacks and
-the transaction's caches on a rollback), never with a bare ``commit()`` or ``rollback()``."""
+the transaction's caches on a rollback), never with a bare ``commit()`` or ``rollback()``. And
+an instance's state has one writer, ``engine.save``."""
 
 from __future__ import annotations
 
@@ -72,3 +73,19 @@ def test_the_check_sees_a_commit_where_there_is_one(tmp_path):
                       "        s.rollback()\n", encoding="utf-8")
     assert [(o, n) for o, n, _ in _boundary_calls(sample)] == [
         ("step", "unit_of_work"), ("step", "commit"), (None, "rollback")]
+
+
+def test_an_instance_state_is_written_only_by_engine_save():
+    """``engine.save(req, wf)`` is the one writer of ``state``/``state_version`` (compacted,
+    with the serializer's version): no module assigns them by hand."""
+    writers = []
+    for path in sorted((ROOT / "processes").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                names = target.elts if isinstance(target, ast.Tuple) else [target]
+                if any(isinstance(n, ast.Attribute) and n.attr == "state_version"
+                       for n in names):
+                    writers.append(f"{rel}:{node.lineno}")
+    assert [w.split(":")[0] for w in writers] == ["processes/flows/engine.py"], writers
