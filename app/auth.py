@@ -30,7 +30,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import csrf, db, login_manager
-from processes.db import commit, unit_of_work
+from processes.db import unit_of_work
 from processes.errors import NotAuthenticated
 from processes.models import User, utcnow
 from processes.people import directory, logins, sessions, tokens
@@ -175,10 +175,10 @@ def _safe_next(target: str | None) -> str:
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
-        result = logins.log_in(db.session, request.form.get("name", "").strip(),
-                               request.form.get("password", ""), address=client_address(),
-                               limits=login_limits(), replaces=session.get(SESSION_KEY))
-        commit(db.session)  # a failure is counted too
+        with unit_of_work(db.session):  # a failure is counted too
+            result = logins.log_in(db.session, request.form.get("name", "").strip(),
+                                   request.form.get("password", ""), address=client_address(),
+                                   limits=login_limits(), replaces=session.get(SESSION_KEY))
         if result.user is not None and result.key is not None:
             begin_session(result.user, result.key)
             return redirect(_safe_next(request.args.get("next")))
@@ -197,8 +197,8 @@ def login():
 def logout():
     """End this browser's session on the server: a copy of the cookie is worthless after."""
     user = current_user._get_current_object() if current_user.is_authenticated else None
-    logins.log_out(db.session, user, session.get(SESSION_KEY))
-    commit(db.session)
+    with unit_of_work(db.session):
+        logins.log_out(db.session, user, session.get(SESSION_KEY))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

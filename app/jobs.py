@@ -1,4 +1,10 @@
-"""The job runner: seals authorized requests after the commit, and sweeps for lost jobs.
+"""The job layer: the jobs' units of work, and the runner that starts them.
+
+A job owns its transactions, as an HTTP request or a CLI command does: the domain offers the
+steps (they flush, never commit), and each step runs here in a ``processes.db.unit_of_work``
+of its own. :func:`seal_grant` (lease; sign, with no write transaction open; record) and
+:func:`renew_due_timestamps` (per document: read; renew, with no transaction open; record) are
+the jobs of several steps; the others (a lifecycle change, a timer, the CRL) are one step each.
 
 Modes (SEALFLOW_JOB_MODE): ``thread`` seals in a background thread of this process (the embedded
 default); ``inline`` seals right after the commit, before the response (tests, scripts);
@@ -9,21 +15,100 @@ default); ``inline`` seals right after the commit, before the response (tests, s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
+import signer
 from app.context import env
 from app.extensions import db
 from processes import signals
 from processes.db import unit_of_work
+from processes.env import Env
+from processes.errors import SealingFailed
 from processes.models import utcnow
 from processes.pki import revocation
 from processes.requests import lifecycle_changes, sealing, timers
 from processes.seals import expiry, long_term
 
 logger = logging.getLogger(__name__)
+
+
+def seal_grant(session: Session, env: Env, grant_id: int) -> bool:
+    """The sealing job for one grant: take the lease, sign, record the result, each step in a
+    transaction of its own (signing, the slow part, holds no write lock). True when it sealed."""
+    with unit_of_work(session):
+        lease = sealing.take_lease(session, grant_id, env.lease_seconds)
+    if lease is None:
+        return False
+    try:
+        with unit_of_work(session, write=False):
+            sealed = sealing.sign(session, env, lease)
+    except sealing.SealHalted:
+        with unit_of_work(session):
+            sealing.record_halt(session, lease)
+        return False
+    except sealing.RefuseToSeal as exc:
+        with unit_of_work(session):
+            sealing.record_failure(session, lease, str(exc))
+        return False
+    with unit_of_work(session):
+        return sealing.record_sealed(session, env, lease, sealed)
+
+
+def renew_due_timestamps(session: Session, env: Env, *,
+                         before: timedelta = long_term.RENEW_BEFORE,
+                         now: datetime | None = None,
+                         limit: int = 200) -> long_term.RenewalRun:
+    """Renew the archive timestamp of every B-LTA sealed document that is due (the rule is in
+    ``processes.seals.long_term``), at most ``limit`` of them. Each document is read, renewed
+    with no transaction open (the built-in TSA writes in its own), then recorded in a unit of
+    work of its own, so one failure costs only its own document."""
+    horizon = (now or utcnow()) + before
+    run = long_term.RenewalRun()
+    with unit_of_work(session, write=False):
+        candidates = long_term.renewal_candidates(session, env)
+        if not candidates:
+            return run
+        try:
+            settings = long_term.renewal_settings(session)
+        except SealingFailed as exc:
+            logger.warning("archive timestamps not renewed: %s", exc.message)
+            run.stopped = exc.message
+            return run
+    timestamper = long_term.timestamper_for(env, "B-LTA", session)
+    for request_id in candidates:
+        if len(run.renewed) >= limit:
+            run.stopped = f"the limit of {limit} renewals per run"
+            break
+        with unit_of_work(session, write=False):
+            due = long_term.due_document(session, env, request_id, horizon)
+        run.checked += 1
+        if due is None:
+            continue
+        try:
+            renewed = long_term.renew(due, timestamper=timestamper, settings=settings,
+                                      horizon=horizon)
+        except signer.SignerError as exc:
+            logger.warning("request %d: the archive timestamp could not be renewed: %s",
+                           request_id, exc)
+            run.failed.append(request_id)
+            continue
+        except long_term.RenewalTooShort as exc:
+            run.stopped = str(exc)
+            logger.warning("archive timestamps not renewed: %s", run.stopped)
+            break
+        with unit_of_work(session):
+            if long_term.record_renewal(session, env, due, renewed):
+                run.renewed.append(request_id)
+    if run.renewed or run.failed:
+        logger.info("archive timestamps: %d renewed, %d failed, %d checked",
+                    len(run.renewed), len(run.failed), run.checked)
+    return run
 
 
 class JobRunner:
@@ -66,17 +151,25 @@ class JobRunner:
         if self._ours():
             self._dispatch(self.apply_change, request_id)
 
-    def apply_change(self, request_id: int) -> None:
+    def run_step(self, step: Callable[[Session], object], what: str, *args: object) -> bool:
+        """Run one job step in a unit of work of its own, on this app context's session. A
+        failure is rolled back, with what waited for its commit, and logged (``what % args``
+        says which): the sweep or the next run tries again. True when it committed."""
         try:
             with unit_of_work(db.session):
-                lifecycle_changes.apply_request(db.session, env(), request_id)
-        except Exception:  # noqa: BLE001 - the sweep retries; logged with its id
-            logger.exception("lifecycle change of request %d failed; it will be retried",
-                             request_id)
+                step(db.session)
+        except Exception:  # noqa: BLE001 - logged with its ids; tried again later
+            logger.exception("%s failed; it will be tried again", what % args)
+            return False
+        return True
+
+    def apply_change(self, request_id: int) -> None:
+        self.run_step(lambda s: lifecycle_changes.apply_request(s, env(), request_id),
+                      "lifecycle change of request %d", request_id)
 
     def run_grant(self, grant_id: int) -> None:
         try:
-            sealing.run_grant(db.session, env(), grant_id)
+            seal_grant(db.session, env(), grant_id)
         except Exception:  # noqa: BLE001 - the lease expires and the sweep retries
             logger.exception("sealing job for grant %d failed; it will be retried", grant_id)
 
@@ -85,16 +178,16 @@ class JobRunner:
         Returns how many jobs ran."""
         with self.app.app_context():
             try:
-                due = timers.due_requests(db.session)
-                db.session.rollback()
+                with unit_of_work(db.session, write=False):
+                    due = timers.due_requests(db.session)
                 for request_id, _at in due:
                     self.fire_timer(request_id)
-                ids = sealing.due_grants(db.session)
-                db.session.rollback()
+                with unit_of_work(db.session, write=False):
+                    ids = sealing.due_grants(db.session)
                 for grant_id in ids:
                     self.run_grant(grant_id)
-                changes = lifecycle_changes.pending_changes(db.session)
-                db.session.rollback()
+                with unit_of_work(db.session, write=False):
+                    changes = lifecycle_changes.pending_changes(db.session)
                 for request_id in changes:
                     self.apply_change(request_id)
                 return len(ids) + len(due) + len(changes)
@@ -107,11 +200,7 @@ class JobRunner:
             self.publish_crl()
 
     def publish_crl(self) -> None:
-        try:
-            with unit_of_work(db.session):
-                revocation.publish(db.session, env())
-        except Exception:  # noqa: BLE001 - the daily job publishes again
-            logger.exception("publishing the CRL failed")
+        self.run_step(lambda s: revocation.publish(s, env()), "publishing the CRL")
 
     def maintain_pki(self) -> None:
         """Every 6 hours: renew the CRLs ahead of their nextUpdate (the root's only while its
@@ -138,7 +227,7 @@ class JobRunner:
         """A step of its own: a failure here leaves the CRL and the seals' lifecycle done."""
         with self.app.app_context():
             try:
-                return long_term.renew_due(db.session, env(), before=long_term.RENEW_BEFORE)
+                return renew_due_timestamps(db.session, env())
             except Exception:  # noqa: BLE001 - logged; tried again next time
                 logger.exception("renewing archive timestamps failed")
                 return None
@@ -146,11 +235,8 @@ class JobRunner:
                 db.session.remove()
 
     def fire_timer(self, request_id: int) -> None:
-        try:
-            with unit_of_work(db.session):
-                timers.fire(db.session, request_id)
-        except Exception:  # noqa: BLE001 - the sweep retries; the error is logged with its id
-            logger.exception("timer job for request %d failed; it will be retried", request_id)
+        self.run_step(lambda s: timers.fire(s, request_id), "timer job for request %d",
+                      request_id)
 
     def on_timer(self, _sender: object, request_id: int, due_at, **_kw: object) -> None:
         """Arm a one-off job at the timer's due time (the periodic sweep is the safety net)."""
@@ -168,9 +254,9 @@ class JobRunner:
         """At start-up: a job for every waiting timer; those due while down fire now, once."""
         with self.app.app_context():
             try:
-                pending = timers.due_requests(db.session, until=utcnow().replace(year=9999),
-                                              limit=100_000)
-                db.session.rollback()
+                with unit_of_work(db.session, write=False):
+                    pending = timers.due_requests(db.session, until=utcnow().replace(year=9999),
+                                                  limit=100_000)
             finally:
                 db.session.remove()
         for request_id, due_at in pending:

@@ -1,4 +1,9 @@
-"""One unit of work per HTTP request: writers announced before the first query, one commit."""
+"""One unit of work per HTTP request: writers announced before the first query, one commit.
+
+Every entry point wraps its work in ``processes.db.unit_of_work``: an API view with
+:func:`commits`, a page's form POST with ``app.web.attempt``, a CLI command with
+``app.cli.transactional``, each job step in ``app.jobs``. On any error it rolls back, and what
+waited for the commit (the signal that would start a job, say) is dropped with it."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 from flask import Flask, g, request
 
 from app.extensions import db
-from processes.db import begin_write_intent, commit, end_write_intent
+from processes.db import begin_write_intent, end_write_intent, unit_of_work
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -29,13 +34,13 @@ def _end_writer(_exc: BaseException | None) -> None:
 
 
 def commits(view: Callable) -> Callable:
-    """The view's unit of work: commit once when it returns (teardown rolls back on error)."""
+    """The view's unit of work: commit once when it returns; on an error, roll back (before
+    app/errors.py answers it) and drop what waited for the commit."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
-        response = view(*args, **kwargs)
-        commit(db.session)
-        return response
+        with unit_of_work(db.session):
+            return view(*args, **kwargs)
 
     return wrapper
 

@@ -10,10 +10,13 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from processes.db import transaction_cache
 from processes.models import AuditEvent, User, utcnow
 
 GENESIS = "0" * 64
 _HEAD = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+# The head this transaction appended last (its lock is held to the end of the transaction).
+_HEAD_KEY = transaction_cache("sealflow_audit_head")
 
 
 def _digest(prev_hash: str, at: datetime, actor: str | None, action: str,
@@ -26,7 +29,7 @@ def _digest(prev_hash: str, at: datetime, actor: str | None, action: str,
 def _head(session: Session) -> str:
     """The last event's hash, serialising appenders (PostgreSQL: an advisory transaction lock;
     SQLite: writers already hold the database lock)."""
-    cached = session.info.get("sealflow_audit_head")
+    cached = session.info.get(_HEAD_KEY)
     if cached is not None:
         return cached
     with session.no_autoflush:  # reading the head needs none of the pending writes
@@ -48,7 +51,7 @@ def record(session: Session, action: str, *, actor: User | None = None,
                        seal_id=seal_id, details=details, prev_hash=prev)
     event.hash = _digest(prev, at, actor_name, action, request_id, seal_id, details)
     session.add(event)
-    session.info["sealflow_audit_head"] = event.hash
+    session.info[_HEAD_KEY] = event.hash
     return event
 
 

@@ -1,4 +1,5 @@
-"""Database plumbing: SQLite pragmas and write locks, row locks, and after-commit callbacks."""
+"""Database plumbing: SQLite pragmas and write locks, row locks, and the one unit of work
+(``unit_of_work``: commit or roll back, after-commit callbacks, per-transaction caches)."""
 
 from __future__ import annotations
 
@@ -74,40 +75,57 @@ def lock_request_of_task(session: Session, task_id: str) -> Request | None:
     return session.execute(_LOCK_REQUEST_OF_TASK, {"tid": task_id}).scalar_one_or_none()
 
 
+# What waits for the commit, and the session.info keys that live as long as one transaction.
+_AFTER_COMMIT = "sealflow_after_commit"
+_per_transaction: list[str] = []
+
+
 def on_commit(session: Session, callback: Callable[[], object]) -> None:
     """Run ``callback`` after the current transaction commits (dropped on rollback)."""
-    session.info.setdefault("sealflow_after_commit", []).append(callback)
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
-# What a transaction remembers between its steps (the audit chain's head, the open inbox rows
-# of the requests it advanced): forgotten when it ends.
-_TRANSACTION_CACHES = ("sealflow_audit_head", "sealflow_open_tasks")
+def transaction_cache(key: str) -> str:
+    """Register ``key`` as a ``session.info`` entry that holds what one transaction remembers
+    (the audit chain's head, say): commit and rollback forget it. Each module registers its
+    own key, once, where it defines it; returns the key."""
+    if key not in _per_transaction:
+        _per_transaction.append(key)
+    return key
 
 
-def commit(session: Session) -> None:
-    """The one commit point of a unit of work; then run what waited for the commit."""
-    session.commit()
-    for key in _TRANSACTION_CACHES:
+def _forget(session: Session) -> None:
+    for key in _per_transaction:
         session.info.pop(key, None)
-    callbacks = session.info.pop("sealflow_after_commit", [])
+
+
+def _commit(session: Session) -> None:
+    """Commit, then run what waited for the commit."""
+    session.commit()
+    _forget(session)
+    callbacks = session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         callback()
 
 
-def rollback(session: Session) -> None:
+def _rollback(session: Session) -> None:
+    """Roll back, dropping the callbacks that waited for a commit and the transaction's
+    caches."""
     session.rollback()
-    session.info.pop("sealflow_after_commit", None)
-    for key in _TRANSACTION_CACHES:
-        session.info.pop(key, None)
+    session.info.pop(_AFTER_COMMIT, None)
+    _forget(session)
 
 
 @contextmanager
 def unit_of_work(session: Session, write: bool = True) -> Iterator[Session]:
-    """One transaction: commit at the end, roll back (and drop callbacks) on any error."""
+    """One unit of work, owned by whatever starts the work (an HTTP request, a CLI command, a
+    job step): commit at the end, then run the after-commit callbacks; on any error roll back,
+    dropping them, and re-raise. ``write=False``: a transaction that only reads (on SQLite it
+    then starts without the write lock). Domain functions never open one: they flush."""
     with write_intent(write):
         try:
             yield session
-            commit(session)
+            _commit(session)
         except BaseException:
-            rollback(session)
+            _rollback(session)
             raise

@@ -14,7 +14,7 @@ from typing import TypeVar
 from flask import Blueprint, Flask, request
 
 from app.extensions import db
-from processes.db import commit, rollback
+from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent, SealflowError, TooLarge, WorkflowStateError
 
 blueprint = Blueprint("web", __name__)
@@ -27,18 +27,19 @@ T = TypeVar("T")
 
 
 def attempt(service: Callable[[], T]) -> tuple[T | None, SealflowError | None]:
-    """The unit of work of a form POST: call the view's one service, then commit once.
+    """The unit of work of a form POST (``processes.db.unit_of_work``): call the view's one
+    service, then commit once.
 
     Returns ``(result, None)``; or, when the service raised an error the user can fix,
     ``(None, error)`` with the transaction rolled back, so the view can show the form again
-    with the message and the values entered.
+    with the message and the values entered. Any other error is rolled back too, and raised
+    (app/errors.py renders it).
     """
     try:
-        result = service()
+        with unit_of_work(db.session):
+            result = service()
     except FIXABLE as exc:
-        rollback(db.session)
         return None, exc
-    commit(db.session)
     return result, None
 
 

@@ -28,7 +28,7 @@ from processes.flows.expressions import ExpressionError
 from processes.flows.spiff import script_engine
 from processes.flows.spiff_state import serializer
 from processes.flows.timer_events import firing_budget
-from processes.models import ProcessDefinition
+from processes.models import ProcessDefinition, Request
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +167,12 @@ def dump(wf: BpmnWorkflow) -> tuple[str, str]:
     compact(wf)
     ser = serializer()
     return ser.dumps(wf), ser.VERSION
+
+
+def save(req: Request, wf: BpmnWorkflow) -> None:
+    """Store ``wf`` as ``req``'s instance state (:func:`dump`: compacted, with the serializer
+    version), the one way an instance's state is written."""
+    req.state, req.state_version = dump(wf)
 
 
 COMPACT_DEPTH = 8

@@ -175,6 +175,8 @@ def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
     transaction only reads, so neither waits for the other (PostgreSQL; SQLite in WAL mode)."""
     session = sessions()
     try:
+        # The one unit of work the domain opens itself: a separate one by design (the guard in
+        # tests/processes/test_transaction_boundaries.py allows it here only).
         with unit_of_work(session):
             if session.get_bind().dialect.name == "postgresql":
                 # A wait for a lock (the audit chain's) fails like a TSA that does not answer,

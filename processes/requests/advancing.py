@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from processes import audit, signals
-from processes.db import on_commit
+from processes.db import on_commit, transaction_cache
 from processes.errors import (
     PolicyRefused,
 )
@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
 
 OPEN_TASKS = select(Task).where(Task.request_id == bindparam("rid"),
                                  Task.status == TaskStatus.open)
-OPEN_TASKS_KEY = "sealflow_open_tasks"
+# The open inbox rows of the requests this transaction advanced (the response reuses them).
+OPEN_TASKS_KEY = transaction_cache("sealflow_open_tasks")
+
+
 def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
     req.status = RequestStatus.incident
     req.failure = f"{exc.element}: {exc.message}" if exc.element else exc.message
@@ -75,7 +78,7 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
         mark_incident(session, req, exc)
     # The response to this change reuses the open rows (dropped at the commit).
     session.info.setdefault(OPEN_TASKS_KEY, {})[req.id] = still_open
-    req.state, req.state_version = engine.dump(wf)
+    engine.save(req, wf)
     req.updated_at = utcnow()
     due = engine.next_timer_due(wf) if req.status == RequestStatus.running else None
     if due != req.timer_due_at:

@@ -250,7 +250,7 @@ def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
         task.status = TaskStatus.cancelled
         task.completed_at = utcnow()
     if wf is not None:
-        req.state, req.state_version = engine.dump(wf)
+        engine.save(req, wf)
     req.updated_at = utcnow()
     audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id,
                  signal_caught=caught)

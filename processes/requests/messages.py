@@ -67,7 +67,7 @@ def deliver_message(session: Session, identity: Identity, request_id: int, name:
             from None
     except EngineIncident as exc:
         mark_incident(session, req, exc)
-        req.state, req.state_version = engine.dump(wf)
+        engine.save(req, wf)
         return req
     audit.record(session, "message.delivered", actor=identity.user, request_id=req.id,
                  message=name, variables=sorted(variables))

@@ -1,12 +1,14 @@
 """Sealing an authorized request: lease the grant, re-check, sign, record; a grant seals once.
 
-The job (``run_grant``) has three steps, each its own short transaction or none: take the lease,
-sign with no database transaction open (signing is the slow part), then record the result. A
-worker that dies leaves a lease that expires; the grant is then taken again. Recording checks
-the grant is still ours and unconsumed, and the sealed-document column is unique, so a grant
-never seals twice. It also checks again, holding the request's row lock, that the request is
-still authorized and the seal still active and valid: a seal suspended, voided, revoked or
-expired, or a request withdrawn, while the PDF was being signed drops the signed result.
+The steps of the sealing job, which ``app.jobs.seal_grant`` runs each in a transaction of its
+own (the job owns them; these flush, never commit): :func:`take_lease`; :func:`sign`, with no
+write transaction open (signing is the slow part); then :func:`record_sealed`, or
+:func:`record_halt` or :func:`record_failure` when :func:`sign` refused. A worker that dies
+leaves a lease that expires; the grant is then taken again. Recording checks the grant is still
+ours and unconsumed, and the sealed-document column is unique, so a grant never seals twice. It
+also checks again, holding the request's row lock, that the request is still authorized and the
+seal still active and valid: a seal suspended, voided, revoked or expired, or a request
+withdrawn, while the PDF was being signed drops the signed result.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 import signer
 from processes import audit, documents, signals
-from processes.db import lock_request, on_commit, unit_of_work
+from processes.db import lock_request, on_commit
 from processes.env import Env
 from processes.errors import InvalidContent, SealingFailed
 from processes.models import (
+    Document,
     GrantStatus,
     Request,
     RequestStatus,
@@ -63,13 +67,13 @@ def due_grants(session: Session, limit: int = 20) -> list[int]:
 def take_lease(session: Session, grant_id: int, lease_seconds: int) -> Lease | None:
     """Atomically lease a pending grant (None when another worker holds it or it is done)."""
     now = utcnow()
-    result = session.execute(
+    result = cast(CursorResult, session.execute(
         update(SigningGrant)
         .where(SigningGrant.id == grant_id, SigningGrant.status == GrantStatus.pending,
                or_(SigningGrant.lease_until.is_(None), SigningGrant.lease_until < now))
         .values(lease_until=now + timedelta(seconds=lease_seconds),
                 attempts=SigningGrant.attempts + 1)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         return None
     attempt = session.execute(
@@ -111,11 +115,19 @@ def _standing(session: Session, grant: SigningGrant, req: Request,
     return None
 
 
+def approved_document(req: Request) -> Document:
+    """The document a grant is for: a request to use a seal always has one (only lifecycle
+    requests, which get no grant, carry none)."""
+    if req.document is None:
+        raise RefuseToSeal(f"request {req.id} carries no document to seal")
+    return req.document
+
+
 def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal) -> None:
     problem = _standing(session, grant, req, seal)
     if problem is not None:
         raise problem
-    if req.document.sha256 != grant.document_sha256:
+    if approved_document(req).sha256 != grant.document_sha256:
         raise RefuseToSeal("the document changed after it was approved")
 
 
@@ -141,11 +153,12 @@ def approval_record(env: Env, req: Request, seal: Seal, grant: SigningGrant,
 
 def sign(session: Session, env: Env, lease: Lease) -> bytes:
     """Re-check and produce the sealed PDF (reads only; raises RefuseToSeal)."""
-    grant = session.get(SigningGrant, lease.grant_id)
-    req = session.get(Request, grant.request_id)
-    seal = session.get(Seal, grant.seal_id)
+    grant = session.get_one(SigningGrant, lease.grant_id)
+    req = session.get_one(Request, grant.request_id)
+    seal = session.get_one(Seal, grant.seal_id)
     _check(session, grant, req, seal)
-    data = documents.read(env, req.document)
+    document = approved_document(req)
+    data = documents.read(env, document)
     try:
         placement.confirm(req.placement, data)  # the stamp will be seen (planned before?)
     except InvalidContent as exc:
@@ -171,7 +184,7 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
                                settings=settings,
                                timestamper=long_term.timestamper_for(env, level, session),
                                approval_record=record, long_term=long_term_data,
-                               page_refs=req.document.page_refs or ())
+                               page_refs=[(ref[0], ref[1]) for ref in document.page_refs or ()])
     except signer.HashMismatch as exc:
         raise RefuseToSeal(f"hash mismatch: {exc}") from None
     except signer.SignerError as exc:
@@ -181,12 +194,12 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
 def _locked(session: Session, lease: Lease) -> tuple[SigningGrant, Request, Seal] | None:
     """The grant, its request (row lock held to the commit) and its seal as they stand now;
     None when the grant is no longer this lease's."""
-    grant = session.get(SigningGrant, lease.grant_id, with_for_update=True,
-                        populate_existing=True)
+    grant = session.get_one(SigningGrant, lease.grant_id, with_for_update=True,
+                            populate_existing=True)
     req = lock_request(session, grant.request_id)
-    if grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
+    if req is None or grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
         return None
-    seal = session.get(Seal, grant.seal_id, populate_existing=True)
+    seal = session.get_one(Seal, grant.seal_id, populate_existing=True)
     return grant, req, seal
 
 
@@ -205,8 +218,8 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: bytes) -> bo
         _settle(session, grant, req, problem)
         return False
     # An incremental update of the approved document: the same pages, the same page objects.
-    doc = documents.store(session, env, sealed, req.document.pages,
-                          req.document.page_refs or ())
+    approved = approved_document(req)
+    doc = documents.store(session, env, sealed, approved.pages, approved.page_refs or ())
     now = utcnow()
     grant.sealed_document_id = doc.id
     grant.status = GrantStatus.consumed
@@ -276,24 +289,3 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="failed"))
     logger.warning("request %d failed to seal: %s", req.id, problem)
-
-
-def run_grant(session: Session, env: Env, grant_id: int) -> bool:
-    """The sealing job for one grant: lease, sign, record. True when it sealed."""
-    with unit_of_work(session):
-        lease = take_lease(session, grant_id, env.lease_seconds)
-    if lease is None:
-        return False
-    try:
-        with unit_of_work(session, write=False):
-            sealed = sign(session, env, lease)
-    except SealHalted:
-        with unit_of_work(session):
-            record_halt(session, lease)
-        return False
-    except RefuseToSeal as exc:
-        with unit_of_work(session):
-            record_failure(session, lease, str(exc))
-        return False
-    with unit_of_work(session):
-        return record_sealed(session, env, lease, sealed)

@@ -51,7 +51,7 @@ def fire(session: Session, request_id: int, now: datetime | None = None) -> bool
             engine.refresh_timers(wf)
         except EngineIncident as exc:
             mark_incident(session, req, exc)
-            req.state, req.state_version = engine.dump(wf)
+            engine.save(req, wf)
             req.timer_due_at = None
             return True
     # What fired (a cycle missed for years fires once), not what was due: past the budget of

@@ -192,7 +192,7 @@ def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: st
             else:
                 if not wf.is_completed():
                     wf.cancel()
-                req.state, req.state_version = engine.dump(wf)
+                engine.save(req, wf)
         req.status = RequestStatus.failed
         req.failure = reason
         req.timer_due_at = None

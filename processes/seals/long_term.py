@@ -15,7 +15,9 @@ dropped and the run stops with a warning, so that a TSA certificate near its end
 revision to every document every run. Renew the TSA certificate first.
 
 Candidates are the sealed requests whose seal is at B-LTA now; each one's newest timestamp is read
-from its PDF. Each renewal is its own unit of work, and the TSA is asked with no transaction open.
+from its PDF. The steps here flush, never commit: the job (``app.jobs.renew_due_timestamps``)
+reads each document, renews it with no transaction open and records it, each in a unit of work
+of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sqlalchemy.orm import Session
 
 import signer
 from processes import audit, documents
-from processes.db import lock_request, unit_of_work
+from processes.db import lock_request
 from processes.env import Env
 from processes.errors import BadInput, SealingFailed
 from processes.models import Request, RequestStatus, Seal, User, utcnow
@@ -116,7 +118,7 @@ def _validation_data(session: Session, level: str,
 
 @dataclass
 class RenewalRun:
-    """What one run of :func:`renew_due` did."""
+    """What one run of the renewal job (``app.jobs.renew_due_timestamps``) did."""
 
     checked: int = 0
     """B-LTA documents looked at."""
@@ -131,61 +133,8 @@ class RenewalRun:
     """Why the run stopped early, if it did."""
 
 
-def renew_due(session: Session, env: Env, *, before: timedelta = RENEW_BEFORE,
-              now: datetime | None = None, limit: int = 200) -> RenewalRun:
-    """Renew the archive timestamp of every B-LTA sealed document that is due (see the module's
-    rule), at most ``limit`` of them; each is stored and recorded in its own unit of work."""
-    now = now or utcnow()
-    horizon = now + before
-    run = RenewalRun()
-    with unit_of_work(session, write=False):
-        candidates = _candidates(session, env)
-        if not candidates:
-            return run
-        try:
-            settings = _validation_data(session, "B-LTA")
-        except SealingFailed as exc:
-            logger.warning("archive timestamps not renewed: %s", exc.message)
-            run.stopped = exc.message
-            return run
-    timestamper = timestamper_for(env, "B-LTA", session)
-    for request_id in candidates:
-        if len(run.renewed) >= limit:
-            run.stopped = f"the limit of {limit} renewals per run"
-            break
-        with unit_of_work(session, write=False):
-            found = _due_document(session, env, request_id, horizon)
-        run.checked += 1
-        if found is None:
-            continue
-        document_id, data, expires = found
-        try:
-            renewed = signer.renew_archive_timestamp(
-                data, timestamper=timestamper, trust_roots=settings.trust_roots,
-                crls=settings.crls)
-        except signer.SignerError as exc:
-            logger.warning("request %d: the archive timestamp could not be renewed: %s",
-                           request_id, exc)
-            run.failed.append(request_id)
-            continue
-        renewed_until = signer.archive_timestamp_expiry(renewed)
-        if renewed_until is None or renewed_until <= horizon:
-            run.stopped = (f"the TSA's certificate expires at "
-                           f"{renewed_until.isoformat() if renewed_until else '?'}, within the "
-                           f"renewal window: renew the TSA certificate, then the documents")
-            logger.warning("archive timestamps not renewed: %s", run.stopped)
-            break
-        with unit_of_work(session):
-            if _record(session, env, request_id, document_id, renewed, expires, renewed_until):
-                run.renewed.append(request_id)
-    if run.renewed or run.failed:
-        logger.info("archive timestamps: %d renewed, %d failed, %d checked",
-                    len(run.renewed), len(run.failed), run.checked)
-    return run
-
-
-def _candidates(session: Session, env: Env) -> list[int]:
-    """Sealed requests whose seal is at B-LTA (its own level, or the default's)."""
+def renewal_candidates(session: Session, env: Env) -> list[int]:
+    """Sealed requests whose seal is at B-LTA (its own level, or the default's), by id."""
     at_lta = Seal.pades_level == "B-LTA"
     if env.pades_level == "B-LTA":
         at_lta = or_(at_lta, Seal.pades_level.is_(None))
@@ -196,14 +145,49 @@ def _candidates(session: Session, env: Env) -> list[int]:
         .order_by(Request.id)).scalars())
 
 
-def _due_document(session: Session, env: Env, request_id: int,
-                  horizon: datetime) -> tuple[int, bytes, datetime] | None:
-    """The request's sealed document (id, bytes, archive horizon) if its newest document
-    timestamp's TSA certificate expires before ``horizon``."""
+def renewal_settings(session: Session) -> signer.LongTermSettings:
+    """The validation data a renewal embeds (reads only).
+
+    :raises SealingFailed: no CRL has been published, or the latest has expired.
+    """
+    return _validation_data(session, "B-LTA")
+
+
+@dataclass(frozen=True)
+class DueDocument:
+    """A sealed document whose archive timestamp is due for renewal."""
+
+    request_id: int
+    document_id: int
+    """The request's sealed document when it was read (a renewal records only over it)."""
+    data: bytes
+    expires: datetime
+    """When the TSA certificate of its newest document timestamp expires."""
+
+
+@dataclass(frozen=True)
+class Renewed:
+    """A renewed document, not stored yet."""
+
+    data: bytes
+    expires: datetime
+    """When the TSA certificate of its new document timestamp expires."""
+
+
+class RenewalTooShort(Exception):
+    """The renewal would leave the document due again: the TSA's own certificate expires
+    within the renewal window. A run stops at the first (renew the TSA certificate first)."""
+
+
+def due_document(session: Session, env: Env, request_id: int,
+                 horizon: datetime) -> DueDocument | None:
+    """The request's sealed document if its newest document timestamp's TSA certificate
+    expires before ``horizon`` (reads only)."""
     req = session.get(Request, request_id)
     if req is None or req.sealed_document is None:
         return None
-    data = documents.read(env, req.sealed_document)
+    sealed = req.sealed_document
+    data = documents.read(env, sealed)
     try:
         expires = signer.archive_timestamp_expiry(data)
     except signer.InvalidDocument as exc:
@@ -211,25 +195,46 @@ def _due_document(session: Session, env: Env, request_id: int,
         return None
     if expires is None or expires > horizon:
         return None
-    return req.sealed_document_id, data, expires
+    return DueDocument(request_id, sealed.id, data, expires)
 
 
-def _record(session: Session, env: Env, request_id: int, document_id: int, renewed: bytes,
-            expires: datetime, renewed_until: datetime) -> bool:
+def renew(due: DueDocument, *, timestamper: TimeStamper,
+          settings: signer.LongTermSettings, horizon: datetime) -> Renewed:
+    """Add the old timestamp's validation data and a new document timestamp over everything
+    (no database: ask it with no transaction open; the built-in TSA writes in its own).
+
+    :raises signer.SignerError: the document could not be renewed (tried again next run).
+    :raises RenewalTooShort: the new timestamp would itself be due before ``horizon``.
+    """
+    renewed = signer.renew_archive_timestamp(due.data, timestamper=timestamper,
+                                             trust_roots=settings.trust_roots,
+                                             crls=settings.crls)
+    renewed_until = signer.archive_timestamp_expiry(renewed)
+    if renewed_until is None or renewed_until <= horizon:
+        raise RenewalTooShort(
+            f"the TSA's certificate expires at "
+            f"{renewed_until.isoformat() if renewed_until else '?'}, within the renewal "
+            f"window: renew the TSA certificate, then the documents")
+    return Renewed(renewed, renewed_until)
+
+
+def record_renewal(session: Session, env: Env, due: DueDocument, renewed: Renewed) -> bool:
     """Store the renewed PDF and point the request at it; False if its sealed document changed
     meanwhile (the result is dropped)."""
-    req = lock_request(session, request_id)
-    if req is None or req.sealed_document_id != document_id:
+    req = lock_request(session, due.request_id)
+    if req is None or req.sealed_document_id != due.document_id:
         logger.warning("request %d: the sealed document changed during renewal; result dropped",
-                       request_id)
+                       due.request_id)
         return False
     old = req.sealed_document
-    new = documents.store(session, env, renewed, old.pages, old.page_refs or ())
+    if old is None:  # the id matched: the row exists; a type checker can not know it
+        return False
+    new = documents.store(session, env, renewed.data, old.pages, old.page_refs or ())
     req.sealed_document_id = new.id
     req.updated_at = utcnow()
     audit.record(session, "document.archive_timestamp_renewed", request_id=req.id,
                  seal_id=req.seal_id, old_sha256=old.sha256, new_sha256=new.sha256,
-                 previous_expiry=expires.isoformat(), expires=renewed_until.isoformat())
+                 previous_expiry=due.expires.isoformat(), expires=renewed.expires.isoformat())
     logger.info("request %d: archive timestamp renewed (%s -> %s)", req.id, old.sha256,
                 new.sha256)
     return True

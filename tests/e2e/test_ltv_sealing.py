@@ -14,12 +14,11 @@ from sqlalchemy import func, select
 import signer
 from app.context import env
 from app.extensions import db
-from app.jobs import runner
+from app.jobs import renew_due_timestamps, runner
 from processes.db import unit_of_work
 from processes.models import AuditEvent, Seal, utcnow
 from processes.pki import revocation
 from processes.pki_models import PkiAuthority, PublishedCrl
-from processes.seals import long_term
 from tests.conftest import seal_one, sealed_bytes
 from tests.pdfcheck import assert_sealed, assert_timestamped
 
@@ -124,7 +123,7 @@ def test_contract_flow_at_b_lta_and_the_renewal_job(org, pdf, app, own_tsa, pki_
 
     # Not due yet for a 7-day window; the scheduler's 90 days make it due.
     with app.app_context():
-        quiet = long_term.renew_due(db.session, env(), before=timedelta(days=7))
+        quiet = renew_due_timestamps(db.session, env(), before=timedelta(days=7))
     assert quiet.checked == 1 and quiet.renewed == [] and quiet.stopped is None
 
     # The TSA gets a new certificate; the scheduler's PKI job renews the archive timestamp.
@@ -148,7 +147,7 @@ def test_contract_flow_at_b_lta_and_the_renewal_job(org, pdf, app, own_tsa, pki_
     assert event.details["old_sha256"] == body["sealed_document"]["sha256"]
     assert event.details["new_sha256"] == after["sealed_document"]["sha256"]
     with app.app_context():
-        assert long_term.renew_due(db.session, env()).renewed == []  # no longer due
+        assert renew_due_timestamps(db.session, env()).renewed == []  # no longer due
     # Copies of the document as first sealed are still ours after the renewal.
     for copy in (sealed, renewed):
         rows = app.test_client().post("/api/v1/verify", data={
@@ -166,7 +165,7 @@ def test_a_renewal_that_would_not_help_is_dropped(org, pdf, app, own_tsa, trust_
     body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
     with app.app_context():
-        run = long_term.renew_due(db.session, env(), now=utcnow() + timedelta(days=3650))
+        run = renew_due_timestamps(db.session, env(), now=utcnow() + timedelta(days=3650))
     assert run.renewed == [] and "renew the TSA certificate" in run.stopped
     after = org.alice.get(f"/api/v1/requests/{body['id']}").get_json()
     assert after["sealed_document"] == body["sealed_document"]
@@ -219,7 +218,7 @@ def test_a_failed_renewal_leaves_the_document_and_is_tried_again(org, pdf, app, 
     app.config.update(TSA_URL="http://127.0.0.1:9/tsa")  # nothing listens there
     app.extensions.pop("sealflow_env", None)
     with app.app_context():
-        run = long_term.renew_due(db.session, env())
+        run = renew_due_timestamps(db.session, env())
     assert run.failed == [body["id"]] and run.renewed == []
     after = org.alice.get(f"/api/v1/requests/{body['id']}").get_json()
     assert after["sealed_document"] == body["sealed_document"]

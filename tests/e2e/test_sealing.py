@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.context import env
 from app.extensions import db
-from app.jobs import runner
+from app.jobs import runner, seal_grant
 from processes import documents
 from processes.db import unit_of_work
 from processes.models import Document, GrantStatus, Request, SigningGrant, utcnow
@@ -57,7 +57,7 @@ def test_a_document_changed_on_disk_after_approval_is_not_sealed(held, org, pdf)
         path.write_bytes(make_pdf(text="Contract 2026-001 amount 9999999"))
         grant_id = _grant(request_id).id
         db.session.rollback()
-        assert sealing.run_grant(db.session, env(), grant_id) is False
+        assert seal_grant(db.session, env(), grant_id) is False
     body = org.alice.get(f"/api/v1/requests/{request_id}").get_json()
     assert body["status"] == "failed"
     assert "not the approved document" in body["failure"]
@@ -73,7 +73,7 @@ def test_a_request_pointed_at_other_bytes_is_not_sealed(held, org, pdf):
             db.session.get(Request, request_id).document_id = other.id
         grant_id = _grant(request_id).id
         db.session.rollback()
-        assert sealing.run_grant(db.session, env(), grant_id) is False
+        assert seal_grant(db.session, env(), grant_id) is False
     body = org.alice.get(f"/api/v1/requests/{request_id}").get_json()
     assert body["status"] == "failed"
     assert "changed after it was approved" in body["failure"]
@@ -84,13 +84,13 @@ def test_a_grant_seals_once(held, org, pdf, trust_roots):
     with held.app_context():
         grant_id = _grant(request_id).id
         db.session.rollback()
-        assert sealing.run_grant(db.session, env(), grant_id) is True
-        assert sealing.run_grant(db.session, env(), grant_id) is False
+        assert seal_grant(db.session, env(), grant_id) is True
+        assert seal_grant(db.session, env(), grant_id) is False
         # Even a forged expired lease cannot make it seal again.
         with unit_of_work(db.session):
             g = db.session.get(SigningGrant, grant_id)
             g.lease_until = utcnow() - timedelta(hours=1)
-        assert sealing.run_grant(db.session, env(), grant_id) is False
+        assert seal_grant(db.session, env(), grant_id) is False
         docs = db.session.execute(select(func.count()).select_from(Document)).scalar()
         assert docs == 2  # the submitted PDF and one sealed PDF
     resp = org.alice.get(f"/api/v1/requests/{request_id}/sealed")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 import signer
 from app.context import env
 from app.extensions import db
-from app.jobs import runner
+from app.jobs import runner, seal_grant
 from processes.db import unit_of_work
 from processes.models import GrantStatus, Request, Seal, SigningGrant
 from processes.requests import sealing
@@ -153,7 +153,7 @@ def test_a_job_that_finds_the_seal_suspended_before_it_signs_leaves_the_request_
     grant_id = _grant(held, rid).id
     _cli(held, "suspend", str(org.seal_id), "--reason", "盘点")
     with held.app_context():
-        assert sealing.run_grant(db.session, env(), grant_id) is False
+        assert seal_grant(db.session, env(), grant_id) is False
     assert org.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == "halted"
     assert _grant(held, rid).status == GrantStatus.pending
     _cli(held, "resume", str(org.seal_id), "--reason", "盘点完毕")
@@ -181,7 +181,7 @@ def test_the_real_job_paused_inside_the_signer_does_not_seal_for_a_suspended_sea
     def job() -> None:
         with held.app_context():
             try:
-                outcome.append(sealing.run_grant(db.session, env(), grant_id))
+                outcome.append(seal_grant(db.session, env(), grant_id))
             finally:
                 db.session.remove()
 

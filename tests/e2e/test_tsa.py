@@ -25,7 +25,7 @@ import signer
 from app import create_app
 from app.context import env
 from app.extensions import db
-from app.jobs import runner
+from app.jobs import runner, seal_grant
 from processes.db import unit_of_work
 from processes.models import AuditEvent
 from processes.pki import timestamping
@@ -290,7 +290,7 @@ def test_anonymous_bursts_meet_the_limit_and_sealing_never_does(org, pdf, app, c
     def seal(grant_id: int) -> bool:
         with app.app_context():
             try:
-                return sealing.run_grant(db.session, env(), grant_id)
+                return seal_grant(db.session, env(), grant_id)
             finally:
                 db.session.remove()
 
