@@ -116,11 +116,12 @@ class Filler:
 
     def _value(self, conn: sa.Connection, column: sa.Column) -> Any:
         n, kind = self.n, column.type
-        for fk in column.foreign_keys:
+        if column.foreign_keys:
+            (fk,) = column.foreign_keys
             return conn.execute(sa.select(sa.func.max(fk.column))).scalar()
         model = Base.metadata.tables.get(column.table.name)
-        model_type = model.c[column.name].type if model is not None and \
-            column.name in model.c else None
+        model_type = model.c[column.name].type \
+            if model is not None and column.name in model.c else None
         if isinstance(model_type, sa.Enum):
             return model_type.enums[n % len(model_type.enums)]
         if isinstance(kind, sa.Boolean):
