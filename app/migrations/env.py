@@ -92,14 +92,48 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # SQLite changes a table by copying it, dropping it and renaming the copy: with
+            # foreign keys enforced, the drop deletes the rows that point at it (ON DELETE
+            # CASCADE: every task of every request) or fails (a signing grant). So they are
+            # off while migrating, and each migration is checked before it commits.
+            _sqlite_foreign_keys(connection, False)
+            conf_args = {**conf_args,
+                         'on_version_apply': _sqlite_check_foreign_keys}
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, True)
+
+
+def _sqlite_foreign_keys(connection, enforced):
+    """Turn SQLite's foreign keys on or off for this (pooled) connection. The pragma does
+    nothing inside a transaction: it goes to the driver's connection, outside one."""
+    if connection.in_transaction():  # alembic has committed or rolled back each migration
+        connection.rollback()
+    driver = connection.connection.driver_connection
+    driver.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
+    if driver.execute("PRAGMA foreign_keys").fetchone()[0] != int(enforced):
+        raise RuntimeError("SQLite's foreign key enforcement could not be changed")
+
+
+def _sqlite_check_foreign_keys(ctx, step, heads, run_args):
+    """Before a migration commits: no row may point at a row that is not there."""
+    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(
+            f"migration {step.up_revision_id} ({'upgrade' if step.is_upgrade else 'downgrade'}) "
+            "leaves rows that point at nothing (table, rowid, parent): "
+            f"{[tuple(row[:3]) for row in broken[:10]]}")
 
 
 if context.is_offline_mode():

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.ratelimit import TokenBucket
 from processes.models import Document
 from tests.conftest import approve, make_pdf, submit
+from tests.signer import damage
 from tests.signer.test_signer_validate import hybrid_xref_pdf
 
 SEAL_NAME = "测试科技有限公司合同专用章"
@@ -108,6 +109,44 @@ def test_a_flipped_byte_in_the_signed_range_breaks_the_seal(client, sealed):
     (row,) = _verify(client, flipped).get_json()["signatures"]
     assert row["intact"] is False and row["bottom_line"] is False
     assert row["approval"] is None  # those bytes were never sealed here
+
+
+@pytest.mark.parametrize(("spoil", "expected", "reason"), [
+    # The signed bytes are untouched; the signature value over them is not the seal's.
+    (damage.flipped_signature_value,
+     {"intact": True, "valid": False, "coverage": "ENTIRE_FILE", "modified_after": False,
+      "signer": SEAL_NAME}, "INVALID"),
+    # The /ByteRange no longer reaches the end of the file.
+    (damage.short_byte_range,
+     {"intact": False, "valid": True, "coverage": "CONTIGUOUS_BLOCK_FROM_START",
+      "modified_after": True}, "INVALID"),
+    # The CMS object cannot be read: no signer, no seal, and the reason.
+    (damage.truncated_signature,
+     {"intact": False, "valid": False, "coverage": "UNKNOWN", "modified_after": None,
+      "signer": "", "seal": None}, "INVALID: signer_infos should contain exactly one entry"),
+    # It reads, but what validation needs is missing.
+    (damage.without_message_digest,
+     {"intact": False, "valid": False, "coverage": "UNKNOWN", "modified_after": None},
+     "INVALID: Message digest not found in signature"),
+    (damage.unknown_signer,
+     {"intact": False, "valid": False, "coverage": "UNKNOWN", "signer": "", "seal": None},
+     "INVALID: signer certificate not included in signature"),
+], ids=["signature value", "byte range", "truncated CMS", "no digest", "unknown signer"])
+def test_a_damaged_signature_is_reported(app, client, sealed, spoil, expected, reason):
+    request_id, data = sealed
+    before = _archive_state(app)
+    resp = _verify(client, spoil(data))
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["message"] == "1 signature(s), 1 not valid"
+    (row,) = body["signatures"]
+    assert row["field"] == f"Seal{request_id}"
+    assert {k: row[k] for k in expected} == expected
+    assert row["trusted"] is False and row["bottom_line"] is False
+    assert row["summary"].startswith(reason)
+    # Those bytes were never sealed here: no archive record is vouched for.
+    assert row["approval"] is None
+    assert _archive_state(app) == before
 
 
 def test_changing_the_page_after_sealing_is_modified_after(client, sealed):
@@ -215,12 +254,12 @@ def test_bad_input_gets_a_clear_422_and_nothing_is_stored(app, client, pdf, seal
     assert encrypted.status_code == 422
     assert "encrypted" in encrypted.get_json()["error"]["message"]
 
-    # A file cut short: unreadable (422), or read with every signature failing; never a 500.
+    # A file cut short is no PDF any more: a 422 that says so, never a 500 (a damaged
+    # signature in a file that is still a PDF: test_a_damaged_signature_is_reported below).
     for cut in (len(data) // 2, len(data) - 60):
         damaged = _verify(client, data[:cut])
-        assert damaged.status_code in (200, 422), damaged.get_json()
-        if damaged.status_code == 200:
-            assert not any(r["bottom_line"] for r in damaged.get_json()["signatures"])
+        assert damaged.status_code == 422, damaged.get_json()
+        assert damaged.get_json()["error"]["problems"][0]["field"] == "file"
 
     assert _archive_state(app) == before
 

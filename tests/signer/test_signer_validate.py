@@ -26,6 +26,7 @@ from signer import (
     seal_pdf,
     validate_pdf,
 )
+from tests.signer import damage
 
 
 @pytest.fixture(scope="module")
@@ -218,13 +219,43 @@ def test_hybrid_xref_files_are_read(pki, signer_p256, appearance, qpdf_check):
     assert report.bottom_line and report.modified_after is False
 
 
-def test_truncated_or_corrupt_files_never_crash(sealed, pki):
+def test_a_file_cut_short_is_an_invalid_document(sealed, pki):
+    # Cut anywhere, the sealed file loses its cross-reference data: it is no PDF any more (the
+    # damaged-signature branches are reached by the test below, on files that stay PDFs).
     for cut in (len(sealed) // 3, len(sealed) // 2, len(sealed) - 40):
-        try:
-            reports = validate_pdf(sealed[:cut], [pki.root.cert_pem])
-        except InvalidDocument:
-            continue
-        assert all(not r.bottom_line for r in reports)
+        with pytest.raises(InvalidDocument):
+            validate_pdf(sealed[:cut], [pki.root.cert_pem])
+
+
+@pytest.mark.parametrize(("spoil", "intact", "valid", "coverage", "reason"), [
+    # The bytes are as signed, but the signature value over them is not the signer's.
+    (damage.flipped_signature_value, True, False, "ENTIRE_FILE", None),
+    # The /ByteRange stops short of the file: it no longer covers the end of the document.
+    (damage.short_byte_range, False, True, "CONTIGUOUS_BLOCK_FROM_START", None),
+    # The CMS object cannot be read at all: reported, with pyHanko's reason, not raised.
+    (damage.truncated_signature, False, False, "UNKNOWN",
+     "INVALID: signer_infos should contain exactly one entry"),
+    # The CMS object reads, but its validation fails on what is missing.
+    (damage.without_message_digest, False, False, "UNKNOWN",
+     "INVALID: Message digest not found in signature"),
+    (damage.unknown_signer, False, False, "UNKNOWN",
+     "INVALID: signer certificate not included in signature"),
+], ids=["signature value", "byte range", "truncated CMS", "no digest", "unknown signer"])
+def test_a_damaged_signature_is_reported_with_what_is_wrong(sealed, pki, spoil, intact, valid,
+                                                           coverage, reason):
+    (good,) = validate_pdf(sealed, [pki.root.cert_pem])
+    assert good.bottom_line
+    damaged = spoil(sealed)
+    assert len(damaged) == len(sealed) and damaged != sealed
+    (report,) = validate_pdf(damaged, [pki.root.cert_pem])
+    assert (report.intact, report.valid, report.coverage) == (intact, valid, coverage)
+    assert not report.trusted and not report.bottom_line
+    assert report.field == good.field
+    if reason is None:
+        assert report.summary == "INVALID"
+        assert report.signer == "合同专用章"  # the certificate is read; the signature fails
+    else:
+        assert report.summary.startswith(reason)
 
 
 def hybrid_xref_pdf(text: str = "Contract 2024-001 hybrid") -> bytes:
