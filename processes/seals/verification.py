@@ -61,7 +61,11 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
     rows = []
     for report, approval in zip(reports, approvals, strict=True):
         row = _row(report, _seal_for(report, ours, approval), approval)
-        row["record"], row["record_matches"] = carried.get(report.field, (None, None))
+        record, matches = carried.get(report.field, (None, None))
+        # A record is only as good as the signature that carries it.
+        confirmed = record is not None and report.intact and report.valid
+        row["record"], row["record_matches"] = record, bool(matches and confirmed)
+        row["record_confirmed"] = confirmed
         rows.append(row)
     sha = hashlib.sha256(data).hexdigest()
     logger.info("verified a PDF (sha256 %s): %d signatures, %d valid, %d in the archive", sha,

@@ -144,8 +144,13 @@ def test_a_damaged_signature_is_reported(app, client, sealed, spoil, expected, r
     assert {k: row[k] for k in expected} == expected
     assert row["trusted"] is False and row["bottom_line"] is False
     assert row["summary"].startswith(reason)
-    # Those bytes were never sealed here: no archive record is vouched for.
+    # Those bytes were never sealed here: no archive record is vouched for, and the record the
+    # signature carries is not confirmed by it (the page says so instead of a green badge).
     assert row["approval"] is None
+    assert row["record_matches"] is False and row["record_confirmed"] is False
+    page = client.post("/verify", data={"file": (io.BytesIO(spoil(data)), "x.pdf")},
+                       content_type="multipart/form-data").text
+    assert "Matches the document as approved" not in page
     assert _archive_state(app) == before
 
 
