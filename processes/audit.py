@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from processes.db import transaction_cache
+from processes.db import WRITERS_LOCK, transaction_cache
 from processes.models import AuditEvent, User, utcnow
 
 GENESIS = "0" * 64
@@ -34,7 +34,9 @@ def _head(session: Session) -> str:
         return cached
     with session.no_autoflush:  # reading the head needs none of the pending writes
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(7261001)"))
+            # Taken already when the transaction began as a writer; taken again (it is
+            # re-entrant) for one that did not announce itself.
+            session.execute(text(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"))
         last = session.execute(_HEAD).scalar()
     return last or GENESIS
 

@@ -20,8 +20,22 @@ _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("sealflow_w
                                                                      default=False)
 
 
+WRITERS_LOCK = 7261001
+"""PostgreSQL advisory lock every writing transaction takes first (the audit chain's too)."""
+
+
 def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
-    """Make a SQLite engine safe for concurrent use (WAL, foreign keys, immediate write locks)."""
+    """Make an engine safe for concurrent writers. SQLite: WAL, foreign keys, and a writer's
+    transaction starts with BEGIN IMMEDIATE. PostgreSQL: a writer's transaction takes
+    :data:`WRITERS_LOCK` before anything else, so every lock after it (a request's row, a
+    seal's usage counters, the audit chain) is taken in one order and no two writers can
+    deadlock over them; readers are never held up."""
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "begin")
+        def _on_pg_begin(conn: Any) -> None:
+            if _write_intent.get():
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
+        return
     if engine.dialect.name != "sqlite":
         return
 

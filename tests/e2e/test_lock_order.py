@@ -19,7 +19,7 @@ from app.jobs import runner
 from processes import audit, documents
 from processes.models import GrantStatus, Request, Seal, SealStatus, SigningGrant
 from processes.seals import policy
-from tests.conftest import PG_URL, approve, make_pdf, only_task, submit
+from tests.conftest import approve, make_pdf, only_task, submit
 
 
 @pytest.fixture
@@ -32,12 +32,6 @@ def _status(org, rid: int) -> dict:
     return org.alice.get(f"/api/v1/requests/{rid}").get_json()
 
 
-@pytest.mark.xfail(
-    PG_URL is not None, strict=True,
-    reason="known bug (issue 9, helper K): processes/requests/sealing.py _settle gives the use "
-           "back (seal_usage row lock) before its audit record (the audit chain's advisory "
-           "lock); an approval takes them in the other order, and PostgreSQL aborts one of the "
-           "two as a deadlock. Remove this marker with the fix.")
 def test_a_failing_job_and_an_approval_on_the_same_seal_both_finish(held, org, pdf,
                                                                      monkeypatch):
     failing = submit(org.alice, org.seal_id, pdf).get_json()["id"]
@@ -110,12 +104,6 @@ def test_a_failing_job_and_an_approval_on_the_same_seal_both_finish(held, org, p
     assert usage["total"] == 1  # the failed one's use given back, the other's reserved
 
 
-@pytest.mark.xfail(
-    PG_URL is not None, strict=True,
-    reason="known bug (issue 9, helper K): processes/seals/lifecycle.py transition records its "
-           "audit event (the audit chain's advisory lock) before it locks the seal's requests "
-           "to halt or fail them; an approval locks its request first, then records: "
-           "PostgreSQL aborts one of the two as a deadlock. Remove this marker with the fix.")
 def test_a_seal_suspended_while_one_of_its_requests_is_approved_both_finish(
         held, org, pdf, login, monkeypatch):
     """The custodian suspends the seal on its page while bob approves one of its requests:
