@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .pki import KeyMaterial, ca_public_key
+from .pki import KeyMaterial
+from .x509_parts import ca_public_key
 
 __all__ = ["Revocation", "make_crl", "crl_from_der"]
 

@@ -26,7 +26,7 @@ from .errors import SignerError
 from .keys import PrivateKey, PublicKey
 from .pkcs11 import Pkcs11Config
 from .pkcs11_signer import sign_in_token
-from .pki import _name, as_utc
+from .x509_parts import as_utc, x509_name
 
 __all__ = ["InvalidCertificate", "IssuedCertificate", "check_issued_certificate",
            "make_csr", "software_signer", "token_signer"]
@@ -61,7 +61,7 @@ def make_csr(public_key: PublicKey, sign: Sign, *, seal_name: str, org_name: str
     signed by ``sign`` (the key's owner: the database key, or the HSM)."""
     info = asn1_csr.CertificationRequestInfo({
         "version": "v1",
-        "subject": asn1_x509.Name.load(_name(seal_name, org_name).public_bytes()),
+        "subject": asn1_x509.Name.load(x509_name(seal_name, org_name).public_bytes()),
         "subject_pk_info": asn1_keys.PublicKeyInfo.load(
             spki_der(public_key)),
         "attributes": asn1_csr.CRIAttributes([]),

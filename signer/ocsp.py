@@ -16,7 +16,7 @@ from cryptography.x509 import ocsp
 
 from .der import spki_der
 from .keys import PrivateKey
-from .pki import as_utc
+from .x509_parts import as_utc
 
 __all__ = ["CertificateState", "OcspAnswer", "answer_ocsp"]
 

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from .der import spki_der
 from .errors import KeyUnavailable
@@ -25,6 +25,18 @@ from .keys import (
     encrypt_private_key,
     generate_private_key,
     private_key_from_bytes,
+)
+from .x509_parts import (
+    CN_MAX_BYTES,
+    as_utc,
+    authority_key_id,
+    ca_common_name,
+    ca_key_usage,
+    certificate_builder,
+    crl_points,
+    signer_key_usage,
+    x509_name,
+    years_after,
 )
 
 __all__ = [
@@ -44,11 +56,6 @@ ISSUING_CA_YEARS = 10
 TSA_DAYS = 1826
 """Default validity of a TSA certificate (five years). Its tokens can be checked only while it
 is valid: renew it in time, and add archive timestamps (B-LTA) to documents kept longer."""
-CN_MAX_BYTES = 64
-"""The longest common name :mod:`cryptography` accepts, counted in UTF-8 bytes."""
-CLOCK_SKEW = datetime.timedelta(minutes=5)
-"""Certificates are valid from this long before ``now``, so a node whose clock is slightly behind
-can use a certificate issued on another node straight away."""
 
 
 @dataclass(frozen=True)
@@ -113,11 +120,12 @@ def create_ca_hierarchy(
     """
     now = as_utc(now)
     root_key = generate_private_key(key_type)
-    root_name = _name(_ca_common_name(org_name, " Root CA"), org_name)
+    root_name = x509_name(ca_common_name(org_name, " Root CA"), org_name)
     root_cert = (
-        _builder(root_name, root_name, root_key.public_key(), now, _years(now, ROOT_CA_YEARS))
+        certificate_builder(root_name, root_name, root_key.public_key(), now,
+                            years_after(now, ROOT_CA_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(ca_key_usage(), critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
             critical=False,
@@ -127,19 +135,19 @@ def create_ca_hierarchy(
 
     issuing_key = generate_private_key(key_type)
     issuing_builder = (
-        _builder(
-            _name(_ca_common_name(org_name, " Issuing CA"), org_name),
+        certificate_builder(
+            x509_name(ca_common_name(org_name, " Issuing CA"), org_name),
             root_name,
             issuing_key.public_key(),
             now,
-            _years(now, ISSUING_CA_YEARS),
+            years_after(now, ISSUING_CA_YEARS),
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_ca_key_usage(), critical=True)
-        .add_extension(_aki(root_cert), critical=False)
+        .add_extension(ca_key_usage(), critical=True)
+        .add_extension(authority_key_id(root_cert), critical=False)
     )
     if root_crl_url:
-        issuing_builder = issuing_builder.add_extension(_crl_points(root_crl_url), critical=False)
+        issuing_builder = issuing_builder.add_extension(crl_points(root_crl_url), critical=False)
     issuing_cert = issuing_builder.sign(root_key, hashes.SHA256())
     logger.info(
         "created CA hierarchy for %r: root serial %x, issuing serial %x",
@@ -225,13 +233,14 @@ def certify_public_key(
 
     not_after = min(now + datetime.timedelta(days=valid_days), issuer_cert.not_valid_after_utc)
     builder = (
-        _builder(_name(seal_name, org_name), issuer_cert.subject, public_key, now, not_after)
+        certificate_builder(x509_name(seal_name, org_name), issuer_cert.subject, public_key, now,
+                            not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_signer_key_usage(), critical=True)
-        .add_extension(_aki(issuer_cert), critical=False)
+        .add_extension(signer_key_usage(), critical=True)
+        .add_extension(authority_key_id(issuer_cert), critical=False)
     )
     if crl_url:
-        builder = builder.add_extension(_crl_points(crl_url), critical=False)
+        builder = builder.add_extension(crl_points(crl_url), critical=False)
     if ocsp_url:
         builder = builder.add_extension(x509.AuthorityInformationAccess([
             x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP,
@@ -273,7 +282,7 @@ def issue_tsa_certificate(
     """
     if valid_days <= 0:
         raise ValueError("valid_days must be positive")
-    common_name = name or _ca_common_name(org_name, " TSA")
+    common_name = name or ca_common_name(org_name, " TSA")
     if not 0 < len(common_name.encode()) <= CN_MAX_BYTES:
         raise ValueError(f"the TSA name must be 1 to {CN_MAX_BYTES} bytes of UTF-8")
     now = as_utc(now)
@@ -281,126 +290,19 @@ def issue_tsa_certificate(
     issuer_key = issuer.private_key(passphrase)
     key = generate_private_key(key_type)
     not_after = min(now + datetime.timedelta(days=valid_days), issuer_cert.not_valid_after_utc)
-    subject = _name(common_name, org_name)
+    subject = x509_name(common_name, org_name)
     builder = (
-        _builder(subject, issuer_cert.subject, key.public_key(), now, not_after)
+        certificate_builder(subject, issuer_cert.subject, key.public_key(), now, not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_signer_key_usage(), critical=True)
+        .add_extension(signer_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .add_extension(_aki(issuer_cert), critical=False)
+        .add_extension(authority_key_id(issuer_cert), critical=False)
     )
     if crl_url:
-        builder = builder.add_extension(_crl_points(crl_url), critical=False)
+        builder = builder.add_extension(crl_points(crl_url), critical=False)
     cert = builder.sign(issuer_key, hashes.SHA256())
     logger.info("issued TSA certificate %r, serial %x", common_name, cert.serial_number)
     return _material(cert, key, passphrase)
-
-
-def as_utc(now: datetime.datetime | None) -> datetime.datetime:
-    """``now`` in UTC (the current time when None); a naive datetime is refused."""
-    if now is None:
-        return datetime.datetime.now(datetime.UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(datetime.UTC)
-
-
-def _years(now: datetime.datetime, years: int) -> datetime.datetime:
-    # 365.25 days a year keeps the anniversary within a day without calendar arithmetic.
-    return now + datetime.timedelta(days=round(365.25 * years))
-
-
-def _ca_common_name(org_name: str, suffix: str) -> str:
-    """``org_name + suffix``, the name shortened if that exceeds the 64 bytes a common name may
-    have (long Chinese legal names do); the organisation attribute keeps the full name."""
-    while len((org_name + suffix).encode()) > CN_MAX_BYTES:
-        org_name = org_name[:-1]
-    return org_name + suffix
-
-
-def _name(common_name: str, org_name: str) -> x509.Name:
-    # cryptography encodes both attributes as UTF8String by default, so Chinese names work.
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_name),
-        ]
-    )
-
-
-def _builder(
-    subject: x509.Name,
-    issuer: x509.Name,
-    public_key,
-    now: datetime.datetime,
-    not_after: datetime.datetime,
-) -> x509.CertificateBuilder:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-
-
-def _ca_key_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _signer_key_usage() -> x509.KeyUsage:
-    """An end-entity that signs: digitalSignature and nonRepudiation (contentCommitment)."""
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _crl_points(crl_url: str) -> x509.CRLDistributionPoints:
-    return x509.CRLDistributionPoints([
-        x509.DistributionPoint(
-            full_name=[x509.UniformResourceIdentifier(crl_url)],
-            relative_name=None,
-            reasons=None,
-            crl_issuer=None,
-        )
-    ])
-
-
-def _aki(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
-    try:
-        ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    except x509.ExtensionNotFound:
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public_key(issuer_cert))
-    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-
-
-def ca_public_key(cert: x509.Certificate) -> PublicKey:
-    """The public key of one of Sealflow's CA certificates: RSA or EC, as every key it makes."""
-    key = cert.public_key()
-    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-        raise KeyUnavailable(f"a CA with a {type(key).__name__} is not one of Sealflow's")
-    return key
 
 
 def _material(cert: x509.Certificate, key: PrivateKey, passphrase: bytes) -> KeyMaterial:

@@ -30,7 +30,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from .der import spki_der
 from .errors import KeyUnavailable, TimestampRefused
 from .keys import PrivateKey
-from .pki import KeyMaterial, as_utc
+from .pki import KeyMaterial
+from .tsa_request import (
+    DEFAULT_HASH_ALGORITHMS,
+    DIGEST_SIZES,
+    TimestampRequest,
+    accept_request,
+)
+from .x509_parts import as_utc
 
 __all__ = [
     "DEFAULT_TSA_POLICY",
@@ -49,45 +56,6 @@ TSA policy sets its OID instead."""
 
 DEFAULT_ACCURACY = datetime.timedelta(seconds=1)
 """How far genTime may be from true time, as promised in each token."""
-
-_DIGEST_SIZES = {
-    "sha224": 28,
-    "sha256": 32,
-    "sha384": 48,
-    "sha512": 64,
-    "sha3_256": 32,
-    "sha3_384": 48,
-    "sha3_512": 64,
-}
-"""The message-imprint algorithms a TSA can be configured to accept (asn1crypto names), with the
-length of their digests."""
-
-DEFAULT_HASH_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
-"""Message-imprint algorithms accepted by default (SHA-1 is not)."""
-
-MAX_NONCE_BITS = 256
-"""Longer nonces are refused: a nonce only has to be unlikely to repeat, and it is echoed."""
-
-
-@dataclass(frozen=True)
-class TimestampRequest:
-    """A ``TimeStampReq`` the authority accepted (see :meth:`TimestampAuthority.accept`)."""
-
-    hash_algorithm: str
-    """Algorithm of the message imprint, as asn1crypto names it (``"sha256"``)."""
-
-    digest: bytes
-    """The hashed message: the digest of the data being timestamped."""
-
-    nonce: int | None
-    """The client's nonce, echoed in the token; ``None`` if it sent none."""
-
-    cert_req: bool
-    """Whether the client asked for the TSA certificate in the token."""
-
-    message_imprint: bytes = field(repr=False)
-    """The ``MessageImprint`` exactly as received (DER), echoed byte for byte."""
-
 
 @dataclass(frozen=True)
 class TimestampAuthority:
@@ -135,10 +103,10 @@ class TimestampAuthority:
                 "a TSA certificate needs a critical extended key usage of timeStamping only "
                 "(RFC 3161 section 2.3)"
             )
-        unknown = set(self.hash_algorithms) - set(_DIGEST_SIZES)
+        unknown = set(self.hash_algorithms) - set(DIGEST_SIZES)
         if unknown or not self.hash_algorithms:
             raise ValueError(
-                f"hash_algorithms must be a non-empty subset of {', '.join(sorted(_DIGEST_SIZES))}"
+                f"hash_algorithms must be a non-empty subset of {', '.join(sorted(DIGEST_SIZES))}"
             )
         core.ObjectIdentifier(self.policy).dump()  # ValueError for a malformed OID
         if self.accuracy is not None and self.accuracy <= datetime.timedelta(0):
@@ -191,56 +159,13 @@ class TimestampAuthority:
         return self.grant(request, serial=serial, now=now)
 
     def accept(self, request_der: bytes) -> TimestampRequest:
-        """Parse and check a DER ``TimeStampReq``.
+        """Parse and check a DER ``TimeStampReq`` against this authority's policy and
+        algorithms (:func:`signer.tsa_request.accept_request`).
 
-        :raises TimestampRefused: with the RFC 3161 ``failInfo``: ``bad_data_format`` (not a
-            request, or a digest of the wrong length), ``bad_request`` (another version, an
-            over-long nonce), ``bad_alg`` (an imprint algorithm not accepted),
-            ``unaccepted_policy``, ``unaccepted_extensions``.
+        :raises TimestampRefused: with the RFC 3161 ``failInfo``.
         """
-        try:
-            req = tsp.TimeStampReq.load(bytes(request_der), strict=True)
-            req.native  # noqa: B018 - parses every field now, so damage shows here
-            imprint = req["message_imprint"]
-            algorithm = imprint["hash_algorithm"]["algorithm"].native
-            parameters = imprint["hash_algorithm"]["parameters"].native
-            digest = imprint["hashed_message"].native
-            version = req["version"].native
-            policy = req["req_policy"].native
-            nonce = req["nonce"].native
-            cert_req = bool(req["cert_req"].native)
-            extensions = req["extensions"].native
-            imprint_der = imprint.dump()
-        except Exception as e:  # noqa: BLE001 - asn1crypto's parse errors have no common base
-            raise TimestampRefused("bad_data_format", "the body is not a TimeStampReq") from e
-        if version != "v1":
-            raise TimestampRefused("bad_request", f"unsupported request version {version}")
-        if algorithm not in self.hash_algorithms or parameters is not None:
-            raise TimestampRefused(
-                "bad_alg",
-                f"message imprint algorithm {algorithm} is not accepted; use one of "
-                f"{', '.join(sorted(self.hash_algorithms))}",
-            )
-        if len(digest) != _DIGEST_SIZES[algorithm]:
-            raise TimestampRefused(
-                "bad_data_format",
-                f"a {algorithm} digest has {_DIGEST_SIZES[algorithm]} bytes, not {len(digest)}",
-            )
-        if policy is not None and policy != self.policy:
-            raise TimestampRefused(
-                "unaccepted_policy", f"this TSA issues tokens under policy {self.policy} only"
-            )
-        if extensions:
-            raise TimestampRefused("unaccepted_extensions", "this TSA accepts no extensions")
-        if nonce is not None and abs(nonce).bit_length() > MAX_NONCE_BITS:
-            raise TimestampRefused("bad_request", f"the nonce is longer than {MAX_NONCE_BITS} bits")
-        return TimestampRequest(
-            hash_algorithm=algorithm,
-            digest=digest,
-            nonce=nonce,
-            cert_req=cert_req,
-            message_imprint=imprint_der,
-        )
+        return accept_request(request_der, hash_algorithms=self.hash_algorithms,
+                              policy=self.policy)
 
     def grant(
         self,
