@@ -22,6 +22,7 @@ from processes.flows.bpmn_checks import BPMN_NS, check_dmn, element_checks
 from processes.flows.dmn_xml import is_dmn_file
 from processes.flows.safe_xml import parse_safely, safe_parser, xml_text
 from processes.flows.spiff import SealflowParser, _form_fields, _properties
+from processes.flows.structure import check_structure
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +216,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
             lanes.update(_lane_of(proc))
     for name, root in roots.items():
         element_checks(name, root, lanes, problems, warnings)
+    check_structure(roots, problems, warnings)
     if main_name in roots:
         process = _main_process(main_name, roots[main_name], problems)
         if process is not None:
