@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,17 +124,42 @@ def _main_process(name: str, root: Any, problems: list[Problem]) -> Any:
     return executable[0]
 
 
+# SpiffWorkflow's words for what check_structure refuses before SpiffWorkflow is reached;
+# should one get through, it is said plainly instead of as SpiffWorkflow guesses it.
+_SPIFF_MESSAGES = (
+    (re.compile(r"When looking for a task spec, we found two items, perhaps a form has the "
+                r"same ID\? \((.*)\)"),
+     "a sequence flow out of '{element}' points at '{0}', which is not an element of its "
+     "process"),
+    (re.compile(r"Multiple outgoing flows are not supported for tasks of type"),
+     "'{element}' has more than one outgoing sequence flow: put a gateway after it"),
+    (re.compile(r"The process '(.*?)' was not found"),
+     "a call activity calls process '{0}', which is not deployed with the flow"),
+    (re.compile(r"No start event found"), "process '{element}' has no start event"),
+    (re.compile(r"Duplicate process ID: (\S+)"),
+     "the id '{0}' is used by two processes of the deployment"),
+)
+
+
 def _spiff_problem(exc: SpiffWorkflowException, roots: dict[str, Any]) -> Problem:
     element = getattr(exc, "id", None) or None
     line = None
     fname = getattr(exc, "file_name", None) or None
+    message = str(exc).rstrip(". ")
+    for pattern, plain in _SPIFF_MESSAGES:
+        if found := pattern.search(message):
+            message = plain.format(*found.groups(), element=element)
+            if element is None and "call activity" in message:
+                calls = [c for root in roots.values() for c in root.iter(f"{_B}callActivity")
+                         if c.get("calledElement") == found.group(1)]
+                element = calls[0].get("id") if calls else None
+            break
     if element:
         for fn, root in roots.items():
             hits = root.xpath("//*[@id=$i]", i=element)
             if hits:
                 line, fname = hits[0].sourceline, fname or fn
                 break
-    message = str(exc).rstrip(". ")
     return Problem(message, element=element, line=line, file=fname)
 
 

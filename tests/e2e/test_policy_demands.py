@@ -39,7 +39,7 @@ def _timed_custodian(key: str, timer_target: str) -> bytes:
     </bpmn:boundaryEvent>
     <bpmn:sequenceFlow id="f_late" sourceRef="too_slow" targetRef="{timer_target}" />
     <bpmn:sequenceFlow id="f3" sourceRef="custodian" targetRef="authorized" />
-    <bpmn:endEvent id="timed_out" name="Timed out" />
+    {'<bpmn:endEvent id="timed_out" name="Timed out" />' if timer_target == "timed_out" else ""}
     {END_AUTHORIZED}""")
 
 
