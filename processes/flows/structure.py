@@ -87,7 +87,8 @@ def check_structure(roots: dict[str, Any], problems: list[Problem],
                     warnings: list[Problem]) -> None:
     """Check every executable process of the deployment's BPMN files (``roots``: file name to
     parsed root), adding what is wrong to ``problems`` and what is doubtful to ``warnings``."""
-    _duplicates_across_files(roots, problems)
+    if len(roots) > 1:
+        _duplicates_across_files(roots, problems)
     process_ids = {str(p.get("id")) for root in roots.values()
                    for p in root.findall(f"{_B}process") if p.get("id")}
     for name, root in roots.items():
@@ -129,13 +130,13 @@ class _FileStructure:
         self.process_ids = process_ids
         self.problems = problems
         self.warnings = warnings
-        self.elements = {el.get("id"): el for el in root.iter() if _tag(el) and el.get("id")}
+        self.root = root
         # Which process or subprocess each flow node belongs to, for a flow that crosses.
-        self.owner: dict[str, str] = {}
+        self.owner: dict[str, Any] = {}
         for container in root.iter(f"{_B}process", *(_B + t for t in _SUBPROCESSES)):
             for child in container:
                 if _tag(child) in _FLOW_NODES and child.get("id"):
-                    self.owner.setdefault(child.get("id"), _label(container))
+                    self.owner.setdefault(child.get("id"), container)
 
     def _error(self, message: str, element: str | None, node: Any) -> None:
         self.problems.append(Problem(message, element=element, line=node.sourceline,
@@ -214,11 +215,12 @@ class _FileStructure:
             return None
         if ref in nodes:
             return str(ref)
+        other = self.root.xpath("//*[@id=$i]", i=ref) if ref not in self.owner else []
         if ref in self.owner:
-            why = (f"which is in {self.owner[ref]}, not in {label}: a sequence flow may not "
-                   "cross a subprocess boundary")
-        elif ref in self.elements:
-            why = f"which is a {_kind(self.elements[ref])}, not a task, event or gateway"
+            why = (f"which is in {_label(self.owner[ref])}, not in {label}: a sequence flow "
+                   "may not cross a subprocess boundary")
+        elif other and _tag(other[0]):
+            why = f"which is a {_kind(other[0])}, not a task, event or gateway"
         else:
             why = f"which is not an element of {label}"
         self._error(f"sequence flow '{fid}' {verb} '{ref}', {why}", fid, flow)
