@@ -196,11 +196,12 @@ class _FileStructure:
         target = self._flow_end(flow, "targetRef", nodes, label)
         if source is None or target is None:
             return None
+        named = f"'{fid}'" if fid else f"at line {flow.sourceline}"
         if _tag(nodes[target]) in ("startEvent", "boundaryEvent"):
-            self._error(f"sequence flow '{fid}' leads into {_kind(nodes[target])} '{target}': "
-                        f"a {_kind(nodes[target])} has no incoming flow", fid, flow)
+            self._error(f"sequence flow {named} leads into {_kind(nodes[target])} "
+                        f"'{target}': a {_kind(nodes[target])} has no incoming flow", fid, flow)
         if _tag(nodes[source]) == "endEvent":
-            self._error(f"sequence flow '{fid}' leaves end event '{source}': nothing may "
+            self._error(f"sequence flow {named} leaves end event '{source}': nothing may "
                         "follow an end event", fid, flow)
             return None
         return source, target
@@ -208,9 +209,9 @@ class _FileStructure:
     def _flow_end(self, flow: Any, attr: str, nodes: dict[str, Any], label: str) -> str | None:
         fid, ref = flow.get("id"), flow.get(attr)
         verb = "starts from" if attr == "sourceRef" else "points at"
-        fid = fid or f"at line {flow.sourceline}"
+        named = f"'{fid}'" if fid else f"at line {flow.sourceline}"
         if not ref:
-            self._error(f"sequence flow '{fid}' has no {attr}: it must name an element of "
+            self._error(f"sequence flow {named} has no {attr}: it must name an element of "
                         f"{label}", fid, flow)
             return None
         if ref in nodes:
@@ -223,7 +224,7 @@ class _FileStructure:
             why = f"which is a {_kind(other[0])}, not a task, event or gateway"
         else:
             why = f"which is not an element of {label}"
-        self._error(f"sequence flow '{fid}' {verb} '{ref}', {why}", fid, flow)
+        self._error(f"sequence flow {named} {verb} '{ref}', {why}", fid, flow)
         return None
 
     def _node(self, eid: str, node: Any, out: list[Any], nodes: dict[str, Any], label: str,
