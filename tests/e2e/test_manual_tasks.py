@@ -113,3 +113,19 @@ def test_a_manual_task_with_no_one_to_do_it_passes_through_with_a_warning(org, p
     assert [t["element_id"] for t in req["tasks"]] == ["custodian"]
     approve(org.carol)
     assert org.alice.get(f"/api/v1/requests/{req['id']}").get_json()["status"] == "sealed"
+
+
+def test_the_task_page_asks_to_confirm_a_manual_task(org, pdf, login):
+    from tests.app.test_pages import task_link
+    _deploy_lanes(org)
+    req = submit(org.alice, org.seal_id, pdf, process="manual_lane").get_json()
+    approve(org.bob)
+    lily = login("lily")
+    link = task_link(lily)
+    page = lily.get(link)
+    assert "确认完成 Confirm done" in page.text
+    assert 'value="approve"' not in page.text and 'value="reject"' not in page.text
+    done = lily.post(link, data={"comment": "原件已核对"})
+    assert done.status_code == 302 and done.headers["Location"] == f"/requests/{req['id']}"
+    assert [t["element_id"] for t in org.alice.get(f"/api/v1/requests/{req['id']}")
+            .get_json()["tasks"]] == ["custodian_approve"]
