@@ -317,12 +317,19 @@ def stalled_at(wf: BpmnWorkflow, open_task_ids: set[str]) -> EngineIncident | No
     if not named:
         return EngineIncident(None, "the instance waits on nothing that can come")
     spec = named[0].task_spec
-    what = "a person's task with no one to work it" if is_human(spec) else (
-        f"a {type(spec).__name__} that nothing can move on")
+    kind = _KINDS.get(type(spec).__name__, type(spec).__name__)
+    if is_human(spec):
+        kind += " with no inbox task"
     return EngineIncident(spec.bpmn_id, (
-        f"the token stopped at '{spec.bpmn_name or spec.bpmn_id}' ({what}) and the request "
+        f"the token stopped at {kind} '{spec.bpmn_name or spec.bpmn_id}' and the request "
         "waits on nothing that can come: no task for anyone, no timer, no message the API can "
-        "deliver. Fix the flow (migrate) or its data, then retry"))
+        "deliver. Fix the flow (a new version, migrated) or its data, then retry"))
+
+
+_KINDS = {"UserTask": "user task", "ManualTask": "manual task", "ReceiveTask": "receive task",
+          "IntermediateCatchEvent": "catch event", "BoundaryEvent": "boundary event",
+          "ParallelGateway": "parallel gateway", "InclusiveGateway": "inclusive gateway",
+          "CallActivity": "subprocess"}
 
 
 def task_completed(wf: BpmnWorkflow, task_id: str) -> bool:
