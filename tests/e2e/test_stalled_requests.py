@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.jobs import runner
 from processes.db import unit_of_work
+from processes.flows import engine
 from processes.models import AuditEvent, Request, Task, TaskCandidate, TaskStatus
 from tests.conftest import approve, deploy, deploy_bytes, only_task, submit
 from tests.e2e.test_approval_rules import END_AUTHORIZED, flow
@@ -115,7 +116,7 @@ def _strand_as_an_older_version_did(app, request_id: int) -> None:
 
 
 def test_the_sweep_marks_a_request_an_older_version_left_waiting_on_nothing(org, pdf, api,
-                                                                            app):
+                                                                            app, monkeypatch):
     assert deploy(org.designer, LANES).status_code == 201
     assert deploy(org.designer, MESSAGES).status_code == 201
     stranded = submit(org.alice, org.seal_id, pdf, process="manual_lane").get_json()
@@ -125,7 +126,12 @@ def test_the_sweep_marks_a_request_an_older_version_left_waiting_on_nothing(org,
     waiting = submit(org.alice, org.seal_id, pdf, process="messages", data={}).get_json()
     approve(org.carol)
     assert org.alice.get(f"/api/v1/requests/{waiting['id']}").get_json()["tasks"] == []
+    busy = submit(org.alice, org.seal_id, pdf, process="manual_lane").get_json()  # bob's turn
 
+    loaded = []  # which instances the sweep restores (it restores them for real)
+    restore = engine.load
+    monkeypatch.setattr(engine, "load", lambda definition, state: loaded.append(
+        definition.key) or restore(definition, state))
     jobs = runner(app)
     assert jobs.sweep_stalled() == 1
     admin = api("root", roles=["admin"])
@@ -133,7 +139,16 @@ def test_the_sweep_marks_a_request_an_older_version_left_waiting_on_nothing(org,
     assert body["status"] == "incident"
     assert body["failure"].startswith("check_original: ")
     assert org.alice.get(f"/api/v1/requests/{waiting['id']}").get_json()["status"] == "running"
+    # Only the requests with no open task and no timer were restored: the stranded one (looked
+    # at, then locked and marked), the one waiting for a message; never the busy one.
+    assert sorted(loaded) == ["manual_lane", "manual_lane", "messages"]
+    assert org.alice.get(f"/api/v1/requests/{busy['id']}").get_json()["status"] == "running"
+    # The next sweep restores nothing: the message wait is unchanged, the incident is no
+    # longer running.
+    loaded.clear()
     assert jobs.sweep_stalled() == 0
+    assert loaded == []
+    monkeypatch.undo()
 
     # The retry offers the manual task to its lane, and the request goes on to its seal.
     resumed = admin.post(f"/api/v1/requests/{stranded['id']}/retry").get_json()
