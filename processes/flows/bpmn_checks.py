@@ -184,7 +184,6 @@ def check_dmn(files: dict[str, bytes], roots: dict[str, Any], max_bytes: int,
                             for message in messages)
 
 
-
 def manual_task_checks(name: str, root: Any, problems: list[Problem]) -> None:
     """A manual task's performers, like a user task's, are names or expressions that compile
     (with none, and no lane, it passes through: :func:`pass_through_warnings`)."""

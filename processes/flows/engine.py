@@ -301,8 +301,8 @@ def stalled_at(wf: BpmnWorkflow, open_task_ids: set[str]) -> EngineIncident | No
     element where the token stopped (the deepest live one)."""
     if wf.is_completed():
         return None
-    live = [t for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING
-                                    | TaskState.STARTED | TaskState.ERROR)]
+    live = list(wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED
+                             | TaskState.ERROR))
     if any(t.state == TaskState.ERROR for t in live):
         return None
     if any(str(t.id) in open_task_ids for t in live if t.state == TaskState.READY):
