@@ -32,7 +32,7 @@ from processes.env import Env
 from processes.errors import SealingFailed
 from processes.models import utcnow
 from processes.pki import revocation
-from processes.requests import lifecycle_changes, sealing, timers
+from processes.requests import lifecycle_changes, sealing, stalls, timers
 from processes.seals import expiry, long_term
 
 logger = logging.getLogger(__name__)
@@ -111,12 +111,19 @@ def renew_due_timestamps(session: Session, env: Env, *,
     return run
 
 
+STALL_SWEEP_MINUTES = 10
+"""How often the scheduler looks for requests that wait on nothing (:meth:`sweep_stalled`)."""
+
+
 class JobRunner:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.mode = app.config["JOB_MODE"]
         self._executor: ThreadPoolExecutor | None = None
         self.scheduler: BackgroundScheduler | None = None
+        # Requests the stall sweep found waiting on something (a message), by the updated_at
+        # it saw: not loaded again until they change.
+        self._waiting: dict[int, datetime] = {}
 
     def _ours(self) -> bool:
         """Signals are process-wide: act only on what this app committed."""
@@ -193,6 +200,45 @@ class JobRunner:
                 return len(ids) + len(due) + len(changes)
             finally:
                 db.session.remove()
+
+    def sweep_stalled(self, batch: int = 200) -> int:
+        """Make an incident of every running request whose instance waits on nothing (older
+        versions left some so; every advance now checks its own). One query finds those with
+        no open task and no timer; each is loaded once per change, read-only, and locked only
+        to be marked. Returns how many were marked."""
+        marked, after, seen = 0, 0, {}
+        with self.app.app_context():
+            try:
+                while True:
+                    with unit_of_work(db.session, write=False):
+                        found = stalls.candidates(db.session, after=after, limit=batch)
+                    for request_id, updated_at in found:
+                        if self._waiting.get(request_id) == updated_at:
+                            seen[request_id] = updated_at
+                            continue
+                        outcome = self._mark_if_stalled(request_id)
+                        if outcome is False:  # it waits on something: not loaded again
+                            seen[request_id] = updated_at
+                        marked += outcome is True
+                    if len(found) < batch:
+                        break
+                    after = found[-1][0]
+            finally:
+                self._waiting = seen
+                db.session.remove()
+        return marked
+
+    def _mark_if_stalled(self, request_id: int) -> bool | None:
+        """Checked read-only first; locked and marked only when stalled. None on failure."""
+        try:
+            with unit_of_work(db.session, write=False):
+                if not stalls.is_stalled(db.session, request_id):
+                    return False
+            with unit_of_work(db.session):
+                return stalls.mark_if_stalled(db.session, request_id)
+        except Exception:  # noqa: BLE001 - logged with its id; tried again next time
+            logger.exception("the stall check of request %d failed", request_id)
+            return None
 
     def on_seal_changed(self, _sender: object, seal_id: int, status: str, **_kw: object) -> None:
         """A revoked seal's certificate goes on the CRL at once."""
@@ -271,6 +317,9 @@ class JobRunner:
                                    id="sweep-grants", max_instances=1, coalesce=True)
             self.scheduler.add_job(self.maintain_pki, "interval", hours=6, id="maintain-pki",
                                    max_instances=1, coalesce=True, next_run_time=utcnow())
+            self.scheduler.add_job(self.sweep_stalled, "interval", minutes=STALL_SWEEP_MINUTES,
+                                   id="sweep-stalled", max_instances=1, coalesce=True,
+                                   next_run_time=utcnow())
             self.scheduler.start()
             armed = self.arm_all()
             logger.info("scheduler started (sweep every %ss, %d timers armed)",

@@ -35,7 +35,8 @@ def complete_task(task_id: str):
     if error is not None:
         flash(error.message, "error")
         return _task_page(task_id, error=error), status_of(error)
-    flash(f"已提交 Submitted: {decision_label(decision)} · 申请 Request #{req.id}", "success")
+    done = decision_label(decision) if decision else "已确认完成 Confirmed done"
+    flash(f"已提交 Submitted: {done} · 申请 Request #{req.id}", "success")
     return redirect(url_for("web.request_detail", request_id=req.id))
 
 
@@ -51,6 +52,9 @@ def _task_page(task_id: str, error: SealflowError | None = None):
     meta = req.process.tasks.get(task.element_id) or {}
     return render_template("task.html", task=task, req=req, is_open=is_open,
                            form=meta.get("form", []), can_return=meta.get("can_return", False),
+                           # a task the deploy kept nothing of is a manual task of a flow
+                           # deployed before manual tasks were offered to people
+                           manual=meta.get("manual", not meta),
                            details=views.describe(db.session, req),
                            values=request.form if error is not None else {},
                            problems=problems_by_field(error))

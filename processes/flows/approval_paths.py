@@ -3,7 +3,8 @@ without someone else's approval.
 
 A flow is refused when a path from its start to its authorized end passes no user task that
 someone other than the requester may work (call activities followed: a call counts when every
-path through the called process passes such a task). It is a structural check: gateway
+path through the called process passes such a task; a manual task never counts: it is
+confirmed done, never approved). It is a structural check: gateway
 conditions are ignored, and whether the task is really approved is the run-time rule's business
 (processes.seals.approvals), which refuses the grant of any request that slips through anyway.
 
@@ -47,7 +48,8 @@ def requester_may_work(meta: dict[str, Any]) -> bool:
 class _Paths:
     def __init__(self, files: dict[str, str], tasks: dict[str, dict[str, Any]]) -> None:
         self.processes = processes_in(files)
-        self.approving = {eid for eid, meta in tasks.items() if not requester_only(meta)}
+        self.approving = {eid for eid, meta in tasks.items()
+                          if not requester_only(meta) and not meta.get("manual")}
         self._graphs: dict[str, FlowGraph] = {}
         self._approved: dict[str, bool] = {}
 
@@ -87,7 +89,7 @@ def check(files: dict[str, str], key: str, authorized_end: str,
             "pass an approval (a user task not assigned to ${requester} alone)",
             element=authorized_end, line=_line(paths, key, authorized_end)))
     for eid, meta in sorted(tasks.items()):
-        if eid not in graph.passable or not requester_may_work(meta):
+        if eid not in graph.passable or meta.get("manual") or not requester_may_work(meta):
             continue
         after = graph.slipping_path(authorized_end, blocked - {eid}, start=eid)
         if after is not None:

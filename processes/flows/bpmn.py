@@ -15,14 +15,19 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from processes.errors import InvalidProcess, Problem
-from processes.flows.bpmn_checks import BPMN_NS, check_dmn, element_checks
+from processes.flows.bpmn_checks import (
+    BPMN_NS,
+    check_dmn,
+    element_checks,
+    manual_task_checks,
+    pass_through_warnings,
+)
 from processes.flows.dmn_xml import is_dmn_file
 from processes.flows.safe_xml import parse_safely, safe_parser, xml_text
-from processes.flows.spiff import SealflowParser, _form_fields, _properties
+from processes.flows.spiff import SealflowParser, _form_fields, _properties, is_human, is_manual
 from processes.flows.structure import check_structure
 
 logger = logging.getLogger(__name__)
@@ -176,22 +181,28 @@ def build_spec(files: dict[str, str], key: str) -> tuple[Any, dict[str, Any]]:
 
 
 def task_metadata(spec: Any, lanes: dict[str, str | None]) -> dict[str, dict[str, Any]]:
-    """What the inbox needs of each user task: name, lane, performers and form fields."""
-    tasks = {}
-    for ts in spec.task_specs.values():
-        if not isinstance(ts, UserTask):
-            continue
-        ext = getattr(ts, "extensions", {}) or {}
-        tasks[ts.bpmn_id] = {
-            "name": ts.bpmn_name or ts.bpmn_id,
-            "lane": ts.lane or lanes.get(ts.bpmn_id),
-            "assignee": ext.get("assignee"),
-            "candidate_users": ext.get("candidateUsers"),
-            "candidate_groups": ext.get("candidateGroups"),
-            "due_date": ext.get("dueDate"),
-            "form": [{k: v for k, v in f.items() if k != "line"} for f in ext.get("form", [])],
-        }
-    return tasks
+    """What the inbox needs of each task a person works (a user task, or a manual task with
+    performers): name, lane, performers and form fields."""
+    return {ts.bpmn_id: spec_metadata(ts, lanes) for ts in spec.task_specs.values()
+            if is_human(ts)}
+
+
+def spec_metadata(ts: Any, lanes: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """One task's metadata (:func:`task_metadata`). ``manual``: a manual task, confirmed done
+    with no decision, never an approval."""
+    ext = getattr(ts, "extensions", {}) or {}
+    meta = {
+        "name": ts.bpmn_name or ts.bpmn_id,
+        "lane": ts.lane or (lanes or {}).get(ts.bpmn_id),
+        "assignee": ext.get("assignee"),
+        "candidate_users": ext.get("candidateUsers"),
+        "candidate_groups": ext.get("candidateGroups"),
+        "due_date": ext.get("dueDate"),
+        "form": [{k: v for k, v in f.items() if k != "line"} for f in ext.get("form", [])],
+    }
+    if is_manual(ts):
+        meta["manual"] = True
+    return meta
 
 
 def _handles_return(roots: dict[str, Any]) -> bool:
@@ -242,6 +253,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
             lanes.update(_lane_of(proc))
     for name, root in roots.items():
         element_checks(name, root, lanes, problems, warnings)
+        manual_task_checks(name, root, problems)
     check_structure(roots, problems, warnings)
     if main_name in roots:
         process = _main_process(main_name, roots[main_name], problems)
@@ -266,6 +278,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         problems.append(Problem(f"the BPMN could not be parsed: {exc}", file=main_name))
     if problems:
         raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
+    warnings.extend(pass_through_warnings(roots, [spec, *subprocess_specs.values()]))
     if not isinstance(spec.task_specs.get(end_id), EndEvent):
         raise InvalidProcess("the authorized end is not an end event",
                              [Problem("the authorized end is not an end event",

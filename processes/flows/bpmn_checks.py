@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from processes.errors import Problem
@@ -24,7 +25,8 @@ _B = "{" + BPMN_NS + "}"
 _C = "{" + CAMUNDA_NS + "}"
 _EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 
-__all__ = ["BPMN_NS", "check_dmn", "element_checks"]
+__all__ = ["BPMN_NS", "check_dmn", "element_checks", "manual_task_checks",
+           "pass_through_warnings"]
 
 
 def _check_expression(text: str | None, element: Any, what: str, problems: list[Problem],
@@ -180,3 +182,37 @@ def check_dmn(files: dict[str, bytes], roots: dict[str, Any], max_bytes: int,
             problems.extend(Problem(f"business rule task '{task.get('id')}' {message}",
                                     element=task.get("id"), line=task.sourceline, file=name)
                             for message in messages)
+
+
+def manual_task_checks(name: str, root: Any, problems: list[Problem]) -> None:
+    """A manual task's performers, like a user task's, are names or expressions that compile
+    (with none, and no lane, it passes through: :func:`pass_through_warnings`)."""
+    for el in root.iter(f"{_B}manualTask"):
+        for attr in ("assignee", "candidateUsers", "candidateGroups"):
+            _check_expression(el.get(f"{_C}{attr}"), el, attr, problems, name, juel_only=True)
+
+
+def pass_through_warnings(roots: dict[str, Any], specs: list[Any]) -> list[Problem]:
+    """A manual task with no performers and no lane, and an undefined ``bpmn:task``, pass
+    through doing nothing (the parsed ``specs`` say which: lanes reach into subprocesses);
+    deploying says so."""
+    where = {el.get("id"): (name, el) for name, root in roots.items()
+             for el in root.iter(f"{_B}manualTask", f"{_B}task")}
+    warnings: dict[str, Problem] = {}
+    for spec in specs:
+        for ts in spec.task_specs.values():
+            if ts.bpmn_id in warnings or ts.bpmn_id not in where or ts.manual:
+                continue
+            name, el = where[ts.bpmn_id]
+            if isinstance(ts, ManualTask):
+                message = (f"manual task '{ts.bpmn_id}' has no assignee, no candidates and no "
+                           "lane: it passes through without anyone confirming it (give it a "
+                           "lane or performers to have it confirmed)")
+            elif isinstance(ts, NoneTask):
+                message = (f"task '{ts.bpmn_id}' has no type: it passes through doing nothing "
+                           "(make it a user task or a manual task to have someone work it)")
+            else:
+                continue
+            warnings[ts.bpmn_id] = Problem(message, element=ts.bpmn_id, line=el.sourceline,
+                                           severity="warning", file=name)
+    return list(warnings.values())

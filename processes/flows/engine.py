@@ -19,13 +19,12 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import TaskState
 
 from processes.flows.bpmn import build_spec
 from processes.flows.expressions import ExpressionError
-from processes.flows.spiff import script_engine
+from processes.flows.spiff import MessageDefinition, is_human, is_manual, script_engine
 from processes.flows.spiff_state import serializer
 from processes.flows.timer_events import firing_budget
 from processes.models import ProcessDefinition, Request
@@ -100,6 +99,11 @@ class ReadyTask:
     data: dict[str, Any]
     activity: str | None = None
     """The multi-instance activation this task is an instance of (its parent's task id)."""
+    manual: bool = False
+    """A manual task: confirmed done, with no decision; never an approval."""
+    spec: Any = None
+    """Its task spec (what the inbox needs of it, for a definition deployed before its
+    metadata was kept: :func:`processes.flows.bpmn.spec_metadata`)."""
 
 
 def run(wf: BpmnWorkflow) -> None:
@@ -225,10 +229,20 @@ def compact(wf: BpmnWorkflow) -> int:
 
 
 def ready_user_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:
+    """The tasks waiting for a person: user tasks, and manual tasks with performers."""
     return [ReadyTask(str(t.id), t.task_spec.bpmn_id, t.data,
                       str(t.parent.id) if t.parent is not None
-                      and isinstance(t.parent.task_spec, MultiInstanceTask) else None)
-            for t in wf.get_tasks(state=TaskState.READY, spec_class=UserTask)]
+                      and isinstance(t.parent.task_spec, MultiInstanceTask) else None,
+                      manual=is_manual(t.task_spec),
+                      spec=t.task_spec)
+            for t in wf.get_tasks(state=TaskState.READY, manual=True) if is_human(t.task_spec)]
+
+
+def is_manual_task(wf: BpmnWorkflow, task_id: str) -> bool:
+    """Whether the task is a manual task (its confirmation is no decision), read from the
+    spec, so it holds for definitions deployed before their metadata said so."""
+    task = wf.get_task_from_id(UUID(task_id))
+    return task is not None and is_manual(task.task_spec)
 
 
 def complete(wf: BpmnWorkflow, task_id: str, values: dict[str, Any]) -> None:
@@ -278,6 +292,46 @@ def throw_signal(wf: BpmnWorkflow, name: str) -> bool:
     return True
 
 
+def stalled_at(wf: BpmnWorkflow, open_task_ids: set[str]) -> EngineIncident | None:
+    """The incident of an instance that has not ended and waits on nothing that can come: no
+    person's task with an inbox row (``open_task_ids``), no armed timer, no message the API
+    can deliver; None when it waits on one of these (or has ended, or a failed task is
+    already someone's incident). A signal catch alone is no wait: the only signal from outside
+    is ``withdraw``, which ends the request whatever the flow does. The incident names the
+    element where the token stopped (the deepest live one)."""
+    if wf.is_completed():
+        return None
+    live = list(wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED
+                             | TaskState.ERROR))
+    if any(t.state == TaskState.ERROR for t in live):
+        return None
+    if any(str(t.id) in open_task_ids for t in live if t.state == TaskState.READY):
+        return None
+    if any(ev.event_type == MessageDefinition.__name__
+           or (ev.event_type in TIMER_EVENTS and isinstance(ev.value, str))
+           for ev in wf.waiting_events()):
+        return None
+    order = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
+    named = sorted((t for t in live if t.task_spec.bpmn_id),
+                   key=lambda t: (order.index(t.state), -t.depth))
+    if not named:
+        return EngineIncident(None, "the instance waits on nothing that can come")
+    spec = named[0].task_spec
+    kind = _KINDS.get(type(spec).__name__, type(spec).__name__)
+    if is_human(spec):
+        kind += " with no inbox task"
+    return EngineIncident(spec.bpmn_id, (
+        f"the token stopped at {kind} '{spec.bpmn_name or spec.bpmn_id}' and the request "
+        "waits on nothing that can come: no task for anyone, no timer, no message the API can "
+        "deliver. Fix the flow (a new version, migrated) or its data, then retry"))
+
+
+_KINDS = {"UserTask": "user task", "ManualTask": "manual task", "ReceiveTask": "receive task",
+          "IntermediateCatchEvent": "catch event", "BoundaryEvent": "boundary event",
+          "ParallelGateway": "parallel gateway", "InclusiveGateway": "inclusive gateway",
+          "CallActivity": "subprocess"}
+
+
 def task_completed(wf: BpmnWorkflow, task_id: str) -> bool:
     task = wf.get_task_from_id(UUID(task_id))
     return task is not None and task.state == TaskState.COMPLETED
@@ -294,7 +348,12 @@ def reached_end(wf: BpmnWorkflow, authorized_end: str) -> str | None:
     if any(t.task_spec.bpmn_id == authorized_end for t in ends):
         return authorized_end
     ends.sort(key=lambda t: t.last_state_change)
-    return ends[-1].task_spec.bpmn_id if ends else None
+    if ends:
+        return ends[-1].task_spec.bpmn_id
+    # A token that ran out of sequence flows (an element with no outgoing flow) ends the
+    # process, as in Camunda: the request ends there, never at the authorized end.
+    last = wf.last_task
+    return (last.task_spec.bpmn_id if last is not None else None) or "(no end event)"
 
 
 def clear_decision(wf: BpmnWorkflow, task_ids: list[str]) -> None:

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
-from SpiffWorkflow.bpmn.specs.defaults import ScriptTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ScriptTask, ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
@@ -223,6 +223,50 @@ class VotingSequentialTask(_Votes, SequentialMultiInstanceTask):
     """Sequential countersign with Sealflow's vote rule."""
 
 
+_PERFORMERS = ("assignee", "candidateUsers", "candidateGroups")
+
+
+class ManualTaskParser(SealflowTaskParser):
+    """``bpmn:manualTask``: work done outside Sealflow that someone confirms. With performers
+    (``camunda:assignee``, ``candidateUsers``, ``candidateGroups``, or a lane) it waits for one
+    of them to confirm it, like a user task (as SpiffArena does); its confirmation is never an
+    approval. With none it passes through, as in Camunda (deploy warns: the parse decides,
+    through the spec's ``manual`` flag, what ``do_engine_steps`` runs by itself)."""
+
+    def parse_extensions(self, node=None):
+        node = node if node is not None else self.node
+        return {"properties": _properties(node),
+                **{attr: node.get(f"{_C}{attr}") for attr in _PERFORMERS},
+                "dueDate": node.get(f"{_C}dueDate"), "form": []}
+
+    def create_task(self):
+        task = super().create_task()
+        task.manual = bool(self.lane or any(
+            (self.node.get(f"{_C}{attr}") or "").strip() for attr in _PERFORMERS))
+        return task
+
+
+class PassThroughTaskParser(SealflowTaskParser):
+    """``bpmn:task``, the undefined task: it does nothing and passes through, as in Camunda
+    (SpiffWorkflow would wait for someone to run it, and no one ever would)."""
+
+    def create_task(self):
+        task = super().create_task()
+        task.manual = False
+        return task
+
+
+def is_manual(task_spec: Any) -> bool:
+    """A manual task that waits for one of its performers to confirm it."""
+    return isinstance(task_spec, ManualTask) and task_spec.manual
+
+
+def is_human(task_spec: Any) -> bool:
+    """Whether the engine waits for a person at this task: a user task, or a manual task with
+    performers."""
+    return isinstance(task_spec, UserTask) or is_manual(task_spec)
+
+
 class RefusedTaskParser(CamundaTaskParser):
     """Refuses an element type at deploy time, naming the element."""
 
@@ -298,8 +342,10 @@ class SealflowParser(CamundaParser):
         full_tag("serviceTask"): (ServiceTaskRefuser, ServiceTask),
         full_tag("sendTask"): (ServiceTaskRefuser, ServiceTask),
         full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTableTask),
+        full_tag("manualTask"): (ManualTaskParser, ManualTask),
+        full_tag("task"): (PassThroughTaskParser, NoneTask),
     })
-    for _tag in ("endEvent", "startEvent", "task", "manualTask", "boundaryEvent",
+    for _tag in ("endEvent", "startEvent", "boundaryEvent",
                  "intermediateCatchEvent", "intermediateThrowEvent"):
         _parser, _spec = OVERRIDE_PARSER_CLASSES[full_tag(_tag)]
         OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (

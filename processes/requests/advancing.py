@@ -15,9 +15,11 @@ from processes.errors import (
     PolicyRefused,
 )
 from processes.flows import engine
+from processes.flows.bpmn import spec_metadata
 from processes.flows.engine import EngineIncident
 from processes.models import (
     GrantStatus,
+    ProcessDefinition,
     Request,
     RequestStatus,
     SigningGrant,
@@ -62,11 +64,12 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
             row.status = TaskStatus.cancelled
             row.completed_at = utcnow()
     new = [r for r in ready if r.id not in open_rows]
-    engine.clear_decision(wf, [r.id for r in new])
+    # A manual task leaves the approvers' decision as it was: it takes none.
+    engine.clear_decision(wf, [r.id for r in new if not r.manual])
     still_open = [row for task_id, row in open_rows.items() if task_id in ready_ids]
     try:
         for r in new:
-            meta = definition.tasks.get(r.element_id, {"name": r.element_id})
+            meta = _metadata(definition, r)
             task = inbox.open_task(session, req, r.id, r.element_id, meta, r.data,
                                    activity=r.activity)
             still_open.append(task)
@@ -88,6 +91,10 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
                 None, request_id=req.id, due_at=due))
     end = engine.reached_end(wf, definition.authorized_end)
     if end is None:
+        if req.status == RequestStatus.running and not still_open and due is None:
+            stalled = engine.stalled_at(wf, set())
+            if stalled is not None:
+                mark_incident(session, req, stalled)
         return
     req.end_event = end
     if end == definition.authorized_end:
@@ -99,6 +106,17 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
                      end_event=end)
         on_commit(session, lambda: signals.request_finished.send(
             None, request_id=req.id, status=req.status.value))
+
+
+def _metadata(definition: ProcessDefinition, ready: engine.ReadyTask) -> dict:
+    """What the inbox needs of a ready task: kept at deploy, or (a manual task of a flow
+    deployed before manual tasks were offered to people) read from its spec."""
+    meta = definition.tasks.get(ready.element_id)
+    if meta is None and ready.manual and ready.spec is not None:
+        return spec_metadata(ready.spec)
+    if meta is None:
+        return {"name": ready.element_id}
+    return {**meta, "manual": True} if ready.manual else meta
 
 
 def _authorize(session: Session, req: Request) -> None:

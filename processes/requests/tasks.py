@@ -90,6 +90,19 @@ def _check_seen(req: Request, seen_sha256: Any) -> None:
             "on what is there now")
 
 
+def _check_confirmation(decision: str | None, revision: Revision | None) -> None:
+    """A manual task is confirmed done: it takes no decision (it is never an approval) and
+    carries no document."""
+    if decision is not None:
+        raise InvalidContent(
+            "this is a manual task: it is confirmed done, with no decision (it is not an "
+            "approval); complete it without one",
+            [{"field": "decision", "message": "a manual task takes no decision"}])
+    if revision is not None:
+        raise InvalidContent("a manual task does not revise the document",
+                             [{"field": "document", "message": "not accepted by this task"}])
+
+
 def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
     task = session.get(Task, task_id)
     if task is None or not inbox.can_see(session, identity, task.request):
@@ -143,10 +156,14 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
     except StateUnreadable as exc:
         mark_incident(session, req, exc)
         return req
+    manual = engine.is_manual_task(wf, task.id)
+    if manual:
+        _check_confirmation(decision, revision)
     if revision is not None:
         _revise(session, identity, task, req, revision)
-    values["decision"] = decision
-    values["comment"] = comment
+    if not manual:  # a manual task sets no variable: the approvers' decision stays as it was
+        values["decision"] = decision
+        values["comment"] = comment
     incident = None
     try:
         engine.complete(wf, task.id, values)

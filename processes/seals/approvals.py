@@ -1,10 +1,11 @@
 """What counts as an approval of a request, and whether a request has the approvals it needs.
 
-An approval is a user task completed with the decision ``approve`` on the request's current
-subject (the document's SHA-256; for a lifecycle request, which carries no document, the SHA-256
-of its data) by someone other than the requester and other than whoever filed the request on
-their behalf. No grant is written, no seal changed and nothing sealed without at least one; a
-seal's policy may demand more (``min_approvals``, demanded approvers), never fewer.
+An approval is a user task (never a manual task, whose confirmation takes no decision)
+completed with the decision ``approve`` on the request's current subject (the document's
+SHA-256; for a lifecycle request, which carries no document, the SHA-256 of its data) by someone
+other than the requester and other than whoever filed the request on their behalf. No grant
+is written, no seal changed and nothing sealed without at least one; a seal's policy may demand
+more (``min_approvals``, demanded approvers), never fewer.
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ def given(session: Session, req: Request) -> list[dict[str, Any]]:
     """The approvals that count for ``req`` now, oldest first (one per task): on exactly its
     current subject (a revision resets them), by anyone but its requester and its filer."""
     excluded = {req.requester_id, req.created_by_id}
-    rows = session.execute(
-        select(Task, User.name).join(User, User.id == Task.completed_by_id).where(
-            Task.request_id == req.id, Task.status == TaskStatus.completed,
-            Task.document_sha256 == subject_sha256(req), Task.decision == "approve",
-            Task.completed_by_id.not_in(excluded)).order_by(Task.completed_at, Task.id))
+    stmt = select(Task, User.name).join(User, User.id == Task.completed_by_id).where(
+        Task.request_id == req.id, Task.status == TaskStatus.completed,
+        Task.document_sha256 == subject_sha256(req), Task.decision == "approve",
+        Task.completed_by_id.not_in(excluded))
+    # A manual task's confirmation is never an approval (it takes no decision either).
+    manual = sorted(e for e, meta in (req.process.tasks or {}).items() if meta.get("manual"))
+    if manual:
+        stmt = stmt.where(Task.element_id.not_in(manual))
+    rows = session.execute(stmt.order_by(Task.completed_at, Task.id))
     return [{"task": t.id, "element": t.element_id, "name": t.name, "by": by,
              "decision": t.decision, "at": t.completed_at.isoformat()} for t, by in rows]
 

@@ -148,7 +148,7 @@ def prove(definition: ProcessDefinition, demands: list[Demand], people: People) 
     graph = FlowGraph.of(definition)
     for demand in demands:
         blocked = {element for element, meta in (definition.tasks or {}).items()
-                   if meets(meta, demand, people)}
+                   if not meta.get("manual") and meets(meta, demand, people)}
         path = graph.slipping_path(definition.authorized_end, blocked)
         if path is not None:
             return Outcome(False, demand, [{"id": e, "name": graph.names.get(e)} for e in path])

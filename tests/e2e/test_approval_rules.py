@@ -60,7 +60,7 @@ REVISED_LAST = flow("revised_last", f"""
     {END_AUTHORIZED}""")
 
 
-def _plant(app, files: dict[str, bytes]) -> None:
+def plant(app, files: dict[str, bytes]) -> None:
     """Store a flow as a version deployed before the deploy-time check existed would be:
     straight into the database, past every check."""
     parsed = load_flow(files)
@@ -150,7 +150,7 @@ def test_a_call_activity_counts_only_when_every_path_through_it_has_an_approval(
 def test_a_flow_planted_before_the_check_still_seals_nothing_without_an_approval(app, org, pdf):
     """The run-time rule holds on its own: the authorized end writes no grant when nobody but
     the requester approved, and the request fails with the reason."""
-    _plant(app, {"straight.bpmn": STRAIGHT})
+    plant(app, {"straight.bpmn": STRAIGHT})
     resp = submit(org.alice, org.seal_id, pdf, process="straight")
     assert resp.status_code == 201, resp.get_json()
     body = org.alice.get(f"/api/v1/requests/{resp.get_json()['id']}").get_json()
@@ -196,7 +196,7 @@ def test_flows_that_change_seals_are_deployed_by_seal_admins_and_admins_only(org
 def test_a_designers_make_flow_with_no_one_else_involved_makes_no_seal(app, org):
     """The designer's own seal, certified by the organisation CA with themselves as custodian:
     planted past the deploy checks, it still fails at its authorized end."""
-    _plant(app, {"own_seal.bpmn": flow("own_seal", f"""
+    plant(app, {"own_seal.bpmn": flow("own_seal", f"""
         <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="authorized" />
         {END_AUTHORIZED}""", properties='<camunda:property name="seal_action" value="make" />')})
     resp = org.designer.post("/api/v1/requests", data={
