@@ -12,11 +12,18 @@ from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
-from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ScriptTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import (
+    ManualTask,
+    NoneTask,
+    ReceiveTask,
+    ScriptTask,
+    ServiceTask,
+)
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
@@ -354,6 +361,12 @@ class SealflowParser(CamundaParser):
                   "parse_message_event": _parse_message_event,
                   "parse_timer_event": parse_timer_event}), _spec)
     del _tag, _parser, _spec
+    # A receive task waits for the same message kind the API delivers (the stock parser gives
+    # it BPMN's plain one, which nothing could send).
+    OVERRIDE_PARSER_CLASSES[full_tag("receiveTask")] = (
+        type("SealflowReceiveTaskParser", (CamundaEventDefinitionParser, ReceiveTaskParser),
+             {"parse_extensions": SealflowTaskParser.parse_extensions,
+              "parse_message_event": _parse_message_event}), ReceiveTask)
 
     def __init__(self, namespaces=None, validator=None):
         super().__init__(namespaces, validator)

@@ -43,9 +43,6 @@ STRANDING = {
     "condition": ('<bpmn:intermediateCatchEvent id="stuck" name="Paid">'
                   "<bpmn:conditionalEventDefinition><bpmn:condition>${paid}</bpmn:condition>"
                   "</bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>", ""),
-    # A receive task's message, which POST .../messages/<name> cannot deliver.
-    "receive task": ('<bpmn:receiveTask id="stuck" name="Paid" messageRef="msg" />',
-                     '<bpmn:message id="msg" name="paid" />'),
 }
 
 
@@ -67,9 +64,6 @@ def test_a_token_that_waits_on_nothing_is_an_incident_naming_the_element(org, pd
     body = admin.get(f"/api/v1/requests/{req['id']}").get_json()
     assert body["status"] == "incident" and body["tasks"] == []
     assert body["failure"].startswith("stuck: ") and "waits on nothing" in body["failure"]
-    if kind == "receive task":  # what the request seemed to wait for cannot come indeed
-        assert org.alice.post(f"/api/v1/requests/{req['id']}/messages/paid",
-                              json={}).status_code == 409
     with app.app_context():
         (event,) = db.session.execute(select(AuditEvent).where(
             AuditEvent.action == "request.incident",
@@ -80,6 +74,21 @@ def test_a_token_that_waits_on_nothing_is_an_incident_naming_the_element(org, pd
     again = admin.post(f"/api/v1/requests/{req['id']}/retry")
     assert again.status_code == 200 and again.get_json()["status"] == "incident"
     assert again.get_json()["failure"].startswith("stuck: ")
+
+
+def test_a_receive_task_waits_for_its_message_and_it_comes_through_the_api(org, pdf):
+    """A receive task waits for a message the API delivers (it used to wait for one of
+    another kind, which nothing could send)."""
+    key = "receive_paid"
+    deployed = deploy_bytes(org.designer, {f"{key}.bpmn": _after_the_custodian(
+        key, '<bpmn:receiveTask id="stuck" name="Paid" messageRef="msg" />',
+        '<bpmn:message id="msg" name="paid" />')})
+    assert deployed.status_code == 201, deployed.get_json()
+    req = submit(org.alice, org.seal_id, pdf, process=key).get_json()
+    assert approve(org.carol).get_json()["request"]["status"] == "running"
+    sent = org.alice.post(f"/api/v1/requests/{req['id']}/messages/paid", json={})
+    assert sent.status_code == 200, sent.get_json()
+    assert org.alice.get(f"/api/v1/requests/{req['id']}").get_json()["status"] == "sealed"
 
 
 def test_a_token_that_runs_out_of_flows_ends_the_request(app, org, pdf, monkeypatch):
