@@ -34,6 +34,16 @@ def _env_int(name: str, default: int) -> int:
             from None
 
 
+def _env_float(name: str, default: float) -> float:
+    value = _env(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigurationError(f"SEALFLOW_{name} must be a number, not {value!r}") from None
+
+
 class Config:
     """Defaults for a single-machine installation (SQLite, in-process jobs)."""
 
@@ -45,7 +55,11 @@ class Config:
         # The passphrase that encrypts every private key at rest (PKCS#8).
         self.KEY_PASSPHRASE = _env("KEY_PASSPHRASE")
         self.ORG_NAME = _env("ORG_NAME", "示例科技有限公司")
-        self.BASE_URL = (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/")
+        # Where clients reach Sealflow: links, and the CRL and OCSP addresses written into
+        # certificates. Unset, `run` and `serve` take it from their --host and --port (others,
+        # `init` say, use the default, `run`'s own).
+        self.BASE_URL_SET = bool((_env("BASE_URL") or "").strip())
+        self.BASE_URL = ((_env("BASE_URL") or "").strip() or "http://127.0.0.1:5000").rstrip("/")
         self.TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
         # "thread": seal in a background thread after the commit (the embedded default);
         # "inline": seal right after the commit, before the response (tests, scripts);
@@ -70,6 +84,12 @@ class Config:
         self.TSA_PASSWORD = _env("TSA_PASSWORD")
         # The policy OID Sealflow's own TSA names in its tokens (default: Sealflow's own OID).
         self.TSA_POLICY = _env("TSA_POLICY")
+        # A timestamp that cannot be had now (the TSA unreachable, slow, busy, garbled) is asked
+        # for again TSA_RETRIES times, waiting TSA_RETRY_BASE_SECONDS, then twice as long each
+        # time, at most TSA_RETRY_MAX_SECONDS; the request stays authorized meanwhile.
+        self.TSA_RETRIES = _env_int("TSA_RETRIES", 5)
+        self.TSA_RETRY_BASE_SECONDS = _env_float("TSA_RETRY_BASE_SECONDS", 30.0)
+        self.TSA_RETRY_MAX_SECONDS = _env_float("TSA_RETRY_MAX_SECONDS", 600.0)
         # Outside clients of POST /tsa, per client address (as VERIFY_RATE); Sealflow's own
         # jobs ask the TSA in-process, never limited. TSA_PUBLIC=false: signed-in clients only
         # (a bearer token or a session), others get 401.
@@ -131,6 +151,18 @@ class Config:
             raise ConfigurationError(
                 f"SEALFLOW_TSA_URL must be an http:// or https:// URL (or empty, for Sealflow's "
                 f"own TSA), not {self.TSA_URL!r}")
+        if not self.BASE_URL.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"SEALFLOW_BASE_URL must be an http:// or https:// URL (where clients reach "
+                f"Sealflow), not {self.BASE_URL!r}")
+        if not 0 <= self.TSA_RETRIES <= 100:
+            raise ConfigurationError(
+                f"SEALFLOW_TSA_RETRIES must be from 0 to 100, not {self.TSA_RETRIES}")
+        if not 0 < self.TSA_RETRY_BASE_SECONDS <= self.TSA_RETRY_MAX_SECONDS <= 86400:
+            raise ConfigurationError(
+                "SEALFLOW_TSA_RETRY_BASE_SECONDS and SEALFLOW_TSA_RETRY_MAX_SECONDS must be "
+                "seconds, more than 0, the base no more than the most, at most 86400 "
+                f"(not {self.TSA_RETRY_BASE_SECONDS} and {self.TSA_RETRY_MAX_SECONDS})")
         if self.TSA_USERNAME and ":" in self.TSA_USERNAME:
             raise ConfigurationError("SEALFLOW_TSA_USERNAME cannot contain ':' (basic auth)")
         if self.TSA_POLICY and not re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", self.TSA_POLICY):

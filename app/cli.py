@@ -253,10 +253,14 @@ def business_type_add(key, process_key, name) -> str:
 @with_appcontext
 def run_command(host, port) -> None:
     """Development server with the scheduler and job runner in-process."""
+    from app import base_url
     from app.jobs import runner
     app = current_app._get_current_object()
+    # Before any job runs: what it makes (a seal's certificate) names this server's address.
+    base = base_url.adopt(app, host, port)
     runner(app).start_scheduler()
     runner(app).sweep()
+    base_url.check_in_background(base_url.local_url(host, port), base)
     # app.run() is a no-op under the Flask CLI (FLASK_RUN_FROM_CLI): serve directly.
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
@@ -267,10 +271,17 @@ def run_command(host, port) -> None:
 @click.option("--host", default="127.0.0.1")
 def serve_command(workers, port, host) -> None:
     """Production server (gunicorn). Run `sealflow worker` beside it for the scheduler."""
+    from app import base_url
     from config import Config
     # Here, before gunicorn's workers each fail on it with a traceback.
-    _settings_checked(lambda: Config().validate())
+    settings = _settings_checked(Config)
+    _settings_checked(settings.validate)
+    if not settings.BASE_URL_SET:  # the workers inherit it: links and certificates name us
+        os.environ["SEALFLOW_BASE_URL"] = base_url.served_base_url(host, port)
+    base_url.announce(os.environ.get("SEALFLOW_BASE_URL", settings.BASE_URL),
+                      settings.BASE_URL_SET, lambda msg, *args: click.echo(msg % args, err=True))
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                               "--config", "python:app.gunicorn_conf",
                                "--bind", f"{host}:{port}", "wsgi:app"])
 
 
@@ -280,6 +291,10 @@ def worker_command() -> None:
     """Scheduler and job runner as their own process."""
     from app.jobs import runner
     app = current_app._get_current_object()
+    if not app.config.get("BASE_URL_SET"):
+        click.echo(f"warning: SEALFLOW_BASE_URL is unset: certificates this worker makes (a "
+                   f"seal the 制章申请 flow makes) name {app.config['BASE_URL']}. Set it as "
+                   "for `sealflow serve`.", err=True)
     runner(app).start_scheduler()
     runner(app).sweep()
     click.echo("worker running; Ctrl-C stops it")

@@ -24,6 +24,9 @@ def env() -> Env:
                      pkcs11_pin=c.get("PKCS11_PIN"), pades_level=c["PADES_LEVEL"],
                      tsa_url=c["TSA_URL"], tsa_username=c.get("TSA_USERNAME"),
                      tsa_password=c.get("TSA_PASSWORD"), tsa_policy=c.get("TSA_POLICY"),
+                     tsa_retries=c["TSA_RETRIES"],
+                     tsa_retry_base_seconds=c["TSA_RETRY_BASE_SECONDS"],
+                     tsa_retry_max_seconds=c["TSA_RETRY_MAX_SECONDS"],
                      external_ca_roots=_pem_file(c.get("EXTERNAL_CA_ROOTS")))
         current_app.extensions["sealflow_env"] = cached
     return cached

@@ -110,7 +110,7 @@ def demo_command() -> None:
             seal = registry.create_seal(db.session, env(), f"{env().org_name}合同专用章",
                                      seal_type="合同专用章",
                                      custodians=[directory.get_user(db.session, "carol")])
-    click.echo("Demo organisation ready. Log in at http://127.0.0.1:5000/login with:")
+    click.echo(f"Demo organisation ready. Log in at {env().base_url}/login with:")
     for name, display, _groups, _roles in USERS:
         click.echo(f"  {name:<7} / {PASSWORD}   {display}")
     click.echo(f"Seal {seal.id}: {seal.name} (custodian carol). Who approves what:")

@@ -52,6 +52,10 @@ def seal_grant(session: Session, env: Env, grant_id: int) -> bool:
         with unit_of_work(session):
             sealing.record_halt(session, lease)
         return False
+    except sealing.TimestampDelayed as exc:
+        with unit_of_work(session):
+            sealing.record_timestamp_wait(session, env, lease, str(exc))
+        return False
     except sealing.RefuseToSeal as exc:
         with unit_of_work(session):
             sealing.record_failure(session, lease, str(exc))

@@ -37,5 +37,12 @@ class Env:
     """The password that goes with :attr:`tsa_username`. A secret: never logged."""
     tsa_policy: str | None = None
     """The policy OID the built-in TSA names in its tokens; ``None`` for Sealflow's default."""
+    tsa_retries: int = 5
+    """How many times the sealing job asks again for a timestamp it could not have (the TSA
+    unreachable, slow, busy); the request stays ``authorized`` meanwhile."""
+    tsa_retry_base_seconds: float = 30.0
+    """The wait before the first of those tries; each next one waits twice as long..."""
+    tsa_retry_max_seconds: float = 600.0
+    """...but never longer than this."""
     external_ca_roots: tuple[bytes, ...] = ()
     """PEM root certificates of the CAs outside Sealflow trusted to certify seals."""

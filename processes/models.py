@@ -354,6 +354,10 @@ class SigningGrant(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The seal's usage periods this grant holds a reserved use in (released if it fails).
     reserved: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The timestamp service gave no answer: {"for": "timestamp", "try": the next try's number,
+    # "of": how many, "next_at", "reason"}; lease_until holds the next try off until then.
+    # Cleared when the grant fails, so that a retry starts counting afresh.
+    waiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AuditEvent(Base):

@@ -77,6 +77,9 @@ class TimestampRefused(SignerError):
         super().__init__(f"timestamp request refused ({fail_info}): {reason}")
 
 
-class TimestampUnavailable(SignerError):
-    """A timestamp authority in this process could not answer at all (it does not exist yet, or
-    it could not record the token): not a refusal of the request, which it answers itself."""
+class TimestampUnavailable(SigningFailed):
+    """A timestamp authority gave no usable answer, for a reason that may pass: it could not be
+    reached, did not answer in time, was busy (HTTP 5xx, 408, 429), or sent something that is
+    not a timestamp reply; or, in this process, it could not record the token. Asking again
+    later may succeed (the sealing job does). A refusal of the request (a rejection, refused
+    credentials) is a plain :class:`SigningFailed`: asking again would get the same answer."""

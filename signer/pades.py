@@ -274,7 +274,8 @@ def seal_pdf(
     :raises HashMismatch: ``data`` is not the approved document.
     :raises InvalidDocument: ``data`` is not a PDF that can be sealed.
     :raises InvalidPlacement: the seal does not fit where asked.
-    :raises SigningFailed: pyHanko could not sign (a bad appearance, a timestamp failure ...).
+    :raises SigningFailed: pyHanko could not sign (a bad appearance, a timestamp refused ...);
+        :class:`~signer.TimestampUnavailable` when the TSA gave no usable answer (try later).
     """
     started = time.perf_counter()
     approved = ApprovalCheck(data, expected_sha256)

@@ -2,8 +2,12 @@
 
 :func:`local_timestamper` asks a TSA in this process (Sealflow's own, through a function that
 answers a DER ``TimeStampReq`` as ``POST /tsa`` would); :func:`http_timestamper` builds pyHanko's
-RFC 3161 HTTP client for a TSA elsewhere. Both read the answer the same way: a refusal is a
-:class:`~pyhanko.sign.timestamps.TimestampRequestError`.
+RFC 3161 HTTP client for a TSA elsewhere. Both read the answer the same way and sort a failure
+into one of two kinds: a refusal (a rejection, refused credentials, no TSA at that address) is a
+:class:`~pyhanko.sign.timestamps.TimestampRequestError`, which sealing reports as
+:class:`~signer.SigningFailed`; no usable answer (unreachable, too slow, busy, garbled) is
+:class:`~signer.TimestampUnavailable`, which passes through pyHanko untouched, so that the
+sealing job can ask again later.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class _TimeStamper(HTTPTimeStamper):
     - A refusal is a :class:`~pyhanko.sign.timestamps.TimestampRequestError`. asn1crypto 1.5.1
       declares the token of a ``TimeStampResp`` mandatory (wbond/asn1crypto#286), so a rejection,
       which has none, would otherwise surface as a bare ``ValueError``.
+    - No usable answer is :class:`~signer.TimestampUnavailable` (see :func:`_unanswered`), where
+      pyHanko says "Error while contacting timestamp service" for every failure alike.
     - Each request's HTTP session (pyHanko opens one per request: an event loop per signature)
       reuses one TLS context, where pyHanko's would load the CA bundle every time.
     """
@@ -76,8 +82,10 @@ class _TimeStamper(HTTPTimeStamper):
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         try:
             response = await super().async_request_tsa_response(req)
+        except TimestampRequestError as e:  # pyHanko's wrapper of the HTTP client's error
+            raise _unanswered(e.__cause__) from e
         except ValueError:
-            raise TimestampRequestError("the TSA's reply is not a TimeStampResp") from None
+            raise TimestampUnavailable("the TSA's reply is not a TimeStampResp") from None
         return _checked(response)
 
 
@@ -93,32 +101,54 @@ class _LocalTimeStamper(TimeStamper):
         try:
             reply = self._respond(req.dump())
         except TimestampUnavailable as e:
-            raise TimestampRequestError(f"the timestamp authority could not answer: {e}") from e
+            raise TimestampUnavailable(f"the timestamp authority could not answer: {e}") from e
         try:
             response = tsp.TimeStampResp.load(reply)
         except ValueError:
-            raise TimestampRequestError("the TSA's reply is not a TimeStampResp") from None
+            raise TimestampUnavailable("the TSA's reply is not a TimeStampResp") from None
         return _checked(response)
 
 
+_BUSY = frozenset({408, 425, 429})
+"""HTTP statuses below 500 that say "not now" rather than "no": asked again later."""
+
+
+def _unanswered(cause: BaseException | None) -> Exception:
+    """What a failed HTTP exchange with a TSA means. The TSA turning the request down (an HTTP
+    4xx: credentials refused, no TSA at that address) is a refusal; anything else (refused
+    connection, timeout, HTTP 5xx, a reply of another type) may pass:
+    :class:`~signer.TimestampUnavailable`."""
+    if isinstance(cause, aiohttp.ContentTypeError):
+        return TimestampUnavailable(f"the timestamp service's reply is not a timestamp reply "
+                                    f"({cause.message})")
+    if isinstance(cause, aiohttp.ClientResponseError):
+        what = f"HTTP {cause.status} {cause.message or ''}".strip()
+        if 400 <= cause.status < 500 and cause.status not in _BUSY:
+            return TimestampRequestError(f"the timestamp service refused the request: {what}")
+        return TimestampUnavailable(f"the timestamp service did not answer: {what}")
+    if isinstance(cause, TimeoutError):
+        return TimestampUnavailable("the timestamp service did not answer in time")
+    return TimestampUnavailable(f"the timestamp service could not be reached: "
+                                f"{cause or 'no reason given'}")
+
+
 def _checked(response: tsp.TimeStampResp) -> tsp.TimeStampResp:
-    """``response``, parsed; a refusal (no token) raises, saying why."""
+    """``response``, parsed; a refusal (no token) raises, saying why; a reply that cannot be
+    read even with the token optional is garbled (:class:`~signer.TimestampUnavailable`)."""
     try:
         response["status"]  # noqa: B018 - parses the response: a rejection fails here
     except ValueError:
-        raise TimestampRequestError(_refusal(response)) from None
-    return response
-
-
-def _refusal(response: tsp.TimeStampResp) -> str:
-    """What a TSA's token-less reply says, read with the token optional."""
+        pass
+    else:
+        return response
     try:
         status = TimestampResponse.load(response.dump())["status"].native
     except ValueError:
-        return "the TSA's reply is not a TimeStampResp"
+        raise TimestampUnavailable("the TSA's reply is not a TimeStampResp") from None
     fail_info = ", ".join(sorted(status["fail_info"] or [])) or "none"
     text = "; ".join(status["status_string"] or [])
-    return f"the TSA refused the request: {status['status']}, failInfo {fail_info}, {text!r}"
+    raise TimestampRequestError(
+        f"the TSA refused the request: {status['status']}, failInfo {fail_info}, {text!r}")
 
 
 def http_timestamper(
@@ -147,7 +177,8 @@ def http_timestamper(
 def local_timestamper(respond: Callable[[bytes], bytes]) -> TimeStamper:
     """pyHanko's timestamp client for a TSA answering in this process: ``respond`` takes a DER
     ``TimeStampReq`` and returns the DER ``TimeStampResp`` (granted or refused), as the TSA's
-    HTTP endpoint would, or raises :class:`~signer.TimestampUnavailable` when it cannot answer.
+    HTTP endpoint would, or raises :class:`~signer.TimestampUnavailable` when it cannot answer
+    now (another :class:`~signer.SignerError` when it cannot answer at all: it passes through).
     Keep it and reuse it: like the HTTP client, it asks for one token to size signatures, once
     per instance.
     """

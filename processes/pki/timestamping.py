@@ -184,9 +184,10 @@ def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
                 session.execute(text(
                     f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}"))
             return timestamp(session, env, request_der, client=IN_PROCESS)
-    except NotFound as exc:
-        raise signer.TimestampUnavailable(exc.message) from None
-    except SQLAlchemyError as exc:
+    except NotFound as exc:  # not a passing trouble: `sealflow init` makes it
+        raise signer.SigningFailed(f"the timestamp authority could not answer: {exc.message}") \
+            from None
+    except SQLAlchemyError as exc:  # the database busy, say: the sealing job asks again later
         logger.warning("the built-in TSA could not record a token: %s", exc)
         raise signer.TimestampUnavailable(
             "the timestamp could not be recorded in the serial register") from None

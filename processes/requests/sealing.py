@@ -3,7 +3,9 @@
 The steps of the sealing job, which ``app.jobs.seal_grant`` runs each in a transaction of its
 own (the job owns them; these flush, never commit): :func:`take_lease`; :func:`sign`, with no
 write transaction open (signing is the slow part); then :func:`record_sealed`, or
-:func:`record_halt` or :func:`record_failure` when :func:`sign` refused. A worker that dies
+:func:`record_halt` or :func:`record_failure` when :func:`sign` refused, or
+:func:`record_timestamp_wait` when the timestamp could not be had now (the grant tries again
+later, with backoff, a bounded number of times). A worker that dies
 leaves a lease that expires; the grant is then taken again. Recording checks the grant is still
 ours and unconsumed, and the sealed-document column is unique, so a grant never seals twice. It
 also checks again, holding the request's row lock, that the request is still authorized and the
@@ -79,6 +81,12 @@ def take_lease(session: Session, grant_id: int, lease_seconds: int) -> Lease | N
     attempt = session.execute(
         select(SigningGrant.attempts).where(SigningGrant.id == grant_id)).scalar_one()
     return Lease(grant_id, attempt)
+
+
+class TimestampDelayed(RefuseToSeal):
+    """The timestamp service gave no usable answer (unreachable, slow, busy, garbled): the grant
+    waits and tries again later (:func:`record_timestamp_wait`); after the last try the request
+    fails with this reason."""
 
 
 class SealHalted(RefuseToSeal):
@@ -187,6 +195,8 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
                                page_refs=[(ref[0], ref[1]) for ref in document.page_refs or ()])
     except signer.HashMismatch as exc:
         raise RefuseToSeal(f"hash mismatch: {exc}") from None
+    except signer.TimestampUnavailable as exc:
+        raise TimestampDelayed(str(exc)) from None
     except signer.SignerError as exc:
         raise RefuseToSeal(f"signing failed: {exc}") from None
 
@@ -263,6 +273,37 @@ def record_failure(session: Session, lease: Lease, reason: str) -> None:
     _settle(session, grant, req, problem if problem is not None else RefuseToSeal(reason))
 
 
+def record_timestamp_wait(session: Session, env: Env, lease: Lease, reason: str) -> None:
+    """The timestamp could not be had for ``reason``: unless the request waits for its seal or
+    has moved on, the grant waits (the request stays authorized and says so) and is taken again
+    after a backoff (``lease_until``: the sweep takes it then); after the last of
+    ``1 + env.tsa_retries`` tries the request fails, its use of the seal released."""
+    locked = _locked(session, lease)
+    if locked is None:
+        return
+    grant, req, seal = locked
+    problem = _standing(session, grant, req, seal)
+    if problem is not None:
+        _settle(session, grant, req, problem)
+        return
+    failed = int((grant.waiting or {}).get("try", 1))  # the number of the try that just failed
+    tries = env.tsa_retries + 1
+    if failed >= tries:
+        _settle(session, grant, req, RefuseToSeal(
+            f"signing failed: no timestamp after {tries} tries: {reason}"))
+        return
+    wait = min(env.tsa_retry_base_seconds * 2 ** (failed - 1), env.tsa_retry_max_seconds)
+    next_at = utcnow() + timedelta(seconds=wait)
+    grant.lease_until = next_at
+    grant.waiting = {"for": "timestamp", "try": failed + 1, "of": tries,
+                     "next_at": next_at.isoformat(), "reason": reason}
+    audit.record(session, "grant.timestamp_retry", request_id=req.id, seal_id=grant.seal_id,
+                 grant=grant.id, failed_try=failed, of=tries, next_at=next_at.isoformat(),
+                 reason=reason)
+    logger.warning("request %d: no timestamp (try %d of %d): %s; next try after %s",
+                   req.id, failed, tries, reason, next_at.isoformat())
+
+
 def _settle(session: Session, grant: SigningGrant, req: Request, problem: RefuseToSeal) -> None:
     """A grant that cannot seal now: it waits (seal suspended), is given up (request moved
     on), or fails with its request (seal voided, revoked or expired; signing failed)."""
@@ -275,6 +316,7 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
         return
     grant.status = GrantStatus.failed
     grant.error = str(problem)
+    grant.waiting = None  # a retry by an admin counts its tries afresh
     policy.release(session, grant)
     if isinstance(problem, RequestMovedOn):
         audit.record(session, "grant.dropped", request_id=req.id, seal_id=grant.seal_id,

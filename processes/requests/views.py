@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from processes.models import Request, Task, TaskStatus, User
+from processes.models import Request, RequestStatus, SigningGrant, Task, TaskStatus, User
 from processes.requests.advancing import OPEN_TASKS, OPEN_TASKS_KEY
 from processes.seals import approvals
 
@@ -71,10 +71,25 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
         "sealed_document": ({"sha256": req.sealed_document.sha256}
                             if req.sealed_document is not None else None),
         "failure": req.failure,
+        "sealing": _sealing(session, req),
         "created_at": req.created_at.isoformat(),
         "updated_at": req.updated_at.isoformat(),
     } | ({} if total is None else {"history_total": total,
                                     "history_truncated": total > len(history)})
+
+
+def _sealing(session: Session, req: Request) -> dict | None:
+    """What an authorized request's sealing waits for, when it waits for something: the
+    timestamp service (``{waiting_for, try, of, next_at, reason}``: the next try's number, how
+    many there will be at most, when, and why the last one failed); otherwise None."""
+    if req.status != RequestStatus.authorized:
+        return None
+    waiting = session.execute(select(SigningGrant.waiting).where(
+        SigningGrant.request_id == req.id)).scalar_one_or_none()
+    if not waiting:
+        return None
+    return {"waiting_for": waiting["for"], "try": waiting["try"], "of": waiting["of"],
+            "next_at": waiting["next_at"], "reason": waiting["reason"]}
 
 
 def describe_task(task: Task, form: list[dict] | None = None) -> dict:

@@ -320,6 +320,8 @@ def test_demo_deploys_every_shipped_flow_and_maps_the_business_types(bare_app):
     first = app.test_cli_runner().invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert "alice" in first.output and "sealflow-demo" in first.output
+    # The log-in address is the base URL's (TestConfig: http://localhost), not a fixed :5000.
+    assert "Log in at http://localhost/login with:" in first.output
     before = _snapshot(app)
     assert [(k, v) for k, v, _ in before["definitions"]] == [
         (key, 1) for key in sorted(SHIPPED)]
