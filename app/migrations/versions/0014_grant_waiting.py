@@ -3,13 +3,13 @@
 A sealing job whose timestamp could not be had (the TSA unreachable, slow, busy) no longer
 fails the request at once: the grant waits and tries again with backoff, and says so here.
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015'
+revision = '0014'
 down_revision = '0013'
 branch_labels = None
 depends_on = None
