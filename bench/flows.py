@@ -251,11 +251,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
                    "a database of its own there (default: SQLite in a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
+    p.add_argument("--profile", action="store_true", help="instead: --n flows in process, "
+                   "each stage under cProfile (bench/flows_profile.py)")
+    p.add_argument("--n", type=int, default=20, help="--profile: profiled flows (20)")
+    p.add_argument("--top", type=int, default=20, help="--profile: entries per table (20)")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.profile:
+        from flows_profile import run_profile
+        return common.run_main(args, lambda data_dir, db: run_profile(args, data_dir, db))
     return common.run_main(args, lambda data_dir, db: run(args, data_dir, db))
 
 
