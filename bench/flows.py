@@ -178,10 +178,10 @@ def run(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
     pdf = make_pdf(args.pages)
     records = Records(db.url.replace("postgresql://", "postgresql+psycopg://", 1)
                       if db.url else sqlite_url(data_dir))
-    prod = Production(env, data_dir, args.workers)
+    prod = Production(env, data_dir, args.workers, args.sealers)
     try:
         ready = prod.wait_ready(setup.tokens[REQUESTER])
-        log(f"{prod.server.note} and `sealflow worker` up after {ready:.1f} s")
+        log(f"{prod.server.note} and {args.sealers} x `sealflow worker` up after {ready:.1f} s")
         flow = Flow(prod.port, setup.tokens, setup.seal_id, pdf)
         for i in range(args.warmup):  # first-use costs (imports, caches, prepared statements)
             rid, task = flow.create(-1 - i)
@@ -228,7 +228,8 @@ def report(args, db, prod, cpu, done, elapsed, times, load_before, cpu_per_flow)
     print(f"load        {load_before} (1/5/15 min, before the load phase)")
     print(f"code        {common.code_version()}")
     print(f"database    {db.kind}")
-    print(f"server      {prod.server.note} + `sealflow worker` (SEALFLOW_JOB_MODE=external)")
+    print(f"server      {prod.server.note} + {len(prod.workers)} x `sealflow worker` "
+          "(SEALFLOW_JOB_MODE=external)")
     print(f"document    {args.pages} pages; {args.clients} client threads in this process")
     print(f"\nCPU ms per flow by stage (one client, {args.stage_n} flows each; server = "
           "gunicorn master + workers, worker = `sealflow worker`):")
@@ -261,6 +262,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, help="start at most this many flows per second "
                    "(default: as fast as the clients go)")
     p.add_argument("--workers", type=int, default=2, help="`serve --workers` (2)")
+    p.add_argument("--sealers", type=int, default=1, help="`sealflow worker` processes (1)")
     p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
                    "a database of its own there (default: SQLite in a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
