@@ -3,10 +3,17 @@ however many writers race."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from processes import audit
+from processes.db import configure_engine, write_intent
 from tests.conftest import PG_URL, only_task, submit
 
 
@@ -64,3 +71,37 @@ def test_the_same_task_completed_twice_at_once_completes_once(app, org, pdf):
         codes = sorted(pool.map(complete, range(4)))
     assert codes == [200, 409, 409, 409]
     assert len(org.carol.get("/api/v1/tasks").get_json()) == 1
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock")
+def test_a_sqlite_writer_gets_the_lock_once_freed_and_gives_up_after_its_busy_timeout(tmp_path):
+    """A writer asks again for the write lock while another holds it (processes.db re-asks
+    every 50 ms): it gets it once the holder commits; held past its busy timeout, it fails
+    with SQLite's 'locked' error; either way its connection keeps its busy timeout."""
+    path = tmp_path / "locks.db"
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+    configure_engine(engine, busy_timeout=0.3)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="locked"), write_intent():
+            with engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        releases = threading.Timer(0.2, lambda: holder.execute("COMMIT"))
+        releases.start()
+        configure_engine(patient := create_engine(
+            f"sqlite:///{path}", connect_args={"check_same_thread": False}), busy_timeout=30)
+        with write_intent(), patient.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+            timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        releases.join()
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT x FROM t").scalars().all() == [2]
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
+        assert timeout == 30000
+        patient.dispose()
+    finally:
+        holder.close()
+        engine.dispose()
