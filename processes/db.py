@@ -60,6 +60,11 @@ def begin_write_intent() -> contextvars.Token:
     return _write_intent.set(True)
 
 
+def is_writer() -> bool:
+    """Whether transactions started now are writers (see ``configure_engine``)."""
+    return _write_intent.get()
+
+
 def end_write_intent(token: contextvars.Token) -> None:
     _write_intent.reset(token)
 
@@ -84,9 +89,15 @@ def lock_request(session: Session, request_id: int) -> Request | None:
     return session.execute(_LOCK_REQUEST, {"rid": request_id}).scalar_one_or_none()
 
 
-def lock_request_of_task(session: Session, task_id: str) -> Request | None:
-    """Lock the request a task belongs to, found through the task (one statement)."""
-    return session.execute(_LOCK_REQUEST_OF_TASK, {"tid": task_id}).scalar_one_or_none()
+def lock_request_of_task(session: Session, task_id: str,
+                         also: Any = None) -> tuple[Request | None, Any]:
+    """Lock the request a task belongs to, found through the task (one statement), and read
+    ``also`` (a scalar subquery, or None) in the same statement: ``(request, also's value)``."""
+    stmt = _LOCK_REQUEST_OF_TASK if also is None else _LOCK_REQUEST_OF_TASK.add_columns(also)
+    row = session.execute(stmt, {"tid": task_id}).first()
+    if row is None:
+        return None, None
+    return row[0], (row[1] if also is not None else None)
 
 
 # What waits for the commit, and the session.info keys that live as long as one transaction.
