@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from processes.db import WRITERS_LOCK, is_writer, transaction_cache
@@ -23,7 +23,7 @@ HEAD = _HEAD.scalar_subquery()
 _HEAD_KEY = transaction_cache("sealflow_audit_head")
 # Events recorded and not yet written: all written in one INSERT at the next flush or commit.
 _PENDING_KEY = transaction_cache("sealflow_audit_pending")
-_INSERT = insert(AuditEvent.__table__)
+_INSERT = insert(cast(Table, AuditEvent.__table__))  # Core: plain rows, no ORM objects
 
 
 def _digest(prev_hash: str, at: datetime, actor: str | None, action: str,
