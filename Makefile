@@ -49,6 +49,7 @@ test: install lint typecheck
 
 bench: install
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/flows.py
 	$(BIN)/python bench/sign.py
 	$(BIN)/python bench/sign_loop.py
 

@@ -67,6 +67,8 @@ class Config:
         self.JOB_MODE = _env("JOB_MODE", "thread")
         self.JOB_LEASE_SECONDS = int(_env("JOB_LEASE_SECONDS", "300") or 300)
         self.JOB_POLL_SECONDS = int(_env("JOB_POLL_SECONDS", "30") or 30)
+        # External mode: how often `sealflow worker` looks for grants to seal (a query).
+        self.GRANT_POLL_SECONDS = float(_env("GRANT_POLL_SECONDS", "0.1") or 0.1)
         self.MAX_DOCUMENT_BYTES = int(_env("MAX_DOCUMENT_BYTES", str(50 * 1024 * 1024)) or 0)
         self.MAX_BPMN_BYTES = int(_env("MAX_BPMN_BYTES", str(2 * 1024 * 1024)) or 0)
         self.MAX_CONTENT_LENGTH = self.MAX_DOCUMENT_BYTES + 1024 * 1024

@@ -8,7 +8,8 @@ the jobs of several steps; the others (a lifecycle change, a timer, the CRL) are
 
 Modes (SEALFLOW_JOB_MODE): ``thread`` seals in a background thread of this process (the embedded
 default); ``inline`` seals right after the commit, before the response (tests, scripts);
-``external`` leaves grants to ``sealflow worker``. The scheduler (started by ``sealflow run`` and
+``external`` leaves grants to ``sealflow worker``, whose poller (app/grant_poller.py) finds
+them within SEALFLOW_GRANT_POLL_SECONDS. The scheduler (started by ``sealflow run`` and
 ``sealflow worker``, not by ``create_app``) sweeps for grants whose job was lost.
 """
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 import signer
 from app.context import env
 from app.extensions import db
+from app.grant_poller import GrantPoller
 from processes import signals
 from processes.db import unit_of_work
 from processes.env import Env
@@ -125,6 +127,7 @@ class JobRunner:
         self.mode = app.config["JOB_MODE"]
         self._executor: ThreadPoolExecutor | None = None
         self.scheduler: BackgroundScheduler | None = None
+        self.poller: GrantPoller | None = None  # external mode: grants another process made
         # Requests the stall sweep found waiting on something (a message), by the updated_at
         # it saw: not loaded again until they change.
         self._waiting: dict[int, datetime] = {}
@@ -325,6 +328,9 @@ class JobRunner:
                                    id="sweep-stalled", max_instances=1, coalesce=True,
                                    next_run_time=utcnow())
             self.scheduler.start()
+            if self.mode == "external" and self.poller is None:
+                self.poller = GrantPoller(self.app, self.run_grant)
+                self.poller.start()
             armed = self.arm_all()
             logger.info("scheduler started (sweep every %ss, %d timers armed)",
                         self.app.config["JOB_POLL_SECONDS"], armed)
@@ -334,6 +340,9 @@ class JobRunner:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        if self.poller is not None:
+            self.poller.stop()
+            self.poller = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

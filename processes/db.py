@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import contextvars
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from processes.models import Request, Task
@@ -19,6 +22,9 @@ from processes.models import Request, Task
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("sealflow_write",
                                                                      default=False)
 
+
+WRITE_LOCK_ASK_MS = 50
+"""SQLite: how long a writer's BEGIN IMMEDIATE waits inside SQLite before it asks again."""
 
 WRITERS_LOCK = 7261001
 """PostgreSQL advisory lock every writing transaction takes first (the audit chain's too)."""
@@ -52,7 +58,29 @@ def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        if _write_intent.get():
+            _begin_immediate(conn.connection.driver_connection, busy_timeout)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(raw: sqlite3.Connection, busy_timeout: float) -> None:
+    """BEGIN IMMEDIATE, asking again every :data:`WRITE_LOCK_ASK_MS` until ``busy_timeout``.
+    SQLite's own wait backs off to sleeps of 100 ms, and a writer that sleeps loses the lock to
+    those that come after it: under a stream of writers one could wait its whole timeout."""
+    deadline = time.monotonic() + busy_timeout
+    raw.execute(f"PRAGMA busy_timeout = {WRITE_LOCK_ASK_MS}")
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() >= deadline:
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
 
 
 def begin_write_intent() -> contextvars.Token:

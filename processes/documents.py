@@ -52,6 +52,17 @@ def inspect(env: Env, data: bytes) -> signer.PdfInfo:
         raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) from None
 
 
+def write(env: Env, data: bytes) -> str:
+    """Write the file of ``data`` unless it is there; its SHA-256. Done before a writing
+    transaction begins, it keeps the disk (and its fsync) out of the database's write lock;
+    :func:`store` then finds the file written."""
+    sha = hashlib.sha256(data).hexdigest()
+    path = path_for(env, sha)
+    if not path.exists():
+        _write_atomic(path, data)
+    return sha
+
+
 def store(session: Session, env: Env, data: bytes, pages: int | None = None,
           page_refs: Sequence[Sequence[int]] = ()) -> Document:
     """Store bytes and return their Document row (existing or new). ``pages`` and

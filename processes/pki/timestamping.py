@@ -20,14 +20,14 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import signer
 from processes import audit
-from processes.db import unit_of_work
+from processes.db import configure_engine, unit_of_work
 from processes.env import Env
 from processes.errors import NotFound
 from processes.models import utcnow
@@ -50,6 +50,7 @@ _lock = threading.Lock()
 _authorities: dict[tuple[bytes, str], signer.TimestampAuthority] = {}
 _timestampers: dict[tuple[str, str | None, str | None], TimeStamper] = {}
 _in_process: dict[tuple[Engine | Connection, Env], TimeStamper] = {}
+_engines: dict[Engine, Engine] = {}
 
 
 def ensure_authority(session: Session, env: Env, issuing: signer.KeyMaterial) -> None:
@@ -163,10 +164,47 @@ def _in_process_timestamper(env: Env, engine: Engine | Connection) -> TimeStampe
         if client is None:
             if len(_in_process) >= 8:  # apps come and go in tests; a server keeps one
                 _in_process.clear()
-            sessions = sessionmaker(bind=engine, expire_on_commit=False)
+            sessions = sessionmaker(bind=_own_engine(engine), expire_on_commit=False)
             client = signer.local_timestamper(functools.partial(_issue, sessions, env))
             _in_process[key] = client
     return client
+
+
+def _own_engine(app_engine: Engine | Connection) -> Engine | Connection:
+    """The built-in TSA's own engine on the app's database (called holding ``_lock``): a pool
+    of its own, so a token never waits for a connection the app's requests hold, and lock waits
+    bounded by :data:`TSA_TIMEOUT_SECONDS` (SQLite's busy timeout; PostgreSQL's lock_timeout,
+    the writers' advisory lock included), after which the sealing job asks again later.
+    Disposed with the app's engine. A connection, or an in-memory SQLite database, is shared."""
+    if not isinstance(app_engine, Engine) or app_engine.url.database in (None, "", ":memory:"):
+        return app_engine
+    own = _engines.get(app_engine)
+    if own is not None:
+        return own
+    sqlite = app_engine.dialect.name == "sqlite"
+    dialect = app_engine.dialect
+    own = create_engine(
+        app_engine.url, pool_size=2, max_overflow=2, pool_timeout=TSA_TIMEOUT_SECONDS,
+        json_serializer=getattr(dialect, "_json_serializer", None),
+        json_deserializer=getattr(dialect, "_json_deserializer", None),
+        connect_args={"timeout": TSA_TIMEOUT_SECONDS, "check_same_thread": False}
+        if sqlite else {})
+    if not sqlite:  # registered first: bounds the writers' advisory lock taken next
+        @event.listens_for(own, "begin")
+        def _bounded(conn: Connection) -> None:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}")
+    configure_engine(own, busy_timeout=TSA_TIMEOUT_SECONDS)
+
+    @event.listens_for(app_engine, "engine_disposed")
+    def _dispose(_engine: Engine) -> None:
+        with _lock:
+            _engines.pop(app_engine, None)
+            for key in [k for k in _in_process if k[0] is app_engine]:
+                del _in_process[key]
+        own.dispose()
+
+    _engines[app_engine] = own
+    return own
 
 
 def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:

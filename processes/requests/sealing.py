@@ -160,7 +160,8 @@ def approval_record(env: Env, req: Request, seal: Seal, grant: SigningGrant,
 
 
 def sign(session: Session, env: Env, lease: Lease) -> bytes:
-    """Re-check and produce the sealed PDF (reads only; raises RefuseToSeal)."""
+    """Re-check and produce the sealed PDF, its file written (the database is only read;
+    raises RefuseToSeal)."""
     grant = session.get_one(SigningGrant, lease.grant_id)
     req = session.get_one(Request, grant.request_id)
     seal = session.get_one(Seal, grant.seal_id)
@@ -186,7 +187,7 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
     except SealingFailed as exc:
         raise RefuseToSeal(exc.message) from None
     try:
-        return signer.seal_pdf(data, expected_sha256=grant.document_sha256,
+        sealed = signer.seal_pdf(data, expected_sha256=grant.document_sha256,
                                signer=signer_for(session, env, seal),
                                appearance_pdf=seal.appearance_pdf, placement=square,
                                settings=settings,
@@ -199,6 +200,8 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
         raise TimestampDelayed(str(exc)) from None
     except signer.SignerError as exc:
         raise RefuseToSeal(f"signing failed: {exc}") from None
+    documents.write(env, sealed)  # here, so that recording holds the write lock for rows only
+    return sealed
 
 
 def _locked(session: Session, lease: Lease) -> tuple[SigningGrant, Request, Seal] | None:
