@@ -1,6 +1,7 @@
 """``bench/engine.py --profile``: the API completions of engine.py against an in-process app
-(Flask test client) under cProfile; prints the top entries, Sealflow's own frames, logging,
-and the SQL statements one completion sends."""
+(Flask test client): N timed by phase on the wall clock (engine_phases.py), then N under
+cProfile; prints the top entries, Sealflow's own frames, logging, the SQL statements one
+completion sends, and the phases."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+import engine_phases
 import live_server
 from common import ROOT, Database, make_pdf
 from engine_flow import (
@@ -54,7 +56,8 @@ def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
     pdf = make_pdf()
     alice = {"Authorization": f"Bearer {setup.tokens[REQUESTER]}"}
     bob = {"Authorization": f"Bearer {setup.tokens[HEAD]}"}
-    total = args.n + args.warmup + 1  # + the completion whose statements are listed
+    # Warm-up, the one whose statements are listed, N timed by phase, N profiled.
+    total = args.warmup + 1 + 2 * args.n
     task_ids = []
     for i in range(total):
         form: dict[str, Any] = dict(request_form(setup.seal_id))
@@ -77,11 +80,19 @@ def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
         complete(task_id)
     # The statements of the last warm-up-like completion, outside the profiler.
     statements = _statements_of(app, lambda: complete(task_ids[args.warmup]))
-    profiler = cProfile.Profile()
+    phased = task_ids[args.warmup + 1:args.warmup + 1 + args.n]
     responses = []
+    with app.app_context():
+        engine = flask_db.engine
+    with engine_phases.timed(engine) as timers:
+        t0 = time.perf_counter()
+        for task_id in phased:
+            responses.append((task_id, complete(task_id)))
+        phases_wall = time.perf_counter() - t0
+    profiler = cProfile.Profile()
     t0 = time.perf_counter()
     profiler.enable()
-    for task_id in task_ids[args.warmup + 1:]:
+    for task_id in task_ids[args.warmup + 1 + args.n:]:
         responses.append((task_id, complete(task_id)))
     profiler.disable()
     wall = time.perf_counter() - t0
@@ -98,7 +109,7 @@ def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
     print(f"  machine : {common.machine()}")
     print(f"  database: {db.kind}")
     print(f"  code    : {args.code}")
-    n = len(responses)
+    n = len(responses) - len(phased)
     print(f"  N       : {n} profiled completions (+{args.warmup + 1} warm-up); "
           f"{wall:.2f} s under the profiler = {wall / n * 1000:.2f} ms per completion "
           "(inflated by profiling)")
@@ -108,6 +119,7 @@ def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
                  (rf"{re.escape(str(ROOT))}/(app|processes)/",)),
                 ("logging: top 5 by cumulative", "cumulative", (r"logging/__init__",)))
     common.print_profile(profiler, sections)
+    engine_phases.print_phases(timers, len(phased), phases_wall)
     print(f"\n--- SQL statements of one completion: {len(statements)} ---")
     for statement in statements:
         print(f"  {statement}")
