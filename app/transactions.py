@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
 from app.extensions import db
 from processes.db import begin_write_intent, end_write_intent, unit_of_work
@@ -23,8 +23,20 @@ def _writer() -> None:
     # A request that writes must start its transaction as a writer (SQLite: BEGIN IMMEDIATE)
     # before its first query (the token or the session's user), or two writers deadlock on
     # upgrading their locks. Registered before every other before_request hook.
-    if request.method not in SAFE_METHODS:
+    if request.method in SAFE_METHODS:
+        return
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if not getattr(view, "sealflow_reads_first", False):
         g.sealflow_write_token = begin_write_intent()
+
+
+def reads_first(view: Callable) -> Callable:
+    """Mark a view that writes but reads slowly first (a new request's PDF): its caller is
+    identified in a reading transaction, without the write lock; the view ends that one with a
+    ``unit_of_work(write=False)`` around its reading, then writes in a unit of work of its own,
+    which starts as a writer. Put it below the route (and ``login_required``)."""
+    view.sealflow_reads_first = True  # type: ignore[attr-defined]
+    return view
 
 
 def _end_writer(_exc: BaseException | None) -> None:

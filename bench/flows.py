@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -128,9 +129,12 @@ def stages(prod: Production, flow: Flow, records: Records, n: int) -> dict[str, 
     return cpu
 
 
-def load(port: int, setup, pdf: bytes, clients: int, total: int) -> tuple[list, float]:
-    """``clients`` threads run whole flows until ``total`` are authorized. Returns per flow
-    (request id, start, authorized: wall-clock seconds) and the seconds the phase took."""
+def load(port: int, setup, pdf: bytes, clients: int, total: int,
+         rate: float | None = None) -> tuple[list, float]:
+    """``clients`` threads run whole flows until ``total`` are authorized; with ``rate``, flow
+    n starts no sooner than n / rate seconds into the phase (an offered load below what the
+    machine can do, so that queues do not hide the sealing path's own latency). Returns per
+    flow (request id, start, authorized: wall-clock seconds) and the seconds the phase took."""
     done: list[tuple[int, float, float]] = []
     errors: list[BaseException] = []
     counter = iter(range(total))
@@ -144,6 +148,8 @@ def load(port: int, setup, pdf: bytes, clients: int, total: int) -> tuple[list, 
                     n = next(counter, None)
                 if n is None or errors:
                     return
+                if rate:
+                    time.sleep(max(0.0, t0 + n / rate - time.perf_counter()))
                 start = time.time()
                 rid, task = flow.create(n)
                 flow.approve_last(flow.approve_first(task))
@@ -155,7 +161,7 @@ def load(port: int, setup, pdf: bytes, clients: int, total: int) -> tuple[list, 
             flow.close()
 
     threads = [threading.Thread(target=client, name=f"client-{i}") for i in range(clients)]
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()  # read by the clients (rate): set before they start
     for t in threads:
         t.start()
     for t in threads:
@@ -172,10 +178,10 @@ def run(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
     pdf = make_pdf(args.pages)
     records = Records(db.url.replace("postgresql://", "postgresql+psycopg://", 1)
                       if db.url else sqlite_url(data_dir))
-    prod = Production(env, data_dir, args.workers)
+    prod = Production(env, data_dir, args.workers, args.sealers)
     try:
         ready = prod.wait_ready(setup.tokens[REQUESTER])
-        log(f"{prod.server.note} and `sealflow worker` up after {ready:.1f} s")
+        log(f"{prod.server.note} and {args.sealers} x `sealflow worker` up after {ready:.1f} s")
         flow = Flow(prod.port, setup.tokens, setup.seal_id, pdf)
         for i in range(args.warmup):  # first-use costs (imports, caches, prepared statements)
             rid, task = flow.create(-1 - i)
@@ -184,17 +190,19 @@ def run(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
         cpu = stages(prod, flow, records, args.stage_n)
         flow.close()
         load_before = common.load_average()
-        cpu_before = prod.cpu()
-        done, elapsed = load(prod.port, setup, pdf, args.clients, args.flows)
+        cpu_before, own_before = prod.cpu(), os.times()
+        done, elapsed = load(prod.port, setup, pdf, args.clients, args.flows, args.rate)
         ids = sorted(rid for rid, _s, _a in done)
         records.wait_sealed(ids)
-        cpu_after = prod.cpu()
+        cpu_after, own_after = prod.cpu(), os.times()
         times = records.sealing_times(ids)
     finally:
         prod.stop()
         records.close()
+    client_s = (own_after.user + own_after.system) - (own_before.user + own_before.system)
     report(args, db, prod, cpu, done, elapsed, times, load_before,
-           [(a - b) * 1000 / len(done) for a, b in zip(cpu_after, cpu_before, strict=True)])
+           [(a - b) * 1000 / len(done) for a, b in zip(cpu_after, cpu_before, strict=True)]
+           + [client_s * 1000 / len(done)])
 
 
 def _line(stats: Stats) -> str:
@@ -220,17 +228,21 @@ def report(args, db, prod, cpu, done, elapsed, times, load_before, cpu_per_flow)
     print(f"load        {load_before} (1/5/15 min, before the load phase)")
     print(f"code        {common.code_version()}")
     print(f"database    {db.kind}")
-    print(f"server      {prod.server.note} + `sealflow worker` (SEALFLOW_JOB_MODE=external)")
+    print(f"server      {prod.server.note} + {len(prod.workers)} x `sealflow worker` "
+          "(SEALFLOW_JOB_MODE=external)")
     print(f"document    {args.pages} pages; {args.clients} client threads in this process")
     print(f"\nCPU ms per flow by stage (one client, {args.stage_n} flows each; server = "
           "gunicorn master + workers, worker = `sealflow worker`):")
     for name, ms in cpu.items():
         print(f"  {name:<28} {ms:8.1f}")
-    print(f"\nLoad: {len(done)} flows, {args.clients} clients, {elapsed:.1f} s")
+    paced = f", started at most {args.rate:g}/s" if args.rate else " (closed loop: saturates)"
+    print(f"\nLoad: {len(done)} flows, {args.clients} clients{paced}, {elapsed:.1f} s")
     print(f"  flows/s authorized   {per_s_auth:7.1f}")
     print(f"  flows/s sealed       {per_s_sealed:7.1f}   (goal {GOAL_FLOWS:.0f}, least "
           f"{LEAST_FLOWS:.0f})")
-    print(f"  CPU ms per flow      server {cpu_per_flow[0]:.1f}, worker {cpu_per_flow[1]:.1f}")
+    print(f"  CPU ms per flow      server {cpu_per_flow[0]:.1f}, worker {cpu_per_flow[1]:.1f}, "
+          f"clients {cpu_per_flow[2]:.1f}; total {sum(cpu_per_flow):.1f} = at most "
+          f"{common.nproc() * 1000 / sum(cpu_per_flow):.0f} flows/s on {common.nproc()} cores")
     for stats in (authorized_s, flow_s, seal_s):
         print(_line(stats))
     seal_p95 = seal_s.pct(95)
@@ -247,15 +259,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stage-n", type=int, default=20, help="flows in the stage phase (20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed flows first (3)")
     p.add_argument("--pages", type=int, default=17, help="pages of the PDF (17)")
+    p.add_argument("--rate", type=float, help="start at most this many flows per second "
+                   "(default: as fast as the clients go)")
     p.add_argument("--workers", type=int, default=2, help="`serve --workers` (2)")
+    p.add_argument("--sealers", type=int, default=1, help="`sealflow worker` processes (1)")
     p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
                    "a database of its own there (default: SQLite in a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
+    p.add_argument("--profile", action="store_true", help="instead: --n flows in process, "
+                   "each stage under cProfile (bench/flows_profile.py)")
+    p.add_argument("--n", type=int, default=20, help="--profile: profiled flows (20)")
+    p.add_argument("--top", type=int, default=20, help="--profile: entries per table (20)")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.profile:
+        from flows_profile import run_profile
+        return common.run_main(args, lambda data_dir, db: run_profile(args, data_dir, db))
     return common.run_main(args, lambda data_dir, db: run(args, data_dir, db))
 
 

@@ -56,26 +56,31 @@ class Production:
     """``sealflow serve --workers N`` and ``sealflow worker`` (SEALFLOW_JOB_MODE=external);
     each in a session of its own, stopped by its own pid."""
 
-    def __init__(self, env: dict[str, str], data_dir: Path, workers: int) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, workers: int,
+                 sealers: int = 1) -> None:
         self.port = free_port()
         self.server = Server(env, self.port, data_dir / "server.log",
                              [sealflow_executable(), "serve", "--workers", str(workers),
                               "--host", "127.0.0.1", "--port", str(self.port)])
         self.server.note = f"`sealflow serve --workers {workers}`"
-        self.worker = Server(env, 0, data_dir / "worker.log", [sealflow_executable(), "worker"])
+        self.workers = [Server(env, 0, data_dir / f"worker-{i}.log",
+                               [sealflow_executable(), "worker"]) for i in range(sealers)]
 
     def wait_ready(self, token: str) -> float:
         ready = self.server.wait_ready(token)
-        if self.worker.proc.poll() is not None:
-            raise BenchError(f"`sealflow worker` exited:\n{self.worker.log_tail()}")
+        for worker in self.workers:
+            if worker.proc.poll() is not None:
+                raise BenchError(f"`sealflow worker` exited:\n{worker.log_tail()}")
         return ready
 
     def cpu(self) -> tuple[float, float]:
-        """CPU seconds so far: (the server's processes, the worker's)."""
-        return session_cpu_s(self.server.proc.pid), session_cpu_s(self.worker.proc.pid)
+        """CPU seconds so far: (the server's processes, the workers')."""
+        return (session_cpu_s(self.server.proc.pid),
+                sum(session_cpu_s(worker.proc.pid) for worker in self.workers))
 
     def stop(self) -> None:
-        self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
         self.server.stop()
 
 

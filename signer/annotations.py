@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 
 from .errors import InvalidDocument
@@ -95,13 +96,14 @@ class Layout:
         return [w for w in self.widgets if w.field == field]
 
 
-def layout(data: bytes) -> Layout:
-    """Read every page's boxes and every signature field's widgets.
+def layout(data: bytes, reader: PdfFileReader | None = None) -> Layout:
+    """Read every page's boxes and every signature field's widgets. ``reader``: one already
+    open on ``data`` (``PdfInfo.reader``).
 
     :raises InvalidDocument: not a readable, unencrypted PDF, or its pages or fields are
         damaged.
     """
-    reader = open_pdf(data)
+    reader = reader or open_pdf(data)
     try:
         pages = walk_pages(reader.root)
         areas = tuple(page.area for page in pages)

@@ -10,7 +10,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -48,6 +48,11 @@ class PdfInfo:
     page_refs: tuple[PageRef, ...] = ()
     """The page objects in page order (empty when not read): given back to :func:`open_pdf`
     for the same bytes, they spare pyHanko its page-tree walks."""
+
+    reader: PdfFileReader | None = field(default=None, compare=False, repr=False)
+    """The reader that read it, for further reads of the same bytes (:func:`signature_fields`,
+    ``layout``): each would parse the file again (objects are parsed once per reader). Not
+    to be written through: a writer that changes objects changes what it has read."""
 
 
 class _KnownPages:
@@ -206,7 +211,8 @@ def describe_pdf(reader: PdfFileReader, sha256: str, *, lazy: bool = False) -> P
         raise InvalidDocument(f"the PDF is damaged: its page list cannot be read ({e})") from e
     if not sizes:
         raise InvalidDocument("the PDF has no pages")
-    return PdfInfo(pages=len(sizes), page_sizes=sizes, sha256=sha256, page_refs=refs)
+    return PdfInfo(pages=len(sizes), page_sizes=sizes, sha256=sha256, page_refs=refs,
+                   reader=reader)
 
 
 def page_sizes(reader: PdfFileReader) -> tuple[tuple[float, float], ...]:
@@ -292,14 +298,15 @@ class SignatureFields:
     seal must fill one of the :attr:`empty` fields."""
 
 
-def signature_fields(data: bytes) -> SignatureFields:
+def signature_fields(data: bytes, reader: PdfFileReader | None = None) -> SignatureFields:
     """What a document's signature fields are, for the checks made before it is sealed.
+    ``reader``: one already open on ``data`` (:attr:`PdfInfo.reader`).
 
     :raises InvalidDocument: not a readable, unencrypted PDF.
     """
     from pyhanko.sign.validation import read_certification_data
 
-    reader = open_pdf(data)
+    reader = reader or open_pdf(data)
     try:
         found = [(name, bool(value)) for name, value, _ in fields.enumerate_sig_fields(reader)]
         certified = read_certification_data(reader) is not None

@@ -6,6 +6,8 @@ from flask import jsonify, request, send_file
 from app.api import blueprint, commits, int_arg, json_body, page_args, parse_json
 from app.context import env, identity
 from app.extensions import db
+from app.transactions import reads_first
+from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent
 from processes.requests import incidents, intake, messages, queries, views
 from processes.requests.intake import NewRequest
@@ -57,11 +59,15 @@ def new_request_from_form() -> NewRequest:
 
 
 @blueprint.post("/requests")
-@commits
+@reads_first
 def create_request():
-    who = identity()
-    req = intake.create(db.session, env(), who, new_request_from_form())
-    return jsonify(views.describe(db.session, req)), 201
+    with unit_of_work(db.session, write=False):  # the PDF is read holding no write lock
+        who = identity()
+        new = new_request_from_form()
+        read = intake.read_document(env(), new)
+    with unit_of_work(db.session):
+        req = intake.create(db.session, env(), who, new, read)
+        return jsonify(views.describe(db.session, req)), 201
 
 
 def _summary(req) -> dict:

@@ -26,9 +26,10 @@ FIXABLE = (BadInput, InvalidContent, TooLarge, WorkflowStateError)
 T = TypeVar("T")
 
 
-def attempt(service: Callable[[], T]) -> tuple[T | None, SealflowError | None]:
+def attempt(service: Callable[[], T],
+            write: bool = True) -> tuple[T | None, SealflowError | None]:
     """The unit of work of a form POST (``processes.db.unit_of_work``): call the view's one
-    service, then commit once.
+    service, then commit once (``write=False``: a unit of work that only reads).
 
     Returns ``(result, None)``; or, when the service raised an error the user can fix,
     ``(None, error)`` with the transaction rolled back, so the view can show the form again
@@ -36,7 +37,7 @@ def attempt(service: Callable[[], T]) -> tuple[T | None, SealflowError | None]:
     (app/errors.py renders it).
     """
     try:
-        with unit_of_work(db.session):
+        with unit_of_work(db.session, write=write):
             result = service()
     except FIXABLE as exc:
         return None, exc

@@ -11,6 +11,7 @@ from app.api.requests import new_request_from_form
 from app.context import env, identity
 from app.errors import status_of
 from app.extensions import db
+from app.transactions import reads_first
 from app.web import attempt, blueprint, data_fields
 from app.web.present import STATUS_LABELS, problems_by_field
 from processes.errors import SealflowError
@@ -44,10 +45,15 @@ def new_request():
 
 @blueprint.post("/requests/new")
 @login_required
+@reads_first
 def create_request():
-    req, error = attempt(lambda: intake.create(db.session, env(), identity(),
-                                                 _new_request()))
-    if error is not None:
+    # The form and its PDF are read holding no write lock; then the request is filed.
+    new, error = attempt(_new_request, write=False)
+    req = None
+    if new is not None:
+        read = intake.read_document(env(), new)
+        req, error = attempt(lambda: intake.create(db.session, env(), identity(), new, read))
+    if error is not None or req is None:
         flash(error.message, "error")
         chosen = request.form.get("business_type") or request.form.get("process")
         return _new_request_page(chosen, error), status_of(error)

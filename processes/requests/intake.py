@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +19,7 @@ from processes.errors import (
     InvalidContent,
     NotAllowed,
     NotFound,
+    SealflowError,
     WorkflowStateError,
 )
 from processes.flows import definitions, engine
@@ -131,8 +132,52 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
     return seal
 
 
-def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> Request:
-    """Check, store and start a request; the engine runs until it waits."""
+@dataclass(frozen=True)
+class ReadDocument:
+    """A new request's PDF as :func:`read_document` found it: inspected and its placement
+    planned, its file written; or the problem found at either step (raised by :func:`create`
+    at the point it would have been found there)."""
+
+    data: bytes
+    info: signer.PdfInfo | None = None
+    planned: dict[str, Any] | None = None
+    unreadable: SealflowError | None = None  # not a PDF we can seal, or too large
+    misplaced: SealflowError | None = None  # the placement does not fit the document
+
+
+def read_document(env: Env, new: NewRequest) -> ReadDocument | None:
+    """The slow part of filing a request, which needs no database: read the uploaded PDF (its
+    pages, fields and layout; the placement planned on them) and write its file. Called before
+    the writing transaction begins, so that the database's write lock (SQLite's, PostgreSQL's
+    writers' lock) is not held meanwhile; :func:`create` uses the result. None when the request
+    brings no PDF of its own (``from_request``: read inside, once the earlier one is seen)."""
+    if not new.document or new.from_request is not None:
+        return None
+    return _read(env, new.document, new.placement)
+
+
+def _read(env: Env, data: bytes, raw_placement: Any) -> ReadDocument:
+    try:
+        info = documents.inspect(env, data)
+    except SealflowError as exc:
+        return ReadDocument(data, unreadable=exc)
+    try:
+        planned = placement.plan(raw_placement, info, data)
+    except signer.InvalidDocument as exc:
+        return ReadDocument(data, info, misplaced=InvalidContent(
+            str(exc), [{"field": "document", "message": str(exc)}]))
+    except SealflowError as exc:
+        return ReadDocument(data, info, misplaced=exc)
+    # Written now, not under the lock: a request refused after this leaves the file behind, as
+    # a rollback does (processes/documents.py), never a row without its file.
+    documents.write(env, data)
+    return ReadDocument(data, info, planned)
+
+
+def create(session: Session, env: Env, identity: Identity, new: NewRequest,
+           read: ReadDocument | None = None) -> Request:
+    """Check, store and start a request; the engine runs until it waits. ``read``: what
+    :func:`read_document` found of ``new``'s PDF before the transaction (read here if None)."""
     requester = identity.user
     if new.on_behalf_of:
         if identity.scopes is None or "act_as" not in identity.scopes:
@@ -152,15 +197,16 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest) -> R
     doc, planned, pages = None, None, 0
     if definition.seal_action is None:
         data_bytes = _document_bytes(session, env, identity, new)
-        info = documents.inspect(env, data_bytes)
+        if read is None or read.data is not data_bytes:
+            read = _read(env, data_bytes, new.placement)
+        if read.unreadable is not None:
+            raise read.unreadable
+        info = cast(signer.PdfInfo, read.info)
         policy.check_use(session, seal, requester, business_type, definition,
                          pages=info.pages, size=len(data_bytes))
-        try:
-            planned = placement.plan(new.placement, info, data_bytes)
-        except signer.InvalidDocument as exc:
-            raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) \
-                from None
-        pages = info.pages
+        if read.misplaced is not None:
+            raise read.misplaced
+        planned, pages = read.planned, info.pages
     else:
         lifecycle_requests.refuse_document(new)
     data = check_values(definition.start_form, new.data or {}, extra_allowed=True)

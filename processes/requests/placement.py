@@ -132,8 +132,8 @@ def plan(raw: Any, info: signer.PdfInfo, data: bytes) -> dict[str, Any]:
     unknown = sorted(set(raw) - KEYS)
     if unknown:
         raise _refuse(f"placement takes {', '.join(sorted(KEYS))}; not {', '.join(unknown)}")
-    existing = signer.signature_fields(data)
-    layout = signer.layout(data)
+    existing = signer.signature_fields(data, info.reader)  # the file parsed once
+    layout = signer.layout(data, info.reader)
     if raw.get("field") is not None:
         return _fill(raw, existing, layout)
     if existing.certified:
