@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from processes.db import WRITERS_LOCK, is_writer, transaction_cache
 from processes.models import AuditEvent, User, utcnow
@@ -61,8 +61,8 @@ def record(session: Session, action: str, *, actor: User | None = None,
            request_id: int | None = None, seal_id: int | None = None,
            **details: Any) -> None:
     """Append one event to the log (in the caller's transaction). It is written with the
-    transaction's other events in one INSERT, at the next flush or at the commit (plain rows:
-    no ORM object, no RETURNING of its number)."""
+    transaction's other events in one INSERT when the ORM would autoflush (the next query, the
+    next flush, the commit): plain rows, no ORM object, no RETURNING of its number."""
     prev = _head(session)
     at = utcnow()
     actor_name = actor.name if actor is not None else None
@@ -81,12 +81,20 @@ def write_pending(session: Session, *_args: Any) -> None:
         session.execute(_INSERT, pending)
 
 
+def _before_query(state: ORMExecuteState) -> None:
+    """Like the ORM's autoflush: a query sees the events recorded before it (a check "was this
+    warned already?" in the same transaction), unless autoflush is off for it."""
+    if state.session.autoflush and _PENDING_KEY in state.session.info:
+        write_pending(state.session)
+
+
 def _drop_pending(session: Session, *_args: Any) -> None:
     session.info.pop(_PENDING_KEY, None)
 
 
-# Every session: the events go out before the ORM's own writes of a flush, and at a commit
-# with nothing else to flush; a rollback drops them.
+# Every session: the events go out before the next query that autoflushes, before the ORM's
+# own writes of a flush, and at a commit with nothing else to flush; a rollback drops them.
+sa_event.listen(Session, "do_orm_execute", _before_query)
 sa_event.listen(Session, "before_flush", write_pending)
 sa_event.listen(Session, "before_commit", write_pending)
 sa_event.listen(Session, "after_rollback", _drop_pending)
