@@ -269,8 +269,13 @@ def run_command(host, port) -> None:
 @click.option("--workers", default=2, type=int)
 @click.option("--port", default=8000, type=int)
 @click.option("--host", default="127.0.0.1")
-def serve_command(workers, port, host) -> None:
-    """Production server (gunicorn). Run `sealflow worker` beside it for the scheduler."""
+@click.option("--threads", default=4, type=click.IntRange(1, 64),
+              help="threads per worker (gunicorn's gthread worker)")
+@click.option("--keep-alive", default=5, type=click.IntRange(0, 3600),
+              help="seconds an idle client connection stays open (0: close after each answer)")
+def serve_command(workers, port, host, threads, keep_alive) -> None:
+    """Production server (gunicorn, threaded workers: clients keep their connections alive).
+    Run `sealflow worker` beside it for the scheduler."""
     from app import base_url
     from config import Config
     # Here, before gunicorn's workers each fail on it with a traceback.
@@ -280,7 +285,11 @@ def serve_command(workers, port, host) -> None:
         os.environ["SEALFLOW_BASE_URL"] = base_url.served_base_url(host, port)
     base_url.announce(os.environ.get("SEALFLOW_BASE_URL", settings.BASE_URL),
                       settings.BASE_URL_SET, lambda msg, *args: click.echo(msg % args, err=True))
+    # gthread, not gunicorn's default sync worker: a sync worker closes every connection after
+    # one answer, so each API call paid a TCP connect; threads keep them alive (docs/operations).
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                               "--worker-class", "gthread", "--threads", str(threads),
+                               "--keep-alive", str(keep_alive),
                                "--config", "python:app.gunicorn_conf",
                                "--bind", f"{host}:{port}", "wsgi:app"])
 

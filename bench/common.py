@@ -274,6 +274,9 @@ def app_env(data_dir: Path, db: Database) -> dict[str, str]:
     env.update(SEALFLOW_DATA_DIR=str(data_dir), SEALFLOW_SECRET_KEY=SECRET_KEY,
                SEALFLOW_KEY_PASSPHRASE=PASSPHRASE, SEALFLOW_JOB_MODE="external",
                PYTHONUNBUFFERED="1")
+    # The CLI and the servers import this tree's code, whichever tree `sealflow` was installed
+    # from (an editable install points at one checkout).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     if db.url:
         env["SEALFLOW_DATABASE_URL"] = db.url
     return env

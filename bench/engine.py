@@ -3,11 +3,15 @@
 
 One run:
 
-1. API path: a real ``sealflow run`` server in a subprocess (its own data dir, or a throw-away
-   PostgreSQL database), set up with the ``sealflow`` CLI (init, groups, users, tokens, seal,
-   contract_seal flow). N + warm-up requests are created over HTTP (not timed); then N approvals
-   by the department head are timed, one ``POST /api/v1/tasks/<id>/complete`` after the other,
-   from one client.
+1. API path, the main figure: the production server, ``sealflow serve --workers 2`` (gunicorn's
+   threaded workers, ``SEALFLOW_JOB_MODE=external``) in a subprocess (its own data dir, or a
+   throw-away PostgreSQL database), set up with the ``sealflow`` CLI (init, groups, users,
+   tokens, seal, contract_seal flow). N + warm-up requests are created over HTTP (not timed);
+   then N approvals by the department head are timed, one
+   ``POST /api/v1/tasks/<id>/complete`` after the other, from one keep-alive client that counts
+   the connections it opens. Then the same against the development server, ``sealflow run``
+   (werkzeug, Connection: close; each connection opened before the clock starts), as a second
+   line (``--no-run`` leaves it out).
 2. Bare engine, in this process, same N: SpiffWorkflow in memory with the stock serializer
    (CAMUNDA_CONFIG, full JSON with the spec, as SpiffArena-style apps store it):
    deserialize -> set script engine -> complete the user task -> run -> serialize.
@@ -16,7 +20,7 @@ One run:
    figure is 127 ms per completion, 82x the bare engine).
 
 ``--profile`` instead runs the API completions against an in-process app (Flask test client)
-under cProfile and prints the top entries.
+under cProfile and prints the top entries and one completion's SQL (bench/engine_profile.py).
 
     .venv/bin/python bench/engine.py --n 300
     .venv/bin/python bench/engine.py --database-url postgresql://127.0.0.1:5432/test
@@ -28,21 +32,18 @@ Exits non-zero if anything fails (a non-2xx response prints its body).
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
-import logging
-import re
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import bare_engine
 import common
+import engine_profile
+import engine_report
 import live_server
-from common import ROOT, BenchError, Database, Stats, log, make_pdf
+from common import BenchError, Database, Setup, Stats, log, make_pdf
 from engine_flow import (
     COMPLETE_BODY,
     CUSTODIAN,
@@ -59,30 +60,15 @@ from engine_flow import (
     request_form,
     setup_with_cli,
 )
-
-SPIFFARENA_MS = 127.0
-SPIFFARENA_RATIO = 82.0
-GOAL_RATIO = 2.0
+from engine_report import ApiResult, BareResult
 
 # -- the API path: a real server and one HTTP client -----------------------------------------
 
-@dataclass
-class ApiResult:
-    completions: Stats
-    me: Stats
-    connects: int
-    requests: int
-    closed_by_server: int
-    created: int
-    create_s: float
-    seal_id: int
-    server: str
-
-
-def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult:
-    env = common.app_env(data_dir, db)
-    setup = setup_with_cli(env)
-    with live_server.running_server(env, data_dir, setup.tokens[REQUESTER]) as (server, client):
+def run_api(args: argparse.Namespace, env: dict[str, str], data_dir: Path, setup: Setup,
+            kind: str) -> ApiResult:
+    """N timed completions against ``sealflow serve`` (kind "serve") or ``sealflow run``."""
+    with live_server.running_server(env, data_dir, setup.tokens[REQUESTER],
+                                    kind) as (server, client):
         pdf = make_pdf()
         alice = {"Authorization": f"Bearer {setup.tokens[REQUESTER]}"}
         bob = {"Authorization": f"Bearer {setup.tokens[HEAD]}",
@@ -141,10 +127,9 @@ def run_api(args: argparse.Namespace, data_dir: Path, db: Database) -> ApiResult
             me.append(time.perf_counter() - t)
             if status != 200:
                 raise live_server.fail_response("GET /api/v1/me", status, data)
-        return ApiResult(Stats("API: POST /api/v1/tasks/<id>/complete", samples),
-                         Stats("info: API GET /api/v1/me (auth only)", me),
-                         connects, requests_, closed, total, create_s, setup.seal_id,
-                         server.note)
+        return ApiResult(kind, Stats(f"API ({kind}): POST /api/v1/tasks/<id>/complete", samples),
+                         Stats(f"info: API ({kind}) GET /api/v1/me (auth only)", me),
+                         connects, requests_, closed, total, create_s, server.note)
 
 
 # -- the bare engine, in this process ---------------------------------------------------------
@@ -155,16 +140,6 @@ def engine_variables(seal_id: int) -> dict[str, Any]:
     return {**REQUEST_DATA, "requester": REQUESTER, "requester_groups": ["sales"],
             "requester_heads": [HEAD], "business_type": None, "seal": seal_id,
             "seal_type": SEAL_TYPE, "seal_custodians": [CUSTODIAN], "document_pages": 1}
-
-
-@dataclass
-class BareResult:
-    stock: Stats
-    spec_free: Stats
-    stock_bytes: int
-    spec_free_bytes: int
-    stock_bytes_after: int
-    spec_free_bytes_after: int
 
 
 def _bare_path(engine: Any, name: str, variables: dict[str, Any],
@@ -205,134 +180,6 @@ def run_bare(args: argparse.Namespace, seal_id: int) -> BareResult:
                       stock[1], ours[1], stock[2], ours[2])
 
 
-# -- report -----------------------------------------------------------------------------------
-
-def print_report(args: argparse.Namespace, db: Database, api: ApiResult,
-                 bare: BareResult) -> None:
-    rows = [api.completions, bare.stock, bare.spec_free, api.me]
-    ratio = api.completions.median / bare.stock.median
-    ratio_mean = api.completions.mean / bare.stock.mean
-    keepalive = ("yes" if api.closed_by_server == 0 else
-                 f"no: the server closed {api.closed_by_server} of {api.requests} connections "
-                 f"(Connection: close); each was reopened before its clock started")
-    print()
-    print("Sealflow engine benchmark: completing the department head's approval")
-    print(f"  machine     : {common.machine()}")
-    print(f"  database    : {db.kind}")
-    print(f"  code        : {args.code}")
-    print(f"  server      : {api.server}")
-    print(f"  N           : {args.n} timed completions per path (+{args.warmup} warm-up, "
-          f"untimed); {api.created} requests created over HTTP (not timed)")
-    print(f"  versions    : {common.versions()}")
-    print("  API client  : sequential, one client, http.client; "
-          f"{api.connects} TCP connects for {api.requests} timed requests; keep-alive {keepalive}")
-    print(f"  instance    : stock JSON {bare.stock_bytes} B -> {bare.stock_bytes_after} B; "
-          f"spec-free {bare.spec_free_bytes} B -> {bare.spec_free_bytes_after} B "
-          "(before -> after the approval)")
-    print()
-    w = max(len(r.label) for r in rows)
-    head = (f"  {'path':<{w}}  {'median ms':>9}  {'mean ms':>8}  {'p90 ms':>7}  {'p99 ms':>7}  "
-            f"{'min ms':>7}  {'per s':>7}")
-    print(head)
-    print("  " + "-" * (len(head) - 2))
-    for r in rows:
-        print(f"  {r.label:<{w}}  {r.median:>9.3f}  {r.mean:>8.3f}  {r.pct(90):>7.3f}  "
-              f"{r.pct(99):>7.3f}  {min(r.ms):>7.3f}  {r.per_second:>7.1f}")
-    print()
-    print(f"  API median                 : {api.completions.median:8.3f} ms per completion "
-          f"({api.completions.per_second:.1f} completions/s, mean {api.completions.mean:.3f} ms)")
-    print(f"  bare-engine median (stock) : {bare.stock.median:8.3f} ms per completion")
-    print(f"  ratio API / bare           : {ratio:8.1f}x median ({ratio_mean:.1f}x mean); goal "
-          f"<= {GOAL_RATIO:.0f}x: {'met' if ratio <= GOAL_RATIO else 'NOT met'}")
-    print(f"  ratio API / spec-free      : "
-          f"{api.completions.median / bare.spec_free.median:8.1f}x median (informational)")
-    print(f"  SpiffArena reference       : {SPIFFARENA_MS:8.1f} ms per completion, "
-          f"{SPIFFARENA_RATIO:.0f}x the bare engine")
-
-
-# -- --profile: the same completions, in process, under cProfile -----------------------------
-
-def run_profile(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
-    env = common.app_env(data_dir, db)
-    setup = setup_with_cli(env)
-
-    # The app logs at INFO; send that to a file, as the server's log goes to a file.
-    handler = logging.FileHandler(data_dir / "app.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(logging.INFO)
-
-    from app import create_app
-    from app.extensions import db as flask_db
-    from config import TestConfig
-
-    class BenchConfig(TestConfig):
-        """TestConfig on the CLI-initialised database, with the CLI's secrets."""
-
-        def __init__(self) -> None:
-            super().__init__(data_dir, db.url)
-            self.SECRET_KEY = common.SECRET_KEY
-            self.KEY_PASSPHRASE = common.PASSPHRASE
-            self.JOB_MODE = "external"
-
-    app = create_app(BenchConfig())
-    client = app.test_client()
-    pdf = make_pdf()
-    alice = {"Authorization": f"Bearer {setup.tokens[REQUESTER]}"}
-    bob = {"Authorization": f"Bearer {setup.tokens[HEAD]}"}
-    total = args.n + args.warmup
-    task_ids = []
-    for i in range(total):
-        form: dict[str, Any] = dict(request_form(setup.seal_id))
-        form["document"] = (io.BytesIO(pdf), f"contract-{i}.pdf")
-        resp = client.post("/api/v1/requests", data=form, headers=alice,
-                           content_type="multipart/form-data")
-        if resp.status_code != 201:
-            raise live_server.fail_response("POST /api/v1/requests", resp.status_code, resp.data)
-        task_ids.append(first_task_id(resp.get_json()))
-
-    def complete(task_id: str):
-        resp = client.post(f"/api/v1/tasks/{task_id}/complete", json={"decision": "approve"},
-                           headers=bob)
-        if resp.status_code != 200:
-            raise live_server.fail_response(f"POST /api/v1/tasks/{task_id}/complete",
-                                            resp.status_code, resp.data)
-        return resp
-
-    for task_id in task_ids[:args.warmup]:
-        complete(task_id)
-    profiler = cProfile.Profile()
-    responses = []
-    t0 = time.perf_counter()
-    profiler.enable()
-    for task_id in task_ids[args.warmup:]:
-        responses.append((task_id, complete(task_id)))
-    profiler.disable()
-    wall = time.perf_counter() - t0
-    for task_id, resp in responses:
-        check_after_approval(resp.get_json(), task_id)
-    with app.app_context():
-        flask_db.session.remove()
-        flask_db.engine.dispose()
-    logging.getLogger().removeHandler(handler)
-    handler.close()
-
-    print()
-    print("Sealflow API completion profile (in-process app, Flask test client, cProfile)")
-    print(f"  machine : {common.machine()}")
-    print(f"  database: {db.kind}")
-    print(f"  code    : {args.code}")
-    print(f"  N       : {args.n} profiled completions (+{args.warmup} warm-up); "
-          f"{wall:.2f} s under the profiler = {wall / args.n * 1000:.2f} ms per completion "
-          "(inflated by profiling)")
-    sections = (("top 25 by cumulative", "cumulative", ()),
-                ("top 15 by tottime", "tottime", ()),
-                ("Sealflow's own code (app/, processes/): top 25 by cumulative", "cumulative",
-                 (rf"{re.escape(str(ROOT))}/(app|processes)/",)),
-                ("logging: top 5 by cumulative", "cumulative", (r"logging/__init__",)))
-    common.print_profile(profiler, sections)
-
-
 # -- main -------------------------------------------------------------------------------------
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -345,7 +192,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "its own database there (default: SQLite in a temp dir)")
     p.add_argument("--profile", action="store_true", help="profile the API completions "
                    "in-process under cProfile instead of timing")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir (server log)")
+    p.add_argument("--no-run", action="store_true", help="leave out the development server's "
+                   "line (sealflow run)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
     p.add_argument("--serve-port", type=int, help=argparse.SUPPRESS)  # internal
     args = p.parse_args(argv)
     if args.n < 1 or args.warmup < 0:
@@ -362,11 +211,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def body(data_dir: Path, db: Database) -> None:
         if args.profile:
-            run_profile(args, data_dir, db)
+            engine_profile.run_profile(args, data_dir, db)
             return
-        api = run_api(args, data_dir, db)
-        bare = run_bare(args, seal_id=api.seal_id)
-        print_report(args, db, api, bare)
+        env = common.app_env(data_dir, db)
+        setup = setup_with_cli(env)
+        apis = [run_api(args, env, data_dir, setup, kind)
+                for kind in ("serve",) + (() if args.no_run else ("run",))]
+        bare = run_bare(args, seal_id=setup.seal_id)
+        engine_report.print_report(args, db, apis, bare)
 
     return common.run_main(args, body)
 

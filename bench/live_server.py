@@ -1,5 +1,7 @@
-"""The benchmarks' real server (``sealflow run`` in a subprocess, on a free port) and their one
-keep-alive HTTP client."""
+"""The benchmarks' real servers in a subprocess on a free port: the production server
+(``sealflow serve``, gunicorn's threaded workers, keep-alive) or the development server
+(``sealflow run``, werkzeug, which closes every connection); and their one keep-alive HTTP
+client, which counts the connections it opens."""
 
 from __future__ import annotations
 
@@ -18,17 +20,28 @@ from common import ROOT, RUN_IGNORED, BenchError, RunIgnored, free_port, log, se
 
 # -- a real server and one HTTP client -------------------------------------------------------
 
+SERVE_WORKERS = 2
+
+
 class Server:
-    """``sealflow run`` in a subprocess; stopped by its own pid only."""
+    """``sealflow serve`` (kind "serve") or ``sealflow run`` (kind "run") in a subprocess;
+    stopped by its own pid only (serve's pid is gunicorn's master, which stops its workers)."""
 
     def __init__(self, env: dict[str, str], port: int, log_path: Path,
-                 command: list[str] | None = None) -> None:
+                 command: list[str] | None = None, kind: str = "run") -> None:
         self.port = port
         self.log_path = log_path
         self._log = open(log_path, "ab")
-        self.note = f"`sealflow run --port {port}` (werkzeug, threaded)"
-        self.command = command or [sealflow_executable(), "run", "--host", "127.0.0.1",
-                                   "--port", str(port)]
+        self.kind = kind
+        where = ["--host", "127.0.0.1", "--port", str(port)]
+        if kind == "serve":
+            self.note = (f"`sealflow serve --workers {SERVE_WORKERS}` (gunicorn gthread, "
+                         "serve's default threads and keep-alive)")
+            default = [sealflow_executable(), "serve", "--workers", str(SERVE_WORKERS), *where]
+        else:
+            self.note = f"`sealflow run --port {port}` (werkzeug, threaded)"
+            default = [sealflow_executable(), "run", *where]
+        self.command = command or default
         self.proc = subprocess.Popen(
             self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
@@ -113,12 +126,14 @@ def fail_response(what: str, status: int, body: bytes) -> BenchError:
 
 
 @contextlib.contextmanager
-def running_server(env: dict[str, str], data_dir: Path,
-                   token: str) -> Iterator[tuple[Server, HttpClient]]:
-    """``sealflow run`` on a free port (or the stand-in, see RUN_IGNORED) and a client; both
-    are closed on the way out. ``server.note`` says which server runs."""
+def running_server(env: dict[str, str], data_dir: Path, token: str,
+                   kind: str = "run") -> Iterator[tuple[Server, HttpClient]]:
+    """``sealflow serve`` (kind "serve") or ``sealflow run`` (or the stand-in, see
+    RUN_IGNORED) on a free port, and a client; both are closed on the way out. ``server.note``
+    says which server runs."""
     port = free_port()
-    server = Server(env, port, data_dir / "server.log")
+    log_path = data_dir / f"{kind}.log"
+    server = Server(env, port, log_path, kind=kind)
     client = HttpClient("127.0.0.1", port)
     try:
         try:
@@ -128,7 +143,7 @@ def running_server(env: dict[str, str], data_dir: Path,
                   f"{exc}\n", file=sys.stderr)
             server.stop()
             # The same body as app/cli.py run_command, outside FlaskGroup (see serve_direct).
-            server = Server(env, port, data_dir / "server.log",
+            server = Server(env, port, log_path,
                             [sys.executable, str(Path(common.__file__).resolve()), "--serve-port",
                              str(port)])
             server.note = ("BROKEN `sealflow run` (exits 0: Flask ignores app.run() under "

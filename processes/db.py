@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from processes.models import Request, Task
+from processes.models import Request
 
 # Set for the duration of a unit of work that will write: on SQLite such a transaction starts
 # with BEGIN IMMEDIATE, so it holds the write lock from its first read (no upgrade deadlocks).
@@ -88,6 +88,11 @@ def begin_write_intent() -> contextvars.Token:
     return _write_intent.set(True)
 
 
+def is_writer() -> bool:
+    """Whether transactions started now are writers (see ``configure_engine``)."""
+    return _write_intent.get()
+
+
 def end_write_intent(token: contextvars.Token) -> None:
     _write_intent.reset(token)
 
@@ -103,18 +108,11 @@ def write_intent(enabled: bool = True) -> Iterator[None]:
 
 
 _LOCK_REQUEST = select(Request).where(Request.id == bindparam("rid")).with_for_update(of=Request)
-_LOCK_REQUEST_OF_TASK = (select(Request).join(Task, Task.request_id == Request.id)
-                         .where(Task.id == bindparam("tid")).with_for_update(of=Request))
 
 
 def lock_request(session: Session, request_id: int) -> Request | None:
     """Load a request holding its row lock (``FOR UPDATE``; SQLite's lock is the transaction's)."""
     return session.execute(_LOCK_REQUEST, {"rid": request_id}).scalar_one_or_none()
-
-
-def lock_request_of_task(session: Session, task_id: str) -> Request | None:
-    """Lock the request a task belongs to, found through the task (one statement)."""
-    return session.execute(_LOCK_REQUEST_OF_TASK, {"tid": task_id}).scalar_one_or_none()
 
 
 # What waits for the commit, and the session.info keys that live as long as one transaction.

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import BindParameter, Boolean, Integer, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
+from processes import audit
 from processes.errors import NotAllowed
 from processes.flows.engine import EngineIncident
 from processes.flows.expressions import ExpressionError, evaluate
@@ -211,9 +212,11 @@ def _involved_clause(user_id, request_id, seal_id):
     """True when the user is the seal's custodian or has or had a task on the request."""
     custodian = exists().where(SealCustodian.seal_id == seal_id,
                                SealCustodian.user_id == user_id)
+    # Any task of the request: never correlated with a task of an enclosing statement (the
+    # request is, when request_id is its column).
     had_task = exists().where(Task.request_id == request_id, or_(
         Task.completed_by_id == user_id, Task.claimed_by_id == user_id,
-        _candidate_clause(user_id)))
+        _candidate_clause(user_id))).correlate_except(Task)
     return or_(custodian, had_task)
 
 
@@ -227,6 +230,15 @@ _INVOLVED = select(_involved_clause(_UID, _RID, _SID))
 _TASK_FOR_WORK = (
     select(Task, _involved_clause(_UID, _RID, _SID), _candidate_clause(_UID))
     .where(Task.id == _TID, Task.request_id == _RID)
+    .execution_options(populate_existing=True))
+# The request locked through its task, the task (reloaded), the caller's visibility and
+# candidacy, and the audit chain's head: one statement where there were three.
+_LOCKED_FOR_WORK = (
+    select(Request, Task, _involved_clause(_UID, Request.id, Request.seal_id),
+           _candidate_clause(_UID), audit.HEAD)
+    .join(Task, Task.request_id == Request.id)
+    .where(Task.id == _TID)
+    .with_for_update(of=Request)
     .execution_options(populate_existing=True))
 _IS_CANDIDATE = select(_candidate_clause(_UID)).where(Task.id == _TID)
 _SIBLINGS = select(Task).where(Task.activity == bindparam("act"))
@@ -270,16 +282,19 @@ def can_see(session: Session, identity: Identity, req: Request) -> bool:
     return identity.has_role("auditor")
 
 
-def task_for_work(session: Session, identity: Identity, req: Request,
-                  task_id: str) -> tuple[Task | None, bool, bool]:
-    """The task (reloaded), whether the caller may see its request, and whether the caller is
-    among its candidates: one query for all three."""
+def locked_task_for_work(session: Session, identity: Identity,
+                         task_id: str) -> tuple[Request | None, Task | None, bool, bool]:
+    """The task and its request in one statement, the request's row locked (``FOR UPDATE``;
+    SQLite's lock is the transaction's); whether the caller may see the request, and whether
+    they are among the task's candidates. The audit chain's head read with it is remembered
+    for the events this transaction appends (``audit.remember_head``)."""
     user_id = identity.user.id
-    row = session.execute(_TASK_FOR_WORK, {"uid": user_id, "rid": req.id, "sid": req.seal_id,
-                                           "tid": task_id}).first()
+    row = session.execute(_LOCKED_FOR_WORK, {"uid": user_id, "tid": task_id}).first()
     if row is None:
-        return None, False, False
-    task, involved, candidate = row
+        return None, None, False, False
+    req, task, involved, candidate, head = row
+    audit.remember_head(session, head)
     visible = req.requester_id == user_id or bool(involved) or identity.has_role("auditor")
-    return task, visible, bool(candidate)
+    return req, task, visible, bool(candidate)
+
 

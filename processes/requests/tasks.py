@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from processes import audit, documents
-from processes.db import lock_request_of_task
 from processes.env import Env
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError
 from processes.flows import engine
@@ -29,11 +28,8 @@ def _locked_task(session: Session, identity: Identity,
                  task_id: str) -> tuple[Task, Request, bool]:
     """The task and its request, the request's row locked, and whether the caller is a
     candidate; 404 if the caller cannot see it."""
-    req = lock_request_of_task(session, task_id)
-    if req is None:
-        raise NotFound(f"no task {task_id}")
-    task, visible, candidate = inbox.task_for_work(session, identity, req, task_id)
-    if task is None or not visible:
+    req, task, visible, candidate = inbox.locked_task_for_work(session, identity, task_id)
+    if req is None or task is None or not visible:
         raise NotFound(f"no task {task_id}")
     return task, req, candidate
 

@@ -93,13 +93,16 @@ def _sealing(session: Session, req: Request) -> dict | None:
 
 
 def describe_task(task: Task, form: list[dict] | None = None) -> dict:
+    meta = task.request.process.tasks.get(task.element_id) or {}
     if form is None:
-        form = (task.request.process.tasks.get(task.element_id) or {}).get("form", [])
+        form = meta.get("form", [])
     return {
         "id": task.id, "request_id": task.request_id, "name": task.name,
         "element_id": task.element_id, "lane": task.lane, "assignee": task.assignee,
         "candidate_groups": task.candidate_groups, "candidate_users": task.candidate_users,
         "claimed_by": task.claimed_by.name if task.claimed_by is not None else None,
+        # A manual task is confirmed done: it takes no decision and is never an approval.
+        "manual": bool(meta.get("manual")),
         "form": [{"id": f["id"], "label": f.get("label"), "type": f.get("type"),
                   "required": bool(f.get("required")), "default": f.get("default"),
                   "values": f.get("values", [])} for f in form],

@@ -29,12 +29,13 @@ def _confirm(api_client, **body):
 def test_a_manual_task_in_a_lane_is_confirmed_by_the_lane_and_the_request_is_sealed(org, pdf):
     _deploy_lanes(org)
     req = submit(org.alice, org.seal_id, pdf, process="manual_lane").get_json()
+    assert only_task(org.bob)["manual"] is False  # an approval: it takes a decision
     assert approve(org.bob).status_code == 200
 
     # The lane 法务部 names the legal group (by its display name): lily is in it.
     task = only_task(org.lily)
-    assert (task["element_id"], task["lane"], task["candidate_groups"]) == (
-        "check_original", "法务部", ["legal"])
+    assert (task["element_id"], task["lane"], task["candidate_groups"], task["manual"]) == (
+        "check_original", "法务部", ["legal"], True)
     assert org.carol.get("/api/v1/tasks").get_json() == []
     refused = _confirm(org.lily, decision="approve")
     assert refused.status_code == 422  # a confirmation is not an approval
