@@ -175,6 +175,8 @@ def run(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
     env = common.app_env(data_dir, db)
     setup = setup_with_cli(env)
     setup.tokens[CUSTODIAN] = common.cli_token(env, CUSTODIAN)
+    if args.job_mode == "thread":  # the web processes seal, in a thread after the commit
+        env["SEALFLOW_JOB_MODE"], args.sealers = "thread", 0
     pdf = make_pdf(args.pages)
     records = Records(db.url.replace("postgresql://", "postgresql+psycopg://", 1)
                       if db.url else sqlite_url(data_dir))
@@ -229,7 +231,7 @@ def report(args, db, prod, cpu, done, elapsed, times, load_before, cpu_per_flow)
     print(f"code        {common.code_version()}")
     print(f"database    {db.kind}")
     print(f"server      {prod.server.note} + {len(prod.workers)} x `sealflow worker` "
-          "(SEALFLOW_JOB_MODE=external)")
+          f"(SEALFLOW_JOB_MODE={args.job_mode})")
     print(f"document    {args.pages} pages; {args.clients} client threads in this process")
     print(f"\nCPU ms per flow by stage (one client, {args.stage_n} flows each; server = "
           "gunicorn master + workers, worker = `sealflow worker`):")
@@ -263,6 +265,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "(default: as fast as the clients go)")
     p.add_argument("--workers", type=int, default=2, help="`serve --workers` (2)")
     p.add_argument("--sealers", type=int, default=1, help="`sealflow worker` processes (1)")
+    p.add_argument("--job-mode", choices=("external", "thread"), default="external",
+                   help="thread: the web processes seal (no worker); default external")
     p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
                    "a database of its own there (default: SQLite in a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
