@@ -287,9 +287,11 @@ def serve_command(workers, port, host, threads, keep_alive) -> None:
                       settings.BASE_URL_SET, lambda msg, *args: click.echo(msg % args, err=True))
     # gthread, not gunicorn's default sync worker: a sync worker closes every connection after
     # one answer, so each API call paid a TCP connect; threads keep them alive (docs/operations).
+    # No control socket: gunicorn 27 opens one at a fixed path in $HOME that every master on
+    # the machine shares (each start takes it over, each stop deletes it); nothing uses it.
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                                "--worker-class", "gthread", "--threads", str(threads),
-                               "--keep-alive", str(keep_alive),
+                               "--keep-alive", str(keep_alive), "--no-control-socket",
                                "--config", "python:app.gunicorn_conf",
                                "--bind", f"{host}:{port}", "wsgi:app"])
 

@@ -24,9 +24,15 @@ def _multipart(fields: dict[str, str], document: bytes) -> tuple[bytes, str]:
 
 
 def test_serve_keeps_a_clients_connection_across_requests(app, org, tmp_path):
-    web = Server(environment(app, JOB_MODE="external"), tmp_path / "serve.log", workers=1)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**environment(app, JOB_MODE="external"), "HOME": str(home)}
+    web = Server(env, tmp_path / "serve.log", workers=1)
     with started(web):
         assert "Using worker: gthread" in web.log()
+        # No control socket in $HOME (gunicorn 27's default path, shared by every server
+        # on the machine: each start took it over and each stop deleted it).
+        assert list(home.iterdir()) == [], list(home.rglob("*"))
         conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=60)
         answers = []
 
