@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from processes import audit, signals
-from processes.db import on_commit, transaction_cache
+from processes.db import on_commit, transaction_cache, update_now
 from processes.errors import (
     PolicyRefused,
 )
@@ -50,7 +50,14 @@ def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
 
 
 def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
-    """Project the instance after it ran: inbox rows, end state, grant; save state once."""
+    """Project the instance after it ran: inbox rows, end state, grant; save state once.
+    The request's row is written now, in one UPDATE (unless a change of its relationships
+    leaves it to the flush)."""
+    _advance(session, req, wf, actor=actor)
+    update_now(session, req)
+
+
+def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
     definition = req.process
     ready = engine.ready_user_tasks(wf)
     # No autoflush: the whole advance is written in one flush at the commit. A task completed
@@ -63,6 +70,7 @@ def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
         if task_id not in ready_ids:
             row.status = TaskStatus.cancelled
             row.completed_at = utcnow()
+            update_now(session, row)
     new = [r for r in ready if r.id not in open_rows]
     # A manual task leaves the approvers' decision as it was: it takes none.
     engine.clear_decision(wf, [r.id for r in new if not r.manual])

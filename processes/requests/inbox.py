@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, Boolean, Integer, bindparam, exists, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    Integer,
+    Table,
+    bindparam,
+    exists,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from processes import audit
+from processes.db import insert_now
 from processes.errors import NotAllowed
 from processes.flows.engine import EngineIncident
 from processes.flows.expressions import ExpressionError, evaluate
@@ -124,9 +135,12 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                 candidate_users=[u.name for u in users] if not assignee else [],
                 candidate_groups=[g.key for g in groups], requester_may_work=requester_may,
                 created_at=utcnow(), due_at=_due_at(meta.get("due_date"), variables, element_id))
-    task.candidates = [TaskCandidate(user_id=u.id) for u in users] + [
-        TaskCandidate(group_id=g.id) for g in groups]
-    session.add(task)
+    # Written now as plain rows (the row and its candidates: two INSERTs), not by the flush.
+    insert_now(session, task)
+    rows = [{"task_id": task_id, "user_id": u.id, "group_id": None} for u in users] + [
+        {"task_id": task_id, "user_id": None, "group_id": g.id} for g in groups]
+    if rows:
+        session.connection().execute(_INSERT_CANDIDATES, rows)
     return task
 
 
@@ -269,6 +283,7 @@ _ANYONE_LEFT = select(exists().where(
     or_(bindparam("requester_may", type_=Boolean), User.id != bindparam("req_uid")),
     ~exists().where(_Sibling.activity == bindparam("act"),
                     _Sibling.completed_by_id == User.id)))
+_INSERT_CANDIDATES = insert(cast(Table, TaskCandidate.__table__))
 _USERS_NAMED = select(User).where(User.name.in_(bindparam("names", expanding=True)))
 
 
