@@ -116,7 +116,22 @@ def lock_request(session: Session, request_id: int) -> Request | None:
 
 
 # Writing now, without the unit of work: on the hot paths (a task's completion) the flush's
-# bookkeeping for a handful of rows cost several times the statements themselves.
+# bookkeeping for a handful of rows cost several times the statements themselves. The
+# statements are built once per table (their compiled form is cached by the columns given).
+_writes: dict[Any, tuple[Any, Any, list[str]]] = {}
+
+
+def _statements(mapper: Any) -> tuple[Any, Any, list[str]]:
+    """``mapper``'s UPDATE by primary key, its INSERT, and the primary key's parameters."""
+    found = _writes.get(mapper)
+    if found is None:
+        table = mapper.local_table
+        names = [f"_sealflow_pk{i}" for i in range(len(mapper.primary_key))]
+        where = [col == bindparam(name) for col, name in zip(mapper.primary_key, names,
+                                                             strict=True)]
+        found = _writes[mapper] = (update(table).where(*where), insert(table), names)
+    return found
+
 
 def update_now(session: Session, obj: Any) -> None:
     """Write ``obj``'s changed columns at once, in one Core UPDATE by primary key, and mark
@@ -130,30 +145,28 @@ def update_now(session: Session, obj: Any) -> None:
     columns = state.mapper.column_attrs
     if any(key not in columns for key in changed):
         return
-    values = {columns[key].columns[0]: state.dict[key] for key in changed}
-    table = state.mapper.local_table
-    where = [col == value for col, value in zip(state.mapper.primary_key,
-                                                state.identity, strict=True)]
-    session.connection().execute(update(table).where(*where).values(values))
+    stmt, _insert, names = _statements(state.mapper)
+    params = {columns[key].columns[0].key: state.dict[key] for key in changed}
+    params.update(zip(names, state.identity, strict=True))
+    session.connection().execute(stmt, params)
     state._commit_all(state.dict, session.identity_map)  # written: nothing for the flush
 
 
 def insert_now(session: Session, obj: Any) -> None:
-    """Write a new ``obj`` at once, in one Core INSERT of the columns it was given, and make it
-    a persistent object of ``session`` as if it had been loaded (no flush, no RETURNING). Its
-    primary key must be set (a task's id is SpiffWorkflow's); a column it was not given is
-    NULL (one with a default must be given). Only its own row: related rows are the
-    caller's."""
+    """Write a new ``obj`` at once, in one Core INSERT of its columns, and make it a persistent
+    object of ``session`` as if it had been loaded (no flush, no RETURNING). Its primary key
+    must be set (a task's id is SpiffWorkflow's); a column it was not given is NULL (one with a
+    default must be given). Only its own row: related rows are the caller's."""
     state = inspect(obj)
-    values = {}
+    params = {}
     for prop in state.mapper.column_attrs:
         column = prop.columns[0]
         if prop.key not in state.dict:
             if column.default is not None or column.server_default is not None:
                 raise ValueError(f"insert_now: {prop.key} has a default: give its value")
             state.dict[prop.key] = None  # loaded as NULL, not expired (no SELECT for it)
-        values[column] = state.dict[prop.key]
-    session.connection().execute(insert(state.mapper.local_table).values(values))
+        params[column.key] = state.dict[prop.key]
+    session.connection().execute(_statements(state.mapper)[1], params)
     make_transient_to_detached(obj)
     session.add(obj)
 

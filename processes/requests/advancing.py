@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from processes import audit, signals
@@ -29,6 +30,7 @@ from processes.models import (
     utcnow,
 )
 from processes.requests import inbox
+from processes.seal_models import SealPolicy
 from processes.seals import approvals, policy
 
 logger = logging.getLogger(__name__)
@@ -130,15 +132,27 @@ def _metadata(definition: ProcessDefinition, ready: engine.ReadyTask) -> dict:
 def _authorize(session: Session, req: Request) -> None:
     """The authorized end: write the single-use signing grant in this same transaction (or,
     for a lifecycle flow, leave the change to the job that makes it, once) when the request
-    has the approvals it needs; otherwise it fails, with the reason."""
+    has the approvals it needs; otherwise it fails, with the reason.
+
+    Reads without autoflush (the tasks completed in this transaction are written already:
+    ``update_now``), and the grant as a plain row: the request's row is written once, by
+    ``advance``, and no unit of work runs."""
     lifecycle = req.process.seal_action is not None
-    given = approvals.given(session, req)
-    reason = approvals.missing(given, lifecycle=lifecycle)
-    if reason is None and not lifecycle:
-        assert req.seal is not None  # a use of a seal names it (seal_make's request has none)
-        reason = policy.approvals_refused(session, req.seal, given, req.requester_id)
-        if reason:
-            reason = f"the seal's policy refuses this use: {reason}"
+    if any(isinstance(obj, Task) for obj in session.dirty):
+        session.flush()  # a task changed some other way: the approvals must see it
+    with session.no_autoflush:
+        given = approvals.given(session, req)
+        reason = approvals.missing(given, lifecycle=lifecycle)
+        seal_policy = None
+        if reason is None and not lifecycle:
+            # A use of a seal names it (seal_make's request has none).
+            assert req.seal_id is not None
+            seal_policy = session.get(SealPolicy, req.seal_id)
+            if seal_policy is not None:
+                reason = policy.approvals_refused(session, req.seal_id, given,
+                                                  req.requester_id, seal_policy)
+            if reason:
+                reason = f"the seal's policy refuses this use: {reason}"
     if reason:
         _fail(session, req, reason)
         return
@@ -148,24 +162,33 @@ def _authorize(session: Session, req: Request) -> None:
                      seal_action=req.process.seal_action, approvals=len(given))
         on_commit(session, lambda: signals.lifecycle_authorized.send(None, request_id=req.id))
         return
-    assert req.seal is not None and req.document is not None  # a use: a seal, on a document
+    assert req.seal_id is not None and req.document is not None  # a use: a seal, a document
     sha = req.document.sha256
-    grant = SigningGrant(request_id=req.id, seal_id=req.seal_id, document_sha256=sha,
-                         approvals=given)
-    session.add(grant)
+    grant = {"request_id": req.id, "seal_id": req.seal_id, "document_sha256": sha,
+             "approvals": given}
     try:
-        policy.reserve(session, req.seal, grant)
+        reserved = policy.take_uses(session, req.seal_id, policy=seal_policy)
     except PolicyRefused as exc:
-        grant.status = GrantStatus.failed
-        grant.error = exc.message
-        session.flush()
-        _fail(session, req, exc.message, grant=grant.id)
+        grant_id = _insert_grant(session, grant | {"status": GrantStatus.failed,
+                                                   "error": exc.message})
+        _fail(session, req, exc.message, grant=grant_id)
         return
+    grant_id = _insert_grant(session, grant | {"reserved": reserved})
     req.status = RequestStatus.authorized
-    session.flush()
     audit.record(session, "request.authorized", request_id=req.id, seal_id=req.seal_id,
-                 grant=grant.id, document_sha256=sha, approvals=len(given))
-    on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
+                 grant=grant_id, document_sha256=sha, approvals=len(given))
+    session.info.setdefault(NEW_GRANTS_KEY, set()).add(req.id)
+    on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant_id))
+
+
+_INSERT_GRANT = insert(cast(Table, SigningGrant.__table__)).returning(SigningGrant.id)
+# The requests this transaction wrote a grant for (its answer need not ask what it waits for).
+NEW_GRANTS_KEY = transaction_cache("sealflow_new_grants")
+
+
+def _insert_grant(session: Session, values: dict) -> int:
+    """The grant as a plain row (one INSERT … RETURNING its id; the defaults are the table's)."""
+    return session.connection().execute(_INSERT_GRANT, values).scalar_one()
 
 
 def _fail(session: Session, req: Request, reason: str, **details) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from processes.models import Request, RequestStatus, SigningGrant, Task, TaskStatus, User
-from processes.requests.advancing import OPEN_TASKS, OPEN_TASKS_KEY
+from processes.requests.advancing import NEW_GRANTS_KEY, OPEN_TASKS, OPEN_TASKS_KEY
 from processes.seals import approvals
 
 _COMPLETER = aliased(User)
@@ -82,8 +82,8 @@ def _sealing(session: Session, req: Request) -> dict | None:
     """What an authorized request's sealing waits for, when it waits for something: the
     timestamp service (``{waiting_for, try, of, next_at, reason}``: the next try's number, how
     many there will be at most, when, and why the last one failed); otherwise None."""
-    if req.status != RequestStatus.authorized:
-        return None
+    if req.status != RequestStatus.authorized or req.id in session.info.get(NEW_GRANTS_KEY, ()):
+        return None  # a grant written by this transaction waits for nothing yet
     waiting = session.execute(select(SigningGrant.waiting).where(
         SigningGrant.request_id == req.id)).scalar_one_or_none()
     if not waiting:

@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -218,36 +218,44 @@ def _check_quota(session: Session, seal: Seal, policy: SealPolicy, now: datetime
                       "times this month, its monthly limit")
 
 
-def _ensure_row(session: Session, seal_id: int, period: str) -> None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(SealUsage).values(seal_id=seal_id, period=period, used=0)
-                    .on_conflict_do_nothing(index_elements=["seal_id", "period"]))
+_LOOK_UP: Any = object()  # reserve's policy not given: it reads it
 
 
 def reserve(session: Session, seal: Seal, grant: SigningGrant,
             now: datetime | None = None) -> None:
-    """Reserve one use in each counted period, atomically (one conditional UPDATE each);
-    raise PolicyRefused when a quota is exhausted (nothing stays reserved then)."""
-    policy = session.get(SealPolicy, seal.id)
+    """Reserve one use of ``seal`` in each counted period for ``grant`` (``take_uses``)."""
+    grant.reserved = take_uses(session, seal.id, now)
+
+
+def take_uses(session: Session, seal_id: int, now: datetime | None = None, *,
+              policy: SealPolicy | None = _LOOK_UP) -> list[str]:
+    """Reserve one use in each counted period, atomically (one conditional upsert each: the
+    period's row made with its first use, or its count raised while under the limit); the
+    periods taken. Raise PolicyRefused when a quota is exhausted (nothing stays reserved
+    then). ``policy``: the seal's, when the caller read it already (None: it has none)."""
+    if policy is _LOOK_UP:
+        policy = session.get(SealPolicy, seal_id)
     now = now or utcnow()
     periods = [("total", policy.max_uses if policy else None),
                (_month(now), policy.max_per_month if policy else None)]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     taken: list[str] = []
     for period, limit in periods:
-        _ensure_row(session, seal.id, period)
-        stmt = update(SealUsage).where(SealUsage.seal_id == seal.id,
-                                       SealUsage.period == period)
-        if limit is not None:
-            stmt = stmt.where(SealUsage.used < limit)
-        result = cast(CursorResult, session.execute(stmt.values(used=SealUsage.used + 1)
-                                 .execution_options(synchronize_session=False)))
-        if result.rowcount != 1:
-            _release_periods(session, seal.id, taken)
+        stmt = insert(cast(Table, SealUsage.__table__)).values(seal_id=seal_id, period=period,
+                                                               used=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["seal_id", "period"], set_={"used": SealUsage.used + 1},
+            where=None if limit is None else SealUsage.used < limit).returning(SealUsage.used)
+        done = limit is None or limit > 0  # a limit of 0: not even the period's first use
+        if done:  # a row back: made or raised (rowcount is not reliable with RETURNING)
+            done = session.connection().execute(stmt).first() is not None
+        if not done:
+            _release_periods(session, seal_id, taken)
             what = "in total" if period == "total" else "this month"
             raise _refuse("max_uses" if period == "total" else "max_per_month",
-                          f"seal {seal.id} has no uses left {what} (limit {limit})")
+                          f"seal {seal_id} has no uses left {what} (limit {limit})")
         taken.append(period)
-    grant.reserved = taken
+    return taken
 
 
 def release(session: Session, grant: SigningGrant) -> None:
@@ -278,15 +286,15 @@ def check_at_sealing(session: Session, seal: Seal, grant: SigningGrant, requeste
         _check_window(policy, now or utcnow())
     except PolicyRefused as exc:
         return exc.message
-    return approvals_refused(session, seal, grant.approvals, requester_id, policy)
+    return approvals_refused(session, seal.id, grant.approvals, requester_id, policy)
 
 
-def approvals_refused(session: Session, seal: Seal, given: list[dict], requester_id: int,
+def approvals_refused(session: Session, seal_id: int, given: list[dict], requester_id: int,
                       policy: SealPolicy | None = None) -> str | None:
     """What the seal's policy demands of the approvals ``given`` (``min_approvals`` distinct
     approvers; each demanded approval, by distinct people unless ``distinct_demands`` is off),
     as the organisation stands now. The reason to refuse, or None."""
-    policy = policy or session.get(SealPolicy, seal.id)
+    policy = policy or session.get(SealPolicy, seal_id)
     if policy is None:
         return None
     names = approvals.approvers(given)
@@ -296,6 +304,8 @@ def approvals_refused(session: Session, seal: Seal, given: list[dict], requester
     demands = proof.parse_demands(policy.demands)
     if not demands:
         return None
+    seal = session.get(Seal, seal_id)  # its custodians: only for demands
+    assert seal is not None
     people = proof.People.load(session, seal)
     heads = set(session.execute(select(User.name).join(Group, Group.head_id == User.id).join(
         Membership, Membership.group_id == Group.id).where(

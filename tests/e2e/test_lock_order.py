@@ -52,13 +52,13 @@ def test_a_failing_job_and_an_approval_on_the_same_seal_both_finish(held, org, p
     # The approval waits, holding the audit chain's lock, until the job has taken its first
     # lock of the two: the usage rows (giving the use back) or the audit chain's.
     approval_waits, job_went_on = threading.Event(), threading.Event()
-    real_reserve, real_release, real_head = policy.reserve, policy.release, audit._head
+    real_take, real_release, real_head = policy.take_uses, policy.release, audit._head
     job = threading.current_thread()
 
     def reserve_once_the_job_went_on(*args, **kwargs):
         approval_waits.set()
         job_went_on.wait(timeout=10)
-        return real_reserve(*args, **kwargs)
+        return real_take(*args, **kwargs)
 
     def release_then_go_on(*args, **kwargs):
         real_release(*args, **kwargs)
@@ -70,7 +70,7 @@ def test_a_failing_job_and_an_approval_on_the_same_seal_both_finish(held, org, p
         return real_head(*args, **kwargs)
 
     if postgresql:
-        monkeypatch.setattr(policy, "reserve", reserve_once_the_job_went_on)
+        monkeypatch.setattr(policy, "take_uses", reserve_once_the_job_went_on)
         monkeypatch.setattr(policy, "release", release_then_go_on)
         monkeypatch.setattr(audit, "_head", audit_head)
     answer: list = []

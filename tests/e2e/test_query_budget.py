@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from app.extensions import db
-from tests.conftest import only_task, submit
+from tests.conftest import approve, only_task, submit
 
 
 @contextmanager
@@ -26,6 +26,13 @@ def statements(app):
         event.remove(engine, "before_cursor_execute", record)
 
 
+def _writes(seen: list[str]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for s in seen:
+        kinds[s.split()[0]] = kinds.get(s.split()[0], 0) + 1
+    return kinds
+
+
 def test_completing_a_task_costs_a_bounded_number_of_statements(app, org, pdf):
     submit(org.alice, org.seal_id, pdf)
     task = only_task(org.bob)
@@ -33,13 +40,34 @@ def test_completing_a_task_costs_a_bounded_number_of_statements(app, org, pdf):
         resp = org.bob.post(f"/api/v1/tasks/{task['id']}/complete",
                             json={"decision": "approve"})
     assert resp.status_code == 200
-    # PostgreSQL also takes the audit chain's advisory lock: a statement of its own.
+    # PostgreSQL also takes the writers' advisory lock: a statement of its own.
+    lock = [s for s in seen if "pg_advisory" in s]
     selects = [s for s in seen if s.startswith("SELECT") and "pg_advisory" not in s]
     # The token; the request locked through the task, with the task, the caller's visibility
     # and candidacy and the audit chain's head; the open tasks; the next task's performers; the
-    # response's history. Then one flush: the audit events in one INSERT, the request, the task
-    # done, the next task and its candidate (and SQLite's BEGIN IMMEDIATE).
+    # response's history. The writes, each one plain statement (no unit of work): the task
+    # done, the next task and its candidate, the request, the audit events in one INSERT.
     assert len(selects) <= 5, "\n".join(seen)
-    assert len([s for s in seen if "INTO audit_events" in s]) == 1, \
+    assert len([s for s in seen if "INTO audit_events" in s]) == 1, "\n".join(seen)
+    assert _writes(seen).get("UPDATE") == 2 and _writes(seen).get("INSERT") == 3, \
         "\n".join(seen)
-    assert len(seen) <= 11, "\n".join(seen)
+    assert len(seen) - len(lock) <= 10, "\n".join(seen)
+
+
+def test_the_approval_that_authorizes_costs_a_bounded_number_of_statements(app, org, pdf):
+    """The last approval: the approvals counted, the seal's policy and its quotas, the grant."""
+    submit(org.alice, org.seal_id, pdf)
+    approve(org.bob)
+    task = only_task(org.carol)
+    with statements(app) as seen:
+        resp = org.carol.post(f"/api/v1/tasks/{task['id']}/complete",
+                              json={"decision": "approve"})
+    assert resp.status_code == 200
+    assert resp.get_json()["request"]["status"] == "authorized"
+    seen = seen[:seen.index(next(s for s in seen if "count(*) OVER" in s)) + 1]  # not the job
+    lock = [s for s in seen if "pg_advisory" in s]
+    # As above (no next task), then the approvals given, the seal's policy, one upsert per
+    # counted period (total, this month), the grant; the request's row written once.
+    assert len([s for s in seen if "UPDATE requests " in s]) == 1, "\n".join(seen)
+    assert len([s for s in seen if "INTO audit_events" in s]) == 1, "\n".join(seen)
+    assert len(seen) - len(lock) <= 12, "\n".join(seen)
