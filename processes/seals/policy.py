@@ -241,9 +241,9 @@ def take_uses(session: Session, seal_id: int, now: datetime | None = None, *,
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     taken: list[str] = []
     for period, limit in periods:
-        stmt = insert(cast(Table, SealUsage.__table__)).values(seal_id=seal_id, period=period,
-                                                               used=1)
-        stmt = stmt.on_conflict_do_update(
+        upsert = insert(cast(Table, SealUsage.__table__)).values(seal_id=seal_id, period=period,
+                                                                 used=1)
+        stmt = upsert.on_conflict_do_update(
             index_elements=["seal_id", "period"], set_={"used": SealUsage.used + 1},
             where=None if limit is None else SealUsage.used < limit).returning(SealUsage.used)
         done = limit is None or limit > 0  # a limit of 0: not even the period's first use
