@@ -40,7 +40,7 @@ def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
         @event.listens_for(engine, "begin")
         def _on_pg_begin(conn: Any) -> None:
             if _write_intent.get():
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
+                _begin_writer(conn)
         return
     if engine.dialect.name != "sqlite":
         return
@@ -62,6 +62,31 @@ def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
             _begin_immediate(conn.connection.driver_connection, busy_timeout)
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+_LOCK_WRITERS = f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
+
+
+def _begin_writer(conn: Any) -> None:
+    """PostgreSQL: BEGIN and the writers' lock in one round trip. psycopg would send its BEGIN
+    on its own before the lock's statement (two waits on the server for every writing
+    transaction); sent together, psycopg finds the transaction open and sends none. Anything
+    unexpected: the transaction is rolled back and the lock taken the ordinary way, which
+    raises as SQLAlchemy raises."""
+    from psycopg import Error as PsycopgError
+    from psycopg.pq import ExecStatus, TransactionStatus
+
+    raw = conn.connection.driver_connection
+    pgconn = getattr(raw, "pgconn", None)
+    if pgconn is not None and pgconn.transaction_status == TransactionStatus.IDLE:
+        result = pgconn.exec_(f"BEGIN; {_LOCK_WRITERS}".encode())
+        if result.status == ExecStatus.TUPLES_OK:
+            return
+        try:
+            raw.rollback()
+        except PsycopgError:
+            pass  # a broken connection: the statement below says so
+    conn.exec_driver_sql(_LOCK_WRITERS)
 
 
 def _begin_immediate(raw: sqlite3.Connection, busy_timeout: float) -> None:

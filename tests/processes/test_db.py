@@ -74,6 +74,21 @@ def test_the_same_task_completed_twice_at_once_completes_once(app, org, pdf):
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock")
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's writers' lock")
+def test_a_postgresql_writer_holds_the_writers_lock_from_its_first_statement(app):
+    """Taken with the BEGIN, in one round trip: a writer holds it before its first statement
+    runs, a reader never takes it, and a commit lets it go."""
+    held = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid = pg_backend_pid() AND granted")
+    with app.app_context():
+        engine = db.engine
+    with write_intent(True), engine.begin() as conn:
+        assert conn.exec_driver_sql(held).scalar() == 1
+        conn.exec_driver_sql("SELECT 1")  # the transaction goes on as usual
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql(held).scalar() == 0
+
+
 def test_a_sqlite_writer_gets_the_lock_once_freed_and_gives_up_after_its_busy_timeout(tmp_path):
     """A writer asks again for the write lock while another holds it (processes.db re-asks
     every 50 ms): it gets it once the holder commits; held past its busy timeout, it fails
