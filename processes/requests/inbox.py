@@ -107,7 +107,7 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
         or any(_REQUESTER.match(p) for p in (users_raw or "").split(",")))
     wanted = [assignee] if assignee else user_names
     with session.no_autoflush:  # reads of people only; the advance is written in one flush
-        users = list(session.execute(_USERS_NAMED, {"names": wanted}).scalars()) \
+        users = list(session.execute(_USERS_NAMED, {"names": wanted}).all()) \
             if wanted else []
         groups = [] if assignee else _groups(session, group_refs)
         able = {u.id for u in users if u.active}
@@ -284,7 +284,9 @@ _ANYONE_LEFT = select(exists().where(
     ~exists().where(_Sibling.activity == bindparam("act"),
                     _Sibling.completed_by_id == User.id)))
 _INSERT_CANDIDATES = insert(cast(Table, TaskCandidate.__table__))
-_USERS_NAMED = select(User).where(User.name.in_(bindparam("names", expanding=True)))
+# Plain rows: the id, name and whether active is all a task's performers need of a user.
+_USERS_NAMED = select(User.id, User.name, User.active).where(
+    User.name.in_(bindparam("names", expanding=True)))
 
 
 def can_see(session: Session, identity: Identity, req: Request) -> bool:
