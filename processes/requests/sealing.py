@@ -168,8 +168,9 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
     _check(session, grant, req, seal)
     document = approved_document(req)
     data = documents.read(env, document)
+    page_refs = [(ref[0], ref[1]) for ref in document.page_refs or ()]
     try:
-        placement.confirm(req.placement, data)  # the stamp will be seen (planned before?)
+        placement.confirm(req.placement, data, page_refs)  # the stamp will be seen
     except InvalidContent as exc:
         raise RefuseToSeal(f"placement: {exc.message}") from None
     square = placement.square_of(req.placement)
@@ -193,7 +194,7 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
                                settings=settings,
                                timestamper=long_term.timestamper_for(env, level, session),
                                approval_record=record, long_term=long_term_data,
-                               page_refs=[(ref[0], ref[1]) for ref in document.page_refs or ()])
+                               page_refs=page_refs)
     except signer.HashMismatch as exc:
         raise RefuseToSeal(f"hash mismatch: {exc}") from None
     except signer.TimestampUnavailable as exc:
