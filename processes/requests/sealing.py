@@ -19,9 +19,8 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 import signer
@@ -69,17 +68,16 @@ def due_grants(session: Session, limit: int = 20) -> list[int]:
 def take_lease(session: Session, grant_id: int, lease_seconds: int) -> Lease | None:
     """Atomically lease a pending grant (None when another worker holds it or it is done)."""
     now = utcnow()
-    result = cast(CursorResult, session.execute(
+    attempt = session.execute(
         update(SigningGrant)
         .where(SigningGrant.id == grant_id, SigningGrant.status == GrantStatus.pending,
                or_(SigningGrant.lease_until.is_(None), SigningGrant.lease_until < now))
         .values(lease_until=now + timedelta(seconds=lease_seconds),
                 attempts=SigningGrant.attempts + 1)
-        .execution_options(synchronize_session=False)))
-    if result.rowcount != 1:
+        .returning(SigningGrant.attempts)  # one statement (SQLite >= 3.35, PostgreSQL)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if attempt is None:
         return None
-    attempt = session.execute(
-        select(SigningGrant.attempts).where(SigningGrant.id == grant_id)).scalar_one()
     return Lease(grant_id, attempt)
 
 
