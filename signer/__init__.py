@@ -7,7 +7,7 @@ external TSA, or any TSA over HTTP).
 A library with no Flask and no database; everything the rest of Sealflow uses is re-exported here.
 """
 
-from .annotations import Layout, PageArea, Widget, layout, overlap
+from .annotations import Layout, PageArea, Widget, layout, overlap, pages_layout
 from .appearance import SealAppearance, draw_seal, find_cjk_font
 from .crl import Revocation, make_crl
 from .csr import (
@@ -154,6 +154,7 @@ __all__ = [
     "issue_tsa_certificate",
     "key_protection",
     "layout",
+    "pages_layout",
     "overlap",
     "pkcs11_seal_signer",
     "private_key_from_bytes",

@@ -8,7 +8,7 @@ lower-left corner is not always the origin); rotation is not applied.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from pyhanko.pdf_utils import generic, misc
@@ -16,9 +16,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 
 from .errors import InvalidDocument
-from .pdf import open_pdf
+from .pdf import PageRef, open_pdf
 
-__all__ = ["Box", "Layout", "PageArea", "Widget", "layout", "overlap"]
+__all__ = ["Box", "Layout", "PageArea", "Widget", "layout", "overlap", "pages_layout"]
 
 Box = tuple[float, float, float, float]
 """A rectangle ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``, in points."""
@@ -88,7 +88,7 @@ class Widget:
 class Layout:
     """The pages and the signature widgets of a PDF, as far as placing a seal goes."""
 
-    pages: tuple[PageArea, ...]
+    pages: Sequence[PageArea]
     widgets: tuple[Widget, ...]
 
     def widgets_of(self, field: str) -> list[Widget]:
@@ -107,21 +107,7 @@ def layout(data: bytes, reader: PdfFileReader | None = None) -> Layout:
     try:
         pages = walk_pages(reader.root)
         areas = tuple(page.area for page in pages)
-        widgets = []
-        for page in pages:
-            listed = list(page.annotations())
-            # Boxes a viewer draws, in drawing order: a later one is drawn on top.
-            drawn = [rect_of(annot) if is_shown(annot) else None for _, annot in listed]
-            for at, (annot_ref, annot) in enumerate(listed):
-                if annot.get("/Subtype") != "/Widget":
-                    continue
-                name, field_type, value = field_of(annot)
-                if field_type != "/Sig" or annot_ref is None:
-                    continue
-                rect = rect_of(annot)
-                widgets.append(Widget(
-                    name, page.index + 1, rect, is_shown(annot), value is not None,
-                    covered=any(overlap(rect, above) for above in drawn[at + 1:])))
+        widgets = [w for page in pages for w in _widgets_on(page)]
         # A field whose widget no page lists is never seen: keep it, on no page.
         on_pages = {w.field for w in widgets}
         for name, value, field_ref in fields.enumerate_sig_fields(reader):
@@ -134,6 +120,90 @@ def layout(data: bytes, reader: PdfFileReader | None = None) -> Layout:
     except DAMAGED as e:
         raise InvalidDocument(f"the PDF's pages or signature fields cannot be read ({e})") from e
     return Layout(areas, tuple(widgets))
+
+
+def _widgets_on(page: Page) -> Iterator[Widget]:
+    """The signature widgets one page lists, each with whether a later annotation covers it."""
+    listed = list(page.annotations())
+    # Boxes a viewer draws, in drawing order: a later one is drawn on top.
+    drawn = [rect_of(annot) if is_shown(annot) else None for _, annot in listed]
+    for at, (annot_ref, annot) in enumerate(listed):
+        if annot.get("/Subtype") != "/Widget":
+            continue
+        name, field_type, value = field_of(annot)
+        if field_type != "/Sig" or annot_ref is None:
+            continue
+        rect = rect_of(annot)
+        yield Widget(name, page.index + 1, rect, is_shown(annot), value is not None,
+                     covered=any(overlap(rect, above) for above in drawn[at + 1:]))
+
+
+def pages_layout(data: bytes, page_refs: Sequence[PageRef], pages: Collection[int]) -> Layout:
+    """The layout as far as a few ``pages`` (1-based) go, for a document whose page list
+    (``page_refs``, :attr:`signer.PdfInfo.page_refs`) was read from the same bytes before:
+    every page's area (read when asked for) and the signature widgets of those pages only,
+    none of the others' and no field on no page. Whether a square shows and what it covers
+    depends on its own page alone; reading only that page spares parsing every other page
+    dictionary and annotation (about 0.5 ms a page).
+
+    :raises InvalidDocument: as :func:`layout`.
+    """
+    reader = open_pdf(data, page_refs=page_refs)
+    try:
+        areas = _Areas(reader, len(page_refs))
+        widgets = [w for number in sorted(set(pages)) if 1 <= number <= len(areas)
+                   for w in _widgets_on(areas.page(number - 1))]
+    except TooComplex as e:
+        raise InvalidDocument(f"the PDF is too complex to place a seal on ({e})") from e
+    except DAMAGED as e:
+        raise InvalidDocument(f"the PDF's pages or signature fields cannot be read ({e})") from e
+    return Layout(areas, tuple(widgets))
+
+
+class _Areas(Sequence):
+    """Page areas read one page at a time, through the reader's known page list."""
+
+    def __init__(self, reader: PdfFileReader, count: int) -> None:
+        self._reader, self._count = reader, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def page(self, index: int) -> Page:
+        page_ref, _ = self._reader.find_page_for_modification(index)
+        node = page_ref.get_object()
+        media = _inherited(node, "/MediaBox")
+        if media is None:
+            raise ValueError(f"page {index + 1} has no media box")
+        media_box = _box(media)
+        crop = _inherited(node, "/CropBox")
+        crop_box = _box(crop) if crop is not None else media_box
+        return Page(index, page_ref.reference, node,
+                    PageArea(media_box, overlap(media_box, crop_box)))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(self._count)))
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        try:
+            return self.page(index).area
+        except DAMAGED as e:
+            raise InvalidDocument(f"the PDF's pages cannot be read ({e})") from e
+
+
+def _inherited(node: generic.DictionaryObject, key: str):
+    """A page attribute, from the page or the nearest page-tree node above it that has it."""
+    for _ in range(MAX_PAGE_TREE_DEPTH + 1):
+        if key in node:
+            return node.raw_get(key)
+        parent = node.get("/Parent")
+        if parent is None:
+            return None
+        node = parent.get_object()
+    raise ValueError("the page tree is too deep")
 
 
 @dataclass(frozen=True)

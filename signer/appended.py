@@ -51,7 +51,13 @@ class AppendedOutput:
     def write(self, data) -> int:
         if self._pos < self.base:
             raise io.UnsupportedOperation("the original bytes are never written again")
-        at, data = self._pos - self.base, bytes(data)
+        at = self._pos - self.base
+        if at == len(self._update):  # appending, as pyHanko's ~2000 writes per seal all do
+            self._update += data
+            written = len(self._update) - at
+            self._pos += written
+            return written
+        data = bytes(data)
         if at > len(self._update):
             self._update.extend(bytes(at - len(self._update)))
         self._update[at:at + len(data)] = data

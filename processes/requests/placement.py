@@ -19,6 +19,7 @@ sees. These are checked when the request is made, when its document is revised
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import signer
@@ -238,24 +239,32 @@ def recheck(placement: dict[str, Any] | None, info: signer.PdfInfo, data: bytes)
                 from None
 
 
-def confirm(placement: dict[str, Any] | None, data: bytes) -> None:
+def confirm(placement: dict[str, Any] | None, data: bytes,
+            page_refs: Sequence[tuple[int, int]] = ()) -> None:
     """Just before sealing ``data`` (the approved bytes): the seal will be seen, its square or
-    its field as :func:`plan` demands (for a request planned before these checks, too).
+    its field as :func:`plan` demands (for a request planned before these checks, or under
+    other rules, too). ``page_refs``: the document's page list, read from the same bytes
+    when it was stored.
 
     :raises InvalidContent: it would not (the sealing job refuses to seal).
     """
     placement = placement or {}
     try:
-        layout = signer.layout(data)
         if placement.get("field"):
-            _visible_field(str(placement["field"]), layout)
+            _visible_field(str(placement["field"]), signer.layout(data))
             return
         squares = [("placement", placement)] + [
             (f"prepared field {p['field']!r}", p) for p in placement.get("prepare") or ()]
+        squares = [(what, stored) for what, stored in squares
+                   if {"page", "x", "y", "size"} <= stored.keys()]  # else the signer's default
+        # Whether a square shows and what it covers is decided by its own page alone (its
+        # boxes, the signature widgets it lists): with the page list, read only those pages.
+        # The same bytes, every check of plan() on the square: a revision, which could
+        # defeat it, is other bytes, checked whole by recheck() and again here.
+        layout = (signer.pages_layout(data, page_refs, {s["page"] for _, s in squares})
+                  if page_refs else signer.layout(data))
         boxes: Taken = []
         for what, stored in squares:
-            if not {"page", "x", "y", "size"} <= stored.keys():
-                continue  # a request planned without a square: the signer's default
             square = _stored_square(stored)
             _seen(square, layout, what, boxes)
             boxes.append((what, square.page,
