@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -306,14 +308,23 @@ def worker_command() -> None:
         click.echo(f"warning: SEALFLOW_BASE_URL is unset: certificates this worker makes (a "
                    f"seal the 制章申请 flow makes) name {app.config['BASE_URL']}. Set it as "
                    "for `sealflow serve`.", err=True)
+    sealers = []  # the other sealing processes, forked before any thread starts here
+    if runner(app).mode == "external" and app.config["SEAL_PROCESSES"] > 1:
+        from app.grant_poller import fork_sealers
+        sealers = fork_sealers(app, runner(app).run_grant, app.config["SEAL_PROCESSES"] - 1)
     runner(app).start_scheduler()
     runner(app).sweep()
-    click.echo("worker running; Ctrl-C stops it")
+    click.echo(f"worker running, sealing in {1 + len(sealers)} processes; Ctrl-C stops it")
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         runner(app).shutdown()
+    finally:
+        for pid in sealers:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
 
 
 def commands() -> list[click.Command]:

@@ -8,11 +8,17 @@ another worker, and tried again; whichever records first seals, the other's resu
 (``processes.requests.sealing``: a grant seals once). A thread cannot be killed, so a stuck one
 stays busy until its step returns: the lease bounds how long a grant waits for it, not the
 thread.
+
+``sealflow worker`` seals in SEALFLOW_SEAL_PROCESSES processes (:func:`fork_sealers`; one per
+core by default): one process's sealing threads share one core (the GIL), and on a busy machine
+each process gets its share of the CPU, so sealing keeps up with the web processes' approvals
+only with processes of its own to match them (bench/README.md, ``flows.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -91,3 +97,33 @@ class GrantPoller:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         self._executor.shutdown(wait=True)
+
+
+def fork_sealers(app: Flask, seal: Callable[[int], None], count: int) -> list[int]:
+    """Start ``count`` sealing processes beside this one (forks, each with a poller and its
+    sealing threads of its own, nothing else); their pids. Called before this process starts
+    a thread or opens a connection it keeps: a child gets connections of its own. A child ends
+    when this process does (it looks every second) or on SIGTERM/SIGINT."""
+    with app.app_context():
+        db.engine.dispose()  # no connection of the parent's is shared with a child
+    parent, pids = os.getpid(), []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 0
+            try:
+                poller = GrantPoller(app, seal)
+                poller.start()
+                while os.getppid() == parent:
+                    time.sleep(1.0)
+            except KeyboardInterrupt:
+                pass
+            except BaseException:  # noqa: BLE001 - logged; the parent's other sealers go on
+                logger.exception("sealing process %d failed", os.getpid())
+                code = 1
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        pids.append(pid)
+    logger.info("sealing in %d more processes: %s", count, ", ".join(map(str, pids)))
+    return pids

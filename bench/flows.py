@@ -177,6 +177,8 @@ def run(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
     setup.tokens[CUSTODIAN] = common.cli_token(env, CUSTODIAN)
     if args.job_mode == "thread":  # the web processes seal, in a thread after the commit
         env["SEALFLOW_JOB_MODE"], args.sealers = "thread", 0
+    if args.seal_processes:
+        env["SEALFLOW_SEAL_PROCESSES"] = str(args.seal_processes)
     pdf = make_pdf(args.pages)
     records = Records(db.url.replace("postgresql://", "postgresql+psycopg://", 1)
                       if db.url else sqlite_url(data_dir))
@@ -231,7 +233,8 @@ def report(args, db, prod, cpu, done, elapsed, times, load_before, cpu_per_flow)
     print(f"code        {common.code_version()}")
     print(f"database    {db.kind}")
     print(f"server      {prod.server.note} + {len(prod.workers)} x `sealflow worker` "
-          f"(SEALFLOW_JOB_MODE={args.job_mode})")
+          f"(SEALFLOW_JOB_MODE={args.job_mode}, SEALFLOW_SEAL_PROCESSES="
+          f"{args.seal_processes or 'default'})")
     print(f"document    {args.pages} pages; {args.clients} client threads in this process")
     print(f"\nCPU ms per flow by stage (one client, {args.stage_n} flows each; server = "
           "gunicorn master + workers, worker = `sealflow worker`):")
@@ -265,6 +268,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "(default: as fast as the clients go)")
     p.add_argument("--workers", type=int, default=2, help="`serve --workers` (2)")
     p.add_argument("--sealers", type=int, default=1, help="`sealflow worker` processes (1)")
+    p.add_argument("--seal-processes", type=int, help="SEALFLOW_SEAL_PROCESSES of each worker "
+                   "(default: one per core)")
     p.add_argument("--job-mode", choices=("external", "thread"), default="external",
                    help="thread: the web processes seal (no worker); default external")
     p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
