@@ -69,8 +69,10 @@ class Config:
         self.JOB_POLL_SECONDS = int(_env("JOB_POLL_SECONDS", "30") or 30)
         # External mode: how often `sealflow worker` looks for grants to seal (a query).
         self.GRANT_POLL_SECONDS = float(_env("GRANT_POLL_SECONDS", "0.1") or 0.1)
-        # External mode: how many processes `sealflow worker` seals in (one per core).
-        self.SEAL_PROCESSES = max(1, int(_env("SEAL_PROCESSES", "") or os.cpu_count() or 1))
+        # External mode: how many processes `sealflow worker` seals in (one per core, at most
+        # 4 unless set: each idle one polls the database 10 times a second).
+        self.SEAL_PROCESSES = max(1, int(_env("SEAL_PROCESSES", "")
+                                         or min(os.cpu_count() or 1, 4)))
         self.MAX_DOCUMENT_BYTES = int(_env("MAX_DOCUMENT_BYTES", str(50 * 1024 * 1024)) or 0)
         self.MAX_BPMN_BYTES = int(_env("MAX_BPMN_BYTES", str(2 * 1024 * 1024)) or 0)
         self.MAX_CONTENT_LENGTH = self.MAX_DOCUMENT_BYTES + 1024 * 1024

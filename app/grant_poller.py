@@ -10,9 +10,10 @@ stays busy until its step returns: the lease bounds how long a grant waits for i
 thread.
 
 ``sealflow worker`` seals in SEALFLOW_SEAL_PROCESSES processes (:func:`fork_sealers`; one per
-core by default): one process's sealing threads share one core (the GIL), and on a busy machine
-each process gets its share of the CPU, so sealing keeps up with the web processes' approvals
-only with processes of its own to match them (bench/README.md, ``flows.py``).
+core, at most 4, by default): one process's sealing threads share one core (the GIL), and on
+a busy machine each process gets its share of the CPU, so sealing keeps up with the web
+processes' approvals only with processes of its own to match them (bench/README.md,
+``flows.py``).
 """
 
 from __future__ import annotations
