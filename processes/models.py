@@ -287,7 +287,9 @@ class Task(Base):
     """The inbox row of one user task of an instance, open or done (done ones are history)."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_request_status", "request_id", "status"),)
+    # With the history's order: a request's latest entries read by the index (migration 0015).
+    __table_args__ = (Index("ix_tasks_request_status", "request_id", "status", "completed_at",
+                            "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))

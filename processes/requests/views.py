@@ -23,9 +23,15 @@ _HISTORY = (
     .order_by(Task.completed_at, Task.id))
 # The latest entries only (a completion's response): newest first, limited, then put back in
 # order; with the total beside them.
+# The total is a count of the index's entries, not a window over the rows: a window reads and
+# sorts every done task of the request, which grew with each round of revision.
+_DONE_COUNT = (
+    select(func.count()).select_from(Task)
+    .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
+    .scalar_subquery())
 _RECENT_HISTORY = (
     select(Task.id, Task.element_id, Task.name, _COMPLETER.name, Task.decision, Task.comment,
-           Task.completed_at, func.count().over())
+           Task.completed_at, _DONE_COUNT)
     .join(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
     .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
     .order_by(Task.completed_at.desc(), Task.id.desc()).limit(bindparam("limit")))
