@@ -16,7 +16,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 
 from .errors import InvalidDocument
-from .pdf import PageRef, open_pdf
+from .pdf import LazyPages, PageRef, open_pdf
 
 __all__ = ["Box", "Layout", "PageArea", "Widget", "layout", "overlap", "pages_layout"]
 
@@ -160,14 +160,8 @@ def pages_layout(data: bytes, page_refs: Sequence[PageRef], pages: Collection[in
     return Layout(areas, tuple(widgets))
 
 
-class _Areas(Sequence):
+class _Areas(LazyPages):
     """Page areas read one page at a time, through the reader's known page list."""
-
-    def __init__(self, reader: PdfFileReader, count: int) -> None:
-        self._reader, self._count = reader, count
-
-    def __len__(self) -> int:
-        return self._count
 
     def page(self, index: int) -> Page:
         page_ref, _ = self._reader.find_page_for_modification(index)
@@ -181,13 +175,7 @@ class _Areas(Sequence):
         return Page(index, page_ref.reference, node,
                     PageArea(media_box, overlap(media_box, crop_box)))
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return tuple(self[i] for i in range(*index.indices(self._count)))
-        if index < 0:
-            index += self._count
-        if not 0 <= index < self._count:
-            raise IndexError(index)
+    def _read(self, index: int) -> PageArea:
         try:
             return self.page(index).area
         except DAMAGED as e:

@@ -171,13 +171,12 @@ def open_pdf(data: bytes, encrypted_message: str = ENCRYPTED_FOR_SEALING,
     return reader
 
 
-class _PageSizes(Sequence):
-    """Page sizes read one page at a time, when asked: sealing needs one page of a document
-    that was already checked whole when it was uploaded."""
+class LazyPages(Sequence):
+    """A value of each page, read one page at a time when asked (:meth:`_read`): sealing
+    needs one page of a document that was already checked whole when it was uploaded."""
 
-    def __init__(self, reader: PdfFileReader) -> None:
-        self._reader = reader
-        self._count = int(reader.root["/Pages"]["/Count"])
+    def __init__(self, reader: PdfFileReader, count: int) -> None:
+        self._reader, self._count = reader, count
 
     def __len__(self) -> int:
         return self._count
@@ -189,6 +188,19 @@ class _PageSizes(Sequence):
             index += self._count
         if not 0 <= index < self._count:
             raise IndexError(index)
+        return self._read(index)
+
+    def _read(self, index: int):
+        raise NotImplementedError
+
+
+class _PageSizes(LazyPages):
+    """Page sizes, read one page at a time."""
+
+    def __init__(self, reader: PdfFileReader) -> None:
+        super().__init__(reader, int(reader.root["/Pages"]["/Count"]))
+
+    def _read(self, index: int) -> tuple[float, float]:
         page_ref, _ = self._reader.find_page_for_modification(index)
         box = find_inherited_value_in_tree(page_ref.get_object(), "/MediaBox", "/Parent")
         return _box_size(box)
