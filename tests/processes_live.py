@@ -102,15 +102,10 @@ class Running:
         self._log.close()
 
 
-class Server(Running):
-    """`sealflow serve`: gunicorn with ``workers`` processes on a free port."""
+class Listening(Running):
+    """A server process, ready once its API answers on ``url``."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 2) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__("sealflow serve", command(
-            "serve", "--workers", str(workers), "--port", str(self.port)),
-            {**env, "SEALFLOW_BASE_URL": env.get("SEALFLOW_BASE_URL", self.url)}, log_path)
+    url: str
 
     def wait_ready(self, timeout: float = 90) -> None:
         def answers() -> bool:
@@ -120,6 +115,17 @@ class Server(Running):
             except requests.RequestException:
                 return False
         until(answers, timeout=timeout, what=f"{self.name} to answer on {self.url}")
+
+
+class Server(Listening):
+    """`sealflow serve`: gunicorn with ``workers`` processes on a free port."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 2) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__("sealflow serve", command(
+            "serve", "--workers", str(workers), "--port", str(self.port)),
+            {**env, "SEALFLOW_BASE_URL": env.get("SEALFLOW_BASE_URL", self.url)}, log_path)
 
 
 class Worker(Running):

@@ -26,7 +26,7 @@ from tests.conftest import make_pdf
 from tests.pdfcheck import assert_timestamped
 from tests.processes_live import (
     Http,
-    Running,
+    Listening,
     command,
     environment,
     free_port,
@@ -35,21 +35,12 @@ from tests.processes_live import (
 )
 
 
-class _Listening(Running):
+class _Listening(Listening):
     """A `sealflow run` or `sealflow serve` on ``port``, ready once its API answers."""
 
     def __init__(self, args: list[str], port: int, env: dict[str, str], log: Path) -> None:
         self.url = f"http://127.0.0.1:{port}"
         super().__init__(f"sealflow {args[0]}", command(*args, "--port", str(port)), env, log)
-
-    def wait_ready(self, timeout: float = 90) -> None:
-        def answers() -> bool:
-            self.check_alive()
-            try:
-                return requests.get(f"{self.url}/api/v1/me", timeout=2).status_code == 401
-            except requests.RequestException:
-                return False
-        until(answers, timeout=timeout, what=f"{self.name} to answer on {self.url}")
 
     def says(self, text: str) -> str:
         """Wait until the log says ``text`` (the start-up check runs in the background)."""
