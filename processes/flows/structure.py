@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from processes.errors import Problem
@@ -316,14 +317,7 @@ class _FileStructure:
 
     def _reachable(self, starts: list[str], nodes: dict[str, Any],
                    outgoing: dict[str, list[Any]], label: str, broken: set[str]) -> set[str]:
-        edges = self._edges(nodes, outgoing, interrupting_only=False)
-        seen = set(starts)
-        queue = deque(starts)
-        while queue:
-            for nxt in edges[queue.popleft()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    queue.append(nxt)
+        seen = _closure(starts, self._edges(nodes, outgoing, interrupting_only=False))
         for eid, node in nodes.items():
             # A boundary event is reached with its host (reported instead); an event
             # subprocess is entered by its trigger, not by a flow.
@@ -342,13 +336,7 @@ class _FileStructure:
         for eid, nexts in edges.items():
             for nxt in nexts:
                 back[nxt].append(eid)
-        finish = {eid for eid, out in edges.items() if not out}
-        queue = deque(finish)
-        while queue:
-            for prev in back[queue.popleft()]:
-                if prev not in finish:
-                    finish.add(prev)
-                    queue.append(prev)
+        finish = _closure([eid for eid, out in edges.items() if not out], back)
         trapped = [eid for eid in nodes if eid in reachable and eid not in finish
                    and not _is_event_subprocess(nodes[eid])]
         for eid in trapped:
@@ -364,3 +352,15 @@ class _FileStructure:
                             f"of {label}: a request reaching it could never finish"
                             + (f" (it can only go on to {', '.join(loop)})" if loop else ""),
                             eid, nodes[eid])
+
+
+def _closure(starts: list[str], edges: Mapping[str, list[str]]) -> set[str]:
+    """The elements ``starts`` lead to along ``edges``, ``starts`` included (breadth first)."""
+    seen = set(starts)
+    queue = deque(starts)
+    while queue:
+        for nxt in edges[queue.popleft()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
