@@ -92,7 +92,7 @@ def _new_request_page(chosen: str | None, error: SealflowError | None = None):
     values = request.form if error is not None else {"seal": request.args.get("seal", "")}
     return render_template(
         "request_new.html", flows=flows, choice=choice, definition=definition, seals=usable,
-        values=values,
+        values=values, refilled=error is not None,
         problems=problems_by_field(error),
         # One key per filled-in form: a double submit returns the first request.
         idempotency_key=values.get("idempotency_key") or secrets.token_urlsafe(16))

@@ -147,7 +147,10 @@ def test_non_pdf_keeps_the_form(org, login):
     assert 'value="采购合同"' in resp.text and 'value="50000"' in resp.text
     assert f'<option value="{org.seal_id}" selected>' in resp.text
     assert 'enctype="multipart/form-data"' in resp.text
+    assert "Please choose the file again" in resp.text  # a browser does not keep the file
     assert "You have not submitted any request yet" in alice.get("/requests").text
+    # A fresh form has no file to choose again.
+    assert "Please choose the file again" not in alice.get("/requests/new").text
 
 
 def test_missing_required_field_is_shown_next_to_it(org, login, pdf):
