@@ -73,6 +73,10 @@ class Config:
         # 4 unless set: each idle one polls the database 10 times a second).
         self.SEAL_PROCESSES = max(1, int(_env("SEAL_PROCESSES", "")
                                          or min(os.cpu_count() or 1, 4)))
+        # External mode: sealing threads per such process. A seal spends most of its time
+        # waiting (the write lock, twice; the TSA): two threads per process fell behind the
+        # approvals at saturation (bench/README.md, flows.py).
+        self.SEAL_THREADS = max(1, int(_env("SEAL_THREADS", "4") or 4))
         self.MAX_DOCUMENT_BYTES = int(_env("MAX_DOCUMENT_BYTES", str(50 * 1024 * 1024)) or 0)
         self.MAX_BPMN_BYTES = int(_env("MAX_BPMN_BYTES", str(2 * 1024 * 1024)) or 0)
         self.MAX_CONTENT_LENGTH = self.MAX_DOCUMENT_BYTES + 1024 * 1024

@@ -311,7 +311,7 @@ def worker_command() -> None:
     sealers = []  # the other sealing processes, forked before any thread starts here
     if runner(app).mode == "external" and app.config["SEAL_PROCESSES"] > 1:
         from app.grant_poller import fork_sealers
-        sealers = fork_sealers(app, runner(app).run_grant, app.config["SEAL_PROCESSES"] - 1)
+        sealers = fork_sealers(app, runner(app).run_lease, app.config["SEAL_PROCESSES"] - 1)
     runner(app).start_scheduler()
     runner(app).sweep()
     click.echo(f"worker running, sealing in {1 + len(sealers)} processes; Ctrl-C stops it")

@@ -1,13 +1,15 @@
 """Where grants are sealed in another process than the one that made them (``sealflow worker``
 beside ``sealflow serve``, SEALFLOW_JOB_MODE=external): a thread that asks the database for due
-grants every SEALFLOW_GRANT_POLL_SECONDS (0.1) and hands each to one of a few sealing threads.
+grants every SEALFLOW_GRANT_POLL_SECONDS (0.1), and again as soon as a sealing thread comes free,
+leases as many as it has free threads in one statement, and starts them.
 
 Due grants are those not yet leased and those whose lease ran out: a sealing step that overruns
 its lease (a stuck TSA, a lock never granted) is taken over by the next free thread, here or in
 another worker, and tried again; whichever records first seals, the other's result is dropped
 (``processes.requests.sealing``: a grant seals once). A thread cannot be killed, so a stuck one
 stays busy until its step returns: the lease bounds how long a grant waits for it, not the
-thread.
+thread. Leasing only for free threads keeps workers from trying the same grants (each try was a
+write transaction) and no grant waits leased behind a busy thread.
 
 ``sealflow worker`` seals in SEALFLOW_SEAL_PROCESSES processes (:func:`fork_sealers`; one per
 core, at most 4, by default): one process's sealing threads share one core (the GIL), and on
@@ -35,17 +37,18 @@ logger = logging.getLogger(__name__)
 
 
 class GrantPoller:
-    def __init__(self, app: Flask, seal: Callable[[int], None], *, threads: int = 2) -> None:
+    def __init__(self, app: Flask, seal: Callable[[sealing.Lease], None], *,
+                 threads: int | None = None) -> None:
         self.app = app
-        self.seal = seal  # JobRunner.run_grant: one grant's job, errors logged
+        self.seal = seal  # JobRunner.run_lease: one leased grant's job, errors logged
         self.every = float(app.config["GRANT_POLL_SECONDS"])
-        self.lease = float(app.config["JOB_LEASE_SECONDS"])
-        self._executor = ThreadPoolExecutor(max_workers=threads,
+        self.lease = int(app.config["JOB_LEASE_SECONDS"])
+        self.threads = threads or int(app.config["SEAL_THREADS"])
+        self._executor = ThreadPoolExecutor(max_workers=self.threads,
                                             thread_name_prefix="sealflow-seal")
-        # Grant id -> when it was handed over: not handed again while queued or within its
-        # lease (a job past its lease may be stuck: the grant is handed over again).
-        self._handed: dict[int, float] = {}
+        self._busy = 0  # sealing threads at work: a poll leases only for the free ones
         self._lock = threading.Lock()
+        self._wake = threading.Event()  # a thread came free: look again now, not next tick
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sealflow-grant-poll",
                                         daemon=True)
@@ -54,47 +57,53 @@ class GrantPoller:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.every):
+        while not self._stop.is_set():
+            self._wake.clear()
             try:
                 self.poll()
             except Exception:  # noqa: BLE001 - the database away, say: asked again soon
                 logger.exception("looking for grants to seal failed")
                 self._stop.wait(min(30.0, 50 * self.every))
+            self._wake.wait(self.every)
 
     def poll(self) -> int:
-        """Hand every due grant not already in hand to a sealing thread; how many."""
+        """Lease as many due grants as there are free sealing threads, and start them; how
+        many. The read comes first: an idle poll takes no write lock."""
+        with self._lock:
+            free = self.threads - self._busy
+        if free <= 0:
+            return 0
         with self.app.app_context():
             try:
                 with unit_of_work(db.session, write=False):
-                    due = sealing.due_grants(db.session)
+                    due = sealing.due_grants(db.session, limit=free)
+                if not due:
+                    return 0
+                with unit_of_work(db.session):
+                    leases = sealing.take_leases(db.session, due, self.lease)
             finally:
                 db.session.remove()
-        now = time.monotonic()
-        handed = 0
         with self._lock:
-            for grant_id in due:
-                since = self._handed.get(grant_id)
-                if since is not None and now - since < self.lease:
-                    continue
-                self._handed[grant_id] = now
-                self._executor.submit(self._run, grant_id, now)
-                handed += 1
-        return handed
+            self._busy += len(leases)
+        for lease in leases:
+            self._executor.submit(self._run, lease)
+        return len(leases)
 
-    def _run(self, grant_id: int, handed_at: float) -> None:
+    def _run(self, lease: sealing.Lease) -> None:
         try:
             with self.app.app_context():
                 try:
-                    self.seal(grant_id)
+                    self.seal(lease)
                 finally:
                     db.session.remove()
         finally:
             with self._lock:
-                if self._handed.get(grant_id) == handed_at:
-                    del self._handed[grant_id]
+                self._busy -= 1
+            self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         self._executor.shutdown(wait=True)

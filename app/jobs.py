@@ -47,6 +47,11 @@ def seal_grant(session: Session, env: Env, grant_id: int) -> bool:
         lease = sealing.take_lease(session, grant_id, env.lease_seconds)
     if lease is None:
         return False
+    return seal_leased(session, env, lease)
+
+
+def seal_leased(session: Session, env: Env, lease: sealing.Lease) -> bool:
+    """The sealing job's steps after the lease (``app.grant_poller`` leases in batches)."""
     try:
         with unit_of_work(session, write=False):
             sealed = sealing.sign(session, env, lease)
@@ -186,6 +191,14 @@ class JobRunner:
             seal_grant(db.session, env(), grant_id)
         except Exception:  # noqa: BLE001 - the lease expires and the sweep retries
             logger.exception("sealing job for grant %d failed; it will be retried", grant_id)
+
+    def run_lease(self, lease: sealing.Lease) -> None:
+        """A grant the poller leased: sealed, errors logged (the lease expires; taken again)."""
+        try:
+            seal_leased(db.session, env(), lease)
+        except Exception:  # noqa: BLE001 - the lease expires and the poller retries
+            logger.exception("sealing job for grant %d failed; it will be retried",
+                             lease.grant_id)
 
     def sweep(self) -> int:
         """Fire due timers and seal every grant that is due (new, or whose worker died).
@@ -329,7 +342,7 @@ class JobRunner:
                                    next_run_time=utcnow())
             self.scheduler.start()
             if self.mode == "external" and self.poller is None:
-                self.poller = GrantPoller(self.app, self.run_grant)
+                self.poller = GrantPoller(self.app, self.run_lease)
                 self.poller.start()
             armed = self.arm_all()
             logger.info("scheduler started (sweep every %ss, %d timers armed)",

@@ -45,7 +45,7 @@ from processes.seals.registry import signer_for
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Lease:
     grant_id: int
     attempt: int
@@ -67,18 +67,27 @@ def due_grants(session: Session, limit: int = 20) -> list[int]:
 
 def take_lease(session: Session, grant_id: int, lease_seconds: int) -> Lease | None:
     """Atomically lease a pending grant (None when another worker holds it or it is done)."""
+    leases = take_leases(session, [grant_id], lease_seconds)
+    return leases[0] if leases else None
+
+
+def take_leases(session: Session, grant_ids: list[int], lease_seconds: int) -> list[Lease]:
+    """Atomically lease those of ``grant_ids`` that are still pending with a free or expired
+    lease, in one statement; the others (another worker's by now, or done) are left out. A
+    worker leases only what its free threads will start on at once: a grant never waits
+    leased in a queue while another worker could seal it."""
+    if not grant_ids:
+        return []
     now = utcnow()
-    attempt = session.execute(
+    rows = session.execute(
         update(SigningGrant)
-        .where(SigningGrant.id == grant_id, SigningGrant.status == GrantStatus.pending,
+        .where(SigningGrant.id.in_(grant_ids), SigningGrant.status == GrantStatus.pending,
                or_(SigningGrant.lease_until.is_(None), SigningGrant.lease_until < now))
         .values(lease_until=now + timedelta(seconds=lease_seconds),
                 attempts=SigningGrant.attempts + 1)
-        .returning(SigningGrant.attempts)  # one statement (SQLite >= 3.35, PostgreSQL)
-        .execution_options(synchronize_session=False)).scalar_one_or_none()
-    if attempt is None:
-        return None
-    return Lease(grant_id, attempt)
+        .returning(SigningGrant.id, SigningGrant.attempts)  # SQLite >= 3.35, PostgreSQL
+        .execution_options(synchronize_session=False)).all()
+    return sorted(Lease(grant_id, attempt) for grant_id, attempt in rows)
 
 
 class TimestampDelayed(RefuseToSeal):

@@ -85,7 +85,7 @@ def test_a_step_past_its_lease_is_taken_over_and_the_grant_seals_once(app, org, 
     stuck = threading.Thread(target=jobs._in_app, args=(jobs.run_grant, grant_id))
     stuck.start()  # takes the lease, then waits on the TSA
     assert held_tsa.entered.wait(timeout=30)
-    poller = GrantPoller(app, jobs.run_grant)
+    poller = GrantPoller(app, jobs.run_lease)
     poller.start()
     try:
         deadline = time.monotonic() + 60
