@@ -1,4 +1,11 @@
-"""The tamper-evident log: each event's hash covers its content and the previous event's hash."""
+"""The tamper-evident log: each event's hash covers its content and the previous event's hash.
+
+Appenders are serialised by the chain's lock: on SQLite every writer holds the database's write
+lock from its BEGIN IMMEDIATE; on PostgreSQL a writer takes the chain's advisory lock
+(:data:`processes.db.CHAIN_LOCK`) only at its commit, after the ORM's flush, so that it is the
+last lock the transaction takes (no two writers can wait for each other across it) and is held
+for the chain's head, one INSERT and the COMMIT only. Writers on different requests run side by
+side until then."""
 
 from __future__ import annotations
 
@@ -11,17 +18,18 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from processes.db import WRITERS_LOCK, is_writer, transaction_cache
+from processes.db import CHAIN_LOCK, is_writer, transaction_cache
 from processes.models import AuditEvent, User, utcnow
 
 GENESIS = "0" * 64
 _HEAD = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 HEAD = _HEAD.scalar_subquery()
-"""The chain's head as a column: read along with a lock the transaction takes anyway (see
-``remember_head``)."""
-# The head this transaction appended last (its lock is held to the end of the transaction).
+"""The chain's head as a column: read along with a lock the transaction takes anyway (SQLite;
+see ``remember_head``)."""
+# The head this transaction appended last (the chain's lock is held to the end of it).
 _HEAD_KEY = transaction_cache("sealflow_audit_head")
-# Events recorded and not yet written: all written in one INSERT at the next flush or commit.
+# Events recorded and not yet written: chained and written in one INSERT at the next flush
+# (SQLite) or at the commit (PostgreSQL).
 _PENDING_KEY = transaction_cache("sealflow_audit_pending")
 _INSERT = insert(cast(Table, AuditEvent.__table__))  # Core: plain rows, no ORM objects
 
@@ -35,24 +43,24 @@ def _digest(prev_hash: str, at: datetime, actor: str | None, action: str,
 
 def remember_head(session: Session, head: str | None) -> None:
     """The chain's head as a writing transaction read it (``HEAD`` beside the request's lock),
-    so that ``record`` need not read it again. Only a writer's: it holds the lock that
-    serialises appenders from its first statement (PostgreSQL: the writers' advisory lock
-    taken at BEGIN; SQLite: BEGIN IMMEDIATE); a reader's head could be overtaken."""
-    if is_writer() and _HEAD_KEY not in session.info:
+    so that the events need not read it again. SQLite only, and only a writer's: it holds the
+    write lock from its BEGIN IMMEDIATE. A PostgreSQL writer takes the chain's lock at its
+    commit, so a head it read before could be overtaken; a reader's could too."""
+    if is_writer() and _HEAD_KEY not in session.info and not _at_commit_only(session):
         session.info[_HEAD_KEY] = head or GENESIS
 
 
 def _head(session: Session) -> str:
-    """The last event's hash, serialising appenders (PostgreSQL: an advisory transaction lock;
-    SQLite: writers already hold the database lock)."""
+    """The last event's hash, serialising appenders (PostgreSQL: the chain's advisory lock,
+    held to the end of the transaction, then the head read in a statement of its own, whose
+    snapshot sees every chain committed before the lock was granted; SQLite: writers already
+    hold the database lock)."""
     cached = session.info.get(_HEAD_KEY)
     if cached is not None:
         return cached
     with session.no_autoflush:  # reading the head needs none of the pending writes
         if session.get_bind().dialect.name == "postgresql":
-            # Taken already when the transaction began as a writer; taken again (it is
-            # re-entrant) for one that did not announce itself.
-            session.execute(text(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"))
+            session.execute(text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))
         last = session.execute(_HEAD).scalar()
     return last or GENESIS
 
@@ -60,32 +68,55 @@ def _head(session: Session) -> str:
 def record(session: Session, action: str, *, actor: User | None = None,
            request_id: int | None = None, seal_id: int | None = None,
            **details: Any) -> None:
-    """Append one event to the log (in the caller's transaction). It is written with the
-    transaction's other events in one INSERT when the ORM would autoflush (the next query, the
-    next flush, the commit): plain rows, no ORM object, no RETURNING of its number."""
-    prev = _head(session)
-    at = utcnow()
+    """Append one event to the log (in the caller's transaction). It is chained and written
+    with the transaction's other events in one INSERT when the ORM would autoflush (SQLite) or
+    at the commit (PostgreSQL: the chain's lock is taken then, after every row lock of the
+    transaction, and held only for that INSERT and the commit)."""
     actor_name = actor.name if actor is not None else None
     session.info.setdefault(_PENDING_KEY, []).append({
-        "at": at, "actor_id": actor.id if actor is not None else None, "actor": actor_name,
-        "action": action, "request_id": request_id, "seal_id": seal_id, "details": details,
-        "prev_hash": prev,
-        "hash": _digest(prev, at, actor_name, action, request_id, seal_id, details)})
-    session.info[_HEAD_KEY] = session.info[_PENDING_KEY][-1]["hash"]
+        "at": utcnow(), "actor_id": actor.id if actor is not None else None,
+        "actor": actor_name, "action": action, "request_id": request_id, "seal_id": seal_id,
+        "details": details})
 
 
 def write_pending(session: Session, *_args: Any) -> None:
-    """Write the events recorded since the last write (one INSERT; in chain order)."""
+    """Chain and write the events recorded since the last write (one INSERT; in order)."""
     pending = session.info.pop(_PENDING_KEY, None)
-    if pending:
-        session.execute(_INSERT, pending)
+    if not pending:
+        return
+    prev = _head(session)
+    for row in pending:
+        row["prev_hash"] = prev
+        row["hash"] = prev = _digest(prev, row["at"], row["actor"], row["action"],
+                                     row["request_id"], row["seal_id"], row["details"])
+    session.info[_HEAD_KEY] = prev
+    session.execute(_INSERT, pending)
 
 
 def _before_query(state: ORMExecuteState) -> None:
     """Like the ORM's autoflush: a query sees the events recorded before it (a check "was this
-    warned already?" in the same transaction), unless autoflush is off for it."""
-    if state.session.autoflush and _PENDING_KEY in state.session.info:
+    warned already?" in the same transaction), unless autoflush is off for it. Not on
+    PostgreSQL, where the events wait for the commit (see ``record``)."""
+    if state.session.autoflush and _PENDING_KEY in state.session.info \
+            and not _at_commit_only(state.session):
         write_pending(state.session)
+
+
+def _before_flush(session: Session, *_args: Any) -> None:
+    if not _at_commit_only(session):
+        write_pending(session)
+
+
+def _before_commit(session: Session) -> None:
+    if _at_commit_only(session):
+        # The ORM's own writes first: every row lock of the transaction is taken before the
+        # chain's lock, so no two writers can wait for each other across it.
+        session.flush()
+    write_pending(session)
+
+
+def _at_commit_only(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _drop_pending(session: Session, *_args: Any) -> None:
@@ -95,8 +126,8 @@ def _drop_pending(session: Session, *_args: Any) -> None:
 # Every session: the events go out before the next query that autoflushes, before the ORM's
 # own writes of a flush, and at a commit with nothing else to flush; a rollback drops them.
 sa_event.listen(Session, "do_orm_execute", _before_query)
-sa_event.listen(Session, "before_flush", write_pending)
-sa_event.listen(Session, "before_commit", write_pending)
+sa_event.listen(Session, "before_flush", _before_flush)
+sa_event.listen(Session, "before_commit", _before_commit)
 sa_event.listen(Session, "after_rollback", _drop_pending)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, inspect, select, update
+from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -26,22 +26,21 @@ _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("sealflow_w
 WRITE_LOCK_ASK_MS = 50
 """SQLite: how long a writer's BEGIN IMMEDIATE waits inside SQLite before it asks again."""
 
-WRITERS_LOCK = 7261001
-"""PostgreSQL advisory lock every writing transaction takes first (the audit chain's too)."""
+CHAIN_LOCK = 7261001
+"""PostgreSQL: the audit chain's advisory lock, which a writing transaction takes at its
+commit (``processes.audit``), the last lock it takes."""
+
+SERIAL_LOCKS = {"process_versions": 7261002, "crl_numbers": 7261003}
+"""PostgreSQL: advisory locks for numbers drawn as "the highest so far, plus one" (see
+:func:`serialize`)."""
 
 
 def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
     """Make an engine safe for concurrent writers. SQLite: WAL, foreign keys, and a writer's
-    transaction starts with BEGIN IMMEDIATE. PostgreSQL: a writer's transaction takes
-    :data:`WRITERS_LOCK` before anything else, so every lock after it (a request's row, a
-    seal's usage counters, the audit chain) is taken in one order and no two writers can
-    deadlock over them; readers are never held up."""
-    if engine.dialect.name == "postgresql":
-        @event.listens_for(engine, "begin")
-        def _on_pg_begin(conn: Any) -> None:
-            if _write_intent.get():
-                _begin_writer(conn)
-        return
+    transaction starts with BEGIN IMMEDIATE (one writer at a time). PostgreSQL: nothing here;
+    writers run side by side, each taking the row locks it needs (a request's row before its
+    grant's, a seal's usage counters in one order) and the audit chain's lock last, at its
+    commit (``processes.audit``); readers are never held up."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -64,29 +63,14 @@ def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-_LOCK_WRITERS = f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
-
-
-def _begin_writer(conn: Any) -> None:
-    """PostgreSQL: BEGIN and the writers' lock in one round trip. psycopg would send its BEGIN
-    on its own before the lock's statement (two waits on the server for every writing
-    transaction); sent together, psycopg finds the transaction open and sends none. Anything
-    unexpected: the transaction is rolled back and the lock taken the ordinary way, which
-    raises as SQLAlchemy raises."""
-    from psycopg import Error as PsycopgError
-    from psycopg.pq import ExecStatus, TransactionStatus
-
-    raw = conn.connection.driver_connection
-    pgconn = getattr(raw, "pgconn", None)
-    if pgconn is not None and pgconn.transaction_status == TransactionStatus.IDLE:
-        result = pgconn.exec_(f"BEGIN; {_LOCK_WRITERS}".encode())
-        if result.status == ExecStatus.TUPLES_OK:
-            return
-        try:
-            raw.rollback()
-        except PsycopgError:
-            pass  # a broken connection: the statement below says so
-    conn.exec_driver_sql(_LOCK_WRITERS)
+def serialize(session: Session, what: str) -> None:
+    """Take ``what``'s lock (:data:`SERIAL_LOCKS`) to the end of the transaction, before a
+    number is drawn as the highest so far plus one (a process's next version, the next CRL
+    number): two such transactions then take turns. PostgreSQL only: a SQLite writer holds the
+    database's write lock already. Take it before any row lock: no writer on the hot paths
+    (requests, tasks, sealing) ever takes one, so it orders nothing else."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(SERIAL_LOCKS[what])))
 
 
 def _begin_immediate(raw: sqlite3.Connection, busy_timeout: float) -> None:

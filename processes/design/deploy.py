@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from processes import audit
+from processes.db import serialize
 from processes.env import Env
 from processes.errors import InvalidProcess, NotAllowed
 from processes.flows import approval_paths
@@ -45,6 +46,7 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
         raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
                              [p.as_dict() for p in problems + flow.warnings + path_warnings])
     warnings = [w.as_dict() for w in flow.warnings + path_warnings]
+    serialize(session, "process_versions")  # two deploys at once: one after the other
     existing = session.execute(
         select(ProcessDefinition).where(ProcessDefinition.key == flow.key,
                                         ProcessDefinition.sha256 == flow.sha256)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from processes import audit
+from processes.db import serialize
 from processes.env import Env
 from processes.errors import BadInput
 from processes.models import Seal, SealStatus, utcnow
@@ -39,6 +40,7 @@ def latest(session: Session, issuer: str = "issuing") -> PublishedCrl | None:
 
 
 def _next_number(session: Session, issuer: str) -> int:
+    serialize(session, "crl_numbers")  # two publishers at once: numbers in turn
     return (session.execute(select(func.max(PublishedCrl.number))
                             .where(PublishedCrl.issuer == issuer)).scalar() or 0) + 1
 

@@ -20,12 +20,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 import signer
 from processes import audit, documents, signals
-from processes.db import lock_request, on_commit
+from processes.db import on_commit
 from processes.env import Env
 from processes.errors import InvalidContent, SealingFailed
 from processes.models import (
@@ -217,12 +217,21 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
     return sealed
 
 
+# The grant's request, locked (FOR UPDATE): a grant's request never changes.
+_LOCK_REQUEST_OF_GRANT = (
+    select(Request).where(Request.id == select(SigningGrant.request_id).where(
+        SigningGrant.id == bindparam("gid")).scalar_subquery())
+    .with_for_update(of=Request).execution_options(populate_existing=True))
+
+
 def _locked(session: Session, lease: Lease) -> tuple[SigningGrant, Request, Seal] | None:
     """The grant, its request (row lock held to the commit) and its seal as they stand now;
-    None when the grant is no longer this lease's."""
+    None when the grant is no longer this lease's. The request's row is locked before the
+    grant's, in the order every writer takes them (a seal's suspension locks its requests,
+    then changes their grants)."""
+    req = session.execute(_LOCK_REQUEST_OF_GRANT, {"gid": lease.grant_id}).scalar_one_or_none()
     grant = session.get_one(SigningGrant, lease.grant_id, with_for_update=True,
                             populate_existing=True)
-    req = lock_request(session, grant.request_id)
     if req is None or grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
         return None
     seal = session.get_one(Seal, grant.seal_id, populate_existing=True, options=_NO_CUSTODIANS)

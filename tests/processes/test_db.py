@@ -8,12 +8,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from processes import audit
-from processes.db import configure_engine, write_intent
+from processes.db import configure_engine, lock_request, unit_of_work, write_intent
 from tests.conftest import PG_URL, only_task, submit
 
 
@@ -74,19 +74,32 @@ def test_the_same_task_completed_twice_at_once_completes_once(app, org, pdf):
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock")
-@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's writers' lock")
-def test_a_postgresql_writer_holds_the_writers_lock_from_its_first_statement(app):
-    """Taken with the BEGIN, in one round trip: a writer holds it before its first statement
-    runs, a reader never takes it, and a commit lets it go."""
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's chain lock, taken at the commit")
+def test_a_postgresql_writer_holds_up_no_other_writer_until_its_commit(app, org, pdf):
+    """A writer that holds a request's row lock, with an audit event recorded, does not hold
+    the audit chain's lock yet: an approval on another request commits meanwhile. The chain's
+    lock is taken at the commit; the chain stays one."""
     held = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
             "AND pid = pg_backend_pid() AND granted")
+    first = submit(org.alice, org.seal_id, pdf).get_json()["id"]
+    submit(org.alice, org.seal_id, pdf)
+    task = next(t for t in org.bob.get("/api/v1/tasks").get_json() if t["request_id"] != first)
+    with app.app_context(), unit_of_work(db.session):
+        assert lock_request(db.session, first) is not None
+        audit.record(db.session, "test.held", request_id=first)
+        db.session.flush()
+        assert db.session.execute(text(held)).scalar() == 0
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            approval = pool.submit(lambda: org.bob.post(
+                f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"}))
+            assert approval.result(timeout=20).status_code == 200
     with app.app_context():
-        engine = db.engine
-    with write_intent(True), engine.begin() as conn:
-        assert conn.exec_driver_sql(held).scalar() == 1
-        conn.exec_driver_sql("SELECT 1")  # the transaction goes on as usual
-    with engine.begin() as conn:
-        assert conn.exec_driver_sql(held).scalar() == 0
+        verdict = audit.verify(db.session)
+        last = db.session.execute(text(
+            "SELECT action FROM audit_events ORDER BY seq DESC LIMIT 1")).scalar()
+        db.session.rollback()
+    assert verdict["ok"] is True, verdict
+    assert last == "test.held"  # chained at its commit, after the approval's events
 
 
 def test_a_sqlite_writer_gets_the_lock_once_freed_and_gives_up_after_its_busy_timeout(tmp_path):
