@@ -29,7 +29,7 @@ from app.context import env
 from app.extensions import db
 from app.grant_poller import GrantPoller
 from processes import signals
-from processes.db import unit_of_work
+from processes.db import retrying_deadlocks, unit_of_work
 from processes.env import Env
 from processes.errors import SealingFailed
 from processes.models import utcnow
@@ -67,8 +67,11 @@ def seal_leased(session: Session, env: Env, lease: sealing.Lease) -> bool:
         with unit_of_work(session):
             sealing.record_failure(session, lease, str(exc))
         return False
-    with unit_of_work(session):
-        return sealing.record_sealed(session, env, lease, sealed)
+    def record() -> bool:
+        with unit_of_work(session):
+            return sealing.record_sealed(session, env, lease, sealed)
+
+    return retrying_deadlocks(record)  # signing again would cost far more
 
 
 def renew_due_timestamps(session: Session, env: Env, *,
@@ -174,9 +177,12 @@ class JobRunner:
         """Run one job step in a unit of work of its own, on this app context's session. A
         failure is rolled back, with what waited for its commit, and logged (``what % args``
         says which): the sweep or the next run tries again. True when it committed."""
-        try:
+        def run() -> None:
             with unit_of_work(db.session):
                 step(db.session)
+
+        try:
+            retrying_deadlocks(run)
         except Exception:  # noqa: BLE001 - logged with its ids; tried again later
             logger.exception("%s failed; it will be tried again", what % args)
             return False

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, current_app, g, request
 
 from app.extensions import db
-from processes.db import begin_write_intent, end_write_intent, unit_of_work
+from processes.db import begin_write_intent, end_write_intent, retrying_deadlocks, unit_of_work
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -47,14 +47,23 @@ def _end_writer(_exc: BaseException | None) -> None:
 
 def commits(view: Callable) -> Callable:
     """The view's unit of work: commit once when it returns; on an error, roll back (before
-    app/errors.py answers it) and drop what waited for the commit."""
+    app/errors.py answers it) and drop what waited for the commit. A deadlock's victim is run
+    again (``processes.db.retrying_deadlocks``)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
-        with unit_of_work(db.session):
-            return view(*args, **kwargs)
+        def run():
+            rewind_uploads()  # run again after a deadlock: the files are read from the start
+            with unit_of_work(db.session):
+                return view(*args, **kwargs)
+        return retrying_deadlocks(run)
 
     return wrapper
+
+
+def rewind_uploads() -> None:
+    for upload in request.files.values():
+        upload.stream.seek(0)
 
 
 def init_app(app: Flask) -> None:

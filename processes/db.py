@@ -4,18 +4,22 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from processes.models import Request
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Set for the duration of a unit of work that will write: on SQLite such a transaction starts
 # with BEGIN IMMEDIATE, so it holds the write lock from its first read (no upgrade deadlocks).
@@ -234,3 +238,29 @@ def unit_of_work(session: Session, write: bool = True) -> Iterator[Session]:
         except BaseException:
             _rollback(session)
             raise
+
+
+DEADLOCK_TRIES = 3
+"""How many times a unit of work a deadlock ended is run in all (:func:`retrying_deadlocks`)."""
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """PostgreSQL ended the transaction to break a deadlock (SQLSTATE 40P01)."""
+    return isinstance(exc, DBAPIError) and \
+        getattr(exc.orig, "sqlstate", None) == "40P01"
+
+
+def retrying_deadlocks(run: Callable[[], T]) -> T:
+    """Run ``run`` (a whole unit of work: it rolls back on any error), and again when
+    PostgreSQL chose it as a deadlock's victim: writers take their locks in one order, but
+    PostgreSQL's writers run side by side, and an order no rule here foresaw must cost a
+    moment, not a failed request or a sealing job left to its lease."""
+    for attempt in range(1, DEADLOCK_TRIES + 1):
+        try:
+            return run()
+        except DBAPIError as exc:
+            if not is_deadlock(exc) or attempt == DEADLOCK_TRIES:
+                raise
+            logger.warning("a deadlock ended the transaction; running it again (%d of %d)",
+                           attempt + 1, DEADLOCK_TRIES)
+    raise AssertionError("unreachable")

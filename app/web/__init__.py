@@ -14,7 +14,8 @@ from typing import TypeVar
 from flask import Blueprint, Flask, request
 
 from app.extensions import db
-from processes.db import unit_of_work
+from app.transactions import rewind_uploads
+from processes.db import retrying_deadlocks, unit_of_work
 from processes.errors import BadInput, InvalidContent, SealflowError, TooLarge, WorkflowStateError
 
 blueprint = Blueprint("web", __name__)
@@ -36,9 +37,13 @@ def attempt(service: Callable[[], T],
     with the message and the values entered. Any other error is rolled back too, and raised
     (app/errors.py renders it).
     """
-    try:
+    def run() -> T:
+        rewind_uploads()
         with unit_of_work(db.session, write=write):
-            result = service()
+            return service()
+
+    try:
+        result = retrying_deadlocks(run)
     except FIXABLE as exc:
         return None, exc
     return result, None

@@ -174,7 +174,7 @@ def _own_engine(app_engine: Engine | Connection) -> Engine | Connection:
     """The built-in TSA's own engine on the app's database (called holding ``_lock``): a pool
     of its own, so a token never waits for a connection the app's requests hold, and lock waits
     bounded by :data:`TSA_TIMEOUT_SECONDS` (SQLite's busy timeout; PostgreSQL's lock_timeout,
-    the writers' advisory lock included), after which the sealing job asks again later.
+    the audit chain's advisory lock included), after which the sealing job asks again later.
     Disposed with the app's engine. A connection, or an in-memory SQLite database, is shared."""
     if not isinstance(app_engine, Engine) or app_engine.url.database in (None, "", ":memory:"):
         return app_engine
@@ -189,7 +189,7 @@ def _own_engine(app_engine: Engine | Connection) -> Engine | Connection:
         json_deserializer=getattr(dialect, "_json_deserializer", None),
         connect_args={"timeout": TSA_TIMEOUT_SECONDS, "check_same_thread": False}
         if sqlite else {})
-    if not sqlite:  # registered first: bounds the writers' advisory lock taken next
+    if not sqlite:  # bounds every lock wait of its transactions (the audit chain's too)
         @event.listens_for(own, "begin")
         def _bounded(conn: Connection) -> None:
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}")

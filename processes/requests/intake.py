@@ -148,9 +148,10 @@ class ReadDocument:
 def read_document(env: Env, new: NewRequest) -> ReadDocument | None:
     """The slow part of filing a request, which needs no database: read the uploaded PDF (its
     pages, fields and layout; the placement planned on them) and write its file. Called before
-    the writing transaction begins, so that the database's write lock (SQLite's, PostgreSQL's
-    writers' lock) is not held meanwhile; :func:`create` uses the result. None when the request
-    brings no PDF of its own (``from_request``: read inside, once the earlier one is seen)."""
+    the writing transaction begins, so that no lock (SQLite's write lock; on PostgreSQL the
+    rows' and the audit chain's) is held meanwhile; :func:`create` uses the result. None when
+    the request brings no PDF of its own (``from_request``: read inside, once the earlier one
+    is seen)."""
     if not new.document or new.from_request is not None:
         return None
     return _read(env, new.document, new.placement)

@@ -13,7 +13,13 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from processes import audit
-from processes.db import configure_engine, lock_request, unit_of_work, write_intent
+from processes.db import (
+    configure_engine,
+    lock_request,
+    retrying_deadlocks,
+    unit_of_work,
+    write_intent,
+)
 from tests.conftest import PG_URL, only_task, submit
 
 
@@ -100,6 +106,37 @@ def test_a_postgresql_writer_holds_up_no_other_writer_until_its_commit(app, org,
         db.session.rollback()
     assert verdict["ok"] is True, verdict
     assert last == "test.held"  # chained at its commit, after the approval's events
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's deadlock detector")
+def test_a_deadlocks_victim_is_run_again_and_both_writers_finish(app, org, pdf):
+    """Two writers lock two requests' rows in opposite orders, each holding its first: a real
+    deadlock. PostgreSQL ends one of them; it is run again and both finish."""
+    rows = [submit(org.alice, org.seal_id, pdf).get_json()["id"] for _ in range(2)]
+    both_hold_one = threading.Barrier(2, timeout=20)
+    runs = {"forward": 0, "backward": 0}
+
+    def writer(name: str, first: int, second: int) -> None:
+        def run() -> None:
+            runs[name] += 1
+            with unit_of_work(db.session):
+                lock_request(db.session, first)
+                if runs[name] == 1:
+                    both_hold_one.wait()
+                lock_request(db.session, second)
+
+        with app.app_context():
+            try:
+                retrying_deadlocks(run)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = [pool.submit(writer, "forward", rows[0], rows[1]),
+                pool.submit(writer, "backward", rows[1], rows[0])]
+        for future in done:
+            future.result(timeout=60)
+    assert sorted(runs.values()) == [1, 2]  # the victim ran once more
 
 
 def test_a_sqlite_writer_gets_the_lock_once_freed_and_gives_up_after_its_busy_timeout(tmp_path):
