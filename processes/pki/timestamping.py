@@ -20,9 +20,9 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import Table, create_engine, event, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -136,7 +136,8 @@ def accept(session: Session, env: Env, request_der: bytes, *,
 
 # The serial's row and, in the same statement, the audit chain's head the event then follows
 # (SQLite and PostgreSQL both take a subquery in RETURNING): one statement fewer under the lock.
-_INSERT_SERIAL = insert(TsaSerial).returning(TsaSerial.id, audit.HEAD)
+_SERIALS = cast(Table, TsaSerial.__table__)
+_INSERT_SERIAL = insert(_SERIALS).returning(_SERIALS.c.id, audit.HEAD)  # Core: compiled once
 
 
 def record(session: Session, accepted: Accepted) -> Granted:
@@ -144,9 +145,9 @@ def record(session: Session, accepted: Accepted) -> Granted:
     event, nothing else (the caller's write transaction holds the lock for these only)."""
     request, now = accepted.request, utcnow()
     imprint = request.digest.hex()
-    serial, head = session.execute(_INSERT_SERIAL.values(
-        issued_at=now, hash_algorithm=request.hash_algorithm, message_imprint=imprint,
-        client=accepted.client)).one()
+    serial, head = session.execute(_INSERT_SERIAL, {
+        "issued_at": now, "hash_algorithm": request.hash_algorithm, "message_imprint": imprint,
+        "client": accepted.client}).one()
     audit.remember_head(session, head)
     audit.record(session, "tsa.timestamp_granted", serial=serial,
                  hash_algorithm=request.hash_algorithm, message_imprint=imprint,
