@@ -30,17 +30,22 @@ WRITERS_LOCK = 7261001
 """PostgreSQL advisory lock every writing transaction takes first (the audit chain's too)."""
 
 
-def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
+def configure_engine(engine: Engine, busy_timeout: float = 30.0,
+                     lock_timeout: float | None = None) -> None:
     """Make an engine safe for concurrent writers. SQLite: WAL, foreign keys, and a writer's
     transaction starts with BEGIN IMMEDIATE. PostgreSQL: a writer's transaction takes
     :data:`WRITERS_LOCK` before anything else, so every lock after it (a request's row, a
     seal's usage counters, the audit chain) is taken in one order and no two writers can
-    deadlock over them; readers are never held up."""
+    deadlock over them; readers are never held up. ``lock_timeout`` (PostgreSQL): a writer's
+    waits for locks, that one first, end after it (set in the same round trip)."""
     if engine.dialect.name == "postgresql":
+        first = _LOCK_WRITERS if lock_timeout is None else (
+            f"SET LOCAL lock_timeout = {int(lock_timeout * 1000)}; {_LOCK_WRITERS}")
+
         @event.listens_for(engine, "begin")
         def _on_pg_begin(conn: Any) -> None:
             if _write_intent.get():
-                _begin_writer(conn)
+                _begin_writer(conn, first)
         return
     if engine.dialect.name != "sqlite":
         return
@@ -67,26 +72,31 @@ def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
 _LOCK_WRITERS = f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
 
 
-def _begin_writer(conn: Any) -> None:
-    """PostgreSQL: BEGIN and the writers' lock in one round trip. psycopg would send its BEGIN
-    on its own before the lock's statement (two waits on the server for every writing
-    transaction); sent together, psycopg finds the transaction open and sends none. Anything
-    unexpected: the transaction is rolled back and the lock taken the ordinary way, which
-    raises as SQLAlchemy raises."""
+def _begin_writer(conn: Any, first: str = _LOCK_WRITERS) -> None:
+    """PostgreSQL: BEGIN and the writers' lock (``first``: with the lock timeout before it) in
+    one round trip. psycopg would send its BEGIN on its own before the lock's statement (two
+    waits on the server for every writing transaction); sent together, psycopg finds the
+    transaction open and sends none. Anything unexpected: the transaction is rolled back and
+    the statements sent the ordinary way, which raises as SQLAlchemy raises."""
     from psycopg import Error as PsycopgError
+    from psycopg.errors import LockNotAvailable, error_from_result
     from psycopg.pq import ExecStatus, TransactionStatus
 
     raw = conn.connection.driver_connection
     pgconn = getattr(raw, "pgconn", None)
     if pgconn is not None and pgconn.transaction_status == TransactionStatus.IDLE:
-        result = pgconn.exec_(f"BEGIN; {_LOCK_WRITERS}".encode())
+        result = pgconn.exec_(f"BEGIN; {first}".encode())
         if result.status == ExecStatus.TUPLES_OK:
             return
+        error = error_from_result(result)
         try:
             raw.rollback()
         except PsycopgError:
-            pass  # a broken connection: the statement below says so
-    conn.exec_driver_sql(_LOCK_WRITERS)
+            pass  # a broken connection: the statements below say so
+        if isinstance(error, LockNotAvailable):  # the lock timeout ran out: not a second wait
+            raise OperationalError(first, None, error)
+    for statement in first.split("; "):
+        conn.exec_driver_sql(statement)
 
 
 def _begin_immediate(raw: sqlite3.Connection, busy_timeout: float) -> None:

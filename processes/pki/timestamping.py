@@ -240,11 +240,7 @@ def _own_engine(app_engine: Engine | Connection) -> Engine | Connection:
         json_deserializer=getattr(dialect, "_json_deserializer", None),
         connect_args={"timeout": TSA_TIMEOUT_SECONDS, "check_same_thread": False}
         if sqlite else {})
-    if not sqlite:  # registered first: bounds the writers' advisory lock taken next
-        @event.listens_for(own, "begin")
-        def _bounded(conn: Connection) -> None:
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}")
-    configure_engine(own, busy_timeout=TSA_TIMEOUT_SECONDS)
+    configure_engine(own, busy_timeout=TSA_TIMEOUT_SECONDS, lock_timeout=TSA_TIMEOUT_SECONDS)
 
     @event.listens_for(app_engine, "engine_disposed")
     def _dispose(_engine: Engine) -> None:
@@ -277,9 +273,11 @@ def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
         if isinstance(accepted, bytes):
             return accepted
         with unit_of_work(session):
-            if session.get_bind().dialect.name == "postgresql":
-                # A wait for a lock (the audit chain's) fails like a TSA that does not answer,
-                # rather than stalling the job; SQLite's busy timeout bounds it there.
+            bind = session.get_bind()
+            if bind.dialect.name == "postgresql" and bind not in _engines.values():
+                # A wait for a lock (the writers') fails like a TSA that does not answer,
+                # rather than stalling the job. Our own engine sets it as it begins (see
+                # _own_engine); SQLite's busy timeout bounds it there.
                 session.execute(text(
                     f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}"))
             granted = record(session, accepted)

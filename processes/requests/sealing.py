@@ -314,10 +314,15 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: Sealed) -> b
                  grant=grant.id, document_sha256=grant.document_sha256,
                  sealed_sha256=sealed.sha256)
     session.flush()
-    on_commit(session, lambda: signals.request_finished.send(
-        None, request_id=req.id, status="sealed"))
-    logger.info("request %d sealed (grant %d)", req.id, grant.id)
+    request_id, grant_id = req.id, grant.id
+    on_commit(session, lambda: _sealed(request_id, grant_id))
     return True
+
+
+def _sealed(request_id: int, grant_id: int) -> None:
+    """After the commit: said then, and no log write inside the write lock."""
+    logger.info("request %d sealed (grant %d)", request_id, grant_id)
+    signals.request_finished.send(None, request_id=request_id, status="sealed")
 
 
 def record_halt(session: Session, lease: Lease) -> None:

@@ -27,7 +27,7 @@ from app.context import env
 from app.extensions import db
 from app.jobs import runner, seal_grant
 from processes import audit
-from processes.db import unit_of_work
+from processes.db import unit_of_work, write_intent
 from processes.models import AuditEvent
 from processes.pki import timestamping
 from processes.pki_models import PkiAuthority, TsaSerial
@@ -169,6 +169,28 @@ def test_in_process_a_token_that_cannot_be_signed_leaves_its_serial_marked_unsig
     assert unsigned == [{"serial": row.id, "reason": "the key is gone"}]
     monkeypatch.undo()
     assert _serial(_ask(app, client, signer.timestamp_request(b"y"), "in-process")) > row.id
+
+
+def test_in_process_a_write_lock_held_elsewhere_is_waited_for_once_then_the_job_waits(
+        app, client, monkeypatch):
+    """Another writer holds the database's write lock (SQLite) or the writers' lock
+    (PostgreSQL): the built-in TSA waits TSA_TIMEOUT_SECONDS for it, once, and the sealing job
+    is told to try again later; nothing is recorded."""
+    monkeypatch.setattr(timestamping, "TSA_TIMEOUT_SECONDS", 0.5)
+    with app.app_context():
+        with write_intent():
+            holder = db.engine.connect()
+            holder.begin()  # BEGIN IMMEDIATE, or the writers' advisory lock
+        try:
+            started = time.monotonic()
+            with pytest.raises(signer.TimestampUnavailable, match="serial register"):
+                _ask(app, client, signer.timestamp_request(b"x"), "in-process")
+            waited = time.monotonic() - started
+        finally:
+            holder.rollback()
+            holder.close()
+    assert 0.45 <= waited < 0.95, waited
+    assert _rows(app) == []
 
 
 @pytest.mark.parametrize(("body", "fail_info"), [
