@@ -39,12 +39,23 @@ SERIAL_LOCKS = {"process_versions": 7261002, "crl_numbers": 7261003}
 :func:`serialize`)."""
 
 
-def configure_engine(engine: Engine, busy_timeout: float = 30.0) -> None:
+def configure_engine(engine: Engine, busy_timeout: float = 30.0,
+                     lock_timeout: float | None = None) -> None:
     """Make an engine safe for concurrent writers. SQLite: WAL, foreign keys, and a writer's
-    transaction starts with BEGIN IMMEDIATE (one writer at a time). PostgreSQL: nothing here;
-    writers run side by side, each taking the row locks it needs (a request's row before its
-    grant's, a seal's usage counters in one order) and the audit chain's lock last, at its
-    commit (``processes.audit``); readers are never held up."""
+    transaction starts with BEGIN IMMEDIATE (one writer at a time). PostgreSQL: writers run
+    side by side, each taking the row locks it needs (a request's row before its grant's, a
+    seal's usage counters in one order) and the audit chain's lock last, at its commit
+    (``processes.audit``); readers are never held up. ``lock_timeout`` (PostgreSQL): a
+    writer's waits for locks end after it (set in the round trip that begins it)."""
+    if engine.dialect.name == "postgresql":
+        if lock_timeout is not None:
+            first = f"SET LOCAL lock_timeout = {int(lock_timeout * 1000)}"
+
+            @event.listens_for(engine, "begin")
+            def _on_pg_begin(conn: Any) -> None:
+                if _write_intent.get():
+                    _begin_writer(conn, first)
+        return
     if engine.dialect.name != "sqlite":
         return
 
@@ -75,6 +86,27 @@ def serialize(session: Session, what: str) -> None:
     (requests, tasks, sealing) ever takes one, so it orders nothing else."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(SERIAL_LOCKS[what])))
+
+
+def _begin_writer(conn: Any, first: str) -> None:
+    """PostgreSQL: BEGIN and ``first`` (the lock timeout) in one round trip. psycopg would send
+    its BEGIN on its own before the statement (two waits on the server); sent together,
+    psycopg finds the transaction open and sends none. Anything unexpected: the transaction is
+    rolled back and the statement sent the ordinary way, which raises as SQLAlchemy raises."""
+    from psycopg import Error as PsycopgError
+    from psycopg.pq import ExecStatus, TransactionStatus
+
+    raw = conn.connection.driver_connection
+    pgconn = getattr(raw, "pgconn", None)
+    if pgconn is not None and pgconn.transaction_status == TransactionStatus.IDLE:
+        result = pgconn.exec_(f"BEGIN; {first}".encode())
+        if result.status in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
+            return
+        try:
+            raw.rollback()
+        except PsycopgError:
+            pass  # a broken connection: the statement below says so
+    conn.exec_driver_sql(first)
 
 
 def _begin_immediate(raw: sqlite3.Connection, busy_timeout: float) -> None:

@@ -11,10 +11,9 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, Table, bindparam, select, text
 from sqlalchemy.orm import Session
 
 import signer
@@ -63,6 +62,25 @@ def write(env: Env, data: bytes) -> str:
     return sha
 
 
+_COLUMNS = cast(Table, Document.__table__).c
+# Insert-if-absent, returning the new row's id (nothing when the row is there): written out,
+# as SQLite and PostgreSQL both read it, because SQLAlchemy does not cache the compiled form
+# of its dialects' ON CONFLICT inserts (each was compiled anew, inside the write lock).
+_INSERT_NEW = text(
+    "INSERT INTO documents (sha256, size, pages, page_refs, created_at) "
+    "VALUES (:sha256, :size, :pages, :page_refs, :created_at) "
+    "ON CONFLICT (sha256) DO NOTHING RETURNING id"
+).bindparams(bindparam("page_refs", type_=_COLUMNS.page_refs.type),
+             bindparam("created_at", type_=_COLUMNS.created_at.type)).columns(id=Integer)
+
+
+def _insert_new(session: Session, sha256: str, size: int, pages: int,
+                page_refs: Sequence[Sequence[int]]) -> int | None:
+    return session.execute(_INSERT_NEW, {
+        "sha256": sha256, "size": size, "pages": pages,
+        "page_refs": [list(ref) for ref in page_refs] or None, "created_at": utcnow()}).scalar()
+
+
 def store(session: Session, env: Env, data: bytes, pages: int | None = None,
           page_refs: Sequence[Sequence[int]] = ()) -> Document:
     """Store bytes and return their Document row (existing or new). ``pages`` and
@@ -78,14 +96,20 @@ def store(session: Session, env: Env, data: bytes, pages: int | None = None,
             info = signer.inspect_pdf(data)
             pages, page_refs = info.pages, info.page_refs
         # Two requests may upload the same file at once: insert-if-absent, then read the row.
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(insert(Document).values(
-            sha256=sha, size=len(data), pages=pages,
-            page_refs=[list(ref) for ref in page_refs] or None, created_at=utcnow()
-        ).on_conflict_do_nothing(index_elements=["sha256"]))
+        _insert_new(session, sha, len(data), pages, page_refs)
         doc = session.execute(select(Document).where(Document.sha256 == sha)).scalar_one()
     return doc
+
+
+def store_written(session: Session, sha256: str, size: int, pages: int,
+                  page_refs: Sequence[Sequence[int]] = ()) -> int:
+    """The id of the Document row of a file :func:`write` wrote (``sha256``, ``size`` bytes),
+    inserted unless it is there: one INSERT ... RETURNING, as a writing transaction wants it
+    (no hashing, no disk, no ORM object: the caller did those before its transaction)."""
+    new = _insert_new(session, sha256, size, pages, page_refs)
+    if new is not None:
+        return new
+    return session.execute(select(Document.id).where(Document.sha256 == sha256)).scalar_one()
 
 
 def read(env: Env, doc: Document) -> bytes:

@@ -18,9 +18,11 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import Table, create_engine, event, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -100,32 +102,81 @@ def authority(session: Session, env: Env) -> signer.TimestampAuthority:
     return ready
 
 
-def timestamp(session: Session, env: Env, request_der: bytes, *,
-              client: str | None = None) -> bytes:
-    """Answer a DER ``TimeStampReq`` with a DER ``TimeStampResp``: granted with the next serial
-    number, or a rejection (with its failInfo) for a request the authority cannot use. Flushes the
-    serial-number row; the caller commits.
+@dataclass(frozen=True)
+class Accepted:
+    """A request the authority will grant, checked, with what is needed to sign its token."""
 
-    :param client: the requester's address, recorded with the serial number.
+    tsa: signer.TimestampAuthority
+    request: signer.TimestampRequest
+    client: str | None
+
+
+@dataclass(frozen=True)
+class Granted:
+    """A serial number recorded for an accepted request: its row and audit event flushed."""
+
+    serial: int
+    at: datetime
+
+
+def accept(session: Session, env: Env, request_der: bytes, *,
+           client: str | None = None) -> Accepted | bytes:
+    """The first step of :func:`timestamp`, reading only: the request accepted, or the DER
+    rejection (with its failInfo) for a request the authority cannot use.
+
     :raises NotFound: there is no TSA yet.
     """
     tsa = authority(session, env)
     try:
-        request = tsa.accept(request_der)
+        return Accepted(tsa, tsa.accept(request_der), client)
     except signer.TimestampRefused as refused:
         logger.info("timestamp request from %s refused: %s", client or "?", refused)
         return signer.timestamp_rejection(refused)
-    now = utcnow()
-    serial = session.execute(
-        insert(TsaSerial).values(issued_at=now, hash_algorithm=request.hash_algorithm,
-                                 message_imprint=request.digest.hex(), client=client)
-        .returning(TsaSerial.id)).scalar_one()
-    reply = tsa.grant(request, serial=serial, now=now)
+
+
+# The serial's row and, in the same statement, the audit chain's head the event then follows
+# (SQLite and PostgreSQL both take a subquery in RETURNING): one statement fewer under the lock.
+_SERIALS = cast(Table, TsaSerial.__table__)
+_INSERT_SERIAL = insert(_SERIALS).returning(_SERIALS.c.id, audit.HEAD)  # Core: compiled once
+
+
+def record(session: Session, accepted: Accepted) -> Granted:
+    """The second step, writing: the next serial number and its ``tsa.timestamp_granted`` audit
+    event, nothing else (the caller's write transaction holds the lock for these only)."""
+    request, now = accepted.request, utcnow()
+    imprint = request.digest.hex()
+    serial, head = session.execute(_INSERT_SERIAL, {
+        "issued_at": now, "hash_algorithm": request.hash_algorithm, "message_imprint": imprint,
+        "client": accepted.client}).one()
+    audit.remember_head(session, head)
     audit.record(session, "tsa.timestamp_granted", serial=serial,
-                 hash_algorithm=request.hash_algorithm, message_imprint=request.digest.hex(),
-                 client=client)
-    logger.info("timestamp %d granted to %s", serial, client or "?")
+                 hash_algorithm=request.hash_algorithm, message_imprint=imprint,
+                 client=accepted.client)
+    return Granted(serial, now)
+
+
+def sign(accepted: Accepted, granted: Granted) -> bytes:
+    """The last step, touching no database: the granted DER ``TimeStampResp`` (its genTime is
+    the time recorded with the serial)."""
+    reply = accepted.tsa.grant(accepted.request, serial=granted.serial, now=granted.at)
+    logger.info("timestamp %d granted to %s", granted.serial, accepted.client or "?")
     return reply
+
+
+def timestamp(session: Session, env: Env, request_der: bytes, *,
+              client: str | None = None) -> bytes:
+    """Answer a DER ``TimeStampReq`` with a DER ``TimeStampResp``: granted with the next serial
+    number, or a rejection (with its failInfo) for a request the authority cannot use. Flushes the
+    serial-number row; the caller commits (``POST /tsa``: the answer leaves after the commit).
+    :func:`_issue` runs the same three steps with only :func:`record` in its write transaction.
+
+    :param client: the requester's address, recorded with the serial number.
+    :raises NotFound: there is no TSA yet.
+    """
+    accepted = accept(session, env, request_der, client=client)
+    if isinstance(accepted, bytes):
+        return accepted
+    return sign(accepted, record(session, accepted))
 
 
 def timestamper_for(env: Env, session: Session | None = None) -> TimeStamper | None:
@@ -189,11 +240,7 @@ def _own_engine(app_engine: Engine | Connection) -> Engine | Connection:
         json_deserializer=getattr(dialect, "_json_deserializer", None),
         connect_args={"timeout": TSA_TIMEOUT_SECONDS, "check_same_thread": False}
         if sqlite else {})
-    if not sqlite:  # bounds every lock wait of its transactions (the audit chain's too)
-        @event.listens_for(own, "begin")
-        def _bounded(conn: Connection) -> None:
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}")
-    configure_engine(own, busy_timeout=TSA_TIMEOUT_SECONDS)
+    configure_engine(own, busy_timeout=TSA_TIMEOUT_SECONDS, lock_timeout=TSA_TIMEOUT_SECONDS)
 
     @event.listens_for(app_engine, "engine_disposed")
     def _dispose(_engine: Engine) -> None:
@@ -208,20 +255,42 @@ def _own_engine(app_engine: Engine | Connection) -> Engine | Connection:
 
 
 def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
-    """One answer of the built-in TSA to Sealflow's own job: :func:`timestamp` in a short write
-    transaction on a connection of its own, committed before the token is used. The job's own
-    transaction only reads, so neither waits for the other (PostgreSQL; SQLite in WAL mode)."""
+    """One answer of the built-in TSA to Sealflow's own job: :func:`timestamp`'s steps, with only
+    :func:`record` in a write transaction (short: an INSERT and the audit event), on a
+    connection of its own; the token is signed after its commit, so the serial and its event
+    are recorded before the token is used. The job's own transaction only reads, so neither
+    waits for the other (PostgreSQL; SQLite in WAL mode).
+
+    A token that cannot be signed once its serial is committed (the key unusable, say) leaves
+    a serial granted with no token: it is logged and a ``tsa.timestamp_unsigned`` event says so
+    (serials need be unique, not consecutive), and the job is told signing failed."""
     session = sessions()
     try:
-        # The one unit of work the domain opens itself: a separate one by design (the guard in
-        # tests/processes/test_transaction_boundaries.py allows it here only).
+        # The one unit of work the domain opens itself: separate ones by design (the guard in
+        # tests/processes/test_transaction_boundaries.py allows them here only).
+        with unit_of_work(session, write=False):
+            accepted = accept(session, env, request_der, client=IN_PROCESS)
+        if isinstance(accepted, bytes):
+            return accepted
         with unit_of_work(session):
-            if session.get_bind().dialect.name == "postgresql":
+            bind = session.get_bind()
+            if bind.dialect.name == "postgresql" and bind not in _engines.values():
                 # A wait for a lock (the audit chain's) fails like a TSA that does not answer,
-                # rather than stalling the job; SQLite's busy timeout bounds it there.
+                # rather than stalling the job. Our own engine sets it as it begins (see
+                # _own_engine); SQLite's busy timeout bounds it there.
                 session.execute(text(
                     f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}"))
-            return timestamp(session, env, request_der, client=IN_PROCESS)
+            granted = record(session, accepted)
+        try:
+            return sign(accepted, granted)
+        except Exception as exc:  # noqa: BLE001 - whatever it was, no token leaves
+            logger.error("timestamp %d was recorded but could not be signed: %s",
+                         granted.serial, exc)
+            with unit_of_work(session):
+                audit.record(session, "tsa.timestamp_unsigned", serial=granted.serial,
+                             reason=str(exc) or type(exc).__name__)
+            raise signer.SigningFailed(
+                f"the timestamp authority could not sign token {granted.serial}") from exc
     except NotFound as exc:  # not a passing trouble: `sealflow init` makes it
         raise signer.SigningFailed(f"the timestamp authority could not answer: {exc.message}") \
             from None

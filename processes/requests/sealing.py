@@ -15,17 +15,19 @@ withdrawn, while the PDF was being signed drops the signed result.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from types import EllipsisType
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, lazyload, load_only
 
 import signer
 from processes import audit, documents, signals
-from processes.db import on_commit
+from processes.db import on_commit, update_now
 from processes.env import Env
 from processes.errors import InvalidContent, SealingFailed
 from processes.models import (
@@ -39,6 +41,7 @@ from processes.models import (
     utcnow,
 )
 from processes.requests import placement
+from processes.seal_models import SealPolicy
 from processes.seals import long_term, policy
 from processes.seals.registry import signer_for
 
@@ -49,6 +52,17 @@ logger = logging.getLogger(__name__)
 class Lease:
     grant_id: int
     attempt: int
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What :func:`sign` made, its file written: the bytes, their SHA-256, and the pages they
+    share with the approved document (an incremental update of it)."""
+
+    data: bytes
+    sha256: str
+    pages: int
+    page_refs: list[list[int]] | None
 
 
 class RefuseToSeal(Exception):
@@ -105,8 +119,15 @@ class RequestMovedOn(RefuseToSeal):
     released; the request keeps the status it has."""
 
 
-def _standing(session: Session, grant: SigningGrant, req: Request,
-              seal: Seal) -> RefuseToSeal | None:
+@functools.lru_cache(maxsize=64)
+def _validity(cert_pem: bytes) -> tuple[datetime, datetime]:
+    """A certificate's validity window, parsed once per process and certificate."""
+    cert = signer.certificate_from_pem(cert_pem)
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
+
+
+def _standing(session: Session, grant: SigningGrant, req: Request, seal: Seal,
+              seal_policy: SealPolicy | None | EllipsisType = ...) -> RefuseToSeal | None:
     """Whether this grant may seal now: None, or why not. Run before signing and again, under
     the request's lock, before the result is recorded (a seal suspended or a request withdrawn
     while the PDF was being signed counts)."""
@@ -119,12 +140,13 @@ def _standing(session: Session, grant: SigningGrant, req: Request,
     if seal.status != SealStatus.active:
         return RefuseToSeal(f"seal {seal.id} is {seal.status.value}")
     now = utcnow()
-    cert = signer.certificate_from_pem(seal.cert_pem)
-    if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
+    not_before, not_after = _validity(seal.cert_pem)
+    if not not_before <= now < not_after:
         return RefuseToSeal(f"the certificate of seal {seal.id} is not valid now (valid "
-                            f"{cert.not_valid_before_utc.isoformat()} to "
-                            f"{cert.not_valid_after_utc.isoformat()}): expired or not yet valid")
-    reason = policy.check_at_sealing(session, seal, grant, req.requester_id, now=now)
+                            f"{not_before.isoformat()} to {not_after.isoformat()}): expired or "
+                            f"not yet valid")
+    reason = policy.check_at_sealing(session, seal, grant, req.requester_id, now=now,
+                                     seal_policy=seal_policy)
     if reason:
         return RefuseToSeal(f"the seal's policy refuses this use at sealing time: {reason}")
     return None
@@ -171,7 +193,7 @@ _NO_CUSTODIANS = [lazyload(Seal.custodians)]
 loaded then, not with every seal (a query of its own, 1-2 ms a seal)."""
 
 
-def sign(session: Session, env: Env, lease: Lease) -> bytes:
+def sign(session: Session, env: Env, lease: Lease) -> Sealed:
     """Re-check and produce the sealed PDF, its file written (the database is only read;
     raises RefuseToSeal)."""
     grant = session.get_one(SigningGrant, lease.grant_id)
@@ -213,64 +235,97 @@ def sign(session: Session, env: Env, lease: Lease) -> bytes:
         raise TimestampDelayed(str(exc)) from None
     except signer.SignerError as exc:
         raise RefuseToSeal(f"signing failed: {exc}") from None
-    documents.write(env, sealed)  # here, so that recording holds the write lock for rows only
-    return sealed
+    # Here, so that recording holds the write lock for rows only.
+    sha256 = documents.write(env, sealed)
+    return Sealed(sealed, sha256, document.pages, [list(ref) for ref in page_refs] or None)
 
 
-# The grant's request, locked (FOR UPDATE): a grant's request never changes.
-_LOCK_REQUEST_OF_GRANT = (
-    select(Request).where(Request.id == select(SigningGrant.request_id).where(
-        SigningGrant.id == bindparam("gid")).scalar_subquery())
-    .with_for_update(of=Request).execution_options(populate_existing=True))
+# The grant, its request (row locked to the commit) and its seal, refreshed, with the seal's
+# policy and the audit chain's head: one statement, and only the columns recording reads
+# (the request's state and the seal's key and pictures are left out). Only the request's row
+# is locked here: whoever changes a grant's status holds its request's row (a seal's
+# suspension locks its requests, then fails their grants), and the grant's own row is locked
+# by the write that consumes it, after the request's, in that same order.
+_LOCKED = (
+    select(SigningGrant, Request, Seal, SealPolicy, audit.HEAD)
+    .join(Request, Request.id == SigningGrant.request_id)
+    .join(Seal, Seal.id == SigningGrant.seal_id)
+    .outerjoin(SealPolicy, SealPolicy.seal_id == SigningGrant.seal_id)
+    .where(SigningGrant.id == bindparam("grant_id"))
+    .with_for_update(of=Request)
+    .options(load_only(Request.status, Request.requester_id, Request.document_id,
+                       Request.sealed_document_id),
+             lazyload(Request.process), lazyload(Request.requester),
+             lazyload(Request.document), load_only(Seal.status, Seal.cert_pem),
+             lazyload(Seal.custodians))
+    .execution_options(populate_existing=True))
 
 
-def _locked(session: Session, lease: Lease) -> tuple[SigningGrant, Request, Seal] | None:
-    """The grant, its request (row lock held to the commit) and its seal as they stand now;
-    None when the grant is no longer this lease's. The request's row is locked before the
-    grant's, in the order every writer takes them (a seal's suspension locks its requests,
-    then changes their grants)."""
-    req = session.execute(_LOCK_REQUEST_OF_GRANT, {"gid": lease.grant_id}).scalar_one_or_none()
-    grant = session.get_one(SigningGrant, lease.grant_id, with_for_update=True,
-                            populate_existing=True)
-    if req is None or grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
+@dataclass
+class _Locked:
+    grant: SigningGrant
+    req: Request
+    seal: Seal
+    seal_policy: SealPolicy | None
+
+    def standing(self, session: Session) -> RefuseToSeal | None:
+        return _standing(session, self.grant, self.req, self.seal, self.seal_policy)
+
+
+def _locked(session: Session, lease: Lease) -> _Locked | None:
+    """The grant, its request (row lock held to the commit), its seal and the seal's policy as
+    they stand now; None when the grant is no longer this lease's."""
+    row = session.execute(_LOCKED, {"grant_id": lease.grant_id}).one_or_none()
+    if row is None:
         return None
-    seal = session.get_one(Seal, grant.seal_id, populate_existing=True, options=_NO_CUSTODIANS)
-    return grant, req, seal
+    grant, req, seal, seal_policy, head = row
+    audit.remember_head(session, head)
+    if grant.status != GrantStatus.pending or grant.attempts != lease.attempt:
+        return None
+    return _Locked(grant, req, seal, seal_policy)
 
 
-def record_sealed(session: Session, env: Env, lease: Lease, sealed: bytes) -> bool:
+def record_sealed(session: Session, env: Env, lease: Lease, sealed: Sealed) -> bool:
     """Store the sealed PDF and consume the grant, only if the request is still authorized and
-    the seal still active and valid; otherwise the result is dropped (False)."""
+    the seal still active and valid; otherwise the result is dropped (False). Reads one row,
+    writes four (the document, the grant, the request, the audit event): the hashing and the
+    file were done by :func:`sign`."""
     locked = _locked(session, lease)
-    if locked is None or locked[0].sealed_document_id is not None:
+    if locked is None or locked.grant.sealed_document_id is not None:
         logger.warning("grant %d was taken over or finished elsewhere; result dropped",
                        lease.grant_id)
         return False
-    grant, req, seal = locked
-    problem = _standing(session, grant, req, seal)
+    grant, req = locked.grant, locked.req
+    problem = locked.standing(session)
     if problem is not None:
         logger.warning("grant %d: the signed result is dropped: %s", grant.id, problem)
         _settle(session, grant, req, problem)
         return False
-    # An incremental update of the approved document: the same pages, the same page objects.
-    approved = approved_document(req)
-    doc = documents.store(session, env, sealed, approved.pages, approved.page_refs or ())
+    doc_id = documents.store_written(session, sealed.sha256, len(sealed.data), sealed.pages,
+                                     sealed.page_refs or ())
     now = utcnow()
-    grant.sealed_document_id = doc.id
+    grant.sealed_document_id = doc_id
     grant.status = GrantStatus.consumed
     grant.consumed_at = now
-    req.sealed_document_id = doc.id
+    update_now(session, grant)
+    req.sealed_document_id = doc_id
     req.status = RequestStatus.sealed
     req.sealed_at = now
     req.updated_at = now
+    update_now(session, req)
     audit.record(session, "request.sealed", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, document_sha256=grant.document_sha256,
-                 sealed_sha256=doc.sha256)
+                 sealed_sha256=sealed.sha256)
     session.flush()
-    on_commit(session, lambda: signals.request_finished.send(
-        None, request_id=req.id, status="sealed"))
-    logger.info("request %d sealed (grant %d)", req.id, grant.id)
+    request_id, grant_id = req.id, grant.id
+    on_commit(session, lambda: _sealed(request_id, grant_id))
     return True
+
+
+def _sealed(request_id: int, grant_id: int) -> None:
+    """After the commit: said then, and no log write inside the write lock."""
+    logger.info("request %d sealed (grant %d)", request_id, grant_id)
+    signals.request_finished.send(None, request_id=request_id, status="sealed")
 
 
 def record_halt(session: Session, lease: Lease) -> None:
@@ -278,8 +333,8 @@ def record_halt(session: Session, lease: Lease) -> None:
     locked = _locked(session, lease)
     if locked is None:
         return
-    grant, req, seal = locked
-    problem = _standing(session, grant, req, seal)
+    grant, req = locked.grant, locked.req
+    problem = locked.standing(session)
     if problem is None:  # resumed meanwhile: free the lease so the job runs again
         grant.lease_until = None
         on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
@@ -293,8 +348,8 @@ def record_failure(session: Session, lease: Lease, reason: str) -> None:
     locked = _locked(session, lease)
     if locked is None:
         return
-    grant, req, seal = locked
-    problem = _standing(session, grant, req, seal)
+    grant, req = locked.grant, locked.req
+    problem = locked.standing(session)
     _settle(session, grant, req, problem if problem is not None else RefuseToSeal(reason))
 
 
@@ -306,8 +361,8 @@ def record_timestamp_wait(session: Session, env: Env, lease: Lease, reason: str)
     locked = _locked(session, lease)
     if locked is None:
         return
-    grant, req, seal = locked
-    problem = _standing(session, grant, req, seal)
+    grant, req = locked.grant, locked.req
+    problem = locked.standing(session)
     if problem is not None:
         _settle(session, grant, req, problem)
         return

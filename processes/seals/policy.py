@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 from datetime import datetime
+from types import EllipsisType
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, update
@@ -273,13 +274,15 @@ def _release_periods(session: Session, seal_id: int, periods: list[str]) -> None
 
 
 def check_at_sealing(session: Session, seal: Seal, grant: SigningGrant, requester_id: int,
-                     now: datetime | None = None) -> str | None:
+                     now: datetime | None = None,
+                     seal_policy: SealPolicy | None | EllipsisType = ...) -> str | None:
     """The re-check before signing: the window, and the approvals among the grant's actual
-    approvers (as the organisation stands now). Returns the reason to refuse, or None."""
+    approvers (as the organisation stands now). Returns the reason to refuse, or None.
+    ``seal_policy``: the seal's policy (None: it has none) when the caller read it already."""
     reason = approvals.missing(grant.approvals, lifecycle=False)
     if reason:
         return reason  # a grant written before the rule held
-    policy = session.get(SealPolicy, seal.id)
+    policy = session.get(SealPolicy, seal.id) if seal_policy is ... else seal_policy
     if policy is None:
         return None
     try:

@@ -11,14 +11,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import signer
 from app.context import env
 from app.extensions import db
 from app.jobs import runner, seal_grant
 from processes.db import unit_of_work
-from processes.models import GrantStatus, Request, Seal, SigningGrant
+from processes.models import GrantStatus, Request, RequestStatus, Seal, SigningGrant
 from processes.requests import sealing
 from processes.seal_models import SealUsage
 from tests.conftest import approve, submit
@@ -233,3 +233,24 @@ def test_a_halted_request_withdrawn_gives_up_its_grant_and_stays_withdrawn(held,
         "withdrawn", None, None)
     assert _grant(held, rid).status == GrantStatus.failed
     assert _uses(held, org.seal_id) == 0
+
+
+def test_recording_sees_the_request_as_it_stands_even_in_the_session_that_signed(held, org,
+                                                                                 pdf):
+    """The job signs and records in one session, which may still hold the request it read to
+    sign: recording reads the request afresh under its lock, not that copy."""
+    rid = _authorized(org, pdf)
+    grant_id = _grant(held, rid).id
+    with held.app_context():
+        with unit_of_work(db.session):
+            lease = sealing.take_lease(db.session, grant_id, lease_seconds=60)
+        with unit_of_work(db.session, write=False):
+            sealed = sealing.sign(db.session, env(), lease)
+            held_copy = db.session.get(Request, rid)  # kept: it stays in the identity map
+        with db.engine.begin() as other:  # another process withdraws it meanwhile
+            other.execute(update(Request).where(Request.id == rid).values(
+                status=RequestStatus.withdrawn))
+        with unit_of_work(db.session):
+            assert sealing.record_sealed(db.session, env(), lease, sealed) is False
+        assert held_copy.status == RequestStatus.withdrawn
+    assert _grant(held, rid).status == GrantStatus.failed

@@ -26,7 +26,8 @@ from app import create_app
 from app.context import env
 from app.extensions import db
 from app.jobs import runner, seal_grant
-from processes.db import unit_of_work
+from processes import audit
+from processes.db import CHAIN_LOCK, unit_of_work, write_intent
 from processes.models import AuditEvent
 from processes.pki import timestamping
 from processes.pki_models import PkiAuthority, TsaSerial
@@ -129,6 +130,69 @@ def test_an_openssl_query_gets_a_token_openssl_verifies(app, client, ca_pems, pk
     assert _granted_events(app)[row.id] == {
         "serial": row.id, "hash_algorithm": "sha256", "message_imprint": row.message_imprint,
         "client": row.client}
+
+
+def test_in_process_the_serial_and_its_event_are_committed_before_the_token_is_signed(
+        app, client, monkeypatch):
+    """The built-in TSA holds the write lock for the serial's row and its audit event only:
+    the token is signed after they are committed (seen here from another connection)."""
+    seen = []
+    grant = signer.TimestampAuthority.grant
+
+    def observed(tsa, request, *, serial, now=None):
+        seen.append((serial, [row.id for row in _rows(app)], set(_granted_events(app))))
+        return grant(tsa, request, serial=serial, now=now)
+
+    monkeypatch.setattr(signer.TimestampAuthority, "grant", observed)
+    reply = _ask(app, client, signer.timestamp_request(b"x"), "in-process")
+    assert seen == [(_serial(reply), [_serial(reply)], {_serial(reply)})]
+
+
+def test_in_process_a_token_that_cannot_be_signed_leaves_its_serial_marked_unsigned(
+        app, client, monkeypatch):
+    """Signing after the commit can still fail (the key unusable, say): the serial stays
+    granted in the register, never to be used again, an audit event says no token left with
+    it, and the sealing job is told signing failed (the request fails, not retried)."""
+    def broken(*_args, **_kwargs):
+        raise ValueError("the key is gone")
+
+    monkeypatch.setattr(signer.TimestampAuthority, "grant", broken)
+    with pytest.raises(signer.SigningFailed, match="could not sign token"):
+        _ask(app, client, signer.timestamp_request(b"x"), "in-process")
+    (row,) = _rows(app)
+    assert set(_granted_events(app)) == {row.id}
+    with app.app_context():
+        unsigned = db.session.execute(select(AuditEvent.details).where(
+            AuditEvent.action == "tsa.timestamp_unsigned")).scalars().all()
+        assert audit.verify(db.session)["ok"]
+        db.session.rollback()
+    assert unsigned == [{"serial": row.id, "reason": "the key is gone"}]
+    monkeypatch.undo()
+    assert _serial(_ask(app, client, signer.timestamp_request(b"y"), "in-process")) > row.id
+
+
+def test_in_process_a_write_lock_held_elsewhere_is_waited_for_once_then_the_job_waits(
+        app, client, monkeypatch):
+    """Another writer holds the database's write lock (SQLite) or the audit chain's lock, as
+    it does while it commits (PostgreSQL): the built-in TSA waits TSA_TIMEOUT_SECONDS for it,
+    once, and the sealing job is told to try again later; nothing is recorded."""
+    monkeypatch.setattr(timestamping, "TSA_TIMEOUT_SECONDS", 0.5)
+    with app.app_context():
+        with write_intent():
+            holder = db.engine.connect()
+            holder.begin()  # BEGIN IMMEDIATE on SQLite
+            if holder.dialect.name == "postgresql":
+                holder.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
+        try:
+            started = time.monotonic()
+            with pytest.raises(signer.TimestampUnavailable, match="serial register"):
+                _ask(app, client, signer.timestamp_request(b"x"), "in-process")
+            waited = time.monotonic() - started
+        finally:
+            holder.rollback()
+            holder.close()
+    assert 0.45 <= waited < 0.95, waited
+    assert _rows(app) == []
 
 
 @pytest.mark.parametrize(("body", "fail_info"), [
