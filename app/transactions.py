@@ -53,7 +53,7 @@ def commits(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
         def run():
-            rewind_uploads()  # run again after a deadlock: the files are read from the start
+            rewind_uploads()
             with unit_of_work(db.session):
                 return view(*args, **kwargs)
         return retrying_deadlocks(run)
@@ -62,7 +62,10 @@ def commits(view: Callable) -> Callable:
 
 
 def rewind_uploads() -> None:
-    for upload in request.files.values():
+    """Before a view runs again (after a deadlock): the files it read are read from the start.
+    Only files already parsed: parsing them here would read a body the view reads itself."""
+    files = request.__dict__.get("files")  # werkzeug's cached property, once parsed
+    for upload in (files or {}).values():
         upload.stream.seek(0)
 
 

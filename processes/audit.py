@@ -79,6 +79,12 @@ def record(session: Session, action: str, *, actor: User | None = None,
         "details": details})
 
 
+def pending(session: Session) -> list[dict[str, Any]]:
+    """The events this transaction recorded and has not written yet (on PostgreSQL, all of
+    them until the commit): a check "was this recorded already?" looks here too."""
+    return list(session.info.get(_PENDING_KEY, ()))
+
+
 def write_pending(session: Session, *_args: Any) -> None:
     """Chain and write the events recorded since the last write (one INSERT; in order)."""
     pending = session.info.pop(_PENDING_KEY, None)

@@ -44,7 +44,10 @@ def warn_expiring(session: Session, days: int = WARN_DAYS) -> list[int]:
             done = session.execute(select(AuditEvent.seq).where(
                 AuditEvent.action == "seal.expiring", AuditEvent.seal_id == seal.id,
                 AuditEvent.details["serial"].as_string() == seal.certificate_serial)
-            ).first()
+            ).first() or any(
+                e["action"] == "seal.expiring" and e["seal_id"] == seal.id
+                and e["details"].get("serial") == seal.certificate_serial
+                for e in audit.pending(session))  # in this transaction, not written yet
             if done:
                 continue
             audit.record(session, "seal.expiring", seal_id=seal.id,
