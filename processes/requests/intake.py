@@ -117,7 +117,7 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
         return None
     if seal_id is None:
         raise InvalidContent("seal is required", [{"field": "seal", "message": "required"}])
-    seal = get_seal(session, seal_id)
+    seal = get_seal(session, seal_id, share=True)
     usable = (SealStatus.active,) if definition.seal_action is None else (
         SealStatus.active, SealStatus.suspended)
     if seal.status not in usable:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from processes import audit, signals
 from processes.db import lock_request, on_commit
@@ -84,6 +85,12 @@ def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
     """Move a seal to ``to``, recording who, on what authority, when and why, with its effect
     on requests. ``request_id``: made by that authorized lifecycle request; ``system``: by
     Sealflow itself (expiry); neither, with no identity: the administrator's command line."""
+    # The seal's status as it stands now, its row held to the commit (PostgreSQL: FOR NO KEY
+    # UPDATE, the lock its UPDATE takes; a request's insert referencing it is not held up):
+    # two changes of one seal take turns, each checking the status the other left.
+    set_committed_value(seal, "status", session.execute(
+        select(Seal.status).where(Seal.id == seal.id).with_for_update(key_share=True))
+        .scalar_one())
     if not may_manage(session, identity, seal):
         raise NotAllowed("only the seal's custodians and seal administrators manage it")
     reason = (reason or "").strip()

@@ -127,8 +127,12 @@ def ensure_system_seal(session: Session, env: Env) -> Seal:
     return seal
 
 
-def get_seal(session: Session, seal_id: int) -> Seal:
-    seal = session.get(Seal, seal_id)
+def get_seal(session: Session, seal_id: int, *, share: bool = False) -> Seal:
+    """``share``: the row read as it stands now and held against a change of the seal to the
+    end of the transaction (PostgreSQL ``FOR SHARE``; a SQLite writer holds the database), so
+    that a request is not filed on a seal being suspended at that moment."""
+    seal = session.get(Seal, seal_id, with_for_update={"read": True}, populate_existing=True) \
+        if share else session.get(Seal, seal_id)
     if seal is None or seal.system:
         raise NotFound(f"no seal {seal_id}")
     return seal

@@ -3,6 +3,7 @@ them with the reason; every transition records who, when and why."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,87 @@ def test_expiry_moves_a_seal_to_expired_and_warns_before(app, guarded, monkeypat
     with app.app_context(), unit_of_work(db.session):
         assert expiry.expire_due(db.session) == [guarded.seal_id]
         assert db.session.get(Seal, guarded.seal_id).status == SealStatus.expired
+
+
+def test_two_changes_of_one_seal_at_once_take_turns_and_the_second_sees_the_first(app,
+                                                                                 guarded):
+    """A revocation still in its transaction, and a suspension asked meanwhile: the suspension
+    waits for it and is refused by the status it left (read from a stale row, a revoked seal
+    would have become suspended, and could have been resumed)."""
+    revoking = threading.Event()
+    let_go = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def revoke() -> None:
+        with app.app_context():
+            try:
+                with unit_of_work(db.session):
+                    seal = db.session.get(Seal, guarded.seal_id)
+                    lifecycle.transition(db.session, seal, SealStatus.revoked, reason="key lost")
+                    revoking.set()
+                    let_go.wait(timeout=20)
+            finally:
+                db.session.remove()
+
+    def suspend() -> None:
+        with app.app_context():
+            try:
+                with unit_of_work(db.session):
+                    seal = db.session.get(Seal, guarded.seal_id)
+                    lifecycle.transition(db.session, seal, SealStatus.suspended,
+                                         reason="audit")
+                outcome["suspend"] = "done"
+            except WorkflowStateError as exc:
+                outcome["suspend"] = exc.message
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=revoke)
+    first.start()
+    assert revoking.wait(timeout=20)
+    second = threading.Thread(target=suspend)
+    second.start()
+    second.join(timeout=1)
+    assert second.is_alive()  # waiting for the revocation's transaction
+    let_go.set()
+    first.join(timeout=20)
+    second.join(timeout=20)
+    assert outcome["suspend"] == (f"seal {guarded.seal_id} is revoked and cannot become "
+                                  "suspended")
+    with app.app_context():
+        assert db.session.get(Seal, guarded.seal_id).status is SealStatus.revoked
+        db.session.rollback()
+
+
+def test_a_request_filed_while_its_seal_is_being_suspended_waits_and_is_refused(app, guarded,
+                                                                                 pdf):
+    suspending = threading.Event()
+    let_go = threading.Event()
+
+    def suspend() -> None:
+        with app.app_context():
+            try:
+                with unit_of_work(db.session):
+                    seal = db.session.get(Seal, guarded.seal_id)
+                    lifecycle.transition(db.session, seal, SealStatus.suspended,
+                                         reason="audit")
+                    suspending.set()
+                    let_go.wait(timeout=20)
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=suspend)
+    first.start()
+    assert suspending.wait(timeout=20)
+    filed: dict[str, object] = {}
+    second = threading.Thread(target=lambda: filed.update(
+        resp=submit(guarded.alice, guarded.seal_id, pdf)))
+    second.start()
+    second.join(timeout=1)
+    assert second.is_alive()  # waiting for the suspension's transaction
+    let_go.set()
+    first.join(timeout=20)
+    second.join(timeout=20)
+    resp = filed["resp"]
+    assert resp.status_code == 422, resp.get_json()
+    assert "suspended and cannot be used" in resp.get_json()["error"]["message"]
