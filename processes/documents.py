@@ -63,6 +63,12 @@ def write(env: Env, data: bytes) -> str:
     return sha
 
 
+def stored(session: Session, data: bytes) -> Document | None:
+    """The row of ``data``, when it is stored already (rows are never deleted)."""
+    sha = hashlib.sha256(data).hexdigest()
+    return session.execute(select(Document).where(Document.sha256 == sha)).scalar_one_or_none()
+
+
 def store(session: Session, env: Env, data: bytes, pages: int | None = None,
           page_refs: Sequence[Sequence[int]] = ()) -> Document:
     """Store bytes and return their Document row (existing or new). ``pages`` and

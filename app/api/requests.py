@@ -61,12 +61,13 @@ def new_request_from_form() -> NewRequest:
 @blueprint.post("/requests")
 @reads_first
 def create_request():
-    with unit_of_work(db.session, write=False):  # the PDF is read holding no write lock
+    # The PDF read, the checks and the engine's first run hold no write lock.
+    with unit_of_work(db.session, write=False):
         who = identity()
         new = new_request_from_form()
-        read = intake.read_document(env(), new)
+        prepared = intake.prepare(db.session, env(), who, new)
     with unit_of_work(db.session):
-        req = intake.create(db.session, env(), who, new, read)
+        req = intake.create(db.session, env(), who, new, prepared)
         return jsonify(views.describe(db.session, req)), 201
 
 

@@ -47,12 +47,16 @@ def new_request():
 @login_required
 @reads_first
 def create_request():
-    # The form and its PDF are read holding no write lock; then the request is filed.
+    # The form and its PDF are read, the request checked and its instance started, holding
+    # no write lock; then the request is filed.
     new, error = attempt(_new_request, write=False)
     req = None
     if new is not None:
-        read = intake.read_document(env(), new)
-        req, error = attempt(lambda: intake.create(db.session, env(), identity(), new, read))
+        prepared, error = attempt(lambda: intake.prepare(db.session, env(), identity(), new),
+                                  write=False)
+        if prepared is not None:
+            req, error = attempt(lambda: intake.create(db.session, env(), identity(), new,
+                                                       prepared))
     if error is not None or req is None:
         flash(error.message, "error")
         chosen = request.form.get("business_type") or request.form.get("process")

@@ -40,6 +40,8 @@ OPEN_TASKS = select(Task).where(Task.request_id == bindparam("rid"),
                                  Task.status == TaskStatus.open)
 # The open inbox rows of the requests this transaction advanced (the response reuses them).
 OPEN_TASKS_KEY = transaction_cache("sealflow_open_tasks")
+# The requests made in this transaction: no inbox rows, no history yet (none is read).
+NEW_REQUESTS_KEY = transaction_cache("sealflow_new_requests")
 
 
 def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
@@ -64,9 +66,12 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
     ready = engine.ready_user_tasks(wf)
     # No autoflush: the whole advance is written in one flush at the commit. A task completed
     # in this transaction is still "open" in the database, so filter on the in-memory status.
-    with session.no_autoflush:
-        open_rows = {t.id: t for t in session.execute(OPEN_TASKS, {"rid": req.id}).scalars()
-                     if t.status == TaskStatus.open}
+    # A request made in this transaction has no inbox rows yet.
+    open_rows: dict[str, Task] = {}
+    if req.id not in session.info.get(NEW_REQUESTS_KEY, ()):
+        with session.no_autoflush:
+            open_rows = {t.id: t for t in session.execute(OPEN_TASKS, {"rid": req.id}).scalars()
+                         if t.status == TaskStatus.open}
     ready_ids = {r.id for r in ready}
     for task_id, row in open_rows.items():
         if task_id not in ready_ids:
