@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select
@@ -53,17 +55,36 @@ def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
     logger.warning("request %d incident at %s: %s", req.id, exc.element, exc.message)
 
 
-def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
+@dataclass(frozen=True)
+class Settled:
+    """An instance's run as far as it needs no database: the tasks waiting for a person (the
+    new ones' decisions cleared) and the state after that, dumped."""
+
+    ready: list[engine.ReadyTask]
+    state: tuple[str, str]
+
+
+def settle(wf, opened: Collection[str] = ()) -> Settled:
+    """:class:`Settled` of ``wf`` (``opened``: the tasks that have inbox rows already)."""
+    ready = engine.ready_user_tasks(wf)
+    # A manual task leaves the approvers' decision as it was: it takes none.
+    engine.clear_decision(wf, [r.id for r in ready if r.id not in opened and not r.manual])
+    return Settled(ready, engine.dump(wf))
+
+
+def advance(session: Session, req: Request, wf, *, actor: User | None,
+            inserted: Settled | None = None) -> None:
     """Project the instance after it ran: inbox rows, end state, grant; save state once.
     The request's row is written now, in one UPDATE (unless a change of its relationships
-    leaves it to the flush)."""
-    _advance(session, req, wf, actor=actor)
+    leaves it to the flush), when anything of it changed. ``inserted``: a new request's run,
+    settled before its row was inserted with that state (:func:`settle`)."""
+    _advance(session, req, wf, actor=actor, inserted=inserted)
     update_now(session, req)
 
 
-def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
+def _advance(session: Session, req: Request, wf, *, actor: User | None,
+             inserted: Settled | None) -> None:
     definition = req.process
-    ready = engine.ready_user_tasks(wf)
     # No autoflush: the whole advance is written in one flush at the commit. A task completed
     # in this transaction is still "open" in the database, so filter on the in-memory status.
     # A request made in this transaction has no inbox rows yet.
@@ -72,6 +93,8 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
         with session.no_autoflush:
             open_rows = {t.id: t for t in session.execute(OPEN_TASKS, {"rid": req.id}).scalars()
                          if t.status == TaskStatus.open}
+    settled = inserted or settle(wf, open_rows)
+    ready = settled.ready
     ready_ids = {r.id for r in ready}
     for task_id, row in open_rows.items():
         if task_id not in ready_ids:
@@ -79,8 +102,6 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
             row.completed_at = utcnow()
             update_now(session, row)
     new = [r for r in ready if r.id not in open_rows]
-    # A manual task leaves the approvers' decision as it was: it takes none.
-    engine.clear_decision(wf, [r.id for r in new if not r.manual])
     still_open = [row for task_id, row in open_rows.items() if task_id in ready_ids]
     try:
         for r in new:
@@ -96,8 +117,9 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
         mark_incident(session, req, exc)
     # The response to this change reuses the open rows (dropped at the commit).
     session.info.setdefault(OPEN_TASKS_KEY, {})[req.id] = still_open
-    engine.save(req, wf)
-    req.updated_at = utcnow()
+    if inserted is None:  # (a new request's row has its state and time)
+        engine.save(req, wf, settled.state)
+        req.updated_at = utcnow()
     due = engine.next_timer_due(wf) if req.status == RequestStatus.running else None
     if due != req.timer_due_at:
         req.timer_due_at = due

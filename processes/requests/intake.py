@@ -43,7 +43,13 @@ from processes.models import (
 )
 from processes.people.directory import Identity, get_user
 from processes.requests import lifecycle_requests, placement
-from processes.requests.advancing import NEW_REQUESTS_KEY, advance, mark_incident
+from processes.requests.advancing import (
+    NEW_REQUESTS_KEY,
+    Settled,
+    advance,
+    mark_incident,
+    settle,
+)
 from processes.requests.forms import check_values
 from processes.requests.queries import get_visible
 from processes.seal_models import Authority, SealPolicy
@@ -182,15 +188,18 @@ class Prepared:
     read: ReadDocument | None = None
     doc: Document | None = None  # the document's row, when it was stored already
     wf: BpmnWorkflow | None = None
+    settled: Settled | None = None  # wf's ready tasks and state (advancing.settle)
     incident: EngineIncident | None = None
 
 
 # What a refusal to file a request for a seal depends on and can change at any moment: the
 # seal's status, its policy (its time of change). Read before the seal and its policy are, and
-# again under the write lock: the same then, or the request is checked again.
+# again under the write lock (with the audit chain's head, which the writing needs next): the
+# same then, or the request is checked again.
 _SEAL_STATE = (select(Seal.status, SealPolicy.updated_at)
                .outerjoin(SealPolicy, SealPolicy.seal_id == Seal.id)
                .where(Seal.id == bindparam("sid")))
+_SEAL_STATE_AND_HEAD = _SEAL_STATE.add_columns(audit.HEAD)
 
 
 def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
@@ -242,6 +251,8 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
         prepared.wf = engine.start(definition, variables)
     except EngineIncident as exc:
         prepared.incident = exc
+    else:
+        prepared.settled = settle(prepared.wf)
     return prepared
 
 
@@ -273,8 +284,11 @@ def _still_holds(session: Session, identity: Identity, new: NewRequest,
         return False
     if prepared.seal is None:
         return True
-    return session.execute(_SEAL_STATE, {"sid": prepared.seal.id}).one_or_none() == \
-        prepared.seal_state
+    found = session.execute(_SEAL_STATE_AND_HEAD, {"sid": prepared.seal.id}).one_or_none()
+    if found is None:
+        return False
+    audit.remember_head(session, found[-1])
+    return tuple(found[:-1]) == tuple(prepared.seal_state or ())
 
 
 def create(session: Session, env: Env, identity: Identity, new: NewRequest,
@@ -313,6 +327,8 @@ def _file(session: Session, env: Env, identity: Identity, new: NewRequest,
                   filename=_filename(new.filename) if doc else "",
                   placement=read.planned if read else None, data=prepared.data, state="",
                   state_version="", created_at=now, updated_at=now)
+    if prepared.settled is not None:  # inserted with its instance's state: no UPDATE after
+        engine.save(req, prepared.wf, prepared.settled.state)
     insert_now(session, req)
     session.info.setdefault(NEW_REQUESTS_KEY, set()).add(req.id)
     audit.record(session, "request.created", actor=identity.user, request_id=req.id,
@@ -324,7 +340,7 @@ def _file(session: Session, env: Env, identity: Identity, new: NewRequest,
         mark_incident(session, req, prepared.incident)
         update_now(session, req)
         return req
-    advance(session, req, prepared.wf, actor=identity.user)
+    advance(session, req, prepared.wf, actor=identity.user, inserted=prepared.settled)
     if new.idempotency_key:
         session.add(IdempotencyKey(user_id=identity.user.id, key=new.idempotency_key,
                                    request_id=req.id))
