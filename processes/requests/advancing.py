@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select
@@ -62,6 +62,8 @@ class Settled:
 
     ready: list[engine.ReadyTask]
     state: tuple[str, str]
+    performers: dict[str, inbox.Performers] = field(default_factory=dict)
+    """Of a new instance: its tasks' performers, read (by task id)."""
 
 
 def settle(wf, opened: Collection[str] = ()) -> Settled:
@@ -70,6 +72,19 @@ def settle(wf, opened: Collection[str] = ()) -> Settled:
     # A manual task leaves the approvers' decision as it was: it takes none.
     engine.clear_decision(wf, [r.id for r in ready if r.id not in opened and not r.manual])
     return Settled(ready, engine.dump(wf))
+
+
+def settle_new(session: Session, definition: ProcessDefinition, wf) -> Settled:
+    """:func:`settle` of a new instance, with its tasks' performers read (what opening them
+    reads). A task whose performers' expression fails is left to fail where it opens."""
+    settled = settle(wf)
+    for r in settled.ready:
+        try:
+            settled.performers[r.id] = inbox.performers(session, r.element_id,
+                                                        _metadata(definition, r), r.data)
+        except EngineIncident:
+            pass
+    return settled
 
 
 def advance(session: Session, req: Request, wf, *, actor: User | None,
@@ -107,7 +122,7 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None,
         for r in new:
             meta = _metadata(definition, r)
             task = inbox.open_task(session, req, r.id, r.element_id, meta, r.data,
-                                   activity=r.activity)
+                                   activity=r.activity, found=settled.performers.get(r.id))
             still_open.append(task)
             audit.record(session, "task.created", request_id=req.id, task=task.id,
                          element=r.element_id)

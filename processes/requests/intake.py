@@ -48,7 +48,7 @@ from processes.requests.advancing import (
     Settled,
     advance,
     mark_incident,
-    settle,
+    settle_new,
 )
 from processes.requests.forms import check_values
 from processes.requests.queries import get_visible
@@ -188,7 +188,7 @@ class Prepared:
     read: ReadDocument | None = None
     doc: Document | None = None  # the document's row, when it was stored already
     wf: BpmnWorkflow | None = None
-    settled: Settled | None = None  # wf's ready tasks and state (advancing.settle)
+    settled: Settled | None = None  # wf's tasks, their performers, its state (settle_new)
     incident: EngineIncident | None = None
 
 
@@ -252,7 +252,7 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
     except EngineIncident as exc:
         prepared.incident = exc
     else:
-        prepared.settled = settle(prepared.wf)
+        prepared.settled = settle_new(session, definition, prepared.wf)
     return prepared
 
 
@@ -274,9 +274,10 @@ def _still_holds(session: Session, identity: Identity, new: NewRequest,
 
     The rest may have changed meanwhile and does not matter more than a change a moment after
     the commit would: the flow's latest version (a new one starts the next request), the
-    people (the instance's performers are named when each task opens; the approvals a seal's
-    policy demands are counted as the organisation stands at the authorized end), the seal's
-    quotas (only reserved at the authorized end, under the lock)."""
+    people (the first tasks' performers, the heads and custodians in the instance's data: a
+    request filed a moment earlier has them too, and the approvals a seal's policy demands
+    are counted as the organisation stands at the authorized end), the seal's quotas (only
+    reserved at the authorized end, under the lock)."""
     if prepared.earlier is not None:
         return True
     definition = cast(ProcessDefinition, prepared.definition)
