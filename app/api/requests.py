@@ -9,7 +9,7 @@ from app.extensions import db
 from app.transactions import reads_first
 from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent
-from processes.requests import incidents, intake, messages, queries, views
+from processes.requests import incidents, intake, messages, queries, views, withdrawal
 from processes.requests.intake import NewRequest
 
 
@@ -114,7 +114,7 @@ def request_sealed(request_id: int):
 @blueprint.post("/requests/<int:request_id>/withdraw")
 @commits
 def withdraw_request(request_id: int):
-    req = intake.withdraw(db.session, identity(), request_id)
+    req = withdrawal.withdraw(db.session, identity(), request_id)
     return jsonify(views.describe(db.session, req))
 
 

@@ -17,7 +17,7 @@ from app.web.present import STATUS_LABELS, problems_by_field
 from processes.errors import SealflowError
 from processes.flows import definitions
 from processes.models import RequestStatus, SealStatus
-from processes.requests import incidents, intake, queries, views
+from processes.requests import incidents, intake, queries, views, withdrawal
 from processes.requests.intake import NewRequest
 from processes.seals import registry
 
@@ -117,7 +117,7 @@ def request_detail(request_id: int):
 @blueprint.post("/requests/<int:request_id>/withdraw")
 @login_required
 def withdraw_request(request_id: int):
-    _req, error = attempt(lambda: intake.withdraw(db.session, identity(), request_id))
+    _req, error = attempt(lambda: withdrawal.withdraw(db.session, identity(), request_id))
     if error is not None:
         flash(error.message, "error")
     else:

@@ -12,19 +12,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit, documents, signals
-from processes.db import insert_now, lock_request, on_commit, update_now
+from processes import audit, documents
+from processes.db import insert_now, update_now
 from processes.env import Env
 from processes.errors import (
     BadInput,
     InvalidContent,
     NotAllowed,
-    NotFound,
     SealflowError,
     WorkflowStateError,
 )
 from processes.flows import definitions, engine
-from processes.flows.engine import EngineIncident, StateUnreadable
+from processes.flows.engine import EngineIncident
 from processes.models import (
     BusinessType,
     Document,
@@ -36,8 +35,6 @@ from processes.models import (
     RequestStatus,
     Seal,
     SealStatus,
-    Task,
-    TaskStatus,
     User,
     utcnow,
 )
@@ -59,7 +56,6 @@ from processes.seals.registry import get_seal
 logger = logging.getLogger(__name__)
 
 
-WITHDRAW_SIGNAL = "withdraw"
 @dataclass
 class NewRequest:
     """What a requester submits (already parsed from the form or the multipart body)."""
@@ -372,45 +368,3 @@ def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequ
         raise InvalidContent("a PDF document is required",
                              [{"field": "document", "message": "is required"}])
     return new.document
-
-
-def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
-    req = get_visible(session, identity, request_id)
-    if req.requester_id != identity.user.id:
-        raise NotAllowed("only the requester may withdraw a request")
-    locked = lock_request(session, request_id)
-    if locked is None:  # visible a moment ago, and requests are never deleted
-        raise NotFound(f"no request {request_id}")
-    req = locked
-    if req.status not in (RequestStatus.running, RequestStatus.halted, RequestStatus.incident):
-        raise WorkflowStateError(f"request {req.id} is {req.status.value}; only a running "
-                                 "request can be withdrawn")
-    try:
-        wf = engine.load(req.process, req.state) if req.state else None
-    except StateUnreadable:
-        wf = None  # the request ends all the same; there is no instance to cancel
-    # A flow may catch the withdraw signal (to notify someone, say); whatever it does, the
-    # request ends here: what is left of the instance is cancelled.
-    caught = False
-    if wf is not None and req.status == RequestStatus.running:
-        try:
-            caught = engine.throw_signal(wf, WITHDRAW_SIGNAL)
-        except EngineIncident as exc:
-            logger.warning("withdraw signal of request %d stopped at %s: %s", req.id,
-                           exc.element, exc.message)
-    if wf is not None and not wf.is_completed():
-        wf.cancel()
-    req.status = RequestStatus.withdrawn
-    req.timer_due_at = None
-    for task in session.execute(select(Task).where(
-            Task.request_id == req.id, Task.status == TaskStatus.open)).scalars():
-        task.status = TaskStatus.cancelled
-        task.completed_at = utcnow()
-    if wf is not None:
-        engine.save(req, wf)
-    req.updated_at = utcnow()
-    audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id,
-                 signal_caught=caught)
-    on_commit(session, lambda: signals.request_finished.send(
-        None, request_id=req.id, status="withdrawn"))
-    return req
