@@ -5,7 +5,7 @@ between the two and would refuse the request, or answer it otherwise, is seen un
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.context import env
 from app.extensions import db
@@ -13,8 +13,10 @@ from processes.db import is_writer, unit_of_work
 from processes.models import AuditEvent, Request, Seal, SealStatus
 from processes.people.directory import Identity, get_user
 from processes.requests import intake
+from processes.seal_models import SealFlowProof
 from processes.seals import lifecycle, policy
 from tests.conftest import submit
+from tests.e2e.test_query_budget import transactions
 
 
 @pytest.fixture
@@ -109,3 +111,18 @@ def test_a_change_that_refuses_nothing_files_the_request_as_checked(app, org, pd
     assert [t["element_id"] for t in body["tasks"]] == \
         [t["element_id"] for t in org.alice.get(f"/api/v1/requests/{body['id']}")
          .get_json()["tasks"]]
+
+
+def test_a_proof_not_kept_is_proved_by_the_checks_without_writing(app, org, pdf):
+    """The seal's demands proved over the flow are kept when the policy is set; one missing
+    (dropped here) is proved again by the request's checks, which write nothing: a reading
+    transaction that wrote would take the write lock out of turn."""
+    with app.app_context(), unit_of_work(db.session):
+        policy.set_policy(db.session, db.session.get(Seal, org.seal_id), actor=None,
+                          demands=[{"kind": "custodian"}])
+        db.session.execute(delete(SealFlowProof))
+    with transactions(app) as seen:
+        resp = submit(org.alice, org.seal_id, pdf)
+    assert resp.status_code == 201, resp.get_json()
+    reading = seen[:seen.index("BEGIN (writer)")]
+    assert [s for s in reading if s.split()[0] in ("INSERT", "UPDATE", "DELETE")] == []
