@@ -31,10 +31,11 @@ def _writer() -> None:
 
 
 def reads_first(view: Callable) -> Callable:
-    """Mark a view that writes but reads slowly first (a new request's PDF): its caller is
-    identified in a reading transaction, without the write lock; the view ends that one with a
-    ``unit_of_work(write=False)`` around its reading, then writes in a unit of work of its own,
-    which starts as a writer. Put it below the route (and ``login_required``)."""
+    """Mark a view that writes but reads slowly first (a new request: its PDF, its checks, its
+    instance's first run): its caller is identified in a reading transaction, without the
+    write lock; the view ends that one with a ``unit_of_work(write=False)`` around its
+    reading, then writes in a unit of work of its own, which starts as a writer. Put it below
+    the route (and ``login_required``)."""
     view.sealflow_reads_first = True  # type: ignore[attr-defined]
     return view
 

@@ -197,21 +197,39 @@ def update_now(session: Session, obj: Any) -> None:
     state._commit_all(state.dict, session.identity_map)  # written: nothing for the flush
 
 
+_inserts_returning: dict[Any, Any] = {}
+
+
 def insert_now(session: Session, obj: Any) -> None:
     """Write a new ``obj`` at once, in one Core INSERT of its columns, and make it a persistent
-    object of ``session`` as if it had been loaded (no flush, no RETURNING). Its primary key
-    must be set (a task's id is SpiffWorkflow's); a column it was not given is NULL (one with a
-    default must be given). Only its own row: related rows are the caller's."""
+    object of ``session`` as if it had been loaded (no flush). A primary key left unset (a
+    request's number) is the database's, read back by RETURNING; one set is written as given
+    (a task's id is SpiffWorkflow's). A column it was not given is NULL (one with a default
+    must be given). Its foreign keys must be set: only its own row is written, and a
+    relationship set on it is kept as loaded, not written."""
     state = inspect(obj)
     params = {}
+    generated = None
     for prop in state.mapper.column_attrs:
         column = prop.columns[0]
+        if column.primary_key and state.dict.get(prop.key) is None:
+            if generated is not None:
+                raise ValueError("insert_now: one primary key column may be left unset")
+            generated = prop
+            continue
         if prop.key not in state.dict:
             if column.default is not None or column.server_default is not None:
                 raise ValueError(f"insert_now: {prop.key} has a default: give its value")
             state.dict[prop.key] = None  # loaded as NULL, not expired (no SELECT for it)
         params[column.key] = state.dict[prop.key]
-    session.connection().execute(_statements(state.mapper)[1], params)
+    if generated is None:
+        session.connection().execute(_statements(state.mapper)[1], params)
+    else:
+        stmt = _inserts_returning.get(state.mapper)
+        if stmt is None:
+            stmt = _inserts_returning[state.mapper] = insert(state.mapper.local_table).returning(
+                generated.columns[0])
+        state.dict[generated.key] = session.connection().execute(stmt, params).scalar_one()
     make_transient_to_detached(obj)
     session.add(obj)
 

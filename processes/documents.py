@@ -81,6 +81,12 @@ def _insert_new(session: Session, sha256: str, size: int, pages: int,
         "page_refs": [list(ref) for ref in page_refs] or None, "created_at": utcnow()}).scalar()
 
 
+def stored(session: Session, data: bytes) -> Document | None:
+    """The row of ``data``, when it is stored already (rows are never deleted)."""
+    sha = hashlib.sha256(data).hexdigest()
+    return session.execute(select(Document).where(Document.sha256 == sha)).scalar_one_or_none()
+
+
 def store(session: Session, env: Env, data: bytes, pages: int | None = None,
           page_refs: Sequence[Sequence[int]] = ()) -> Document:
     """Store bytes and return their Document row (existing or new). ``pages`` and

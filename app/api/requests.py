@@ -9,7 +9,7 @@ from app.extensions import db
 from app.transactions import reads_first
 from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent
-from processes.requests import incidents, intake, messages, queries, views
+from processes.requests import incidents, intake, messages, queries, views, withdrawal
 from processes.requests.intake import NewRequest
 
 
@@ -61,12 +61,13 @@ def new_request_from_form() -> NewRequest:
 @blueprint.post("/requests")
 @reads_first
 def create_request():
-    with unit_of_work(db.session, write=False):  # the PDF is read holding no write lock
+    # The PDF read, the checks and the engine's first run hold no write lock.
+    with unit_of_work(db.session, write=False):
         who = identity()
         new = new_request_from_form()
-        read = intake.read_document(env(), new)
+        prepared = intake.prepare(db.session, env(), who, new)
     with unit_of_work(db.session):
-        req = intake.create(db.session, env(), who, new, read)
+        req = intake.create(db.session, env(), who, new, prepared)
         return jsonify(views.describe(db.session, req)), 201
 
 
@@ -113,7 +114,7 @@ def request_sealed(request_id: int):
 @blueprint.post("/requests/<int:request_id>/withdraw")
 @commits
 def withdraw_request(request_id: int):
-    req = intake.withdraw(db.session, identity(), request_id)
+    req = withdrawal.withdraw(db.session, identity(), request_id)
     return jsonify(views.describe(db.session, req))
 
 

@@ -17,7 +17,7 @@ from app.web.present import STATUS_LABELS, problems_by_field
 from processes.errors import SealflowError
 from processes.flows import definitions
 from processes.models import RequestStatus, SealStatus
-from processes.requests import incidents, intake, queries, views
+from processes.requests import incidents, intake, queries, views, withdrawal
 from processes.requests.intake import NewRequest
 from processes.seals import registry
 
@@ -47,12 +47,16 @@ def new_request():
 @login_required
 @reads_first
 def create_request():
-    # The form and its PDF are read holding no write lock; then the request is filed.
+    # The form and its PDF are read, the request checked and its instance started, holding
+    # no write lock; then the request is filed.
     new, error = attempt(_new_request, write=False)
     req = None
     if new is not None:
-        read = intake.read_document(env(), new)
-        req, error = attempt(lambda: intake.create(db.session, env(), identity(), new, read))
+        prepared, error = attempt(lambda: intake.prepare(db.session, env(), identity(), new),
+                                  write=False)
+        if prepared is not None:
+            req, error = attempt(lambda: intake.create(db.session, env(), identity(), new,
+                                                       prepared))
     if error is not None or req is None:
         flash(error.message, "error")
         chosen = request.form.get("business_type") or request.form.get("process")
@@ -113,7 +117,7 @@ def request_detail(request_id: int):
 @blueprint.post("/requests/<int:request_id>/withdraw")
 @login_required
 def withdraw_request(request_id: int):
-    _req, error = attempt(lambda: intake.withdraw(db.session, identity(), request_id))
+    _req, error = attempt(lambda: withdrawal.withdraw(db.session, identity(), request_id))
     if error is not None:
         flash(error.message, "error")
     else:

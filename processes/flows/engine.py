@@ -173,10 +173,11 @@ def dump(wf: BpmnWorkflow) -> tuple[str, str]:
     return ser.dumps(wf), ser.VERSION
 
 
-def save(req: Request, wf: BpmnWorkflow) -> None:
+def save(req: Request, wf: BpmnWorkflow, dumped: tuple[str, str] | None = None) -> None:
     """Store ``wf`` as ``req``'s instance state (:func:`dump`: compacted, with the serializer
-    version), the one way an instance's state is written."""
-    req.state, req.state_version = dump(wf)
+    version), the one way an instance's state is written. ``dumped``: what :func:`dump` gave
+    of ``wf`` already (it has not run since)."""
+    req.state, req.state_version = dumped if dumped is not None else dump(wf)
 
 
 COMPACT_DEPTH = 8

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select
@@ -40,6 +42,8 @@ OPEN_TASKS = select(Task).where(Task.request_id == bindparam("rid"),
                                  Task.status == TaskStatus.open)
 # The open inbox rows of the requests this transaction advanced (the response reuses them).
 OPEN_TASKS_KEY = transaction_cache("sealflow_open_tasks")
+# The requests made in this transaction: no inbox rows, no history yet (none is read).
+NEW_REQUESTS_KEY = transaction_cache("sealflow_new_requests")
 
 
 def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
@@ -51,22 +55,61 @@ def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
     logger.warning("request %d incident at %s: %s", req.id, exc.element, exc.message)
 
 
-def advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
+@dataclass(frozen=True)
+class Settled:
+    """An instance's run as far as it needs no database: the tasks waiting for a person (the
+    new ones' decisions cleared) and the state after that, dumped."""
+
+    ready: list[engine.ReadyTask]
+    state: tuple[str, str]
+    performers: dict[str, inbox.Performers] = field(default_factory=dict)
+    """Of a new instance: its tasks' performers, read (by task id)."""
+
+
+def settle(wf, opened: Collection[str] = ()) -> Settled:
+    """:class:`Settled` of ``wf`` (``opened``: the tasks that have inbox rows already)."""
+    ready = engine.ready_user_tasks(wf)
+    # A manual task leaves the approvers' decision as it was: it takes none.
+    engine.clear_decision(wf, [r.id for r in ready if r.id not in opened and not r.manual])
+    return Settled(ready, engine.dump(wf))
+
+
+def settle_new(session: Session, definition: ProcessDefinition, wf) -> Settled:
+    """:func:`settle` of a new instance, with its tasks' performers read (what opening them
+    reads). A task whose performers' expression fails is left to fail where it opens."""
+    settled = settle(wf)
+    for r in settled.ready:
+        try:
+            settled.performers[r.id] = inbox.performers(session, r.element_id,
+                                                        _metadata(definition, r), r.data)
+        except EngineIncident:
+            pass
+    return settled
+
+
+def advance(session: Session, req: Request, wf, *, actor: User | None,
+            inserted: Settled | None = None) -> None:
     """Project the instance after it ran: inbox rows, end state, grant; save state once.
     The request's row is written now, in one UPDATE (unless a change of its relationships
-    leaves it to the flush)."""
-    _advance(session, req, wf, actor=actor)
+    leaves it to the flush), when anything of it changed. ``inserted``: a new request's run,
+    settled before its row was inserted with that state (:func:`settle`)."""
+    _advance(session, req, wf, actor=actor, inserted=inserted)
     update_now(session, req)
 
 
-def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
+def _advance(session: Session, req: Request, wf, *, actor: User | None,
+             inserted: Settled | None) -> None:
     definition = req.process
-    ready = engine.ready_user_tasks(wf)
     # No autoflush: the whole advance is written in one flush at the commit. A task completed
     # in this transaction is still "open" in the database, so filter on the in-memory status.
-    with session.no_autoflush:
-        open_rows = {t.id: t for t in session.execute(OPEN_TASKS, {"rid": req.id}).scalars()
-                     if t.status == TaskStatus.open}
+    # A request made in this transaction has no inbox rows yet.
+    open_rows: dict[str, Task] = {}
+    if req.id not in session.info.get(NEW_REQUESTS_KEY, ()):
+        with session.no_autoflush:
+            open_rows = {t.id: t for t in session.execute(OPEN_TASKS, {"rid": req.id}).scalars()
+                         if t.status == TaskStatus.open}
+    settled = inserted or settle(wf, open_rows)
+    ready = settled.ready
     ready_ids = {r.id for r in ready}
     for task_id, row in open_rows.items():
         if task_id not in ready_ids:
@@ -74,14 +117,12 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
             row.completed_at = utcnow()
             update_now(session, row)
     new = [r for r in ready if r.id not in open_rows]
-    # A manual task leaves the approvers' decision as it was: it takes none.
-    engine.clear_decision(wf, [r.id for r in new if not r.manual])
     still_open = [row for task_id, row in open_rows.items() if task_id in ready_ids]
     try:
         for r in new:
             meta = _metadata(definition, r)
             task = inbox.open_task(session, req, r.id, r.element_id, meta, r.data,
-                                   activity=r.activity)
+                                   activity=r.activity, found=settled.performers.get(r.id))
             still_open.append(task)
             audit.record(session, "task.created", request_id=req.id, task=task.id,
                          element=r.element_id)
@@ -91,8 +132,9 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None) -> None:
         mark_incident(session, req, exc)
     # The response to this change reuses the open rows (dropped at the commit).
     session.info.setdefault(OPEN_TASKS_KEY, {})[req.id] = still_open
-    engine.save(req, wf)
-    req.updated_at = utcnow()
+    if inserted is None:  # (a new request's row has its state and time)
+        engine.save(req, wf, settled.state)
+        req.updated_at = utcnow()
     due = engine.next_timer_due(wf) if req.status == RequestStatus.running else None
     if due != req.timer_due_at:
         req.timer_due_at = due

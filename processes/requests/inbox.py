@@ -4,6 +4,7 @@ task rows, and who may see a request."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -84,16 +85,23 @@ def _groups(session: Session, refs: list[str]) -> list[Group]:
         select(Group).where(or_(Group.key.in_(refs), Group.name.in_(refs)))).scalars())
 
 
-def open_task(session: Session, req: Request, task_id: str, element_id: str,
-              meta: dict[str, Any], variables: dict[str, Any],
-              activity: str | None = None) -> Task:
-    """Create the inbox row of a READY user task with its resolved performers.
+@dataclass(frozen=True)
+class Performers:
+    """Who a user task names (its assignee, candidate users and groups, resolved from the
+    instance's data), and which of them could work it, before anyone is excluded."""
 
-    Separation of duties: the requester is excluded (unless ``${requester}`` is named), so is
-    whoever filed the request on the requester's behalf, and, for an instance of a
-    multi-instance ``activity``, whoever worked another instance of it. Raises EngineIncident
-    when nobody may work it then.
-    """
+    assignee: str | None
+    user_names: list[str]
+    group_refs: list[str]
+    requester_may: bool
+    users: list[Any]  # rows: id, name, active
+    groups: list[Group]
+    able: frozenset[int]
+
+
+def performers(session: Session, element_id: str, meta: dict[str, Any],
+               variables: dict[str, Any]) -> Performers:
+    """The people a READY user task names, read (EngineIncident: an expression fails)."""
     assignee_raw = meta.get("assignee")
     users_raw = meta.get("candidate_users")
     groups_raw = meta.get("candidate_groups")
@@ -116,6 +124,25 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                 select(Membership.user_id).join(User, User.id == Membership.user_id)
                 .where(Membership.group_id.in_([g.id for g in groups]),
                        User.active.is_(True))).scalars())
+    return Performers(assignee, user_names, group_refs, requester_may, users, groups,
+                      frozenset(able))
+
+
+def open_task(session: Session, req: Request, task_id: str, element_id: str,
+              meta: dict[str, Any], variables: dict[str, Any],
+              activity: str | None = None, found: Performers | None = None) -> Task:
+    """Create the inbox row of a READY user task with its resolved performers (``found``: as
+    :func:`performers` read them already; read now if None).
+
+    Separation of duties: the requester is excluded (unless ``${requester}`` is named), so is
+    whoever filed the request on the requester's behalf, and, for an instance of a
+    multi-instance ``activity``, whoever worked another instance of it. Raises EngineIncident
+    when nobody may work it then.
+    """
+    found = found or performers(session, element_id, meta, variables)
+    assignee, user_names, group_refs = found.assignee, found.user_names, found.group_refs
+    requester_may, users, groups = found.requester_may, found.users, found.groups
+    able = set(found.able)
     excluded = set() if requester_may else {req.requester_id}
     if req.created_by_id != req.requester_id:
         excluded.add(req.created_by_id)

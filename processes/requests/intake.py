@@ -6,51 +6,56 @@ import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import select
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import signer
-from processes import audit, documents, signals
-from processes.db import lock_request, on_commit
+from processes import audit, documents
+from processes.db import insert_now, is_writer, update_now
 from processes.env import Env
 from processes.errors import (
     BadInput,
     InvalidContent,
     NotAllowed,
-    NotFound,
     SealflowError,
     WorkflowStateError,
 )
 from processes.flows import definitions, engine
-from processes.flows.engine import EngineIncident, StateUnreadable
+from processes.flows.engine import EngineIncident
 from processes.models import (
     BusinessType,
+    Document,
     Group,
     IdempotencyKey,
     Membership,
     ProcessDefinition,
     Request,
     RequestStatus,
+    Seal,
     SealStatus,
-    Task,
-    TaskStatus,
     User,
     utcnow,
 )
 from processes.people.directory import Identity, get_user
 from processes.requests import lifecycle_requests, placement
-from processes.requests.advancing import advance, mark_incident
+from processes.requests.advancing import (
+    NEW_REQUESTS_KEY,
+    Settled,
+    advance,
+    mark_incident,
+    settle_new,
+)
 from processes.requests.forms import check_values
 from processes.requests.queries import get_visible
-from processes.seal_models import Authority
+from processes.seal_models import Authority, SealPolicy
 from processes.seals import approvals, authority, policy
 from processes.seals.registry import get_seal
 
 logger = logging.getLogger(__name__)
 
 
-WITHDRAW_SIGNAL = "withdraw"
 @dataclass
 class NewRequest:
     """What a requester submits (already parsed from the form or the multipart body)."""
@@ -117,7 +122,7 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
         return None
     if seal_id is None:
         raise InvalidContent("seal is required", [{"field": "seal", "message": "required"}])
-    seal = get_seal(session, seal_id, share=True)
+    seal = get_seal(session, seal_id, share=is_writer())  # held when checked under the lock
     usable = (SealStatus.active,) if definition.seal_action is None else (
         SealStatus.active, SealStatus.suspended)
     if seal.status not in usable:
@@ -134,27 +139,15 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
 
 @dataclass(frozen=True)
 class ReadDocument:
-    """A new request's PDF as :func:`read_document` found it: inspected and its placement
-    planned, its file written; or the problem found at either step (raised by :func:`create`
-    at the point it would have been found there)."""
+    """A new request's PDF as :func:`prepare` found it: inspected and its placement planned,
+    its file written; or the problem found at either step (raised at the point the request's
+    other checks reach it)."""
 
     data: bytes
     info: signer.PdfInfo | None = None
     planned: dict[str, Any] | None = None
     unreadable: SealflowError | None = None  # not a PDF we can seal, or too large
     misplaced: SealflowError | None = None  # the placement does not fit the document
-
-
-def read_document(env: Env, new: NewRequest) -> ReadDocument | None:
-    """The slow part of filing a request, which needs no database: read the uploaded PDF (its
-    pages, fields and layout; the placement planned on them) and write its file. Called before
-    the writing transaction begins, so that no lock (SQLite's write lock; on PostgreSQL the
-    rows' and the audit chain's) is held meanwhile; :func:`create` uses the result. None when
-    the request brings no PDF of its own (``from_request``: read inside, once the earlier one
-    is seen)."""
-    if not new.document or new.from_request is not None:
-        return None
-    return _read(env, new.document, new.placement)
 
 
 def _read(env: Env, data: bytes, raw_placement: Any) -> ReadDocument:
@@ -175,10 +168,46 @@ def _read(env: Env, data: bytes, raw_placement: Any) -> ReadDocument:
     return ReadDocument(data, info, planned)
 
 
-def create(session: Session, env: Env, identity: Identity, new: NewRequest,
-           read: ReadDocument | None = None) -> Request:
-    """Check, store and start a request; the engine runs until it waits. ``read``: what
-    :func:`read_document` found of ``new``'s PDF before the transaction (read here if None)."""
+@dataclass
+class Prepared:
+    """A new request as :func:`prepare` found it: checked, and its instance started (or the
+    incident that stopped it), but nothing written. ``earlier``: the request an earlier
+    submission with the same Idempotency-Key made (nothing else is set then)."""
+
+    earlier: int | None = None
+    requester: User | None = None
+    definition: ProcessDefinition | None = None
+    business_type: str | None = None
+    seal: Seal | None = None
+    seal_state: Any = None  # _SEAL_STATE as read before the seal and its policy were
+    data: dict[str, Any] | None = None
+    read: ReadDocument | None = None
+    doc: Document | None = None  # the document's row, when it was stored already
+    wf: BpmnWorkflow | None = None
+    settled: Settled | None = None  # wf's tasks, their performers, its state (settle_new)
+    incident: EngineIncident | None = None
+
+
+# What a refusal to file a request for a seal depends on and can change at any moment: the
+# seal's status, its policy (its time of change). Read before the seal and its policy are, and
+# again under the write lock (with the audit chain's head, which the writing needs next; on
+# PostgreSQL the seal's row held in share mode to the commit, so that a change of the seal
+# waits for the request, or the request for the change): the same then, or the request is
+# checked again.
+_SEAL_STATE = (select(Seal.status, SealPolicy.updated_at)
+               .outerjoin(SealPolicy, SealPolicy.seal_id == Seal.id)
+               .where(Seal.id == bindparam("sid")))
+_SEAL_STATE_AND_HEAD = _SEAL_STATE.add_columns(audit.HEAD).with_for_update(read=True, of=Seal)
+
+
+def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
+            read: ReadDocument | None = None) -> Prepared:
+    """The slow part of filing a request, which writes nothing: the checks, the PDF read (its
+    pages, fields and layout; the placement planned; its file written) and the instance's first
+    run to where it waits. Called in a reading transaction, so that no lock (SQLite's write
+    lock; on PostgreSQL the seal's row, the audit chain's) is held meanwhile: a new instance is
+    no one else's before its request is committed. :func:`create` writes it. ``read``: what
+    an earlier call read of the same PDF."""
     requester = identity.user
     if new.on_behalf_of:
         if identity.scopes is None or "act_as" not in identity.scopes:
@@ -187,15 +216,14 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest,
         if not requester.active:
             raise InvalidContent("on_behalf_of names an inactive user",
                                  [{"field": "on_behalf_of", "message": "inactive"}])
-    if new.idempotency_key:
-        earlier = session.execute(select(IdempotencyKey).where(
-            IdempotencyKey.user_id == identity.user.id,
-            IdempotencyKey.key == new.idempotency_key)).scalar_one_or_none()
-        if earlier is not None:
-            return session.get_one(Request, earlier.request_id)
+    earlier = _earlier(session, identity, new)
+    if earlier is not None:
+        return Prepared(earlier=earlier)
     definition, business_type = _definition_for(session, new)
+    seal_state = None if new.seal_id is None else session.execute(
+        _SEAL_STATE, {"sid": new.seal_id}).one_or_none()
     seal = _seal_for(session, definition, new.seal_id)
-    doc, planned, pages = None, None, 0
+    pages, doc = 0, None
     if definition.seal_action is None:
         data_bytes = _document_bytes(session, env, identity, new)
         if read is None or read.data is not data_bytes:
@@ -207,31 +235,111 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest,
                          pages=info.pages, size=len(data_bytes))
         if read.misplaced is not None:
             raise read.misplaced
-        planned, pages = read.planned, info.pages
+        pages = info.pages
+        doc = documents.stored(session, data_bytes)
     else:
         lifecycle_requests.refuse_document(new)
+        read = None
     data = check_values(definition.start_form, new.data or {}, extra_allowed=True)
     variables = {**data, **builtins(session, requester, seal, business_type, pages)}
     variables.update(lifecycle_requests.plan(session, definition.seal_action, data))
-    if definition.seal_action is None:
-        doc = documents.store(session, env, data_bytes, info.pages, info.page_refs)
-    req = Request(status=RequestStatus.running, process=definition, business_type=business_type,
-                  seal_id=seal.id if seal else None, requester_id=requester.id,
-                  created_by_id=identity.user.id,
-                  document=doc, filename=_filename(new.filename) if doc else "",
-                  placement=planned, data=data, state="", state_version="")
-    session.add(req)
-    session.flush()
+    prepared = Prepared(requester=requester, definition=definition, business_type=business_type,
+                        seal=seal, seal_state=seal_state, data=data, read=read, doc=doc)
+    try:
+        prepared.wf = engine.start(definition, variables)
+    except EngineIncident as exc:
+        prepared.incident = exc
+    else:
+        prepared.settled = settle_new(session, definition, prepared.wf)
+    return prepared
+
+
+def _earlier(session: Session, identity: Identity, new: NewRequest) -> int | None:
+    """The request an earlier submission with ``new``'s Idempotency-Key made."""
+    if not new.idempotency_key:
+        return None
+    return session.execute(select(IdempotencyKey.request_id).where(
+        IdempotencyKey.user_id == identity.user.id,
+        IdempotencyKey.key == new.idempotency_key)).scalar_one_or_none()
+
+
+def _still_holds(session: Session, identity: Identity, new: NewRequest,
+                 prepared: Prepared) -> bool:
+    """Under the write lock: whether what :func:`prepare` found, in a transaction that has
+    ended, still stands. What a refusal depends on is read again: the seal's status and policy
+    (one statement); an earlier request with the same Idempotency-Key. A lifecycle request is
+    checked again whole (the authority a seal's status changed on: rare, and cheap).
+
+    The rest may have changed meanwhile and does not matter more than a change a moment after
+    the commit would: the flow's latest version (a new one starts the next request), the
+    people (the first tasks' performers, the heads and custodians in the instance's data: a
+    request filed a moment earlier has them too, and the approvals a seal's policy demands
+    are counted as the organisation stands at the authorized end), the seal's quotas (only
+    reserved at the authorized end, under the lock)."""
+    if prepared.earlier is not None:
+        return True
+    definition = cast(ProcessDefinition, prepared.definition)
+    if definition.seal_action is not None or _earlier(session, identity, new) is not None:
+        return False
+    if prepared.seal is None:
+        return True
+    found = session.execute(_SEAL_STATE_AND_HEAD, {"sid": prepared.seal.id}).one_or_none()
+    if found is None:
+        return False
+    audit.remember_head(session, found[-1])
+    return tuple(found[:-1]) == tuple(prepared.seal_state or ())
+
+
+def create(session: Session, env: Env, identity: Identity, new: NewRequest,
+           prepared: Prepared | None = None) -> Request:
+    """Check, store and start a request; the engine runs until it waits. ``prepared``: what
+    :func:`prepare` found of ``new`` before this transaction (found here if None, or if what
+    it depends on changed since)."""
+    if prepared is not None and not _still_holds(session, identity, new, prepared):
+        # Found again in this transaction, from the rows as they stand now (not as the session
+        # holds them from the earlier one); the PDF as it was read.
+        session.expire_all()
+        prepared = prepare(session, env, identity, new, prepared.read)
+    if prepared is None:
+        prepared = prepare(session, env, identity, new)
+    if prepared.earlier is not None:
+        return session.get_one(Request, prepared.earlier)
+    return _file(session, env, identity, new, prepared)
+
+
+def _file(session: Session, env: Env, identity: Identity, new: NewRequest,
+          prepared: Prepared) -> Request:
+    """Write a prepared request: its row (and its document's, when the document is new), its
+    instance's inbox rows, the audit events; as plain statements (no unit of work)."""
+    definition = cast(ProcessDefinition, prepared.definition)
+    requester = cast(User, prepared.requester)
+    seal, doc, read = prepared.seal, prepared.doc, prepared.read
+    if read is not None and doc is None:
+        info = cast(signer.PdfInfo, read.info)
+        doc = documents.store(session, env, read.data, info.pages, info.page_refs)
+    now = utcnow()
+    req = Request(status=RequestStatus.running, process=definition, process_id=definition.id,
+                  business_type=prepared.business_type, seal_id=seal.id if seal else None,
+                  requester=requester, requester_id=requester.id,
+                  created_by_id=identity.user.id, document=doc,
+                  document_id=doc.id if doc else None,
+                  filename=_filename(new.filename) if doc else "",
+                  placement=read.planned if read else None, data=prepared.data, state="",
+                  state_version="", created_at=now, updated_at=now)
+    if prepared.settled is not None:  # inserted with its instance's state: no UPDATE after
+        engine.save(req, prepared.wf, prepared.settled.state)
+    insert_now(session, req)
+    session.info.setdefault(NEW_REQUESTS_KEY, set()).add(req.id)
     audit.record(session, "request.created", actor=identity.user, request_id=req.id,
                  seal_id=req.seal_id, process=definition.key, version=definition.version,
-                 business_type=business_type, subject_sha256=approvals.subject_sha256(req),
-                 document=doc is not None, requester=requester.name)
-    try:
-        wf = engine.start(definition, variables)
-    except EngineIncident as exc:
-        mark_incident(session, req, exc)
+                 business_type=prepared.business_type,
+                 subject_sha256=approvals.subject_sha256(req), document=doc is not None,
+                 requester=requester.name)
+    if prepared.incident is not None:
+        mark_incident(session, req, prepared.incident)
+        update_now(session, req)
         return req
-    advance(session, req, wf, actor=identity.user)
+    advance(session, req, prepared.wf, actor=identity.user, inserted=prepared.settled)
     if new.idempotency_key:
         session.add(IdempotencyKey(user_id=identity.user.id, key=new.idempotency_key,
                                    request_id=req.id))
@@ -262,45 +370,3 @@ def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequ
         raise InvalidContent("a PDF document is required",
                              [{"field": "document", "message": "is required"}])
     return new.document
-
-
-def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
-    req = get_visible(session, identity, request_id)
-    if req.requester_id != identity.user.id:
-        raise NotAllowed("only the requester may withdraw a request")
-    locked = lock_request(session, request_id)
-    if locked is None:  # visible a moment ago, and requests are never deleted
-        raise NotFound(f"no request {request_id}")
-    req = locked
-    if req.status not in (RequestStatus.running, RequestStatus.halted, RequestStatus.incident):
-        raise WorkflowStateError(f"request {req.id} is {req.status.value}; only a running "
-                                 "request can be withdrawn")
-    try:
-        wf = engine.load(req.process, req.state) if req.state else None
-    except StateUnreadable:
-        wf = None  # the request ends all the same; there is no instance to cancel
-    # A flow may catch the withdraw signal (to notify someone, say); whatever it does, the
-    # request ends here: what is left of the instance is cancelled.
-    caught = False
-    if wf is not None and req.status == RequestStatus.running:
-        try:
-            caught = engine.throw_signal(wf, WITHDRAW_SIGNAL)
-        except EngineIncident as exc:
-            logger.warning("withdraw signal of request %d stopped at %s: %s", req.id,
-                           exc.element, exc.message)
-    if wf is not None and not wf.is_completed():
-        wf.cancel()
-    req.status = RequestStatus.withdrawn
-    req.timer_due_at = None
-    for task in session.execute(select(Task).where(
-            Task.request_id == req.id, Task.status == TaskStatus.open)).scalars():
-        task.status = TaskStatus.cancelled
-        task.completed_at = utcnow()
-    if wf is not None:
-        engine.save(req, wf)
-    req.updated_at = utcnow()
-    audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id,
-                 signal_caught=caught)
-    on_commit(session, lambda: signals.request_finished.send(
-        None, request_id=req.id, status="withdrawn"))
-    return req

@@ -9,7 +9,12 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from processes.models import Request, RequestStatus, SigningGrant, Task, TaskStatus, User
-from processes.requests.advancing import NEW_GRANTS_KEY, OPEN_TASKS, OPEN_TASKS_KEY
+from processes.requests.advancing import (
+    NEW_GRANTS_KEY,
+    NEW_REQUESTS_KEY,
+    OPEN_TASKS,
+    OPEN_TASKS_KEY,
+)
 from processes.seals import approvals
 
 _COMPLETER = aliased(User)
@@ -43,12 +48,16 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
     ``recent``: only the latest entries of the history (the answer to a completion, so that a
     request with a thousand rounds of revision costs no more to work than a new one); the
     answer then says ``history_total`` and ``history_truncated``, and GET gives it all."""
+    # A request made in this transaction has no history, and its inbox rows are known.
+    new = req.id in session.info.get(NEW_REQUESTS_KEY, ())
     open_tasks = session.info.get(OPEN_TASKS_KEY, {}).get(req.id)
     if open_tasks is None:
-        open_tasks = list(session.execute(OPEN_TASKS, {"rid": req.id}).scalars())
+        open_tasks = [] if new else list(session.execute(OPEN_TASKS, {"rid": req.id}).scalars())
     total = None
     history: Sequence[Any]
-    if recent is None:
+    if new:
+        history, total = [], (None if recent is None else 0)
+    elif recent is None:
         history = session.execute(_HISTORY, {"rid": req.id}).all()
     else:
         rows = session.execute(_RECENT_HISTORY, {"rid": req.id, "limit": recent}).all()

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from processes import audit
+from processes.db import is_writer
 from processes.errors import BadInput, PolicyRefused
 from processes.isotime import timezone_name
 from processes.models import (
@@ -125,8 +126,12 @@ def _verdict(session: Session, seal: Seal, policy: SealPolicy,
                              ok=outcome.ok,
                              demand=outcome.demand.as_dict() if outcome.demand else None,
                              path=outcome.path)
-        session.add(kept)
-        session.flush()
+        # Kept by a writing transaction only: a new request is checked before its writing one
+        # (a reader that wrote would take the write lock out of turn). Setting the policy and
+        # deploying keep the proofs its checks read.
+        if is_writer():
+            session.add(kept)
+            session.flush()
         message = outcome.message()
     else:
         message = proof.Outcome(kept.ok, proof.Demand(**kept.demand) if kept.demand else None,

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
+from processes.db import is_writer
 from tests.conftest import PG_URL, approve, only_task, submit
 
 
@@ -25,6 +26,23 @@ def statements(app):
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def transactions(app):
+    """The statements, each transaction's begun by a line that says whether it writes."""
+    with app.app_context():
+        engine = db.engine
+
+    with statements(app) as seen:
+        def begin(_conn):
+            seen.append("BEGIN (writer)" if is_writer() else "BEGIN (reader)")
+
+        event.listen(engine, "begin", begin)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "begin", begin)
 
 
 def _writes(seen: list[str]) -> dict[str, int]:
@@ -79,6 +97,26 @@ def test_the_approval_that_authorizes_costs_a_bounded_number_of_statements(app, 
     assert len([s for s in seen if "UPDATE requests " in s]) == 1, "\n".join(seen)
     assert len([s for s in seen if "INTO audit_events" in s]) == 1, "\n".join(seen)
     assert len(seen) - len(lock) <= 12, "\n".join(seen)
+
+
+def test_filing_a_request_writes_in_a_bounded_number_of_statements(app, org, pdf):
+    """The checks, the PDF and the instance's first run are read before the writing
+    transaction; it writes the rows as plain statements."""
+    submit(org.alice, org.seal_id, pdf)
+    with transactions(app) as seen:
+        resp = submit(org.alice, org.seal_id, pdf)
+    assert resp.status_code == 201
+    assert [s for s in seen if s.startswith("BEGIN (")] == ["BEGIN (reader)", "BEGIN (writer)"]
+    writing = seen[seen.index("BEGIN (writer)") + 1:]
+    lock = [s for s in writing if "pg_advisory" in s]
+    # One read: the seal's status and policy again, with the audit chain's head. Four writes:
+    # the request (with its instance's state), its task and candidate, the audit events. (A
+    # new document adds its row.)
+    assert len([s for s in writing if s.startswith("SELECT") and "pg_advisory" not in s]) <= 1, \
+        "\n".join(writing)
+    assert len([s for s in writing if s.startswith("UPDATE")]) == 0, "\n".join(writing)
+    assert len([s for s in writing if "INTO audit_events" in s]) == 1, "\n".join(writing)
+    assert len(writing) - len(lock) <= 5, "\n".join(writing)
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite's plan; PostgreSQL's planner chooses by size")

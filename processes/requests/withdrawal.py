@@ -1,0 +1,64 @@
+"""Withdrawing a request: its requester ends it, whatever its instance was waiting for."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processes import audit, signals
+from processes.db import lock_request, on_commit
+from processes.errors import NotAllowed, NotFound, WorkflowStateError
+from processes.flows import engine
+from processes.flows.engine import EngineIncident, StateUnreadable
+from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
+from processes.people.directory import Identity
+from processes.requests.queries import get_visible
+
+logger = logging.getLogger(__name__)
+
+
+WITHDRAW_SIGNAL = "withdraw"
+
+
+def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
+    req = get_visible(session, identity, request_id)
+    if req.requester_id != identity.user.id:
+        raise NotAllowed("only the requester may withdraw a request")
+    locked = lock_request(session, request_id)
+    if locked is None:  # visible a moment ago, and requests are never deleted
+        raise NotFound(f"no request {request_id}")
+    req = locked
+    if req.status not in (RequestStatus.running, RequestStatus.halted, RequestStatus.incident):
+        raise WorkflowStateError(f"request {req.id} is {req.status.value}; only a running "
+                                 "request can be withdrawn")
+    try:
+        wf = engine.load(req.process, req.state) if req.state else None
+    except StateUnreadable:
+        wf = None  # the request ends all the same; there is no instance to cancel
+    # A flow may catch the withdraw signal (to notify someone, say); whatever it does, the
+    # request ends here: what is left of the instance is cancelled.
+    caught = False
+    if wf is not None and req.status == RequestStatus.running:
+        try:
+            caught = engine.throw_signal(wf, WITHDRAW_SIGNAL)
+        except EngineIncident as exc:
+            logger.warning("withdraw signal of request %d stopped at %s: %s", req.id,
+                           exc.element, exc.message)
+    if wf is not None and not wf.is_completed():
+        wf.cancel()
+    req.status = RequestStatus.withdrawn
+    req.timer_due_at = None
+    for task in session.execute(select(Task).where(
+            Task.request_id == req.id, Task.status == TaskStatus.open)).scalars():
+        task.status = TaskStatus.cancelled
+        task.completed_at = utcnow()
+    if wf is not None:
+        engine.save(req, wf)
+    req.updated_at = utcnow()
+    audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id,
+                 signal_caught=caught)
+    on_commit(session, lambda: signals.request_finished.send(
+        None, request_id=req.id, status="withdrawn"))
+    return req
