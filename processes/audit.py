@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from processes.db import CHAIN_LOCK, is_writer, transaction_cache
@@ -60,9 +61,32 @@ def _head(session: Session) -> str:
         return cached
     with session.no_autoflush:  # reading the head needs none of the pending writes
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))
-        last = session.execute(_HEAD).scalar()
+            last = _lock_and_head(session)
+        else:
+            last = session.execute(_HEAD).scalar()
     return last or GENESIS
+
+
+_LOCK = f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})"
+_LOCK_AND_HEAD = f"{_LOCK}; SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+
+
+def _lock_and_head(session: Session) -> str | None:
+    """PostgreSQL: the chain's lock, then its head, in one round trip (two statements sent
+    together: the second's snapshot is taken once the lock is granted). Anything unexpected:
+    the two sent the ordinary way."""
+    from psycopg.errors import error_from_result
+    from psycopg.pq import ExecStatus, TransactionStatus
+
+    pgconn = getattr(session.connection().connection.driver_connection, "pgconn", None)
+    if pgconn is None or pgconn.transaction_status != TransactionStatus.INTRANS:
+        session.execute(text(_LOCK))
+        return session.execute(_HEAD).scalar()
+    result = pgconn.exec_(_LOCK_AND_HEAD.encode())
+    if result.status != ExecStatus.TUPLES_OK:  # a lock timeout, a deadlock: as SQLAlchemy says
+        raise OperationalError(_LOCK_AND_HEAD, None, error_from_result(result))
+    value = result.get_value(0, 0) if result.ntuples else None
+    return value.decode() if value is not None else None
 
 
 def record(session: Session, action: str, *, actor: User | None = None,
