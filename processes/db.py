@@ -152,11 +152,17 @@ def write_intent(enabled: bool = True) -> Iterator[None]:
         _write_intent.reset(token)
 
 
-_LOCK_REQUEST = select(Request).where(Request.id == bindparam("rid")).with_for_update(of=Request)
+# populate_existing: the row as it stands once the lock is granted, even when the session
+# holds the request already (read earlier in this transaction, or in an earlier one: sessions
+# keep their objects across commits). PostgreSQL's writers run side by side, so a status read
+# before the lock may have changed by the time it is granted.
+_LOCK_REQUEST = (select(Request).where(Request.id == bindparam("rid"))
+                 .with_for_update(of=Request).execution_options(populate_existing=True))
 
 
 def lock_request(session: Session, request_id: int) -> Request | None:
-    """Load a request holding its row lock (``FOR UPDATE``; SQLite's lock is the transaction's)."""
+    """Load a request holding its row lock (``FOR UPDATE``; SQLite's lock is the transaction's),
+    its attributes as they stand now."""
     return session.execute(_LOCK_REQUEST, {"rid": request_id}).scalar_one_or_none()
 
 

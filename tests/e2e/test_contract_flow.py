@@ -3,8 +3,16 @@ timestamps from Sealflow's own TSA reached over real HTTP (the ``live_tsa`` fixt
 
 from __future__ import annotations
 
-import pytest
+import threading
 
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from processes.db import unit_of_work
+from processes.models import AuditEvent
+from processes.people.directory import Identity, get_user
+from processes.requests import withdrawal
 from tests.conftest import approve, only_task, submit
 from tests.pdfcheck import assert_timestamped
 
@@ -176,3 +184,40 @@ def test_idempotency_key_returns_the_first_request(org, pdf):
     assert first.status_code == 201 and again.status_code == 201
     assert first.get_json()["id"] == again.get_json()["id"]
     assert len(org.alice.get("/api/v1/requests").get_json()) == 1
+
+
+def test_a_withdrawal_waiting_for_another_sees_the_request_as_the_first_left_it(app, org, pdf):
+    """Two withdrawals at once: the second reads the request (running), then waits for the
+    first's lock; once granted, it sees the request withdrawn (not the copy it read before the
+    lock) and is refused. One withdrawal is recorded."""
+    rid = submit(org.alice, org.seal_id, pdf).get_json()["id"]
+    holding = threading.Event()
+    let_go = threading.Event()
+
+    def first() -> None:
+        with app.app_context():
+            try:
+                with unit_of_work(db.session):
+                    withdrawal.withdraw(db.session, Identity(get_user(db.session, "alice")), rid)
+                    holding.set()
+                    let_go.wait(timeout=20)
+            finally:
+                db.session.remove()
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert holding.wait(timeout=20)
+    answer: dict[str, object] = {}
+    second = threading.Thread(target=lambda: answer.update(
+        resp=org.alice.post(f"/api/v1/requests/{rid}/withdraw")))
+    second.start()
+    second.join(timeout=1)
+    let_go.set()
+    holder.join(timeout=20)
+    second.join(timeout=20)
+    assert answer["resp"].status_code == 409, answer["resp"].get_json()
+    with app.app_context():
+        withdrawn = db.session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.request_id == rid, AuditEvent.action == "request.withdrawn")).scalar()
+        db.session.rollback()
+    assert withdrawn == 1
