@@ -34,7 +34,7 @@ CHAIN_LOCK = 7261001
 """PostgreSQL: the audit chain's advisory lock, which a writing transaction takes at its
 commit (``processes.audit``), the last lock it takes."""
 
-SERIAL_LOCKS = {"process_versions": 7261002, "crl_numbers": 7261003}
+SERIAL_LOCKS = {"process_versions": 7261002, "crl_numbers": 7261003, "idempotency_keys": 7261004}
 """PostgreSQL: advisory locks for numbers drawn as "the highest so far, plus one" (see
 :func:`serialize`)."""
 
@@ -86,6 +86,14 @@ def serialize(session: Session, what: str) -> None:
     (requests, tasks, sealing) ever takes one, so it orders nothing else."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(SERIAL_LOCKS[what])))
+
+
+def serialize_on(session: Session, what: str, key: str) -> None:
+    """As :func:`serialize`, for one ``key`` of ``what`` (an Idempotency-Key, say): two
+    transactions on the same key take turns, others do not wait."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(SERIAL_LOCKS[what],
+                                                          func.hashtext(key))))
 
 
 def _begin_writer(conn: Any, first: str) -> None:

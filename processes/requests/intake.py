@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import signer
 from processes import audit, documents
-from processes.db import insert_now, is_writer, update_now
+from processes.db import insert_now, is_writer, serialize_on, update_now
 from processes.env import Env
 from processes.errors import (
     BadInput,
@@ -295,6 +295,8 @@ def create(session: Session, env: Env, identity: Identity, new: NewRequest,
     """Check, store and start a request; the engine runs until it waits. ``prepared``: what
     :func:`prepare` found of ``new`` before this transaction (found here if None, or if what
     it depends on changed since)."""
+    if new.idempotency_key:  # two filings with one key at once: the second sees the first
+        serialize_on(session, "idempotency_keys", f"{identity.user.id}:{new.idempotency_key}")
     if prepared is not None and not _still_holds(session, identity, new, prepared):
         # Found again in this transaction, from the rows as they stand now (not as the session
         # holds them from the earlier one); the PDF as it was read.
