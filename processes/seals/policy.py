@@ -79,7 +79,11 @@ def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: A
             raise BadInput(f"{name} must be a whole number of at least 0")
     if "distinct_demands" in changes and not isinstance(changes["distinct_demands"], bool):
         raise BadInput("distinct_demands must be true or false")
-    policy = session.get(SealPolicy, seal.id) or SealPolicy(
+    # The seal's row held to the commit (as a change of the seal holds it; a request being
+    # filed holds it in share mode): two changes of one policy take turns, the second
+    # changing the policy as the first left it (or made it).
+    session.execute(select(Seal.id).where(Seal.id == seal.id).with_for_update(key_share=True))
+    policy = session.get(SealPolicy, seal.id, populate_existing=True) or SealPolicy(
         seal_id=seal.id, business_types=[], groups=[], users=[], demands=[],
         distinct_demands=True)
     for name, value in changes.items():
