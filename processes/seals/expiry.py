@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, notices, signals
 from processes.db import on_commit
+from processes.errors import WorkflowStateError
 from processes.models import AuditEvent, Seal, SealStatus, utcnow
 from processes.seals.lifecycle import transition
 from signer import certificate_from_pem
@@ -23,8 +24,11 @@ def expire_due(session: Session) -> list[int]:
     for seal in session.execute(select(Seal).where(Seal.status.in_(
             (SealStatus.active, SealStatus.suspended)), Seal.system.is_(False))).scalars():
         if certificate_from_pem(seal.cert_pem).not_valid_after_utc <= now:
-            transition(session, seal, SealStatus.expired, system=True,
-                       reason="its certificate expired")
+            try:
+                transition(session, seal, SealStatus.expired, system=True,
+                           reason="its certificate expired")
+            except WorkflowStateError:
+                continue  # changed since it was read (another worker expired it, say)
             expired.append(seal.id)
     return expired
 

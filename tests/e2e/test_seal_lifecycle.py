@@ -234,3 +234,49 @@ def test_a_request_filed_while_its_seal_is_being_suspended_waits_and_is_refused(
     resp = filed["resp"]
     assert resp.status_code == 422, resp.get_json()
     assert "suspended and cannot be used" in resp.get_json()["error"]["message"]
+
+
+def test_two_expiry_runs_at_once_expire_a_seal_once(app, guarded, monkeypatch):
+    """Two workers' maintenance at once (each worker runs its own scheduler): the second finds
+    the seal expired by the first once it gets its row, and skips it rather than failing."""
+    from datetime import timedelta
+
+    from signer import certificate_from_pem
+
+    with app.app_context(), unit_of_work(db.session):
+        not_after = certificate_from_pem(
+            db.session.get(Seal, guarded.seal_id).cert_pem).not_valid_after_utc
+    monkeypatch.setattr(expiry, "utcnow", lambda: not_after + timedelta(days=1))
+    holding, let_go = threading.Event(), threading.Event()
+    second: dict[str, object] = {}
+
+    def first() -> None:
+        with app.app_context():
+            try:
+                with unit_of_work(db.session):
+                    assert expiry.expire_due(db.session) == [guarded.seal_id]
+                    holding.set()
+                    let_go.wait(timeout=20)
+            finally:
+                db.session.remove()
+
+    def again() -> None:
+        with app.app_context():
+            try:
+                with unit_of_work(db.session):
+                    second["expired"] = expiry.expire_due(db.session)
+            except Exception as exc:  # noqa: BLE001 - what the test reports
+                second["error"] = exc
+            finally:
+                db.session.remove()
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert holding.wait(timeout=20)
+    other = threading.Thread(target=again)
+    other.start()
+    other.join(timeout=1)
+    let_go.set()
+    holder.join(timeout=20)
+    other.join(timeout=20)
+    assert second == {"expired": []}
