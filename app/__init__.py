@@ -35,7 +35,7 @@ def create_app(config: Config | None = None) -> Flask:
     inputs.init_app(app)  # before any route or hook is added
     set_timezone(config.TIMEZONE)
     db.init_app(app)
-    with app.app_context():  # writers: BEGIN IMMEDIATE on SQLite, a first lock on PostgreSQL
+    with app.app_context():  # SQLite: writers BEGIN IMMEDIATE (PostgreSQL: processes.audit)
         configure_engine(db.engine, config.SQLITE_BUSY_TIMEOUT)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True)
