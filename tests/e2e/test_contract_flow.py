@@ -3,17 +3,15 @@ timestamps from Sealflow's own TSA reached over real HTTP (the ``live_tsa`` fixt
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from processes.db import unit_of_work
 from processes.models import AuditEvent
 from processes.people.directory import Identity, get_user
 from processes.requests import withdrawal
 from tests.conftest import approve, only_task, submit
+from tests.holding import held_open, waiting
 from tests.pdfcheck import assert_timestamped
 
 
@@ -191,31 +189,9 @@ def test_a_withdrawal_waiting_for_another_sees_the_request_as_the_first_left_it(
     first's lock; once granted, it sees the request withdrawn (not the copy it read before the
     lock) and is refused. One withdrawal is recorded."""
     rid = submit(org.alice, org.seal_id, pdf).get_json()["id"]
-    holding = threading.Event()
-    let_go = threading.Event()
-
-    def first() -> None:
-        with app.app_context():
-            try:
-                with unit_of_work(db.session):
-                    withdrawal.withdraw(db.session, Identity(get_user(db.session, "alice")), rid)
-                    holding.set()
-                    let_go.wait(timeout=20)
-            finally:
-                db.session.remove()
-
-    holder = threading.Thread(target=first)
-    holder.start()
-    assert holding.wait(timeout=20)
-    answer: dict[str, object] = {}
-    second = threading.Thread(target=lambda: answer.update(
-        resp=org.alice.post(f"/api/v1/requests/{rid}/withdraw")))
-    second.start()
-    second.join(timeout=1)
-    let_go.set()
-    holder.join(timeout=20)
-    second.join(timeout=20)
-    assert answer["resp"].status_code == 409, answer["resp"].get_json()
+    with held_open(app, lambda s: withdrawal.withdraw(s, Identity(get_user(s, "alice")), rid)):
+        second = waiting(lambda: org.alice.post(f"/api/v1/requests/{rid}/withdraw"))
+    assert second().status_code == 409, second().get_json()
     with app.app_context():
         withdrawn = db.session.execute(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.request_id == rid, AuditEvent.action == "request.withdrawn")).scalar()

@@ -4,8 +4,6 @@ between the two and would refuse the request, or answer it otherwise, is seen un
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import delete, func, select
 
@@ -19,6 +17,7 @@ from processes.seal_models import SealFlowProof
 from processes.seals import lifecycle, policy
 from tests.conftest import submit
 from tests.e2e.test_query_budget import transactions
+from tests.holding import held_open, waiting
 
 
 @pytest.fixture
@@ -134,38 +133,17 @@ def test_two_filings_with_one_idempotency_key_at_once_make_one_request(app, org,
     """The first is still in its writing transaction when the second comes to write: the
     second waits for it (PostgreSQL: a lock on the key; SQLite: the write lock), then answers
     the request the first made (not a failure on the key's unique row)."""
-    holding, let_go = threading.Event(), threading.Event()
-    made: list[int] = []
-
-    def first() -> None:
-        with app.app_context():
-            try:
-                with unit_of_work(db.session):
-                    new = intake.NewRequest(seal_id=org.seal_id, document=pdf, filename="c.pdf",
-                                            process="contract_seal",
-                                            data={"amount": 1, "purpose": "采购合同"},
-                                            idempotency_key="order-9")
-                    alice = Identity(get_user(db.session, "alice"))
-                    made.append(intake.create(db.session, env(), alice, new).id)
-                    holding.set()
-                    let_go.wait(timeout=20)
-            finally:
-                db.session.remove()
+    def file_first(session) -> int:
+        new = intake.NewRequest(seal_id=org.seal_id, document=pdf, filename="c.pdf",
+                                process="contract_seal", data={"amount": 1, "purpose": "采购合同"},
+                                idempotency_key="order-9")
+        return intake.create(session, env(), Identity(get_user(session, "alice")), new).id
 
     before = _counts(app)
-    holder = threading.Thread(target=first)
-    holder.start()
-    assert holding.wait(timeout=20)
-    answer: dict[str, object] = {}
-    second = threading.Thread(target=lambda: answer.update(resp=submit(
-        org.alice, org.seal_id, pdf, headers={"Idempotency-Key": "order-9"})))
-    second.start()
-    second.join(timeout=1)
-    assert second.is_alive()  # waiting for the first's transaction
-    let_go.set()
-    holder.join(timeout=20)
-    second.join(timeout=20)
-    resp = answer["resp"]
+    with held_open(app, file_first) as made:
+        second = waiting(lambda: submit(org.alice, org.seal_id, pdf,
+                                        headers={"Idempotency-Key": "order-9"}))
+    resp = second()
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["id"] == made[0]
     assert _counts(app) == (before[0] + 1, before[1] + 1)

@@ -3,7 +3,6 @@ them with the reason; every transition records who, when and why."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from processes.models import Seal, SealStatus
 from processes.people.directory import Identity, get_user
 from processes.seals import expiry, lifecycle
 from tests.conftest import deploy, only_task, submit
+from tests.holding import held_open, waiting
 
 DATA = Path(__file__).parent / "data" / "policy"
 
@@ -157,46 +157,24 @@ def test_two_changes_of_one_seal_at_once_take_turns_and_the_second_sees_the_firs
     """A revocation still in its transaction, and a suspension asked meanwhile: the suspension
     waits for it and is refused by the status it left (read from a stale row, a revoked seal
     would have become suspended, and could have been resumed)."""
-    revoking = threading.Event()
-    let_go = threading.Event()
-    outcome: dict[str, object] = {}
+    def change(session, to: SealStatus, reason: str):
+        return lifecycle.transition(session, session.get(Seal, guarded.seal_id), to,
+                                    reason=reason)
 
-    def revoke() -> None:
+    def suspend() -> str:
         with app.app_context():
             try:
                 with unit_of_work(db.session):
-                    seal = db.session.get(Seal, guarded.seal_id)
-                    lifecycle.transition(db.session, seal, SealStatus.revoked, reason="key lost")
-                    revoking.set()
-                    let_go.wait(timeout=20)
-            finally:
-                db.session.remove()
-
-    def suspend() -> None:
-        with app.app_context():
-            try:
-                with unit_of_work(db.session):
-                    seal = db.session.get(Seal, guarded.seal_id)
-                    lifecycle.transition(db.session, seal, SealStatus.suspended,
-                                         reason="audit")
-                outcome["suspend"] = "done"
+                    change(db.session, SealStatus.suspended, "audit")
+                return "done"
             except WorkflowStateError as exc:
-                outcome["suspend"] = exc.message
+                return exc.message
             finally:
                 db.session.remove()
 
-    first = threading.Thread(target=revoke)
-    first.start()
-    assert revoking.wait(timeout=20)
-    second = threading.Thread(target=suspend)
-    second.start()
-    second.join(timeout=1)
-    assert second.is_alive()  # waiting for the revocation's transaction
-    let_go.set()
-    first.join(timeout=20)
-    second.join(timeout=20)
-    assert outcome["suspend"] == (f"seal {guarded.seal_id} is revoked and cannot become "
-                                  "suspended")
+    with held_open(app, lambda s: change(s, SealStatus.revoked, "key lost")):
+        suspended = waiting(suspend)
+    assert suspended() == f"seal {guarded.seal_id} is revoked and cannot become suspended"
     with app.app_context():
         assert db.session.get(Seal, guarded.seal_id).status is SealStatus.revoked
         db.session.rollback()
@@ -204,34 +182,10 @@ def test_two_changes_of_one_seal_at_once_take_turns_and_the_second_sees_the_firs
 
 def test_a_request_filed_while_its_seal_is_being_suspended_waits_and_is_refused(app, guarded,
                                                                                  pdf):
-    suspending = threading.Event()
-    let_go = threading.Event()
-
-    def suspend() -> None:
-        with app.app_context():
-            try:
-                with unit_of_work(db.session):
-                    seal = db.session.get(Seal, guarded.seal_id)
-                    lifecycle.transition(db.session, seal, SealStatus.suspended,
-                                         reason="audit")
-                    suspending.set()
-                    let_go.wait(timeout=20)
-            finally:
-                db.session.remove()
-
-    first = threading.Thread(target=suspend)
-    first.start()
-    assert suspending.wait(timeout=20)
-    filed: dict[str, object] = {}
-    second = threading.Thread(target=lambda: filed.update(
-        resp=submit(guarded.alice, guarded.seal_id, pdf)))
-    second.start()
-    second.join(timeout=1)
-    assert second.is_alive()  # waiting for the suspension's transaction
-    let_go.set()
-    first.join(timeout=20)
-    second.join(timeout=20)
-    resp = filed["resp"]
+    with held_open(app, lambda s: lifecycle.transition(
+            s, s.get(Seal, guarded.seal_id), SealStatus.suspended, reason="audit")):
+        filed = waiting(lambda: submit(guarded.alice, guarded.seal_id, pdf))
+    resp = filed()
     assert resp.status_code == 422, resp.get_json()
     assert "suspended and cannot be used" in resp.get_json()["error"]["message"]
 
@@ -247,36 +201,16 @@ def test_two_expiry_runs_at_once_expire_a_seal_once(app, guarded, monkeypatch):
         not_after = certificate_from_pem(
             db.session.get(Seal, guarded.seal_id).cert_pem).not_valid_after_utc
     monkeypatch.setattr(expiry, "utcnow", lambda: not_after + timedelta(days=1))
-    holding, let_go = threading.Event(), threading.Event()
-    second: dict[str, object] = {}
 
-    def first() -> None:
+    def again() -> list[int]:
         with app.app_context():
             try:
                 with unit_of_work(db.session):
-                    assert expiry.expire_due(db.session) == [guarded.seal_id]
-                    holding.set()
-                    let_go.wait(timeout=20)
+                    return expiry.expire_due(db.session)
             finally:
                 db.session.remove()
 
-    def again() -> None:
-        with app.app_context():
-            try:
-                with unit_of_work(db.session):
-                    second["expired"] = expiry.expire_due(db.session)
-            except Exception as exc:  # noqa: BLE001 - what the test reports
-                second["error"] = exc
-            finally:
-                db.session.remove()
-
-    holder = threading.Thread(target=first)
-    holder.start()
-    assert holding.wait(timeout=20)
-    other = threading.Thread(target=again)
-    other.start()
-    other.join(timeout=1)
-    let_go.set()
-    holder.join(timeout=20)
-    other.join(timeout=20)
-    assert second == {"expired": []}
+    with held_open(app, expiry.expire_due) as first:
+        second = waiting(again)
+    assert first == [[guarded.seal_id]]
+    assert second() == []

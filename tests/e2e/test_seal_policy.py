@@ -3,7 +3,6 @@ a race, demanded approvals proved over the flow, and checked again at sealing ti
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from processes.people import directory
 from processes.seal_models import SealPolicy
 from processes.seals import policy
 from tests.conftest import deploy, make_pdf, only_task, submit
+from tests.holding import held_open, waiting
 
 DATA = Path(__file__).parent / "data" / "policy"
 
@@ -152,29 +152,10 @@ def test_two_policy_changes_at_once_take_turns_and_both_stand(app, org):
     row nor overwrites the first's field)."""
     with app.app_context(), unit_of_work(db.session):
         db.session.execute(delete(SealPolicy).where(SealPolicy.seal_id == org.seal_id))
-    holding, let_go = threading.Event(), threading.Event()
-
-    def first() -> None:
-        with app.app_context():
-            try:
-                with unit_of_work(db.session):
-                    policy.set_policy(db.session, db.session.get(Seal, org.seal_id), actor=None,
-                                      max_uses=5)
-                    holding.set()
-                    let_go.wait(timeout=20)
-            finally:
-                db.session.remove()
-
-    holder = threading.Thread(target=first)
-    holder.start()
-    assert holding.wait(timeout=20)
-    second = threading.Thread(target=_set, args=(app, org.seal_id), kwargs={"max_per_month": 3})
-    second.start()
-    second.join(timeout=1)
-    assert second.is_alive()  # waiting for the first's transaction
-    let_go.set()
-    holder.join(timeout=20)
-    second.join(timeout=20)
+    with held_open(app, lambda s: policy.set_policy(s, s.get(Seal, org.seal_id), actor=None,
+                                                    max_uses=5)):
+        second = waiting(lambda: _set(app, org.seal_id, max_per_month=3))
+    second()
     with app.app_context():
         found = db.session.get(SealPolicy, org.seal_id)
         assert (found.max_uses, found.max_per_month) == (5, 3)
