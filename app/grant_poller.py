@@ -31,13 +31,13 @@ from flask import Flask
 
 from app.extensions import db
 from processes.db import unit_of_work
-from processes.requests import sealing
+from processes.requests import grant_leases
 
 logger = logging.getLogger(__name__)
 
 
 class GrantPoller:
-    def __init__(self, app: Flask, seal: Callable[[sealing.Lease], None], *,
+    def __init__(self, app: Flask, seal: Callable[[grant_leases.Lease], None], *,
                  threads: int | None = None) -> None:
         self.app = app
         self.seal = seal  # JobRunner.run_lease: one leased grant's job, errors logged
@@ -76,11 +76,11 @@ class GrantPoller:
         with self.app.app_context():
             try:
                 with unit_of_work(db.session, write=False):
-                    due = sealing.due_grants(db.session, limit=free)
+                    due = grant_leases.due_grants(db.session, limit=free)
                 if not due:
                     return 0
                 with unit_of_work(db.session):
-                    leases = sealing.take_leases(db.session, due, self.lease)
+                    leases = grant_leases.take_leases(db.session, due, self.lease)
             finally:
                 db.session.remove()
         with self._lock:
@@ -89,7 +89,7 @@ class GrantPoller:
             self._executor.submit(self._run, lease)
         return len(leases)
 
-    def _run(self, lease: sealing.Lease) -> None:
+    def _run(self, lease: grant_leases.Lease) -> None:
         try:
             with self.app.app_context():
                 try:

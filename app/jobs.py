@@ -34,7 +34,7 @@ from processes.env import Env
 from processes.errors import SealingFailed
 from processes.models import utcnow
 from processes.pki import revocation
-from processes.requests import lifecycle_changes, sealing, stalls, timers
+from processes.requests import grant_leases, lifecycle_changes, sealing, stalls, timers
 from processes.seals import expiry, long_term
 
 logger = logging.getLogger(__name__)
@@ -44,13 +44,13 @@ def seal_grant(session: Session, env: Env, grant_id: int) -> bool:
     """The sealing job for one grant: take the lease, sign, record the result, each step in a
     transaction of its own (signing, the slow part, holds no write lock). True when it sealed."""
     with unit_of_work(session):
-        lease = sealing.take_lease(session, grant_id, env.lease_seconds)
+        lease = grant_leases.take_lease(session, grant_id, env.lease_seconds)
     if lease is None:
         return False
     return seal_leased(session, env, lease)
 
 
-def seal_leased(session: Session, env: Env, lease: sealing.Lease) -> bool:
+def seal_leased(session: Session, env: Env, lease: grant_leases.Lease) -> bool:
     """The sealing job's steps after the lease (``app.grant_poller`` leases in batches)."""
     try:
         with unit_of_work(session, write=False):
@@ -198,7 +198,7 @@ class JobRunner:
         except Exception:  # noqa: BLE001 - the lease expires and the sweep retries
             logger.exception("sealing job for grant %d failed; it will be retried", grant_id)
 
-    def run_lease(self, lease: sealing.Lease) -> None:
+    def run_lease(self, lease: grant_leases.Lease) -> None:
         """A grant the poller leased: sealed, errors logged (the lease expires; taken again)."""
         try:
             seal_leased(db.session, env(), lease)
@@ -216,7 +216,7 @@ class JobRunner:
                 for request_id, _at in due:
                     self.fire_timer(request_id)
                 with unit_of_work(db.session, write=False):
-                    ids = sealing.due_grants(db.session)
+                    ids = grant_leases.due_grants(db.session)
                 for grant_id in ids:
                     self.run_grant(grant_id)
                 with unit_of_work(db.session, write=False):

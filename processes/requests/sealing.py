@@ -1,8 +1,9 @@
 """Sealing an authorized request: lease the grant, re-check, sign, record; a grant seals once.
 
 The steps of the sealing job, which ``app.jobs.seal_grant`` runs each in a transaction of its
-own (the job owns them; these flush, never commit): :func:`take_lease`; :func:`sign`, with no
-write transaction open (signing is the slow part); then :func:`record_sealed`, or
+own (the job owns them; these flush, never commit): the lease (``grant_leases``);
+:func:`sign`, with no write transaction open (signing is the slow part); then
+:func:`record_sealed`, or
 :func:`record_halt` or :func:`record_failure` when :func:`sign` refused, or
 :func:`record_timestamp_wait` when the timestamp could not be had now (the grant tries again
 later, with backoff, a bounded number of times). A worker that dies
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import EllipsisType
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload, load_only
 
 import signer
@@ -41,17 +42,12 @@ from processes.models import (
     utcnow,
 )
 from processes.requests import placement
+from processes.requests.grant_leases import Lease
 from processes.seal_models import SealPolicy
 from processes.seals import long_term, policy
 from processes.seals.registry import signer_for
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, order=True)
-class Lease:
-    grant_id: int
-    attempt: int
 
 
 @dataclass(frozen=True)
@@ -67,41 +63,6 @@ class Sealed:
 
 class RefuseToSeal(Exception):
     """A re-check at sealing time failed; the request becomes ``failed`` with this reason."""
-
-
-def due_grants(session: Session, limit: int = 20) -> list[int]:
-    """Grants waiting to be sealed whose lease is free or expired."""
-    now = utcnow()
-    return list(session.execute(
-        select(SigningGrant.id).join(Request, Request.id == SigningGrant.request_id).where(
-            SigningGrant.status == GrantStatus.pending, Request.status != RequestStatus.halted,
-            or_(SigningGrant.lease_until.is_(None), SigningGrant.lease_until < now))
-        .order_by(SigningGrant.id).limit(limit)).scalars())
-
-
-def take_lease(session: Session, grant_id: int, lease_seconds: int) -> Lease | None:
-    """Atomically lease a pending grant (None when another worker holds it or it is done)."""
-    leases = take_leases(session, [grant_id], lease_seconds)
-    return leases[0] if leases else None
-
-
-def take_leases(session: Session, grant_ids: list[int], lease_seconds: int) -> list[Lease]:
-    """Atomically lease those of ``grant_ids`` that are still pending with a free or expired
-    lease, in one statement; the others (another worker's by now, or done) are left out. A
-    worker leases only what its free threads will start on at once: a grant never waits
-    leased in a queue while another worker could seal it."""
-    if not grant_ids:
-        return []
-    now = utcnow()
-    rows = session.execute(
-        update(SigningGrant)
-        .where(SigningGrant.id.in_(grant_ids), SigningGrant.status == GrantStatus.pending,
-               or_(SigningGrant.lease_until.is_(None), SigningGrant.lease_until < now))
-        .values(lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=SigningGrant.attempts + 1)
-        .returning(SigningGrant.id, SigningGrant.attempts)  # SQLite >= 3.35, PostgreSQL
-        .execution_options(synchronize_session=False)).all()
-    return sorted(Lease(grant_id, attempt) for grant_id, attempt in rows)
 
 
 class TimestampDelayed(RefuseToSeal):

@@ -13,7 +13,7 @@ from app.jobs import runner, seal_grant
 from processes import documents
 from processes.db import unit_of_work
 from processes.models import Document, GrantStatus, Request, SigningGrant, utcnow
-from processes.requests import sealing
+from processes.requests import grant_leases, sealing
 from tests.conftest import approve, make_pdf, submit
 from tests.pdfcheck import assert_sealed
 
@@ -104,12 +104,12 @@ def test_a_result_from_a_worker_whose_lease_was_taken_over_is_dropped(held, org,
         grant_id = _grant(request_id).id
         db.session.rollback()
         with unit_of_work(db.session):
-            slow = sealing.take_lease(db.session, grant_id, lease_seconds=60)
+            slow = grant_leases.take_lease(db.session, grant_id, lease_seconds=60)
         with unit_of_work(db.session):
-            assert sealing.take_lease(db.session, grant_id, lease_seconds=60) is None
+            assert grant_leases.take_lease(db.session, grant_id, lease_seconds=60) is None
             db.session.get(SigningGrant, grant_id).lease_until = utcnow() - timedelta(seconds=1)
         with unit_of_work(db.session):
-            fresh = sealing.take_lease(db.session, grant_id, lease_seconds=60)
+            fresh = grant_leases.take_lease(db.session, grant_id, lease_seconds=60)
         assert fresh is not None and fresh.attempt == slow.attempt + 1
         with unit_of_work(db.session, write=False):
             sealed = sealing.sign(db.session, env(), slow)

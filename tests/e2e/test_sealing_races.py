@@ -19,7 +19,7 @@ from app.extensions import db
 from app.jobs import runner, seal_grant
 from processes.db import unit_of_work
 from processes.models import GrantStatus, Request, RequestStatus, Seal, SigningGrant
-from processes.requests import sealing
+from processes.requests import grant_leases, sealing
 from processes.seal_models import SealUsage
 from tests.conftest import approve, submit
 
@@ -47,18 +47,18 @@ def _grant(app, request_id: int) -> SigningGrant:
         return grant
 
 
-def _signed(app, request_id: int) -> tuple[sealing.Lease, bytes]:
+def _signed(app, request_id: int) -> tuple[grant_leases.Lease, bytes]:
     """The job's first two steps: lease the grant and sign (the PDF is sealed in memory)."""
     grant_id = _grant(app, request_id).id
     with app.app_context():
         with unit_of_work(db.session):
-            lease = sealing.take_lease(db.session, grant_id, lease_seconds=60)
+            lease = grant_leases.take_lease(db.session, grant_id, lease_seconds=60)
         with unit_of_work(db.session, write=False):
             sealed = sealing.sign(db.session, env(), lease)
     return lease, sealed
 
 
-def _record(app, lease: sealing.Lease, sealed: bytes) -> bool:
+def _record(app, lease: grant_leases.Lease, sealed: bytes) -> bool:
     with app.app_context(), unit_of_work(db.session):
         return sealing.record_sealed(db.session, env(), lease, sealed)
 
@@ -209,7 +209,7 @@ def test_a_seal_resumed_before_a_halted_job_records_does_not_strand_the_request(
     grant_id = _grant(held, rid).id
     with held.app_context():
         with unit_of_work(db.session):
-            lease = sealing.take_lease(db.session, grant_id, lease_seconds=60)
+            lease = grant_leases.take_lease(db.session, grant_id, lease_seconds=60)
     _cli(held, "suspend", str(org.seal_id), "--reason", "盘点")
     with held.app_context(), pytest.raises(sealing.SealHalted):
         with unit_of_work(db.session, write=False):
@@ -243,7 +243,7 @@ def test_recording_sees_the_request_as_it_stands_even_in_the_session_that_signed
     grant_id = _grant(held, rid).id
     with held.app_context():
         with unit_of_work(db.session):
-            lease = sealing.take_lease(db.session, grant_id, lease_seconds=60)
+            lease = grant_leases.take_lease(db.session, grant_id, lease_seconds=60)
         with unit_of_work(db.session, write=False):
             sealed = sealing.sign(db.session, env(), lease)
             held_copy = db.session.get(Request, rid)  # kept: it stays in the identity map

@@ -31,7 +31,7 @@ from processes.db import CHAIN_LOCK, unit_of_work, write_intent
 from processes.models import AuditEvent
 from processes.pki import timestamping
 from processes.pki_models import PkiAuthority, TsaSerial
-from processes.requests import sealing
+from processes.requests import grant_leases
 from tests.conftest import approve, install_pki, seal_one, sealed_bytes, submit
 from tests.pdfcheck import assert_timestamped, timestamp_tokens
 
@@ -347,7 +347,7 @@ def test_anonymous_bursts_meet_the_limit_and_sealing_never_does(org, pdf, app, c
         approve(org.bob)
         approve(org.carol)
     with app.app_context():
-        grants = sealing.due_grants(db.session)
+        grants = grant_leases.due_grants(db.session)
         db.session.rollback()
     assert len(grants) == 3
 
