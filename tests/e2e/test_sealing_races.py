@@ -47,7 +47,7 @@ def _grant(app, request_id: int) -> SigningGrant:
         return grant
 
 
-def _signed(app, request_id: int) -> tuple[grant_leases.Lease, bytes]:
+def _signed(app, request_id: int) -> tuple[grant_leases.Lease, sealing.Sealed]:
     """The job's first two steps: lease the grant and sign (the PDF is sealed in memory)."""
     grant_id = _grant(app, request_id).id
     with app.app_context():
@@ -58,7 +58,7 @@ def _signed(app, request_id: int) -> tuple[grant_leases.Lease, bytes]:
     return lease, sealed
 
 
-def _record(app, lease: grant_leases.Lease, sealed: bytes) -> bool:
+def _record(app, lease: grant_leases.Lease, sealed: sealing.Sealed) -> bool:
     with app.app_context(), unit_of_work(db.session):
         return sealing.record_sealed(db.session, env(), lease, sealed)
 
