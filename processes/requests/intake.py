@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload
 
 import signer
 from processes import audit, documents
@@ -19,6 +19,7 @@ from processes.errors import (
     BadInput,
     InvalidContent,
     NotAllowed,
+    NotFound,
     SealflowError,
     WorkflowStateError,
 )
@@ -51,7 +52,6 @@ from processes.requests.forms import check_values
 from processes.requests.queries import get_visible
 from processes.seal_models import Authority, SealPolicy
 from processes.seals import approvals, authority, policy
-from processes.seals.registry import get_seal
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,17 @@ class NewRequest:
     idempotency_key: str | None = None
 
 
+# A flow's latest version, with how many business types map to it and one of them: one
+# statement (a request naming only a process has the type when exactly one maps to it).
+_MAPS_HERE = BusinessType.process_key == ProcessDefinition.key
+_LATEST_AND_TYPE = (
+    select(ProcessDefinition,
+           select(func.count(BusinessType.id)).where(_MAPS_HERE).scalar_subquery(),
+           select(func.min(BusinessType.key)).where(_MAPS_HERE).scalar_subquery())
+    .where(ProcessDefinition.key == bindparam("key"))
+    .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
 def _definition_for(session: Session, new: NewRequest) -> tuple[ProcessDefinition, str | None]:
     """The flow and the business type of a new request. The business type comes from the
     mapping of business types to flows: one named must map to the process named with it, and a
@@ -88,31 +99,60 @@ def _definition_for(session: Session, new: NewRequest) -> tuple[ProcessDefinitio
             raise InvalidContent(message, [{"field": "business_type", "message": message}])
         return definitions.latest(session, bt.process_key), bt.key
     if new.process:
-        definition = definitions.latest(session, new.process)
-        mapped = list(session.execute(select(BusinessType.key).where(
-            BusinessType.process_key == new.process)).scalars())
-        return definition, mapped[0] if len(mapped) == 1 else None
+        row = session.execute(_LATEST_AND_TYPE, {"key": new.process}).one_or_none()
+        if row is None:
+            raise NotFound(f"no process with key {new.process!r} is deployed")
+        definition, types, a_type = row
+        return definition, a_type if types == 1 else None
     raise InvalidContent("name the flow: `process` (a process key) or `business_type`",
                          [{"field": "process", "message": "process or business_type is required"}])
 
 
+# The requester's groups and each one's head, in one statement.
+_GROUPS_AND_HEADS = (select(Group.key, User.name)
+                     .join(Membership, Membership.group_id == Group.id)
+                     .outerjoin(User, User.id == Group.head_id)
+                     .where(Membership.user_id == bindparam("uid")))
+
+
 def builtins(session: Session, requester: User, seal, business_type: str | None,
               pages: int) -> dict[str, Any]:
-    groups = list(session.execute(
-        select(Group).join(Membership, Membership.group_id == Group.id)
-        .where(Membership.user_id == requester.id)).scalars())
-    head_ids = {g.head_id for g in groups if g.head_id}
-    heads = sorted(session.execute(select(User.name).where(User.id.in_(head_ids))).scalars()) \
-        if head_ids else []
-    return {"requester": requester.name, "requester_groups": sorted(g.key for g in groups),
-            "requester_heads": heads, "business_type": business_type,
+    rows = session.execute(_GROUPS_AND_HEADS, {"uid": requester.id}).all()
+    return {"requester": requester.name, "requester_groups": sorted(key for key, _ in rows),
+            "requester_heads": sorted({head for _, head in rows if head is not None}),
+            "business_type": business_type,
             "seal": seal.id if seal is not None else None,
             "seal_type": seal.type if seal is not None else None,
             "seal_custodians": [u.name for u in seal.custodians] if seal is not None else [],
             "document_pages": pages}
 
 
-def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | None):
+@dataclass(frozen=True)
+class FilingSeal:
+    """The seal a request is for, its policy (None: it has none), and what a refusal depends
+    on (``_SEAL_STATE``'s columns), all from one row."""
+
+    seal: Seal
+    policy: SealPolicy | None
+    state: tuple[Any, ...]
+
+
+# The seal (its custodians joined: the instance's data names them; not its key or pictures,
+# which filing never reads), its policy, and what a refusal depends on as the row says it (the
+# seal object may be older, from this session's identity map): one statement, not four.
+_FILING_SEAL = (
+    select(Seal, SealPolicy, Seal.status, SealPolicy.updated_at)
+    .outerjoin(SealPolicy, SealPolicy.seal_id == Seal.id)
+    .where(Seal.id == bindparam("sid"))
+    .options(joinedload(Seal.custodians),
+             defer(Seal.key_pem), defer(Seal.csr_pem), defer(Seal.appearance_pdf),
+             defer(Seal.appearance_png)))
+_FILING_SEAL_SHARED = _FILING_SEAL.with_for_update(read=True, of=Seal).execution_options(
+    populate_existing=True)
+
+
+def _seal_for(session: Session, definition: ProcessDefinition,
+              seal_id: int | None) -> FilingSeal | None:
     """The seal a request is for: an active one to use; for a lifecycle flow, the seal it
     changes (any status the change can start from), or none for a flow that makes one."""
     if definition.seal_action == "make":
@@ -122,19 +162,24 @@ def _seal_for(session: Session, definition: ProcessDefinition, seal_id: int | No
         return None
     if seal_id is None:
         raise InvalidContent("seal is required", [{"field": "seal", "message": "required"}])
-    seal = get_seal(session, seal_id, share=is_writer())  # held when checked under the lock
+    # A writer holds the row (FOR SHARE) against a change of the seal to its commit.
+    row = session.execute(_FILING_SEAL_SHARED if is_writer() else _FILING_SEAL,
+                          {"sid": seal_id}).unique().one_or_none()
+    if row is None or row[0].system:
+        raise NotFound(f"no seal {seal_id}")
+    seal, seal_policy, status, policy_changed = row
     usable = (SealStatus.active,) if definition.seal_action is None else (
         SealStatus.active, SealStatus.suspended)
-    if seal.status not in usable:
-        raise InvalidContent(f"seal {seal.id} is {seal.status.value} and cannot be used",
-                             [{"field": "seal", "message": f"seal is {seal.status.value}"}])
+    if status not in usable:
+        raise InvalidContent(f"seal {seal.id} is {status.value} and cannot be used",
+                             [{"field": "seal", "message": f"seal is {status.value}"}])
     if definition.seal_action == "resume":
         # Said now rather than after every approver has worked on it: no flow lifts an
         # administrator's suspension (checked again when the change is made).
         refused = authority.refusal(session, seal, SealStatus.active, Authority.flow)
         if refused is not None:
             raise refused
-    return seal
+    return FilingSeal(seal, seal_policy, (status, policy_changed))
 
 
 @dataclass(frozen=True)
@@ -179,7 +224,7 @@ class Prepared:
     definition: ProcessDefinition | None = None
     business_type: str | None = None
     seal: Seal | None = None
-    seal_state: Any = None  # _SEAL_STATE as read before the seal and its policy were
+    seal_state: Any = None  # _SEAL_STATE's columns, read with the seal and its policy
     data: dict[str, Any] | None = None
     read: ReadDocument | None = None
     doc: Document | None = None  # the document's row, when it was stored already
@@ -189,11 +234,11 @@ class Prepared:
 
 
 # What a refusal to file a request for a seal depends on and can change at any moment: the
-# seal's status, its policy (its time of change). Read before the seal and its policy are, and
-# again under the write lock (with the audit chain's head, which the writing needs next; on
-# PostgreSQL the seal's row held in share mode to the commit, so that a change of the seal
-# waits for the request, or the request for the change): the same then, or the request is
-# checked again.
+# seal's status, its policy (its time of change). Read in the row the seal and its policy come
+# from (_FILING_SEAL), and again under the write lock (with the audit chain's head, which the
+# writing needs next; on PostgreSQL the seal's row held in share mode to the commit, so that a
+# change of the seal waits for the request, or the request for the change): the same then, or
+# the request is checked again.
 _SEAL_STATE = (select(Seal.status, SealPolicy.updated_at)
                .outerjoin(SealPolicy, SealPolicy.seal_id == Seal.id)
                .where(Seal.id == bindparam("sid")))
@@ -220,9 +265,8 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
     if earlier is not None:
         return Prepared(earlier=earlier)
     definition, business_type = _definition_for(session, new)
-    seal_state = None if new.seal_id is None else session.execute(
-        _SEAL_STATE, {"sid": new.seal_id}).one_or_none()
-    seal = _seal_for(session, definition, new.seal_id)
+    filing_seal = _seal_for(session, definition, new.seal_id)
+    seal = filing_seal.seal if filing_seal is not None else None
     pages, doc = 0, None
     if definition.seal_action is None:
         data_bytes = _document_bytes(session, env, identity, new)
@@ -231,8 +275,9 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
         if read.unreadable is not None:
             raise read.unreadable
         info = cast(signer.PdfInfo, read.info)
-        policy.check_use(session, seal, requester, business_type, definition,
-                         pages=info.pages, size=len(data_bytes))
+        assert filing_seal is not None  # a use of a seal names one (_seal_for)
+        policy.check_use(session, filing_seal.seal, requester, business_type, definition,
+                         pages=info.pages, size=len(data_bytes), policy=filing_seal.policy)
         if read.misplaced is not None:
             raise read.misplaced
         pages = info.pages
@@ -244,7 +289,8 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
     variables = {**data, **builtins(session, requester, seal, business_type, pages)}
     variables.update(lifecycle_requests.plan(session, definition.seal_action, data))
     prepared = Prepared(requester=requester, definition=definition, business_type=business_type,
-                        seal=seal, seal_state=seal_state, data=data, read=read, doc=doc)
+                        seal=seal, seal_state=filing_seal.state if filing_seal else None,
+                        data=data, read=read, doc=doc)
     try:
         prepared.wf = engine.start(definition, variables)
     except EngineIncident as exc:

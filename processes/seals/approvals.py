@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from processes.models import Request, Task, TaskStatus, User
@@ -30,19 +30,24 @@ def subject_sha256(req: Request) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# What counts, in one prebuilt statement (built once, not per call): completed, approving,
+# on the current subject, by someone not excluded; a manual task's confirmation is never an
+# approval (it takes no decision either).
+_GIVEN = (select(Task, User.name).join(User, User.id == Task.completed_by_id)
+          .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed,
+                 Task.document_sha256 == bindparam("sha"), Task.decision == "approve",
+                 Task.completed_by_id.not_in(bindparam("excluded", expanding=True)),
+                 Task.element_id.not_in(bindparam("manual", expanding=True)))
+          .order_by(Task.completed_at, Task.id))
+
+
 def given(session: Session, req: Request) -> list[dict[str, Any]]:
     """The approvals that count for ``req`` now, oldest first (one per task): on exactly its
     current subject (a revision resets them), by anyone but its requester and its filer."""
-    excluded = {req.requester_id, req.created_by_id}
-    stmt = select(Task, User.name).join(User, User.id == Task.completed_by_id).where(
-        Task.request_id == req.id, Task.status == TaskStatus.completed,
-        Task.document_sha256 == subject_sha256(req), Task.decision == "approve",
-        Task.completed_by_id.not_in(excluded))
-    # A manual task's confirmation is never an approval (it takes no decision either).
     manual = sorted(e for e, meta in (req.process.tasks or {}).items() if meta.get("manual"))
-    if manual:
-        stmt = stmt.where(Task.element_id.not_in(manual))
-    rows = session.execute(stmt.order_by(Task.completed_at, Task.id))
+    rows = session.execute(_GIVEN, {
+        "rid": req.id, "sha": subject_sha256(req), "manual": manual,
+        "excluded": sorted({i for i in (req.requester_id, req.created_by_id) if i is not None})})
     return [{"task": t.id, "element": t.element_id, "name": t.name, "by": by,
              "decision": t.decision, "at": t.completed_at.isoformat()} for t, by in rows]
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from types import EllipsisType
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -160,11 +160,16 @@ def prove_new_version(session: Session, definition: ProcessDefinition) -> list[d
     return failures
 
 
+_LOOK_UP: Any = object()  # the policy not given: the callee reads it
+
+
 def check_use(session: Session, seal: Seal, requester: User, business_type: str | None,
               definition: ProcessDefinition, *, pages: int, size: int,
-              now: datetime | None = None) -> None:
-    """At request creation: raise PolicyRefused naming the first rule this use breaks."""
-    policy = session.get(SealPolicy, seal.id)
+              now: datetime | None = None, policy: SealPolicy | None = _LOOK_UP) -> None:
+    """At request creation: raise PolicyRefused naming the first rule this use breaks.
+    ``policy``: the seal's, when the caller read it already (None: it has none)."""
+    if policy is _LOOK_UP:
+        policy = session.get(SealPolicy, seal.id)
     if policy is None:
         return
     now = now or utcnow()
@@ -228,44 +233,60 @@ def _check_quota(session: Session, seal: Seal, policy: SealPolicy, now: datetime
                       "times this month, its monthly limit")
 
 
-_LOOK_UP: Any = object()  # reserve's policy not given: it reads it
-
-
 def reserve(session: Session, seal: Seal, grant: SigningGrant,
             now: datetime | None = None) -> None:
     """Reserve one use of ``seal`` in each counted period for ``grant`` (``take_uses``)."""
     grant.reserved = take_uses(session, seal.id, now)
 
 
+def _take_both(dialect: str):
+    """One statement reserving a use in both periods (total, then the month: the rows' locks in
+    that order, always): each period's row made with its first use, or its count raised while
+    under its limit (NULL: none); RETURNING the periods taken."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, SealUsage.__table__)
+    sid = bindparam("sid", type_=Integer)
+    upsert = insert(table).values([{"seal_id": sid, "period": "total", "used": 1},
+                                   {"seal_id": sid, "period": bindparam("month"), "used": 1}])
+
+    def under(limit: str) -> Any:
+        cap = bindparam(limit, type_=Integer)
+        return or_(cap.is_(None), SealUsage.used < cap)
+
+    return upsert.on_conflict_do_update(
+        index_elements=["seal_id", "period"], set_={"used": SealUsage.used + 1},
+        where=or_(and_(SealUsage.period == "total", under("total_limit")),
+                  and_(SealUsage.period != "total", under("month_limit")))
+    ).returning(SealUsage.period)
+
+
+_TAKE_BOTH = {name: _take_both(name) for name in ("postgresql", "sqlite")}
+
+
 def take_uses(session: Session, seal_id: int, now: datetime | None = None, *,
               policy: SealPolicy | None = _LOOK_UP) -> list[str]:
-    """Reserve one use in each counted period, atomically (one conditional upsert each: the
-    period's row made with its first use, or its count raised while under the limit); the
-    periods taken. Raise PolicyRefused when a quota is exhausted (nothing stays reserved
-    then). ``policy``: the seal's, when the caller read it already (None: it has none)."""
+    """Reserve one use in each counted period, atomically (one conditional upsert for both:
+    see :func:`_take_both`); the periods taken. Raise PolicyRefused when a quota is exhausted
+    (nothing stays reserved then). ``policy``: the seal's, when the caller read it already
+    (None: it has none)."""
     if policy is _LOOK_UP:
         policy = session.get(SealPolicy, seal_id)
     now = now or utcnow()
-    periods = [("total", policy.max_uses if policy else None),
-               (_month(now), policy.max_per_month if policy else None)]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    taken: list[str] = []
-    for period, limit in periods:
-        upsert = insert(cast(Table, SealUsage.__table__)).values(seal_id=seal_id, period=period,
-                                                                 used=1)
-        stmt = upsert.on_conflict_do_update(
-            index_elements=["seal_id", "period"], set_={"used": SealUsage.used + 1},
-            where=None if limit is None else SealUsage.used < limit).returning(SealUsage.used)
-        done = limit is None or limit > 0  # a limit of 0: not even the period's first use
-        if done:  # a row back: made or raised (rowcount is not reliable with RETURNING)
-            done = session.connection().execute(stmt).first() is not None
-        if not done:
-            _release_periods(session, seal_id, taken)
+    month = _month(now)
+    limits = {"total": policy.max_uses if policy else None,
+              month: policy.max_per_month if policy else None}
+    taken: set[str] = set()
+    if 0 not in limits.values():  # a limit of 0: not even a period's first use
+        taken = set(session.connection().execute(_TAKE_BOTH[session.get_bind().dialect.name], {
+            "sid": seal_id, "month": month, "total_limit": limits["total"],
+            "month_limit": limits[month]}).scalars())
+    for period, limit in limits.items():  # the total's refusal first, as it is checked first
+        if period not in taken:
+            _release_periods(session, seal_id, sorted(taken))
             what = "in total" if period == "total" else "this month"
             raise _refuse("max_uses" if period == "total" else "max_per_month",
                           f"seal {seal_id} has no uses left {what} (limit {limit})")
-        taken.append(period)
-    return taken
+    return list(limits)
 
 
 def release(session: Session, grant: SigningGrant) -> None:
