@@ -104,7 +104,10 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None,
     # in this transaction is still "open" in the database, so filter on the in-memory status.
     # A request made in this transaction has no inbox rows yet.
     open_rows: dict[str, Task] = {}
-    if req.id not in session.info.get(NEW_REQUESTS_KEY, ()):
+    only = session.info.get(inbox.ONLY_OPEN_KEY, {}).pop(req.id, None)
+    if only is not None:  # read with the request's lock: no other task of it was open
+        open_rows = {only.id: only} if only.status == TaskStatus.open else {}
+    elif req.id not in session.info.get(NEW_REQUESTS_KEY, ()):
         with session.no_autoflush:
             open_rows = {t.id: t for t in session.execute(OPEN_TASKS, {"rid": req.id}).scalars()
                          if t.status == TaskStatus.open}

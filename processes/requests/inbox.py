@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from processes import audit
-from processes.db import insert_now
+from processes.db import insert_now, transaction_cache
 from processes.errors import NotAllowed
 from processes.flows.engine import EngineIncident
 from processes.flows.expressions import ExpressionError, evaluate
@@ -274,9 +274,17 @@ _TASK_FOR_WORK = (
     .execution_options(populate_existing=True))
 # The request locked through its task, the task (reloaded), the caller's visibility and
 # candidacy, and the audit chain's head: one statement where there were three.
+_Other = aliased(Task)
+# Whether another task of the request is open: most flows have one open at a time, the one
+# being worked, and the advance after it then need not read the open tasks again.
+_OTHERS_OPEN = exists().where(
+    _Other.request_id == Request.id, _Other.status == TaskStatus.open, _Other.id != Task.id)
+# The requests whose only open task, when their row was locked, was the one worked: {id: task}
+# (``advancing`` takes it instead of reading the open tasks; once: its advance opens others).
+ONLY_OPEN_KEY = transaction_cache("sealflow_only_open_task")
 _LOCKED_FOR_WORK = (
     select(Request, Task, _involved_clause(_UID, Request.id, Request.seal_id),
-           _candidate_clause(_UID), audit.HEAD)
+           _candidate_clause(_UID), audit.HEAD, _OTHERS_OPEN)
     .join(Task, Task.request_id == Request.id)
     .where(Task.id == _TID)
     .with_for_update(of=Request)
@@ -336,8 +344,10 @@ def locked_task_for_work(session: Session, identity: Identity,
     row = session.execute(_LOCKED_FOR_WORK, {"uid": user_id, "tid": task_id}).first()
     if row is None:
         return None, None, False, False
-    req, task, involved, candidate, head = row
+    req, task, involved, candidate, head, others_open = row
     audit.remember_head(session, head)
+    if not others_open:
+        session.info.setdefault(ONLY_OPEN_KEY, {})[req.id] = task
     visible = req.requester_id == user_id or bool(involved) or identity.has_role("auditor")
     return req, task, visible, bool(candidate)
 
