@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from app.extensions import db
-from processes.db import unit_of_work
+from processes.db import autocommit, unit_of_work
 from processes.requests import grant_leases
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class GrantPoller:
     def _take(self, free: int) -> list[grant_leases.Lease]:
         if db.session.get_bind().dialect.name == "postgresql":  # one statement, no read first
             with unit_of_work(db.session):
+                autocommit(db.session)  # one round trip: no BEGIN, no COMMIT
                 return grant_leases.lease_due(db.session, free, self.lease)
         with unit_of_work(db.session, write=False):
             due = grant_leases.due_grants(db.session, limit=free)
