@@ -201,7 +201,7 @@ def timestamper_for(env: Env, session: Session | None = None) -> TimeStamper | N
     token to size signatures).
 
     The built-in TSA records each token in a write transaction of its own: ask it with no write
-    transaction open (the sealing job signs in a read-only one).
+    transaction open (the sealing job signs in a read-only one; on PostgreSQL in none).
 
     :raises ValueError: the built-in TSA is wanted and no ``session`` is given.
     """

@@ -111,21 +111,16 @@ def test_a_poll_leaves_a_halted_requests_grant_alone(external, org, pdf):
                                        "the rows another poll holds; SQLite's writers take turns")
 def test_two_polls_at_once_never_lease_the_same_grant(external, org, pdf):
     _authorized(org, pdf, 3)
-    with held_open(external, lambda s: grant_leases.lease_due(s, 2, 60)) as first:
-        # The first poll's leases are not committed yet: the second skips their rows (it does
-        # not wait for them) and takes what is left, however many it asks for.
-        with external.app_context():
-            try:
-                with unit_of_work(db.session):
-                    second = grant_leases.lease_due(db.session, 3, 60)
-            finally:
-                db.session.remove()
-    assert len(first[0]) == 2 and len(second) == 1
-    assert not {lease.grant_id for lease in first[0]} & {lease.grant_id for lease in second}
+    started: list[int] = []
+    poller = GrantPoller(external, lambda lease: started.append(lease.grant_id), threads=3)
+    try:
+        with held_open(external, lambda s: grant_leases.lease_due(s, 2, 60)) as first:
+            # The first poll's leases are not committed yet: the poller's skips their rows (it
+            # does not wait for them) and takes what is left, however many it could start.
+            assert poller.poll() == 1
+        assert poller.poll() == 0  # all three leased now: nothing is due
+    finally:
+        poller.stop()
+    assert len(first[0]) == 2 and len(started) == 1
+    assert started[0] not in {lease.grant_id for lease in first[0]}
     assert [g.attempts for g in _grants(external)] == [1, 1, 1]
-    with external.app_context():  # all three leased now: nothing is due
-        try:
-            with unit_of_work(db.session):
-                assert grant_leases.lease_due(db.session, 3, 60) == []
-        finally:
-            db.session.remove()
