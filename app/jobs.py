@@ -29,7 +29,7 @@ from app.context import env
 from app.extensions import db
 from app.grant_poller import GrantPoller
 from processes import signals
-from processes.db import retrying_deadlocks, unit_of_work
+from processes.db import autocommit, retrying_deadlocks, unit_of_work
 from processes.env import Env
 from processes.errors import SealingFailed
 from processes.models import utcnow
@@ -44,6 +44,7 @@ def seal_grant(session: Session, env: Env, grant_id: int) -> bool:
     """The sealing job for one grant: take the lease, sign, record the result, each step in a
     transaction of its own (signing, the slow part, holds no write lock). True when it sealed."""
     with unit_of_work(session):
+        autocommit(session)  # one statement (PostgreSQL: no BEGIN, no COMMIT)
         lease = grant_leases.take_lease(session, grant_id, env.lease_seconds)
     if lease is None:
         return False
@@ -54,6 +55,9 @@ def seal_leased(session: Session, env: Env, lease: grant_leases.Lease) -> bool:
     """The sealing job's steps after the lease (``app.grant_poller`` leases in batches)."""
     try:
         with unit_of_work(session, write=False):
+            # Reads that need no common snapshot (one statement, with the seal's signer kept):
+            # on PostgreSQL no BEGIN or COMMIT, and no transaction left open while signing.
+            autocommit(session)
             sealed = sealing.sign(session, env, lease)
     except sealing.SealHalted:
         with unit_of_work(session):

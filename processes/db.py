@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, event, func, insert, inspect, select, update
+from sqlalchemy import bindparam, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
 from processes.models import Request
 
@@ -25,7 +25,10 @@ T = TypeVar("T")
 # with BEGIN IMMEDIATE, so it holds the write lock from its first read (no upgrade deadlocks).
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("sealflow_write",
                                                                      default=False)
-
+# PostgreSQL: a plain read to send with the BEGIN of the next writer's transaction (see
+# :func:`begin_reading`), and where its rows go.
+_first_read: contextvars.ContextVar[tuple[str, list[list[tuple[Any, ...]]]] | None] = \
+    contextvars.ContextVar("sealflow_first_read", default=None)
 
 WRITE_LOCK_ASK_MS = 50
 """SQLite: how long a writer's BEGIN IMMEDIATE waits inside SQLite before it asks again."""
@@ -106,15 +109,47 @@ def _begin_writer(conn: Any, first: str) -> None:
 
     raw = conn.connection.driver_connection
     pgconn = getattr(raw, "pgconn", None)
+    read = _first_read.get()
     if pgconn is not None and pgconn.transaction_status == TransactionStatus.IDLE:
-        result = pgconn.exec_(f"BEGIN; {first}".encode())
+        sql = f"BEGIN; {first}" + (f"; {read[0]}" if read else "")
+        result = pgconn.exec_(sql.encode())
         if result.status in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
+            if read:  # the last statement's rows, as text
+                read[1].append([tuple(
+                    None if (v := result.get_value(r, c)) is None else v.decode()
+                    for c in range(result.nfields)) for r in range(result.ntuples)])
             return
         try:
             raw.rollback()
         except PsycopgError:
             pass  # a broken connection: the statement below says so
     conn.exec_driver_sql(first)
+
+
+def begin_reading(session: Session, read: str) -> list[tuple[Any, ...]]:
+    """Begin the session's writing transaction with ``read`` (plain SQL whose columns are
+    text) as its first statement; its rows. On PostgreSQL with a lock timeout (an engine
+    configured with one) it goes in the round trip that begins the transaction, one wait on the
+    server fewer; elsewhere, or in a transaction begun already, it is a statement of its own."""
+    rows: list[list[tuple[Any, ...]]] = []
+    token = _first_read.set((read, rows))
+    try:
+        session.connection()  # begins the transaction: the "begin" event sends it with read
+    finally:
+        _first_read.reset(token)
+    if rows:
+        return rows[0]
+    return [tuple(row) for row in session.execute(text(read)).all()]
+
+
+def autocommit(session: Session) -> None:
+    """PostgreSQL: each statement of this unit of work commits on its own, with no BEGIN or
+    COMMIT (two round trips fewer). Only for work that needs no transaction around its
+    statements: one statement, or reads that need not share a snapshot. Called first in the
+    unit of work; in one begun already, or on SQLite, it changes nothing."""
+    own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's
+    if own.get_bind().dialect.name == "postgresql" and not own.in_transaction():
+        own.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _begin_immediate(raw: sqlite3.Connection, busy_timeout: float) -> None:

@@ -71,5 +71,8 @@ def take_root_offline(session: Session, env: Env, *, actor: User | None = None) 
 
 def ca_certificates(session: Session) -> list[bytes]:
     """PEM of the root and issuing CA certificates (root first); empty before ``init``."""
-    rows = {a.kind: a for a in session.execute(select(PkiAuthority)).scalars()}
-    return [rows[k].cert_pem for k in ("root", "issuing") if k in rows]
+    # The certificates only: not the keys, nor the TSA's row.
+    rows = dict(session.execute(
+        select(PkiAuthority.kind, PkiAuthority.cert_pem)
+        .where(PkiAuthority.kind.in_(("root", "issuing")))).tuples().all())
+    return [rows[k] for k in ("root", "issuing") if k in rows]

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import signer
 from processes import audit
-from processes.db import configure_engine, unit_of_work
+from processes.db import begin_reading, configure_engine, unit_of_work
 from processes.env import Env
 from processes.errors import NotFound
 from processes.models import utcnow
@@ -72,15 +72,28 @@ def ensure_authority(session: Session, env: Env, issuing: signer.KeyMaterial) ->
                 km.serial_hex)
 
 
-def authority(session: Session, env: Env) -> signer.TimestampAuthority:
+def _certificates(session: Session) -> dict[str, bytes]:
+    return dict(session.execute(
+        select(PkiAuthority.kind, PkiAuthority.cert_pem)
+        .where(PkiAuthority.kind.in_(("issuing", "tsa")))).tuples().all())
+
+
+# _certificates as plain SQL, for the round trip that begins the built-in TSA's transaction
+# on PostgreSQL (processes.db.begin_reading: text columns).
+_CERTIFICATES_FIRST = ("SELECT kind, encode(cert_pem, 'hex') FROM pki_authorities "
+                       "WHERE kind IN ('issuing', 'tsa')")
+
+
+def authority(session: Session, env: Env,
+              certs: dict[str, bytes] | None = None) -> signer.TimestampAuthority:
     """The organisation's timestamp authority, ready to sign: built (its key decrypted) once per
-    process and certificate, then kept.
+    process and certificate, then kept. ``certs``: the TSA's and the issuing CA's certificates
+    by kind, when the caller read them already.
 
     :raises NotFound: there is no TSA yet (``sealflow init`` creates it).
     """
-    certs = dict(session.execute(
-        select(PkiAuthority.kind, PkiAuthority.cert_pem)
-        .where(PkiAuthority.kind.in_(("issuing", "tsa")))).tuples().all())
+    if certs is None:
+        certs = _certificates(session)
     cert_pem = certs.get("tsa")
     if cert_pem is None:
         raise NotFound("the timestamp authority does not exist yet: run `sealflow init`")
@@ -119,14 +132,15 @@ class Granted:
     at: datetime
 
 
-def accept(session: Session, env: Env, request_der: bytes, *,
-           client: str | None = None) -> Accepted | bytes:
+def accept(session: Session, env: Env, request_der: bytes, *, client: str | None = None,
+           certs: dict[str, bytes] | None = None) -> Accepted | bytes:
     """The first step of :func:`timestamp`, reading only: the request accepted, or the DER
-    rejection (with its failInfo) for a request the authority cannot use.
+    rejection (with its failInfo) for a request the authority cannot use. ``certs``: as for
+    :func:`authority`.
 
     :raises NotFound: there is no TSA yet.
     """
-    tsa = authority(session, env)
+    tsa = authority(session, env, certs)
     try:
         return Accepted(tsa, tsa.accept(request_der), client)
     except signer.TimestampRefused as refused:
@@ -168,7 +182,7 @@ def timestamp(session: Session, env: Env, request_der: bytes, *,
     """Answer a DER ``TimeStampReq`` with a DER ``TimeStampResp``: granted with the next serial
     number, or a rejection (with its failInfo) for a request the authority cannot use. Flushes the
     serial-number row; the caller commits (``POST /tsa``: the answer leaves after the commit).
-    :func:`_issue` runs the same three steps with only :func:`record` in its write transaction.
+    :func:`_issue` runs the same three steps in a transaction of its own (SQLite: two).
 
     :param client: the requester's address, recorded with the serial number.
     :raises NotFound: there is no TSA yet.
@@ -187,7 +201,7 @@ def timestamper_for(env: Env, session: Session | None = None) -> TimeStamper | N
     token to size signatures).
 
     The built-in TSA records each token in a write transaction of its own: ask it with no write
-    transaction open (the sealing job signs in a read-only one).
+    transaction open (the sealing job signs in a read-only one; on PostgreSQL in none).
 
     :raises ValueError: the built-in TSA is wanted and no ``session`` is given.
     """
@@ -254,12 +268,43 @@ def _own_engine(app_engine: Engine | Connection) -> Engine | Connection:
     return own
 
 
+def _accept_and_record(session: Session, env: Env,
+                       request_der: bytes) -> tuple[Accepted, Granted] | bytes:
+    """:func:`_issue`'s transactions: the request accepted, then its serial recorded; or the
+    rejection, nothing written and no serial drawn."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        # SQLite: the read before the writer's transaction, so that a refused request never
+        # takes the write lock.
+        with unit_of_work(session, write=False):
+            accepted = accept(session, env, request_der, client=IN_PROCESS)
+        if isinstance(accepted, bytes):
+            return accepted
+        with unit_of_work(session):
+            return accepted, record(session, accepted)
+    # PostgreSQL: one transaction, the certificates read in the round trip that begins it
+    # (with its lock timeout: our own engine's). A refused request commits it having written
+    # nothing: the serial is drawn by record's INSERT only.
+    with unit_of_work(session):
+        certs = {kind: bytes.fromhex(pem) for kind, pem in
+                 begin_reading(session, _CERTIFICATES_FIRST)}
+        if bind not in _engines.values():
+            # A wait for a lock (the audit chain's) fails like a TSA that does not answer,
+            # rather than stalling the job. Our own engine sets it as it begins (see
+            # _own_engine); SQLite's busy timeout bounds it there.
+            session.execute(text(f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}"))
+        accepted = accept(session, env, request_der, client=IN_PROCESS, certs=certs)
+        if isinstance(accepted, bytes):
+            return accepted
+        return accepted, record(session, accepted)
+
+
 def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
-    """One answer of the built-in TSA to Sealflow's own job: :func:`timestamp`'s steps, with only
-    :func:`record` in a write transaction (short: an INSERT and the audit event), on a
-    connection of its own; the token is signed after its commit, so the serial and its event
-    are recorded before the token is used. The job's own transaction only reads, so neither
-    waits for the other (PostgreSQL; SQLite in WAL mode).
+    """One answer of the built-in TSA to Sealflow's own job: :func:`timestamp`'s steps in a short
+    write transaction (the certificates read, an INSERT and the audit event; on SQLite the read
+    comes before it), on a connection of its own; the token is signed after its commit, so the
+    serial and its event are recorded before the token is used. The job's own transaction only
+    reads, so neither waits for the other (PostgreSQL; SQLite in WAL mode).
 
     A token that cannot be signed once its serial is committed (the key unusable, say) leaves
     a serial granted with no token: it is logged and a ``tsa.timestamp_unsigned`` event says so
@@ -268,19 +313,10 @@ def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
     try:
         # The one unit of work the domain opens itself: separate ones by design (the guard in
         # tests/processes/test_transaction_boundaries.py allows them here only).
-        with unit_of_work(session, write=False):
-            accepted = accept(session, env, request_der, client=IN_PROCESS)
-        if isinstance(accepted, bytes):
-            return accepted
-        with unit_of_work(session):
-            bind = session.get_bind()
-            if bind.dialect.name == "postgresql" and bind not in _engines.values():
-                # A wait for a lock (the audit chain's) fails like a TSA that does not answer,
-                # rather than stalling the job. Our own engine sets it as it begins (see
-                # _own_engine); SQLite's busy timeout bounds it there.
-                session.execute(text(
-                    f"SET LOCAL lock_timeout = {int(TSA_TIMEOUT_SECONDS * 1000)}"))
-            granted = record(session, accepted)
+        done = _accept_and_record(session, env, request_der)
+        if isinstance(done, bytes):
+            return done  # the rejection
+        accepted, granted = done
         try:
             return sign(accepted, granted)
         except Exception as exc:  # noqa: BLE001 - whatever it was, no token leaves

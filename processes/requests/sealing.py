@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from types import EllipsisType
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, lazyload, load_only
+from sqlalchemy.orm import Session, defer, lazyload, load_only
 
 import signer
 from processes import audit, documents, signals
@@ -121,8 +121,9 @@ def approved_document(req: Request) -> Document:
     return req.document
 
 
-def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal) -> None:
-    problem = _standing(session, grant, req, seal)
+def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal,
+           seal_policy: SealPolicy | None) -> None:
+    problem = _standing(session, grant, req, seal, seal_policy)
     if problem is not None:
         raise problem
     if approved_document(req).sha256 != grant.document_sha256:
@@ -149,18 +150,27 @@ def approval_record(env: Env, req: Request, seal: Seal, grant: SigningGrant,
     }, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
 
 
-_NO_CUSTODIANS = [lazyload(Seal.custodians)]
-"""Sealing reads a seal's custodians only for a policy that demands a custodian's approval:
-loaded then, not with every seal (a query of its own, 1-2 ms a seal)."""
+# What signing reads, in one statement: the grant, its request (with its process, requester
+# and document: joined relationships), its seal and the seal's policy. The seal's custodians
+# are read only for a policy that demands a custodian's approval (then, by check_at_sealing),
+# not with every seal (a query of its own, 1-2 ms a seal); the instance's state, the form's
+# data and the seal's PNG are not needed.
+_TO_SIGN = (
+    select(SigningGrant, Request, Seal, SealPolicy)
+    .join(Request, Request.id == SigningGrant.request_id)
+    .join(Seal, Seal.id == SigningGrant.seal_id)
+    .outerjoin(SealPolicy, SealPolicy.seal_id == SigningGrant.seal_id)
+    .where(SigningGrant.id == bindparam("grant_id"))
+    .options(defer(Request.state), defer(Request.data), defer(Seal.appearance_png),
+             defer(Seal.csr_pem), lazyload(Seal.custodians)))
 
 
 def sign(session: Session, env: Env, lease: Lease) -> Sealed:
     """Re-check and produce the sealed PDF, its file written (the database is only read;
     raises RefuseToSeal)."""
-    grant = session.get_one(SigningGrant, lease.grant_id)
-    req = session.get_one(Request, grant.request_id)
-    seal = session.get_one(Seal, grant.seal_id, options=_NO_CUSTODIANS)
-    _check(session, grant, req, seal)
+    grant, req, seal, seal_policy = session.execute(
+        _TO_SIGN, {"grant_id": lease.grant_id}).one()
+    _check(session, grant, req, seal, seal_policy)
     document = approved_document(req)
     data = documents.read(env, document)
     page_refs = [(ref[0], ref[1]) for ref in document.page_refs or ()]

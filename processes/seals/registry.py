@@ -6,6 +6,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -157,12 +158,14 @@ class _SignerCache:
         self._lock = threading.Lock()
         self._size = size
 
-    def get(self, seal: Seal, env: Env, chain: list[bytes]) -> signer.SealSigner:
+    def get(self, seal: Seal, env: Env,
+            chain_of: Callable[[], list[bytes]]) -> signer.SealSigner:
         key = (seal.id, seal.certificate_serial)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 return hit
+        chain = chain_of()
         if seal.key_storage is KeyStorage.pkcs11:
             if not seal.key_label:
                 raise signer.KeyUnavailable(f"seal {seal.id} has no PKCS#11 key label")
@@ -191,11 +194,16 @@ def trust_roots(session: Session, env: Env) -> list[bytes]:
 
 
 def signer_for(session: Session, env: Env, seal: Seal) -> signer.SealSigner:
-    # pyHanko wants the chain leaf-up: issuing CA, then root (or the external CA's chain).
-    chain = [c.public_bytes(serialization.Encoding.PEM)
-             for c in x509.load_pem_x509_certificates(seal.chain_pem)] if seal.chain_pem \
-        else list(reversed(ca_certificates(session)))
-    return SIGNERS.get(seal, env, chain)
+    """The seal's ready signer. Its chain is read only to build one (a signer kept is for one
+    certificate, whose issuers do not change): a seal signing again costs no query."""
+    def chain_of() -> list[bytes]:
+        # pyHanko wants the chain leaf-up: issuing CA, then root (or the external CA's chain).
+        if seal.chain_pem:
+            return [c.public_bytes(serialization.Encoding.PEM)
+                    for c in x509.load_pem_x509_certificates(seal.chain_pem)]
+        return list(reversed(ca_certificates(session)))
+
+    return SIGNERS.get(seal, env, chain_of)
 
 
 def change_appearance(session: Session, env: Env, seal: Seal, *, png: bytes | None = None,

@@ -8,13 +8,16 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.grant_poller import GrantPoller
 from app.jobs import runner
-from processes.models import SigningGrant
-from tests.conftest import approve, submit
+from processes.db import unit_of_work
+from processes.models import Request, RequestStatus, SigningGrant
+from processes.requests import grant_leases
+from tests.conftest import PG_URL, approve, submit
+from tests.holding import held_open
 
 
 @pytest.fixture
@@ -85,4 +88,39 @@ def test_a_free_thread_seals_the_next_grant_without_waiting_for_the_poll(externa
         assert _statuses(org, ids) == ["sealed"] * 3
     finally:
         poller.stop()
+    assert [g.attempts for g in _grants(external)] == [1, 1, 1]
+
+
+def test_a_poll_leaves_a_halted_requests_grant_alone(external, org, pdf):
+    halted, waiting = _authorized(org, pdf, 2)
+    with external.app_context(), unit_of_work(db.session):
+        db.session.execute(update(Request).where(Request.id == halted)
+                           .values(status=RequestStatus.halted))
+    started: list[int] = []
+    poller = GrantPoller(external, lambda lease: started.append(lease.grant_id), threads=4)
+    try:
+        assert poller.poll() == 1
+    finally:
+        poller.stop()
+    by_request = {g.request_id: g for g in _grants(external)}
+    assert started == [by_request[waiting].id]
+    assert by_request[halted].lease_until is None and by_request[halted].attempts == 0
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's poll leases in one statement, skipping "
+                                       "the rows another poll holds; SQLite's writers take turns")
+def test_two_polls_at_once_never_lease_the_same_grant(external, org, pdf):
+    _authorized(org, pdf, 3)
+    started: list[int] = []
+    poller = GrantPoller(external, lambda lease: started.append(lease.grant_id), threads=3)
+    try:
+        with held_open(external, lambda s: grant_leases.lease_due(s, 2, 60)) as first:
+            # The first poll's leases are not committed yet: the poller's skips their rows (it
+            # does not wait for them) and takes what is left, however many it could start.
+            assert poller.poll() == 1
+        assert poller.poll() == 0  # all three leased now: nothing is due
+    finally:
+        poller.stop()
+    assert len(first[0]) == 2 and len(started) == 1
+    assert started[0] not in {lease.grant_id for lease in first[0]}
     assert [g.attempts for g in _grants(external)] == [1, 1, 1]

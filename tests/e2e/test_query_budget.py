@@ -5,10 +5,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from app.extensions import db
-from processes.db import is_writer
+from processes.db import is_writer, unit_of_work
 from tests.conftest import PG_URL, approve, only_task, submit
 
 
@@ -146,3 +146,88 @@ def test_a_completions_history_is_read_by_the_index_not_by_sorting_all_of_it(app
             tuple(params[name] for name in compiled.positiontup)))
     assert "TEMP B-TREE" not in plan, plan
     assert "ix_tasks_request_status" in plan, plan
+
+
+def test_signing_reads_the_grant_request_seal_and_policy_in_one_statement(app, org, pdf):
+    """The sealing job's signing step: one statement (the grant, its request with its process,
+    requester and document, its seal and the seal's policy), nothing loaded lazily after it;
+    the seal's CA chain only the first time its signer is built."""
+    from app.context import env
+    from app.jobs import runner
+    from processes.models import SigningGrant
+    from processes.requests import grant_leases, sealing
+
+    runner(app).mode = "external"
+    submit(org.alice, org.seal_id, pdf)
+    approve(org.bob)
+    approve(org.carol)
+    with app.app_context():
+        grant_id = db.session.execute(select(SigningGrant.id)).scalar_one()
+        db.session.rollback()
+        with unit_of_work(db.session):
+            lease = grant_leases.take_lease(db.session, grant_id, lease_seconds=60)
+        assert lease is not None
+        with unit_of_work(db.session, write=False):
+            sealing.sign(db.session, env(), lease)  # the seal's signer built, and kept
+        db.session.remove()
+        seen: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args):
+            if statement != "BEGIN":  # SQLite's, sent as a statement
+                seen.append(" ".join(statement.split()))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with unit_of_work(db.session, write=False):
+                sealing.sign(db.session, env(), lease)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert len(seen) == 1, "\n".join(seen)
+    assert all(f"JOIN {table} " in seen[0] for table in ("requests", "seals", "users",
+                                                         "process_definitions", "documents")), \
+        seen[0]
+    assert "seal_policies" in seen[0] and "seal_custodians" not in seen[0], seen[0]
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's autocommit; SQLite's transactions are local")
+def test_the_sealing_jobs_lease_and_signing_are_single_statements_without_begin_or_commit(
+        app, org, pdf):
+    """PostgreSQL: leasing (one statement) and signing (one, the seal's signer kept) run with
+    no transaction around them, two round trips fewer each; recording stays one transaction."""
+    from app.context import env
+    from app.grant_poller import GrantPoller
+    from app.jobs import runner, seal_grant, seal_leased
+    from processes.models import SigningGrant
+
+    runner(app).mode = "external"
+    for _ in range(2):
+        submit(org.alice, org.seal_id, pdf)
+        approve(org.bob)
+        approve(org.carol)
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, _cursor, statement, *_args):
+        seen.append((" ".join(statement.split())[:30],
+                     conn.connection.driver_connection.autocommit))
+
+    with app.app_context():
+        first, second = db.session.execute(
+            select(SigningGrant.id).order_by(SigningGrant.id)).scalars()
+        db.session.rollback()
+        assert seal_grant(db.session, env(), first)  # the seal's signer built, and kept
+        db.session.remove()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            leases: list = []
+            poller = GrantPoller(app, leases.append, threads=1)
+            assert poller.poll() == 1
+            poller.stop()  # its sealing thread done
+            assert [lease.grant_id for lease in leases] == [second]
+            assert seal_leased(db.session, env(), leases[0])
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+            db.session.remove()
+    lease, sign, *recording = seen
+    assert lease[0].startswith("WITH due AS") and lease[1], seen
+    assert sign[0].startswith("SELECT signing_grants.") and sign[1], seen
+    assert recording and not any(autocommit for _, autocommit in recording), seen

@@ -8,12 +8,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from processes import audit
 from processes.db import (
+    begin_reading,
     configure_engine,
     lock_request,
     retrying_deadlocks,
@@ -170,3 +171,33 @@ def test_a_sqlite_writer_gets_the_lock_once_freed_and_gives_up_after_its_busy_ti
     finally:
         holder.close()
         engine.dispose()
+
+
+def test_begin_reading_sends_its_read_with_the_begin_or_on_its_own(app):
+    """The read's rows either way: in the round trip that begins the transaction (PostgreSQL,
+    an engine with a lock timeout: the timeout set too), or as a statement of its own (another
+    engine, SQLite, a transaction begun already)."""
+    from sqlalchemy.orm import Session
+
+    read = "SELECT 'tsa', 'x' UNION ALL SELECT 'issuing', NULL"
+    with app.app_context():
+        url = db.engine.url
+        plain = Session(db.engine)
+    timed = create_engine(url, connect_args={} if PG_URL else {"check_same_thread": False})
+    configure_engine(timed, busy_timeout=5, lock_timeout=1.5)
+    sent: list[str] = []
+    event.listen(timed, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    try:
+        for engine_session in (plain, Session(timed)):
+            with engine_session as session, unit_of_work(session):
+                assert sorted(begin_reading(session, read), key=str) == [
+                    ("issuing", None), ("tsa", "x")]
+                timeout = session.execute(text("SHOW lock_timeout")).scalar() if PG_URL \
+                    else None
+                assert begin_reading(session, "SELECT 'again'") == [("again",)]  # begun
+            if PG_URL and session.get_bind() is timed:
+                assert timeout == "1500ms"
+                assert read not in sent  # it went with the BEGIN
+        assert (read in sent) is not bool(PG_URL)  # SQLite: a statement of its own
+    finally:
+        timed.dispose()

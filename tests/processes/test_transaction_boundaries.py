@@ -19,6 +19,7 @@ BOUNDARIES = {"commit", "rollback", "unit_of_work", "begin", "begin_nested", "se
 ALLOWED = {
     ("processes/db.py", None),  # the unit of work itself
     ("processes/pki/timestamping.py", "_issue"),  # the built-in TSA's own transaction
+    ("processes/pki/timestamping.py", "_accept_and_record"),  # (its steps, for _issue)
     ("processes/pki/timestamping.py", "_in_process_timestamper"),  # its session factory
 }
 
