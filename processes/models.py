@@ -180,6 +180,10 @@ class ProcessDefinition(Base):
     seal_action: Mapped[str | None] = mapped_column(String(20))
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str | None] = mapped_column(Text)  # the deployer's, shown in the history
+    # A retired version starts no new requests; those running on it finish (migration 0016).
+    retired_at: Mapped[datetime | None] = mapped_column()
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class BusinessType(Base):

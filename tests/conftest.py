@@ -148,6 +148,9 @@ class ApiClient:
     def post(self, url: str, **kw: Any):
         return self.client.post(url, headers=self._h(kw.pop("headers", None)), **kw)
 
+    def put(self, url: str, **kw: Any):
+        return self.client.put(url, headers=self._h(kw.pop("headers", None)), **kw)
+
 
 @pytest.fixture
 def make_user(app) -> Callable[..., User]:

@@ -72,6 +72,7 @@ def page_args() -> tuple[int, int]:
 from app.api import (  # noqa: E402,F401
     notices,
     people,
+    process_versions,
     processes,
     requests,
     seals,

@@ -1,9 +1,13 @@
+"""Flows, the API's side (the pages are app/web/processes.py, the domain processes/design/ and
+processes/flows/): the deployed flows, deploying one, migrating instances, business types.
+One flow's versions (history, retiring) are app/api/process_versions.py."""
+
 from flask import jsonify, request
 
 from app.api import blueprint, commits, json_body
 from app.context import env, identity
 from app.extensions import db
-from processes.design import deploy
+from processes.design import deploy, manage
 from processes.errors import BadInput, InvalidProcess, NotAllowed
 from processes.flows import definitions
 from processes.requests import migration
@@ -31,7 +35,8 @@ def deploy_process():
         name = (upload.filename or f"file{i}.bpmn").rsplit("/", 1)[-1]
         files[name if name not in files else f"{i}-{name}"] = upload.read()
     result = deploy.deploy(db.session, env(), files, actor=who.user, identity=who,
-                                authorized_end=request.form.get("authorized_end") or None)
+                                authorized_end=request.form.get("authorized_end") or None,
+                                comment=request.form.get("comment"))
     d = result.definition
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,
             "warnings": result.warnings}
@@ -63,3 +68,17 @@ def list_business_types():
     identity()
     return jsonify([{"key": bt.key, "name": bt.name, "process": bt.process_key}
                     for bt in definitions.business_types(db.session)])
+
+
+@blueprint.put("/business-types/<key>")
+@commits
+def map_business_type(key: str):
+    """Managers, admins: JSON ``{process, name}`` maps the type (new or existing) to a
+    deployed flow; the next request of the type starts on it. Audited."""
+    who = identity()
+    body = json_body()
+    process, name = body.get("process"), body.get("name")
+    if not isinstance(process, str) or not (name is None or isinstance(name, str)):
+        raise BadInput("send JSON {\"process\": process key, \"name\": display name}")
+    bt = manage.map_business_type(db.session, who, key, process, name)
+    return jsonify({"key": bt.key, "name": bt.name, "process": bt.process_key})

@@ -2,7 +2,8 @@
 
 One module per area: ``inbox`` (the inbox and ``/``), ``tasks`` (working one task), ``requests``
 (my requests, a new request, one request and its files), ``seals``, ``me`` (the profile:
-password, API tokens), ``verify`` (public: the seals of any PDF checked). ``present`` holds the
+password, API tokens), ``verify`` (public: the seals of any PDF checked), ``processes`` (the
+flows, their versions and the business types: designers, managers, admins). ``present`` holds the
 template filters, which only format what the views hand them.
 """
 
@@ -57,7 +58,16 @@ def data_fields() -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    from app.web import inbox, me, present, requests, seals, tasks, verify  # noqa: F401
+    from app.web import (  # noqa: F401
+        inbox,
+        me,
+        present,
+        processes,
+        requests,
+        seals,
+        tasks,
+        verify,
+    )
 
     present.init_app(app)
     app.register_blueprint(blueprint)

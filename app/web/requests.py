@@ -81,13 +81,13 @@ def _choices() -> list[dict]:
         return [{"param": "business_type", "key": bt.key, "name": bt.name,
                  "process": bt.process_key} for bt in types]
     return [{"param": "process", "key": f["key"], "name": f["name"], "process": f["key"]}
-            for f in definitions.listing(db.session)]
+            for f in definitions.listing(db.session) if f["current"]]
 
 
 def _new_request_page(chosen: str | None, error: SealflowError | None = None):
     flows = _choices()
     choice = next((c for c in flows if c["key"] == chosen), flows[0] if flows else None)
-    definition = definitions.latest(db.session, choice["process"]) if choice else None
+    definition = definitions.current(db.session, choice["process"]) if choice else None
     # A lifecycle flow (resume, void...) may be for a suspended seal; the seal page links here
     # with the seal chosen.
     statuses = (SealStatus.active,) if definition is None or definition.seal_action is None \

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from processes import audit
 from processes.db import serialize
 from processes.env import Env
-from processes.errors import InvalidProcess, NotAllowed
+from processes.errors import BadInput, InvalidProcess, NotAllowed
 from processes.flows import approval_paths
 from processes.flows.bpmn import ParsedFlow, load_flow
 from processes.flows.engine import SPECS
+from processes.limits import text_problem
 from processes.models import ProcessDefinition, User
 from processes.people.directory import Identity
 from processes.seals import policy
@@ -30,14 +31,30 @@ class Deployment:
     warnings: list[dict]
 
 
+# Process keys that name pages under /processes/ rather than a flow.
+RESERVED_KEYS = frozenset({"business-types", "new"})
+MAX_COMMENT = 2000
+
+
 def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
-           authorized_end: str | None = None, identity: Identity | None = None) -> Deployment:
+           authorized_end: str | None = None, identity: Identity | None = None,
+           comment: str | None = None) -> Deployment:
     """Validate and store a new version (or return the identical existing one).
 
     ``identity``: who deploys (None: the administrator's command line); a flow that makes or
-    changes seals (``seal_action``) is deployed only by seal administrators and admins."""
+    changes seals (``seal_action``) is deployed only by seal administrators and admins.
+    ``comment``: what changed, in the deployer's words (the version's deploy history)."""
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise BadInput(f"the comment is longer than {MAX_COMMENT} characters")
+    if comment is not None and text_problem(comment):
+        raise BadInput(f"the comment {text_problem(comment)}")
     flow: ParsedFlow = load_flow(files, authorized_end=authorized_end,
                                  max_bytes=env.max_bpmn_bytes)
+    if flow.key in RESERVED_KEYS:
+        message = f"the process key {flow.key!r} is reserved (it names a page); choose another"
+        raise InvalidProcess(message, [{"element": flow.key, "line": None, "severity": "error",
+                                        "message": message}])
     if identity is not None:
         check_may_deploy(identity, flow.seal_action)
     problems, path_warnings = approval_paths.check(flow.files, flow.key, flow.authorized_end,
@@ -59,7 +76,7 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     definition = ProcessDefinition(
         key=flow.key, version=latest + 1, name=flow.name, sha256=flow.sha256, files=flow.files,
         authorized_end=flow.authorized_end, tasks=flow.tasks, start_form=flow.start_form,
-        seal_action=flow.seal_action,
+        seal_action=flow.seal_action, comment=comment,
         deployed_by_id=actor.id if actor else None)
     session.add(definition)
     session.flush()

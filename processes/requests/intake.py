@@ -72,14 +72,15 @@ class NewRequest:
     idempotency_key: str | None = None
 
 
-# A flow's latest version, with how many business types map to it and one of them: one
-# statement (a request naming only a process has the type when exactly one maps to it).
+# A flow's current version (its latest not retired), with how many business types map to it
+# and one of them: one statement (a request naming only a process has the type when exactly one
+# maps to it).
 _MAPS_HERE = BusinessType.process_key == ProcessDefinition.key
 _LATEST_AND_TYPE = (
     select(ProcessDefinition,
            select(func.count(BusinessType.id)).where(_MAPS_HERE).scalar_subquery(),
            select(func.min(BusinessType.key)).where(_MAPS_HERE).scalar_subquery())
-    .where(ProcessDefinition.key == bindparam("key"))
+    .where(ProcessDefinition.key == bindparam("key"), definitions.NOT_RETIRED)
     .order_by(ProcessDefinition.version.desc()).limit(1))
 
 
@@ -101,7 +102,7 @@ def _definition_for(session: Session, new: NewRequest) -> tuple[ProcessDefinitio
     if new.process:
         row = session.execute(_LATEST_AND_TYPE, {"key": new.process}).one_or_none()
         if row is None:
-            raise NotFound(f"no process with key {new.process!r} is deployed")
+            raise definitions.no_current_version(session, new.process)
         definition, types, a_type = row
         return definition, a_type if types == 1 else None
     raise InvalidContent("name the flow: `process` (a process key) or `business_type`",

@@ -103,9 +103,10 @@ def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: A
 
 
 def allowed_definitions(session: Session, policy: SealPolicy) -> list[ProcessDefinition]:
-    """The latest version of every flow the policy lets this seal be used with."""
+    """The current version (latest not retired) of every flow the policy lets this seal be
+    used with."""
     latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
-        .group_by(ProcessDefinition.key)
+        .where(ProcessDefinition.retired_at.is_(None)).group_by(ProcessDefinition.key)
     if policy.business_types:
         keys = select(BusinessType.process_key).where(
             BusinessType.key.in_(policy.business_types))

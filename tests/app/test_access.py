@@ -37,6 +37,8 @@ PEOPLE = SIGNED_IN - {SYSTEM, SYSTEM_ACT_AS}  # who has a browser session (pages
 # of its seal, auditors and admins.
 SEES_REQUEST = frozenset({REQUESTER, CANDIDATE, CUSTODIAN, AUDITOR, ADMIN})
 MANAGES_SEAL = frozenset({CUSTODIAN, SEAL_ADMIN, ADMIN})
+STUDIO = frozenset({DESIGNER, MANAGER, ADMIN})  # the flows pages
+MANAGES_FLOWS = frozenset({MANAGER, ADMIN})  # retiring versions, routing business types
 
 # "METHOD rule": who may use it. Path parameters are filled by ``_path`` below.
 ACCESS: dict[str, frozenset[str]] = {
@@ -48,12 +50,16 @@ ACCESS: dict[str, frozenset[str]] = {
     "DELETE /api/v1/users/<name>/tokens/<int:token_id>": frozenset({REQUESTER, ADMIN}),
     "POST /api/v1/users/<name>/unlock": frozenset({ADMIN}),
     "GET /api/v1/business-types": SIGNED_IN,
+    "PUT /api/v1/business-types/<key>": MANAGES_FLOWS,
     "GET /api/v1/notices": SIGNED_IN,
     "POST /api/v1/notices/read": SIGNED_IN,
     "POST /api/v1/notices/<int:notice_id>/read": frozenset({REQUESTER}),  # the notice's owner
     "GET /api/v1/processes": SIGNED_IN,
     "POST /api/v1/processes": frozenset({DESIGNER, MANAGER, SEAL_ADMIN, ADMIN}),
     "POST /api/v1/processes/<key>/migrate": frozenset({ADMIN}),
+    "GET /api/v1/processes/<key>": STUDIO,
+    "POST /api/v1/processes/<key>/versions/<int:version>/retire": MANAGES_FLOWS,
+    "POST /api/v1/processes/<key>/versions/<int:version>/reinstate": MANAGES_FLOWS,
     "GET /api/v1/requests": SIGNED_IN,
     "POST /api/v1/requests": SIGNED_IN,
     "GET /api/v1/requests/<int:request_id>": SEES_REQUEST,
@@ -106,6 +112,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /seals/<int:seal_id>/seal.csr": MANAGES_SEAL,
     "POST /seals/<int:seal_id>/certificate": MANAGES_SEAL,
     "POST /seals/<int:seal_id>/status": MANAGES_SEAL,
+    "GET /processes": STUDIO,
+    "GET /processes/<key>": STUDIO,
+    "GET /processes/business-types": STUDIO,
+    "POST /processes/business-types": MANAGES_FLOWS,
+    "POST /processes/<key>/versions/<int:version>/retire": MANAGES_FLOWS,
+    "POST /processes/<key>/versions/<int:version>/reinstate": MANAGES_FLOWS,
+    "POST /processes/<key>/incidents/<int:request_id>/retry": frozenset({ADMIN}),
     "GET /tasks/<task_id>": frozenset({CANDIDATE}),
     "POST /tasks/<task_id>": frozenset({CANDIDATE}),
 }
@@ -189,6 +202,7 @@ def _path(route: str, world: World) -> str:
     return (rule.replace("<int:request_id>", str(world.request_id))
             .replace("<int:seal_id>", str(seal)).replace("<task_id>", task)
             .replace("<int:notice_id>", str(world.notice_id)).replace("<key>", "contract_seal")
+            .replace("<int:version>", "1")
             .replace("<int:token_id>", str(world.fresh_token()) if "token_id" in rule else "")
             .replace("/users/<name>/", f"/users/{REQUESTER}/")
             .replace("<name>", "signed").replace("<path:encoded>", "AAAA")
@@ -207,6 +221,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /login": {"data": {"name": "nobody", "password": "wrong"}},
     "POST /me/password": {"data": {"current_password": "", "new_password": ""}},
     "POST /me/tokens/<int:token_id>/revoke": {"data": {}},
+    "PUT /api/v1/business-types/<key>": {"json": {"process": "nope"}},
+    "POST /processes/business-types": {"data": {"key": "contract", "process": "nope"}},
 }
 # Routes whose allowed answer changes something anyway; each is called last, by its own caller.
 MUTATES = {"POST /api/v1/tasks/<task_id>/claim", "POST /api/v1/tasks/<task_id>/unclaim",
@@ -214,7 +230,13 @@ MUTATES = {"POST /api/v1/tasks/<task_id>/claim", "POST /api/v1/tasks/<task_id>/u
            "POST /notices/read", "POST /logout", "POST /me/tokens",
            "DELETE /api/v1/me/tokens/<int:token_id>",
            "DELETE /api/v1/users/<name>/tokens/<int:token_id>",
-           "POST /api/v1/users/<name>/unlock", "POST /me/tokens/<int:token_id>/revoke"}
+           "POST /api/v1/users/<name>/unlock", "POST /me/tokens/<int:token_id>/revoke",
+           # Retiring version 1 (then reinstating it): the first allowed caller does it, the
+           # next gets a 409 (or the page's message).
+           "POST /api/v1/processes/<key>/versions/<int:version>/retire",
+           "POST /api/v1/processes/<key>/versions/<int:version>/reinstate",
+           "POST /processes/<key>/versions/<int:version>/retire",
+           "POST /processes/<key>/versions/<int:version>/reinstate"}
 
 
 def _call(route: str, world: World, caller: str):
