@@ -121,7 +121,12 @@ def withdraw_request(request_id: int):
 @blueprint.post("/requests/<int:request_id>/retry")
 @commits
 def retry_request(request_id: int):
-    req = incidents.retry(db.session, identity(), request_id)
+    """Admins; optional JSON ``{variables: {name: value}}``: an incident's corrections."""
+    who = identity()
+    variables = json_body().get("variables") if request.mimetype == "application/json" else None
+    if variables is not None and not isinstance(variables, dict):
+        raise BadInput("variables must be a JSON object of the values to correct")
+    req = incidents.retry(db.session, who, request_id, variables)
     return jsonify(views.describe(db.session, req))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from app.api import parse_json
 from app.context import identity
 from app.errors import status_of
 from app.extensions import db
@@ -100,7 +101,9 @@ def reinstate_version(key: str, version: int):
 @login_required
 def retry_incident(key: str, request_id: int):
     who = studio_identity()
-    req, error = attempt(lambda: incidents.retry(db.session, who, request_id))
+    name = request.form.get("variable", "").strip()
+    corrections = {name: _value(request.form.get("value", ""))} if name else None
+    req, error = attempt(lambda: incidents.retry(db.session, who, request_id, corrections))
     if error is not None or req is None:
         flash(error.message if error else "", "error")
     elif req.status.value == "incident":
@@ -110,3 +113,11 @@ def retry_incident(key: str, request_id: int):
         flash(f"申请 #{request_id} 已重试，现为 {req.status.value} · Request #{request_id} "
               f"retried: now {req.status.value}", "success")
     return redirect(url_for("web.process_detail", key=key))
+
+
+def _value(text: str):
+    """A corrected variable's value as typed: JSON (a number, true, "text"...), else the text."""
+    try:
+        return parse_json(text)
+    except ValueError:
+        return text

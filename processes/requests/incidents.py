@@ -1,14 +1,16 @@
 """Trying again after a designer's or an operator's fix: ``incident`` and ``failed`` requests.
 
 An incident leaves the instance where it stopped (the failing task in ERROR, or a user task
-nobody could work); retrying puts failed tasks back to READY and runs on, on the request's
-current definition (possibly a fixed, migrated version). A ``failed`` request gets its grant
-back: sealing is attempted again, with every check it had the first time.
+nobody could work); retrying (after correcting variables, if need be) puts failed tasks back
+to READY and runs on, on the request's current definition (possibly a fixed, migrated
+version). A ``failed`` request gets its grant back: sealing is attempted again, with every
+check it had the first time.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import select
@@ -22,21 +24,30 @@ from processes.flows.engine import EngineIncident
 from processes.models import GrantStatus, Request, RequestStatus, SigningGrant, User, utcnow
 from processes.people.directory import Identity
 from processes.requests.advancing import advance, mark_incident
+from processes.requests.forms import check_values
 from processes.requests.intake import builtins
 from processes.seals import policy
 
 logger = logging.getLogger(__name__)
 
 
-def retry(session: Session, identity: Identity, request_id: int) -> Request:
-    """Admins: run an ``incident`` request on, or seal a ``failed`` one again."""
+def retry(session: Session, identity: Identity, request_id: int,
+          corrections: dict[str, Any] | None = None) -> Request:
+    """Admins: run an ``incident`` request on, or seal a ``failed`` one again.
+
+    ``corrections``: variables an incident's instance is given before it runs on (the value a
+    condition expected, say); not the built-ins, which are read again anyway. Audited."""
     if not identity.has_role("admin"):
         raise NotAllowed("retrying a request needs the admin role")
+    corrections = check_values([], corrections or {}, extra_allowed=True)
     req = lock_request(session, request_id)
     if req is None:
         raise NotFound(f"no request {request_id}")
     if req.status == RequestStatus.incident:
-        _resume(session, identity, req)
+        _resume(session, identity, req, corrections)
+    elif corrections:
+        raise WorkflowStateError(f"request {req.id} is {req.status.value}; variables are "
+                                 "corrected only for an incident")
     elif req.status == RequestStatus.failed:
         _reseal(session, identity, req)
     else:
@@ -45,12 +56,15 @@ def retry(session: Session, identity: Identity, request_id: int) -> Request:
     return req
 
 
-def _resume(session: Session, identity: Identity, req: Request) -> None:
+def _resume(session: Session, identity: Identity, req: Request,
+            corrections: dict[str, Any]) -> None:
     previous = req.failure
     req.status = RequestStatus.running
     req.failure = None
-    audit.record(session, "request.retried", actor=identity.user, request_id=req.id,
-                 incident=previous)
+    details: dict[str, Any] = {"incident": previous}
+    if corrections:
+        details["corrected"] = corrections
+    audit.record(session, "request.retried", actor=identity.user, request_id=req.id, **details)
     # The people may have changed since (the fix is often a new head or custodian): the
     # built-in variables are read again.
     requester = session.get_one(User, req.requester_id)
@@ -58,10 +72,11 @@ def _resume(session: Session, identity: Identity, req: Request) -> None:
                        req.document.pages if req.document is not None else 0)
     try:
         if not req.state:  # it stopped before its first wait: start it again
-            wf = engine.start(req.process, {**req.data, **current})
+            wf = engine.start(req.process, {**req.data, **corrections, **current})
         else:
             wf = engine.load(req.process, req.state)
             for task in wf.get_tasks(state=TaskState.ERROR | TaskState.READY):
+                task.data.update(corrections)
                 task.data.update(current)
                 if task.state == TaskState.ERROR:
                     task._set_state(TaskState.READY)  # SpiffWorkflow has no public retry

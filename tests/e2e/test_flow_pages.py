@@ -207,3 +207,13 @@ def test_an_admin_retries_an_incident_from_the_flow_page(org, login, pdf):
     again = root.post(retry_url, follow_redirects=True)
     assert again.status_code == 200 and "stopped again" in again.text  # not fixed yet
     assert org.alice.get(f"/api/v1/requests/{req['id']}").get_json()["status"] == "incident"
+    # A built-in is not the admin's to correct; the variable the condition expected is.
+    refused = root.post(retry_url, data={"variable": "requester", "value": '"root"'},
+                        follow_redirects=True)
+    assert "built-in" in refused.text
+    fixed = root.post(retry_url, data={"variable": "risk_score", "value": "1"},
+                      follow_redirects=True)
+    assert fixed.status_code == 200 and "retried" in fixed.text
+    assert org.alice.get(f"/api/v1/requests/{req['id']}").get_json()["status"] == "sealed"
+    retried = audit_events(org.alice.client.application, "request.retried")
+    assert [e.details.get("corrected") for e in retried] == [None, {"risk_score": 1}]

@@ -95,3 +95,17 @@ def test_a_failed_sealing_is_retried_by_an_admin(org, pdf, api, app):
     assert resp.status_code == 200 and resp.get_json()["status"] == "authorized"
     runner(app).sweep()
     assert org.alice.get(f"/api/v1/requests/{req['id']}").get_json()["status"] == "sealed"
+
+
+def test_an_admin_corrects_a_variable_with_the_retry(org, pdf, api):
+    assert deploy_bytes(org.designer, {"fragile.bpmn": BAD_CONDITION}).status_code == 201
+    req = submit(org.alice, org.seal_id, pdf, process="fragile", data={}).get_json()
+    approve(org.carol)
+    admin = api("root", roles=["admin"])
+    url = f"/api/v1/requests/{req['id']}/retry"
+    assert admin.post(url, json={"variables": [1]}).status_code == 400
+    builtin = admin.post(url, json={"variables": {"seal_custodians": ["root"]}})
+    assert builtin.status_code == 422
+    assert org.alice.post(url, json={"variables": {"risk_score": 1}}).status_code == 403
+    fixed = admin.post(url, json={"variables": {"risk_score": 5}})
+    assert fixed.status_code == 200 and fixed.get_json()["status"] in ("authorized", "sealed")
