@@ -75,13 +75,16 @@ def _new_request() -> NewRequest:
 
 
 def _choices() -> list[dict]:
-    """What a requester picks: the business types (合同用印...), or the flows if none is mapped."""
+    """What a requester picks: the business types (合同用印...), or the flows if none is mapped;
+    only flows with a version not retired (which new requests start on)."""
+    live = [f for f in definitions.listing(db.session) if f["current"]]
     types = definitions.business_types(db.session)
     if types:
+        keys = {f["key"] for f in live}
         return [{"param": "business_type", "key": bt.key, "name": bt.name,
-                 "process": bt.process_key} for bt in types]
+                 "process": bt.process_key} for bt in types if bt.process_key in keys]
     return [{"param": "process", "key": f["key"], "name": f["name"], "process": f["key"]}
-            for f in definitions.listing(db.session) if f["current"]]
+            for f in live]
 
 
 def _new_request_page(chosen: str | None, error: SealflowError | None = None):

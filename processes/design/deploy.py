@@ -69,6 +69,10 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
                                         ProcessDefinition.sha256 == flow.sha256)
     ).scalar_one_or_none()
     if existing is not None:
+        if existing.retired_at is not None:  # the no-op would otherwise look like a deploy
+            warnings.append({"element": None, "line": None, "severity": "warning",
+                             "message": f"these files are version {existing.version}, which "
+                                        "is retired: reinstate it to start requests on it"})
         return Deployment(existing, False, warnings)
     latest = session.execute(
         select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == flow.key)

@@ -217,3 +217,18 @@ def test_an_admin_retries_an_incident_from_the_flow_page(org, login, pdf):
     assert org.alice.get(f"/api/v1/requests/{req['id']}").get_json()["status"] == "sealed"
     retried = audit_events(org.alice.client.application, "request.retried")
     assert [e.details.get("corrected") for e in retried] == [None, {"risk_score": 1}]
+
+
+def test_a_flow_with_every_version_retired_is_offered_to_no_requester(org, api, login):
+    manager = api("mia", roles=["manager"])
+    assert manager.put("/api/v1/business-types/contract",
+                       json={"process": "contract_seal", "name": "合同用印"}).status_code == 200
+    alice = login("alice")
+    assert "合同用印" in alice.get("/requests/new").text
+    assert manager.post("/api/v1/processes/contract_seal/versions/1/retire").status_code == 200
+    page = alice.get("/requests/new")
+    assert page.status_code == 200 and "合同用印" not in page.text
+    # Deploying the retired version's files again is a no-op that says so.
+    again = deploy_bytes(org.designer, contract_files())
+    assert again.status_code == 200 and again.get_json()["version"] == 1
+    assert any("retired" in w["message"] for w in again.get_json()["warnings"])
