@@ -29,6 +29,9 @@ class FlowSummary:
     latest: int
     versions: int
     business_types: list[BusinessType] = field(default_factory=list)
+    running: int = 0
+    """Requests on any of its versions still in the flow (incidents included)."""
+    incidents: int = 0
 
 
 @dataclass
@@ -68,6 +71,14 @@ def flows(session: Session) -> list[FlowSummary]:
     for bt in session.execute(select(BusinessType).order_by(BusinessType.key)).scalars():
         if bt.process_key in found:
             found[bt.process_key].business_types.append(bt)
+    for key, status, n in session.execute(
+            select(ProcessDefinition.key, Request.status, func.count())
+            .join(ProcessDefinition, ProcessDefinition.id == Request.process_id)
+            .where(Request.status.in_(IN_FLIGHT))
+            .group_by(ProcessDefinition.key, Request.status)).all():
+        found[key].running += n
+        if status == RequestStatus.incident:
+            found[key].incidents += n
     return list(found.values())
 
 

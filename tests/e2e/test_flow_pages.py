@@ -198,6 +198,8 @@ def test_an_admin_retries_an_incident_from_the_flow_page(org, login, pdf):
     req = submit(org.alice, org.seal_id, pdf, process="fragile", data={}).get_json()
     approve(org.carol)
     dana = login("dana")
+    overview = dana.get("/processes").text
+    assert 'href="/processes/fragile#incidents">1</a>' in overview
     page = dana.get("/processes/fragile")
     assert f'href="/requests/{req["id"]}"' in page.text and "risk_score" in page.text
     retry_url = f"/processes/fragile/incidents/{req['id']}/retry"
