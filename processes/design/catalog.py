@@ -17,6 +17,8 @@ from processes.models import BusinessType, ProcessDefinition, Request, RequestSt
 # the others have left it (authorized ones are sealing, whatever the flow does next).
 IN_FLIGHT = (RequestStatus.running, RequestStatus.halted, RequestStatus.incident)
 
+_IN_FLIGHT_NAMES = frozenset(s.value for s in IN_FLIGHT)
+
 INCIDENTS_SHOWN = 100
 
 
@@ -42,8 +44,17 @@ class VersionView:
     files: list[tuple[str, str]]
     """(file name, SHA-256 of its text as stored, UTF-8) per file deployed together."""
     counts: dict[str, int]
+    """Its requests by status."""
     running: int
     finished: int
+
+    @property
+    def running_by_status(self) -> dict[str, int]:
+        return {s: n for s, n in self.counts.items() if s in _IN_FLIGHT_NAMES}
+
+    @property
+    def finished_by_status(self) -> dict[str, int]:
+        return {s: n for s, n in self.counts.items() if s not in _IN_FLIGHT_NAMES}
 
 
 @dataclass
