@@ -103,7 +103,8 @@ def retry_incident(key: str, request_id: int):
     who = studio_identity()
     name = request.form.get("variable", "").strip()
     corrections = {name: _value(request.form.get("value", ""))} if name else None
-    req, error = attempt(lambda: incidents.retry(db.session, who, request_id, corrections))
+    req, error = attempt(lambda: incidents.retry(db.session, who, request_id, corrections,
+                                                        process_key=key))
     if error is not None or req is None:
         flash(error.message if error else "", "error")
     elif req.status.value == "incident":

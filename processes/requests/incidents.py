@@ -32,17 +32,20 @@ logger = logging.getLogger(__name__)
 
 
 def retry(session: Session, identity: Identity, request_id: int,
-          corrections: dict[str, Any] | None = None) -> Request:
+          corrections: dict[str, Any] | None = None, *,
+          process_key: str | None = None) -> Request:
     """Admins: run an ``incident`` request on, or seal a ``failed`` one again.
 
     ``corrections``: variables an incident's instance is given before it runs on (the value a
-    condition expected, say); not the built-ins, which are read again anyway. Audited."""
+    condition expected, say); not the built-ins, which are read again anyway. Audited.
+    ``process_key``: the flow the caller retries it from (a flow's page); another's is 404."""
     if not identity.has_role("admin"):
         raise NotAllowed("retrying a request needs the admin role")
     corrections = check_values([], corrections or {}, extra_allowed=True)
     req = lock_request(session, request_id)
-    if req is None:
-        raise NotFound(f"no request {request_id}")
+    if req is None or process_key not in (None, req.process.key):
+        raise NotFound(f"no request {request_id}" + (f" of flow {process_key}"
+                                                       if process_key else ""))
     if req.status == RequestStatus.incident:
         _resume(session, identity, req, corrections)
     elif corrections:

@@ -206,6 +206,7 @@ def test_an_admin_retries_an_incident_from_the_flow_page(org, login, pdf):
     assert retry_url not in page.text and dana.post(retry_url).status_code == 403
     root = _with_role(org, login, "root", "admin")
     assert retry_url in root.get("/processes/fragile").text
+    assert root.post(f"/processes/contract_seal/incidents/{req['id']}/retry").status_code == 404
     again = root.post(retry_url, follow_redirects=True)
     assert again.status_code == 200 and "stopped again" in again.text  # not fixed yet
     assert org.alice.get(f"/api/v1/requests/{req['id']}").get_json()["status"] == "incident"
