@@ -7,26 +7,24 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session
 
 import signer
 from processes import audit, documents
-from processes.db import insert_now, is_writer, serialize_on, update_now
+from processes.db import insert_now, serialize_on, update_now
 from processes.env import Env
 from processes.errors import (
     BadInput,
     InvalidContent,
     NotAllowed,
-    NotFound,
     SealflowError,
     WorkflowStateError,
 )
-from processes.flows import definitions, engine
+from processes.flows import engine
 from processes.flows.engine import EngineIncident
 from processes.models import (
-    BusinessType,
     Document,
     Group,
     IdempotencyKey,
@@ -35,7 +33,6 @@ from processes.models import (
     Request,
     RequestStatus,
     Seal,
-    SealStatus,
     User,
     utcnow,
 )
@@ -48,10 +45,11 @@ from processes.requests.advancing import (
     mark_incident,
     settle_new,
 )
+from processes.requests.filing_reads import definition_for, seal_for
 from processes.requests.forms import check_values
 from processes.requests.queries import get_visible
-from processes.seal_models import Authority, SealPolicy
-from processes.seals import approvals, authority, policy
+from processes.seal_models import SealPolicy
+from processes.seals import approvals, policy
 
 logger = logging.getLogger(__name__)
 
@@ -72,43 +70,6 @@ class NewRequest:
     idempotency_key: str | None = None
 
 
-# A flow's current version (its latest not retired), with how many business types map to it
-# and one of them: one statement (a request naming only a process has the type when exactly one
-# maps to it).
-_MAPS_HERE = BusinessType.process_key == ProcessDefinition.key
-_LATEST_AND_TYPE = (
-    select(ProcessDefinition,
-           select(func.count(BusinessType.id)).where(_MAPS_HERE).scalar_subquery(),
-           select(func.min(BusinessType.key)).where(_MAPS_HERE).scalar_subquery())
-    .where(ProcessDefinition.key == bindparam("key"), definitions.NOT_RETIRED)
-    .order_by(ProcessDefinition.version.desc()).limit(1))
-
-
-def _definition_for(session: Session, new: NewRequest) -> tuple[ProcessDefinition, str | None]:
-    """The flow and the business type of a new request. The business type comes from the
-    mapping of business types to flows: one named must map to the process named with it, and a
-    request naming only a process has the type that maps to it (when exactly one does)."""
-    if new.business_type:
-        bt = session.execute(select(BusinessType).where(
-            BusinessType.key == new.business_type)).scalar_one_or_none()
-        if bt is None:
-            raise InvalidContent(f"unknown business type {new.business_type!r}",
-                                 [{"field": "business_type", "message": "unknown"}])
-        if new.process and new.process != bt.process_key:
-            message = (f"business type {bt.key!r} is handled by flow {bt.process_key!r}, "
-                       f"not {new.process!r}")
-            raise InvalidContent(message, [{"field": "business_type", "message": message}])
-        return definitions.latest(session, bt.process_key), bt.key
-    if new.process:
-        row = session.execute(_LATEST_AND_TYPE, {"key": new.process}).one_or_none()
-        if row is None:
-            raise definitions.no_current_version(session, new.process)
-        definition, types, a_type = row
-        return definition, a_type if types == 1 else None
-    raise InvalidContent("name the flow: `process` (a process key) or `business_type`",
-                         [{"field": "process", "message": "process or business_type is required"}])
-
-
 # The requester's groups and each one's head, in one statement.
 _GROUPS_AND_HEADS = (select(Group.key, User.name)
                      .join(Membership, Membership.group_id == Group.id)
@@ -126,61 +87,6 @@ def builtins(session: Session, requester: User, seal, business_type: str | None,
             "seal_type": seal.type if seal is not None else None,
             "seal_custodians": [u.name for u in seal.custodians] if seal is not None else [],
             "document_pages": pages}
-
-
-@dataclass(frozen=True)
-class FilingSeal:
-    """The seal a request is for, its policy (None: it has none), and what a refusal depends
-    on (``_SEAL_STATE``'s columns), all from one row."""
-
-    seal: Seal
-    policy: SealPolicy | None
-    state: tuple[Any, ...]
-
-
-# The seal (its custodians joined: the instance's data names them; not its key or pictures,
-# which filing never reads), its policy, and what a refusal depends on as the row says it (the
-# seal object may be older, from this session's identity map): one statement, not four.
-_FILING_SEAL = (
-    select(Seal, SealPolicy, Seal.status, SealPolicy.updated_at)
-    .outerjoin(SealPolicy, SealPolicy.seal_id == Seal.id)
-    .where(Seal.id == bindparam("sid"))
-    .options(joinedload(Seal.custodians),
-             defer(Seal.key_pem), defer(Seal.csr_pem), defer(Seal.appearance_pdf),
-             defer(Seal.appearance_png)))
-_FILING_SEAL_SHARED = _FILING_SEAL.with_for_update(read=True, of=Seal).execution_options(
-    populate_existing=True)
-
-
-def _seal_for(session: Session, definition: ProcessDefinition,
-              seal_id: int | None) -> FilingSeal | None:
-    """The seal a request is for: an active one to use; for a lifecycle flow, the seal it
-    changes (any status the change can start from), or none for a flow that makes one."""
-    if definition.seal_action == "make":
-        if seal_id is not None:
-            raise InvalidContent("a request to make a seal names no existing seal",
-                                 [{"field": "seal", "message": "must be empty"}])
-        return None
-    if seal_id is None:
-        raise InvalidContent("seal is required", [{"field": "seal", "message": "required"}])
-    # A writer holds the row (FOR SHARE) against a change of the seal to its commit.
-    row = session.execute(_FILING_SEAL_SHARED if is_writer() else _FILING_SEAL,
-                          {"sid": seal_id}).unique().one_or_none()
-    if row is None or row[0].system:
-        raise NotFound(f"no seal {seal_id}")
-    seal, seal_policy, status, policy_changed = row
-    usable = (SealStatus.active,) if definition.seal_action is None else (
-        SealStatus.active, SealStatus.suspended)
-    if status not in usable:
-        raise InvalidContent(f"seal {seal.id} is {status.value} and cannot be used",
-                             [{"field": "seal", "message": f"seal is {status.value}"}])
-    if definition.seal_action == "resume":
-        # Said now rather than after every approver has worked on it: no flow lifts an
-        # administrator's suspension (checked again when the change is made).
-        refused = authority.refusal(session, seal, SealStatus.active, Authority.flow)
-        if refused is not None:
-            raise refused
-    return FilingSeal(seal, seal_policy, (status, policy_changed))
 
 
 @dataclass(frozen=True)
@@ -265,8 +171,8 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
     earlier = _earlier(session, identity, new)
     if earlier is not None:
         return Prepared(earlier=earlier)
-    definition, business_type = _definition_for(session, new)
-    filing_seal = _seal_for(session, definition, new.seal_id)
+    definition, business_type = definition_for(session, new.process, new.business_type)
+    filing_seal = seal_for(session, definition, new.seal_id)
     seal = filing_seal.seal if filing_seal is not None else None
     pages, doc = 0, None
     if definition.seal_action is None:

@@ -176,8 +176,8 @@ def check_use(session: Session, seal: Seal, requester: User, business_type: str 
     now = now or utcnow()
     _check_window(policy, now)
     if policy.business_types:
-        # The request's type comes from the mapping (requests._definition_for): none when no
-        # type, or several, map to its flow; then the seal's rule cannot be met.
+        # The request's type comes from the mapping (filing_reads.definition_for): none when
+        # no type, or several, map to its flow; then the seal's rule cannot be met.
         if business_type is None:
             raise _refuse("business_types", f"seal {seal.id} may be used only for business "
                           f"types {', '.join(policy.business_types)}: name the request's "
