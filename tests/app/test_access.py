@@ -54,6 +54,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /api/v1/processes": SIGNED_IN,
     "POST /api/v1/processes": frozenset({DESIGNER, MANAGER, SEAL_ADMIN, ADMIN}),
     "POST /api/v1/processes/<key>/migrate": frozenset({ADMIN}),
+    "POST /api/v1/processes/dry-run": frozenset({DESIGNER, MANAGER, ADMIN}),
     "GET /api/v1/requests": SIGNED_IN,
     "POST /api/v1/requests": SIGNED_IN,
     "GET /api/v1/requests/<int:request_id>": SEES_REQUEST,

@@ -1,0 +1,214 @@
+"""The dry run (POST /api/v1/processes/dry-run): the route a request would take through the
+shipped contract flow or an unsaved one, with its people, DMN rules, timers and end; a loop
+capped; nothing stored, nothing sent."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from processes import signals
+from processes.models import Base
+from tests.conftest import CONTRACT_BPMN
+
+CONTRACT_DMN = CONTRACT_BPMN.parent / "contract_routing.dmn"
+DATA = Path(__file__).parent / "data"
+LOOP = DATA / "revision_loop" / "revision_loop.bpmn"
+TIMERS = DATA / "timer_escalation" / "timer_escalation.bpmn"
+
+
+def _dry_run(client, files: dict[str, bytes] | None = None, **fields: Any):
+    form: dict[str, Any] = {k: json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+                            for k, v in fields.items()}
+    if files:
+        form["file"] = [(io.BytesIO(b), n) for n, b in files.items()]
+    started = time.perf_counter()
+    resp = client.post("/api/v1/processes/dry-run", data=form,
+                       content_type="multipart/form-data")
+    print(f"dry run answered in {(time.perf_counter() - started) * 1000:.1f} ms")
+    return resp
+
+
+def _steps(body: dict) -> list[str]:
+    return [step["element_id"] for step in body["route"]]
+
+
+def _step(body: dict, element: str) -> dict:
+    return next(step for step in body["route"] if step["element_id"] == element)
+
+
+def _counts(app) -> dict[str, int]:
+    with app.app_context():
+        return {t.name: db.session.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                for t in Base.metadata.sorted_tables}
+
+
+def test_a_large_contract_routes_through_legal_and_names_its_people(org):
+    resp = _dry_run(org.designer, process="contract_seal", requester="alice", seal=org.seal_id,
+                    data={"amount": 2_000_000, "purpose": "采购合同"})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["problems"] == []
+    route = _steps(body)
+    assert route.index("dept_head_approve") < route.index("route_contract") \
+        < route.index("legal_review") < route.index("custodian_approve")
+    assert _step(body, "dept_head_approve")["people"] == ["bob"]  # ${requester_heads}
+    assert _step(body, "legal_review")["people"] == ["lily"]  # the lane 法务部 names the group
+    assert _step(body, "custodian_approve")["people"] == ["carol"]  # ${seal_custodians}
+    assert _step(body, "legal_review")["decision"] == "approve"
+    routing = _step(body, "route_contract")
+    assert routing["kind"] == "businessRuleTask"
+    assert routing["rule"]["id"] == "Rule_contract_large"
+    assert routing["result"] == {"needs_legal": True}
+    assert body["end"] == {"element_id": "end_authorized", "authorized": True}
+
+
+def test_a_small_contract_skips_legal(org):
+    resp = _dry_run(org.designer, process="contract_seal", requester="alice", seal=org.seal_id,
+                    data={"amount": 5000, "purpose": "采购合同"})
+    body = resp.get_json()
+    assert "legal_review" not in _steps(body)
+    assert _step(body, "route_contract")["rule"]["id"] == "Rule_contract_small"
+    assert body["end"]["authorized"] is True
+
+
+def test_a_rejection_ends_at_the_rejected_end(org):
+    resp = _dry_run(org.designer, process="contract_seal", requester="alice", seal=org.seal_id,
+                    data={"amount": 2_000_000, "purpose": "采购合同"},
+                    decisions={"legal_review": "reject"})
+    body = resp.get_json()
+    assert _step(body, "legal_review")["decision"] == "reject"
+    assert "custodian_approve" not in _steps(body)
+    assert body["end"] == {"element_id": "end_rejected", "authorized": False}
+
+
+def test_unsaved_files_run_as_drawn_a_lower_threshold_routes_to_legal(org):
+    bpmn = CONTRACT_BPMN.read_bytes()
+    lowered = CONTRACT_DMN.read_bytes().replace(b"1000000", b"500000")
+    data = {"amount": 600_000, "purpose": "采购合同"}
+    files = {"contract_seal.bpmn": bpmn, "contract_routing.dmn": lowered}
+    drawn = _dry_run(org.designer, files, requester="alice", seal=org.seal_id, data=data)
+    assert drawn.status_code == 200, drawn.get_json()
+    assert "legal_review" in _steps(drawn.get_json())
+    assert drawn.get_json()["process"] == {"key": "contract_seal", "version": None}
+    deployed = _dry_run(org.designer, process="contract_seal", requester="alice",
+                        seal=org.seal_id, data=data)
+    assert "legal_review" not in _steps(deployed.get_json())
+
+
+def test_a_loop_is_capped_and_reported(org, make_seal):
+    files = {"revision_loop.bpmn": LOOP.read_bytes()}
+    resp = _dry_run(org.designer, files, requester="alice", seal=org.seal_id,
+                    decisions={"review": "return"}, max_steps=7)
+    body = resp.get_json()
+    assert resp.status_code == 200, body
+    assert body["end"] is None
+    tasks = [s for s in body["route"] if s["kind"] == "userTask"]
+    assert [s["element_id"] for s in tasks] == ["review", "revise"] * 4
+    assert [s.get("decision") for s in tasks[::2]] == ["return"] * 4
+    assert "decision" not in tasks[-1]  # reached when the cap ended the run
+    assert _step(body, "revise")["people"] == ["alice"]  # the requester's own task
+    assert any("stopped after 7 tasks" in p["message"] for p in body["problems"])
+
+    # Decisions per visit: returned once, then approved.
+    resp = _dry_run(org.designer, files, requester="alice", seal=org.seal_id,
+                    decisions={"review": ["return", "approve"]})
+    body = resp.get_json()
+    assert [s["element_id"] for s in body["route"] if s["kind"] == "userTask"] == \
+        ["review", "revise", "review"]
+    assert body["end"] == {"element_id": "authorized", "authorized": True}
+
+
+def test_timers_are_listed_with_their_due_time_not_fired_unless_told(org, api):
+    api("mia", groups=["managers"])
+    files = {"timer_escalation.bpmn": TIMERS.read_bytes()}
+    resp = _dry_run(org.designer, files, requester="alice", seal=org.seal_id)
+    body = resp.get_json()
+    assert resp.status_code == 200, body
+    escalate = _step(body, "escalate_after_3d")
+    assert escalate["fired"] is False and escalate["due_at"]
+    assert _step(body, "head_approve")["due_at"]  # camunda:dueDate P2D
+    assert "manager_approve" not in _steps(body)
+    # The approval leads to a one-hour wait: the run stops there, saying so.
+    assert body["end"] is None
+    assert [p["element"] for p in body["problems"]] == ["cooling_off"]
+
+    resp = _dry_run(org.designer, files, requester="alice", seal=org.seal_id,
+                    decisions={"escalate_after_3d": "fire", "cooling_off": "fire"})
+    body = resp.get_json()
+    assert _step(body, "escalate_after_3d")["fired"] is True
+    assert _step(body, "manager_approve")["people"] == ["mia"]
+    head = _step(body, "head_approve")  # reached, then taken away by the escalation
+    assert (head["people"], head.get("cancelled"), head.get("decision")) == (["bob"], True, None)
+    assert body["end"] == {"element_id": "authorized", "authorized": True}
+    assert body["problems"] == []
+
+
+def test_broken_xml_answers_422_with_the_problems(org):
+    resp = _dry_run(org.designer, {"broken.bpmn": b"<bpmn:definitions><unclosed>"})
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["problems"]
+
+
+def test_only_designers_managers_and_admins_dry_run(org, api):
+    resp = _dry_run(org.alice, process="contract_seal", seal=org.seal_id,
+                    data={"amount": 5000, "purpose": "x"})
+    assert resp.status_code == 403
+    manager = api("mona", roles=["manager"])
+    resp = _dry_run(manager, process="contract_seal", requester="alice", seal=org.seal_id,
+                    data={"amount": 5000, "purpose": "x"})
+    assert resp.status_code == 200
+
+
+def test_bad_input_is_422(org):
+    resp = _dry_run(org.designer, process="contract_seal", requester="nobody",
+                    seal=org.seal_id, data={"amount": 5000, "purpose": "x"})
+    assert resp.status_code == 422
+    resp = _dry_run(org.designer, process="contract_seal", requester="alice",
+                    seal=org.seal_id, data={"purpose": "x"})  # amount is required
+    assert resp.status_code == 422
+    resp = _dry_run(org.designer, process="contract_seal", requester="alice",
+                    seal=org.seal_id, data={"amount": 5000, "purpose": "x"},
+                    decisions={"dept_head_approve": "maybe"})
+    assert resp.status_code == 422
+
+
+def test_nothing_is_stored_and_nothing_is_sent(app, org, monkeypatch):
+    sent: list[str] = []
+    for name in ("grant_created", "request_finished", "task_created", "timer_armed",
+                 "lifecycle_authorized"):
+        monkeypatch.setattr(signals, name, _Recorder(name, sent))
+    before = _counts(app)
+    for decisions in ({}, {"custodian_approve": "reject"}):
+        resp = _dry_run(org.designer, process="contract_seal", requester="alice",
+                        seal=org.seal_id, data={"amount": 2_000_000, "purpose": "采购合同"},
+                        decisions=decisions)
+        assert resp.status_code == 200
+    assert _counts(app) == before
+    assert sent == []
+
+
+class _Recorder:
+    def __init__(self, name: str, sent: list[str]) -> None:
+        self.name, self.sent = name, sent
+
+    def send(self, *args: Any, **kwargs: Any) -> None:
+        self.sent.append(self.name)
+
+
+@pytest.mark.parametrize("amount", [5000, 2_000_000])
+def test_a_shipped_flow_answers_at_once(org, amount, capsys):
+    _dry_run(org.designer, process="contract_seal", requester="alice", seal=org.seal_id,
+             data={"amount": amount, "purpose": "x"})  # the first run parses the flow
+    resp = _dry_run(org.designer, process="contract_seal", requester="alice",
+                    seal=org.seal_id, data={"amount": amount, "purpose": "x"})
+    assert resp.status_code == 200
+    with capsys.disabled():
+        print(capsys.readouterr().out.strip().splitlines()[-1])
