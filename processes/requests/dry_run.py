@@ -100,6 +100,15 @@ def _flow(session: Session, env: Env, given: DryRunInput) -> _Flow:
                  definition.seal_action)
 
 
+def _business_type(session: Session, key: str, named: str | None) -> str | None:
+    """As a request gets it: the type named, or else the one type mapped to the flow."""
+    if named:
+        return named
+    types = session.execute(select(BusinessType.key).where(
+        BusinessType.process_key == key).limit(2)).scalars().all()
+    return types[0] if len(types) == 1 else None
+
+
 def _requester(session: Session, identity: Identity, name: str | None) -> User:
     if not name:
         return identity.user
@@ -338,8 +347,8 @@ def dry_run(session: Session, env: Env, identity: Identity, given: DryRunInput) 
     seal = _seal(session, given.seal)
     decisions = _check_decisions(given.decisions)
     data = check_values(flow.start_form, given.data or {}, extra_allowed=True)
-    variables = {**data, **builtins(session, requester, seal, given.business_type,
-                                    given.pages)}
+    business_type = _business_type(session, flow.key, given.business_type)
+    variables = {**data, **builtins(session, requester, seal, business_type, given.pages)}
     variables.update(lifecycle_requests.plan(session, flow.seal_action, data))
     run = _Run(session, flow, requester, decisions, max(1, min(given.max_steps, STEP_CEILING)))
     if seal is None and flow.seal_action != "make":
@@ -384,5 +393,6 @@ def dry_run(session: Session, env: Env, identity: Identity, given: DryRunInput) 
     for element in unused:
         run.problem(element, f"decisions name '{element}', which the run never reached",
                     severity="warning")
-    return {"process": {"key": flow.key, "version": flow.version}, "route": run.route,
+    return {"process": {"key": flow.key, "version": flow.version},
+            "business_type": business_type, "requester": requester.name, "route": run.route,
             "end": end, "problems": run.problems, "steps": steps}

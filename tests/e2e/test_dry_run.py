@@ -162,9 +162,17 @@ def test_only_designers_managers_and_admins_dry_run(org, api):
                     data={"amount": 5000, "purpose": "x"})
     assert resp.status_code == 403
     manager = api("mona", roles=["manager"])
-    resp = _dry_run(manager, process="contract_seal", requester="alice", seal=org.seal_id,
-                    data={"amount": 5000, "purpose": "x"})
-    assert resp.status_code == 200
+    resp = manager.post("/api/v1/processes/dry-run", json={  # a JSON body does too
+        "process": "contract_seal", "version": 1, "seal": org.seal_id,
+        "data": {"amount": 5000, "purpose": "x"}, "decisions": {"custodian_approve": "reject"}})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["requester"] == "mona"  # by default, the caller
+    # mona is in no group: ${requester_heads} names no one, and a request would stop there.
+    assert body["route"][-1]["element_id"] == "dept_head_approve"
+    assert body["end"] is None
+    assert [p["element"] for p in body["problems"]] == ["dept_head_approve", "custodian_approve"]
+    assert "no one may work" in body["problems"][0]["message"]
 
 
 def test_bad_input_is_422(org):
