@@ -13,6 +13,7 @@ from app.transactions import reads_first
 from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent, NotAllowed
 from processes.requests import dry_run
+from processes.requests.dry_run_input import MAX_STEPS, DryRunInput
 
 
 def _field(body: dict[str, Any], name: str) -> Any:
@@ -49,7 +50,7 @@ def _number(body: dict[str, Any], name: str, *, low: int = 1) -> int | None:
     return int_arg(value, name, low=low)
 
 
-def _input() -> dry_run.DryRunInput:
+def _input() -> DryRunInput:
     body = json_body() if request.is_json else {}
     files: dict[str, bytes] = {}
     for i, upload in enumerate(request.files.getlist("file")):
@@ -61,12 +62,12 @@ def _input() -> dry_run.DryRunInput:
         if value is not None and not isinstance(value, dict):
             raise InvalidContent(f"{name} must be a JSON object",
                                  [{"field": name, "message": "must be a JSON object"}])
-    return dry_run.DryRunInput(
+    return DryRunInput(
         files=files or None, authorized_end=_text(body, "authorized_end"),
         process=_text(body, "process"), version=_number(body, "version"),
         business_type=_text(body, "business_type"), requester=_text(body, "requester"),
         seal=_number(body, "seal"), data=data or {}, decisions=decisions or {},
-        max_steps=_number(body, "max_steps") or dry_run.MAX_STEPS,
+        max_steps=_number(body, "max_steps") or MAX_STEPS,
         pages=_number(body, "pages") or 1)
 
 

@@ -1,11 +1,11 @@
-"""The dry run (its API view: app/api/dry_run.py): the route a request would take through a
-flow, deployed or not yet, with the people resolved against today's users and groups, worked
-by the real engine on an instance that is never stored. Nothing is written, sealed or sent: no
-row, no audit event, no signal (those come only from ``advancing``, which it never calls)."""
+"""The dry run (its API view: app/api/dry_run.py; its input, checked: dry_run_input.py): the
+route a request would take through a flow, deployed or not yet, with the people resolved
+against today's users and groups, worked by the real engine on an instance that is never
+stored. Nothing is written, sealed or sent: no row, no audit event, no signal (those come only
+from ``advancing``, which it never calls)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -16,138 +16,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes.env import Env
-from processes.errors import InvalidContent, InvalidProcess, NotFound
-from processes.flows import approval_paths, engine
-from processes.flows.bpmn import load_flow, spec_metadata
+from processes.flows import engine
+from processes.flows.bpmn import spec_metadata
 from processes.flows.engine import EngineIncident
 from processes.flows.feel import DmnError
 from processes.flows.spiff import DecisionTableTask, MessageDefinition
 from processes.flows.timer_events import fire_now, is_timer, timer_due
-from processes.models import BusinessType, ProcessDefinition, Seal, User
-from processes.people.directory import Identity, get_user
+from processes.models import User
+from processes.people.directory import Identity
 from processes.requests import inbox, lifecycle_requests
-from processes.requests.forms import DECISIONS, check_values
+from processes.requests.dry_run_input import (
+    STEP_CEILING,
+    TIMER_CHOICES,
+    DryRunInput,
+    Flow,
+    business_type_of,
+    check_decisions,
+    flow_of,
+    refusal,
+    requester_of,
+    seal_of,
+)
+from processes.requests.forms import check_values
 from processes.requests.intake import builtins
-
-MAX_STEPS = 100
-"""Tasks a dry run completes unless told otherwise (a flow that loops ends there)."""
-STEP_CEILING = 1000
-TIMER_CHOICES = ("fire", "wait")
-
-
-@dataclass
-class DryRunInput:
-    """What to run: unsaved ``files`` (checked as a deploy checks them), or a deployed
-    ``process`` (``version``: the latest when None), or the flow ``business_type`` maps to."""
-
-    files: dict[str, bytes] | None = None
-    authorized_end: str | None = None
-    process: str | None = None
-    version: int | None = None
-    business_type: str | None = None
-    requester: str | None = None
-    seal: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    decisions: dict[str, Any] = field(default_factory=dict)
-    max_steps: int = MAX_STEPS
-    pages: int = 1
-
-
-@dataclass(frozen=True)
-class _Flow:
-    key: str
-    version: int | None
-    specs: tuple[Any, dict]
-    tasks: dict[str, dict[str, Any]]
-    authorized_end: str
-    start_form: list[dict[str, Any]]
-    seal_action: str | None
-
-
-def _flow(session: Session, env: Env, given: DryRunInput) -> _Flow:
-    if given.files:
-        parsed = load_flow(given.files, authorized_end=given.authorized_end,
-                           max_bytes=env.max_bpmn_bytes)
-        problems, warnings = approval_paths.check(parsed.files, parsed.key,
-                                                  parsed.authorized_end, parsed.tasks)
-        if problems:
-            raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
-                                 [p.as_dict() for p in problems + parsed.warnings + warnings])
-        return _Flow(parsed.key, None, (parsed.spec, parsed.subprocess_specs), parsed.tasks,
-                     parsed.authorized_end, parsed.start_form, parsed.seal_action)
-    key = given.process
-    if key is None and given.business_type:
-        key = session.execute(select(BusinessType.process_key).where(
-            BusinessType.key == given.business_type)).scalar_one_or_none()
-        if key is None:
-            raise InvalidContent(f"unknown business type {given.business_type!r}",
-                                 [{"field": "business_type", "message": "unknown"}])
-    if key is None:
-        raise InvalidContent("name the flow: `file` parts (unsaved BPMN/DMN), `process` or "
-                             "`business_type`",
-                             [{"field": "process", "message": "file, process or business_type "
-                               "is required"}])
-    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
-    stmt = (stmt.where(ProcessDefinition.version == given.version) if given.version is not None
-            else stmt.order_by(ProcessDefinition.version.desc()).limit(1))
-    definition = session.execute(stmt).scalar_one_or_none()
-    if definition is None:
-        raise NotFound(f"no process {key!r}" + (f" version {given.version}"
-                                                if given.version is not None else "")
-                       + " is deployed")
-    return _Flow(definition.key, definition.version, engine.SPECS.get(definition),
-                 definition.tasks, definition.authorized_end, definition.start_form,
-                 definition.seal_action)
-
-
-def _business_type(session: Session, key: str, named: str | None) -> str | None:
-    """As a request gets it: the type named, or else the one type mapped to the flow."""
-    if named:
-        return named
-    types = session.execute(select(BusinessType.key).where(
-        BusinessType.process_key == key).limit(2)).scalars().all()
-    return types[0] if len(types) == 1 else None
-
-
-def _requester(session: Session, identity: Identity, name: str | None) -> User:
-    if not name:
-        return identity.user
-    try:
-        return get_user(session, name)
-    except NotFound:
-        raise InvalidContent(f"no user named {name!r}",
-                             [{"field": "requester", "message": "unknown user"}]) from None
-
-
-def _seal(session: Session, seal_id: int | None) -> Seal | None:
-    if seal_id is None:
-        return None
-    seal = session.get(Seal, seal_id)
-    if seal is None or seal.system:
-        raise InvalidContent(f"no seal {seal_id}", [{"field": "seal", "message": "unknown"}])
-    return seal
-
-
-def _check_decisions(decisions: Any) -> dict[str, Any]:
-    """``{element_id: choice (every visit) or [choice per visit] (then approve)}``; a
-    choice is a decision (approve, reject, return), a timer's ``fire``/``wait``, or
-    ``{decision, data, comment}``."""
-    if not isinstance(decisions, dict):
-        raise InvalidContent("decisions must be a JSON object",
-                             [{"field": "decisions", "message": "must be a JSON object"}])
-    out: dict[str, Any] = {}
-    for element, choices in decisions.items():
-        listed = choices if isinstance(choices, list) else [choices]
-        for choice in listed:
-            word = choice.get("decision", "approve") if isinstance(choice, dict) else choice
-            if word not in (*DECISIONS, *TIMER_CHOICES):
-                message = (f"{word!r} is not a choice: approve, reject or return for a task, "
-                           "fire or wait for a timer")
-                raise InvalidContent(f"decisions.{element}: {message}",
-                                     [{"field": f"decisions.{element}", "message": message}])
-        out[str(element)] = choices
-    return out
-
 
 _KINDS = {"DecisionTableTask": "businessRuleTask", "NoneTask": "task",
           "SubWorkflowTask": "subProcess", "TransactionSubprocess": "transaction"}
@@ -178,7 +69,7 @@ def _sample(form_field: dict[str, Any]) -> Any:
 class _Run:
     """One dry run's state: the route so far, the problems, the visits of each element."""
 
-    def __init__(self, session: Session, flow: _Flow, requester: User,
+    def __init__(self, session: Session, flow: Flow, requester: User,
                  decisions: dict[str, Any], max_steps: int) -> None:
         self.session, self.flow, self.requester = session, flow, requester
         self.decisions, self.max_steps = decisions, max_steps
@@ -342,16 +233,19 @@ class _Run:
 def dry_run(session: Session, env: Env, identity: Identity, given: DryRunInput) -> dict:
     """The route a request with ``given``'s data would take, the end it reaches, and the
     problems on the way (InvalidProcess/InvalidContent: the flow or the input is unusable)."""
-    flow = _flow(session, env, given)
-    requester = _requester(session, identity, given.requester)
-    seal = _seal(session, given.seal)
-    decisions = _check_decisions(given.decisions)
-    data = check_values(flow.start_form, given.data or {}, extra_allowed=True)
-    business_type = _business_type(session, flow.key, given.business_type)
+    flow = flow_of(session, env, given)
+    requester = requester_of(session, identity, given.requester)
+    seal = seal_of(session, given.seal)
+    decisions = check_decisions(given.decisions)
+    data = check_values(flow.definition.start_form, given.data or {}, extra_allowed=True)
+    business_type = business_type_of(session, flow.definition.key, given.business_type)
     variables = {**data, **builtins(session, requester, seal, business_type, given.pages)}
-    variables.update(lifecycle_requests.plan(session, flow.seal_action, data))
+    variables.update(lifecycle_requests.plan(session, flow.definition.seal_action, data))
     run = _Run(session, flow, requester, decisions, max(1, min(given.max_steps, STEP_CEILING)))
-    if seal is None and flow.seal_action != "make":
+    refused = refusal(session, flow, seal, requester, business_type, given.pages)
+    if refused is not None:
+        run.problem(None, f"a request would be refused: {refused}")
+    if seal is None and flow.definition.seal_action != "make":
         run.problem(None, "no seal was given: ${seal} is empty and ${seal_custodians} names "
                     "no one", severity="warning")
     steps = 0
@@ -383,8 +277,8 @@ def dry_run(session: Session, env: Env, identity: Identity, given: DryRunInput) 
         wf = None
     end = None
     if wf is not None and wf.is_completed():
-        end_id = engine.reached_end(wf, flow.authorized_end)
-        authorized = end_id == flow.authorized_end
+        end_id = engine.reached_end(wf, flow.definition.authorized_end)
+        authorized = end_id == flow.definition.authorized_end
         end = {"element_id": end_id, "authorized": authorized}
         if authorized and not run.approved:
             run.problem(end_id, "the authorized end is reached with no approval by anyone "
@@ -393,6 +287,6 @@ def dry_run(session: Session, env: Env, identity: Identity, given: DryRunInput) 
     for element in unused:
         run.problem(element, f"decisions name '{element}', which the run never reached",
                     severity="warning")
-    return {"process": {"key": flow.key, "version": flow.version},
+    return {"process": {"key": flow.definition.key, "version": flow.definition.version},
             "business_type": business_type, "requester": requester.name, "route": run.route,
             "end": end, "problems": run.problems, "steps": steps}

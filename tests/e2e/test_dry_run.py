@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from processes import signals
+from processes.db import unit_of_work
 from processes.models import Base
 from tests.conftest import CONTRACT_BPMN
 
@@ -220,3 +221,22 @@ def test_a_shipped_flow_answers_at_once(org, amount, capsys):
     assert resp.status_code == 200
     with capsys.disabled():
         print(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_a_seal_policy_that_refuses_the_request_is_a_problem(app, org):
+    from processes.models import Seal
+    from processes.seals import policy
+
+    data = {"amount": 5000, "purpose": "x"}
+    with app.app_context(), unit_of_work(db.session):
+        policy.set_policy(db.session, db.session.get(Seal, org.seal_id), actor=None,
+                          groups=["legal"])
+    body = _dry_run(org.designer, process="contract_seal", requester="alice", seal=org.seal_id,
+                    data=data).get_json()
+    assert [p["message"] for p in body["problems"]] == [
+        "a request would be refused: the seal's policy refuses this use (groups): "
+        f"seal {org.seal_id} may be used only by departments legal"]
+    assert body["end"]["authorized"] is True  # the route is still shown
+    body = _dry_run(org.designer, process="contract_seal", requester="lily", seal=org.seal_id,
+                    data=data).get_json()
+    assert not any("would be refused" in p["message"] for p in body["problems"])
