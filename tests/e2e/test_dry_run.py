@@ -7,16 +7,20 @@ from __future__ import annotations
 import io
 import json
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from app.demo import GROUPS
 from app.extensions import db
 from processes import signals
 from processes.db import unit_of_work
+from processes.flows.bpmn import load_flow
 from processes.models import Base
+from processes.people import directory
 from tests.conftest import CONTRACT_BPMN
 
 CONTRACT_DMN = CONTRACT_BPMN.parent / "contract_routing.dmn"
@@ -240,3 +244,35 @@ def test_a_seal_policy_that_refuses_the_request_is_a_problem(app, org):
     body = _dry_run(org.designer, process="contract_seal", requester="lily", seal=org.seal_id,
                     data=data).get_json()
     assert not any("would be refused" in p["message"] for p in body["problems"])
+
+
+SHIPPED = sorted(p.name for p in (CONTRACT_BPMN.parents[1]).iterdir() if p.is_dir())
+
+
+def _sample_data(files: dict[str, bytes]) -> dict[str, Any]:
+    """A value for each required field of the flow's start form."""
+    samples = {"long": 1000, "boolean": False, "date": date.today().isoformat()}
+    return {f["id"]: f["values"][0]["id"] if f["type"] == "enum"
+            else samples.get(f["type"], "carol")  # a user name, where a field wants one
+            for f in load_flow(files).start_form if f["required"]}
+
+
+def test_every_shipped_flow_runs_to_its_authorized_end_with_approvals(app, org, api):
+    for name, group in {"olivia": "admin_office", "leo": "leaders", "frank": "finance",
+                        "grace": "finance_director", "helen": "hr"}.items():
+        api(name, groups=[group])
+    with app.app_context(), unit_of_work(db.session):
+        for key, name in GROUPS:
+            directory.add_group(db.session, key, name=name)
+    assert len(SHIPPED) == 10
+    for key in SHIPPED:
+        files = {p.name: p.read_bytes() for p in (CONTRACT_BPMN.parents[1] / key).iterdir()
+                 if p.suffix in (".bpmn", ".dmn")}
+        resp = _dry_run(org.designer, files, requester="alice", seal=org.seal_id,
+                        data=_sample_data(files))
+        body = resp.get_json()
+        assert resp.status_code == 200, (key, body)
+        assert body["end"]["authorized"] is True, (key, body)
+        assert [p for p in body["problems"] if p["severity"] == "error"] == [], (key, body)
+        tasks = [s for s in body["route"] if s["kind"] == "userTask"]
+        assert tasks and all(s["people"] for s in tasks), (key, body)
