@@ -40,6 +40,9 @@ from processes.requests.dry_run_input import (
 from processes.requests.forms import check_values
 from processes.requests.intake import builtins
 
+RUN_CAP = 200
+"""Elements the engine may run in one go (between tasks) before the route calls it a loop."""
+
 _KINDS = {"DecisionTableTask": "businessRuleTask", "NoneTask": "task",
           "SubWorkflowTask": "subProcess", "TransactionSubprocess": "transaction"}
 
@@ -103,6 +106,13 @@ class _Run:
                 if t.id not in self.seen and t.task_spec.bpmn_id
                 and not isinstance(t.task_spec, LoopTask)]
         done.sort(key=lambda t: (t.last_state_change, t.depth))
+        looped = len(done) > RUN_CAP
+        if looped:
+            looping = sorted({t.task_spec.bpmn_id for t in done[-RUN_CAP // 2:]})
+            self.problem(looping[0], f"the engine ran {len(done)} elements without waiting for "
+                         f"anyone: the flow loops through {', '.join(looping[:5])} with no task "
+                         "in the loop (the route shows the first ones)")
+            done = done[:RUN_CAP]
         for task in done:
             self.seen.add(task.id)
             if task.id in self.timers:
@@ -120,6 +130,8 @@ class _Run:
         for task in wf.get_tasks(state=TaskState.CANCELLED):
             if task.id in self.opened:  # a timer took the token away from a person's task
                 self.opened[task.id][0]["cancelled"] = True
+        if looped:
+            return False
         return all([self.open(r) for r in engine.ready_user_tasks(wf)
                     if UUID(r.id) not in self.seen])
 

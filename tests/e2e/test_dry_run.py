@@ -131,6 +131,15 @@ def test_a_loop_is_capped_and_reported(org, make_seal):
     assert body["end"] == {"element_id": "authorized", "authorized": True}
 
 
+def test_a_loop_with_no_task_in_it_is_named(org):
+    files = {"gateway_loop.bpmn": (DATA / "gateway_loop" / "gateway_loop.bpmn").read_bytes()}
+    body = _dry_run(org.designer, files, requester="alice", seal=org.seal_id).get_json()
+    assert body["problems"][0]["element"] == "gw1"
+    assert "loops through gw1, gw2 with no task in the loop" in body["problems"][0]["message"]
+    assert len(body["route"]) <= 210  # the first ones, not every round
+    assert (body["end"] or {}).get("authorized") is not True
+
+
 def test_timers_are_listed_with_their_due_time_not_fired_unless_told(org, api):
     api("mia", groups=["managers"])
     files = {"timer_escalation.bpmn": TIMERS.read_bytes()}
