@@ -267,6 +267,7 @@ def dry_run(session: Session, env: Env, identity: Identity, given: DryRunInput) 
         while True:
             if not run.collect(wf):
                 break
+            engine.compact(wf)  # as each save of a request does: a long loop stays cheap
             if wf.is_completed():
                 break
             if run.fire_chosen(wf):

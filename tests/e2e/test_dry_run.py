@@ -122,6 +122,12 @@ def test_a_loop_is_capped_and_reported(org, make_seal):
     assert _step(body, "revise")["people"] == ["alice"]  # the requester's own task
     assert any("stopped after 7 tasks" in p["message"] for p in body["problems"])
 
+    # A thousand rounds run as the engine runs a request's (its history compacted).
+    body = _dry_run(org.designer, files, requester="alice", seal=org.seal_id,
+                    decisions={"review": "return"}, max_steps=1000).get_json()
+    assert (body["steps"], body["end"]) == (1000, None)
+    assert "stopped after 1000 tasks at 'review'" in body["problems"][0]["message"]
+
     # Decisions per visit: returned once, then approved.
     resp = _dry_run(org.designer, files, requester="alice", seal=org.seal_id,
                     decisions={"review": ["return", "approve"]})
