@@ -48,6 +48,9 @@ _KINDS = {"DecisionTableTask": "businessRuleTask", "NoneTask": "task",
 
 
 def _kind(spec: Any) -> str:
+    """The BPMN element's kind, as the modeler names it."""
+    if type(spec).__name__ == "CallActivity" and getattr(spec, "spec", None) == spec.bpmn_id:
+        return "subProcess"  # Camunda's parser makes an embedded subprocess a CallActivity
     name = _KINDS.get(type(spec).__name__)
     if name is None:
         name = next((c.__name__ for c in type(spec).__mro__ if c.__name__ in (

@@ -146,6 +146,25 @@ def test_a_loop_with_no_task_in_it_is_named(org):
     assert (body["end"] or {}).get("authorized") is not True
 
 
+def test_subprocesses_and_countersigns_are_worked_element_by_element(org):
+    files = {"embedded_subprocess.bpmn":
+             (DATA / "embedded_subprocess" / "embedded_subprocess.bpmn").read_bytes()}
+    body = _dry_run(org.designer, files, requester="alice", seal=org.seal_id).get_json()
+    assert _step(body, "legal_stage")["kind"] == "subProcess"
+    assert _step(body, "legal_review")["people"] == ["lily"]
+    assert body["end"]["authorized"] is True
+
+    files = {"mi_any.bpmn": (DATA / "mi_any" / "mi_any.bpmn").read_bytes()}
+    body = _dry_run(org.designer, files, requester="alice", seal=org.seal_id,
+                    data={"approvers": ["bob", "carol", "lily"]}).get_json()
+    votes = [s for s in body["route"] if s["element_id"] == "countersign"]
+    assert [s["people"] for s in votes] == [["bob"], ["carol"], ["lily"]]
+    # One approval completes the countersign; the other instances are withdrawn.
+    assert [(s.get("decision"), s.get("cancelled")) for s in votes] == [
+        ("approve", None), (None, True), (None, True)]
+    assert body["end"]["authorized"] is True
+
+
 def test_timers_are_listed_with_their_due_time_not_fired_unless_told(org, api):
     api("mia", groups=["managers"])
     files = {"timer_escalation.bpmn": TIMERS.read_bytes()}
