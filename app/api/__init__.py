@@ -70,6 +70,7 @@ def page_args() -> tuple[int, int]:
 
 
 from app.api import (  # noqa: E402,F401
+    dry_run,
     notices,
     people,
     process_versions,

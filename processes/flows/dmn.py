@@ -88,6 +88,14 @@ class DecisionTable:
         with shared_work():
             return self._evaluate(variables)
 
+    def hits(self, variables: Mapping[str, Any]) -> list[Rule]:
+        """The rules whose input entries match (what a dry run shows), before the hit policy
+        picks among them; FIRST: the first only."""
+        with shared_work():
+            values = [self._input(column, variables) for column in self.inputs]
+            matched = [rule for rule in self.rules if self._matches(rule, values, variables)]
+        return matched[:1] if self.hit_policy == "FIRST" else matched
+
     def _evaluate(self, variables: Mapping[str, Any]) -> list[dict[str, Any]]:
         values = [self._input(column, variables) for column in self.inputs]
         matched = [rule for rule in self.rules if self._matches(rule, values, variables)]

@@ -144,7 +144,13 @@ def _failed_element(wf: BpmnWorkflow) -> str | None:
 
 def start(definition: ProcessDefinition, variables: dict[str, Any]) -> BpmnWorkflow:
     """A new instance with ``variables`` as its data, run until it waits."""
-    spec, subprocess_specs = SPECS.get(definition)
+    return start_specs(SPECS.get(definition), variables)
+
+
+def start_specs(specs: tuple[Any, dict], variables: dict[str, Any]) -> BpmnWorkflow:
+    """:func:`start` on parsed specs (an unsaved flow's, for a dry run)."""
+    _wire_loops(specs)
+    spec, subprocess_specs = specs
     wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine())
     # Variables go on the start task (data flows from there), like SpiffArena's "start form".
     for task in wf.get_tasks(state=TaskState.READY):

@@ -183,3 +183,33 @@ def parse_timer_event(parser, event):
     parsed = CamundaEventDefinitionParser.parse_timer_event(parser, event)
     return TIMER_CLASSES[type(parsed)](parsed.name, parsed.expression,
                                        description=parsed.description)
+
+
+# -- for a dry run, which lists timers and fires one only when told -----------------------------
+
+def is_timer(task) -> bool:
+    """Whether the task waits on a timer (a catch or boundary event)."""
+    return isinstance(getattr(task.task_spec, "event_definition", None),
+                      spiff_timer.TimerEventDefinition)
+
+
+def timer_due(task) -> str | None:
+    """A waiting timer's next due time (ISO 8601, UTC), once it is armed."""
+    value = task.task_spec.event_definition.details(task).value
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC).isoformat()
+    except ValueError:
+        return None
+
+
+def fire_now(task) -> None:
+    """Make a waiting timer due now: it fires when the instance's timers are next refreshed."""
+    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+        value = task._get_internal_data("event_value")
+        if value is not None:
+            past = _now() - timedelta(seconds=1)
+            task._set_internal_data(event_value={**value, "next": past.isoformat()})
+    else:
+        task._set_internal_data(event_fired=True)

@@ -64,7 +64,7 @@ def _names(raw: str | None, variables: dict[str, Any], element: str) -> list[str
     return [p.strip() for p in raw.split(",") if p.strip()]
 
 
-def _due_at(raw: str | None, variables: dict[str, Any], element: str) -> datetime | None:
+def due_at(raw: str | None, variables: dict[str, Any], element: str) -> datetime | None:
     """``camunda:dueDate``: an ISO date, date-time or duration, or an expression giving one."""
     if raw is None or not raw.strip():
         return None
@@ -161,7 +161,7 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                 status=TaskStatus.open, assignee=assignee,
                 candidate_users=[u.name for u in users] if not assignee else [],
                 candidate_groups=[g.key for g in groups], requester_may_work=requester_may,
-                created_at=utcnow(), due_at=_due_at(meta.get("due_date"), variables, element_id))
+                created_at=utcnow(), due_at=due_at(meta.get("due_date"), variables, element_id))
     # Written now as plain rows (the row and its candidates: two INSERTs), not by the flush.
     insert_now(session, task)
     rows = [{"task_id": task_id, "user_id": u.id, "group_id": None} for u in users] + [

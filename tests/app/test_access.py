@@ -60,6 +60,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /api/v1/processes/<key>": STUDIO,
     "POST /api/v1/processes/<key>/versions/<int:version>/retire": MANAGES_FLOWS,
     "POST /api/v1/processes/<key>/versions/<int:version>/reinstate": MANAGES_FLOWS,
+    "POST /api/v1/processes/dry-run": frozenset({DESIGNER, MANAGER, ADMIN}),
     "GET /api/v1/requests": SIGNED_IN,
     "POST /api/v1/requests": SIGNED_IN,
     "GET /api/v1/requests/<int:request_id>": SEES_REQUEST,

@@ -1,0 +1,158 @@
+"""What a dry run (processes/requests/dry_run.py) runs, checked: the flow (deployed, or unsaved
+files checked as a deploy checks them), the sample request's requester, seal and business type
+as filing one would find them, and the decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processes.env import Env
+from processes.errors import InvalidContent, InvalidProcess, NotFound, PolicyRefused
+from processes.flows import approval_paths, engine
+from processes.flows.bpmn import load_flow
+from processes.models import BusinessType, ProcessDefinition, Seal, SealStatus, User
+from processes.people.directory import Identity, get_user
+from processes.requests.forms import DECISIONS
+from processes.seals import policy
+
+MAX_STEPS = 100
+"""Tasks a dry run completes unless told otherwise (a flow that loops ends there)."""
+STEP_CEILING = 1000
+TIMER_CHOICES = ("fire", "wait")
+
+
+@dataclass
+class DryRunInput:
+    """What to run: unsaved ``files`` (checked as a deploy checks them), or a deployed
+    ``process`` (``version``: the latest when None), or the flow ``business_type`` maps to."""
+
+    files: dict[str, bytes] | None = None
+    authorized_end: str | None = None
+    process: str | None = None
+    version: int | None = None
+    business_type: str | None = None
+    requester: str | None = None
+    seal: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    decisions: dict[str, Any] = field(default_factory=dict)
+    max_steps: int = MAX_STEPS
+    pages: int = 1
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The flow to run: a deployed version, or an unsaved one (a definition never added to
+    the session: its id and version are None) with the specs parsed from its files."""
+
+    definition: ProcessDefinition
+    specs: tuple[Any, dict]
+
+    @property
+    def tasks(self) -> dict[str, dict[str, Any]]:
+        return self.definition.tasks
+
+
+def flow_of(session: Session, env: Env, given: DryRunInput) -> Flow:
+    if given.files:
+        parsed = load_flow(given.files, authorized_end=given.authorized_end,
+                           max_bytes=env.max_bpmn_bytes)
+        problems, warnings = approval_paths.check(parsed.files, parsed.key,
+                                                  parsed.authorized_end, parsed.tasks)
+        if problems:
+            raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
+                                 [p.as_dict() for p in problems + parsed.warnings + warnings])
+        unsaved = ProcessDefinition(key=parsed.key, name=parsed.name, sha256=parsed.sha256,
+                                    files=parsed.files, authorized_end=parsed.authorized_end,
+                                    tasks=parsed.tasks, start_form=parsed.start_form,
+                                    seal_action=parsed.seal_action)
+        return Flow(unsaved, (parsed.spec, parsed.subprocess_specs))
+    key = given.process
+    if key is None and given.business_type:
+        key = session.execute(select(BusinessType.process_key).where(
+            BusinessType.key == given.business_type)).scalar_one_or_none()
+        if key is None:
+            raise InvalidContent(f"unknown business type {given.business_type!r}",
+                                 [{"field": "business_type", "message": "unknown"}])
+    if key is None:
+        raise InvalidContent("name the flow: `file` parts (unsaved BPMN/DMN), `process` or "
+                             "`business_type`",
+                             [{"field": "process", "message": "file, process or business_type "
+                               "is required"}])
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
+    stmt = (stmt.where(ProcessDefinition.version == given.version) if given.version is not None
+            else stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+    definition = session.execute(stmt).scalar_one_or_none()
+    if definition is None:
+        raise NotFound(f"no process {key!r}" + (f" version {given.version}"
+                                                if given.version is not None else "")
+                       + " is deployed")
+    return Flow(definition, engine.SPECS.get(definition))
+
+
+def business_type_of(session: Session, key: str, named: str | None) -> str | None:
+    """As a request gets it: the type named, or else the one type mapped to the flow."""
+    if named:
+        return named
+    types = session.execute(select(BusinessType.key).where(
+        BusinessType.process_key == key).limit(2)).scalars().all()
+    return types[0] if len(types) == 1 else None
+
+
+def requester_of(session: Session, identity: Identity, name: str | None) -> User:
+    if not name:
+        return identity.user
+    try:
+        return get_user(session, name)
+    except NotFound:
+        raise InvalidContent(f"no user named {name!r}",
+                             [{"field": "requester", "message": "unknown user"}]) from None
+
+
+def seal_of(session: Session, seal_id: int | None) -> Seal | None:
+    if seal_id is None:
+        return None
+    seal = session.get(Seal, seal_id)
+    if seal is None or seal.system:
+        raise InvalidContent(f"no seal {seal_id}", [{"field": "seal", "message": "unknown"}])
+    return seal
+
+
+def refusal(session: Session, flow: Flow, seal: Seal | None, requester: User,
+             business_type: str | None, pages: int) -> str | None:
+    """Why filing such a request would be refused for its seal (its status, its usage
+    policy: the checks intake makes; a document's size is not known), or None."""
+    if seal is None or flow.definition.seal_action is not None:
+        return None
+    if seal.status != SealStatus.active:
+        return f"seal {seal.id} is {seal.status.value} and cannot be used"
+    try:
+        policy.check_use(session, seal, requester, business_type, flow.definition,
+                         pages=pages, size=0)
+    except PolicyRefused as exc:
+        return exc.message
+    return None
+
+
+def check_decisions(decisions: Any) -> dict[str, Any]:
+    """``{element_id: choice (every visit) or [choice per visit] (then approve)}``; a
+    choice is a decision (approve, reject, return), a timer's ``fire``/``wait``, or
+    ``{decision, data, comment}``."""
+    if not isinstance(decisions, dict):
+        raise InvalidContent("decisions must be a JSON object",
+                             [{"field": "decisions", "message": "must be a JSON object"}])
+    out: dict[str, Any] = {}
+    for element, choices in decisions.items():
+        listed = choices if isinstance(choices, list) else [choices]
+        for choice in listed:
+            word = choice.get("decision", "approve") if isinstance(choice, dict) else choice
+            if word not in (*DECISIONS, *TIMER_CHOICES):
+                message = (f"{word!r} is not a choice: approve, reject or return for a task, "
+                           "fire or wait for a timer")
+                raise InvalidContent(f"decisions.{element}: {message}",
+                                     [{"field": f"decisions.{element}", "message": message}])
+        out[str(element)] = choices
+    return out
