@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from processes import audit
 from processes.db import serialize
 from processes.env import Env
-from processes.errors import InvalidProcess, NotAllowed
+from processes.errors import BadInput, InvalidProcess, NotAllowed
 from processes.flows import approval_paths
 from processes.flows.bpmn import ParsedFlow, load_flow
 from processes.flows.engine import SPECS
@@ -30,12 +31,14 @@ class Deployment:
     warnings: list[dict]
 
 
-def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
-           authorized_end: str | None = None, identity: Identity | None = None) -> Deployment:
-    """Validate and store a new version (or return the identical existing one).
+COMMENT_MAX = 2000
+"""A deploy comment's longest length in characters (it is kept in the audit log)."""
 
-    ``identity``: who deploys (None: the administrator's command line); a flow that makes or
-    changes seals (``seal_action``) is deployed only by seal administrators and admins."""
+
+def checked(env: Env, files: dict[str, bytes], *, authorized_end: str | None = None,
+            identity: Identity | None = None) -> tuple[ParsedFlow, list[dict]]:
+    """The deploy-time checks, nothing stored: the parsed flow and its warnings, or
+    InvalidProcess listing every problem (NotAllowed: ``identity`` may not deploy it)."""
     flow: ParsedFlow = load_flow(files, authorized_end=authorized_end,
                                  max_bytes=env.max_bpmn_bytes)
     if identity is not None:
@@ -45,7 +48,35 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     if problems:
         raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
                              [p.as_dict() for p in problems + flow.warnings + path_warnings])
-    warnings = [w.as_dict() for w in flow.warnings + path_warnings]
+    return flow, [w.as_dict() for w in flow.warnings + path_warnings]
+
+
+def validate(env: Env, files: dict[str, bytes], *, authorized_end: str | None = None,
+             identity: Identity | None = None) -> dict[str, list[dict]]:
+    """The modeler's Validate: ``{problems, warnings}`` of the deploy checks, nothing stored.
+    (The seals' policies are proved at the deploy itself: they need the stored version.)"""
+    try:
+        _, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
+    except InvalidProcess as exc:
+        found = exc.problems or [{"element": None, "line": None, "severity": "error",
+                                  "message": exc.message}]
+        return {"problems": [p for p in found if p.get("severity") != "warning"],
+                "warnings": [p for p in found if p.get("severity") == "warning"]}
+    return {"problems": [], "warnings": warnings}
+
+
+def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
+           authorized_end: str | None = None, identity: Identity | None = None,
+           comment: str | None = None) -> Deployment:
+    """Validate and store a new version (or return the identical existing one).
+
+    ``identity``: who deploys (None: the administrator's command line); a flow that makes or
+    changes seals (``seal_action``) is deployed only by seal administrators and admins.
+    ``comment``: why, kept with the deploy in the audit log."""
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > COMMENT_MAX:
+        raise BadInput(f"the comment is longer than {COMMENT_MAX} characters")
+    flow, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
     serialize(session, "process_versions")  # two deploys at once: one after the other
     existing = session.execute(
         select(ProcessDefinition).where(ProcessDefinition.key == flow.key,
@@ -65,8 +96,11 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     session.flush()
     SPECS.put(definition.id, (flow.spec, flow.subprocess_specs))
     warnings.extend(policy.prove_new_version(session, definition))
-    audit.record(session, "process.deployed", actor=actor, key=flow.key,
-                 version=definition.version, sha256=flow.sha256)
+    details: dict[str, Any] = {"key": flow.key, "version": definition.version,
+                               "sha256": flow.sha256}
+    if comment:
+        details["comment"] = comment
+    audit.record(session, "process.deployed", actor=actor, **details)
     logger.info("process %s version %d deployed", flow.key, definition.version)
     return Deployment(definition, True, warnings)
 

@@ -23,6 +23,17 @@ def latest(session: Session, key: str) -> ProcessDefinition:
     return definition
 
 
+def version(session: Session, key: str, number: int) -> ProcessDefinition:
+    """One deployed version (NotFound: no such key or version)."""
+    definition = session.execute(
+        select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                        ProcessDefinition.version == number)
+    ).scalar_one_or_none()
+    if definition is None:
+        raise NotFound(f"process {key!r} has no version {number}")
+    return definition
+
+
 def listing(session: Session) -> list[dict]:
     """Every flow: its latest version plus the list of all versions (one query)."""
     rows = session.execute(
