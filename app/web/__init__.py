@@ -57,7 +57,7 @@ def data_fields() -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    from app.web import inbox, me, present, requests, seals, tasks, verify  # noqa: F401
+    from app.web import inbox, me, present, requests, seals, studio, tasks, verify  # noqa: F401
 
     present.init_app(app)
     app.register_blueprint(blueprint)

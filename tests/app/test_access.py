@@ -37,6 +37,7 @@ PEOPLE = SIGNED_IN - {SYSTEM, SYSTEM_ACT_AS}  # who has a browser session (pages
 # of its seal, auditors and admins.
 SEES_REQUEST = frozenset({REQUESTER, CANDIDATE, CUSTODIAN, AUDITOR, ADMIN})
 MANAGES_SEAL = frozenset({CUSTODIAN, SEAL_ADMIN, ADMIN})
+DESIGNS_FLOWS = frozenset({DESIGNER, MANAGER, SEAL_ADMIN, ADMIN})
 
 # "METHOD rule": who may use it. Path parameters are filled by ``_path`` below.
 ACCESS: dict[str, frozenset[str]] = {
@@ -52,7 +53,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/notices/read": SIGNED_IN,
     "POST /api/v1/notices/<int:notice_id>/read": frozenset({REQUESTER}),  # the notice's owner
     "GET /api/v1/processes": SIGNED_IN,
-    "POST /api/v1/processes": frozenset({DESIGNER, MANAGER, SEAL_ADMIN, ADMIN}),
+    "POST /api/v1/processes": DESIGNS_FLOWS,
+    "POST /api/v1/processes/validate": DESIGNS_FLOWS,
+    "GET /api/v1/processes/<key>/versions/<int:version>": DESIGNS_FLOWS,
     "POST /api/v1/processes/<key>/migrate": frozenset({ADMIN}),
     "GET /api/v1/requests": SIGNED_IN,
     "POST /api/v1/requests": SIGNED_IN,
@@ -100,6 +103,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /requests/<int:request_id>/sealed": SEES_REQUEST,
     "POST /requests/<int:request_id>/withdraw": frozenset({REQUESTER}),
     "POST /requests/<int:request_id>/retry": frozenset({ADMIN}),
+    "GET /processes/<key>/edit": DESIGNS_FLOWS,
     "GET /seals": PEOPLE,
     "GET /seals/<int:seal_id>": PEOPLE,
     "GET /seals/<int:seal_id>/image.png": PEOPLE,
@@ -189,6 +193,7 @@ def _path(route: str, world: World) -> str:
     return (rule.replace("<int:request_id>", str(world.request_id))
             .replace("<int:seal_id>", str(seal)).replace("<task_id>", task)
             .replace("<int:notice_id>", str(world.notice_id)).replace("<key>", "contract_seal")
+            .replace("<int:version>", "1")
             .replace("<int:token_id>", str(world.fresh_token()) if "token_id" in rule else "")
             .replace("/users/<name>/", f"/users/{REQUESTER}/")
             .replace("<name>", "signed").replace("<path:encoded>", "AAAA")

@@ -74,3 +74,26 @@ def test_deploy_keeps_its_comment_in_the_audit_log(app, api):
                             comment="x" * 2001)
     assert too_long.status_code == 400
     assert dana.get("/api/v1/processes").get_json()[0]["version"] == 1
+
+
+def test_the_modeler_page_is_for_those_who_design_flows(api, app, make_user, login):
+    dana = api("dana", roles=["designer"])
+    assert deploy(dana).status_code == 201
+    assert deploy_bytes(dana, _contract(CONTRACT_BPMN.read_bytes() + b"\n")).status_code == 201
+    requester = login("alice")
+    assert requester.get("/processes/contract_seal/edit").status_code == 403
+    assert requester.get("/processes/new/edit").status_code == 403
+    make_user("mike", roles=["manager"])
+    manager = login("mike")
+    latest = manager.get("/processes/contract_seal/edit")
+    assert latest.status_code == 200
+    assert 'id="studio-version">2<' in latest.text
+    assert "dept_head_approve" in latest.text  # the BPMN it opens
+    older = manager.get("/processes/contract_seal/edit?version=1")
+    assert 'id="studio-version">1<' in older.text
+    assert manager.get("/processes/contract_seal/edit?version=9").status_code == 404
+    assert manager.get("/processes/nothing/edit").status_code == 404
+    new = manager.get("/processes/new/edit")
+    assert new.status_code == 200 and "new_flow.bpmn" in new.text
+    anonymous = app.test_client().get("/processes/contract_seal/edit")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]

@@ -13,8 +13,8 @@ const REFUSED = new Set([
 ]);
 
 function HideRefusedProvider(propertiesPanel) {
-  propertiesPanel.registerProvider(100, this);
   this.getGroups = () => (groups) => groups.filter((group) => !REFUSED.has(group.id));
+  propertiesPanel.registerProvider(100, this);
 }
 
 HideRefusedProvider.$inject = ['propertiesPanel'];

@@ -1,0 +1,100 @@
+"""The modeler in Chromium: a designer opens the shipped contract flow, gives a task a
+candidate group in the properties panel, sees a broken condition marked on its element,
+validates and deploys with a comment; the API then lists the new version. A requester gets 403.
+Screenshots go to test-artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_browser import PASSWORD, browser, demo_server  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _page(browser, base: str, name: str, errors: list[str]):  # noqa: F811 - the fixture
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.on("pageerror", lambda exc: errors.append(f"{name}: page error {exc}"))
+    page.on("console", lambda m: errors.append(f"{name}: console {m.text}")
+            if m.type == "error" else None)
+    page.goto(base + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/inbox")
+    return page
+
+
+def _panel_group(page, title: str) -> None:
+    """Open a group of the properties panel (they start closed) by its header."""
+    header = page.locator(".bio-properties-panel-group-header", has_text=title).first
+    if "open" not in (header.get_attribute("class") or ""):
+        header.click()
+
+
+def test_a_designer_edits_validates_and_deploys_in_the_modeler(demo_server, browser):  # noqa: F811
+    base = demo_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    dave = _page(browser, base, "dave", errors)
+
+    started = time.monotonic()
+    dave.goto(base + "/processes/contract_seal/edit")
+    dave.wait_for_selector("body[data-modeler=ready]")
+    dave.wait_for_selector(".djs-palette")
+    print(f"modeler interactive after {time.monotonic() - started:.2f} s")
+
+    # A candidate group for the legal review, typed into the Camunda panel.
+    dave.click('[data-element-id="legal_review"]')
+    dave.wait_for_selector(".bio-properties-panel-header-label:has-text('法务审核')")
+    _panel_group(dave, "User assignment")
+    dave.fill("#bio-properties-panel-candidateGroups", "legal")
+    dave.keyboard.press("Tab")
+    dave.screenshot(path=str(ARTIFACTS / "studio-candidate-group.png"))
+
+    # A broken condition: Validate marks its sequence flow and lists the message.
+    dave.click('[data-element-id="flow_needs_legal_label"]')
+    _panel_group(dave, "Condition")
+    condition = dave.locator("#bio-properties-panel-conditionExpression")
+    kept = condition.input_value()
+    condition.fill("${contract_route[ == }")
+    dave.keyboard.press("Tab")
+    dave.click("#studio-validate")
+    dave.wait_for_selector('.sf-problem[data-element-id="flow_needs_legal"]')
+    assert "flow_needs_legal" in dave.inner_text("#studio-problems")
+    dave.screenshot(path=str(ARTIFACTS / "studio-validate-problem.png"))
+
+    # The problem's entry selects its element: the condition is corrected there.
+    dave.click("#studio-problems button:has-text('flow_needs_legal')")
+    dave.wait_for_selector(".bio-properties-panel-header-label:has-text('需要法务')")
+    _panel_group(dave, "Condition")
+    dave.fill("#bio-properties-panel-conditionExpression", kept)
+    dave.keyboard.press("Tab")
+    dave.click("#studio-validate")
+    dave.wait_for_selector("#studio-result.good")
+    assert dave.locator(".sf-problem").count() == 0
+
+    dave.click("#studio-deploy")
+    dave.fill("#studio-comment", "法务审核交给法务组 / legal review to the legal group")
+    dave.click("#studio-deploy-confirm")
+    dave.wait_for_selector("#studio-summary:has-text('Deployed version 2')")
+    dave.screenshot(path=str(ARTIFACTS / "studio-deployed.png"))
+
+    listed = dave.request.get(base + "/api/v1/processes").json()
+    assert [p["version"] for p in listed if p["key"] == "contract_seal"] == [2]
+    files = dave.request.get(base + "/api/v1/processes/contract_seal/versions/2").json()["files"]
+    assert 'camunda:candidateGroups="legal"' in files["contract_seal.bpmn"]
+
+    alice = _page(browser, base, "alice", errors)
+    assert errors == []
+    refused = alice.goto(base + "/processes/contract_seal/edit")
+    assert refused is not None and refused.status == 403
+    assert "Not allowed" in alice.inner_text("main")
+    alice.screenshot(path=str(ARTIFACTS / "studio-requester-403.png"))
+    # Chromium logs the refused page's own 403 as a console error; nothing else may be there.
+    assert [e for e in errors if "status of 403" not in e] == []
