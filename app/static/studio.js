@@ -153,6 +153,14 @@
 
   modeler.importXML(data.files[data.editing]).then(() => {
     canvas.zoom('fit-viewport');
+    // The whole diagram in view, clear of the palette over the canvas's left edge.
+    const palette = document.querySelector('.djs-palette');
+    const room = palette ? palette.getBoundingClientRect().right
+      - $('studio-canvas').getBoundingClientRect().left + 10 : 0;
+    const width = $('studio-canvas').clientWidth;
+    if (room > 0 && width > room * 2) {
+      canvas.zoom(canvas.zoom() * (width - room) / width, { x: width, y: 0 });
+    }
     document.body.dataset.modeler = 'ready';  // the browser test waits for this
   }).catch((e) => {
     showResult(msg('failed'), [{ element: null, message: String(e.message || e) }], []);

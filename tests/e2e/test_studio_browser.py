@@ -17,8 +17,9 @@ pytestmark = pytest.mark.once  # it serves the demo in its own process, like tes
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _page(browser, base: str, name: str, errors: list[str]):  # noqa: F811 - the fixture
-    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+def _page(browser, base: str, name: str, errors: list[str],  # noqa: F811 - the fixture
+          width: int = 1400):
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
     page.on("pageerror", lambda exc: errors.append(f"{name}: page error {exc}"))
     page.on("console", lambda m: errors.append(f"{name}: console {m.text}")
             if m.type == "error" else None)
@@ -89,6 +90,16 @@ def test_a_designer_edits_validates_and_deploys_in_the_modeler(demo_server, brow
     assert [p["version"] for p in listed if p["key"] == "contract_seal"] == [2]
     files = dave.request.get(base + "/api/v1/processes/contract_seal/versions/2").json()["files"]
     assert 'camunda:candidateGroups="legal"' in files["contract_seal.bpmn"]
+
+    # On a phone: the diagram, without the panel, the palette or the buttons.
+    phone = _page(browser, base, "dave", errors, width=390)
+    phone.goto(base + "/processes/contract_seal/edit?version=1")
+    phone.wait_for_selector("body[data-modeler=ready]")
+    assert phone.is_visible('[data-element-id="legal_review"]')
+    assert not phone.is_visible(".djs-palette")
+    assert not phone.is_visible("#studio-properties")
+    assert not phone.is_visible("#studio-deploy")
+    phone.screenshot(path=str(ARTIFACTS / "studio-phone.png"))
 
     alice = _page(browser, base, "alice", errors)
     assert errors == []
