@@ -7,7 +7,8 @@ The clone is a copy of this working tree without what a clone lacks (`.git`, `.v
 `instance/`, caches). Its `.venv` holds links to the environment running this test, with the
 marks `make install` leaves when the packages are installed and the browser assets built (as
 `make test` has just done), so the block's `make install` still runs (the Debian packages'
-check) but installs no packages over the network, and the test never writes into the real environment.
+check) but installs no packages over the network, and the test never writes into the real
+environment.
 """
 
 from __future__ import annotations

@@ -53,6 +53,9 @@ def test_a_designer_edits_validates_and_deploys_in_the_modeler(demo_server, brow
     # A candidate group for the legal review, typed into the Camunda panel.
     dave.click('[data-element-id="legal_review"]')
     dave.wait_for_selector(".bio-properties-panel-header-label:has-text('法务审核')")
+    groups = dave.locator(".bio-properties-panel-group-header-title").all_inner_texts()
+    assert "User assignment" in groups and "Form fields" in groups
+    assert not {"Task listeners", "Execution listeners", "Implementation"} & set(groups)
     _panel_group(dave, "User assignment")
     dave.fill("#bio-properties-panel-candidateGroups", "legal")
     dave.keyboard.press("Tab")
@@ -69,6 +72,12 @@ def test_a_designer_edits_validates_and_deploys_in_the_modeler(demo_server, brow
     dave.wait_for_selector('.sf-problem[data-element-id="flow_needs_legal"]')
     assert "flow_needs_legal" in dave.inner_text("#studio-problems")
     dave.screenshot(path=str(ARTIFACTS / "studio-validate-problem.png"))
+    # Deploying it anyway is refused with the same problem on the same element.
+    dave.click("#studio-deploy")
+    dave.fill("#studio-comment", "broken")
+    dave.click("#studio-deploy-confirm")
+    dave.wait_for_selector("#studio-summary:has-text('Not deployed')")
+    assert dave.is_visible('.sf-problem[data-element-id="flow_needs_legal"]')
 
     # The problem's entry selects its element: the condition is corrected there.
     dave.click("#studio-problems button:has-text('flow_needs_legal')")
@@ -102,10 +111,12 @@ def test_a_designer_edits_validates_and_deploys_in_the_modeler(demo_server, brow
     phone.screenshot(path=str(ARTIFACTS / "studio-phone.png"))
 
     alice = _page(browser, base, "alice", errors)
-    assert errors == []
     refused = alice.goto(base + "/processes/contract_seal/edit")
     assert refused is not None and refused.status == 403
     assert "Not allowed" in alice.inner_text("main")
     alice.screenshot(path=str(ARTIFACTS / "studio-requester-403.png"))
-    # Chromium logs the refused page's own 403 as a console error; nothing else may be there.
-    assert [e for e in errors if "status of 403" not in e] == []
+    # Chromium logs each refused answer as a console error: the refused deploy's 422 and the
+    # requester's 403; nothing else may be there.
+    refusals = [e for e in errors if "Failed to load resource" in e]
+    assert len(refusals) == 2 and "status of 422" in refusals[0] and "status of 403" in refusals[1]
+    assert [e for e in errors if e not in refusals] == []
