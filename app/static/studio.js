@@ -9,6 +9,7 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const PROBLEM = 'sf-problem';
   const WARNING = 'sf-warning';
+  const PATH = 'sf-path';
 
   function msg(name, vars) {
     const node = document.querySelector(`#studio-messages [data-msg="${name}"]`);
@@ -45,6 +46,19 @@
     return true;
   }
 
+  // A path past every approval (approval_paths.py gives its elements): the elements and the
+  // sequence flows between them, drawn so the designer sees where a request slips through.
+  function markPath(ids) {
+    for (let i = 0; i < ids.length; i++) {
+      markElement(ids[i], PATH);
+      if (i === 0) continue;
+      for (const flow of registry.filter((e) => e.type === 'bpmn:SequenceFlow'
+          && e.source && e.target && e.source.id === ids[i - 1] && e.target.id === ids[i])) {
+        markElement(flow.id, PATH);
+      }
+    }
+  }
+
   // One list item per problem or warning, its element marked; a click selects the element.
   function showResult(summary, problems, warnings, link) {
     clearMarkers();
@@ -52,6 +66,7 @@
     list.replaceChildren();
     const entries = problems.map((p) => [p, PROBLEM]).concat(warnings.map((w) => [w, WARNING]));
     for (const [item, marker] of entries) {
+      if (Array.isArray(item.path)) markPath(item.path);
       const li = document.createElement('li');
       li.className = marker;
       const label = document.createElement('strong');

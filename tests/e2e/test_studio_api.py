@@ -59,6 +59,7 @@ def test_a_path_past_every_approval_is_a_problem_on_validate(api):
     problems = _validate(dana, _contract(slipping)).get_json()["problems"]
     assert [p["element"] for p in problems] == ["end_authorized"]
     assert "without a task that someone other than the requester works" in problems[0]["message"]
+    assert problems[0]["path"] == ["submit", "end_authorized"]  # the modeler draws it
 
 
 def test_deploy_keeps_its_comment_in_the_audit_log(app, api):

@@ -61,6 +61,19 @@ def test_a_designer_edits_validates_and_deploys_in_the_modeler(demo_server, brow
     dave.keyboard.press("Tab")
     dave.screenshot(path=str(ARTIFACTS / "studio-candidate-group.png"))
 
+    # A flow drawn from the start straight to the authorized end slips past every approval:
+    # Validate marks the end and draws the path, its new sequence flow included. Then undone.
+    dave.click('[data-element-id="submit"]')
+    dave.click('.djs-context-pad .entry[data-action="connect"]')
+    dave.click('[data-element-id="end_authorized"]')
+    dave.click("#studio-validate")
+    dave.wait_for_selector('.sf-problem[data-element-id="end_authorized"]')
+    assert dave.locator(".djs-connection.sf-path").count() == 1
+    assert dave.locator('.sf-path[data-element-id="submit"]').count() == 1
+    dave.screenshot(path=str(ARTIFACTS / "studio-slipping-path.png"))
+    dave.click('[data-element-id="submit"]')
+    dave.keyboard.press("Control+z")
+
     # A broken condition: Validate marks its sequence flow and lists the message.
     dave.click('[data-element-id="flow_needs_legal_label"]')
     _panel_group(dave, "Condition")
