@@ -131,6 +131,9 @@
   async function busy(button, work) {
     button.disabled = true;
     $('studio-summary').textContent = msg('working');
+    $('studio-problems').replaceChildren();
+    $('studio-result').className = 'studio-result';
+    $('studio-result').hidden = false;
     try { await work(); } catch (e) {
       showResult(msg('failed'), [{ element: null, message: String(e.message || e) }], []);
     } finally { button.disabled = false; }
