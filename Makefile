@@ -4,10 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT   ?= 5000
+# The browser assets are rebuilt when the lock file, the build script or web/src change.
+WEB_STAMP := $(VENV)/.web-$(shell cat web/package-lock.json web/build.mjs web/src/* | cksum | cut -d' ' -f1)
 
 .PHONY: install system-packages run test lint typecheck bench proof clean
 
-install: system-packages $(STAMP)
+install: system-packages $(STAMP) $(WEB_STAMP)
 
 # Debian packages the tests and the seal images need (poppler's pdfsig, qpdf, a CJK font);
 # installed only where missing.
@@ -19,6 +21,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
 	rm -f $(VENV)/.installed-* && touch $@
+
+# bpmn-js, dmn-js, pdf.js from npm (web/package-lock.json) -> app/static/vendor (not committed).
+$(WEB_STAMP): $(STAMP)
+	bash .ci/web-assets.sh $(BIN)
+	rm -f $(VENV)/.web-* && touch $@
 
 # Secrets for the local demo, made once and kept under ./instance (never committed).
 instance/.env:
@@ -56,4 +63,4 @@ bench: install
 proof: bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache web/node_modules app/static/vendor test-artifacts

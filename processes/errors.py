@@ -93,4 +93,5 @@ class Problem:
              "severity": self.severity}
         if self.file:
             d["file"] = self.file
+        d.update(self.extra)  # e.g. the element ids of a path past every approval
         return d

@@ -10,6 +10,7 @@ from app.extensions import db
 from processes.design import deploy, manage
 from processes.errors import BadInput, InvalidProcess, NotAllowed
 from processes.flows import definitions
+from processes.people.directory import Identity
 from processes.requests import migration
 
 
@@ -19,12 +20,18 @@ def list_processes():
     return jsonify(definitions.listing(db.session))
 
 
-@blueprint.post("/processes")
-@commits
-def deploy_process():
+DESIGN_ROLES = ("designer", "manager", "seal_admin")
+
+
+def _designer() -> Identity:
     who = identity()
-    if not who.has_role("designer", "manager", "seal_admin"):
+    if not who.has_role(*DESIGN_ROLES):
         raise NotAllowed("deploying flows needs the designer, manager, seal_admin or admin role")
+    return who
+
+
+def _uploaded_files() -> dict[str, bytes]:
+    """The multipart ``file`` parts: {file name: bytes}, a repeated name kept apart."""
     uploads = request.files.getlist("file")
     if not uploads:
         raise InvalidProcess("send the BPMN as a multipart part named 'file'",
@@ -34,13 +41,37 @@ def deploy_process():
     for i, upload in enumerate(uploads):
         name = (upload.filename or f"file{i}.bpmn").rsplit("/", 1)[-1]
         files[name if name not in files else f"{i}-{name}"] = upload.read()
-    result = deploy.deploy(db.session, env(), files, actor=who.user, identity=who,
-                                authorized_end=request.form.get("authorized_end") or None,
-                                comment=request.form.get("comment"))
+    return files
+
+
+@blueprint.post("/processes")
+@commits
+def deploy_process():
+    who = _designer()
+    result = deploy.deploy(db.session, env(), _uploaded_files(), actor=who.user, identity=who,
+                           authorized_end=request.form.get("authorized_end") or None,
+                           comment=request.form.get("comment"))
     d = result.definition
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,
             "warnings": result.warnings}
     return jsonify(body), 201 if result.created else 200
+
+
+@blueprint.post("/processes/validate")
+def validate_process():
+    """The deploy checks without deploying (the modeler's Validate): {problems, warnings}."""
+    who = _designer()
+    return jsonify(deploy.validate(env(), _uploaded_files(), identity=who,
+                                   authorized_end=request.form.get("authorized_end") or None))
+
+
+@blueprint.get("/processes/<key>/versions/<int:version>")
+def process_version(key: str, version: int):
+    """One deployed version with its files (the modeler opens them)."""
+    _designer()
+    d = definitions.version(db.session, key, version)
+    return jsonify({"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,
+                    "deployed_at": d.deployed_at.isoformat(), "files": d.files})
 
 
 @blueprint.post("/processes/<key>/migrate")

@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
         processes,
         requests,
         seals,
+        studio,
         tasks,
         verify,
     )

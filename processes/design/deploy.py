@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,21 +35,13 @@ class Deployment:
 # Process keys that name pages under /processes/ rather than a flow.
 RESERVED_KEYS = frozenset({"business-types", "new"})
 MAX_COMMENT = 2000
+"""A deploy comment's longest length in characters (the version's deploy history)."""
 
 
-def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
-           authorized_end: str | None = None, identity: Identity | None = None,
-           comment: str | None = None) -> Deployment:
-    """Validate and store a new version (or return the identical existing one).
-
-    ``identity``: who deploys (None: the administrator's command line); a flow that makes or
-    changes seals (``seal_action``) is deployed only by seal administrators and admins.
-    ``comment``: what changed, in the deployer's words (the version's deploy history)."""
-    comment = (comment or "").strip() or None
-    if comment is not None and len(comment) > MAX_COMMENT:
-        raise BadInput(f"the comment is longer than {MAX_COMMENT} characters")
-    if comment is not None and text_problem(comment):
-        raise BadInput(f"the comment {text_problem(comment)}")
+def checked(env: Env, files: dict[str, bytes], *, authorized_end: str | None = None,
+            identity: Identity | None = None) -> tuple[ParsedFlow, list[dict]]:
+    """The deploy-time checks, nothing stored: the parsed flow and its warnings, or
+    InvalidProcess listing every problem (NotAllowed: ``identity`` may not deploy it)."""
     flow: ParsedFlow = load_flow(files, authorized_end=authorized_end,
                                  max_bytes=env.max_bpmn_bytes)
     if flow.key in RESERVED_KEYS:
@@ -62,7 +55,38 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     if problems:
         raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
                              [p.as_dict() for p in problems + flow.warnings + path_warnings])
-    warnings = [w.as_dict() for w in flow.warnings + path_warnings]
+    return flow, [w.as_dict() for w in flow.warnings + path_warnings]
+
+
+def validate(env: Env, files: dict[str, bytes], *, authorized_end: str | None = None,
+             identity: Identity | None = None) -> dict[str, list[dict]]:
+    """The modeler's Validate: ``{problems, warnings}`` of the deploy checks, nothing stored.
+    (The seals' policies are proved at the deploy itself: they need the stored version.)"""
+    try:
+        _, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
+    except InvalidProcess as exc:
+        found = exc.problems or [{"element": None, "line": None, "severity": "error",
+                                  "message": exc.message}]
+        return {"problems": [p for p in found if p.get("severity") != "warning"],
+                "warnings": [p for p in found if p.get("severity") == "warning"]}
+    return {"problems": [], "warnings": warnings}
+
+
+def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
+           authorized_end: str | None = None, identity: Identity | None = None,
+           comment: str | None = None) -> Deployment:
+    """Validate and store a new version (or return the identical existing one).
+
+    ``identity``: who deploys (None: the administrator's command line); a flow that makes or
+    changes seals (``seal_action``) is deployed only by seal administrators and admins.
+    ``comment``: what changed, in the deployer's words (the version's deploy history, and the
+    audit event)."""
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise BadInput(f"the comment is longer than {MAX_COMMENT} characters")
+    if comment is not None and text_problem(comment):
+        raise BadInput(f"the comment {text_problem(comment)}")
+    flow, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
     serialize(session, "process_versions")  # two deploys at once: one after the other
     existing = session.execute(
         select(ProcessDefinition).where(ProcessDefinition.key == flow.key,
@@ -86,8 +110,11 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     session.flush()
     SPECS.put(definition.id, (flow.spec, flow.subprocess_specs))
     warnings.extend(policy.prove_new_version(session, definition))
-    audit.record(session, "process.deployed", actor=actor, key=flow.key,
-                 version=definition.version, sha256=flow.sha256)
+    details: dict[str, Any] = {"key": flow.key, "version": definition.version,
+                               "sha256": flow.sha256}
+    if comment:
+        details["comment"] = comment
+    audit.record(session, "process.deployed", actor=actor, **details)
     logger.info("process %s version %d deployed", flow.key, definition.version)
     return Deployment(definition, True, warnings)
 

@@ -87,7 +87,8 @@ def check(files: dict[str, str], key: str, authorized_end: str,
             "a path reaches the authorized end without a task that someone other than the "
             f"requester works: {_route(graph, path)}. Every path to the authorized end must "
             "pass an approval (a user task not assigned to ${requester} alone)",
-            element=authorized_end, line=_line(paths, key, authorized_end)))
+            element=authorized_end, line=_line(paths, key, authorized_end),
+            extra={"path": path}))
     for eid, meta in sorted(tasks.items()):
         if eid not in graph.passable or meta.get("manual") or not requester_may_work(meta):
             continue
@@ -98,7 +99,7 @@ def check(files: dict[str, str], key: str, authorized_end: str,
                 f"authorized end is reached with no approver after it: {_route(graph, after)}. "
                 "A document revised there would reach the end unapproved, and the request "
                 "would fail: route it back through an approval", element=eid,
-                line=_line(paths, key, eid), severity="warning"))
+                line=_line(paths, key, eid), severity="warning", extra={"path": after}))
     return problems, warnings
 
 

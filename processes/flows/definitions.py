@@ -48,11 +48,14 @@ def deployed(session: Session, key: str) -> bool:
 
 
 def version(session: Session, key: str, number: int) -> ProcessDefinition:
-    found = session.execute(select(ProcessDefinition).where(
-        ProcessDefinition.key == key, ProcessDefinition.version == number)).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"flow {key!r} has no version {number}")
-    return found
+    """One deployed version (NotFound: no such key or version)."""
+    definition = session.execute(
+        select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                        ProcessDefinition.version == number)
+    ).scalar_one_or_none()
+    if definition is None:
+        raise NotFound(f"process {key!r} has no version {number}")
+    return definition
 
 
 def listing(session: Session) -> list[dict]:

@@ -39,6 +39,7 @@ SEES_REQUEST = frozenset({REQUESTER, CANDIDATE, CUSTODIAN, AUDITOR, ADMIN})
 MANAGES_SEAL = frozenset({CUSTODIAN, SEAL_ADMIN, ADMIN})
 STUDIO = frozenset({DESIGNER, MANAGER, ADMIN})  # the flows pages
 MANAGES_FLOWS = frozenset({MANAGER, ADMIN})  # retiring versions, routing business types
+DESIGNS_FLOWS = frozenset({DESIGNER, MANAGER, SEAL_ADMIN, ADMIN})
 
 # "METHOD rule": who may use it. Path parameters are filled by ``_path`` below.
 ACCESS: dict[str, frozenset[str]] = {
@@ -55,7 +56,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/notices/read": SIGNED_IN,
     "POST /api/v1/notices/<int:notice_id>/read": frozenset({REQUESTER}),  # the notice's owner
     "GET /api/v1/processes": SIGNED_IN,
-    "POST /api/v1/processes": frozenset({DESIGNER, MANAGER, SEAL_ADMIN, ADMIN}),
+    "POST /api/v1/processes": DESIGNS_FLOWS,
+    "POST /api/v1/processes/validate": DESIGNS_FLOWS,
+    "GET /api/v1/processes/<key>/versions/<int:version>": DESIGNS_FLOWS,
     "POST /api/v1/processes/<key>/migrate": frozenset({ADMIN}),
     "GET /api/v1/processes/<key>": STUDIO,
     "POST /api/v1/processes/<key>/versions/<int:version>/retire": MANAGES_FLOWS,
@@ -107,6 +110,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /requests/<int:request_id>/sealed": SEES_REQUEST,
     "POST /requests/<int:request_id>/withdraw": frozenset({REQUESTER}),
     "POST /requests/<int:request_id>/retry": frozenset({ADMIN}),
+    "GET /processes/<key>/edit": DESIGNS_FLOWS,
     "GET /seals": PEOPLE,
     "GET /seals/<int:seal_id>": PEOPLE,
     "GET /seals/<int:seal_id>/image.png": PEOPLE,

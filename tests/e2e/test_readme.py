@@ -5,9 +5,10 @@ must accept.
 
 The clone is a copy of this working tree without what a clone lacks (`.git`, `.venv`,
 `instance/`, caches). Its `.venv` holds links to the environment running this test, with the
-mark `make install` leaves when the packages are installed (as `make test` has just done), so
-the block's `make install` still runs (the Debian packages' check) but installs no packages
-over the network, and the test never writes into the real environment.
+marks `make install` leaves when the packages are installed and the browser assets built (as
+`make test` has just done), so the block's `make install` still runs (the Debian packages'
+check) but installs no packages over the network, and the test never writes into the real
+environment.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def fresh_clone(dest: Path) -> Path:
     checksum = subprocess.run("cksum < pyproject.toml", shell=True, cwd=dest, check=True,
                               capture_output=True, text=True).stdout.split()[0]
     (dest / ".venv" / f".installed-{checksum}").touch()
+    # And of the browser assets built (app/static/vendor was copied with the tree).
+    web = subprocess.run("cat web/package-lock.json web/build.mjs web/src/* | cksum", shell=True,
+                         cwd=dest, check=True, capture_output=True, text=True).stdout.split()[0]
+    (dest / ".venv" / f".web-{web}").touch()
     return dest
 
 
