@@ -212,17 +212,40 @@
     return li;
   }
 
+  // The panel's input a refused field names (the sample's, the requester, a decision...).
+  function inputFor(field) {
+    const name = String(field).replace(/^data\./, '');
+    const fixed = { requester: 'dryrun-requester', seal: 'dryrun-seal', business_type: 'dryrun-type',
+      data: 'dryrun-extra' }[name];
+    if (fixed) return $(fixed);
+    if (name.startsWith('decisions.')) return $('dryrun-d-' + name.slice(10));
+    return $('dryrun-f-' + name);
+  }
+
+  function fieldButton(input, field) {
+    input.setAttribute('aria-invalid', 'true');
+    const button = el('button', { type: 'button', className: 'link mono', textContent: field });
+    button.addEventListener('click', () => {
+      if (input.closest('details')) input.closest('details').open = true;
+      input.focus();
+    });
+    return button;
+  }
+
   function problemItem(problem) {
     const warning = problem.severity === 'warning';
-    const where = problem.element || problem.field;
     if (problem.element && !warning) mark(problem.element, STOP);
+    const input = !problem.element && problem.field ? inputFor(problem.field) : null;
+    const where = problem.element || problem.field;
+    const link = input ? fieldButton(input, where) : where ? elementButton(where, where) : null;
     return el('li', { className: warning ? 'sf-warning' : 'sf-problem' },
       el('strong', { textContent: msg(warning ? 'warning' : 'problem') + ' ' }),
-      where ? elementButton(where, where) : null, where ? ' ' : null, problem.message);
+      link, link ? ' ' : null, problem.message);
   }
 
   function show(summary, problems, route, end) {
     clearMarkers();
+    for (const input of document.querySelectorAll('#dryrun-form [aria-invalid]')) input.removeAttribute('aria-invalid');
     const result = $('dryrun-result');
     result.className = 'studio-dryrun-result ' + (end && end.authorized && !problems.some(
       (p) => p.severity !== 'warning') ? 'good' : 'bad');

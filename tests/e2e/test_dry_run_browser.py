@@ -91,6 +91,10 @@ def test_a_designer_dry_runs_the_contract_flow_from_the_modeler(demo_server, bro
     dave.wait_for_selector("#dryrun-summary:has-text('refused')")
     assert "unknown user" in dave.inner_text("#dryrun-problems")
     assert dave.locator(".sf-route").count() == 0
+    assert dave.get_attribute("#dryrun-requester", "aria-invalid") == "true"
+    dave.click("#dryrun-problems button:has-text('requester')")  # takes the keyboard there
+    assert dave.evaluate("document.activeElement.id") == "dryrun-requester"
+    dave.screenshot(path=str(ARTIFACTS / "dry-run-refused.png"), full_page=True)
 
     # On a phone the panel stacks under the diagram and still runs.
     phone = _designer(browser, base, errors, 390)
