@@ -139,6 +139,9 @@
     } finally { button.disabled = false; }
   }
 
+  // The dry-run panel (dry_run.js) posts the same files and marks the same diagram.
+  window.SealflowStudio = { modeler, formWithFiles, post };
+
   $('studio-validate').addEventListener('click', () => busy($('studio-validate'), async () => {
     const { status, body } = await post('/api/v1/processes/validate', await formWithFiles());
     if (status !== 200) { showError(body); return; }
@@ -180,6 +183,7 @@
       canvas.zoom(canvas.zoom() * (width - room) / width, { x: width, y: 0 });
     }
     document.body.dataset.modeler = 'ready';  // the browser test waits for this
+    document.dispatchEvent(new CustomEvent('studio:imported'));
   }).catch((e) => {
     showResult(msg('failed'), [{ element: null, message: String(e.message || e) }], []);
   });
