@@ -48,7 +48,13 @@ def test_a_manager_lowers_a_threshold_and_the_next_request_routes_by_it(  # noqa
     dave.wait_for_selector("body[data-decisions=ready]")
     assert "<definitions" not in dave.inner_text("main")  # a table, never XML
     assert dave.is_visible("[data-decision=contract_routing]")
+    # Only the first half of the change: the two rules overlap, which Validate marks.
     _edit_cell(dave, "> 1000000", "> 500000")
+    dave.click("#decisions-validate")
+    dave.wait_for_selector('td.sf-warning-cell[data-row-id="Rule_contract_small"]')
+    assert "Rule_contract_large (row 3) and Rule_contract_small (row 4) overlap" in \
+        dave.inner_text("#decisions-problems")
+    dave.screenshot(path=str(ARTIFACTS / "decisions-overlap.png"))
     _edit_cell(dave, "<= 1000000", "<= 500000")
     dave.screenshot(path=str(ARTIFACTS / "decisions-edited.png"))
 
