@@ -55,14 +55,16 @@
 
   modeler.on('views.changed', () => { showTabs(); watchActiveViewer(); });
 
-  // A rule's problem marks its row (dmn-js gives each cell the rule's id as data-row-id).
+  // A rule's problem marks its row, an input's or output's its column (dmn-js gives each cell
+  // the rule's id as data-row-id, the column's as data-col-id).
   function markRows(entries) {
     for (const cell of document.querySelectorAll('.sf-problem-cell, .sf-warning-cell')) {
       cell.classList.remove('sf-problem-cell', 'sf-warning-cell');
     }
     for (const [item, kind] of entries) {
       if (!item.element || item.file !== data.editing) continue;
-      for (const cell of document.querySelectorAll(`[data-row-id="${CSS.escape(item.element)}"]`)) {
+      const id = CSS.escape(item.element);
+      for (const cell of document.querySelectorAll(`td[data-row-id="${id}"], td[data-col-id="${id}"]`)) {
         cell.classList.add(kind === 'problem' ? 'sf-problem-cell' : 'sf-warning-cell');
       }
     }
