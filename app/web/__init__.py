@@ -59,6 +59,7 @@ def data_fields() -> dict[str, str]:
 
 def init_app(app: Flask) -> None:
     from app.web import (  # noqa: F401
+        decisions,
         inbox,
         me,
         present,

@@ -38,7 +38,7 @@ NEW_FLOW = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def _may_design() -> None:
+def may_design() -> None:
     if not identity().has_role(*DESIGN_ROLES):
         raise NotAllowed("editing flows needs the designer, manager, seal_admin or admin role")
 
@@ -54,7 +54,7 @@ def main_bpmn(key: str, files: dict[str, str]) -> str:
 @blueprint.get("/processes/<key>/edit")
 @login_required
 def edit_process(key: str):
-    _may_design()
+    may_design()
     number = int_arg(request.args.get("version"), "version", low=1)
     if key == "new" and number is None:
         return render_template("process_edit.html", key=None, version=None, versions=[],

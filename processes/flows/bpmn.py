@@ -241,7 +241,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         problems.extend(found)
         if root is not None:
             roots[name] = root
-    check_dmn(files, roots, max_bytes, problems)
+    check_dmn(files, roots, max_bytes, problems, warnings)
     main_name = next((name for name in files if not is_dmn_file(name)), "")
     if not main_name:
         problems.append(Problem("only DMN files were given: the BPMN file is missing"))

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from processes.errors import Problem
 from processes.flows.dmn import RESULT_MAPPINGS, DecisionTable
+from processes.flows.dmn_overlaps import unique_overlaps
 from processes.flows.dmn_xml import is_dmn_file, parse_dmn
 from processes.flows.expressions import ExpressionError, compile_expression
 from processes.flows.spiff import CAMUNDA_NS
@@ -146,9 +147,10 @@ def element_checks(name: str, root: Any, lanes: dict[str, str | None],
 
 
 def check_dmn(files: dict[str, bytes], roots: dict[str, Any], max_bytes: int,
-               problems: list[Problem]) -> None:
+              problems: list[Problem], warnings: list[Problem]) -> None:
     """The DMN files of a deployment: every cell compiles, decision ids are unique, and each
-    business rule task names one of them, keeps its result and maps it in a way Camunda has."""
+    business rule task names one of them, keeps its result and maps it in a way Camunda has.
+    Rules of a UNIQUE table that overlap are warnings (:mod:`processes.flows.dmn_overlaps`)."""
     decisions: dict[str, DecisionTable | None] = {}
     for name in filter(is_dmn_file, files):
         tables, found = parse_dmn(name, files[name], max_bytes)
@@ -157,6 +159,8 @@ def check_dmn(files: dict[str, bytes], roots: dict[str, Any], max_bytes: int,
             problems.append(Problem(f"decision '{did}' is in more than one DMN file",
                                     element=did, file=name))
         decisions.update(tables)
+        for built in filter(None, tables.values()):
+            warnings.extend(unique_overlaps(built, name))
     for name, root in roots.items():
         for task in root.iter(f"{_B}businessRuleTask"):
             ref, mapping = task.get(f"{_C}decisionRef"), task.get(f"{_C}mapDecisionResult")

@@ -111,6 +111,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /requests/<int:request_id>/withdraw": frozenset({REQUESTER}),
     "POST /requests/<int:request_id>/retry": frozenset({ADMIN}),
     "GET /processes/<key>/edit": DESIGNS_FLOWS,
+    "GET /processes/<key>/decisions": DESIGNS_FLOWS,
     "GET /seals": PEOPLE,
     "GET /seals/<int:seal_id>": PEOPLE,
     "GET /seals/<int:seal_id>/image.png": PEOPLE,
