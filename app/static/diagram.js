@@ -34,7 +34,15 @@
   for (const button of card.querySelectorAll('[data-zoom]')) {
     button.addEventListener('click', () => zooms[button.dataset.zoom]());
   }
-  window.addEventListener('resize', () => { canvas.resized(); fit(); });
+  // A phone's browser resizes the window as its address bar comes and goes: only a change of
+  // width fits the diagram again (and undoes the reader's zoom).
+  let width = box.clientWidth;
+  window.addEventListener('resize', () => {
+    if (box.clientWidth === width) return;
+    width = box.clientWidth;
+    canvas.resized();
+    fit();
+  });
 
   // On a narrow screen the canvas is wider than its box, which scrolls: bring the current
   // position into view rather than the flow's start.
