@@ -75,6 +75,7 @@ from app.api import (  # noqa: E402,F401
     people,
     process_versions,
     processes,
+    request_diagram,
     requests,
     seals,
     tasks,

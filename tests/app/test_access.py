@@ -69,6 +69,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /api/v1/requests/<int:request_id>": SEES_REQUEST,
     "GET /api/v1/requests/<int:request_id>/document": SEES_REQUEST,
     "GET /api/v1/requests/<int:request_id>/sealed": SEES_REQUEST,
+    "GET /api/v1/requests/<int:request_id>/diagram": SEES_REQUEST,
     "POST /api/v1/requests/<int:request_id>/withdraw": frozenset({REQUESTER}),
     "POST /api/v1/requests/<int:request_id>/retry": frozenset({ADMIN}),
     "POST /api/v1/requests/<int:request_id>/messages/<name>": frozenset({REQUESTER, ADMIN}),
