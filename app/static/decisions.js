@@ -7,12 +7,9 @@
 
   const $ = (id) => document.getElementById(id);
   const data = JSON.parse($('decisions-data').textContent);
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
 
-  function msg(name, vars) {
-    const node = document.querySelector(`#decisions-messages [data-msg="${name}"]`);
-    return node.textContent.replace(/\{(\w+)\}/g, (_, k) => String((vars || {})[k]));
-  }
+  const page = window.SealflowPage;
+  const msg = page.messages('decisions-messages');
 
   if (!window.FlowDmn) {
     $('decisions-unbuilt').hidden = false;
@@ -109,34 +106,15 @@
     return { form, xml };
   }
 
-  async function post(url, form) {
-    const response = await fetch(url, {
-      method: 'POST', body: form, credentials: 'same-origin',
-      headers: { 'X-CSRFToken': csrf, Accept: 'application/json' },
-    });
-    let body = {};
-    try { body = await response.json(); } catch (e) { body = {}; }
-    return { status: response.status, body };
-  }
+  const post = page.post;
 
   function showError(body) {
-    const error = body.error || {};
-    const problems = error.problems && error.problems.length ? error.problems
-      : [{ element: null, message: error.message || msg('failed') }];
+    const problems = page.problemsOf(body, msg('failed'));
     showResult(msg('refused'), problems.filter((p) => p.severity !== 'warning'),
       problems.filter((p) => p.severity === 'warning'));
   }
 
-  async function busy(button, work) {
-    button.disabled = true;
-    $('decisions-summary').textContent = msg('working');
-    $('decisions-problems').replaceChildren();
-    $('decisions-result').className = 'studio-result';
-    $('decisions-result').hidden = false;
-    try { await work(); } catch (e) {
-      showResult(msg('failed'), [{ element: null, message: String(e.message || e) }], []);
-    } finally { button.disabled = false; }
-  }
+  const busy = page.busy('decisions', msg, (...args) => showResult(...args));
 
   $('decisions-validate').addEventListener('click', () => busy($('decisions-validate'), async () => {
     const { status, body } = await post('/api/v1/processes/validate', (await formWithFiles()).form);

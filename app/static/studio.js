@@ -6,15 +6,12 @@
 
   const $ = (id) => document.getElementById(id);
   const data = JSON.parse($('studio-data').textContent);
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const PROBLEM = 'sf-problem';
   const WARNING = 'sf-warning';
   const PATH = 'sf-path';
 
-  function msg(name, vars) {
-    const node = document.querySelector(`#studio-messages [data-msg="${name}"]`);
-    return node.textContent.replace(/\{(\w+)\}/g, (_, k) => String((vars || {})[k]));
-  }
+  const page = window.SealflowPage;
+  const msg = page.messages('studio-messages');
 
   if (!window.FlowModeler) {
     $('studio-unbuilt').hidden = false;
@@ -110,34 +107,15 @@
     return form;
   }
 
-  async function post(url, form) {
-    const response = await fetch(url, {
-      method: 'POST', body: form, credentials: 'same-origin',
-      headers: { 'X-CSRFToken': csrf, Accept: 'application/json' },
-    });
-    let body = {};
-    try { body = await response.json(); } catch (e) { body = {}; }
-    return { status: response.status, body };
-  }
+  const post = page.post;
 
   function showError(body) {
-    const error = body.error || {};
-    const problems = error.problems && error.problems.length ? error.problems
-      : [{ element: null, message: error.message || msg('failed') }];
+    const problems = page.problemsOf(body, msg('failed'));
     showResult(msg('refused'), problems.filter((p) => p.severity !== 'warning'),
       problems.filter((p) => p.severity === 'warning'));
   }
 
-  async function busy(button, work) {
-    button.disabled = true;
-    $('studio-summary').textContent = msg('working');
-    $('studio-problems').replaceChildren();
-    $('studio-result').className = 'studio-result';
-    $('studio-result').hidden = false;
-    try { await work(); } catch (e) {
-      showResult(msg('failed'), [{ element: null, message: String(e.message || e) }], []);
-    } finally { button.disabled = false; }
-  }
+  const busy = page.busy('studio', msg, (...args) => showResult(...args));
 
   // The dry-run panel (dry_run.js) posts the same files and marks the same diagram.
   window.SealflowStudio = { modeler, formWithFiles, post };
