@@ -9,7 +9,7 @@ from flask import Blueprint, request
 
 from app.extensions import csrf
 from app.transactions import commits  # noqa: F401 - the API's views import it from here
-from processes.errors import BadInput
+from processes.errors import BadInput, InvalidContent
 from processes.limits import INT_MAX, body_problem
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -47,6 +47,18 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise BadInput("the body must be a JSON object")
     return body
+
+
+def json_field(name: str) -> Any:
+    """A multipart (or form) field holding JSON, parsed; None when absent or empty."""
+    raw = request.form.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_json(raw)
+    except ValueError as exc:
+        raise InvalidContent(f"{name} is not usable JSON: {exc}",
+                             [{"field": name, "message": f"is not usable JSON: {exc}"}]) from None
 
 
 def int_arg(raw: str | None, name: str, *, default: int | None = None, low: int = 0,

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from app.api import blueprint, int_arg, json_body, parse_json
+from app.api import blueprint, int_arg, json_body, json_field
 from app.context import env, identity
 from app.extensions import db
 from app.transactions import reads_first
@@ -18,16 +18,7 @@ from processes.requests.dry_run_input import MAX_STEPS, DryRunInput
 
 def _field(body: dict[str, Any], name: str) -> Any:
     """A JSON field: a member of a JSON body, or a multipart field holding JSON."""
-    if request.is_json:
-        return body.get(name)
-    raw = request.form.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return parse_json(raw)
-    except ValueError as exc:
-        raise InvalidContent(f"{name} is not usable JSON: {exc}",
-                             [{"field": name, "message": f"is not usable JSON: {exc}"}]) from None
+    return body.get(name) if request.is_json else json_field(name)
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:

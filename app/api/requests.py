@@ -3,7 +3,7 @@
 
 from flask import jsonify, request, send_file
 
-from app.api import blueprint, commits, int_arg, json_body, page_args, parse_json
+from app.api import blueprint, commits, int_arg, json_body, json_field, page_args
 from app.context import env, identity
 from app.extensions import db
 from app.transactions import reads_first
@@ -11,17 +11,6 @@ from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent
 from processes.requests import incidents, intake, messages, queries, views, withdrawal
 from processes.requests.intake import NewRequest
-
-
-def _json_field(name: str):
-    raw = request.form.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return parse_json(raw)
-    except ValueError as exc:
-        raise InvalidContent(f"{name} is not usable JSON: {exc}",
-                             [{"field": name, "message": f"is not usable JSON: {exc}"}]) from None
 
 
 def _int_field(name: str, required: bool = False) -> int | None:
@@ -40,7 +29,7 @@ def _int_field(name: str, required: bool = False) -> int | None:
 def new_request_from_form() -> NewRequest:
     """Parse the multipart body shared by the API and the web form."""
     upload = request.files.get("document")
-    data = _json_field("data")
+    data = json_field("data")
     if data is not None and not isinstance(data, dict):
         raise InvalidContent("data must be a JSON object",
                              [{"field": "data", "message": "must be a JSON object"}])
@@ -51,7 +40,7 @@ def new_request_from_form() -> NewRequest:
         process=request.form.get("process") or None,
         business_type=request.form.get("business_type") or None,
         data=data,
-        placement=_json_field("placement"),
+        placement=json_field("placement"),
         on_behalf_of=request.form.get("on_behalf_of") or None,
         from_request=_int_field("from_request"),
         idempotency_key=request.headers.get("Idempotency-Key") or None,
