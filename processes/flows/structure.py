@@ -48,6 +48,11 @@ _SUBPROCESSES = {"subProcess", "transaction", "adHocSubProcess"}
 _ACTIVITIES = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask",
                "businessRuleTask", "scriptTask", "callActivity"} | _SUBPROCESSES
 _FLOW_NODES = _EVENTS | _GATEWAYS | _ACTIVITIES
+# Elements a token passes without waiting for anyone or anything: a loop made only of them has
+# the engine go round at once, without end (its task tree grows until it cannot go on).
+_PASSING = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "complexGateway",
+            "task", "serviceTask", "sendTask", "businessRuleTask", "scriptTask",
+            "intermediateThrowEvent"}
 _SPLITS = {"startEvent"} | _GATEWAYS  # may have several flows out in SpiffWorkflow
 _WITH_DEFAULT = _ACTIVITIES | {"exclusiveGateway", "inclusiveGateway", "complexGateway"}
 # The names SpiffWorkflow gives its own task specs beside the elements' ids.
@@ -182,6 +187,7 @@ class _FileStructure:
         if entered and starts:  # with no start event, that alone is reported
             reachable = self._reachable(starts, nodes, outgoing, label, broken)
             self._finishing(starts, nodes, outgoing, reachable, label)
+            self._idle_loops(nodes, outgoing, reachable, label)
         for eid, node in nodes.items():
             if _tag(node) in _SUBPROCESSES:
                 self.scope(node, entered=entered and (eid in reachable
@@ -352,6 +358,28 @@ class _FileStructure:
                             f"of {label}: a request reaching it could never finish"
                             + (f" (it can only go on to {', '.join(loop)})" if loop else ""),
                             eid, nodes[eid])
+
+
+    def _idle_loops(self, nodes: dict[str, Any], outgoing: dict[str, list[Any]],
+                    reachable: set[str], label: str) -> None:
+        """Report each loop a request could reach that holds nothing that waits (no task for a
+        person, no timer, no message): the engine would go round it at once, without end."""
+        passing = {eid for eid in reachable if _tag(nodes[eid]) in _PASSING}
+        edges = {eid: [str(f.get("targetRef")) for f in outgoing[eid]
+                       if str(f.get("targetRef")) in passing] for eid in passing}
+        reported: set[str] = set()
+        for eid in sorted(passing):
+            if eid in reported:
+                continue
+            ahead = _closure(edges[eid], edges)
+            if eid not in ahead:
+                continue
+            loop = sorted(n for n in ahead if eid in _closure([n], edges))
+            reported.update(loop)
+            self._error(f"{_kind(nodes[eid])} '{eid}' of {label} loops through "
+                        f"{', '.join(loop[:6])} with no task, timer or message in the loop: a "
+                        "request reaching it would go round without end; put a step that "
+                        "waits in the loop, or take the loop out", eid, nodes[eid])
 
 
 def _closure(starts: list[str], edges: Mapping[str, list[str]]) -> set[str]:

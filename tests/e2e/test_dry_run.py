@@ -137,13 +137,13 @@ def test_a_loop_is_capped_and_reported(org, make_seal):
     assert body["end"] == {"element_id": "authorized", "authorized": True}
 
 
-def test_a_loop_with_no_task_in_it_is_named(org):
+def test_a_loop_with_no_task_in_it_is_refused_as_a_deploy_refuses_it(org):
     files = {"gateway_loop.bpmn": (DATA / "gateway_loop" / "gateway_loop.bpmn").read_bytes()}
-    body = _dry_run(org.designer, files, requester="alice", seal=org.seal_id).get_json()
-    assert body["problems"][0]["element"] == "gw1"
-    assert "loops through gw1, gw2 with no task in the loop" in body["problems"][0]["message"]
-    assert len(body["route"]) <= 210  # the first ones, not every round
-    assert (body["end"] or {}).get("authorized") is not True
+    resp = _dry_run(org.designer, files, requester="alice", seal=org.seal_id)
+    assert resp.status_code == 422
+    problems = resp.get_json()["error"]["problems"]
+    assert problems[0]["element"] == "gw1"
+    assert "loops through gw1, gw2 with no task, timer or message" in problems[0]["message"]
 
 
 def test_subprocesses_and_countersigns_are_worked_element_by_element(org):

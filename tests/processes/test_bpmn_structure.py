@@ -58,6 +58,12 @@ GATE = (START, flow("f0", "s", "t"), task("t"), flow("f1", "t", "g"),
 
 # name: (lines, element reported, words of the message, severity)
 CASES: dict[str, tuple[tuple[str, ...], str, str, str]] = {
+    "a loop with nothing in it that waits": (
+        (*GATE, flow("f2", "g", "g2", "${decision == 'again'}"),
+         '<bpmn:exclusiveGateway id="g2" default="f4"/>', flow("f3", "g2", "g", "${amount > 1}"),
+         flow("f4", "g2", "done")),
+        "g", "exclusive gateway 'g' of process 'p' loops through g, g2 with no task, timer or "
+        "message in the loop", "error"),
     "dangling target": (
         (*GATE, flow("f2", "g", "nowhere", "${decision == 'x'}")),
         "f2", "sequence flow 'f2' points at 'nowhere', which is not an element of process 'p'",
@@ -294,6 +300,11 @@ def test_every_shipped_test_and_bench_flow_passes_the_structure_check(name, file
     problems: list[Problem] = []
     warnings: list[Problem] = []
     check_structure(roots, problems, warnings)
+    if name == "gateway_loop":  # kept to show that a loop with nothing that waits is refused
+        assert [(p.element, p.severity) for p in problems + warnings] == [("gw1", "error")]
+        with pytest.raises(InvalidProcess, match="loops through gw1, gw2 with no task"):
+            load_flow(files)
+        return
     assert (problems, warnings) == ([], [])
     if name == "event_based_gateway":  # kept to show that they are refused
         with pytest.raises(InvalidProcess, match="event-based gateways are not supported"):
