@@ -9,6 +9,7 @@ A library with no Flask and no database; everything the rest of Sealflow uses is
 
 from .annotations import Layout, PageArea, Widget, layout, overlap, pages_layout
 from .appearance import SealAppearance, draw_seal, find_cjk_font
+from .asn1_tables import build_all as _build_asn1_tables
 from .crl import Revocation, make_crl
 from .csr import (
     InvalidCertificate,
@@ -167,3 +168,7 @@ __all__ = [
     "validate_document",
     "validate_pdf",
 ]
+
+# Every asn1crypto class this package and pyHanko imported, its tables built before any thread
+# uses it (signer/asn1_tables.py).
+_build_asn1_tables()
