@@ -119,21 +119,13 @@
   $('decisions-validate').addEventListener('click', () => busy($('decisions-validate'), async () => {
     const { status, body } = await post('/api/v1/processes/validate', (await formWithFiles()).form);
     if (status !== 200) { showError(body); return; }
-    const summary = body.problems.length ? msg('invalid', { n: body.problems.length })
-      : msg('valid') + (body.warnings.length ? ' · ' + msg('warnings', { n: body.warnings.length }) : '');
-    showResult(summary, body.problems, body.warnings);
+    showResult(page.validated(body, msg), body.problems, body.warnings);
   }));
 
-  const dialog = $('decisions-deploy-dialog');
-  $('decisions-deploy').addEventListener('click', () => {
-    $('decisions-comment').value = '';
-    dialog.showModal();
-  });
-  dialog.addEventListener('close', () => {
-    if (dialog.returnValue !== 'deploy') return;
+  page.onDeploy('decisions', (comment) => {
     busy($('decisions-deploy'), async () => {
       const { form, xml } = await formWithFiles();
-      form.append('comment', $('decisions-comment').value);
+      form.append('comment', comment);
       const { status, body } = await post('/api/v1/processes', form);
       if (status !== 200 && status !== 201) { showError(body); return; }
       dirty = false;

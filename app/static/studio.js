@@ -123,21 +123,13 @@
   $('studio-validate').addEventListener('click', () => busy($('studio-validate'), async () => {
     const { status, body } = await post('/api/v1/processes/validate', await formWithFiles());
     if (status !== 200) { showError(body); return; }
-    const summary = body.problems.length ? msg('invalid', { n: body.problems.length })
-      : msg('valid') + (body.warnings.length ? ' · ' + msg('warnings', { n: body.warnings.length }) : '');
-    showResult(summary, body.problems, body.warnings);
+    showResult(page.validated(body, msg), body.problems, body.warnings);
   }));
 
-  const dialog = $('studio-deploy-dialog');
-  $('studio-deploy').addEventListener('click', () => {
-    $('studio-comment').value = '';
-    dialog.showModal();
-  });
-  dialog.addEventListener('close', () => {
-    if (dialog.returnValue !== 'deploy') return;
+  page.onDeploy('studio', (comment) => {
     busy($('studio-deploy'), async () => {
       const form = await formWithFiles();
-      form.append('comment', $('studio-comment').value);
+      form.append('comment', comment);
       const { status, body } = await post('/api/v1/processes', form);
       if (status !== 200 && status !== 201) { showError(body); return; }
       dirty = false;

@@ -46,5 +46,25 @@ window.SealflowPage = (function () {
     };
   }
 
-  return { messages, post, problemsOf, busy };
+  // The line that sums up a Validate's answer.
+  function validated(body, msg) {
+    return body.problems.length ? msg('invalid', { n: body.problems.length })
+      : msg('valid') + (body.warnings.length ? ' · ' + msg('warnings', { n: body.warnings.length }) : '');
+  }
+
+  // The Deploy button (#<prefix>-deploy) asks for a comment in #<prefix>-deploy-dialog; once it
+  // is given, deploy(comment) runs.
+  function onDeploy(prefix, deploy) {
+    const $ = (id) => document.getElementById(id);
+    const dialog = $(`${prefix}-deploy-dialog`);
+    $(`${prefix}-deploy`).addEventListener('click', () => {
+      $(`${prefix}-comment`).value = '';
+      dialog.showModal();
+    });
+    dialog.addEventListener('close', () => {
+      if (dialog.returnValue === 'deploy') deploy($(`${prefix}-comment`).value);
+    });
+  }
+
+  return { messages, post, problemsOf, busy, validated, onDeploy };
 })();
