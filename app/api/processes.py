@@ -61,7 +61,7 @@ def deploy_process():
 def validate_process():
     """The deploy checks without deploying (the modeler's Validate): {problems, warnings}."""
     who = _designer()
-    return jsonify(deploy.validate(env(), _uploaded_files(), identity=who,
+    return jsonify(deploy.validate(db.session, env(), _uploaded_files(), identity=who,
                                    authorized_end=request.form.get("authorized_end") or None))
 
 

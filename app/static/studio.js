@@ -9,6 +9,7 @@
   const PROBLEM = 'sf-problem';
   const WARNING = 'sf-warning';
   const PATH = 'sf-path';
+  const SEAL_PATH = 'sf-seal-path';  // a path past an approval a seal's policy demands
 
   const page = window.SealflowPage;
   const msg = page.messages('studio-messages');
@@ -43,15 +44,16 @@
     return true;
   }
 
-  // A path past every approval (approval_paths.py gives its elements): the elements and the
-  // sequence flows between them, drawn so the designer sees where a request slips through.
-  function markPath(ids) {
+  // A path past every approval (approval_paths.py gives its elements), or past an approval a
+  // seal demands (seals/policy.py, in its own colour): the elements and the sequence flows
+  // between them, drawn so the designer sees where a request slips through.
+  function markPath(ids, marker) {
     for (let i = 0; i < ids.length; i++) {
-      markElement(ids[i], PATH);
+      markElement(ids[i], marker);
       if (i === 0) continue;
       for (const flow of registry.filter((e) => e.type === 'bpmn:SequenceFlow'
           && e.source && e.target && e.source.id === ids[i - 1] && e.target.id === ids[i])) {
-        markElement(flow.id, PATH);
+        markElement(flow.id, marker);
       }
     }
   }
@@ -63,7 +65,7 @@
     list.replaceChildren();
     const entries = problems.map((p) => [p, PROBLEM]).concat(warnings.map((w) => [w, WARNING]));
     for (const [item, marker] of entries) {
-      if (Array.isArray(item.path)) markPath(item.path);
+      if (Array.isArray(item.path)) markPath(item.path, item.seal ? SEAL_PATH : PATH);
       const li = document.createElement('li');
       li.className = marker;
       const label = document.createElement('strong');

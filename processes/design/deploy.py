@@ -1,5 +1,6 @@
 """Deploying flows: checked (the BPMN, the paths to the authorized end, who deploys), versioned
-per process key (identical bytes a no-op), and proved against the seals' policies."""
+per process key (identical bytes a no-op), and proved against the seals' policies (Validate
+proves them too, on the flow not stored)."""
 
 from __future__ import annotations
 
@@ -58,18 +59,20 @@ def checked(env: Env, files: dict[str, bytes], *, authorized_end: str | None = N
     return flow, [w.as_dict() for w in flow.warnings + path_warnings]
 
 
-def validate(env: Env, files: dict[str, bytes], *, authorized_end: str | None = None,
+def validate(session: Session, env: Env, files: dict[str, bytes], *,
+             authorized_end: str | None = None,
              identity: Identity | None = None) -> dict[str, list[dict]]:
     """The modeler's Validate: ``{problems, warnings}`` of the deploy checks, nothing stored.
-    (The seals' policies are proved at the deploy itself: they need the stored version.)"""
+    The warnings include each seal whose policy the flow fails (as the deploy would warn),
+    with the path that slips past the demanded approval."""
     try:
-        _, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
+        flow, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
     except InvalidProcess as exc:
         found = exc.problems or [{"element": None, "line": None, "severity": "error",
                                   "message": exc.message}]
         return {"problems": [p for p in found if p.get("severity") != "warning"],
                 "warnings": [p for p in found if p.get("severity") == "warning"]}
-    return {"problems": [], "warnings": warnings}
+    return {"problems": [], "warnings": warnings + policy.prove_unsaved(session, flow)}
 
 
 def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,

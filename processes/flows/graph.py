@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from lxml import etree
 
 from processes.flows.bpmn import BPMN_NS
 from processes.flows.safe_xml import safe_parser
-from processes.models import ProcessDefinition
 
 _B = "{" + BPMN_NS + "}"
 _ACTIVITIES = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask",
                "businessRuleTask", "scriptTask", "callActivity", "subProcess", "transaction"}
+
+
+class Drawn(Protocol):
+    """A flow's files under its process key: a deployed version (ProcessDefinition), or one
+    just parsed and not stored (ParsedFlow: the modeler's Validate)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def files(self) -> Mapping[str, Any]: ...
+
+
 class FlowGraph:
     """The top-level process as a graph: activities are split into an entry and an exit node,
     so that a task's boundary events leave from its entry (the task was not passed) while its
@@ -29,9 +42,9 @@ class FlowGraph:
         self._add_scope(process, parent_exit=None)
 
     @classmethod
-    def of(cls, definition: ProcessDefinition) -> FlowGraph:
+    def of(cls, flow: Drawn) -> FlowGraph:
         """The graph of a deployed (or just parsed) flow's top-level process."""
-        return cls(processes_in(definition.files)[definition.key])
+        return cls(processes_in(flow.files)[flow.key])
 
     def _edge(self, a: str, b: str) -> None:
         self.edges.setdefault(a, []).append(b)
@@ -110,7 +123,7 @@ class FlowGraph:
         return None
 
 
-def processes_in(files: dict[str, str]) -> dict[str, Any]:
+def processes_in(files: Mapping[str, str]) -> dict[str, Any]:
     """Every ``bpmn:process`` element of a deployment's BPMN files, by id."""
     found: dict[str, Any] = {}
     for name, text in files.items():

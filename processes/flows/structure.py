@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Mapping
 from typing import Any
 
 from processes.errors import Problem
 from processes.flows.bpmn_checks import BPMN_NS
+from processes.flows.idle_loops import closure, idle_loops, in_named_lanes
 
 __all__ = ["check_structure"]
 
@@ -48,11 +48,6 @@ _SUBPROCESSES = {"subProcess", "transaction", "adHocSubProcess"}
 _ACTIVITIES = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask",
                "businessRuleTask", "scriptTask", "callActivity"} | _SUBPROCESSES
 _FLOW_NODES = _EVENTS | _GATEWAYS | _ACTIVITIES
-# Elements a token passes without waiting for anyone or anything: a loop made only of them has
-# the engine go round at once, without end (its task tree grows until it cannot go on).
-_PASSING = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "complexGateway",
-            "task", "serviceTask", "sendTask", "businessRuleTask", "scriptTask",
-            "intermediateThrowEvent"}
 _SPLITS = {"startEvent"} | _GATEWAYS  # may have several flows out in SpiffWorkflow
 _WITH_DEFAULT = _ACTIVITIES | {"exclusiveGateway", "inclusiveGateway", "complexGateway"}
 # The names SpiffWorkflow gives its own task specs beside the elements' ids.
@@ -137,6 +132,7 @@ class _FileStructure:
         self.problems = problems
         self.warnings = warnings
         self.root = root
+        self.in_lanes = in_named_lanes(root)
         # Which process or subprocess each flow node belongs to, for a flow that crosses.
         self.owner: dict[str, Any] = {}
         for container in root.iter(f"{_B}process", *(_B + t for t in _SUBPROCESSES)):
@@ -323,7 +319,7 @@ class _FileStructure:
 
     def _reachable(self, starts: list[str], nodes: dict[str, Any],
                    outgoing: dict[str, list[Any]], label: str, broken: set[str]) -> set[str]:
-        seen = _closure(starts, self._edges(nodes, outgoing, interrupting_only=False))
+        seen = closure(starts, self._edges(nodes, outgoing, interrupting_only=False))
         for eid, node in nodes.items():
             # A boundary event is reached with its host (reported instead); an event
             # subprocess is entered by its trigger, not by a flow.
@@ -342,7 +338,7 @@ class _FileStructure:
         for eid, nexts in edges.items():
             for nxt in nexts:
                 back[nxt].append(eid)
-        finish = _closure([eid for eid, out in edges.items() if not out], back)
+        finish = closure([eid for eid, out in edges.items() if not out], back)
         trapped = [eid for eid in nodes if eid in reachable and eid not in finish
                    and not _is_event_subprocess(nodes[eid])]
         for eid in trapped:
@@ -359,36 +355,16 @@ class _FileStructure:
                             + (f" (it can only go on to {', '.join(loop)})" if loop else ""),
                             eid, nodes[eid])
 
-
     def _idle_loops(self, nodes: dict[str, Any], outgoing: dict[str, list[Any]],
                     reachable: set[str], label: str) -> None:
         """Report each loop a request could reach that holds nothing that waits (no task for a
         person, no timer, no message): the engine would go round it at once, without end."""
-        passing = {eid for eid in reachable if _tag(nodes[eid]) in _PASSING}
-        edges = {eid: [str(f.get("targetRef")) for f in outgoing[eid]
-                       if str(f.get("targetRef")) in passing] for eid in passing}
-        reported: set[str] = set()
-        for eid in sorted(passing):
-            if eid in reported:
-                continue
-            ahead = _closure(edges[eid], edges)
-            if eid not in ahead:
-                continue
-            loop = sorted(n for n in ahead if eid in _closure([n], edges))
-            reported.update(loop)
+        for loop in idle_loops(nodes, outgoing, reachable, self.in_lanes):
+            eid = loop[0]
+            idle = [n for n in loop if _tag(nodes[n]) == "manualTask"]
+            why = (f" (manual task {', '.join(idle[:3])} has no assignee, candidates or lane: "
+                   "it passes through without waiting)") if idle else ""
             self._error(f"{_kind(nodes[eid])} '{eid}' of {label} loops through "
-                        f"{', '.join(loop[:6])} with no task, timer or message in the loop: a "
-                        "request reaching it would go round without end; put a step that "
-                        "waits in the loop, or take the loop out", eid, nodes[eid])
-
-
-def _closure(starts: list[str], edges: Mapping[str, list[str]]) -> set[str]:
-    """The elements ``starts`` lead to along ``edges``, ``starts`` included (breadth first)."""
-    seen = set(starts)
-    queue = deque(starts)
-    while queue:
-        for nxt in edges[queue.popleft()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return seen
+                        f"{', '.join(loop[:6])} with no task, timer or message in the loop"
+                        f"{why}: a request reaching it would go round without end; put a step "
+                        "that waits in the loop, or take the loop out", eid, nodes[eid])

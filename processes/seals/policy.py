@@ -155,10 +155,37 @@ def prove_new_version(session: Session, definition: ProcessDefinition) -> list[d
         seal = session.get_one(Seal, policy.seal_id)
         verdict = _verdict(session, seal, policy, definition)
         if not verdict["ok"]:
-            failures.append({"element": None, "line": None, "severity": "warning",
-                             "message": f"cannot be used with seal {seal.id} ({seal.name}): "
-                                        f"{verdict['message']}"})
+            failures.append(_unusable(seal, definition.authorized_end, verdict["message"],
+                                      verdict["path"]))
     return failures
+
+
+def prove_unsaved(session: Session, flow: proof.Provable) -> list[dict]:
+    """The modeler's Validate: the seals whose demands a flow not stored fails, as a deploy of
+    it would warn. A policy applies as it would to the deployed flow: one naming no business
+    types applies to every flow, one naming some to the flows they map to. Nothing stored."""
+    mapped = select(BusinessType.key).where(BusinessType.process_key == flow.key)
+    types = set(session.execute(mapped).scalars())
+    failures = []
+    for policy in session.execute(select(SealPolicy).order_by(SealPolicy.seal_id)).scalars():
+        if not policy.demands or (policy.business_types
+                                  and not types & set(policy.business_types)):
+            continue
+        seal = session.get_one(Seal, policy.seal_id)
+        outcome = proof.prove(flow, proof.parse_demands(policy.demands),
+                              proof.People.load(session, seal))
+        if not outcome.ok:
+            failures.append(_unusable(seal, flow.authorized_end, outcome.message(),
+                                      outcome.path))
+    return failures
+
+
+def _unusable(seal: Seal, authorized_end: str, message: str, path: list[dict]) -> dict:
+    """A proof's failure as a deploy warning on the authorized end, with the path that slips
+    past the demanded approval (element ids: the modeler draws it) and the seal's id."""
+    return {"element": authorized_end, "line": None, "severity": "warning", "seal": seal.id,
+            "message": f"cannot be used with seal {seal.id} ({seal.name}): {message}",
+            "path": [step["id"] for step in path]}
 
 
 _LOOK_UP: Any = object()  # the policy not given: the callee reads it

@@ -11,11 +11,12 @@ processes. A task interrupted by one of its boundary events was not passed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from processes.flows.graph import FlowGraph
-from processes.models import Group, Membership, ProcessDefinition, Seal, User
+from processes.flows.graph import Drawn, FlowGraph
+from processes.models import Group, Membership, Seal, User
 
 _EXPR = re.compile(r"^\s*[$#]\{\s*(.*?)\s*\}\s*$", re.DOTALL)
 DEMAND_KINDS = ("custodian", "requester_head", "group", "user")
@@ -141,15 +142,26 @@ def _group_aliases(ref: str, people: People) -> set[str]:
     return {ref} | {k for k, v in people.group_members.items() if members and v == members}
 
 
-def prove(definition: ProcessDefinition, demands: list[Demand], people: People) -> Outcome:
+class Provable(Drawn, Protocol):
+    """What the proof reads of a flow, deployed or only parsed: its files, the metadata of its
+    tasks (who works each) and its authorized end."""
+
+    @property
+    def tasks(self) -> Mapping[str, dict[str, Any]]: ...
+
+    @property
+    def authorized_end(self) -> str: ...
+
+
+def prove(flow: Provable, demands: list[Demand], people: People) -> Outcome:
     """Check every demand against every path from start to the authorized end."""
     if not demands:
         return Outcome(True)
-    graph = FlowGraph.of(definition)
+    graph = FlowGraph.of(flow)
     for demand in demands:
-        blocked = {element for element, meta in (definition.tasks or {}).items()
+        blocked = {element for element, meta in (flow.tasks or {}).items()
                    if not meta.get("manual") and meets(meta, demand, people)}
-        path = graph.slipping_path(definition.authorized_end, blocked)
+        path = graph.slipping_path(flow.authorized_end, blocked)
         if path is not None:
             return Outcome(False, demand, [{"id": e, "name": graph.names.get(e)} for e in path])
     return Outcome(True)

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,9 +42,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("demo")
+@contextmanager
+def serving_demo(data_dir: Path, *setup: list[str]) -> Iterator[str]:
+    """`sealflow demo` in ``data_dir``, then each ``setup`` command (sealflow's arguments: more
+    users, a seal's policy), then `sealflow run` on a free port: its base URL."""
     port = _free_port()
     env = {**os.environ, "SEALFLOW_DATA_DIR": str(data_dir), "SEALFLOW_SECRET_KEY": "browser",
            "SEALFLOW_KEY_PASSPHRASE": "browser-pass", "SEALFLOW_JOB_MODE": "thread",
@@ -52,6 +55,10 @@ def demo_server(tmp_path_factory):
                           text=True, timeout=120, check=False)
     assert demo.returncode == 0, demo.stderr
     assert "alice" in demo.stdout and PASSWORD in demo.stdout
+    for args in setup:
+        done = subprocess.run([SEALFLOW, *args], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen([SEALFLOW, "run", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=log, stderr=subprocess.STDOUT)
@@ -65,10 +72,18 @@ def demo_server(tmp_path_factory):
     else:
         server.terminate()
         pytest.fail("the demo server did not start: " + (data_dir / "server.log").read_text())
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    with serving_demo(tmp_path_factory.mktemp("demo")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,12 @@ CASES: dict[str, tuple[tuple[str, ...], str, str, str]] = {
          flow("f4", "g2", "done")),
         "g", "exclusive gateway 'g' of process 'p' loops through g, g2 with no task, timer or "
         "message in the loop", "error"),
+    "a loop through a manual task no one confirms": (
+        (*GATE, flow("f2", "g", "m", "${decision == 'again'}"), '<bpmn:manualTask id="m"/>',
+         flow("f3", "m", "g")),
+        "g", "exclusive gateway 'g' of process 'p' loops through g, m with no task, timer or "
+        "message in the loop (manual task m has no assignee, candidates or lane: it passes "
+        "through without waiting)", "error"),
     "dangling target": (
         (*GATE, flow("f2", "g", "nowhere", "${decision == 'x'}")),
         "f2", "sequence flow 'f2' points at 'nowhere', which is not an element of process 'p'",
@@ -258,7 +264,15 @@ def test_ids_are_distinct_across_the_files_deployed_together():
      f'<bpmn:startEvent id="es">{TIMER.replace("Duration", "Date").replace("P3D", "2030-01-01")}'
      "</bpmn:startEvent>", flow("ef", "es", "ee"), '<bpmn:endEvent id="ee"/>',
      "</bpmn:subProcess>"),
-], ids=["merges and splits", "timer way out", "event subprocess"])
+    # Loops through a manual task that someone confirms: named as its performer, or by lane.
+    (*GATE, flow("f2", "g", "m", "${decision == 'again'}"),
+     '<bpmn:manualTask id="m" camunda:candidateGroups="legal"/>', flow("f3", "m", "g")),
+    ('<bpmn:laneSet id="ls"><bpmn:lane id="l" name="legal"><bpmn:flowNodeRef>m'
+     '</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>', *GATE,
+     flow("f2", "g", "m", "${decision == 'again'}"), '<bpmn:manualTask id="m"/>',
+     flow("f3", "m", "g")),
+], ids=["merges and splits", "timer way out", "event subprocess", "manual task confirmed",
+        "manual task in a lane"])
 def test_shapes_that_are_sound_are_not_reported(lines):
     problems: list[Problem] = []
     warnings: list[Problem] = []
