@@ -98,7 +98,7 @@
       li.append(r.reason);
       refused.append(li);
     }
-    $('migrate-result').className = 'studio-result ' + (body.refused.length ? 'bad' : 'good');
+    $('migrate-result').className = 'diff-result ' + (body.refused.length ? 'bad' : 'good');
     if (!dry) $('migrate-running').textContent = String(body.refused.length);
   }
 
@@ -106,7 +106,7 @@
     const result = $('migrate-result');
     button.disabled = true;
     result.hidden = false;
-    result.className = 'studio-result';
+    result.className = 'diff-result';
     $('migrate-summary').textContent = msg('working');
     $('migrate-moved').replaceChildren();
     $('migrate-refused').replaceChildren();
@@ -122,13 +122,13 @@
       let body = {};
       try { body = await response.json(); } catch (e) { body = {}; }
       if (!response.ok) {
-        result.className = 'studio-result bad';
+        result.className = 'diff-result bad';
         $('migrate-summary').textContent = (body.error && body.error.message) || msg('request-failed');
         return;
       }
       showMigration(body);
     } catch (e) {
-      result.className = 'studio-result bad';
+      result.className = 'diff-result bad';
       $('migrate-summary').textContent = msg('request-failed');
     } finally {
       button.disabled = false;
