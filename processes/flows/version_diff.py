@@ -252,40 +252,40 @@ def _decisions(files: dict[str, str]) -> dict[str, dict[str, Any]]:
             continue
         ns = "{" + namespace + "}"
         for decision in root.findall(f"{ns}decision"):
-            table = decision.find(f"{ns}decisionTable")
             props: Properties = {"name": decision.get("name")}
-            rules: dict[str, Properties] = {}
-            if table is not None:
-                props["hit policy"] = table.get("hitPolicy") or "UNIQUE"
-                if table.get("aggregation"):
-                    props["aggregation"] = table.get("aggregation")
-                columns = []
-                for i, col in enumerate(table.findall(f"{ns}input")):
-                    expression = _text(col.find(f"{ns}inputExpression/{ns}text"))
-                    column = expression or col.get("label") or f"input {i + 1}"
-                    columns.append(column)
-                    props[f"input {column}"] = " · ".join(
-                        p for p in (col.get("label"), expression,
-                                    col.find(f"{ns}inputExpression").get("typeRef")
-                                    if col.find(f"{ns}inputExpression") is not None else None)
-                        if p)
-                outputs = []
-                for i, col in enumerate(table.findall(f"{ns}output")):
-                    column = col.get("name") or col.get("label") or f"output {i + 1}"
-                    outputs.append(column)
-                    props[f"output {column}"] = " · ".join(
-                        p for p in (col.get("label"), col.get("name"), col.get("typeRef")) if p)
-                for i, rule in enumerate(table.findall(f"{ns}rule")):
-                    entries: Properties = {"description": _text(rule.find(f"{ns}description"))}
-                    for column, entry in zip(columns, rule.findall(f"{ns}inputEntry"),
-                                             strict=False):
-                        entries[column] = _text(entry.find(f"{ns}text")) or "-"
-                    for column, entry in zip(outputs, rule.findall(f"{ns}outputEntry"),
-                                             strict=False):
-                        entries[f"→ {column}"] = _text(entry.find(f"{ns}text"))
-                    rules[rule.get("id") or f"rule {i + 1}"] = entries
+            table = decision.find(f"{ns}decisionTable")
+            rules = _table(ns, table, props) if table is not None else {}
             found.setdefault(decision.get("id") or "", {"props": props, "rules": rules})
     return found
+
+
+def _table(ns: str, table: Any, props: Properties) -> dict[str, Properties]:
+    """A decision table's hit policy and columns into ``props``; its rules by id, each by
+    column (an input by its expression, an output as ``→ name``)."""
+    props["hit policy"] = table.get("hitPolicy") or "UNIQUE"
+    if table.get("aggregation"):
+        props["aggregation"] = table.get("aggregation")
+    inputs, outputs = [], []
+    for i, col in enumerate(table.findall(f"{ns}input")):
+        expression = col.find(f"{ns}inputExpression")
+        text = _text(expression.find(f"{ns}text")) if expression is not None else None
+        type_ref = expression.get("typeRef") if expression is not None else None
+        inputs.append(text or col.get("label") or f"input {i + 1}")
+        props[f"input {inputs[-1]}"] = " · ".join(
+            p for p in (col.get("label"), text, type_ref) if p)
+    for i, col in enumerate(table.findall(f"{ns}output")):
+        outputs.append(col.get("name") or col.get("label") or f"output {i + 1}")
+        props[f"output {outputs[-1]}"] = " · ".join(
+            p for p in (col.get("label"), col.get("name"), col.get("typeRef")) if p)
+    rules: dict[str, Properties] = {}
+    for i, rule in enumerate(table.findall(f"{ns}rule")):
+        entries: Properties = {"description": _text(rule.find(f"{ns}description"))}
+        for column, entry in zip(inputs, rule.findall(f"{ns}inputEntry"), strict=False):
+            entries[column] = _text(entry.find(f"{ns}text")) or "-"
+        for column, entry in zip(outputs, rule.findall(f"{ns}outputEntry"), strict=False):
+            entries[f"→ {column}"] = _text(entry.find(f"{ns}text"))
+        rules[rule.get("id") or f"rule {i + 1}"] = entries
+    return rules
 
 
 def _rule_summary(entries: Properties) -> str:
