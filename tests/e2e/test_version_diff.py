@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import deploy_bytes
+from tests.conftest import deploy, deploy_bytes
 from tests.e2e.test_flow_pages import _with_role
 from tests.e2e.test_migration import TABLE, with_finance_review, with_legal_threshold
 
@@ -85,7 +85,6 @@ def test_a_deploy_says_what_changed_against_the_previous_version(org, api):
 
 
 def test_a_first_version_has_no_changes(api):
-    from tests.conftest import deploy
     resp = deploy(api("dana", roles=["designer"]))
     assert resp.status_code == 201 and resp.get_json()["changes"] is None
 
