@@ -1,13 +1,16 @@
 """One flow's versions, the API's side (the page is /processes/<key>, app/web/processes.py):
-the deploy history with each version's instances, and retiring or reinstating a version."""
+the deploy history with each version's instances, retiring or reinstating a version, and what
+changed between two versions (the page is /processes/<key>/diff, app/web/process_diff.py)."""
 
-from flask import jsonify
+from flask import jsonify, request
 
-from app.api import blueprint, commits
+from app.api import blueprint, commits, int_arg
+from app.api.processes import DESIGN_ROLES
 from app.context import identity
 from app.extensions import db
 from processes.design import catalog, manage
-from processes.errors import NotAllowed
+from processes.errors import BadInput, NotAllowed
+from processes.flows import version_diff
 from processes.models import ProcessDefinition
 
 
@@ -46,6 +49,21 @@ def retire_version(key: str, version: int):
 @commits
 def reinstate_version(key: str, version: int):
     return jsonify(_state(manage.reinstate(db.session, identity(), key, version)))
+
+
+@blueprint.get("/processes/<key>/diff")
+def process_diff(key: str):
+    """Designers, managers, seal admins, admins: ``?from=V&to=W`` -> the elements added,
+    removed and changed (with each changed property before and after) and the decision tables
+    changed between two versions."""
+    if not identity().has_role(*DESIGN_ROLES):
+        raise NotAllowed("comparing versions needs the designer, manager, seal_admin or admin "
+                         "role")
+    from_version = int_arg(request.args.get("from"), "from", low=1)
+    to_version = int_arg(request.args.get("to"), "to", low=1)
+    if from_version is None or to_version is None:
+        raise BadInput("send the two versions to compare: ?from=V&to=W")
+    return jsonify(version_diff.between(db.session, key, from_version, to_version))
 
 
 def _state(definition: ProcessDefinition) -> dict:

@@ -9,7 +9,7 @@ from app.context import env, identity
 from app.extensions import db
 from processes.design import deploy, manage
 from processes.errors import BadInput, InvalidProcess, NotAllowed
-from processes.flows import definitions
+from processes.flows import definitions, version_diff
 from processes.people.directory import Identity
 from processes.requests import migration
 
@@ -54,6 +54,9 @@ def deploy_process():
     d = result.definition
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,
             "warnings": result.warnings}
+    # What changed against the previous latest version (none for a first version or a no-op).
+    body["changes"] = (version_diff.between(db.session, d.key, d.version - 1, d.version)
+                       if result.created and d.version > 1 else None)
     return jsonify(body), 201 if result.created else 200
 
 

@@ -133,8 +133,9 @@
         data.files[data.editing] = xml;
         $('decisions-version').textContent = body.version;
       }
-      showResult(msg(status === 201 ? 'deployed' : 'unchanged', { version: body.version }),
-        [], body.warnings || [], data.flow_url + '#v' + body.version);
+      showResult(page.withChanges(msg(status === 201 ? 'deployed' : 'unchanged',
+        { version: body.version }), body, msg), [], body.warnings || [],
+        data.flow_url + '#v' + body.version);
     });
   });
 

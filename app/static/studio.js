@@ -139,8 +139,8 @@
         $('studio-version').textContent = body.version;  // the editor now holds that version
       }
       const link = data.edit_url.replace('KEY', encodeURIComponent(body.key)) + '?version=' + body.version;
-      showResult(msg(status === 201 ? 'deployed' : 'unchanged', { version: body.version }),
-        [], body.warnings || [], link);
+      showResult(page.withChanges(msg(status === 201 ? 'deployed' : 'unchanged',
+        { version: body.version }), body, msg), [], body.warnings || [], link);
     });
   });
 

@@ -66,5 +66,29 @@ window.SealflowPage = (function () {
     });
   }
 
-  return { messages, post, problemsOf, busy, validated, onDeploy };
+  // A deploy's summary, and what changed against the previous version (the answer's
+  // ``changes``): counts, the changed elements with their properties, a link to the diff page.
+  function withChanges(summary, body, msg) {
+    const c = body.changes;
+    const node = document.createElement('span');
+    node.append(summary);
+    if (!c) return node;
+    const count = c.added.length + c.removed.length + c.changed.length + c.decisions.length;
+    const details = c.changed.map((e) => `${e.id} (${e.properties.map((p) => p.name).join(', ')})`)
+      .concat(c.decisions.map((d) => d.id + ' (' + d.properties.map((p) => p.name)
+        .concat(['added', 'removed', 'changed'].filter((k) => d.rules[k].length)
+          .map((k) => msg('rules-' + k, { n: d.rules[k].length }))).join(', ') + ')'));
+    const shown = details.slice(0, 5).join('; ') + (details.length > 5 ? '; …' : '');
+    node.append(' · ', count ? msg('changes', { added: c.added.length, removed: c.removed.length,
+      changed: c.changed.length, tables: c.decisions.length }) + (shown ? ': ' + shown : '')
+      : msg('no-changes'), ' ');
+    const link = document.createElement('a');
+    link.className = 'studio-diff-link';
+    link.href = `/processes/${encodeURIComponent(body.key)}/diff?from=${c.from}&to=${c.to}`;
+    link.textContent = msg('compare', { from: c.from });
+    node.append(link, ' ·');
+    return node;
+  }
+
+  return { messages, post, problemsOf, busy, validated, onDeploy, withChanges };
 })();

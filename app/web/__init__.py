@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         inbox,
         me,
         present,
+        process_diff,
         processes,
         requests,
         seals,

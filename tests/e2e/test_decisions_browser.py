@@ -66,6 +66,11 @@ def test_a_manager_lowers_a_threshold_and_the_next_request_routes_by_it(  # noqa
     dave.fill("#decisions-comment", "合同专用章法务审核阈值降至 50 万 / legal review above 500,000")
     dave.click("#decisions-deploy-confirm")
     dave.wait_for_selector("#decisions-summary:has-text('Deployed version 2')")
+    # What changed, against version 1: the table's two rules, and a link to compare.
+    assert "1 table(s) changed: contract_routing (修改规则 2 · 2 rule(s) changed)" in \
+        dave.inner_text("#decisions-summary")
+    assert dave.get_attribute("#decisions-summary a.studio-diff-link", "href") == \
+        "/processes/contract_seal/diff?from=1&to=2"
     dave.screenshot(path=str(ARTIFACTS / "decisions-deployed.png"))
     files = dave.request.get(base + "/api/v1/processes/contract_seal/versions/2").json()["files"]
     assert "&gt; 500000" in files["contract_routing.dmn"]
