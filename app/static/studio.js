@@ -109,10 +109,14 @@
 
   const post = page.post;
 
+  // A Validate's or Deploy's answer, for the saved scenarios' list (scenarios.js); {}: none.
+  const checked = (body) => document.dispatchEvent(new CustomEvent('studio:checked', { detail: body }));
+
   function showError(body) {
     const problems = page.problemsOf(body, msg('failed'));
     showResult(msg('refused'), problems.filter((p) => p.severity !== 'warning'),
       problems.filter((p) => p.severity === 'warning'));
+    checked({});
   }
 
   const busy = page.busy('studio', msg, (...args) => showResult(...args));
@@ -124,6 +128,7 @@
     const { status, body } = await post('/api/v1/processes/validate', await formWithFiles());
     if (status !== 200) { showError(body); return; }
     showResult(page.validated(body, msg), body.problems, body.warnings);
+    checked(body);
   }));
 
   page.onDeploy('studio', (comment) => {
@@ -139,6 +144,7 @@
       const link = data.edit_url.replace('KEY', encodeURIComponent(body.key)) + '?version=' + body.version;
       showResult(msg(status === 201 ? 'deployed' : 'unchanged', { version: body.version }),
         [], body.warnings || [], link);
+      checked(body);
     });
   });
 

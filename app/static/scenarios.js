@@ -1,0 +1,217 @@
+// The modeler page's saved scenarios (process_edit.html #scenarios): the dry-run panel's sample
+// saved under a name with the route and end it reaches on the diagram as it is now (PUT
+// /api/v1/processes/<key>/scenarios/<name>), listed, loaded back into the panel, deleted; and,
+// after each Validate and Deploy (studio.js's 'studio:checked'), each scenario re-run: the
+// unchanged ones in brief, the changed ones with their end and route before → after, and the
+// elements where the routes part marked on the diagram. Every text comes from #scenario-messages.
+(function () {
+  'use strict';
+
+  const $ = (id) => document.getElementById(id);
+  const studio = window.SealflowStudio;
+  const dryRun = window.SealflowDryRun;
+  const data = JSON.parse($('studio-data').textContent);
+  const CHANGED = 'sf-scenario';
+  const msg = window.SealflowPage.messages('scenario-messages');
+  const el = (tag, props, ...children) => {
+    const node = Object.assign(document.createElement(tag), props || {});
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  };
+
+  if (!studio || !dryRun) {  // the assets are not built: the panel cannot run
+    $('scenario-save').disabled = true;
+    return;
+  }
+  const canvas = studio.modeler.get('canvas');
+  const registry = studio.modeler.get('elementRegistry');
+  let marked = [];
+  let known = Boolean(data.key);  // a new flow has scenarios once one is saved (else a 404)
+
+  // The flow's key: the page's, or (a new flow) the process id drawn.
+  function flowKey() {
+    if (data.key) return data.key;
+    const root = canvas.getRootElement();
+    const bo = root && root.businessObject;
+    if (bo && bo.$type === 'bpmn:Collaboration') {
+      const part = (bo.participants || []).find((p) => p.processRef);
+      return part ? part.processRef.id : null;
+    }
+    return bo ? bo.id : null;
+  }
+  const url = (name) => `/api/v1/processes/${encodeURIComponent(flowKey())}/scenarios`
+    + (name === undefined ? '' : '/' + encodeURIComponent(name));
+
+  async function call(method, target, body) {
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const response = await fetch(target, {
+      method, body, credentials: 'same-origin',
+      headers: { 'X-CSRFToken': csrf, Accept: 'application/json' },
+    });
+    let answer = {};
+    try { answer = await response.json(); } catch (e) { answer = {}; }
+    return { status: response.status, body: answer };
+  }
+
+  function status(text, bad) {
+    $('scenario-status').textContent = text;
+    $('scenario-status').className = bad ? 'scenario-status bad' : 'scenario-status';
+  }
+
+  function nameOf(id) {
+    const element = id && registry.get(id);
+    return (element && element.businessObject.name) || id;
+  }
+
+  function endText(end) {
+    if (!end) return msg('no-end');
+    return msg(end.authorized ? 'end-authorized' : 'end-other', { end: nameOf(end.element_id) });
+  }
+
+  // An element by its name (its id beside it); one still on the diagram is a button to it.
+  function elementButton(id) {
+    const name = nameOf(id);
+    const label = name === id ? id : `${name} (${id})`;
+    if (!registry.get(id)) return el('span', { className: 'mono', textContent: id });
+    const button = el('button', { type: 'button', className: 'link', textContent: label });
+    button.addEventListener('click', () => {
+      studio.modeler.get('selection').select(registry.get(id));
+      canvas.scrollToElement(registry.get(id));
+    });
+    return button;
+  }
+
+  // --- the saved list ----------------------------------------------------------------------
+
+  function savedItem(scenario) {
+    const load = el('button', { type: 'button', className: 'btn small', textContent: msg('load') });
+    load.setAttribute('aria-label', msg('load-named', { name: scenario.name }));
+    load.addEventListener('click', () => {
+      dryRun.load(scenario.input);
+      status(msg('loaded', { name: scenario.name }));
+      dryRun.run();
+    });
+    const remove = el('button', { type: 'button', className: 'btn small', textContent: msg('delete') });
+    remove.setAttribute('aria-label', msg('delete-named', { name: scenario.name }));
+    remove.addEventListener('click', async () => {
+      if (!window.confirm(msg('confirm-delete', { name: scenario.name }))) return;
+      const { status: code, body } = await call('DELETE', url(scenario.name));
+      if (code !== 204) { status((body.error || {}).message || msg('failed'), true); return; }
+      status(msg('deleted', { name: scenario.name }));
+      refresh();
+    });
+    const when = (scenario.saved_at || '').replace('T', ' ').slice(0, 16);
+    const li = el('li', { className: 'scenario-item' },
+      el('div', { className: 'scenario-head' }, el('strong', { textContent: scenario.name }),
+        el('span', { className: 'scenario-actions' }, load, ' ', remove)),
+      el('div', { className: 'muted', textContent: endText(scenario.end) + ' · '
+        + msg('saved-by', { who: scenario.saved_by || '—', when }) }));
+    li.dataset.scenario = scenario.name;
+    return li;
+  }
+
+  async function refresh() {
+    const key = flowKey();
+    let items = [];
+    if (key && known) {
+      const response = await fetch(url(), { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      if (response.ok) items = await response.json();
+    }
+    $('scenario-list').replaceChildren(...items.map(savedItem));
+    $('scenario-none').hidden = items.length > 0;
+  }
+
+  $('scenario-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const name = $('scenario-name').value.trim();
+    if (!name) { status(msg('no-name'), true); $('scenario-name').focus(); return; }
+    const input = dryRun.input();
+    if (input === null) { status(msg('bad-json'), true); return; }
+    const button = $('scenario-save');
+    button.disabled = true;
+    status(msg('working'));
+    try {
+      const form = await studio.formWithFiles();
+      for (const [field, value] of Object.entries(input)) {
+        form.append(field, typeof value === 'object' ? JSON.stringify(value) : value);
+      }
+      const { status: code, body } = await call('PUT', url(name), form);
+      if (code !== 200 && code !== 201) {
+        const error = body.error || {};
+        const first = (error.problems || [])[0];
+        status(error.message || (first && first.message) || msg('failed'), true);
+        return;
+      }
+      status(msg(code === 201 ? 'saved' : 'replaced', { name, end: endText(body.end), n: body.route.length }));
+      $('scenario-name').value = '';
+      known = true;
+      refresh();
+    } catch (e) {
+      status(String(e.message || e), true);
+    } finally { button.disabled = false; }
+  });
+
+  // --- after Validate and Deploy -----------------------------------------------------------
+
+  function clearMarkers() {
+    for (const id of marked) if (registry.get(id)) canvas.removeMarker(id, CHANGED);
+    marked = [];
+  }
+
+  function routeText(route, differ) {
+    const out = el('span', { className: 'scenario-route' });
+    if (!route.length) { out.append(msg('no-route')); return out; }
+    route.forEach((id, i) => {
+      if (i) out.append(' › ');
+      out.append(el(differ.has(id) ? 'mark' : 'span', { textContent: nameOf(id), title: id }));
+    });
+    return out;
+  }
+
+  function changedItem(s) {
+    const differ = new Set(s.elements);
+    for (const id of s.elements) {
+      if (registry.get(id) && !marked.includes(id)) { canvas.addMarker(id, CHANGED); marked.push(id); }
+    }
+    const li = el('li', { className: 'scenario-changed' },
+      el('strong', { textContent: msg('changed', { name: s.name }) }));
+    li.dataset.scenario = s.name;
+    if (JSON.stringify(s.end_before) !== JSON.stringify(s.end_now)) {
+      li.append(el('div', null, el('span', { className: 'muted', textContent: msg('end') + ': ' }),
+        endText(s.end_before), ' → ', el('strong', { textContent: endText(s.end_now) })));
+    }
+    li.append(el('div', null, el('span', { className: 'muted', textContent: msg('before') + ': ' }),
+      routeText(s.route_before, differ)));
+    li.append(el('div', null, el('span', { className: 'muted', textContent: msg('now') + ': ' }),
+      routeText(s.route_now, differ)));
+    if (s.elements.length) {
+      const where = el('div', null, el('span', { className: 'muted', textContent: msg('differ') + ': ' }));
+      s.elements.forEach((id, i) => where.append(i ? ', ' : '', elementButton(id)));
+      li.append(where);
+    }
+    for (const p of s.problems.filter((p) => p.severity !== 'warning')) {
+      li.append(el('div', { className: 'scenario-problem' }, (p.element || p.field || '') + ' ', p.message));
+    }
+    return li;
+  }
+
+  document.addEventListener('studio:checked', (event) => {
+    clearMarkers();
+    const scenarios = (event.detail && event.detail.scenarios) || [];
+    const box = $('studio-scenarios');
+    box.hidden = !scenarios.length;
+    if (!scenarios.length) { box.replaceChildren(); return; }
+    const changed = scenarios.filter((s) => s.changed);
+    const same = scenarios.filter((s) => !s.changed);
+    const list = el('ul', { className: 'scenario-results' }, ...changed.map(changedItem));
+    if (same.length) {
+      list.append(el('li', { className: 'scenario-same' },
+        msg('unchanged-list', { names: same.map((s) => s.name).join(', ') })));
+    }
+    box.replaceChildren(el('p', { className: changed.length ? 'scenario-summary changed' : 'scenario-summary' },
+      msg('summary', { n: scenarios.length, c: changed.length })), list);
+  });
+
+  if (document.body.dataset.modeler === 'ready') refresh();
+  else document.addEventListener('studio:imported', refresh);
+}());
