@@ -107,8 +107,12 @@ def business_type_of(session: Session, key: str, named: str | None) -> str | Non
     return types[0] if len(types) == 1 else None
 
 
-def requester_of(session: Session, identity: Identity, name: str | None) -> User:
+def requester_of(session: Session, identity: Identity | None, name: str | None) -> User:
+    """The user named, or else the caller (the command line, with no caller, names one)."""
     if not name:
+        if identity is None:
+            raise InvalidContent("name the requester", [{"field": "requester",
+                                                         "message": "is required"}])
         return identity.user
     try:
         return get_user(session, name)

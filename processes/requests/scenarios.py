@@ -143,10 +143,12 @@ def differing(before: list[str], now: list[str]) -> list[str]:
     return out
 
 
-def rerun(session: Session, env: Env, identity: Identity, parsed: ParsedFlow) -> list[dict]:
+def rerun(session: Session, env: Env, identity: Identity | None,
+          parsed: ParsedFlow) -> list[dict]:
     """Each scenario of the flow's key run on ``parsed`` (the files being validated or
     deployed): ``{name, changed, route_before, route_now, end_before, end_now, problems,
-    elements}``, ``elements`` where the routes differ (and the ends, when they do)."""
+    elements}``, ``elements`` where the routes differ (and the ends, when they do).
+    ``identity``: who validates (None: the command line; a scenario names its requester)."""
     scenarios = session.execute(select(ProcessScenario).where(
         ProcessScenario.process_key == parsed.key).order_by(ProcessScenario.name)).scalars().all()
     if not scenarios:

@@ -209,3 +209,16 @@ def test_routes_differ_where_one_has_what_the_other_has_not():
     assert differing(["a", "b", "d"], ["a", "b", "c", "d"]) == ["c"]
     assert differing(["a", "x", "d"], ["a", "y", "d"]) == ["x", "y"]
     assert differing(["a", "b"], []) == ["a", "b"]
+
+
+def test_the_command_line_deploy_names_a_changed_scenario(app, org, tmp_path):
+    assert _save(org.designer, "medium", 700_000, org.seal_id).status_code == 201
+    paths = []
+    for name, content in LOWERED.items():
+        (tmp_path / name).write_bytes(content)
+        paths.append(str(tmp_path / name))
+    out = app.test_cli_runner().invoke(args=["process", "deploy", *paths])
+    assert out.exit_code == 0, out.output
+    assert "version 2 deployed" in out.output
+    assert "scenario medium: submit > dept_head_approve" in out.output
+    assert "gw_amount > legal_review > gw_legal > custodian_approve" in out.output
