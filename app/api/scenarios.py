@@ -40,6 +40,6 @@ def save_scenario(key: str, name: str):
 @blueprint.delete("/processes/<key>/scenarios/<name>")
 @commits
 def delete_scenario(key: str, name: str):
+    """``{name, deleted}``: deleted false when there was no such scenario (gone already)."""
     who = _designer()
-    scenarios.delete(db.session, who, key, name)
-    return "", 204
+    return jsonify({"name": name, "deleted": scenarios.delete(db.session, who, key, name)})

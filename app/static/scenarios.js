@@ -96,7 +96,7 @@
     remove.addEventListener('click', async () => {
       if (!window.confirm(msg('confirm-delete', { name: scenario.name }))) return;
       const { status: code, body } = await call('DELETE', url(scenario.name));
-      if (code !== 204) { status((body.error || {}).message || msg('failed'), true); return; }
+      if (code !== 200) { status((body.error || {}).message || msg('failed'), true); return; }
       status(msg('deleted', { name: scenario.name }));
       refresh();
     });

@@ -119,17 +119,18 @@ def save(session: Session, env: Env, identity: Identity, key: str, name: str,
     return scenario, created
 
 
-def delete(session: Session, identity: Identity, key: str, name: str) -> None:
-    """Forget the scenario (NotFound: no such flow or scenario). Audited."""
+def delete(session: Session, identity: Identity, key: str, name: str) -> bool:
+    """Forget the scenario; whether there was one (NotFound: no such flow). Audited."""
     _known(session, key)
     scenario = session.execute(select(ProcessScenario).where(
         ProcessScenario.process_key == key, ProcessScenario.name == name)).scalar_one_or_none()
     if scenario is None:
-        raise NotFound(f"flow {key!r} has no scenario {name!r}")
+        return False  # gone already: deleting is idempotent
     session.delete(scenario)
     session.flush()
     audit.record(session, "process.scenario_deleted", actor=identity.user, key=key, name=name)
     logger.info("scenario %r of process %s deleted", name, key)
+    return True
 
 
 def differing(before: list[str], now: list[str]) -> list[str]:
