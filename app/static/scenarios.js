@@ -1,9 +1,8 @@
 // The modeler page's saved scenarios (process_edit.html #scenarios): the dry-run panel's sample
 // saved under a name with the route and end it reaches on the diagram as it is now (PUT
-// /api/v1/processes/<key>/scenarios/<name>), listed, loaded back into the panel, deleted; and,
-// after each Validate and Deploy (studio.js's 'studio:checked'), each scenario re-run: the
-// unchanged ones in brief, the changed ones with their end and route before → after, and the
-// elements where the routes part marked on the diagram. Every text comes from #scenario-messages.
+// /api/v1/processes/<key>/scenarios/<name>), listed, loaded back into the panel, deleted. What
+// Validate and Deploy say of them is scenario_results.js's. Every text comes from
+// #scenario-messages.
 (function () {
   'use strict';
 
@@ -11,7 +10,6 @@
   const studio = window.SealflowStudio;
   const dryRun = window.SealflowDryRun;
   const data = JSON.parse($('studio-data').textContent);
-  const CHANGED = 'sf-scenario';
   const msg = window.SealflowPage.messages('scenario-messages');
   const el = (tag, props, ...children) => {
     const node = Object.assign(document.createElement(tag), props || {});
@@ -19,13 +17,11 @@
     return node;
   };
 
-  if (!studio || !dryRun) {  // the assets are not built: the panel cannot run
+  if (!studio || !dryRun || !window.SealflowScenarioResults) {  // the assets are not built
     $('scenario-save').disabled = true;
     return;
   }
   const canvas = studio.modeler.get('canvas');
-  const registry = studio.modeler.get('elementRegistry');
-  let marked = [];
   let known = Boolean(data.key);  // a new flow has scenarios once one is saved (else a 404)
 
   // The flow's key: the page's, or (a new flow) the process id drawn.
@@ -58,28 +54,7 @@
     $('scenario-status').className = bad ? 'scenario-status bad' : 'scenario-status';
   }
 
-  function nameOf(id) {
-    const element = id && registry.get(id);
-    return (element && element.businessObject.name) || id;
-  }
-
-  function endText(end) {
-    if (!end) return msg('no-end');
-    return msg(end.authorized ? 'end-authorized' : 'end-other', { end: nameOf(end.element_id) });
-  }
-
-  // An element by its name (its id beside it); one still on the diagram is a button to it.
-  function elementButton(id) {
-    const name = nameOf(id);
-    const label = name === id ? id : `${name} (${id})`;
-    if (!registry.get(id)) return el('span', { className: 'mono', textContent: id });
-    const button = el('button', { type: 'button', className: 'link', textContent: label });
-    button.addEventListener('click', () => {
-      studio.modeler.get('selection').select(registry.get(id));
-      canvas.scrollToElement(registry.get(id));
-    });
-    return button;
-  }
+  const endText = (end) => window.SealflowScenarioResults.endText(end);
 
   // --- the saved list ----------------------------------------------------------------------
 
@@ -149,67 +124,6 @@
     } catch (e) {
       status(String(e.message || e), true);
     } finally { button.disabled = false; }
-  });
-
-  // --- after Validate and Deploy -----------------------------------------------------------
-
-  function clearMarkers() {
-    for (const id of marked) if (registry.get(id)) canvas.removeMarker(id, CHANGED);
-    marked = [];
-  }
-
-  function routeText(route, differ) {
-    const out = el('span', { className: 'scenario-route' });
-    if (!route.length) { out.append(msg('no-route')); return out; }
-    route.forEach((id, i) => {
-      if (i) out.append(' › ');
-      out.append(el(differ.has(id) ? 'mark' : 'span', { textContent: nameOf(id), title: id }));
-    });
-    return out;
-  }
-
-  function changedItem(s) {
-    const differ = new Set(s.elements);
-    for (const id of s.elements) {
-      if (registry.get(id) && !marked.includes(id)) { canvas.addMarker(id, CHANGED); marked.push(id); }
-    }
-    const li = el('li', { className: 'scenario-changed' },
-      el('strong', { textContent: msg('changed', { name: s.name }) }));
-    li.dataset.scenario = s.name;
-    if (JSON.stringify(s.end_before) !== JSON.stringify(s.end_now)) {
-      li.append(el('div', null, el('span', { className: 'muted', textContent: msg('end') + ': ' }),
-        endText(s.end_before), ' → ', el('strong', { textContent: endText(s.end_now) })));
-    }
-    li.append(el('div', null, el('span', { className: 'muted', textContent: msg('before') + ': ' }),
-      routeText(s.route_before, differ)));
-    li.append(el('div', null, el('span', { className: 'muted', textContent: msg('now') + ': ' }),
-      routeText(s.route_now, differ)));
-    if (s.elements.length) {
-      const where = el('div', null, el('span', { className: 'muted', textContent: msg('differ') + ': ' }));
-      s.elements.forEach((id, i) => where.append(i ? ', ' : '', elementButton(id)));
-      li.append(where);
-    }
-    for (const p of s.problems.filter((p) => p.severity !== 'warning')) {
-      li.append(el('div', { className: 'scenario-problem' }, (p.element || p.field || '') + ' ', p.message));
-    }
-    return li;
-  }
-
-  document.addEventListener('studio:checked', (event) => {
-    clearMarkers();
-    const scenarios = (event.detail && event.detail.scenarios) || [];
-    const box = $('studio-scenarios');
-    box.hidden = !scenarios.length;
-    if (!scenarios.length) { box.replaceChildren(); return; }
-    const changed = scenarios.filter((s) => s.changed);
-    const same = scenarios.filter((s) => !s.changed);
-    const list = el('ul', { className: 'scenario-results' }, ...changed.map(changedItem));
-    if (same.length) {
-      list.append(el('li', { className: 'scenario-same' },
-        msg('unchanged-list', { names: same.map((s) => s.name).join(', ') })));
-    }
-    box.replaceChildren(el('p', { className: changed.length ? 'scenario-summary changed' : 'scenario-summary' },
-      msg('summary', { n: scenarios.length, c: changed.length })), list);
   });
 
   if (document.body.dataset.modeler === 'ready') refresh();

@@ -3,15 +3,18 @@ contract flow as scenarios, changes a condition in the properties panel so that 
 goes to legal review, and Validate names the small contract's scenario as changed (its route
 before and now) and marks the legal review on the diagram, the large one unchanged; a deploy
 reports the same and goes ahead. A scenario loads back into the form and is deleted. On a phone
-the list sits under the dry run. Screenshots go to test-artifacts/ (gitignored)."""
+the list sits under the dry run. A manager who lowers a threshold on the decision-table page
+sees the same list. Screenshots go to test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_browser import PASSWORD, browser, demo_server  # noqa: F401 - fixtures
+from tests.e2e.test_decisions_browser import _edit_cell
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
 
@@ -42,6 +45,38 @@ def _save(page, name: str, amount: str) -> None:
     page.fill("#scenario-name", name)
     page.click("#scenario-save")
     page.wait_for_selector(f'#scenario-list li[data-scenario="{name}"]')
+
+
+def test_a_lower_threshold_on_the_decision_table_page_flags_a_scenario(  # noqa: F811
+        demo_server, browser):  # noqa: F811
+    base = demo_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    dave = _designer(browser, base, errors, 1400)
+    token = dave.get_attribute('meta[name="csrf-token"]', "content")
+    url = base + "/api/v1/processes/contract_seal/scenarios/七十万"
+    seal = next(s["id"] for s in dave.request.get(base + "/api/v1/seals").json()
+                if s["status"] == "active")
+    sample = {"requester": "alice", "seal": seal,
+              "data": {"amount": 700000, "purpose": "采购合同"}}
+    saved = dave.request.put(url, data=json.dumps(sample), headers={
+        "Content-Type": "application/json", "X-CSRFToken": token})
+    assert saved.status == 201, saved.text()
+
+    dave.goto(base + "/processes/contract_seal/decisions")
+    dave.wait_for_selector("body[data-decisions=ready]")
+    _edit_cell(dave, "> 1000000", "> 500000")
+    _edit_cell(dave, "<= 1000000", "<= 500000")
+    dave.click("#decisions-validate")
+    dave.wait_for_selector("#decisions-scenarios:has-text('Scenarios re-run: 1, 1 changed')")
+    changed = dave.inner_text('#decisions-scenarios li[data-scenario="七十万"]')
+    assert "Route now" in changed and "legal_review" in changed
+    assert dave.locator('#decisions-scenarios mark[title="legal_review"]').count() == 1
+    assert dave.locator("#decisions-scenarios .scenario-problem").count() == 0
+    dave.screenshot(path=str(ARTIFACTS / "scenarios-decisions.png"))
+    gone = dave.request.delete(url, headers={"X-CSRFToken": token})
+    assert gone.status == 200 and gone.json()["deleted"] is True
+    assert errors == []
 
 
 def test_a_changed_condition_flags_a_saved_scenario_on_validate(demo_server, browser):  # noqa: F811
