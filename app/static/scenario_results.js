@@ -2,8 +2,9 @@
 // decision tables): the page dispatches 'studio:checked' with the API's answer, and the box
 // [data-scenario-results] lists the unchanged scenarios in brief and each changed one with its
 // end and route before → after; on the modeler (window.SealflowStudio) the elements where a
-// route changed are marked on the diagram (sf-scenario) and named by their names. Every text
-// comes from #scenario-result-messages (_studio.html).
+// route changed are marked on the diagram (sf-scenario) and named by their names, and a changed
+// one can be saved again with its route now (scenarios.js). Every text comes from
+// #scenario-result-messages (_studio.html).
 (function () {
   'use strict';
 
@@ -80,6 +81,16 @@
     }
     for (const p of s.problems.filter((p) => p.severity !== 'warning')) {
       li.append(el('div', { className: 'scenario-problem' }, (p.element || p.field || '') + ' ', p.message));
+    }
+    if (window.SealflowScenarios && s.route_now.length) {  // the modeler: keep the new route
+      const keep = el('button', { type: 'button', className: 'btn small', textContent: msg('keep') });
+      keep.addEventListener('click', async () => {
+        keep.disabled = true;
+        if (await window.SealflowScenarios.keep(s.name)) {
+          keep.replaceWith(el('span', { className: 'muted', textContent: msg('kept') }));
+        } else keep.disabled = false;
+      });
+      li.append(el('div', null, keep));
     }
     return li;
   }

@@ -134,6 +134,13 @@ def test_a_changed_condition_flags_a_saved_scenario_on_validate(demo_server, bro
     dave.wait_for_selector("#studio-scenarios:has-text('1 changed')")
     assert "scenario '小额合同'" in dave.inner_text("#studio-problems")
     assert dave.locator('.sf-scenario[data-element-id="legal_review"]').count() == 1
+    # The change was meant: the scenario keeps the route it takes now; a validate agrees.
+    dave.click('#studio-scenarios li[data-scenario="小额合同"] button:has-text("Keep the route")')
+    dave.wait_for_selector('#studio-scenarios li[data-scenario="小额合同"]:has-text("Saved with")')
+    assert "replaced" in dave.inner_text("#scenario-status")
+    dave.click("#studio-validate")
+    dave.wait_for_selector("#studio-scenarios:has-text('Scenarios re-run: 2, 0 changed')")
+    assert dave.locator(".sf-scenario").count() == 0
 
     # A scenario loads back into the dry run's form, which runs it; one is deleted.
     dave.fill("#dryrun-f-amount", "1")
