@@ -26,7 +26,7 @@ from processes.errors import BadInput, SealflowError
 from processes.flows import definitions
 from processes.people import directory, logins, tokens
 from processes.pki import authorities, revocation
-from processes.requests import migration
+from processes.requests import migration, scenarios
 from processes.seals import registry
 
 ID = click.IntRange(1, 2 ** 63 - 1)
@@ -198,9 +198,14 @@ def process_deploy(files, authorized_end) -> str:
     """Deploy BPMN (and the DMN or called BPMN deployed with it); the first file is the flow."""
     payload = {Path(f).name: Path(f).read_bytes() for f in files}
     result = deploy.deploy(db.session, env(), payload, actor=None,
-                                authorized_end=authorized_end)
+                           authorized_end=authorized_end,
+                           rerun=functools.partial(scenarios.rerun, db.session, env(), None))
     for w in result.warnings:
         click.echo(f"  warning: {w['message']} ({w.get('element')})", err=True)
+    for s in result.scenarios:
+        if s["changed"]:
+            click.echo(f"  scenario {s['name']}: {' > '.join(s['route_before'])} -> "
+                       f"{' > '.join(s['route_now']) or '(no route)'}", err=True)
     d = result.definition
     return f"{d.key} version {d.version} {'deployed' if result.created else 'unchanged'}"
 

@@ -151,6 +151,9 @@ class ApiClient:
     def put(self, url: str, **kw: Any):
         return self.client.put(url, headers=self._h(kw.pop("headers", None)), **kw)
 
+    def delete(self, url: str, **kw: Any):
+        return self.client.delete(url, headers=self._h(kw.pop("headers", None)), **kw)
+
 
 @pytest.fixture
 def make_user(app) -> Callable[..., User]:

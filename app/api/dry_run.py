@@ -41,7 +41,9 @@ def _number(body: dict[str, Any], name: str, *, low: int = 1) -> int | None:
     return int_arg(value, name, low=low)
 
 
-def _input() -> DryRunInput:
+def read_input() -> DryRunInput:
+    """The dry run's input from a JSON body or a multipart one (``file`` parts: unsaved
+    files); also a saved scenario's (app/api/scenarios.py)."""
     body = json_body() if request.is_json else {}
     files: dict[str, bytes] = {}
     for i, upload in enumerate(request.files.getlist("file")):
@@ -69,5 +71,5 @@ def dry_run_process():
         who = identity()
         if not who.has_role("designer", "manager"):
             raise NotAllowed("dry runs need the designer, manager or admin role")
-        result = dry_run.dry_run(db.session, env(), who, _input())
+        result = dry_run.dry_run(db.session, env(), who, read_input())
     return jsonify(result)

@@ -2,6 +2,8 @@
 processes/flows/): the deployed flows, deploying one, migrating instances, business types.
 One flow's versions (history, retiring) are app/api/process_versions.py."""
 
+from functools import partial
+
 from flask import jsonify, request
 
 from app.api import blueprint, commits, json_body
@@ -11,7 +13,7 @@ from processes.design import deploy, manage
 from processes.errors import BadInput, InvalidProcess, NotAllowed
 from processes.flows import definitions, version_diff
 from processes.people.directory import Identity
-from processes.requests import migration
+from processes.requests import migration, scenarios
 
 
 @blueprint.get("/processes")
@@ -28,6 +30,11 @@ def _designer() -> Identity:
     if not who.has_role(*DESIGN_ROLES):
         raise NotAllowed("deploying flows needs the designer, manager, seal_admin or admin role")
     return who
+
+
+def _rerun(who: Identity) -> deploy.Rerun:
+    """The flow's saved scenarios re-run on the files validated or deployed."""
+    return partial(scenarios.rerun, db.session, env(), who)
 
 
 def _uploaded_files() -> dict[str, bytes]:
@@ -50,10 +57,10 @@ def deploy_process():
     who = _designer()
     result = deploy.deploy(db.session, env(), _uploaded_files(), actor=who.user, identity=who,
                            authorized_end=request.form.get("authorized_end") or None,
-                           comment=request.form.get("comment"))
+                           comment=request.form.get("comment"), rerun=_rerun(who))
     d = result.definition
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,
-            "warnings": result.warnings}
+            "warnings": result.warnings, "scenarios": result.scenarios}
     # What changed against the previous latest version (none for a first version or a no-op).
     body["changes"] = (version_diff.between(db.session, d.key, d.version - 1, d.version)
                        if result.created and d.version > 1 else None)
@@ -62,9 +69,11 @@ def deploy_process():
 
 @blueprint.post("/processes/validate")
 def validate_process():
-    """The deploy checks without deploying (the modeler's Validate): {problems, warnings}."""
+    """The deploy checks without deploying (the modeler's Validate): {problems, warnings},
+    and the flow's saved scenarios re-run on the files (``scenarios``)."""
     who = _designer()
     return jsonify(deploy.validate(db.session, env(), _uploaded_files(), identity=who,
+                                   rerun=_rerun(who),
                                    authorized_end=request.form.get("authorized_end") or None))
 
 

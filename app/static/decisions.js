@@ -108,10 +108,14 @@
 
   const post = page.post;
 
+  // A Validate's or Deploy's answer, for the saved scenarios (scenario_results.js); {}: none.
+  const checked = (body) => document.dispatchEvent(new CustomEvent('studio:checked', { detail: body }));
+
   function showError(body) {
     const problems = page.problemsOf(body, msg('failed'));
     showResult(msg('refused'), problems.filter((p) => p.severity !== 'warning'),
       problems.filter((p) => p.severity === 'warning'));
+    checked({});
   }
 
   const busy = page.busy('decisions', msg, (...args) => showResult(...args));
@@ -120,6 +124,7 @@
     const { status, body } = await post('/api/v1/processes/validate', (await formWithFiles()).form);
     if (status !== 200) { showError(body); return; }
     showResult(page.validated(body, msg), body.problems, body.warnings);
+    checked(body);
   }));
 
   page.onDeploy('decisions', (comment) => {
@@ -136,6 +141,7 @@
       showResult(page.withChanges(msg(status === 201 ? 'deployed' : 'unchanged',
         { version: body.version }), body, msg), [], body.warnings || [],
         data.flow_url + '#v' + body.version);
+      checked(body);
     });
   });
 

@@ -260,6 +260,44 @@
     }
   }
 
+  // --- the sample as a saved scenario's input (scenarios.js saves and loads it) -------------
+
+  // The sample as the API takes it (JSON fields as objects), or null: Other data is not JSON.
+  function input() {
+    const values = sample();
+    if (values === null) return null;
+    const out = { data: values, decisions: decisions() };
+    for (const [name, id] of [['requester', 'dryrun-requester'], ['seal', 'dryrun-seal'],
+      ['business_type', 'dryrun-type']]) {
+      if ($(id).value.trim()) out[name] = $(id).value.trim();
+    }
+    return out;
+  }
+
+  // A saved input back into the form: the start form's fields, the rest as Other data.
+  function load(saved) {
+    const fields = new Set(startFields().map((f) => f.id));
+    const extra = {};
+    for (const key of Object.keys(typed)) delete typed[key];
+    for (const [key, value] of Object.entries(saved.data || {})) {
+      if (fields.has(key)) typed['f:' + key] = String(value);
+      else extra[key] = value;
+    }
+    for (const [element, choice] of Object.entries(saved.decisions || {})) {
+      const list = (Array.isArray(choice) ? choice : [choice])
+        .map((c) => (c && typeof c === 'object' ? c.decision || 'approve' : c));
+      typed['d:' + element] = list.join(', ');
+    }
+    $('dryrun-extra').value = Object.keys(extra).length ? JSON.stringify(extra) : '';
+    $('dryrun-requester').value = saved.requester || '';
+    $('dryrun-seal').value = saved.seal == null ? '' : String(saved.seal);
+    $('dryrun-type').value = saved.business_type || '';
+    shape = '';
+    rebuild();
+  }
+
+  window.SealflowDryRun = { input, load, run: () => $('dryrun-form').requestSubmit() };
+
   $('dryrun-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const values = sample();

@@ -111,10 +111,14 @@
 
   const post = page.post;
 
+  // A Validate's or Deploy's answer, for the saved scenarios' list (scenarios.js); {}: none.
+  const checked = (body) => document.dispatchEvent(new CustomEvent('studio:checked', { detail: body }));
+
   function showError(body) {
     const problems = page.problemsOf(body, msg('failed'));
     showResult(msg('refused'), problems.filter((p) => p.severity !== 'warning'),
       problems.filter((p) => p.severity === 'warning'));
+    checked({});
   }
 
   const busy = page.busy('studio', msg, (...args) => showResult(...args));
@@ -126,6 +130,7 @@
     const { status, body } = await post('/api/v1/processes/validate', await formWithFiles());
     if (status !== 200) { showError(body); return; }
     showResult(page.validated(body, msg), body.problems, body.warnings);
+    checked(body);
   }));
 
   page.onDeploy('studio', (comment) => {
@@ -141,6 +146,7 @@
       const link = data.edit_url.replace('KEY', encodeURIComponent(body.key)) + '?version=' + body.version;
       showResult(page.withChanges(msg(status === 201 ? 'deployed' : 'unchanged',
         { version: body.version }), body, msg), [], body.warnings || [], link);
+      checked(body);
     });
   });
 

@@ -5,7 +5,8 @@ proves them too, on the flow not stored)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,6 +32,15 @@ class Deployment:
     definition: ProcessDefinition
     created: bool
     warnings: list[dict]
+    scenarios: list[dict] = field(default_factory=list)
+    """The flow's saved scenarios re-run on it (see ``Rerun``)."""
+
+
+Rerun = Callable[[ParsedFlow], list[dict]]
+"""Re-runs the flow's saved dry-run scenarios on the parsed files, writing nothing: one
+``{name, changed, route_before, route_now, end_before, end_now, problems, elements}`` each
+(processes/requests/scenarios.py ``rerun``, handed in by the caller: design does not import
+requests)."""
 
 
 # Process keys that name pages under /processes/ rather than a flow.
@@ -60,36 +70,41 @@ def checked(env: Env, files: dict[str, bytes], *, authorized_end: str | None = N
 
 
 def validate(session: Session, env: Env, files: dict[str, bytes], *,
-             authorized_end: str | None = None,
-             identity: Identity | None = None) -> dict[str, list[dict]]:
-    """The modeler's Validate: ``{problems, warnings}`` of the deploy checks, nothing stored.
-    The warnings include each seal whose policy the flow fails (as the deploy would warn),
-    with the path that slips past the demanded approval."""
+             authorized_end: str | None = None, identity: Identity | None = None,
+             rerun: Rerun | None = None) -> dict[str, list[dict]]:
+    """The modeler's Validate: ``{problems, warnings, scenarios}`` of the deploy checks and
+    the saved scenarios re-run (only when the checks pass), nothing stored. The warnings
+    include each seal whose policy the flow fails (as the deploy would warn), with the path
+    that slips past the demanded approval."""
     try:
         flow, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
     except InvalidProcess as exc:
         found = exc.problems or [{"element": None, "line": None, "severity": "error",
                                   "message": exc.message}]
         return {"problems": [p for p in found if p.get("severity") != "warning"],
-                "warnings": [p for p in found if p.get("severity") == "warning"]}
-    return {"problems": [], "warnings": warnings + policy.prove_unsaved(session, flow)}
+                "warnings": [p for p in found if p.get("severity") == "warning"],
+                "scenarios": []}
+    return {"problems": [], "warnings": warnings + policy.prove_unsaved(session, flow),
+            "scenarios": rerun(flow) if rerun else []}
 
 
 def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User | None,
            authorized_end: str | None = None, identity: Identity | None = None,
-           comment: str | None = None) -> Deployment:
+           comment: str | None = None, rerun: Rerun | None = None) -> Deployment:
     """Validate and store a new version (or return the identical existing one).
 
     ``identity``: who deploys (None: the administrator's command line); a flow that makes or
     changes seals (``seal_action``) is deployed only by seal administrators and admins.
     ``comment``: what changed, in the deployer's words (the version's deploy history, and the
-    audit event)."""
+    audit event). ``rerun``: the saved scenarios are re-run; one whose route or end changed
+    does not stop the deploy, it is reported (``scenarios``, and a warning)."""
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
         raise BadInput(f"the comment is longer than {MAX_COMMENT} characters")
     if comment is not None and text_problem(comment):
         raise BadInput(f"the comment {text_problem(comment)}")
     flow, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
+    scenarios = _scenarios(flow, rerun, warnings)
     serialize(session, "process_versions")  # two deploys at once: one after the other
     existing = session.execute(
         select(ProcessDefinition).where(ProcessDefinition.key == flow.key,
@@ -100,7 +115,7 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
             warnings.append({"element": None, "line": None, "severity": "warning",
                              "message": f"these files are version {existing.version}, which "
                                         "is retired: reinstate it to start requests on it"})
-        return Deployment(existing, False, warnings)
+        return Deployment(existing, False, warnings, scenarios)
     latest = session.execute(
         select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == flow.key)
     ).scalar() or 0
@@ -119,7 +134,18 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
         details["comment"] = comment
     audit.record(session, "process.deployed", actor=actor, **details)
     logger.info("process %s version %d deployed", flow.key, definition.version)
-    return Deployment(definition, True, warnings)
+    return Deployment(definition, True, warnings, scenarios)
+
+
+def _scenarios(flow: ParsedFlow, rerun: Rerun | None, warnings: list[dict]) -> list[dict]:
+    """The scenarios re-run, a warning added for each that changed (the deploy goes ahead)."""
+    scenarios = rerun(flow) if rerun else []
+    for s in scenarios:
+        if s["changed"]:
+            warnings.append({"element": None, "line": None, "severity": "warning",
+                             "message": f"scenario {s['name']!r} now takes another route or "
+                                        "reaches another end (deployed all the same)"})
+    return scenarios
 
 
 def check_may_deploy(identity: Identity, seal_action: str | None) -> None:

@@ -245,10 +245,13 @@ class _Run:
             self.problem(stalled.element, stalled.message)
 
 
-def dry_run(session: Session, env: Env, identity: Identity, given: DryRunInput) -> dict:
+def dry_run(session: Session, env: Env, identity: Identity | None, given: DryRunInput, *,
+            flow: Flow | None = None) -> dict:
     """The route a request with ``given``'s data would take, the end it reaches, and the
-    problems on the way (InvalidProcess/InvalidContent: the flow or the input is unusable)."""
-    flow = flow_of(session, env, given)
+    problems on the way (InvalidProcess/InvalidContent: the flow or the input is unusable).
+    ``flow``: already parsed (a saved scenario re-run at a validate), else ``given``'s.
+    ``identity``: the caller, the requester unless ``given`` names one (None: it must)."""
+    flow = flow or flow_of(session, env, given)
     requester = requester_of(session, identity, given.requester)
     seal = seal_of(session, given.seal)
     decisions = check_decisions(given.decisions)

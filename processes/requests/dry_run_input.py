@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from processes.env import Env
 from processes.errors import InvalidContent, InvalidProcess, NotFound, PolicyRefused
 from processes.flows import approval_paths, engine
-from processes.flows.bpmn import load_flow
+from processes.flows.bpmn import ParsedFlow, load_flow
 from processes.models import BusinessType, ProcessDefinition, Seal, SealStatus, User
 from processes.people.directory import Identity, get_user
 from processes.requests.forms import DECISIONS
@@ -65,11 +65,7 @@ def flow_of(session: Session, env: Env, given: DryRunInput) -> Flow:
         if problems:
             raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
                                  [p.as_dict() for p in problems + parsed.warnings + warnings])
-        unsaved = ProcessDefinition(key=parsed.key, name=parsed.name, sha256=parsed.sha256,
-                                    files=parsed.files, authorized_end=parsed.authorized_end,
-                                    tasks=parsed.tasks, start_form=parsed.start_form,
-                                    seal_action=parsed.seal_action)
-        return Flow(unsaved, (parsed.spec, parsed.subprocess_specs))
+        return unsaved_flow(parsed)
     key = given.process
     if key is None and given.business_type:
         key = session.execute(select(BusinessType.process_key).where(
@@ -93,6 +89,15 @@ def flow_of(session: Session, env: Env, given: DryRunInput) -> Flow:
     return Flow(definition, engine.SPECS.get(definition))
 
 
+def unsaved_flow(parsed: ParsedFlow) -> Flow:
+    """A flow parsed (and checked) from files, run as it is: never added to the session."""
+    unsaved = ProcessDefinition(key=parsed.key, name=parsed.name, sha256=parsed.sha256,
+                                files=parsed.files, authorized_end=parsed.authorized_end,
+                                tasks=parsed.tasks, start_form=parsed.start_form,
+                                seal_action=parsed.seal_action)
+    return Flow(unsaved, (parsed.spec, parsed.subprocess_specs))
+
+
 def business_type_of(session: Session, key: str, named: str | None) -> str | None:
     """As a request gets it: the type named, or else the one type mapped to the flow."""
     if named:
@@ -102,8 +107,12 @@ def business_type_of(session: Session, key: str, named: str | None) -> str | Non
     return types[0] if len(types) == 1 else None
 
 
-def requester_of(session: Session, identity: Identity, name: str | None) -> User:
+def requester_of(session: Session, identity: Identity | None, name: str | None) -> User:
+    """The user named, or else the caller (the command line, with no caller, names one)."""
     if not name:
+        if identity is None:
+            raise InvalidContent("name the requester", [{"field": "requester",
+                                                         "message": "is required"}])
         return identity.user
     try:
         return get_user(session, name)

@@ -65,6 +65,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/processes/<key>/versions/<int:version>/retire": MANAGES_FLOWS,
     "POST /api/v1/processes/<key>/versions/<int:version>/reinstate": MANAGES_FLOWS,
     "POST /api/v1/processes/dry-run": frozenset({DESIGNER, MANAGER, ADMIN}),
+    "GET /api/v1/processes/<key>/scenarios": DESIGNS_FLOWS,
+    "PUT /api/v1/processes/<key>/scenarios/<name>": DESIGNS_FLOWS,
+    "DELETE /api/v1/processes/<key>/scenarios/<name>": DESIGNS_FLOWS,  # none: deleted false
     "GET /api/v1/requests": SIGNED_IN,
     "POST /api/v1/requests": SIGNED_IN,
     "GET /api/v1/requests/<int:request_id>": SEES_REQUEST,
@@ -231,6 +234,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /me/password": {"data": {"current_password": "", "new_password": ""}},
     "POST /me/tokens/<int:token_id>/revoke": {"data": {}},
     "PUT /api/v1/business-types/<key>": {"json": {"process": "nope"}},
+    "PUT /api/v1/processes/<key>/scenarios/<name>": {"json": {"data": []}},
     "POST /processes/business-types": {"data": {"key": "contract", "process": "nope"}},
 }
 # Routes whose allowed answer changes something anyway; each is called last, by its own caller.
