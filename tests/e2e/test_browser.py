@@ -8,11 +8,7 @@ on the page.
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -20,65 +16,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
 from tests.conftest import make_pdf
+from tests.e2e.browser_pages import PASSWORD
 from tests.pdfcheck import assert_sealed
 
 # It serves the demo (`sealflow init` on SQLite) in its own process: once per CI run is enough.
 pytestmark = pytest.mark.once
-
-ROOT = Path(__file__).resolve().parents[2]
-SEALFLOW = str(Path(sys.executable).parent / "sealflow")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORD = "sealflow-demo"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("demo")
-    port = _free_port()
-    env = {**os.environ, "SEALFLOW_DATA_DIR": str(data_dir), "SEALFLOW_SECRET_KEY": "browser",
-           "SEALFLOW_KEY_PASSPHRASE": "browser-pass", "SEALFLOW_JOB_MODE": "thread",
-           "SEALFLOW_BASE_URL": f"http://127.0.0.1:{port}"}
-    env.pop("SEALFLOW_DATABASE_URL", None)
-    demo = subprocess.run([SEALFLOW, "demo"], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert demo.returncode == 0, demo.stderr
-    assert "alice" in demo.stdout and PASSWORD in demo.stdout
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([SEALFLOW, "run", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/login", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.terminate()
-        pytest.fail("the demo server did not start: " + (data_dir / "server.log").read_text())
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
-        yield chromium
-        chromium.close()
 
 
 def _log_in(browser, base: str, name: str):
