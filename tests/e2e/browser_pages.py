@@ -104,11 +104,12 @@ def assert_no_errors(errors: list[str], refused: tuple[int, ...] = ()) -> None:
     assert [e for e in errors if e not in refusals] == []
 
 
-def shoot(page, name: str, *, full_page: bool = False) -> Path:
-    """A screenshot of the page as it is now: test-artifacts/<name>.png."""
+def shoot(target, name: str, **options: Any) -> Path:
+    """A screenshot of a page (or of one locator's element) as it is now:
+    test-artifacts/<name>.png. `options` go to Playwright's screenshot (full_page=True...)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    target.screenshot(path=str(path), **options)
     return path
 
 

@@ -18,40 +18,20 @@ import pytest
 from PIL import Image
 
 from tests.conftest import make_pdf
-from tests.e2e.browser_pages import PASSWORD
+from tests.e2e.browser_pages import approve_in_inbox, assert_no_errors, log_in, shoot
 from tests.pdfcheck import assert_sealed
 
 # It serves the demo (`sealflow init` on SQLite) in its own process: once per CI run is enough.
 pytestmark = pytest.mark.once
 
 
-def _log_in(browser, base: str, name: str):
-    page = browser.new_context().new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/inbox")
-    return page
-
-
-def _approve(browser, base: str, name: str, **fields: str) -> None:
-    page = _log_in(browser, base, name)
-    page.click("a[href^='/tasks/']")
-    for field, value in fields.items():
-        page.fill(f"[name='data.{field}']", value)
-    page.fill("textarea[name=comment]", f"{name} 同意")
-    page.click("button[name=decision][value=approve]")
-    page.wait_for_url(f"{base}/requests/*")
-    page.context.close()
-
-
 def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser, tmp_path):
     base = demo_server
+    errors: list[str] = []
     contract = tmp_path / "contract.pdf"
     contract.write_bytes(make_pdf(pages=2, text="Purchase contract 2026-042"))
 
-    alice = _log_in(browser, base, "alice")
+    alice = log_in(browser, base, "alice", errors)
     alice.goto(base + "/requests/new")
     alice.set_input_files("input[name=document]", str(contract))
     alice.fill("[name='data.amount']", "1500000")
@@ -60,9 +40,9 @@ def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser, tm
     alice.wait_for_url(f"{base}/requests/*")
     request_url = alice.url
 
-    _approve(browser, base, "bob")
-    _approve(browser, base, "lily", legal_opinion="条款无误")
-    _approve(browser, base, "carol")
+    approve_in_inbox(browser, base, "bob", errors)
+    approve_in_inbox(browser, base, "lily", errors, legal_opinion="条款无误")
+    approve_in_inbox(browser, base, "carol", errors)
 
     for _ in range(50):  # the seal is applied by a background job right after the commit
         alice.goto(request_url)
@@ -72,7 +52,9 @@ def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser, tm
     with alice.expect_download() as download:
         alice.click("a[href$='/sealed']")
     sealed = Path(download.value.path()).read_bytes()
+    shoot(alice, "request-sealed")
     alice.context.close()
+    assert_no_errors(errors)  # on the new-request, inbox, task and request pages
 
     roots = urllib.request.urlopen(base + "/pki/ca", timeout=5).read()
     assert sealed.startswith(contract.read_bytes())
