@@ -93,7 +93,6 @@ def _add_the_approval_step(dave) -> None:
     _panel_group(dave, "User assignment")
     dave.fill("#bio-properties-panel-candidateGroups", GROUP)
     dave.keyboard.press("Tab")
-    # On the path: Legal's approval leads into the new step, the new step to the custodian.
     assert dave.locator(f'.djs-element[data-element-id="{NEW_STEP}"]').count() == 1
     shoot(dave, "studio-new-step")
 
@@ -235,6 +234,10 @@ def test_a_designer_adds_a_step_dry_runs_and_deploys_it_while_a_request_runs(
     bpmn = api_get(dave, base, "/processes/contract_seal/versions/2")["files"]["contract_seal.bpmn"]
     assert re.search(rf'<bpmn:userTask id="{NEW_STEP}" name="{NEW_NAME}" '
                      rf'camunda:candidateGroups="{GROUP}"', bpmn)
+    # On the path: Legal's approval (its condition kept) leads into it, it to the custodian.
+    assert re.search(rf'id="flow_legal_approved" name="同意" sourceRef="gw_legal" '
+                     rf'targetRef="{NEW_STEP}">\s*<bpmn:conditionExpression', bpmn)
+    assert re.search(rf'sourceRef="{NEW_STEP}" targetRef="custodian_approve"', bpmn)
 
     # A request filed now follows version 2: past the head and Legal, to the new step, grace's.
     filed = file_request(alice, base, "contract_seal", pdf, {"amount": amount, "purpose": "新合同"})
@@ -247,6 +250,8 @@ def test_a_designer_adds_a_step_dry_runs_and_deploys_it_while_a_request_runs(
     grace = log_in(browser, base, "grace", errors)
     assert NEW_NAME in grace.inner_text("main")
     shoot(grace, "studio-new-step-inbox")
+    after = complete_task(grace, base, filed["id"], NEW_STEP)  # then on to the custodian
+    assert [t["element_id"] for t in after["tasks"]] == ["custodian_approve"]
 
     # The request that was running stays on version 1: Legal's approval goes to the custodian.
     assert api_get(alice, base, f"/requests/{running['id']}")["process"]["version"] == 1
