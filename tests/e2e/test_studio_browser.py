@@ -67,7 +67,7 @@ def _add_the_approval_step(dave) -> None:
     """A task dragged from the palette and dropped on Legal's 'approved' flow, which bpmn-js
     splits around it; named as it lands; changed to a user task with the wrench; its id and
     candidate group typed into the Camunda panel."""
-    entry = dave.locator('.djs-palette .entry[data-action="create.task"]').bounding_box()
+    entry = dave.get_by_role("button", name="Create task").bounding_box()  # the palette's
     x, y = _on_screen(dave, "flow_legal_approved")
     dave.mouse.move(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
     dave.mouse.down()
@@ -81,8 +81,8 @@ def _add_the_approval_step(dave) -> None:
     dropped = dave.locator(".djs-shape.selected").get_attribute("data-element-id")
     dave.click(f'[data-element-id="{dropped}"]')  # bpmn-js swallows the click after a drag
 
-    dave.click('.djs-context-pad .entry[data-action="replace"]')
-    dave.click('.djs-popup .entry[data-id="replace-with-user-task"]')
+    dave.click('.djs-context-pad [title="Change element"]')  # the wrench
+    dave.locator(".djs-popup").get_by_text("User task", exact=True).click()
     dave.wait_for_selector(".bio-properties-panel-header-type:has-text('User task')")
     assert dave.inner_text(".bio-properties-panel-header-label") == NEW_NAME
     groups = dave.locator(".bio-properties-panel-group-header-title").all_inner_texts()
@@ -101,7 +101,7 @@ def _validate_marks_a_slipping_path(dave) -> None:
     """A flow drawn from the start straight to the authorized end slips past every approval:
     Validate marks the end and draws the path, its new sequence flow included. Then undone."""
     dave.click('[data-element-id="submit"]')
-    dave.click('.djs-context-pad .entry[data-action="connect"]')
+    dave.click('.djs-context-pad [title="Connect to other element"]')
     dave.click('[data-element-id="end_authorized"]')
     dave.click("#studio-validate")
     dave.wait_for_selector('.sf-problem[data-element-id="end_authorized"]')
