@@ -18,14 +18,23 @@ import pytest
 from PIL import Image
 
 from tests.conftest import make_pdf
-from tests.e2e.browser_pages import approve_in_inbox, assert_no_errors, log_in, shoot
+from tests.e2e.browser_pages import (  # PASSWORD and the fixtures: for older tests' imports
+    PASSWORD,  # noqa: F401
+    approve_in_inbox,
+    assert_no_errors,
+    browser,  # noqa: F401
+    demo_server,  # noqa: F401
+    log_in,
+    shoot,
+)
 from tests.pdfcheck import assert_sealed
 
 # It serves the demo (`sealflow init` on SQLite) in its own process: once per CI run is enough.
 pytestmark = pytest.mark.once
 
 
-def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser, tmp_path):
+def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser,  # noqa: F811
+                                                        tmp_path):
     base = demo_server
     errors: list[str] = []
     contract = tmp_path / "contract.pdf"
