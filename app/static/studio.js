@@ -26,6 +26,13 @@
   let dirty = false;
 
   modeler.on('commandStack.changed', () => { dirty = true; });
+
+  // On a phone the diagram is read only (studio.css takes the taps off its elements): the
+  // keyboard's shortcuts (select all, delete, paste, undo...) never reach the canvas either.
+  const phone = window.matchMedia('(max-width: 700px)');
+  $('studio-canvas').addEventListener('keydown', (event) => {
+    if (phone.matches) event.stopPropagation();
+  }, true);
   window.addEventListener('beforeunload', (event) => {
     if (dirty) { event.preventDefault(); event.returnValue = msg('unsaved'); }
   });

@@ -8,6 +8,7 @@ import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
 from processes.requests import timers
+from tests.e2e.browser_pages import browser, demo_server  # noqa: F401 - the browser tests' fixtures
 
 
 class Clock:

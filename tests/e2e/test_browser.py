@@ -8,121 +8,39 @@ on the page.
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
 from tests.conftest import make_pdf
+from tests.e2e.browser_pages import (  # PASSWORD and the fixtures: for older tests' imports
+    PASSWORD,  # noqa: F401
+    approve_in_inbox,
+    assert_no_errors,
+    browser,  # noqa: F401
+    demo_server,  # noqa: F401
+    log_in,
+    shoot,
+)
 from tests.pdfcheck import assert_sealed
 
 # It serves the demo (`sealflow init` on SQLite) in its own process: once per CI run is enough.
 pytestmark = pytest.mark.once
 
-ROOT = Path(__file__).resolve().parents[2]
-SEALFLOW = str(Path(sys.executable).parent / "sealflow")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORD = "sealflow-demo"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving_demo(data_dir: Path, *setup: list[str]) -> Iterator[str]:
-    """`sealflow demo` in ``data_dir``, then each ``setup`` command (sealflow's arguments: more
-    users, a seal's policy), then `sealflow run` on a free port: its base URL."""
-    port = _free_port()
-    env = {**os.environ, "SEALFLOW_DATA_DIR": str(data_dir), "SEALFLOW_SECRET_KEY": "browser",
-           "SEALFLOW_KEY_PASSPHRASE": "browser-pass", "SEALFLOW_JOB_MODE": "thread",
-           "SEALFLOW_BASE_URL": f"http://127.0.0.1:{port}"}
-    env.pop("SEALFLOW_DATABASE_URL", None)
-    demo = subprocess.run([SEALFLOW, "demo"], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert demo.returncode == 0, demo.stderr
-    assert "alice" in demo.stdout and PASSWORD in demo.stdout
-    for args in setup:
-        done = subprocess.run([SEALFLOW, *args], env=env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=120, check=False)
-        assert done.returncode == 0, (args, done.stdout, done.stderr)
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([SEALFLOW, "run", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/login", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.terminate()
-        pytest.fail("the demo server did not start: " + (data_dir / "server.log").read_text())
-    try:
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
-    with serving_demo(tmp_path_factory.mktemp("demo")) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
-        yield chromium
-        chromium.close()
-
-
-def _log_in(browser, base: str, name: str):
-    page = browser.new_context().new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/inbox")
-    return page
-
-
-def _approve(browser, base: str, name: str, **fields: str) -> None:
-    page = _log_in(browser, base, name)
-    page.click("a[href^='/tasks/']")
-    for field, value in fields.items():
-        page.fill(f"[name='data.{field}']", value)
-    page.fill("textarea[name=comment]", f"{name} 同意")
-    page.click("button[name=decision][value=approve]")
-    page.wait_for_url(f"{base}/requests/*")
-    page.context.close()
-
-
-def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser, tmp_path):
+def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser,  # noqa: F811
+                                                        tmp_path):
     base = demo_server
+    errors: list[str] = []
     contract = tmp_path / "contract.pdf"
     contract.write_bytes(make_pdf(pages=2, text="Purchase contract 2026-042"))
 
-    alice = _log_in(browser, base, "alice")
+    alice = log_in(browser, base, "alice", errors)
     alice.goto(base + "/requests/new")
     alice.set_input_files("input[name=document]", str(contract))
     alice.fill("[name='data.amount']", "1500000")
@@ -131,9 +49,9 @@ def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser, tm
     alice.wait_for_url(f"{base}/requests/*")
     request_url = alice.url
 
-    _approve(browser, base, "bob")
-    _approve(browser, base, "lily", legal_opinion="条款无误")
-    _approve(browser, base, "carol")
+    approve_in_inbox(browser, base, "bob", errors)
+    approve_in_inbox(browser, base, "lily", errors, legal_opinion="条款无误")
+    approve_in_inbox(browser, base, "carol", errors)
 
     for _ in range(50):  # the seal is applied by a background job right after the commit
         alice.goto(request_url)
@@ -143,7 +61,9 @@ def test_a_person_gets_a_contract_sealed_in_the_browser(demo_server, browser, tm
     with alice.expect_download() as download:
         alice.click("a[href$='/sealed']")
     sealed = Path(download.value.path()).read_bytes()
+    shoot(alice, "request-sealed")
     alice.context.close()
+    assert_no_errors(errors)  # on the new-request, inbox, task and request pages
 
     roots = urllib.request.urlopen(base + "/pki/ca", timeout=5).read()
     assert sealed.startswith(contract.read_bytes())

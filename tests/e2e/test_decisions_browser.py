@@ -11,8 +11,7 @@ import re
 import pytest
 
 from tests.conftest import make_pdf
-from tests.e2e.test_browser import _approve, browser, demo_server  # noqa: F401 - fixtures
-from tests.e2e.test_studio_browser import ARTIFACTS, _page
+from tests.e2e.browser_pages import PHONE, approve_in_inbox, assert_no_errors, log_in, shoot
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
 
@@ -36,12 +35,11 @@ def _edit_cell(page, old: str, new: str) -> None:
     _cell(page, new).wait_for(state="attached")
 
 
-def test_a_manager_lowers_a_threshold_and_the_next_request_routes_by_it(  # noqa: F811
-        demo_server, browser, tmp_path):  # noqa: F811
+def test_a_manager_lowers_a_threshold_and_the_next_request_routes_by_it(
+        demo_server, browser, tmp_path):
     base = demo_server
-    ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
-    dave = _page(browser, base, "dave", errors)  # the demo's designer and manager
+    dave = log_in(browser, base, "dave", errors)  # the demo's designer and manager
 
     dave.goto(base + "/processes/contract_seal")
     dave.click("a:has-text('Decision tables')")
@@ -54,9 +52,9 @@ def test_a_manager_lowers_a_threshold_and_the_next_request_routes_by_it(  # noqa
     dave.wait_for_selector('td.sf-warning-cell[data-row-id="Rule_contract_small"]')
     assert "Rule_contract_large (row 3) and Rule_contract_small (row 4) overlap" in \
         dave.inner_text("#decisions-problems")
-    dave.screenshot(path=str(ARTIFACTS / "decisions-overlap.png"))
+    shoot(dave, "decisions-overlap")
     _edit_cell(dave, "<= 1000000", "<= 500000")
-    dave.screenshot(path=str(ARTIFACTS / "decisions-edited.png"))
+    shoot(dave, "decisions-edited")
 
     dave.click("#decisions-validate")
     dave.wait_for_selector("#decisions-result.good")
@@ -71,7 +69,7 @@ def test_a_manager_lowers_a_threshold_and_the_next_request_routes_by_it(  # noqa
         dave.inner_text("#decisions-summary")
     assert dave.get_attribute("#decisions-summary a.studio-diff-link", "href") == \
         "/processes/contract_seal/diff?from=1&to=2"
-    dave.screenshot(path=str(ARTIFACTS / "decisions-deployed.png"))
+    shoot(dave, "decisions-deployed")
     files = dave.request.get(base + "/api/v1/processes/contract_seal/versions/2").json()["files"]
     assert "&gt; 500000" in files["contract_routing.dmn"]
     assert files["contract_seal.bpmn"] == dave.request.get(
@@ -80,7 +78,7 @@ def test_a_manager_lowers_a_threshold_and_the_next_request_routes_by_it(  # noqa
     # The next request for 700,000 (under the old threshold, above the new) goes to Legal.
     contract = tmp_path / "contract.pdf"
     contract.write_bytes(make_pdf(text="Service contract 2026-077"))
-    alice = _page(browser, base, "alice", errors)
+    alice = log_in(browser, base, "alice", errors)
     alice.goto(base + "/requests/new")
     alice.set_input_files("input[name=document]", str(contract))
     alice.fill("[name='data.amount']", "700000")
@@ -88,15 +86,21 @@ def test_a_manager_lowers_a_threshold_and_the_next_request_routes_by_it(  # noqa
     alice.click("button[type=submit]:has-text('Submit')")
     alice.wait_for_url(f"{base}/requests/*")
     request_id = alice.url.rstrip("/").rsplit("/", 1)[-1]
-    _approve(browser, base, "bob")
+    approve_in_inbox(browser, base, "bob", errors)
     filed = alice.request.get(f"{base}/api/v1/requests/{request_id}").json()
     assert filed["process"] == {"key": "contract_seal", "version": 2}
     assert [t["element_id"] for t in filed["tasks"]] == ["legal_review"]
 
     refused = alice.goto(base + "/processes/contract_seal/decisions")
     assert refused is not None and refused.status == 403
-    alice.screenshot(path=str(ARTIFACTS / "decisions-requester-403.png"))
+    shoot(alice, "decisions-requester-403")
+
+    # On a phone: the table, scrolling inside its box; the page no wider than the phone.
+    phone = log_in(browser, base, "dave", errors, width=PHONE)
+    phone.goto(base + "/processes/contract_seal/decisions")
+    phone.wait_for_selector("body[data-decisions=ready]")
+    assert phone.is_visible("[data-decision=contract_routing]")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE
+    shoot(phone, "decisions-phone")
     # Chromium logs the requester's refused page as a console error; nothing else may be there.
-    refusals = [e for e in errors if "Failed to load resource" in e]
-    assert len(refusals) == 1 and "status of 403" in refusals[0]
-    assert [e for e in errors if e not in refusals] == []
+    assert_no_errors(errors, refused=(403,))

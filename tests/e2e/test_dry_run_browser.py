@@ -5,26 +5,15 @@ panel sits under the diagram. Screenshots go to test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.e2e.test_browser import PASSWORD, browser, demo_server  # noqa: F401 - fixtures
+from tests.e2e.browser_pages import PHONE, assert_no_errors, log_in, shoot
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-
-def _designer(browser, base: str, errors: list[str], width: int):  # noqa: F811 - the fixture
-    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-    page.on("pageerror", lambda exc: errors.append(f"page error {exc}"))
-    page.on("console", lambda m: errors.append(f"console {m.text}") if m.type == "error" else None)
-    page.goto(base + "/login")
-    page.fill("input[name=name]", "dave")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/inbox")
+def _designer(browser, base: str, errors: list[str], width: int):
+    page = log_in(browser, base, "dave", errors, width)
     page.goto(base + "/processes/contract_seal/edit")
     page.wait_for_selector("body[data-modeler=ready]")
     page.wait_for_selector("#dryrun-f-amount")
@@ -38,9 +27,8 @@ def _run(page) -> None:
     page.wait_for_selector("#dryrun-run:enabled")
 
 
-def test_a_designer_dry_runs_the_contract_flow_from_the_modeler(demo_server, browser):  # noqa: F811
+def test_a_designer_dry_runs_the_contract_flow_from_the_modeler(demo_server, browser):
     base = demo_server
-    ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     dave = _designer(browser, base, errors, 1400)
 
@@ -63,7 +51,7 @@ def test_a_designer_dry_runs_the_contract_flow_from_the_modeler(demo_server, bro
     assert dave.locator('.sf-route[data-element-id="legal_review"]').count() == 1
     assert dave.locator('.djs-connection.sf-route[data-element-id="flow_needs_legal"]').count() == 1
     assert dave.locator('.sf-route-end[data-element-id="end_authorized"]').count() == 1
-    dave.screenshot(path=str(ARTIFACTS / "dry-run-large.png"), full_page=True)
+    shoot(dave, "dry-run-large", full_page=True)
 
     # Below the threshold: no legal review, on the list or on the diagram.
     dave.fill("#dryrun-f-amount", "5000")
@@ -74,7 +62,7 @@ def test_a_designer_dry_runs_the_contract_flow_from_the_modeler(demo_server, bro
     assert dave.locator('#dryrun-route li[data-element="custodian_approve"]').count() == 1
     assert dave.locator('.sf-route[data-element-id="legal_review"]').count() == 0
     assert dave.locator('.sf-route-end[data-element-id="end_authorized"]').count() == 1
-    dave.screenshot(path=str(ARTIFACTS / "dry-run-small.png"), full_page=True)
+    shoot(dave, "dry-run-small", full_page=True)
 
     # A decision per element: the department head rejects; the rejected end, not authorized.
     dave.click(".studio-dryrun-decisions summary")
@@ -94,10 +82,10 @@ def test_a_designer_dry_runs_the_contract_flow_from_the_modeler(demo_server, bro
     assert dave.get_attribute("#dryrun-requester", "aria-invalid") == "true"
     dave.click("#dryrun-problems button:has-text('requester')")  # takes the keyboard there
     assert dave.evaluate("document.activeElement.id") == "dryrun-requester"
-    dave.screenshot(path=str(ARTIFACTS / "dry-run-refused.png"), full_page=True)
+    shoot(dave, "dry-run-refused", full_page=True)
 
     # On a phone the panel stacks under the diagram and still runs.
-    phone = _designer(browser, base, errors, 390)
+    phone = _designer(browser, base, errors, PHONE)
     phone.fill("#dryrun-f-amount", "2000000")
     phone.fill("#dryrun-f-purpose", "采购合同")
     phone.fill("#dryrun-requester", "alice")
@@ -105,11 +93,9 @@ def test_a_designer_dry_runs_the_contract_flow_from_the_modeler(demo_server, bro
     canvas = phone.locator("#studio-canvas").bounding_box()
     panel = phone.locator("#dryrun").bounding_box()
     assert canvas and panel and panel["y"] >= canvas["y"] + canvas["height"]
-    assert panel["width"] <= 390
+    assert panel["width"] <= PHONE
     assert "lily" in phone.inner_text('#dryrun-route li[data-element="legal_review"]')
-    phone.screenshot(path=str(ARTIFACTS / "dry-run-phone.png"), full_page=True)
+    shoot(phone, "dry-run-phone", full_page=True)
 
     # Chromium logs the refused dry run's 422 as a console error; nothing else may be there.
-    refusals = [e for e in errors if "Failed to load resource" in e]
-    assert len(refusals) == 1 and "status of 422" in refusals[0]
-    assert [e for e in errors if e not in refusals] == []
+    assert_no_errors(errors, refused=(422,))

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_browser import PASSWORD, browser, serving_demo  # noqa: F401 - fixture
+from tests.e2e.browser_pages import PASSWORD, panel_group, serving_demo
+from tests.e2e.browser_pages import log_in as _page
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
 
@@ -32,19 +33,6 @@ def flow_server(tmp_path_factory):
                       ["seal", "policy", str(SEAL), "--demand", "custodian",
                        "--business-types", "contract"]) as base:
         yield base
-
-
-def _page(browser, base: str, name: str, errors: list[str], width: int = 1400):  # noqa: F811
-    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{name}: page error {exc}"))
-    page.on("console", lambda m: errors.append(f"{name}: console {m.text}")
-            if m.type == "error" else None)
-    page.goto(base + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/inbox")
-    return page
 
 
 def _overflow(page) -> int:
@@ -127,7 +115,7 @@ def test_validate_draws_the_path_past_the_approval_a_seal_demands(flow_server, b
 
     # A condition's type: none or an expression; never a script (refused at deploy).
     dina.click('[data-element-id="flow_needs_legal_label"]')
-    _panel_group(dina, "Condition")
+    panel_group(dina, "Condition")
     assert dina.locator("#bio-properties-panel-conditionType option").evaluate_all(
         "options => options.map(o => o.value)") == ["", "expression"]
 
@@ -143,7 +131,7 @@ def test_validate_draws_the_path_past_the_approval_a_seal_demands(flow_server, b
       modeler.get('selection').select(flow);
       return flow.id;
     }""")
-    _panel_group(dina, "Condition")
+    panel_group(dina, "Condition")
     dina.select_option("#bio-properties-panel-conditionType", "expression")
     dina.fill("#bio-properties-panel-conditionExpression", "${legal_verdict == 'fast'}")
     dina.keyboard.press("Tab")
@@ -164,9 +152,3 @@ def test_validate_draws_the_path_past_the_approval_a_seal_demands(flow_server, b
     dina.screenshot(path=str(ARTIFACTS / "studio-seal-path.png"))
     assert errors == []
 
-
-def _panel_group(page, title: str) -> None:
-    """Open a group of the properties panel (they start closed) by its header."""
-    header = page.locator(".bio-properties-panel-group-header", has_text=title).first
-    if "open" not in (header.get_attribute("class") or ""):
-        header.click()

@@ -6,32 +6,25 @@ test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import make_pdf
-from tests.e2e.test_browser import _approve, browser, demo_server  # noqa: F401 - fixtures
-from tests.e2e.test_studio_browser import _page
+from tests.e2e.browser_pages import PHONE, approve_in_inbox, assert_no_errors, log_in, shoot
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _wait_for_diagram(page) -> None:
     page.wait_for_selector("#flow-diagram[data-diagram=ready]")
 
 
-def test_the_request_and_task_pages_show_where_the_request_is(demo_server, browser,  # noqa: F811
-                                                               tmp_path):
+def test_the_request_and_task_pages_show_where_the_request_is(demo_server, browser, tmp_path):
     base = demo_server
-    ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     contract = tmp_path / "contract.pdf"
     contract.write_bytes(make_pdf(text="Framework contract 2026-077"))
 
-    alice = _page(browser, base, "alice", errors)
+    alice = log_in(browser, base, "alice", errors)
     alice.goto(base + "/requests/new")
     alice.set_input_files("input[name=document]", str(contract))
     alice.fill("[name='data.amount']", "1500000")
@@ -39,7 +32,7 @@ def test_the_request_and_task_pages_show_where_the_request_is(demo_server, brows
     alice.click("button[type=submit]:has-text('Submit')")
     alice.wait_for_url(f"{base}/requests/*")
     request_url = alice.url
-    _approve(browser, base, "bob")
+    approve_in_inbox(browser, base, "bob", errors)
 
     alice.goto(request_url)
     _wait_for_diagram(alice)
@@ -54,20 +47,20 @@ def test_the_request_and_task_pages_show_where_the_request_is(demo_server, brows
     for end in ("submit", "end_authorized"):
         shape = alice.locator(f'.djs-element[data-element-id="{end}"]').bounding_box()
         assert box["x"] <= shape["x"] and shape["x"] + shape["width"] <= box["x"] + box["width"]
-    alice.locator("#flow-diagram").screenshot(path=str(ARTIFACTS / "diagram-request.png"))
+    shoot(alice.locator("#flow-diagram"), "diagram-request")
 
     # Lily's task page: her own task is where the request is.
-    lily = _page(browser, base, "lily", errors)
+    lily = log_in(browser, base, "lily", errors)
     lily.click("a[href^='/tasks/']")
     _wait_for_diagram(lily)
     assert lily.locator('.sf-current[data-element-id="legal_review"]').count() == 1
-    lily.screenshot(path=str(ARTIFACTS / "diagram-task.png"), full_page=True)
+    shoot(lily, "diagram-task", full_page=True)
 
     # A phone: the diagram scrolls inside its box; the page is no wider than the phone.
-    phone = _page(browser, base, "alice", errors, width=390)
+    phone = log_in(browser, base, "alice", errors, width=PHONE)
     phone.goto(request_url)
     _wait_for_diagram(phone)
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE
     scroller = phone.locator("#flow-diagram .diagram-box")
     assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")
     # It opens scrolled to where the request is, not to the flow's start.
@@ -77,6 +70,6 @@ def test_the_request_and_task_pages_show_where_the_request_is(demo_server, brows
     phone.click("#flow-diagram [data-zoom=in]")
     assert phone.locator('.sf-current[data-element-id="legal_review"]').count() == 1
     phone.locator("#flow-diagram").scroll_into_view_if_needed()
-    phone.screenshot(path=str(ARTIFACTS / "diagram-phone.png"))
+    shoot(phone, "diagram-phone")
 
-    assert errors == []
+    assert_no_errors(errors)

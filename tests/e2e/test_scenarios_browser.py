@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_browser import PASSWORD, browser, demo_server  # noqa: F401 - fixtures
+from tests.e2e.browser_pages import PASSWORD
 from tests.e2e.test_decisions_browser import _edit_cell
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.once  # it serves the demo in its own process, like tes
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _designer(browser, base: str, errors: list[str], width: int):  # noqa: F811 - the fixture
+def _designer(browser, base: str, errors: list[str], width: int):
     page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
     page.on("pageerror", lambda exc: errors.append(f"page error {exc}"))
     page.on("console", lambda m: errors.append(f"console {m.text}") if m.type == "error" else None)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CONTRACT_BPMN, make_pdf
-from tests.e2e.test_browser import _approve, browser, demo_server  # noqa: F401 - fixtures
-from tests.e2e.test_studio_browser import _page, _panel_group
+from tests.e2e.browser_pages import approve_in_inbox, panel_group
+from tests.e2e.browser_pages import log_in as _page
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
 
@@ -98,7 +98,7 @@ def test_two_versions_compared_and_a_running_request_migrated(demo_server, brows
     dave.goto(base + "/processes/contract_seal/edit")
     dave.wait_for_selector("body[data-modeler=ready]")
     dave.click('[data-element-id="legal_review"]')
-    _panel_group(dave, "User assignment")
+    panel_group(dave, "User assignment")
     dave.fill("#bio-properties-panel-candidateGroups", "legal")
     dave.keyboard.press("Tab")
     dave.click("#studio-deploy")
@@ -168,7 +168,7 @@ def test_two_versions_compared_and_a_running_request_migrated(demo_server, brows
 
     # On v3 the department head's approval leads to the finance check; back to v1, where
     # there is none, the request is refused with the reason.
-    _approve(browser, base, "bob")
+    approve_in_inbox(browser, base, "bob", errors)
     on_v3 = admin.request.get(f"{base}/api/v1/requests/{request_id}").json()
     assert [t["element_id"] for t in on_v3["tasks"]] == ["finance_check"]
     admin.goto(base + "/processes/contract_seal/diff?from=3&to=1")
