@@ -152,3 +152,52 @@ def test_validate_draws_the_path_past_the_approval_a_seal_demands(flow_server, b
     dina.screenshot(path=str(ARTIFACTS / "studio-seal-path.png"))
     assert errors == []
 
+
+
+def test_the_modeler_shows_whether_a_task_may_send_back(flow_server, browser):  # noqa: F811
+    """Read-only, from the paths drawn: legal review cannot send back until a flow past its
+    gateway is taken on decision == 'return'; then it names where that flow leads."""
+    base = flow_server
+    errors: list[str] = []
+    dina = _page(browser, base, "dina", errors)
+    dina.goto(base + "/processes/contract_seal/edit")
+    dina.wait_for_selector("body[data-modeler=ready]")
+    dina.click('[data-element-id="legal_review"]')
+    dina.wait_for_selector("#studio-send-back.no")
+    assert "Cannot send back" in dina.inner_text("#studio-send-back")
+    dina.click('[data-element-id="gw_dept"]')
+    assert dina.is_hidden("#studio-send-back")  # a gateway: nothing to say
+
+    # A way back from legal's verdict to the department head, taken on a return.
+    dina.click('[data-element-id="gw_legal"]')
+    dina.click('.djs-context-pad .entry[data-action="connect"]')
+    dina.click('[data-element-id="dept_head_approve"]')
+    dina.evaluate("""() => {
+      const { modeler } = window.SealflowStudio;
+      modeler.get('selection').select(modeler.get('elementRegistry').filter((e) =>
+        e.type === 'bpmn:SequenceFlow' && e.source.id === 'gw_legal'
+        && e.target.id === 'dept_head_approve')[0]);
+    }""")
+    panel_group(dina, "Condition")
+    dina.select_option("#bio-properties-panel-conditionType", "expression")
+    dina.fill("#bio-properties-panel-conditionExpression", "${decision == 'return'}")
+    dina.keyboard.press("Tab")
+    _select(dina, "legal_review")
+    dina.wait_for_selector("#studio-send-back.yes")
+    assert "May send back (by the paths drawn) to: 部门负责人审批" in \
+        dina.inner_text("#studio-send-back")
+    dina.click('[data-element-id="custodian_approve"]')  # its own paths: still none
+    dina.wait_for_selector("#studio-send-back.no")
+    dina.click('[data-element-id="legal_review"]')
+    dina.locator(".studio-editor").screenshot(path=str(ARTIFACTS / "studio-send-back.png"))
+    assert not errors, errors
+
+
+def _select(page, element_id: str) -> None:
+    """A click on the element; again if bpmn-js swallowed it (it does after a connect)."""
+    for _ in range(2):
+        page.click(f'[data-element-id="{element_id}"]')
+        if page.evaluate("() => (window.SealflowStudio.modeler.get('selection').get()[0]"
+                         " || {}).id") == element_id:
+            return
+    raise AssertionError(f"{element_id} could not be selected")
