@@ -39,6 +39,7 @@ from processes.models import (
     User,
     utcnow,
 )
+from processes.people import out_of_office
 from processes.people.directory import Identity
 
 _EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
@@ -150,6 +151,16 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
         excluded |= _sibling_workers(session, req, activity, assignee, element_id)
     able -= excluded
     users = [u for u in users if u.id not in excluded]
+    created = utcnow()
+    handed = out_of_office.hand_over(session, assignee, users, excluded=excluded,
+                                     requester_id=req.requester_id, at=created)
+    if handed.records:  # out-of-office: the deputies stand in (recorded on the task, audited)
+        assignee, users = handed.assignee, handed.users
+        able = (able - {r.id for r in found.users}) | {u.id for u in users if u.active}
+        for record in handed.records:
+            details: dict[str, Any] = dict(record)
+            audit.record(session, "task.deputy_refused" if "kept" in record
+                         else "task.deputised", request_id=req.id, task=task_id, **details)
     if not able:
         who = ", ".join(filter(None, [assignee, *user_names, *group_refs])) or "nobody"
         raise EngineIncident(element_id, f"no one may work task '{meta.get('name')}' "
@@ -161,7 +172,8 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                 status=TaskStatus.open, assignee=assignee,
                 candidate_users=[u.name for u in users] if not assignee else [],
                 candidate_groups=[g.key for g in groups], requester_may_work=requester_may,
-                created_at=utcnow(), due_at=due_at(meta.get("due_date"), variables, element_id))
+                created_at=created, due_at=due_at(meta.get("due_date"), variables, element_id),
+                deputies=handed.records or None)
     # Written now as plain rows (the row and its candidates: two INSERTs), not by the flush.
     insert_now(session, task)
     rows = [{"task_id": task_id, "user_id": u.id, "group_id": None} for u in users] + [
