@@ -1,26 +1,49 @@
 """Notices, the domain's side (the API is app/api/notices.py): telling users things, written in
-the same transaction as what caused them, read on the inbox page and by the API."""
+the same transaction as what caused them, read on the inbox page and by the API. Each notice
+of a user with an e-mail address is also mailed, after the commit
+(processes/notice_mail.py: the steps; app/mailer.py: SMTP)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from processes import signals
+from processes.db import on_commit
 from processes.errors import NotFound
 from processes.models import Membership, TaskCandidate, User, utcnow
 from processes.notice_models import Notice
 
+MAIL_GRACE = timedelta(minutes=5)
+"""A notice to mail is sent right after its commit; if it is not sent by this time after (the
+process stopped first), the scheduler's sweep sends it (``notice_mail.due``)."""
+
+_EMAILS = select(User.id, User.email).where(User.id.in_(bindparam("ids", expanding=True)),
+                                            User.email.is_not(None))
+_INSERT = insert(Notice).returning(Notice.id, Notice.mail_to)
+
 
 def notify(session: Session, user_ids: Iterable[int], kind: str, message: str,
            link: str | None = None) -> int:
-    """One notice per user (each user once); returns how many were written."""
+    """One notice per user (each user once); returns how many were written. Those of users
+    with an e-mail address are mailed after the commit (``signals.notices_to_mail``)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return 0
+    with session.no_autoflush:
+        emails = dict(session.execute(_EMAILS, {"ids": ids}).tuples().all())
+    now = utcnow()
     rows = [{"user_id": uid, "kind": kind, "message": message, "link": link,
-             "created_at": utcnow()} for uid in sorted(set(user_ids))]
-    if rows:
-        session.execute(insert(Notice), rows)
+             "created_at": now, "mail_to": emails.get(uid), "mail_tries": 0,
+             "mail_next_at": now + MAIL_GRACE if emails.get(uid) else None} for uid in ids]
+    written = session.execute(_INSERT, rows).tuples().all()
+    to_mail = [nid for nid, mail_to in written if mail_to]
+    if to_mail:
+        on_commit(session, lambda: signals.notices_to_mail.send(None, notice_ids=to_mail))
     return len(rows)
 
 

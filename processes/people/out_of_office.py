@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from processes import audit, isotime
@@ -139,29 +139,20 @@ def describe(session: Session, user: User) -> dict | None:
             "active": row.starts_at <= now}
 
 
-@dataclass(frozen=True)
-class Deputy:
-    """The deputy of a user away now: their id, name, and whether they are active."""
-
-    id: int
-    name: str
-    active: bool
-
-
 _Deputy = aliased(User)
-_AWAY = (select(OutOfOffice.user_id, _Deputy.id, _Deputy.name, _Deputy.active)
-         .join(_Deputy, _Deputy.id == OutOfOffice.deputy_id))
 
 
-def deputies(session: Session, user_ids: list[int], at: datetime) -> dict[int, Deputy]:
-    """``{user id: deputy}`` of those among ``user_ids`` who are away at ``at`` (one query)."""
-    if not user_ids:
-        return {}
-    with session.no_autoflush:
-        rows = session.execute(_AWAY.where(OutOfOffice.user_id.in_(user_ids),
-                                           OutOfOffice.starts_at <= at,
-                                           OutOfOffice.ends_at > at)).all()
-    return {uid: Deputy(did, name, active) for uid, did, name, active in rows}
+def with_deputies(users: Select) -> Select:
+    """``users`` (a select of users' id, name, active) with, for each user away at the bind
+    parameter ``now``, their deputy's ``deputy_id``, ``deputy_name`` and ``deputy_active``
+    (NULLs for one who is not away): the inbox reads a task's people and their absences in
+    one statement."""
+    return (users.add_columns(_Deputy.id.label("deputy_id"), _Deputy.name.label("deputy_name"),
+                              _Deputy.active.label("deputy_active"))
+            .outerjoin(OutOfOffice, and_(OutOfOffice.user_id == User.id,
+                                         OutOfOffice.starts_at <= bindparam("now"),
+                                         OutOfOffice.ends_at > bindparam("now")))
+            .outerjoin(_Deputy, _Deputy.id == OutOfOffice.deputy_id))
 
 
 @dataclass(frozen=True)
@@ -174,13 +165,14 @@ class Handover:
     records: list[dict[str, str]]
 
 
-def hand_over(session: Session, assignee: str | None, users: list[Any], *,
-              excluded: set[int], requester_id: int, at: datetime) -> Handover:
+def hand_over(assignee: str | None, users: list[Any], *, excluded: set[int],
+              requester_id: int) -> Handover:
     """Apply the absences of the task's named people (``users``: the assignee's row, or the
-    candidate users' rows) at ``at``: each one away is replaced by their deputy, unless the
-    deputy is excluded (``excluded``: the separation of duties; the requester always),
-    inactive, or already replaced someone; then they stay, and the record says why."""
-    away = deputies(session, [u.id for u in users if u.active], at)
+    candidate users' rows, read by a :func:`with_deputies` select): each one away is replaced
+    by their deputy, unless the deputy is excluded (``excluded``: the separation of duties;
+    the requester always) or inactive; then they stay, and the record says why."""
+    away = {u.id: _Row(u.deputy_id, u.deputy_name, u.deputy_active) for u in users
+            if u.active and u.deputy_id is not None}
     if not away:
         return Handover(assignee, users, [])
     chosen: list[Any] = []

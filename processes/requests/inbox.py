@@ -116,7 +116,7 @@ def performers(session: Session, element_id: str, meta: dict[str, Any],
         or any(_REQUESTER.match(p) for p in (users_raw or "").split(",")))
     wanted = [assignee] if assignee else user_names
     with session.no_autoflush:  # reads of people only; the advance is written in one flush
-        users = list(session.execute(_USERS_NAMED, {"names": wanted}).all()) \
+        users = list(session.execute(_USERS_NAMED, {"names": wanted, "now": utcnow()}).all()) \
             if wanted else []
         groups = [] if assignee else _groups(session, group_refs)
         able = {u.id for u in users if u.active}
@@ -152,8 +152,8 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
     able -= excluded
     users = [u for u in users if u.id not in excluded]
     created = utcnow()
-    handed = out_of_office.hand_over(session, assignee, users, excluded=excluded,
-                                     requester_id=req.requester_id, at=created)
+    handed = out_of_office.hand_over(assignee, users, excluded=excluded,
+                                     requester_id=req.requester_id)
     if handed.records:  # out-of-office: the deputies stand in (recorded on the task, audited)
         assignee, users = handed.assignee, handed.users
         able = (able - {r.id for r in found.users}) | {u.id for u in users if u.active}
@@ -331,9 +331,10 @@ _ANYONE_LEFT = select(exists().where(
     ~exists().where(_Sibling.activity == bindparam("act"),
                     _Sibling.completed_by_id == User.id)))
 _INSERT_CANDIDATES = insert(cast(Table, TaskCandidate.__table__))
-# Plain rows: the id, name and whether active is all a task's performers need of a user.
-_USERS_NAMED = select(User.id, User.name, User.active).where(
-    User.name.in_(bindparam("names", expanding=True)))
+# Plain rows: the id, name and whether active is all a task's performers need of a user, with
+# the deputy of one away now (out-of-office; none: NULLs), in the same statement.
+_USERS_NAMED = out_of_office.with_deputies(select(User.id, User.name, User.active).where(
+    User.name.in_(bindparam("names", expanding=True))))
 
 
 def can_see(session: Session, identity: Identity, req: Request) -> bool:
