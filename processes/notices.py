@@ -9,22 +9,44 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import CursorResult, bindparam, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from processes import signals
 from processes.db import on_commit
 from processes.errors import NotFound
-from processes.models import Membership, TaskCandidate, User, utcnow
+from processes.models import Membership, TaskCandidate, User, UTCDateTime, utcnow
 from processes.notice_models import Notice
 
 MAIL_GRACE = timedelta(minutes=5)
 """A notice to mail is sent right after its commit; if it is not sent by this time after (the
 process stopped first), the scheduler's sweep sends it (``notice_mail.due``)."""
 
-_EMAILS = select(User.id, User.email).where(User.id.in_(bindparam("ids", expanding=True)),
-                                            User.email.is_not(None))
-_INSERT = insert(Notice).returning(Notice.id, Notice.mail_to)
+# One statement: a notice per user, with their e-mail address if they have one (the mail waits
+# for the commit; MAIL_GRACE after it, the sweep sends it if nothing did).
+_NOTICES = cast(Table, Notice.__table__)
+_NOTIFY = insert(_NOTICES).from_select(
+    ["user_id", "kind", "message", "link", "created_at", "mail_to", "mail_tries", "mail_next_at"],
+    select(User.id, bindparam("kind", type_=String), bindparam("message", type_=Text),
+           bindparam("link", type_=String), bindparam("now", type_=UTCDateTime), User.email,
+           literal(0, Integer), case((User.email.is_not(None),
+                                      bindparam("next", type_=UTCDateTime)), else_=null()))
+    .where(User.id.in_(bindparam("ids", expanding=True))).order_by(User.id),
+).returning(_NOTICES.c.id, _NOTICES.c.mail_to)
 
 
 def notify(session: Session, user_ids: Iterable[int], kind: str, message: str,
@@ -34,17 +56,39 @@ def notify(session: Session, user_ids: Iterable[int], kind: str, message: str,
     ids = sorted(set(user_ids))
     if not ids:
         return 0
-    with session.no_autoflush:
-        emails = dict(session.execute(_EMAILS, {"ids": ids}).tuples().all())
     now = utcnow()
-    rows = [{"user_id": uid, "kind": kind, "message": message, "link": link,
-             "created_at": now, "mail_to": emails.get(uid), "mail_tries": 0,
-             "mail_next_at": now + MAIL_GRACE if emails.get(uid) else None} for uid in ids]
-    written = session.execute(_INSERT, rows).tuples().all()
+    # On the connection: a plain INSERT, which flushes nothing pending (the audit events are
+    # written together later; the users named have ids, so are flushed already).
+    written = session.connection().execute(_NOTIFY, {"ids": ids, "kind": kind, "message": message,
+                                                   "link": link, "now": now,
+                                                   "next": now + MAIL_GRACE}).tuples().all()
     to_mail = [nid for nid, mail_to in written if mail_to]
     if to_mail:
         on_commit(session, lambda: signals.notices_to_mail.send(None, notice_ids=to_mail))
-    return len(rows)
+    return len(written)
+
+
+def task_assigned(session: Session, user_ids: Iterable[int], request_id: int, task_id: str,
+                  task_name: str) -> int:
+    """Tell the people who may work a new task (each with its link)."""
+    return notify(session, user_ids, "task.assigned",
+                  f"申请 #{request_id}「{task_name}」等待您处理。 Request #{request_id} waits "
+                  f"for you at {task_name!r}.", link=f"/tasks/{task_id}")
+
+
+_FINISHED = {
+    "sealed": "申请 #{id} 已盖章。 Request #{id} is sealed.",
+    "rejected": "申请 #{id} 未获批准。 Request #{id} was rejected.",
+    "failed": "申请 #{id} 盖章失败：{reason} Request #{id} failed: {reason}",
+}
+
+
+def request_finished(session: Session, requester_id: int, request_id: int, status: str,
+                     reason: str | None = None) -> int:
+    """Tell the requester their request is sealed, rejected or failed (with the reason)."""
+    return notify(session, [requester_id], f"request.{status}",
+                  _FINISHED[status].format(id=request_id, reason=reason or ""),
+                  link=f"/requests/{request_id}")
 
 
 def task_people(session: Session, task_id: str) -> list[int]:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
-from processes import audit
+from processes import audit, notices
 from processes.db import insert_now, transaction_cache
 from processes.errors import NotAllowed
 from processes.flows.engine import EngineIncident
@@ -180,6 +180,7 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
         {"task_id": task_id, "user_id": None, "group_id": g.id} for g in groups]
     if rows:
         session.connection().execute(_INSERT_CANDIDATES, rows)
+    notices.task_assigned(session, able, req.id, task_id, task.name)
     return task
 
 
