@@ -153,11 +153,12 @@ class JobRunner:
         except RuntimeError:
             return False
 
-    def _dispatch(self, job, arg: int) -> None:
-        """Run a job right after the commit: inline, or in a background thread."""
+    def _dispatch(self, job, arg: int, *, external_too: bool = False) -> None:
+        """Run a job right after the commit: inline, or in a background thread (in
+        ``external`` mode only with ``external_too``: a mail is sent from where it was made)."""
         if self.mode == "inline":
             job(arg)
-        elif self.mode == "thread":
+        elif self.mode == "thread" or external_too:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=2,
                                                     thread_name_prefix="sealflow-seal")
@@ -177,7 +178,8 @@ class JobRunner:
     def on_notices(self, _sender: object, notice_ids: list[int], **_kw: object) -> None:
         """Notices of users with an e-mail address were committed: mail them (app/mailer.py)."""
         if self._ours() and mailer.enabled(self.app):
-            self._dispatch(functools.partial(mailer.send_notices, self.app), notice_ids)
+            self._dispatch(functools.partial(mailer.send_notices, self.app), notice_ids,
+                           external_too=True)
 
     def on_lifecycle(self, _sender: object, request_id: int, **_kw: object) -> None:
         """A lifecycle flow was authorized: make its change."""

@@ -30,6 +30,8 @@ RETRY_BASE = timedelta(minutes=1)
 """The wait after the first failure; each next one waits twice as long."""
 LEASE = timedelta(minutes=2)
 """How long a send holds its notice: the sweep leaves it alone meanwhile."""
+MAX_AGE = timedelta(days=1)
+"""The sweep mails no notice older than this (mail turned on later does not send the past)."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,12 @@ def take(session: Session, notice_ids: list[int], now: datetime | None = None
 
 
 def due(session: Session, now: datetime | None = None, limit: int = 100) -> list[int]:
-    """Notices whose mail is due (unsent after its grace, or a failed send's next try)."""
+    """Notices whose mail is due (unsent after its grace, or a failed send's next try), of
+    the last :data:`MAX_AGE`."""
+    now = now or utcnow()
     return list(session.execute(
-        select(Notice.id).where(Notice.mail_next_at <= (now or utcnow()),
-                                Notice.mailed_at.is_(None))
+        select(Notice.id).where(Notice.mail_next_at <= now, Notice.mailed_at.is_(None),
+                                Notice.created_at > now - MAX_AGE)
         .order_by(Notice.mail_next_at).limit(limit)).scalars())
 
 
