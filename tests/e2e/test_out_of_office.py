@@ -11,7 +11,8 @@ from sqlalchemy import select
 from app.extensions import db
 from processes.db import unit_of_work
 from processes.models import AuditEvent, User
-from tests.conftest import approve, only_task, submit
+from tests.conftest import approve, deploy_bytes, only_task, submit
+from tests.e2e.test_approval_rules import END_AUTHORIZED, flow
 
 TODAY = datetime.now(UTC).date()
 AWAY = {"from": (TODAY - timedelta(days=1)).isoformat(),
@@ -146,3 +147,36 @@ def test_a_deputy_never_meets_a_demand_for_a_role_they_do_not_hold(app, org, api
     assert body["status"] == "failed", body
     assert "custodian" in body["failure"] and "dave" in body["failure"], body["failure"]
     assert body["sealed_document"] is None
+
+
+ASSIGNED = flow("assigned_to_lily", f"""
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:userTask id="review" name="Review" camunda:assignee="lily" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="authorized" />
+    {END_AUTHORIZED}""")
+GROUP_TASK = flow("legal_group", f"""
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:userTask id="review" name="Review" camunda:candidateGroups="legal" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="authorized" />
+    {END_AUTHORIZED}""")
+
+
+def test_an_absent_assignee_hands_the_task_to_the_deputy(org, api, pdf):
+    dave = api("dave")
+    assert deploy_bytes(org.designer, {"a.bpmn": ASSIGNED}).status_code == 201
+    _away(org.lily, "dave")
+    submit(org.alice, org.seal_id, pdf, process="assigned_to_lily")
+    task = only_task(dave)
+    assert task["assignee"] == "dave"
+    assert task["deputies"] == [{"absent": "lily", "deputy": "dave"}]
+    assert org.lily.get("/api/v1/tasks").get_json() == []
+
+
+def test_candidate_groups_are_unchanged_by_an_absence(org, api, pdf):
+    dave = api("dave")
+    assert deploy_bytes(org.designer, {"g.bpmn": GROUP_TASK}).status_code == 201
+    _away(org.lily, "dave")
+    submit(org.alice, org.seal_id, pdf, process="legal_group")
+    task = only_task(org.lily)  # the group's task: lily is still among its members
+    assert task["candidate_groups"] == ["legal"] and task["deputies"] == []
+    assert dave.get("/api/v1/tasks").get_json() == []
