@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -61,6 +62,10 @@ class Config:
         self.BASE_URL_SET = bool((_env("BASE_URL") or "").strip())
         self.BASE_URL = ((_env("BASE_URL") or "").strip() or "http://127.0.0.1:5000").rstrip("/")
         self.TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+        # Notices are also mailed over SMTP when this is set: smtp://[user:password@]host[:port]
+        # (STARTTLS when the server offers it) or smtps:// (TLS from the start).
+        self.SMTP_URL = (_env("SMTP_URL") or "").strip()
+        self.MAIL_FROM = (_env("MAIL_FROM") or "").strip()
         # "thread": seal in a background thread after the commit (the embedded default);
         # "inline": seal right after the commit, before the response (tests, scripts);
         # "external": leave grants to `sealflow worker`.
@@ -165,6 +170,11 @@ class Config:
             raise ConfigurationError(
                 f"SEALFLOW_BASE_URL must be an http:// or https:// URL (where clients reach "
                 f"Sealflow), not {self.BASE_URL!r}")
+        if self.SMTP_URL:
+            parse_smtp_url(self.SMTP_URL)
+            if "@" not in self.MAIL_FROM:
+                raise ConfigurationError("SEALFLOW_MAIL_FROM must be the sender's e-mail "
+                                         "address when SEALFLOW_SMTP_URL is set")
         if not 0 <= self.TSA_RETRIES <= 100:
             raise ConfigurationError(
                 f"SEALFLOW_TSA_RETRIES must be from 0 to 100, not {self.TSA_RETRIES}")
@@ -247,6 +257,24 @@ def parse_rate(text: str, setting: str = "SEALFLOW_VERIFY_RATE") -> tuple[int, i
             f"{setting} {text!r} is not a rate such as 30/minute, 5/second, "
             "1000/hour or off")
     return int(count), seconds
+
+
+def parse_smtp_url(url: str) -> tuple[bool, str, int, str | None, str | None]:
+    """``smtp://user:password@host:port`` → (TLS from the start, host, port, user, password);
+    the port defaults to 25 (smtp) or 465 (smtps)."""
+    problem = ConfigurationError("SEALFLOW_SMTP_URL must look like smtp://host:25, "
+                                 "smtps://host:465, or smtp://user:password@host:587")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise problem from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise problem
+    tls = parts.scheme == "smtps"
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return tls, parts.hostname, port or (465 if tls else 25), user, password
 
 
 def normalise_database_url(url: str) -> str:

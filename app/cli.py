@@ -100,13 +100,15 @@ def user_group() -> None:
 @click.option("--display-name")
 @click.option("--groups", help="comma-separated group keys")
 @click.option("--roles", help="admin,designer,manager,seal_admin,auditor")
+@click.option("--email", help="where their notices are mailed (\"\" removes it)")
 @transactional
-def user_add(name, password, password_stdin, display_name, groups, roles) -> str:
-    """Create a user (or update their password, groups and roles)."""
+def user_add(name, password, password_stdin, display_name, groups, roles, email) -> str:
+    """Create a user (or update their password, groups, roles and e-mail address)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     user = directory.add_user(db.session, name, password=password, display_name=display_name,
-                           groups=_split(groups), roles=directory.parse_roles(roles))
+                           groups=_split(groups), roles=directory.parse_roles(roles),
+                           email=email)
     return f"user {user.name} (id {user.id})"
 
 

@@ -15,6 +15,7 @@ them within SEALFLOW_GRANT_POLL_SECONDS. The scheduler (started by ``sealflow ru
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 import signer
+from app import mailer
 from app.context import env
 from app.extensions import db
 from app.grant_poller import GrantPoller
@@ -151,11 +153,12 @@ class JobRunner:
         except RuntimeError:
             return False
 
-    def _dispatch(self, job, arg: int) -> None:
-        """Run a job right after the commit: inline, or in a background thread."""
+    def _dispatch(self, job, arg: int, *, external_too: bool = False) -> None:
+        """Run a job right after the commit: inline, or in a background thread (in
+        ``external`` mode only with ``external_too``: a mail is sent from where it was made)."""
         if self.mode == "inline":
             job(arg)
-        elif self.mode == "thread":
+        elif self.mode == "thread" or external_too:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=2,
                                                     thread_name_prefix="sealflow-seal")
@@ -171,6 +174,12 @@ class JobRunner:
     def on_grant(self, _sender: object, grant_id: int, **_kw: object) -> None:
         if self._ours():
             self._dispatch(self.run_grant, grant_id)
+
+    def on_notices(self, _sender: object, notice_ids: list[int], **_kw: object) -> None:
+        """Notices of users with an e-mail address were committed: mail them (app/mailer.py)."""
+        if self._ours() and mailer.enabled(self.app):
+            self._dispatch(functools.partial(mailer.send_notices, self.app), notice_ids,
+                           external_too=True)
 
     def on_lifecycle(self, _sender: object, request_id: int, **_kw: object) -> None:
         """A lifecycle flow was authorized: make its change."""
@@ -227,7 +236,8 @@ class JobRunner:
                     changes = lifecycle_changes.pending_changes(db.session)
                 for request_id in changes:
                     self.apply_change(request_id)
-                return len(ids) + len(due) + len(changes)
+                mailed = mailer.send_due(self.app)  # failed or never sent: mailed now
+                return len(ids) + len(due) + len(changes) + mailed
             finally:
                 db.session.remove()
 
@@ -382,3 +392,4 @@ def init_app(app: Flask) -> None:
     signals.timer_armed.connect(jobs.on_timer, weak=True)
     signals.seal_changed.connect(jobs.on_seal_changed, weak=True)
     signals.lifecycle_authorized.connect(jobs.on_lifecycle, weak=True)
+    signals.notices_to_mail.connect(jobs.on_notices, weak=True)

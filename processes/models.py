@@ -84,6 +84,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    email: Mapped[str | None] = mapped_column(String(254))  # notices are mailed here (SMTP)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan")
@@ -243,8 +244,7 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
     pages: Mapped[int] = mapped_column(Integer)
-    # [[number, generation], ...] of each page object, read at upload (None for rows stored
-    # before 0006): sealing goes straight to its page instead of walking the page tree.
+    # [[number, generation], ...] of each page object, read at upload (None before 0006).
     page_refs: Mapped[list[list[int]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -291,7 +291,6 @@ class Task(Base):
     """The inbox row of one user task of an instance, open or done (done ones are history)."""
 
     __tablename__ = "tasks"
-    # With the history's order: a request's latest entries read by the index (migration 0015).
     __table_args__ = (Index("ix_tasks_request_status", "request_id", "status", "completed_at",
                             "id"),)
 
@@ -316,9 +315,10 @@ class Task(Base):
     requester_may_work: Mapped[bool] = mapped_column(Boolean, default=False)
     # The document (by hash) the task was completed on: approvals of an older revision don't count.
     document_sha256: Mapped[str | None] = mapped_column(String(64))
-    # The multi-instance activation (its SpiffWorkflow task id) this task is one instance of:
-    # the instances of one activation need distinct people.
+    # The multi-instance activation (its task id) this is an instance of: distinct people each.
     activity: Mapped[str | None] = mapped_column(String(36))
+    # Out-of-office: [{absent, deputy} or {absent, kept: why}] (processes/people/out_of_office.py)
+    deputies: Mapped[list[Any] | None] = mapped_column(JSON)
 
     request: Mapped[Request] = relationship()
     candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan",
@@ -396,5 +396,4 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# The seal's policy, usage and lifecycle tables, the PKI's, notices, and the browser sessions
-# and log-in throttles, live beside (imported so the metadata has them).
+# Beside: seal policy, usage, lifecycle, PKI, notices, sessions, throttles (imported: metadata).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from processes.models import Base, utcnow
@@ -25,3 +25,12 @@ class Notice(Base):
     """A page of Sealflow (``/seals/3``, ``/tasks/<id>``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column()
+    mail_to: Mapped[str | None] = mapped_column(String(254))
+    """The user's e-mail address when the notice was written (None: none, nothing to mail)."""
+    mailed_at: Mapped[datetime | None] = mapped_column()
+    mail_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Failed sends so far (the scheduler tries again until ``MAIL_TRIES``)."""
+    mail_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    """When the scheduler sends it (again) if it is not sent by then; None once sent or
+    given up."""
+    mail_error: Mapped[str | None] = mapped_column(Text)

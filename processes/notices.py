@@ -1,27 +1,94 @@
 """Notices, the domain's side (the API is app/api/notices.py): telling users things, written in
-the same transaction as what caused them, read on the inbox page and by the API."""
+the same transaction as what caused them, read on the inbox page and by the API. Each notice
+of a user with an e-mail address is also mailed, after the commit
+(processes/notice_mail.py: the steps; app/mailer.py: SMTP)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from processes import signals
+from processes.db import on_commit
 from processes.errors import NotFound
-from processes.models import Membership, TaskCandidate, User, utcnow
+from processes.models import Membership, TaskCandidate, User, UTCDateTime, utcnow
 from processes.notice_models import Notice
+
+MAIL_GRACE = timedelta(minutes=5)
+"""A notice to mail is sent right after its commit; if it is not sent by this time after (the
+process stopped first), the scheduler's sweep sends it (``notice_mail.due``)."""
+
+# One statement: a notice per user, with their e-mail address if they have one (the mail waits
+# for the commit; MAIL_GRACE after it, the sweep sends it if nothing did).
+_NOTICES = cast(Table, Notice.__table__)
+_NOTIFY = insert(_NOTICES).from_select(
+    ["user_id", "kind", "message", "link", "created_at", "mail_to", "mail_tries", "mail_next_at"],
+    select(User.id, bindparam("kind", type_=String), bindparam("message", type_=Text),
+           bindparam("link", type_=String), bindparam("now", type_=UTCDateTime), User.email,
+           literal(0, Integer), case((User.email.is_not(None),
+                                      bindparam("next", type_=UTCDateTime)), else_=null()))
+    .where(User.id.in_(bindparam("ids", expanding=True))).order_by(User.id),
+).returning(_NOTICES.c.id, _NOTICES.c.mail_to)
 
 
 def notify(session: Session, user_ids: Iterable[int], kind: str, message: str,
            link: str | None = None) -> int:
-    """One notice per user (each user once); returns how many were written."""
-    rows = [{"user_id": uid, "kind": kind, "message": message, "link": link,
-             "created_at": utcnow()} for uid in sorted(set(user_ids))]
-    if rows:
-        session.execute(insert(Notice), rows)
-    return len(rows)
+    """One notice per user (each user once); returns how many were written. Those of users
+    with an e-mail address are mailed after the commit (``signals.notices_to_mail``)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return 0
+    now = utcnow()
+    # On the connection: a plain INSERT, which flushes nothing pending (the audit events are
+    # written together later; the users named have ids, so are flushed already).
+    written = session.connection().execute(_NOTIFY, {"ids": ids, "kind": kind, "message": message,
+                                                   "link": link, "now": now,
+                                                   "next": now + MAIL_GRACE}).tuples().all()
+    to_mail = [nid for nid, mail_to in written if mail_to]
+    if to_mail:
+        on_commit(session, lambda: signals.notices_to_mail.send(None, notice_ids=to_mail))
+    return len(written)
+
+
+def task_assigned(session: Session, user_ids: Iterable[int], request_id: int, task_id: str,
+                  task_name: str) -> int:
+    """Tell the people who may work a new task (each with its link)."""
+    return notify(session, user_ids, "task.assigned",
+                  f"申请 #{request_id}「{task_name}」等待您处理。 Request #{request_id} waits "
+                  f"for you at {task_name!r}.", link=f"/tasks/{task_id}")
+
+
+_FINISHED = {
+    "sealed": "申请 #{id} 已盖章。 Request #{id} is sealed.",
+    "rejected": "申请 #{id} 未获批准。 Request #{id} was rejected.",
+    "failed": "申请 #{id} 盖章失败：{reason} Request #{id} failed: {reason}",
+}
+
+
+def request_finished(session: Session, requester_id: int, request_id: int, status: str,
+                     reason: str | None = None) -> int:
+    """Tell the requester their request is sealed, rejected or failed (with the reason)."""
+    return notify(session, [requester_id], f"request.{status}",
+                  _FINISHED[status].format(id=request_id, reason=reason or ""),
+                  link=f"/requests/{request_id}")
 
 
 def task_people(session: Session, task_id: str) -> list[int]:

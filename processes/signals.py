@@ -44,3 +44,8 @@ lifecycle_authorized = _signals.signal("lifecycle-authorized")
 """A lifecycle flow (make, change, resume, void, revoke a seal) reached its authorized end.
 Sender: None. Kwargs: ``request_id``. Receiver: ``app.jobs.JobRunner.on_lifecycle``, which
 makes the change (``processes.requests.lifecycle_changes.apply_request``)."""
+
+notices_to_mail = _signals.signal("notices-to-mail")
+"""Notices of users with an e-mail address were committed. Sender: None. Kwargs:
+``notice_ids`` (list of int). Receiver: ``app.jobs.JobRunner.on_notices``, which mails them
+(``app.mailer``, when SEALFLOW_SMTP_URL is set; the sweep tries a failed send again)."""

@@ -1,18 +1,50 @@
-"""People, the API's side (the domain is processes/people/): ``/api/v1/me``, a user's tokens
-and log-in lock-out."""
+"""People, the API's side (the domain is processes/people/): ``/api/v1/me``, a user's tokens,
+out-of-office and log-in lock-out."""
 
-from flask import jsonify
+from flask import jsonify, request
 
-from app.api import blueprint, commits
+from app.api import blueprint, commits, parse_json
 from app.context import identity
 from app.extensions import db
-from processes.errors import NotAllowed
-from processes.people import directory, logins, tokens
+from processes.errors import BadInput, NotAllowed
+from processes.people import directory, logins, out_of_office, tokens
 
 
 @blueprint.get("/me")
 def me():
-    return jsonify(directory.describe(db.session, identity().user))
+    user = identity().user
+    return jsonify({**directory.describe(db.session, user), "email": user.email,
+                    "out_of_office": out_of_office.describe(db.session, user)})
+
+
+def _absence_body():
+    """The body of a PUT out-of-office: a JSON object, or ``null`` to clear."""
+    try:
+        return parse_json(request.data or b"null")
+    except ValueError as exc:
+        raise BadInput(f"the body is not usable JSON: {exc}") from None
+
+
+@blueprint.put("/me/out-of-office")
+@commits
+def set_my_absence():
+    """``{from, to, deputy}`` or ``null``: tasks created for the caller meanwhile go to the
+    deputy (processes/people/out_of_office.py has the rules)."""
+    return _set_absence(None)
+
+
+@blueprint.put("/users/<name>/out-of-office")
+@commits
+def set_user_absence(name: str):
+    """The same for another user: administrators."""
+    return _set_absence(name)
+
+
+def _set_absence(name: str | None):
+    who = identity()
+    user = out_of_office.owner(db.session, who, name)
+    out_of_office.set_absence(db.session, user, _absence_body(), actor=who.user)
+    return jsonify({"name": user.name, "out_of_office": out_of_office.describe(db.session, user)})
 
 
 @blueprint.get("/me/tokens")

@@ -70,6 +70,17 @@ def parse_roles(text: str | None) -> list[Role]:
     return roles
 
 
+def _clean_email(email: str) -> str | None:
+    email = email.strip()
+    if not email:
+        return None
+    local, _, domain = email.rpartition("@")
+    if (len(email) > 254 or not local or "." not in domain or domain.startswith(".")
+            or any(c.isspace() or c in ",;<>\"" for c in email)):
+        raise BadInput(f"invalid e-mail address {email!r}")
+    return email
+
+
 def get_user(session: Session, name: str) -> User:
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
@@ -86,8 +97,9 @@ def get_group(session: Session, key: str) -> Group:
 
 def add_user(session: Session, name: str, *, password: str | None = None,
              display_name: str | None = None, groups: Sequence[str] = (),
-             roles: Sequence[Role] = ()) -> User:
-    """Create a user, or update an existing one's password, groups and roles."""
+             roles: Sequence[Role] = (), email: str | None = None) -> User:
+    """Create a user, or update an existing one's password, groups, roles and e-mail address
+    (``""`` removes it)."""
     name = _clean_name(name)
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
@@ -96,6 +108,8 @@ def add_user(session: Session, name: str, *, password: str | None = None,
         logger.info("user %s created", name)
     elif display_name:
         user.display_name = display_name
+    if email is not None:
+        user.email = _clean_email(email)
     if password is not None:
         set_password(session, user, password, actor=None)
     session.flush()

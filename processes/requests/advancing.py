@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from processes import audit, signals
+from processes import audit, notices, signals
 from processes.db import on_commit, transaction_cache, update_now
 from processes.errors import (
     PolicyRefused,
@@ -159,6 +159,8 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None,
                       else RequestStatus.rejected)
         audit.record(session, f"request.{req.status.value}", actor=actor, request_id=req.id,
                      end_event=end)
+        if req.status == RequestStatus.rejected:
+            notices.request_finished(session, req.requester_id, req.id, "rejected")
         on_commit(session, lambda: signals.request_finished.send(
             None, request_id=req.id, status=req.status.value))
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
-from processes import audit
+from processes import audit, notices
 from processes.db import insert_now, transaction_cache
 from processes.errors import NotAllowed
 from processes.flows.engine import EngineIncident
@@ -39,6 +39,7 @@ from processes.models import (
     User,
     utcnow,
 )
+from processes.people import out_of_office
 from processes.people.directory import Identity
 
 _EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
@@ -115,7 +116,7 @@ def performers(session: Session, element_id: str, meta: dict[str, Any],
         or any(_REQUESTER.match(p) for p in (users_raw or "").split(",")))
     wanted = [assignee] if assignee else user_names
     with session.no_autoflush:  # reads of people only; the advance is written in one flush
-        users = list(session.execute(_USERS_NAMED, {"names": wanted}).all()) \
+        users = list(session.execute(_USERS_NAMED, {"names": wanted, "now": utcnow()}).all()) \
             if wanted else []
         groups = [] if assignee else _groups(session, group_refs)
         able = {u.id for u in users if u.active}
@@ -150,6 +151,16 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
         excluded |= _sibling_workers(session, req, activity, assignee, element_id)
     able -= excluded
     users = [u for u in users if u.id not in excluded]
+    created = utcnow()
+    handed = out_of_office.hand_over(assignee, users, excluded=excluded,
+                                     requester_id=req.requester_id)
+    if handed.records:  # out-of-office: the deputies stand in (recorded on the task, audited)
+        assignee, users = handed.assignee, handed.users
+        able = (able - {r.id for r in found.users}) | {u.id for u in users if u.active}
+        for record in handed.records:
+            details: dict[str, Any] = dict(record)
+            audit.record(session, "task.deputy_refused" if "kept" in record
+                         else "task.deputised", request_id=req.id, task=task_id, **details)
     if not able:
         who = ", ".join(filter(None, [assignee, *user_names, *group_refs])) or "nobody"
         raise EngineIncident(element_id, f"no one may work task '{meta.get('name')}' "
@@ -161,13 +172,15 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
                 status=TaskStatus.open, assignee=assignee,
                 candidate_users=[u.name for u in users] if not assignee else [],
                 candidate_groups=[g.key for g in groups], requester_may_work=requester_may,
-                created_at=utcnow(), due_at=due_at(meta.get("due_date"), variables, element_id))
+                created_at=created, due_at=due_at(meta.get("due_date"), variables, element_id),
+                deputies=handed.records or None)
     # Written now as plain rows (the row and its candidates: two INSERTs), not by the flush.
     insert_now(session, task)
     rows = [{"task_id": task_id, "user_id": u.id, "group_id": None} for u in users] + [
         {"task_id": task_id, "user_id": None, "group_id": g.id} for g in groups]
     if rows:
         session.connection().execute(_INSERT_CANDIDATES, rows)
+    notices.task_assigned(session, able, req.id, task_id, task.name)
     return task
 
 
@@ -319,9 +332,10 @@ _ANYONE_LEFT = select(exists().where(
     ~exists().where(_Sibling.activity == bindparam("act"),
                     _Sibling.completed_by_id == User.id)))
 _INSERT_CANDIDATES = insert(cast(Table, TaskCandidate.__table__))
-# Plain rows: the id, name and whether active is all a task's performers need of a user.
-_USERS_NAMED = select(User.id, User.name, User.active).where(
-    User.name.in_(bindparam("names", expanding=True)))
+# Plain rows: the id, name and whether active is all a task's performers need of a user, with
+# the deputy of one away now (out-of-office; none: NULLs), in the same statement.
+_USERS_NAMED = out_of_office.with_deputies(select(User.id, User.name, User.active).where(
+    User.name.in_(bindparam("names", expanding=True))))
 
 
 def can_see(session: Session, identity: Identity, req: Request) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer, lazyload, load_only
 
 import signer
-from processes import audit, documents, signals
+from processes import audit, documents, notices, signals
 from processes.db import on_commit, update_now
 from processes.env import Env
 from processes.errors import InvalidContent, SealingFailed
@@ -288,6 +288,7 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: Sealed) -> b
                  grant=grant.id, document_sha256=grant.document_sha256,
                  sealed_sha256=sealed.sha256)
     session.flush()
+    notices.request_finished(session, req.requester_id, req.id, "sealed")
     request_id, grant_id = req.id, grant.id
     on_commit(session, lambda: _sealed(request_id, grant_id))
     return True
@@ -379,6 +380,7 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
     req.updated_at = utcnow()
     audit.record(session, "request.failed", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, reason=str(problem))
+    notices.request_finished(session, req.requester_id, req.id, "failed", str(problem))
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="failed"))
     logger.warning("request %d failed to seal: %s", req.id, problem)

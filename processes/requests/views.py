@@ -123,4 +123,6 @@ def describe_task(task: Task, form: list[dict] | None = None) -> dict:
                   "values": f.get("values", [])} for f in form],
         "created_at": task.created_at.isoformat(),
         "due_at": task.due_at.isoformat() if task.due_at else None,
+        # Out-of-office: [{absent, deputy}] stood in; [{absent, deputy, kept}] could not.
+        "deputies": task.deputies or [],
     }

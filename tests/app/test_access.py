@@ -50,6 +50,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /api/v1/users/<name>/tokens": frozenset({REQUESTER, ADMIN}),  # the user, admins
     "DELETE /api/v1/users/<name>/tokens/<int:token_id>": frozenset({REQUESTER, ADMIN}),
     "POST /api/v1/users/<name>/unlock": frozenset({ADMIN}),
+    "PUT /api/v1/me/out-of-office": SIGNED_IN,
+    "PUT /api/v1/users/<name>/out-of-office": frozenset({REQUESTER, ADMIN}),  # the user, admins
     "GET /api/v1/business-types": SIGNED_IN,
     "PUT /api/v1/business-types/<key>": MANAGES_FLOWS,
     "GET /api/v1/notices": SIGNED_IN,
@@ -190,7 +192,8 @@ def world(app, org, api, login, pdf) -> World:
         alice = directory.get_user(db.session, REQUESTER)
         notices.notify(db.session, [alice.id], "test", "a notice for alice")
         from processes.notice_models import Notice
-        notice_id = db.session.query(Notice.id).filter_by(user_id=alice.id).scalar()
+        notice_id = db.session.query(Notice.id).filter_by(user_id=alice.id,
+                                                          kind="test").scalar()
         from app.context import env
         csr_seal = registry.create_seal(db.session, env(), "外部CA印章", key_type="p256",
                                      custodians=[directory.get_user(db.session, CUSTODIAN)],
@@ -234,6 +237,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /me/password": {"data": {"current_password": "", "new_password": ""}},
     "POST /me/tokens/<int:token_id>/revoke": {"data": {}},
     "PUT /api/v1/business-types/<key>": {"json": {"process": "nope"}},
+    "PUT /api/v1/me/out-of-office": {"json": {"deputy": "nobody"}},
+    "PUT /api/v1/users/<name>/out-of-office": {"json": {"deputy": "nobody"}},
     "PUT /api/v1/processes/<key>/scenarios/<name>": {"json": {"data": []}},
     "POST /processes/business-types": {"data": {"key": "contract", "process": "nope"}},
 }

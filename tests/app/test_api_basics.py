@@ -21,7 +21,7 @@ def test_me_lists_groups_and_roles(api):
     carl = api("carl", groups=["sales"], roles=["auditor"])
     assert carl.get("/api/v1/me").get_json() == {
         "id": 1, "name": "carl", "display_name": "carl", "groups": ["sales"],
-        "roles": ["auditor"]}
+        "roles": ["auditor"], "email": None, "out_of_office": None}
 
 
 def test_unknown_routes_and_methods_answer_json(api):

@@ -180,6 +180,7 @@ NEW_COLUMNS: dict[tuple[str, str], Any] = {
     ("published_crls", "issuer"): "issuing",  # 0007: the CRLs so far were the issuing CA's
     ("seal_policies", "distinct_demands"): True,  # 0011: one person meets one demand
     ("seal_transitions", "authority"): _authority,  # 0012
+    ("notices", "mail_tries"): 0,  # 0019: no notice was mailed, nor tried
 }
 
 

@@ -70,14 +70,17 @@ def test_completing_a_task_costs_a_bounded_number_of_statements(app, org, pdf):
     selects = [s for s in seen if s.startswith("SELECT") and s not in lock]
     # The token; the request locked through the task, with the task, the caller's visibility
     # and candidacy, whether another task of it is open (none here: the open tasks are not
-    # read again) and on SQLite the audit chain's head; the next task's performers; the
-    # response's history. The writes, each one plain statement (no unit of work): the task
-    # done, the next task and its candidate, the request, the audit events in one INSERT.
+    # read again) and on SQLite the audit chain's head; the next task's performers (with their
+    # deputies, if away); the response's history. The writes, each one plain statement (no
+    # unit of work): the task done, the next task and its candidate, the notice to its people
+    # (with their e-mail addresses, read by the same INSERT), the request, the audit events in
+    # one INSERT.
     assert len(selects) <= 4, "\n".join(seen)
     assert len([s for s in seen if "INTO audit_events" in s]) == 1, "\n".join(seen)
-    assert _writes(seen).get("UPDATE") == 2 and _writes(seen).get("INSERT") == 3, \
+    assert _writes(seen).get("UPDATE") == 2 and _writes(seen).get("INSERT") == 4, \
         "\n".join(seen)
-    assert len(seen) - len(lock) <= 9, "\n".join(seen)
+    assert len([s for s in seen if "INTO notices" in s]) == 1, "\n".join(seen)
+    assert len(seen) - len(lock) <= 10, "\n".join(seen)
 
 
 def test_the_approval_that_authorizes_costs_a_bounded_number_of_statements(app, org, pdf):
@@ -121,13 +124,14 @@ def test_filing_a_request_writes_in_a_bounded_number_of_statements(app, org, pdf
     writing = seen[seen.index("BEGIN (writer)") + 1:]
     lock = [s for s in writing if _chain(s)]
     # One read: the seal's status and policy again, with the audit chain's head (PostgreSQL:
-    # the chain's lock and head at the commit). Four writes: the request (with its instance's
-    # state), its task and candidate, the audit events. (A new document adds its row.)
+    # the chain's lock and head at the commit). Five writes: the request (with its instance's
+    # state), its task and candidate, the notice to the task's people, the audit events. (A
+    # new document adds its row.)
     assert len([s for s in writing if s.startswith("SELECT") and s not in lock]) <= 1, \
         "\n".join(writing)
     assert len([s for s in writing if s.startswith("UPDATE")]) == 0, "\n".join(writing)
     assert len([s for s in writing if "INTO audit_events" in s]) == 1, "\n".join(writing)
-    assert len(writing) - len(lock) <= 5, "\n".join(writing)
+    assert len(writing) - len(lock) <= 6, "\n".join(writing)
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite's plan; PostgreSQL's planner chooses by size")
