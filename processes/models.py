@@ -319,6 +319,11 @@ class Task(Base):
     # The multi-instance activation (its SpiffWorkflow task id) this task is one instance of:
     # the instances of one activation need distinct people.
     activity: Mapped[str | None] = mapped_column(String(36))
+    # An added approver's task (加签, processes/requests/added_approvers.py): the flow task it
+    # gates, "before"/"after" it; on that task, what its owner decided while "after" ones work.
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    position: Mapped[str | None] = mapped_column(String(10))
+    held: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     request: Mapped[Request] = relationship()
     candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan",
