@@ -260,18 +260,21 @@ def check_may_work(session: Session, user: User, task: Task, req: Request,
 
 
 def _involved_clause(user_id, request_id, seal_id):
-    """True when the user is the seal's custodian, has or had a task on the request, or was
-    copied on it (抄送, read-only)."""
+    """True when the user is the seal's custodian, has or had a task on the request, was
+    copied on it (抄送, read-only), or is named by another action on its tasks (a delegate, an
+    added approver, whoever delegated or added them)."""
     custodian = exists().where(SealCustodian.seal_id == seal_id,
                                SealCustodian.user_id == user_id)
-    copied = exists().where(TaskAction.request_id == request_id, TaskAction.user_id == user_id,
-                            TaskAction.kind == "cc").correlate_except(TaskAction)
+    # Copied on it, added to it, delegated it or to them (the task actions name them).
+    named = exists().where(TaskAction.request_id == request_id, or_(
+        TaskAction.user_id == user_id, TaskAction.actor_id == user_id)
+    ).correlate_except(TaskAction)
     # Any task of the request: never correlated with a task of an enclosing statement (the
     # request is, when request_id is its column).
     had_task = exists().where(Task.request_id == request_id, or_(
         Task.completed_by_id == user_id, Task.claimed_by_id == user_id,
         _candidate_clause(user_id))).correlate_except(Task)
-    return or_(custodian, had_task, copied)
+    return or_(custodian, had_task, named)
 
 
 # Hot-path statements are built once: building and keying a statement costs several times
