@@ -99,6 +99,7 @@ def send_back(session: Session, identity: Identity, task_id: str, *, to: Any,
     """Complete the task with the decision ``return`` toward ``to`` (one of its return
     targets; may be left out when there is one). 409 when the flow draws no return path."""
     task = tasks.get_visible(session, identity, task_id)
+    inbox.check_may_work(session, identity.user, task, task.request)
     targets = return_targets(task)
     if not targets:
         raise WorkflowStateError(
