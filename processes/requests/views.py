@@ -129,8 +129,8 @@ def _sealing(session: Session, req: Request) -> dict | None:
 
 def describe_task(task: Task, form: list[dict] | None = None) -> dict:
     meta = task.request.process.tasks.get(task.element_id) or {}
-    if form is None:
-        form = meta.get("form", [])
+    if form is None:  # an added approver's task (加签) takes a decision and a comment only
+        form = [] if task.parent_id else meta.get("form", [])
     return {
         "id": task.id, "request_id": task.request_id, "name": task.name,
         "element_id": task.element_id, "lane": task.lane, "assignee": task.assignee,

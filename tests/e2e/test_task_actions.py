@@ -245,3 +245,20 @@ def test_copy_to_lets_people_see_the_request_read_only(org, app, pdf, api):
         ("bob", ["frank", "gina"], "供参考")]
     # Copied again: told once.
     assert _post(org.bob, head["id"], "cc", users=["frank"]).get_json() == {"copied": []}
+
+
+def test_a_countersign_instance_is_never_delegated_to_a_holder_of_another(org, pdf, api):
+    from tests.e2e.test_approval_rules import DATA
+    mi_all = DATA / "mi_all" / "mi_all.bpmn"
+    assert deploy_bytes(org.designer, {"mi_all.bpmn": mi_all.read_bytes()}).status_code == 201
+    api("dave")
+    submit(org.alice, org.seal_id, pdf, process="mi_all", data={"approvers": ["bob", "carol"]})
+    mine = only_task(org.bob)
+    # carol holds the other instance: the countersign needs distinct people.
+    refused = _post(org.bob, mine["id"], "delegate", to="carol", reason="x")
+    assert refused.status_code == 422
+    assert "another instance" in refused.get_json()["error"]["message"]
+    refused = _post(org.bob, mine["id"], "add-approver", user="carol", position="before",
+                    reason="x")
+    assert refused.status_code == 422
+    assert _post(org.bob, mine["id"], "delegate", to="dave", reason="x").status_code == 200
