@@ -5,8 +5,9 @@ own inbox row (``Task.parent_id``: the flow task it gates), never a task of the 
 (the flow task waits, with its owner). "after": when the flow task's owner approves, their
 decision is held on the flow task (``Task.held``) and the added task opens; once it is decided
 the flow task completes in the engine as its owner decided, unless an added approver rejected:
-then it completes rejected. An added approver's approval is an approval by that person like any
-other: it meets a seal policy's demand only through the roles the person holds."""
+then the flow takes the rejection (the flow task's row keeps its owner's decision). An added
+approver's approval is an approval by that person like any other: it meets a seal policy's
+demand only through the roles the person holds."""
 
 from __future__ import annotations
 
@@ -67,9 +68,10 @@ def open_added(session: Session, req: Request, parent: Task, user: User,
 
 
 def hold(session: Session, user: User, task: Task, req: Request, decision: str | None,
-         comment: str | None, values: dict[str, Any]) -> bool:
-    """The owner approved a flow task with approvers added after it: hold the decision and open
-    their tasks. False (complete it now) when there are none, or the decision is not approve."""
+         comment: str | None, data: dict[str, Any]) -> bool:
+    """The owner approved a flow task with approvers added after it: hold the decision (with
+    the form's ``data`` as given, checked already) and open their tasks. False (complete it
+    now) when there are none, or the decision is not approve."""
     held = task.held or {}
     pending = held.get("after") or []
     if not pending or decision != "approve":
@@ -83,7 +85,7 @@ def hold(session: Session, user: User, task: Task, req: Request, decision: str |
         if action is not None:
             action.target = added.id
     task.held = {**held, "after": [], "decided": {
-        "user_id": user.id, "decision": decision, "comment": comment, "values": values,
+        "user_id": user.id, "decision": decision, "comment": comment, "data": data,
         "at": utcnow().isoformat()}}
     update_now(session, task)
     audit.record(session, "task.held", actor=user, request_id=req.id, task=task.id,
@@ -112,7 +114,7 @@ def complete_added(session: Session, user: User, task: Task, req: Request,
         return None
     held = parent.held or {}
     if held.get("decided") and decision != "approve":
-        held = {**held, "decided": {**held["decided"], "decision": decision}}
+        held = {**held, "decided": {**held["decided"], "routed": decision}}
         parent.held = held
         update_now(session, parent)
     if held.get("decided") and not [t for t in open_children(session, parent)

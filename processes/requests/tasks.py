@@ -100,6 +100,18 @@ def _check_confirmation(decision: str | None, revision: Revision | None) -> None
                              [{"field": "document", "message": "not accepted by this task"}])
 
 
+def _return_route(meta: dict[str, Any]) -> dict[str, Any]:
+    """A plain completion with the decision ``return``: toward the task's one return target
+    (``return_to``); among several, the caller must choose (``POST .../return`` with ``to``)."""
+    targets = [t["id"] for t in meta.get("return_targets") or []]
+    if len(targets) > 1:
+        raise InvalidContent(
+            "this task may send the request back to several steps: choose one (return it with "
+            f"to: one of {', '.join(targets)})",
+            [{"field": "decision", "message": "choose where to return", "options": targets}])
+    return {"return_to": targets[0]} if targets else {}
+
+
 def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
     task = session.get(Task, task_id)
     if task is None or not inbox.can_see(session, identity, task.request):
@@ -159,18 +171,23 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
         parent = added_approvers.complete_added(session, identity.user, task, req, decision,
                                                 comment)
         if parent is not None:  # the last one after a held task: the flow goes on
-            held = parent.held or {}
-            owner = session.get(User, held["decided"]["user_id"])
+            decided = (parent.held or {})["decided"]
+            owner = session.get(User, decided["user_id"])
             assert owner is not None
-            decided = held["decided"]
-            return finish(session, owner, parent, req, dict(decided["values"]),
-                          decided["decision"], decided.get("comment"))
+            form = (req.process.tasks.get(parent.element_id) or {}).get("form", [])
+            # As its owner decided; the flow takes a rejection if an added approver rejected.
+            return finish(session, owner, parent, req,
+                          check_values(form, decided["data"], extra_allowed=False),
+                          decided["decision"], decided.get("comment"),
+                          routed=decided.get("routed"))
         return req
-    form = (req.process.tasks.get(task.element_id) or {}).get("form", [])
+    meta = req.process.tasks.get(task.element_id) or {}
     if return_to is not None:
         values: dict[str, Any] = {"return_to": return_to}
     else:
-        values = check_values(form, data or {}, extra_allowed=False)
+        values = check_values(meta.get("form", []), data or {}, extra_allowed=False)
+        if decision == "return":
+            values |= _return_route(meta)
     try:
         wf = engine.load(req.process, req.state)
     except StateUnreadable as exc:
@@ -182,16 +199,18 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
     if revision is not None:
         _revise(session, identity, task, req, revision)
     if not manual and added_approvers.hold(session, identity.user, task, req, decision,
-                                           comment, values):
+                                           comment, data or {}):
         return req  # the approvers added after it decide next
     return finish(session, identity.user, task, req, values, decision, comment, wf=wf,
                   manual=manual)
 
 
 def finish(session: Session, user: User, task: Task, req: Request, values: dict[str, Any],
-           decision: str | None, comment: str | None, *, wf=None,
-           manual: bool = False) -> Request:
-    """Complete ``task`` in the engine as ``user`` decided, record it, advance the instance."""
+           decision: str | None, comment: str | None, *, wf=None, manual: bool = False,
+           routed: str | None = None) -> Request:
+    """Complete ``task`` in the engine as ``user`` decided, record it, advance the instance.
+    ``routed``: the decision the flow is given instead (an added approver after it rejected);
+    the task's row keeps its owner's."""
     if wf is None:
         try:
             wf = engine.load(req.process, req.state)
@@ -199,7 +218,7 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
             mark_incident(session, req, exc)
             return req
     if not manual:  # a manual task sets no variable: the approvers' decision stays as it was
-        values["decision"] = decision
+        values["decision"] = routed or decision
         values["comment"] = comment
     incident = None
     try:
@@ -216,8 +235,9 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
         task.comment = comment
         task.document_sha256 = approvals.subject_sha256(req)
         update_now(session, task)  # one UPDATE now; no unit of work at the commit
+        extra: dict[str, Any] = {"routed": routed} if routed else {}
         audit.record(session, "task.completed", actor=user, request_id=req.id,
-                     task=task.id, element=task.element_id, decision=decision)
+                     task=task.id, element=task.element_id, decision=decision, **extra)
     # The inbox follows the instance even when it stopped on an incident (tasks it cancelled
     # leave the inboxes).
     advance(session, req, wf, actor=user)

@@ -195,7 +195,31 @@ def test_an_approver_added_after_decides_before_the_flow_moves_on(org, pdf, api,
     assert done.status_code == 200, done.get_json()
     if decision == "approve":
         assert approve(org.carol).status_code == 200
-    assert org.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == status
+    body = org.alice.get(f"/api/v1/requests/{rid}").get_json()
+    assert body["status"] == status
+    # Each decision as its person gave it: the flow took erin's rejection, bob approved.
+    assert [(h["by"], h["decision"]) for h in body["history"]][:2] == [
+        ("erin", decision), ("bob", "approve")]
+
+
+def test_a_held_task_keeps_its_form_data_until_the_approver_after_it_decides(org, app, pdf,
+                                                                             api):
+    erin = api("erin")
+    rid = submit(org.alice, org.seal_id, pdf,
+                 data={"amount": 2_500_000, "purpose": "框架协议"}).get_json()["id"]
+    assert approve(org.bob).status_code == 200
+    legal = only_task(org.lily)
+    assert _post(org.lily, legal["id"], "add-approver", user="erin", position="after",
+                 reason="金额大，请风控复核").status_code == 200
+    assert approve(org.lily, legal_opinion="条款无误").status_code == 200
+    assert approve(erin).status_code == 200
+    assert approve(org.carol).status_code == 200
+    assert org.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == "sealed"
+    from processes.flows import engine
+    from processes.models import Request
+    with app.app_context():
+        req = db.session.get(Request, rid)
+        assert engine.load(req.process, req.state).data["legal_opinion"] == "条款无误"
 
 
 def test_an_added_approver_or_a_delegate_meets_no_demand_for_a_role_they_lack(org, app, pdf,
@@ -262,3 +286,15 @@ def test_a_countersign_instance_is_never_delegated_to_a_holder_of_another(org, p
                     reason="x")
     assert refused.status_code == 422
     assert _post(org.bob, mine["id"], "delegate", to="dave", reason="x").status_code == 200
+
+
+def test_a_plain_return_among_several_targets_asks_which(org, pdf):
+    assert deploy_bytes(org.designer, {"two_ways_back.bpmn": TWO_WAYS_BACK}).status_code == 201
+    rid = submit(org.alice, org.seal_id, pdf, process="two_ways_back", data={}).get_json()["id"]
+    assert approve(org.alice).status_code == 200
+    assert approve(org.bob).status_code == 200
+    task = only_task(org.carol)
+    plain = org.carol.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "return"})
+    assert plain.status_code == 422  # not an incident on an unset return_to
+    assert plain.get_json()["error"]["problems"][0]["options"] == ["draft", "head"]
+    assert org.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == "running"
