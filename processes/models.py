@@ -319,8 +319,7 @@ class Task(Base):
     # The multi-instance activation (its SpiffWorkflow task id) this task is one instance of:
     # the instances of one activation need distinct people.
     activity: Mapped[str | None] = mapped_column(String(36))
-    # An added approver's task (加签, processes/requests/added_approvers.py): the flow task it
-    # gates, "before"/"after" it; on that task, what its owner decided while "after" ones work.
+    # 加签 (requests/added_approvers.py): the flow task gated, before/after it; what it holds.
     parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
     position: Mapped[str | None] = mapped_column(String(10))
     held: Mapped[dict[str, Any] | None] = mapped_column(JSON)
