@@ -319,6 +319,10 @@ class Task(Base):
     activity: Mapped[str | None] = mapped_column(String(36))
     # Out-of-office: [{absent, deputy} or {absent, kept: why}] (processes/people/out_of_office.py)
     deputies: Mapped[list[Any] | None] = mapped_column(JSON)
+    # 加签 (requests/added_approvers.py): the flow task gated, before/after it; what it holds.
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    position: Mapped[str | None] = mapped_column(String(10))
+    held: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     request: Mapped[Request] = relationship()
     candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan",
@@ -383,17 +387,5 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class IdempotencyKey(Base):
-    """A client's ``Idempotency-Key``: a retry of the same create returns the first result."""
-
-    __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(200))
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-# Beside: seal policy, usage, lifecycle, PKI, notices, sessions, throttles (imported: metadata).
+# Beside: seal policy, usage, lifecycle, PKI, notices, sessions, throttles, idempotency keys
+# (imported: metadata).

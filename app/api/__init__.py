@@ -91,6 +91,7 @@ from app.api import (  # noqa: E402,F401
     requests,
     scenarios,
     seals,
+    task_actions,
     tasks,
     verify,
 )

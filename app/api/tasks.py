@@ -20,6 +20,11 @@ def list_tasks():
     return jsonify([views.describe_task(t) for t in found])
 
 
+@blueprint.get("/tasks/<task_id>")
+def get_task(task_id: str):
+    return jsonify(views.describe_task(tasks.get_visible(db.session, identity(), task_id)))
+
+
 @blueprint.post("/tasks/<task_id>/claim")
 @commits
 def claim_task(task_id: str):

@@ -26,6 +26,7 @@ from processes.flows.bpmn_checks import (
     pass_through_warnings,
 )
 from processes.flows.dmn_xml import is_dmn_file
+from processes.flows.return_paths import return_targets
 from processes.flows.safe_xml import parse_safely, safe_parser, xml_text
 from processes.flows.spiff import SealflowParser, _form_fields, _properties, is_human, is_manual
 from processes.flows.structure import check_structure
@@ -205,23 +206,20 @@ def spec_metadata(ts: Any, lanes: dict[str, str | None] | None = None) -> dict[s
     return meta
 
 
-def _handles_return(roots: dict[str, Any]) -> bool:
-    """Whether the flow routes on ``decision == 'return'`` (then the inbox offers "return for
-    revision"; in a flow that does not, a return would take the default, rejecting, path)."""
-    return any("'return'" in (c.text or "") or '"return"' in (c.text or "")
-               for root in roots.values() for c in root.iter(f"{_B}conditionExpression"))
-
-
 def _all_task_metadata(spec: Any, subprocess_specs: dict[str, Any],
                        lanes: dict[str, str | None],
-                       can_return: bool) -> dict[str, dict[str, Any]]:
-    """User tasks of the flow, its embedded subprocesses and the processes it calls."""
+                       roots: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """User tasks of the flow, its embedded subprocesses and the processes it calls, each with
+    where it may send the request back (``return_targets``, processes/flows/return_paths.py;
+    ``can_return``: there is somewhere)."""
     tasks = task_metadata(spec, lanes)
     for sub in subprocess_specs.values():
         for element, meta in task_metadata(sub, lanes).items():
             tasks.setdefault(element, meta)
-    for meta in tasks.values():
-        meta["can_return"] = can_return
+    targets = return_targets(roots)
+    for element, meta in tasks.items():
+        meta["return_targets"] = targets.get(element, [])
+        meta["can_return"] = bool(meta["return_targets"])
     return tasks
 
 
@@ -291,7 +289,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         seal_action=_properties(process).get("seal_action") or None,
         files=texts,
         sha256=content_hash(files),
-        tasks=_all_task_metadata(spec, subprocess_specs, lanes, _handles_return(roots)),
+        tasks=_all_task_metadata(spec, subprocess_specs, lanes, roots),
         start_form=[{k: v for k, v in f.items() if k != "line"}
                     for f in (_form_fields(start) if start is not None else [])],
         spec=spec,

@@ -115,12 +115,14 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None,
     ready = settled.ready
     ready_ids = {r.id for r in ready}
     for task_id, row in open_rows.items():
-        if task_id not in ready_ids:
+        # An added approver's row (加签) is no engine task: it lives as long as its flow task.
+        if task_id not in ready_ids and (row.parent_id is None or row.parent_id not in ready_ids):
             row.status = TaskStatus.cancelled
             row.completed_at = utcnow()
             update_now(session, row)
     new = [r for r in ready if r.id not in open_rows]
-    still_open = [row for task_id, row in open_rows.items() if task_id in ready_ids]
+    still_open = [row for task_id, row in open_rows.items()
+                  if task_id in ready_ids or row.parent_id in ready_ids]
     try:
         for r in new:
             meta = _metadata(definition, r)

@@ -41,6 +41,7 @@ from processes.models import (
 )
 from processes.people import out_of_office
 from processes.people.directory import Identity
+from processes.task_action_models import TaskAction
 
 _EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 _REQUESTER = re.compile(r"^\s*[$#]\{\s*requester\s*\}\s*$")
@@ -235,11 +236,20 @@ def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0
                    or_(Request.created_by_id == Request.requester_id,
                        Request.created_by_id != user.id),
                    or_(Task.activity.is_(None), ~_worked_sibling(user.id)),
-                   or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id))
+                   or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id),
+                   ~_waits_for_added())
             .options(contains_eager(Task.request).selectinload(Request.requester),
                      selectinload(Task.claimed_by))
             .order_by(Task.created_at, Task.id).limit(limit).offset(offset))
     return list(session.execute(stmt).scalars())
+
+
+_Added = aliased(Task)
+
+
+def _waits_for_added():
+    """True when ``Task`` waits for an approver added before or after it (加签)."""
+    return exists().where(_Added.parent_id == Task.id, _Added.status == TaskStatus.open)
 
 
 def check_may_work(session: Session, user: User, task: Task, req: Request,
@@ -263,15 +273,21 @@ def check_may_work(session: Session, user: User, task: Task, req: Request,
 
 
 def _involved_clause(user_id, request_id, seal_id):
-    """True when the user is the seal's custodian or has or had a task on the request."""
+    """True when the user is the seal's custodian, has or had a task on the request, was
+    copied on it (抄送, read-only), or is named by another action on its tasks (a delegate, an
+    added approver, whoever delegated or added them)."""
     custodian = exists().where(SealCustodian.seal_id == seal_id,
                                SealCustodian.user_id == user_id)
+    # Copied on it, added to it, delegated it or to them (the task actions name them).
+    named = exists().where(TaskAction.request_id == request_id, or_(
+        TaskAction.user_id == user_id, TaskAction.actor_id == user_id)
+    ).correlate_except(TaskAction)
     # Any task of the request: never correlated with a task of an enclosing statement (the
     # request is, when request_id is its column).
     had_task = exists().where(Task.request_id == request_id, or_(
         Task.completed_by_id == user_id, Task.claimed_by_id == user_id,
         _candidate_clause(user_id))).correlate_except(Task)
-    return or_(custodian, had_task)
+    return or_(custodian, had_task, named)
 
 
 # Hot-path statements are built once: building and keying a statement costs several times
@@ -339,7 +355,8 @@ _USERS_NAMED = out_of_office.with_deputies(select(User.id, User.name, User.activ
 
 
 def can_see(session: Session, identity: Identity, req: Request) -> bool:
-    """Requester, anyone who has or had a task on it, its seal's custodians, auditors, admins."""
+    """Requester, anyone who has or had a task on it or was copied on it, its seal's
+    custodians, auditors, admins."""
     user = identity.user
     if req.requester_id == user.id:
         return True

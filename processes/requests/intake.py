@@ -24,10 +24,10 @@ from processes.errors import (
 )
 from processes.flows import engine
 from processes.flows.engine import EngineIncident
+from processes.idempotency_models import IdempotencyKey
 from processes.models import (
     Document,
     Group,
-    IdempotencyKey,
     Membership,
     ProcessDefinition,
     Request,

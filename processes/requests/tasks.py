@@ -15,9 +15,9 @@ from processes.env import Env
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
-from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
+from processes.models import Request, RequestStatus, Task, TaskStatus, User, utcnow
 from processes.people.directory import Identity
-from processes.requests import inbox, placement
+from processes.requests import added_approvers, inbox, placement
 from processes.requests.advancing import advance, mark_incident
 from processes.requests.forms import check_decision, check_values
 from processes.seals import approvals
@@ -25,7 +25,7 @@ from processes.seals import approvals
 logger = logging.getLogger(__name__)
 
 
-def _locked_task(session: Session, identity: Identity,
+def locked_task(session: Session, identity: Identity,
                  task_id: str) -> tuple[Task, Request, bool]:
     """The task and its request, the request's row locked, and whether the caller is a
     candidate; 404 if the caller cannot see it."""
@@ -35,7 +35,7 @@ def _locked_task(session: Session, identity: Identity,
     return task, req, candidate
 
 
-def _require_open(task: Task, req: Request) -> None:
+def require_open(task: Task, req: Request) -> None:
     if task.status != TaskStatus.open:
         raise WorkflowStateError(f"task {task.id} is already {task.status.value}")
     if req.status != RequestStatus.running:
@@ -100,6 +100,18 @@ def _check_confirmation(decision: str | None, revision: Revision | None) -> None
                              [{"field": "document", "message": "not accepted by this task"}])
 
 
+def _return_route(meta: dict[str, Any]) -> dict[str, Any]:
+    """A plain completion with the decision ``return``: toward the task's one return target
+    (``return_to``); among several, the caller must choose (``POST .../return`` with ``to``)."""
+    targets = [t["id"] for t in meta.get("return_targets") or []]
+    if len(targets) > 1:
+        raise InvalidContent(
+            "this task may send the request back to several steps: choose one (return it with "
+            f"to: one of {', '.join(targets)})",
+            [{"field": "decision", "message": "choose where to return", "options": targets}])
+    return {"return_to": targets[0]} if targets else {}
+
+
 def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
     task = session.get(Task, task_id)
     if task is None or not inbox.can_see(session, identity, task.request):
@@ -108,8 +120,8 @@ def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
 
 
 def claim(session: Session, identity: Identity, task_id: str) -> Task:
-    task, req, candidate = _locked_task(session, identity, task_id)
-    _require_open(task, req)
+    task, req, candidate = locked_task(session, identity, task_id)
+    require_open(task, req)
     inbox.check_may_work(session, identity.user, task, req, candidate)
     task.claimed_by_id = identity.user.id
     audit.record(session, "task.claimed", actor=identity.user, request_id=req.id, task=task.id)
@@ -118,8 +130,8 @@ def claim(session: Session, identity: Identity, task_id: str) -> Task:
 
 
 def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
-    task, req, _candidate = _locked_task(session, identity, task_id)
-    _require_open(task, req)
+    task, req, _candidate = locked_task(session, identity, task_id)
+    require_open(task, req)
     if task.claimed_by_id is None:
         raise WorkflowStateError("the task is not claimed")
     if task.claimed_by_id != identity.user.id and not identity.has_role("admin"):
@@ -133,21 +145,49 @@ def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
 
 def complete(session: Session, identity: Identity, task_id: str, *, decision: Any = None,
              comment: Any = None, data: dict[str, Any] | None = None,
-             revision: Revision | None = None, seen_sha256: Any = None) -> Request:
+             revision: Revision | None = None, seen_sha256: Any = None,
+             return_to: str | None = None) -> Request:
     """Complete a task and advance the instance, all under the request's row lock.
 
     A task of the requester's own (``${requester}`` its assignee or a candidate: "revise and
     resubmit") may carry a revised PDF; approvals given before it no longer count.
     ``seen_sha256``: the document's SHA-256 the person was shown; a different current document
-    is a conflict (they decide on what they saw, or not at all)."""
-    task, req, candidate = _locked_task(session, identity, task_id)
-    _require_open(task, req)
+    is a conflict (they decide on what they saw, or not at all). ``return_to``: a return for
+    revision (processes/requests/task_actions.py): the decision is ``return``, the form is not
+    asked, and the flow may route on ``return_to``. An added approver's task (加签) completes
+    without the engine; a task waiting for its added approvers cannot be completed yet, and
+    one with approvers added after it is held for them (processes/requests/added_approvers.py)."""
+    task, req, candidate = locked_task(session, identity, task_id)
+    require_open(task, req)
     inbox.check_may_work(session, identity.user, task, req, candidate)
     _check_seen(req, seen_sha256)
-    form = (req.process.tasks.get(task.element_id) or {}).get("form", [])
-    values = check_values(form, data or {}, extra_allowed=False)
+    added_approvers.check_not_waiting(session, task)
     decision = check_decision(decision)
     comment = None if comment is None else str(comment)[:4000]
+    if task.parent_id is not None:
+        if revision is not None or data:
+            raise InvalidContent("an added approver's task takes a decision and a comment only",
+                                 [{"field": "data", "message": "not accepted by this task"}])
+        parent = added_approvers.complete_added(session, identity.user, task, req, decision,
+                                                comment)
+        if parent is not None:  # the last one after a held task: the flow goes on
+            decided = (parent.held or {})["decided"]
+            owner = session.get(User, decided["user_id"])
+            assert owner is not None
+            form = (req.process.tasks.get(parent.element_id) or {}).get("form", [])
+            # As its owner decided; the flow takes a rejection if an added approver rejected.
+            return finish(session, owner, parent, req,
+                          check_values(form, decided["data"], extra_allowed=False),
+                          decided["decision"], decided.get("comment"),
+                          routed=decided.get("routed"))
+        return req
+    meta = req.process.tasks.get(task.element_id) or {}
+    if return_to is not None:
+        values: dict[str, Any] = {"return_to": return_to}
+    else:
+        values = check_values(meta.get("form", []), data or {}, extra_allowed=False)
+        if decision == "return":
+            values |= _return_route(meta)
     try:
         wf = engine.load(req.process, req.state)
     except StateUnreadable as exc:
@@ -158,8 +198,27 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
         _check_confirmation(decision, revision)
     if revision is not None:
         _revise(session, identity, task, req, revision)
+    if not manual and added_approvers.hold(session, identity.user, task, req, decision,
+                                           comment, data or {}):
+        return req  # the approvers added after it decide next
+    return finish(session, identity.user, task, req, values, decision, comment, wf=wf,
+                  manual=manual)
+
+
+def finish(session: Session, user: User, task: Task, req: Request, values: dict[str, Any],
+           decision: str | None, comment: str | None, *, wf=None, manual: bool = False,
+           routed: str | None = None) -> Request:
+    """Complete ``task`` in the engine as ``user`` decided, record it, advance the instance.
+    ``routed``: the decision the flow is given instead (an added approver after it rejected);
+    the task's row keeps its owner's."""
+    if wf is None:
+        try:
+            wf = engine.load(req.process, req.state)
+        except StateUnreadable as exc:
+            mark_incident(session, req, exc)
+            return req
     if not manual:  # a manual task sets no variable: the approvers' decision stays as it was
-        values["decision"] = decision
+        values["decision"] = routed or decision
         values["comment"] = comment
     incident = None
     try:
@@ -170,17 +229,18 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
         incident = exc  # the task may have completed before a later step failed
     if engine.task_completed(wf, task.id):
         task.status = TaskStatus.completed
-        task.completed_by_id = identity.user.id
+        task.completed_by_id = user.id
         task.completed_at = utcnow()
         task.decision = decision
         task.comment = comment
         task.document_sha256 = approvals.subject_sha256(req)
         update_now(session, task)  # one UPDATE now; no unit of work at the commit
-        audit.record(session, "task.completed", actor=identity.user, request_id=req.id,
-                     task=task.id, element=task.element_id, decision=decision)
+        extra: dict[str, Any] = {"routed": routed} if routed else {}
+        audit.record(session, "task.completed", actor=user, request_id=req.id,
+                     task=task.id, element=task.element_id, decision=decision, **extra)
     # The inbox follows the instance even when it stopped on an incident (tasks it cancelled
     # leave the inboxes).
-    advance(session, req, wf, actor=identity.user)
+    advance(session, req, wf, actor=user)
     if incident is None and req.status == RequestStatus.running:
         stranded = inbox.stranded_siblings(session, task)
         if stranded:
@@ -191,5 +251,5 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
         mark_incident(session, req, incident)
         return req
     logger.info("task %s of request %d completed by %s (%s)", task.id, req.id,
-                identity.user.name, decision)
+                user.name, decision)
     return req

@@ -16,6 +16,7 @@ from processes.requests.advancing import (
     OPEN_TASKS_KEY,
 )
 from processes.seals import approvals
+from processes.task_action_models import TaskAction
 
 _COMPLETER = aliased(User)
 # The history as plain rows (a long-running request has a thousand of them: no ORM objects),
@@ -83,6 +84,8 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
                      "decision": decision, "comment": comment,
                      "at": at.isoformat() if at else None}
                     for tid, element, name, by, decision, comment, at in history],
+        # Returned, delegated, approvers added, people copied (GET only: the full record).
+        **({} if recent is not None or new else {"actions": actions(session, req)}),
         "sealed_document": ({"sha256": req.sealed_document.sha256}
                             if req.sealed_document is not None else None),
         "failure": req.failure,
@@ -91,6 +94,23 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
         "updated_at": req.updated_at.isoformat(),
     } | ({} if total is None else {"history_total": total,
                                     "history_truncated": total > len(history)})
+
+
+_ACTOR = aliased(User)
+_NAMED = aliased(User)
+_ACTIONS = (
+    select(TaskAction, _ACTOR.name, _NAMED.name)
+    .join(_ACTOR, _ACTOR.id == TaskAction.actor_id, isouter=True)
+    .join(_NAMED, _NAMED.id == TaskAction.user_id, isouter=True)
+    .where(TaskAction.request_id == bindparam("rid")).order_by(TaskAction.id))
+
+
+def actions(session: Session, req: Request) -> list[dict[str, Any]]:
+    """The request's task actions, oldest first: ``{kind, task, by, user, target, reason,
+    at}`` (kind: return, delegate, add_before, add_after, cc)."""
+    return [{"kind": a.kind, "task": a.task_id, "by": by, "user": user, "target": a.target,
+             "reason": a.reason, "at": a.created_at.isoformat()}
+            for a, by, user in session.execute(_ACTIONS, {"rid": req.id}).all()]
 
 
 def _sealing(session: Session, req: Request) -> dict | None:
@@ -109,8 +129,8 @@ def _sealing(session: Session, req: Request) -> dict | None:
 
 def describe_task(task: Task, form: list[dict] | None = None) -> dict:
     meta = task.request.process.tasks.get(task.element_id) or {}
-    if form is None:
-        form = meta.get("form", [])
+    if form is None:  # an added approver's task (加签) takes a decision and a comment only
+        form = [] if task.parent_id else meta.get("form", [])
     return {
         "id": task.id, "request_id": task.request_id, "name": task.name,
         "element_id": task.element_id, "lane": task.lane, "assignee": task.assignee,
@@ -125,4 +145,9 @@ def describe_task(task: Task, form: list[dict] | None = None) -> dict:
         "due_at": task.due_at.isoformat() if task.due_at else None,
         # Out-of-office: [{absent, deputy}] stood in; [{absent, deputy, kept}] could not.
         "deputies": task.deputies or [],
+        # Where a return sends the request back (POST .../return ``to``); none: it cannot.
+        "return_targets": [] if task.parent_id else list(meta.get("return_targets") or []),
+        # An added approver's task (加签): the flow task it comes before or after.
+        "added": ({"to": task.parent_id, "position": task.position}
+                  if task.parent_id else None),
     }

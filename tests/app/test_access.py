@@ -87,6 +87,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/tasks/<task_id>/claim": frozenset({CANDIDATE}),
     "POST /api/v1/tasks/<task_id>/unclaim": frozenset({CANDIDATE, ADMIN}),  # claimant, admin
     "POST /api/v1/tasks/<task_id>/complete": frozenset({CANDIDATE}),
+    "GET /api/v1/tasks/<task_id>": SEES_REQUEST,
+    "POST /api/v1/tasks/<task_id>/return": frozenset({CANDIDATE}),
+    "POST /api/v1/tasks/<task_id>/delegate": frozenset({CANDIDATE, ADMIN}),
+    "POST /api/v1/tasks/<task_id>/add-approver": frozenset({CANDIDATE, ADMIN}),
+    "POST /api/v1/tasks/<task_id>/cc": frozenset({CANDIDATE, ADMIN}),
     "POST /api/v1/verify": PUBLIC,
     # -- the organisation PKI (public by nature) -----------------------------------------
     "GET /pki/ca": PUBLIC,
@@ -230,6 +235,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/processes/<key>/migrate": {"json": {"from": 1, "to": 1}},
     "POST /api/v1/requests/<int:request_id>/messages/<name>": {"json": {}},
     "POST /api/v1/tasks/<task_id>/complete": {"json": {"decision": "bogus"}},
+    "POST /api/v1/tasks/<task_id>/return": {"json": {}},
+    "POST /api/v1/tasks/<task_id>/delegate": {"json": {}},
+    "POST /api/v1/tasks/<task_id>/add-approver": {"json": {}},
+    "POST /api/v1/tasks/<task_id>/cc": {"json": {}},
     "POST /api/v1/notices/read": {"json": {}},
     "POST /tasks/<task_id>": {"data": {"decision": "bogus"}},
     "POST /seals/<int:seal_id>/status": {"data": {"to": "suspended", "reason": ""}},

@@ -155,14 +155,19 @@ def test_validate_draws_the_path_past_the_approval_a_seal_demands(flow_server, b
 
 
 def test_the_modeler_shows_whether_a_task_may_send_back(flow_server, browser):  # noqa: F811
-    """Read-only, from the paths drawn: legal review cannot send back until a flow past its
-    gateway is taken on decision == 'return'; then it names where that flow leads."""
+    """Read-only, from the paths drawn: legal review sends back to the requester (the shipped
+    flow's return path), and also to the department head once a flow past its gateway is taken
+    there on decision == 'return'; the requester's own revise task cannot send back."""
     base = flow_server
     errors: list[str] = []
     dina = _page(browser, base, "dina", errors)
     dina.goto(base + "/processes/contract_seal/edit")
     dina.wait_for_selector("body[data-modeler=ready]")
     dina.click('[data-element-id="legal_review"]')
+    dina.wait_for_selector("#studio-send-back.yes")
+    assert "May send back (by the paths drawn) to: 申请人修改后重新提交" in \
+        dina.inner_text("#studio-send-back")
+    dina.click('[data-element-id="revise"]')
     dina.wait_for_selector("#studio-send-back.no")
     assert "Cannot send back" in dina.inner_text("#studio-send-back")
     dina.click('[data-element-id="gw_dept"]')
@@ -183,11 +188,15 @@ def test_the_modeler_shows_whether_a_task_may_send_back(flow_server, browser):  
     dina.fill("#bio-properties-panel-conditionExpression", "${decision == 'return'}")
     dina.keyboard.press("Tab")
     _select(dina, "legal_review")
-    dina.wait_for_selector("#studio-send-back.yes")
-    assert "May send back (by the paths drawn) to: 部门负责人审批" in \
+    dina.wait_for_function("document.getElementById('studio-send-back').textContent"
+                           ".includes('部门负责人审批')")
+    assert "May send back (by the paths drawn) to: 申请人修改后重新提交, 部门负责人审批" in \
         dina.inner_text("#studio-send-back")
-    dina.click('[data-element-id="custodian_approve"]')  # its own paths: still none
-    dina.wait_for_selector("#studio-send-back.no")
+    dina.click('[data-element-id="custodian_approve"]')  # its own paths: the requester only
+    dina.wait_for_function("!document.getElementById('studio-send-back').textContent"
+                           ".includes('部门负责人审批')")
+    assert "May send back (by the paths drawn) to: 申请人修改后重新提交" in \
+        dina.inner_text("#studio-send-back")
     dina.click('[data-element-id="legal_review"]')
     dina.locator(".studio-editor").screenshot(path=str(ARTIFACTS / "studio-send-back.png"))
     assert not errors, errors

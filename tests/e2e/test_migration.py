@@ -46,6 +46,11 @@ def without_dept_head(xml: str = CONTRACT) -> bytes:
     xml = _edit(xml, r'\s*<bpmndi:BPMNDiagram.*?</bpmndi:BPMNDiagram>')
     xml = _edit(xml, r'(id="flow_submit" sourceRef="submit") targetRef="dept_head_approve"',
                 r'\1 targetRef="route_contract"')
+    # The return path from the head's gateway goes with it; a resubmission starts at the routing.
+    xml = _edit(xml, r'\s*<bpmn:sequenceFlow id="flow_gw_dept_return".*?</bpmn:sequenceFlow>')
+    xml = _edit(xml, r'\s*<bpmn:incoming>flow_gw_dept_return</bpmn:incoming>')
+    xml = _edit(xml, r'(id="flow_resubmit" name="重新提交" sourceRef="revise") '
+                     r'targetRef="dept_head_approve"', r'\1 targetRef="route_contract"')
     return xml.encode()
 
 
@@ -172,8 +177,8 @@ def test_an_instance_waiting_in_a_removed_task_is_refused_and_keeps_working(org,
     body = migrate(root, 1, 3).get_json()
     assert body["diff"] == {
         "added": [], "removed": ["dept_head_approve", "gw_dept"],
-        "changed": {"end_rejected": ["incoming"], "route_contract": ["incoming"],
-                    "submit": ["outgoing"]}}
+        "changed": {"end_rejected": ["incoming"], "revise": ["incoming", "outgoing"],
+                    "route_contract": ["incoming"], "submit": ["outgoing"]}}
     assert body["moved"] == []
     assert body["refused"] == [
         {"request": req["id"], "element": "dept_head_approve",

@@ -67,11 +67,12 @@ def test_a_task_removed_with_its_gateway_and_flows():
     diff = _contract(without_dept_head())
     assert [e["id"] for e in diff["removed"]] == [
         "dept_head_approve", "flow_dept_approved", "flow_dept_head_done", "flow_dept_rejected",
-        "gw_dept"]
+        "flow_gw_dept_return", "gw_dept"]
     assert {e["type"] for e in diff["removed"]} == {"userTask", "sequenceFlow",
                                                     "exclusiveGateway"}
     changed = _changed(diff)
     assert changed["flow_submit"] == {"target": ("dept_head_approve", "route_contract")}
+    assert changed["flow_resubmit"] == {"target": ("dept_head_approve", "route_contract")}
     assert changed["end_rejected"]["incoming"][0].startswith("flow_custodian_rejected, "
                                                              "flow_dept_rejected")
 

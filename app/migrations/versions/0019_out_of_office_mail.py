@@ -6,13 +6,13 @@ commit, to users with an address (users.email); a failed send is tried again by 
 (notices.mail_to, mailed_at, mail_tries, mail_next_at, mail_error).
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,221 @@
+"""What may be done with a task besides completing it (the API is app/api/task_actions.py):
+return it for revision along a path drawn in the flow, delegate it (转办), add an approver
+before or after it (加签; processes/requests/added_approvers.py), copy people on its request
+(抄送). Each is audited, recorded as a :class:`TaskAction` (the request's history shows them),
+and held to the separation-of-duties rules that hold for working the task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy.orm import Session
+
+from processes import audit, notices
+from processes.db import update_now
+from processes.errors import InvalidContent, WorkflowStateError
+from processes.models import Request, Task, TaskCandidate, TaskStatus, User
+from processes.people.directory import Identity
+from processes.requests import added_approvers, inbox, tasks
+from processes.task_action_models import TaskAction
+
+MAX_REASON = 2000
+MAX_COPIED = 50
+POSITIONS = ("before", "after")
+
+
+def return_targets(task: Task) -> list[dict[str, str]]:
+    """Where ``task`` may send its request back (``[{id, name}]``), as deployed."""
+    if task.parent_id is not None:
+        return []
+    meta = task.request.process.tasks.get(task.element_id) or {}
+    return list(meta.get("return_targets") or [])
+
+
+def _text(value: Any, field: str, *, required: bool) -> str | None:
+    text = "" if value is None else str(value).strip()
+    if not text and required:
+        raise InvalidContent(f"{field} is required: say why",
+                             [{"field": field, "message": "is required"}])
+    if len(text) > MAX_REASON:
+        raise InvalidContent(f"{field} is longer than {MAX_REASON} characters",
+                             [{"field": field, "message": f"at most {MAX_REASON} characters"}])
+    return text or None
+
+
+def _person(session: Session, name: Any, field: str) -> User:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidContent(f"{field} must name a user",
+                             [{"field": field, "message": "must name a user"}])
+    user = session.execute(select(User).where(User.name == name.strip())).scalar_one_or_none()
+    if user is None or not user.active:
+        raise InvalidContent(f"{field}: there is no active user {name.strip()!r}",
+                             [{"field": field, "message": "no such active user"}])
+    return user
+
+
+def _refuse(field: str, message: str) -> InvalidContent:
+    return InvalidContent(message, [{"field": field, "message": message}])
+
+
+def _locked(session: Session, identity: Identity, task_id: str) -> tuple[Task, Request]:
+    """The open task, its request locked; the caller may work it now, or is an admin."""
+    task, req, candidate = tasks.locked_task(session, identity, task_id)
+    tasks.require_open(task, req)
+    if not identity.has_role("admin"):
+        inbox.check_may_work(session, identity.user, task, req, candidate)
+    return task, req
+
+
+def _check_may_take(session: Session, req: Request, task: Task, user: User, field: str) -> None:
+    """Separation of duties for a person who would work ``task``: never the requester (an added
+    approver or a delegate approves), nor the filer, nor someone who worked or holds another
+    instance of its countersign."""
+    if user.id == req.requester_id:
+        raise _refuse(field, "the requester cannot approve their own request")
+    if req.created_by_id == user.id:
+        raise _refuse(field, "whoever filed the request on someone's behalf may not work its "
+                             "tasks")
+    if task.activity is not None and session.execute(select(exists().where(
+            Task.activity == task.activity, Task.id != task.id, or_(
+                Task.completed_by_id == user.id,
+                (Task.status == TaskStatus.open) & (Task.assignee == user.name))))).scalar():
+        raise _refuse(field, f"{user.name} works another instance of this countersign: its "
+                             "instances need distinct people")
+
+
+def _record(session: Session, identity: Identity, req: Request, task: Task, kind: str,
+            user: User | None = None, target: str | None = None,
+            reason: str | None = None) -> TaskAction:
+    action = TaskAction(request_id=req.id, task_id=task.id, kind=kind, actor_id=identity.user.id,
+                        user_id=user.id if user else None, target=target, reason=reason)
+    session.add(action)
+    session.flush()
+    return action
+
+
+def send_back(session: Session, identity: Identity, task_id: str, *, to: Any,
+              reason: Any) -> Request:
+    """Complete the task with the decision ``return`` toward ``to`` (one of its return
+    targets; may be left out when there is one). 409 when the flow draws no return path."""
+    task = tasks.get_visible(session, identity, task_id)
+    inbox.check_may_work(session, identity.user, task, task.request)
+    targets = return_targets(task)
+    if not targets:
+        raise WorkflowStateError(
+            f"task '{task.name}' cannot send the request back: the flow draws no path from "
+            "its decision 'return'")
+    reason = _text(reason, "reason", required=True)
+    ids = [t["id"] for t in targets]
+    if to is None and len(ids) == 1:
+        to = ids[0]
+    if to not in ids:
+        options = ", ".join(f"{t['id']} ({t['name']})" for t in targets)
+        raise InvalidContent(
+            f"to must be one of this task's return targets: {options}" if to is not None else
+            f"this task may send the request back to several steps; choose one with to: "
+            f"{options}", [{"field": "to", "message": "not a return target", "options": ids}])
+    req = tasks.complete(session, identity, task_id, decision="return", comment=reason,
+                         return_to=to)
+    if task.status == TaskStatus.completed:
+        _record(session, identity, req, task, "return", target=to, reason=reason)
+        audit.record(session, "task.returned", actor=identity.user, request_id=req.id,
+                     task=task.id, to=to, reason=reason)
+    return req
+
+
+def delegate(session: Session, identity: Identity, task_id: str, *, to: Any,
+             reason: Any) -> Task:
+    """转办: ``to`` becomes the task's only assignee (its claim dropped)."""
+    task, req = _locked(session, identity, task_id)
+    reason = _text(reason, "reason", required=True)
+    user = _person(session, to, "to")
+    if task.assignee == user.name:
+        raise _refuse("to", f"the task is assigned to {user.name} already")
+    if task.requester_may_work:
+        raise WorkflowStateError("a task of the requester's own cannot be delegated")
+    _check_may_take(session, req, task, user, "to")
+    previous = task.assignee or ", ".join(task.candidate_users + task.candidate_groups)
+    task.assignee = user.name
+    task.candidate_users = [user.name]
+    task.candidate_groups = []
+    task.claimed_by_id = None
+    update_now(session, task)
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task.id))
+    session.execute(insert(TaskCandidate), [{"task_id": task.id, "user_id": user.id}])
+    _record(session, identity, req, task, "delegate", user, reason=reason)
+    audit.record(session, "task.delegated", actor=identity.user, request_id=req.id,
+                 task=task.id, to=user.name, previous=previous, reason=reason)
+    notices.notify(session, [user.id], "task.delegated",
+                   f"申请 #{req.id}「{task.name}」已转办给您。 Request #{req.id}'s task "
+                   f"{task.name!r} was delegated to you.", link=f"/tasks/{task.id}")
+    return task
+
+
+def add_approver(session: Session, identity: Identity, task_id: str, *, user: Any,
+                 position: Any, reason: Any) -> Task:
+    """加签: ``user`` approves before the task can be completed, or after it, before the flow
+    moves on. Returns the flow task."""
+    task, req = _locked(session, identity, task_id)
+    if position not in POSITIONS:
+        raise _refuse("position", "position must be before or after")
+    reason = _text(reason, "reason", required=True)
+    added = _person(session, user, "user")
+    if task.parent_id is not None:
+        raise WorkflowStateError("an added approver's task takes no further approvers")
+    if (req.process.tasks.get(task.element_id) or {}).get("manual"):
+        raise WorkflowStateError("a manual task is confirmed done, not approved: it takes no "
+                                 "added approvers")
+    held = dict(task.held or {})
+    if held.get("decided"):
+        raise WorkflowStateError("the task was decided already and waits for its added "
+                                 "approvers")
+    if added.id == identity.user.id:
+        raise _refuse("user", "you cannot add yourself as an approver")
+    _check_may_take(session, req, task, added, "user")
+    pending = {e["user_id"] for e in held.get("after") or []} | {
+        uid for uid, in session.execute(select(TaskCandidate.user_id).join(
+            Task, Task.id == TaskCandidate.task_id).where(
+            Task.parent_id == task.id, Task.status == TaskStatus.open))}
+    if added.id in pending:
+        raise _refuse("user", f"{added.name} is already an added approver of this task")
+    if position == "before":
+        child = added_approvers.open_added(session, req, task, added, "before")
+        action = _record(session, identity, req, task, "add_before", added, target=child.id,
+                         reason=reason)
+        held["before"] = [*held.get("before", []), child.id]
+    else:
+        action = _record(session, identity, req, task, "add_after", added, reason=reason)
+        held["after"] = [*held.get("after", []), {"user_id": added.id,
+                                                   "action_id": action.id}]
+    task.held = held
+    update_now(session, task)
+    audit.record(session, "task.approver_added", actor=identity.user, request_id=req.id,
+                 task=task.id, user=added.name, position=position, reason=reason)
+    return task
+
+
+def copy_to(session: Session, identity: Identity, task_id: str, *, users: Any,
+            note: Any) -> list[str]:
+    """抄送: tell ``users`` of the request; they may then see it, read-only (they are no
+    candidates of any task). Returns the names newly copied."""
+    task, req = _locked(session, identity, task_id)
+    if not isinstance(users, list) or not users:
+        raise _refuse("users", "users must be a non-empty list of user names")
+    if len(users) > MAX_COPIED:
+        raise _refuse("users", f"at most {MAX_COPIED} people can be copied at once")
+    note = _text(note, "note", required=False)
+    people = {u.id: u for u in (_person(session, name, "users") for name in users)}
+    already = set(session.execute(select(TaskAction.user_id).where(
+        TaskAction.request_id == req.id, TaskAction.kind == "cc")).scalars())
+    new = [u for uid, u in sorted(people.items()) if uid not in already]
+    for user in new:
+        _record(session, identity, req, task, "cc", user, reason=note)
+    if new:
+        audit.record(session, "task.copied", actor=identity.user, request_id=req.id,
+                     task=task.id, users=[u.name for u in new], note=note)
+        notices.notify(session, [u.id for u in new], "request.copied",
+                       f"{identity.user.name} 抄送给您：申请 #{req.id}「{task.name}」。 "
+                       f"{identity.user.name} copied you on request #{req.id} ({task.name})."
+                       + (f" {note}" if note else ""), link=f"/requests/{req.id}")
+    return [u.name for u in new]
