@@ -4,13 +4,32 @@ selects and orders what that rule lets a user see, in one statement per need."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true, tuple_
-from sqlalchemy.orm import Session, contains_eager, defer, selectinload
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.orm import (
+    Session,
+    contains_eager,
+    defer,
+    joinedload,
+    lazyload,
+    selectinload,
+)
 
 from processes.errors import BadInput
 from processes.isotime import timezone_name
@@ -85,38 +104,49 @@ class Page:
 
 
 def _offered(user_id: Any) -> Select:
-    """The tasks (ids) that name the user as a candidate, directly or through a group: read from
-    the candidates' indexes, so an inbox costs what it holds, not what the database holds."""
+    """The open tasks (ids) that name the user as a candidate, directly or through a group: read
+    from the candidates' indexes, so an inbox costs what it holds, not its groups' history."""
     my_groups = select(Membership.group_id).where(Membership.user_id == user_id)
-    return select(TaskCandidate.task_id).where(or_(
+    return select(TaskCandidate.task_id).where(TaskCandidate.task_open == true(), or_(
         TaskCandidate.user_id == user_id, TaskCandidate.group_id.in_(my_groups)))
 
 
-def _workable(user: User) -> list[ColumnElement[bool]]:
+# The user, as bound parameters: the statements of an unfiltered tab are built once (building
+# and keying a statement costs more than running it on SQLite).
+_UID: BindParameter[int] = bindparam("uid")
+_UNAME: BindParameter[str] = bindparam("uname")
+
+
+def _workable(uid: Any) -> list[ColumnElement[bool]]:
     """Open tasks of running requests the user may work (inbox.check_may_work's rules), claimed
     by nobody else."""
     return [Task.status == TaskStatus.open, Request.status == RequestStatus.running,
-            Task.id.in_(_offered(user.id)),
-            or_(Task.requester_may_work.is_(True), Request.requester_id != user.id),
-            or_(Request.created_by_id == Request.requester_id, Request.created_by_id != user.id),
-            or_(Task.activity.is_(None), ~inbox.worked_sibling(user.id)),
-            or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id)]
+            Task.id.in_(_offered(uid)),
+            or_(Task.requester_may_work.is_(True), Request.requester_id != uid),
+            or_(Request.created_by_id == Request.requester_id, Request.created_by_id != uid),
+            or_(Task.activity.is_(None), ~inbox.worked_sibling(uid)),
+            or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == uid)]
 
 
-def _tab(user: User, tab: str) -> list[ColumnElement[bool]]:
+def _tab(tab: str) -> list[ColumnElement[bool]]:
+    """The tab's conditions, on the bound ``uid`` and ``uname``."""
     if tab == "cc":
         return [false()]  # no copy-to yet: the tab is empty
     if tab == "done":
-        return [Task.completed_by_id == user.id, Task.status == TaskStatus.completed]
-    where = _workable(user)
+        return [Task.completed_by_id == _UID, Task.status == TaskStatus.completed]
+    where = _workable(_UID)
     if tab == "mine":
-        where += [Task.assignee == user.name, Task.claimed_by_id.is_(None)]
+        where += [Task.assignee == _UNAME, Task.claimed_by_id.is_(None)]
     elif tab == "groups":
-        where += [or_(Task.assignee.is_(None), Task.assignee != user.name),
+        where += [or_(Task.assignee.is_(None), Task.assignee != _UNAME),
                   Task.claimed_by_id.is_(None)]
     elif tab == "claimed":
-        where.append(Task.claimed_by_id == user.id)
+        where.append(Task.claimed_by_id == _UID)
     return where
+
+
+def _user(user: User) -> dict[str, Any]:
+    return {"uid": user.id, "uname": user.name}
 
 
 def _day_end(now: datetime, days: int) -> datetime:
@@ -172,46 +202,71 @@ def _ordered(stmt: Select, order: str) -> Select:
     return stmt.order_by(*(k.desc() if reverse else k for k in keys))
 
 
-def _base(user: User, query: InboxQuery, now: datetime) -> Select:
-    return (select(Task).join(Request, Request.id == Task.request_id)
-            .where(*_tab(user, query.tab), *_filters(query, now)))
+def _base(tab: str) -> Select:
+    return select(Task).join(Request, Request.id == Task.request_id).where(*_tab(tab))
 
 
 def _loaded(stmt: Select) -> Select:
-    """The rows with what a task's description reads, and not the instance's state."""
-    return stmt.options(contains_eager(Task.request).options(
-        defer(Request.state), defer(Request.data), selectinload(Request.requester)),
-        selectinload(Task.claimed_by))
+    """The rows with what a task's description reads (the requester and the claimant joined,
+    the flow definitions in one more statement), and not the instance's state."""
+    return stmt.options(
+        contains_eager(Task.request).options(
+            defer(Request.state), defer(Request.data), lazyload(Request.document),
+            selectinload(Request.process)),
+        joinedload(Task.claimed_by))
+
+
+_LIMIT: BindParameter[int] = bindparam("limit")
+_OFFSET: BindParameter[int] = bindparam("offset")
+
+
+@functools.cache
+def _unfiltered_page(tab: str, order: str) -> Select:
+    return _loaded(_ordered(_base(tab), order)).limit(_LIMIT).offset(_OFFSET)
+
+
+@functools.cache
+def _unfiltered_total(tab: str) -> Select:
+    return select(func.count()).select_from(_base(tab).with_only_columns(Task.id).subquery())
 
 
 def tasks_page(session: Session, user: User, query: InboxQuery, *, counts: bool = False,
                now: datetime | None = None) -> Page:
-    """A page of a tab (one statement, and one for its people), its total (one), and every
-    tab's count when ``counts`` (one)."""
-    now = now or utcnow()
-    base = _base(user, query, now)
-    rows = list(session.execute(
-        _loaded(_ordered(base, query.order)).limit(query.limit).offset(query.offset)).scalars())
+    """A page of a tab (one statement, and one for the flow definitions of its rows), its
+    total (one more, unless the page or the counts tell it), and every tab's count when
+    ``counts`` (one)."""
+    filters = _filters(query, now or utcnow())
+    params = _user(user) | {"limit": query.limit, "offset": query.offset}
+    if filters:
+        base = _base(query.tab).where(*filters)
+        page = _loaded(_ordered(base, query.order)).limit(_LIMIT).offset(_OFFSET)
+        total_stmt = select(func.count()).select_from(base.with_only_columns(Task.id).subquery())
+    else:
+        page, total_stmt = _unfiltered_page(query.tab, query.order), _unfiltered_total(query.tab)
+    rows = list(session.execute(page, params).unique().scalars())
+    found = tab_counts(session, user) if counts else None
     if query.offset == 0 and len(rows) < query.limit:
         total = len(rows)  # the whole tab is on this page
+    elif found is not None and not filters:
+        total = found[query.tab]
     else:
-        total = session.execute(
-            select(func.count()).select_from(base.with_only_columns(Task.id).subquery())
-        ).scalar_one()
-    return Page(rows, total, tab_counts(session, user, now=now) if counts else None)
+        total = session.execute(total_stmt, params).scalar_one()
+    return Page(rows, total, found)
 
 
-def tab_counts(session: Session, user: User, *, now: datetime | None = None) -> dict[str, int]:
+def _count(tab: str) -> Any:
+    if tab == "cc":
+        return select(func.count()).where(false()).scalar_subquery()
+    return (select(func.count(Task.id)).join(Request, Request.id == Task.request_id)
+            .where(*_tab(tab)).scalar_subquery())
+
+
+_COUNTS = select(*(_count(t).label(t) for t in COUNTED))
+
+
+def tab_counts(session: Session, user: User) -> dict[str, int]:
     """How many tasks each tab holds, unfiltered, in one statement."""
-    now = now or utcnow()
-
-    def count(tab: str) -> Any:
-        if tab == "cc":
-            return select(func.count()).where(false()).scalar_subquery()
-        return (select(func.count(Task.id)).join(Request, Request.id == Task.request_id)
-                .where(*_tab(user, tab)).scalar_subquery())
-
-    row = session.execute(select(*(count(t).label(t) for t in COUNTED))).one()
+    row = session.execute(_COUNTS, _user(user)).one()
     found = dict(zip(COUNTED, row, strict=True))
     found["all"] = found["mine"] + found["groups"] + found["claimed"]
     return found
@@ -222,20 +277,21 @@ def next_task(session: Session, user: User, query: InboxQuery, after: str | None
     """The task that follows ``after`` in the tab's order (``after`` itself may have left the
     tab, as a task does once decided); the tab's first task when nothing follows it, or when
     ``after`` is None or unknown. None when the tab is empty."""
-    now = now or utcnow()
-    base = _base(user, query, now)
+    base = _base(query.tab).where(*_filters(query, now or utcnow()))
     keys, reverse = _keys(query.order)
+    params = _user(user)
     if after is not None:
         place = session.execute(select(*keys).where(Task.id == after)).first()
         if place is not None:
             position = tuple_(*keys)
             later = position < tuple_(*place) if reverse else position > tuple_(*place)
-            found = session.execute(_loaded(_ordered(base.where(later), query.order))
-                                    .limit(1)).scalars().first()
+            found = session.execute(_loaded(_ordered(base.where(later), query.order)).limit(1),
+                                    params).unique().scalars().first()
             if found is not None:
                 return found
-    first = base.where(Task.id != after) if after is not None else base.where(true())
-    return session.execute(_loaded(_ordered(first, query.order)).limit(1)).scalars().first()
+    first = base.where(Task.id != after) if after is not None else base
+    return session.execute(_loaded(_ordered(first, query.order)).limit(1),
+                           params).unique().scalars().first()
 
 
 def describe_row(task: Task, now: datetime | None = None) -> dict[str, Any]:

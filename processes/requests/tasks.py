@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from processes import audit, documents
+from processes import audit, candidates, documents
 from processes.db import update_now
 from processes.env import Env
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError
@@ -176,6 +176,7 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
         task.comment = comment
         task.document_sha256 = approvals.subject_sha256(req)
         update_now(session, task)  # one UPDATE now; no unit of work at the commit
+        candidates.close(session, [task.id])
         audit.record(session, "task.completed", actor=identity.user, request_id=req.id,
                      task=task.id, element=task.element_id, decision=decision)
     # The inbox follows the instance even when it stopped on an incident (tasks it cancelled
