@@ -181,3 +181,51 @@ def test_requests_alice_cannot_see_stay_out_of_her_lists(org, pdf):
     _submit(org, pdf)
     for tab in ("all", "mine", "groups", "claimed", "done", "cc"):
         assert _tasks(org.alice, tab=tab) == [] and _tasks(org.lily, tab=tab) == []
+
+
+def test_an_inbox_costs_the_same_statements_however_many_tasks_it_holds(app, org, pdf):
+    from tests.e2e.test_query_budget import statements
+
+    def cost() -> list[int]:
+        counted = []
+        for url in ("/api/v1/tasks?limit=2", "/api/v1/tasks/counts",
+                    "/api/v1/tasks?limit=2&q=alice", "/api/v1/tasks/next?after=x"):
+            with statements(app) as seen:
+                assert org.bob.get(url).status_code == 200
+            counted.append(len(seen))
+        return counted
+
+    _submit(org, pdf), _submit(org, pdf)
+    few = cost()
+    for _ in range(3):
+        _submit(org, pdf)
+    claimed = _tasks(org.bob)[1]["id"]
+    assert org.bob.post(f"/api/v1/tasks/{claimed}/claim").status_code == 200
+    # BEGIN and the token, then: the page, its flow definitions, its total; the counts; the
+    # same filtered; `after`'s place, the first task (`after` unknown), its flow definitions.
+    assert cost() == few == [5, 3, 5, 5], few
+
+
+def test_done_and_cancelled_tasks_leave_the_candidates_index_and_keep_their_visibility(
+        app, org, pdf, api):
+    from sqlalchemy import select
+
+    from processes.models import TaskCandidate
+
+    api("leo", groups=["legal"])
+    leo = api("leo")
+    kept, withdrawn = _submit(org, pdf, amount=5_000_000), _submit(org, pdf)
+    first = _tasks(org.bob)[0]["id"]
+    assert org.bob.post(f"/api/v1/tasks/{first}/complete",
+                        json={"decision": "approve"}).status_code == 200
+    legal = _tasks(leo)[0]
+    assert org.lily.post(f"/api/v1/tasks/{legal['id']}/complete", json={
+        "decision": "approve", "data": {"legal_opinion": "可以"}}).status_code == 200
+    assert org.alice.post(f"/api/v1/requests/{withdrawn}/withdraw").status_code == 200
+
+    with app.app_context():
+        rows = db.session.execute(select(TaskCandidate.task_id, TaskCandidate.task_open)).all()
+    open_ids = {t["id"] for t in _tasks(org.carol)}
+    assert {task_id for task_id, is_open in rows if is_open} == open_ids
+    # leo was offered the legal review lily did: he still sees the request, not the task.
+    assert _tasks(leo) == [] and leo.get(f"/api/v1/requests/{kept}").status_code == 200
