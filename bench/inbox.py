@@ -146,7 +146,7 @@ def fill(engine: Any, total: int, open_: int, history: bool) -> dict[str, int]:
     with engine.begin() as conn:
         from sqlalchemy import text
         if engine.dialect.name == "postgresql":
-            for name in ("users", "groups", "requests", "tasks", "task_candidates", "seals"):
+            for name in ("users", "groups", "requests", "task_candidates", "seals"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                   f"(SELECT max(id) FROM {name}))"))
         conn.execute(text("ANALYZE"))
