@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -308,7 +309,7 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()
-    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     decision: Mapped[str | None] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
     # False unless ${requester} itself is the assignee or a candidate user (DESIGN).
@@ -316,7 +317,7 @@ class Task(Base):
     # The document (by hash) the task was completed on: approvals of an older revision don't count.
     document_sha256: Mapped[str | None] = mapped_column(String(64))
     # The multi-instance activation (its task id) this is an instance of: distinct people each.
-    activity: Mapped[str | None] = mapped_column(String(36))
+    activity: Mapped[str | None] = mapped_column(String(36), index=True)
     # Out-of-office: [{absent, deputy} or {absent, kept: why}] (processes/people/out_of_office.py)
     deputies: Mapped[list[Any] | None] = mapped_column(JSON)
     # 加签 (requests/added_approvers.py): the flow task gated, before/after it; what it holds.
@@ -335,11 +336,17 @@ class TaskCandidate(Base):
     """Who may work an open task, resolved to users and groups (one query finds an inbox)."""
 
     __tablename__ = "task_candidates"
+    # An inbox reads its open tasks by these, not its groups' whole history (migration 0020).
+    __table_args__ = (Index("ix_task_candidates_user_open", "user_id", "task_open", "task_id"),
+                      Index("ix_task_candidates_group_open", "group_id", "task_open", "task_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
+    # The task is open (inbox.close_candidates clears it as the task leaves the inboxes): who
+    # had a task stays a candidate (visibility), and an inbox need not read the history.
+    task_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
 
 class SigningGrant(Base):

@@ -3,21 +3,57 @@ processes/requests/tasks.py): ``/api/v1/tasks``, claim, unclaim, complete."""
 
 from flask import jsonify, request
 
-from app.api import blueprint, commits, json_body, page_args, parse_json
+from app.api import blueprint, commits, int_arg, json_body, page_args, parse_json, task_batches
 from app.context import env, identity
 from app.extensions import db
 from processes.errors import BadInput
-from processes.requests import inbox, tasks, views
+from processes.requests import inbox_lists, tasks, views
 
 RECENT_HISTORY = 20
 
 
+def _inbox_query() -> inbox_lists.InboxQuery:
+    """The tab, filters, search, sort and page of the query string (docs/api.md)."""
+    limit, offset = page_args()
+    args = request.args
+    return inbox_lists.InboxQuery(
+        tab=args.get("tab") or "all", business_type=args.get("business_type") or None,
+        seal_id=int_arg(args.get("seal"), "seal", low=1), requester=args.get("requester") or None,
+        due=args.get("due") or None, q=args.get("q") or None, sort=args.get("sort") or None,
+        limit=limit, offset=offset)
+
+
+def _describe(task) -> dict:
+    return views.describe_task(task) | inbox_lists.describe_row(task)
+
+
 @blueprint.get("/tasks")
 def list_tasks():
-    who = identity()
-    limit, offset = page_args()
-    found = inbox.open_tasks(db.session, who.user, limit=limit, offset=offset)
-    return jsonify([views.describe_task(t) for t in found])
+    """A page of one inbox tab as a list (as before), its total in ``X-Total-Count``."""
+    page = inbox_lists.tasks_page(db.session, identity().user, _inbox_query())
+    response = jsonify([_describe(t) for t in page.tasks])
+    response.headers["X-Total-Count"] = str(page.total)
+    return response
+
+
+@blueprint.get("/tasks/counts")
+def task_counts():
+    return jsonify(inbox_lists.tab_counts(db.session, identity().user))
+
+
+@blueprint.get("/tasks/next")
+def next_task():
+    found = inbox_lists.next_task(db.session, identity().user, _inbox_query(),
+                                  request.args.get("after") or None)
+    return jsonify({"task": _describe(found) if found is not None else None})
+
+
+@blueprint.post("/tasks/bulk-complete")
+def bulk_complete():
+    """Approve several tasks, each in a transaction of its own: one failing undoes no other."""
+    ids, comment = task_batches.parse(json_body())
+    return jsonify({"results": [task_batches.approve_one(identity(), task_id, comment)
+                                for task_id in ids]})
 
 
 @blueprint.get("/tasks/<task_id>")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from processes import audit, notices
+from processes import audit, candidates, notices
 from processes.db import insert_now, update_now
 from processes.errors import InvalidContent, WorkflowStateError
 from processes.models import Request, Task, TaskCandidate, TaskStatus, User, utcnow
@@ -107,6 +107,7 @@ def complete_added(session: Session, user: User, task: Task, req: Request,
     task.comment = comment
     task.document_sha256 = approvals.subject_sha256(req)
     update_now(session, task)
+    candidates.close(session, [task.id])
     audit.record(session, "task.completed", actor=user, request_id=req.id, task=task.id,
                  element=task.element_id, decision=decision, added=task.position)
     parent = session.get(Task, task.parent_id)

@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from processes import audit, notices, signals
+from processes import audit, candidates, notices, signals
 from processes.db import on_commit, transaction_cache, update_now
 from processes.errors import (
     PolicyRefused,
@@ -114,12 +114,14 @@ def _advance(session: Session, req: Request, wf, *, actor: User | None,
     settled = inserted or settle(wf, open_rows)
     ready = settled.ready
     ready_ids = {r.id for r in ready}
-    for task_id, row in open_rows.items():
-        # An added approver's row (加签) is no engine task: it lives as long as its flow task.
-        if task_id not in ready_ids and (row.parent_id is None or row.parent_id not in ready_ids):
-            row.status = TaskStatus.cancelled
-            row.completed_at = utcnow()
-            update_now(session, row)
+    # An added approver's row (加签) is no engine task: it lives as long as its flow task.
+    left = [row for task_id, row in open_rows.items()
+            if task_id not in ready_ids and row.parent_id not in ready_ids]
+    for row in left:
+        row.status = TaskStatus.cancelled
+        row.completed_at = utcnow()
+        update_now(session, row)
+    candidates.close(session, [row.id for row in left])
     new = [r for r in ready if r.id not in open_rows]
     still_open = [row for task_id, row in open_rows.items()
                   if task_id in ready_ids or row.parent_id in ready_ids]

@@ -235,9 +235,9 @@ def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0
                    or_(Task.requester_may_work.is_(True), Request.requester_id != user.id),
                    or_(Request.created_by_id == Request.requester_id,
                        Request.created_by_id != user.id),
-                   or_(Task.activity.is_(None), ~_worked_sibling(user.id)),
+                   or_(Task.activity.is_(None), ~worked_sibling(user.id)),
                    or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id),
-                   ~_waits_for_added())
+                   ~waits_for_added())
             .options(contains_eager(Task.request).selectinload(Request.requester),
                      selectinload(Task.claimed_by))
             .order_by(Task.created_at, Task.id).limit(limit).offset(offset))
@@ -247,7 +247,7 @@ def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0
 _Added = aliased(Task)
 
 
-def _waits_for_added():
+def waits_for_added():
     """True when ``Task`` waits for an approver added before or after it (加签)."""
     return exists().where(_Added.parent_id == Task.id, _Added.status == TaskStatus.open)
 
@@ -323,7 +323,7 @@ _SIBLINGS = select(Task).where(Task.activity == bindparam("act"))
 _Sibling = aliased(Task)
 
 
-def _worked_sibling(user_id):
+def worked_sibling(user_id):
     """True when the user completed, or holds a claim on, another instance of ``Task``'s
     multi-instance activation."""
     return exists().where(_Sibling.activity == Task.activity, _Sibling.id != Task.id, or_(

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from processes import audit, documents
+from processes import audit, candidates, documents
 from processes.db import update_now
 from processes.env import Env
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError
@@ -235,6 +235,7 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
         task.comment = comment
         task.document_sha256 = approvals.subject_sha256(req)
         update_now(session, task)  # one UPDATE now; no unit of work at the commit
+        candidates.close(session, [task.id])
         extra: dict[str, Any] = {"routed": routed} if routed else {}
         audit.record(session, "task.completed", actor=user, request_id=req.id,
                      task=task.id, element=task.element_id, decision=decision, **extra)

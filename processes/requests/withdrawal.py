@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes import audit, signals
+from processes import audit, candidates, signals
 from processes.db import lock_request, on_commit
 from processes.errors import NotAllowed, NotFound, WorkflowStateError
 from processes.flows import engine
@@ -50,10 +50,12 @@ def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
         wf.cancel()
     req.status = RequestStatus.withdrawn
     req.timer_due_at = None
-    for task in session.execute(select(Task).where(
-            Task.request_id == req.id, Task.status == TaskStatus.open)).scalars():
+    cancelled = list(session.execute(select(Task).where(
+        Task.request_id == req.id, Task.status == TaskStatus.open)).scalars())
+    for task in cancelled:
         task.status = TaskStatus.cancelled
         task.completed_at = utcnow()
+    candidates.close(session, [task.id for task in cancelled])
     if wf is not None:
         engine.save(req, wf)
     req.updated_at = utcnow()

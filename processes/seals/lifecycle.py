@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from processes import audit, signals
+from processes import audit, candidates, signals
 from processes.db import lock_request, on_commit
 from processes.errors import BadInput, NotAllowed, WorkflowStateError
 from processes.flows import engine
@@ -183,10 +183,12 @@ def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: st
             grant.status = GrantStatus.failed
             grant.error = reason
             policy.release(session, grant)
-        for task in session.execute(select(Task).where(
-                Task.request_id == rid, Task.status == TaskStatus.open)).scalars():
+        cancelled = list(session.execute(select(Task).where(
+            Task.request_id == rid, Task.status == TaskStatus.open)).scalars())
+        for task in cancelled:
             task.status = TaskStatus.cancelled
             task.completed_at = utcnow()
+        candidates.close(session, [task.id for task in cancelled])
         unreadable = None
         if req.state and req.status in (RequestStatus.running, RequestStatus.halted,
                                         RequestStatus.incident):

@@ -84,6 +84,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /api/v1/seals/<int:seal_id>/csr": MANAGES_SEAL,
     "POST /api/v1/seals/<int:seal_id>/certificate": MANAGES_SEAL,
     "GET /api/v1/tasks": SIGNED_IN,
+    "GET /api/v1/tasks/counts": SIGNED_IN,  # the caller's own tabs
+    "GET /api/v1/tasks/next": SIGNED_IN,
+    "POST /api/v1/tasks/bulk-complete": SIGNED_IN,  # each item checked as a completion is
     "POST /api/v1/tasks/<task_id>/claim": frozenset({CANDIDATE}),
     "POST /api/v1/tasks/<task_id>/unclaim": frozenset({CANDIDATE, ADMIN}),  # claimant, admin
     "POST /api/v1/tasks/<task_id>/complete": frozenset({CANDIDATE}),
@@ -239,6 +242,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/tasks/<task_id>/delegate": {"json": {}},
     "POST /api/v1/tasks/<task_id>/add-approver": {"json": {}},
     "POST /api/v1/tasks/<task_id>/cc": {"json": {}},
+    "POST /api/v1/tasks/bulk-complete": {"json": {"tasks": ["no-such-task"]}},
     "POST /api/v1/notices/read": {"json": {}},
     "POST /tasks/<task_id>": {"data": {"decision": "bogus"}},
     "POST /seals/<int:seal_id>/status": {"data": {"to": "suspended", "reason": ""}},

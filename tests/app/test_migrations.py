@@ -175,12 +175,18 @@ def _authority(row: dict, after: Db) -> str:
     return "admin" if row["actor_id"] is None or row["actor_id"] in admins else "manager"
 
 
+def _task_open(row: dict, after: Db) -> bool:
+    """0020: a candidate row's task is open."""
+    return after["tasks"][(row["task_id"],)]["status"] == "open"
+
+
 NEW_COLUMNS: dict[tuple[str, str], Any] = {
     ("seals", "key_storage"): "software",  # 0003: the keys so far were in the database
     ("published_crls", "issuer"): "issuing",  # 0007: the CRLs so far were the issuing CA's
     ("seal_policies", "distinct_demands"): True,  # 0011: one person meets one demand
     ("seal_transitions", "authority"): _authority,  # 0012
     ("notices", "mail_tries"): 0,  # 0019: no notice was mailed, nor tried
+    ("task_candidates", "task_open"): _task_open,  # 0020
 }
 
 
