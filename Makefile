@@ -7,9 +7,13 @@ PORT   ?= 5000
 # The browser assets are rebuilt when the lock file, the build script or web/src change.
 WEB_STAMP := $(VENV)/.web-$(shell cat web/package-lock.json web/build.mjs web/src/* | cksum | cut -d' ' -f1)
 
-.PHONY: install system-packages run test lint typecheck bench proof clean
+.PHONY: install system-packages translations run test lint typecheck bench proof clean
 
-install: system-packages $(STAMP) $(WEB_STAMP)
+install: system-packages $(STAMP) $(WEB_STAMP) translations
+
+# The message catalogues (app/translations/*/LC_MESSAGES/messages.po) -> .mo, which the app reads.
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d app/translations -D messages 2>&1 | tail -2
 
 # Debian packages the tests and the seal images need (poppler's pdfsig, qpdf, a CJK font);
 # installed only where missing.
