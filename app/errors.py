@@ -40,8 +40,11 @@ def translate(text: object) -> str:
     up by its key and filled with its values; without a translation, or for a plain string,
     the English text as raised."""
     if isinstance(text, Message):
+        # A value may itself be a Message (a policy refusal's reason): translated first.
+        params = {name: translate(value) if isinstance(value, Message) else value
+                  for name, value in text.params.items()}
         try:
-            return gettext(text.key, **text.params) if text.params else gettext(text.key)
+            return gettext(text.key, **params) if params else gettext(text.key)
         except (KeyError, ValueError, TypeError):  # a translation with a wrong placeholder
             logger.warning("bad translation of %r", text.key)
             return str(text)

@@ -48,9 +48,12 @@ def select_locale() -> str:
     remembered = _known(session.get("lang")) or _known(request.cookies.get(COOKIE))
     if remembered:
         return remembered
-    # Accept-Language: "zh-CN,zh;q=0.9,en;q=0.8" -> best of zh_CN / en (zh-TW counts as zh).
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-    return _known(best) or DEFAULT
+    # Accept-Language, most wanted first: the first that is Chinese or English of any region
+    # ("en-GB,zh;q=0.5" is English; zh-TW counts as Chinese); none of them: Chinese.
+    for value, _quality in request.accept_languages:
+        if _known(value):
+            return _known(value) or DEFAULT
+    return DEFAULT
 
 
 def current_language() -> str:

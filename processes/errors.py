@@ -15,14 +15,15 @@ class Message(str):
     key: str
     params: dict[str, object]
 
-    def __new__(cls, key: str, params: dict[str, object]) -> Message:
+    def __new__(cls, key: str, params: dict[str, object] | None = None) -> Message:
+        params = params or {}
         text = super().__new__(cls, key % params if params else key)
         text.key = key
         text.params = params
         return text
 
 
-def msg(key: str, **params: object) -> Message:
+def msg(key: str, /, **params: object) -> Message:
     """``msg("Seal %(seal)s is suspended.", seal=name)``: a translatable message
     (``pybabel extract`` finds these by the name ``msg``; see docs/design.md)."""
     return Message(key, params)
