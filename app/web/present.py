@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Flask
-from flask_babel import format_datetime
+from babel import dates as babel_dates
+from flask import Flask, current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_pgettext as _p
 
@@ -56,8 +58,12 @@ def localtime(value: datetime | str | None, style: str = "medium") -> str:
             return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    # Flask-Babel's timezone selector is SEALFLOW_TIMEZONE (app/i18n.py).
-    return format_datetime(value, _STYLES.get(style, style))
+    return babel_dates.format_datetime(value, _STYLES.get(style, style), tzinfo=_zone(),
+                                       locale=get_locale())
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")  # ZoneInfo caches its zones
 
 
 # Babel's "medium" has seconds; the pages show minutes.
