@@ -44,6 +44,42 @@ TASK_STATUS_LABELS = {
 DECISION_LABELS = {"approve": _p("decision", "Approved"), "reject": _p("decision", "Rejected"),
                    "return": _p("decision", "Returned")}
 
+# What happened, as the audit log names it (processes.audit.record), as words: the actions a
+# request's, a task's and a seal's pages show (the audit page will use the rest).
+ACTION_LABELS = {
+    "request.created": _p("action", "Request submitted"),
+    "request.revised": _p("action", "Document revised"),
+    "request.authorized": _p("action", "Authorized"),
+    "request.sealed": _p("action", "Sealed"),
+    "request.failed": _p("action", "Sealing failed"),
+    "request.withdrawn": _p("action", "Withdrawn"),
+    "request.halted": _p("action", "Halted"),
+    "request.incident": _p("action", "Stopped by an incident"),
+    "request.retried": _p("action", "Retried"),
+    "request.resumed": _p("action", "Resumed"),
+    "request.migrated": _p("action", "Moved to a new flow version"),
+    "request.completed": _p("action", "Completed"),
+    "task.created": _p("action", "Task arrived"),
+    "task.claimed": _p("action", "Task claimed"),
+    "task.unclaimed": _p("action", "Task released"),
+    "task.completed": _p("action", "Task completed"),
+    "task.reminded": _p("action", "Reminder sent"),
+    "seal.created": _p("action", "Seal created"),
+    "seal.changed": _p("action", "Seal status changed"),
+    "seal.policy_changed": _p("action", "Usage policy changed"),
+    "seal.custodians_changed": _p("action", "Custodians changed"),
+    "seal.certificate_imported": _p("action", "Certificate imported"),
+    "seal.certificate_renewed": _p("action", "Certificate renewed"),
+    "process.deployed": _p("action", "Flow deployed"),
+    "process.retired": _p("action", "Flow version retired"),
+    "process.reinstated": _p("action", "Flow version reinstated"),
+}
+
+
+def action_label(action: str | None) -> str:
+    """An audit action as words; one without a label (a new one) as its code."""
+    return str(ACTION_LABELS.get(action or "", action or "—"))
+
 
 def localtime(value: datetime | str | None, style: str = "medium") -> str:
     """A time in the configured timezone (SEALFLOW_TIMEZONE), readable in the reader's language
@@ -144,6 +180,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(seal_status_label)
     app.add_template_filter(decision_label)
     app.add_template_filter(task_status_label)
+    app.add_template_filter(action_label)
     app.add_template_filter(translate)
     app.add_template_filter(request_title)
     app.add_template_global(field_value)
