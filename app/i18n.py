@@ -3,8 +3,9 @@ the message catalogues (app/translations; the .mo files are built from the .po f
 
 The language: ``?lang=zh_CN|en`` (then remembered in the session and a year-long cookie, so the
 next page without ``?lang`` keeps it, across log-in too), else the best match of the browser's
-Accept-Language, else Chinese (zh_CN). A client that sends no Accept-Language (a script, the
-Flask test client) gets Chinese.
+Accept-Language, else Chinese (zh_CN). A client that sends no Accept-Language gets Chinese
+pages (the Flask test client too) and English JSON from /api/ (scripts written against the
+API's English messages keep them).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def select_locale() -> str:
     for value, _quality in request.accept_languages:
         if _known(value):
             return _known(value) or DEFAULT
+    if not request.accept_languages and request.path.startswith("/api/"):
+        return "en"  # a script that asks nothing: the API's messages stay as they were
     return DEFAULT
 
 

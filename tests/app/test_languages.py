@@ -121,6 +121,9 @@ def test_a_policy_refusal_answers_in_the_callers_language_with_the_same_code(app
                              f"{org.seal_id} 最多允许 0 页")
     assert zh["problems"][0]["rule"] == en["problems"][0]["rule"] == "max_pages"
     assert zh["problems"][0]["message"].startswith("文件共 1 页")
+    # A script that asks for no language keeps the API's English.
+    bare = submit(org.alice, org.seal_id, pdf).get_json()["error"]
+    assert bare["message"] == en["message"] and bare["code"] == "policy_refused"
 
 
 def test_a_form_error_on_the_page_is_in_the_pages_language(app, login, org, pdf):
