@@ -7,9 +7,22 @@ PORT   ?= 5000
 # The browser assets are rebuilt when the lock file, the build script or web/src change.
 WEB_STAMP := $(VENV)/.web-$(shell cat web/package-lock.json web/build.mjs web/src/* | cksum | cut -d' ' -f1)
 
-.PHONY: install system-packages run test lint typecheck bench proof clean
+.PHONY: install system-packages translations messages run test lint typecheck bench proof clean
 
-install: system-packages $(STAMP) $(WEB_STAMP)
+install: system-packages $(STAMP) $(WEB_STAMP) translations
+
+# The message catalogues (app/translations/*/LC_MESSAGES/messages.po) -> .mo, which the app reads.
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d app/translations -D messages 2>&1 | tail -2
+
+# After changing a page string or a domain message (msg(...)): extract them all again and bring
+# both catalogues up to date; then give each new zh_Hans_CN entry its Chinese
+# (tests/app/test_languages.py fails until every one has it).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k msg -k _p:1c,2 -k lazy_pgettext:1c,2 \
+		--no-location --sort-output -w 100 --project Sealflow -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -D messages \
+		--no-fuzzy-matching --ignore-obsolete -w 100
 
 # Debian packages the tests and the seal images need (poppler's pdfsig, qpdf, a CJK font);
 # installed only where missing.

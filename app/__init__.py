@@ -24,7 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     for noisy in ("alembic", "spiff"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from app import auth, cli, errors, inputs, jobs, transactions
+    from app import auth, cli, errors, i18n, inputs, jobs, transactions
     from app.api import blueprint as api_blueprint
     from app.extensions import csrf, db, login_manager, migrate
     from app.pki import blueprint as pki_blueprint
@@ -39,6 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
         configure_engine(db.engine, config.SQLITE_BUSY_TIMEOUT)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True)
+    i18n.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
     transactions.init_app(app)

@@ -27,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import csrf, db, login_manager
@@ -74,8 +75,8 @@ def begin_session(user: User, key: str) -> None:
 
 def locked_message(retry_after: int) -> str:
     minutes = max(1, math.ceil(retry_after / 60))
-    return (f"登录失败次数过多，请 {minutes} 分钟后再试，或请管理员解锁 · Too many failed log-ins: "
-            f"try again in {minutes} min, or ask an administrator to unlock it")
+    return _("Too many failed log-ins: try again in %(minutes)s min, or ask an administrator "
+             "to unlock it", minutes=minutes)
 
 
 class _RecentUses:
@@ -188,7 +189,7 @@ def login():
             response = make_response(render_template("login.html"), 429)
             response.headers["Retry-After"] = str(result.retry_after)
             return response
-        flash("用户名或密码错误 / Wrong name or password", "error")
+        flash(_("Wrong name or password"), "error")
         return render_template("login.html"), 401
     return render_template("login.html")
 

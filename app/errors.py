@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from processes.errors import (
     BadInput,
     InvalidContent,
+    Message,
     NotAllowed,
     NotAuthenticated,
     NotFound,
@@ -31,6 +33,33 @@ def status_of(exc: SealflowError) -> int:
         if isinstance(exc, cls):
             return status
     return 400
+
+
+def translate(text: object) -> str:
+    """A domain message in the caller's language: a ``Message`` (processes.errors.msg) is looked
+    up by its key and filled with its values; without a translation, or for a plain string,
+    the English text as raised."""
+    if isinstance(text, Message):
+        # A value may itself be a Message (a policy refusal's reason): translated first.
+        params = {name: translate(value) if isinstance(value, Message) else value
+                  for name, value in text.params.items()}
+        try:
+            return gettext(text.key, **params) if params else gettext(text.key)
+        except (KeyError, ValueError, TypeError):  # a translation with a wrong placeholder
+            logger.warning("bad translation of %r", text.key)
+            return str(text)
+    return "" if text is None else str(text)
+
+
+def message_of(exc: SealflowError) -> str:
+    """``exc.message`` in the caller's language (pages, flashes and JSON alike)."""
+    return translate(exc.message)
+
+
+def problems_of(exc: SealflowError) -> list[dict]:
+    """``exc.problems`` with each ``message`` in the caller's language."""
+    return [{**p, "message": translate(p["message"])} if isinstance(p, dict) and "message" in p
+            else p for p in exc.problems]
 
 
 def _wants_json() -> bool:
@@ -56,7 +85,7 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, NotAuthenticated) and not _wants_json():
             from flask import redirect, url_for
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return error_response(exc.code, exc.message, status_of(exc), exc.problems)
+        return error_response(exc.code, message_of(exc), status_of(exc), problems_of(exc))
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, make_response, request
+from flask_babel import gettext as _
 
 from app.errors import error_response
 from config import parse_rate
@@ -72,8 +73,8 @@ def rate_limited(name: str, setting: str) -> Callable[[Callable], Callable]:
                 seconds = max(1, math.ceil(wait))
                 response = make_response(error_response(
                     "rate_limited",
-                    f"请求过于频繁，请 {seconds} 秒后再试 · Too many requests from your address; "
-                    f"try again in {seconds} s", 429))
+                    _("Too many requests from your address; try again in %(seconds)s s",
+                      seconds=seconds), 429))
                 response.headers["Retry-After"] = str(seconds)
                 return response
             return view(*args, **kwargs)

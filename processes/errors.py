@@ -6,8 +6,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class Message(str):
+    """A message the app can translate: the English sentence, which stays a ``str`` (logs, the
+    CLI, tests), carrying its message id (``key``, an English template with ``%(name)s``
+    placeholders) and the values (``params``). The domain knows no Flask: app/errors.py looks
+    ``key`` up in the caller's language and fills in ``params``. Write one with ``msg``."""
+
+    key: str
+    params: dict[str, object]
+
+    def __new__(cls, key: str, params: dict[str, object] | None = None) -> Message:
+        params = params or {}
+        text = super().__new__(cls, key % params if params else key)
+        text.key = key
+        text.params = params
+        return text
+
+
+def msg(key: str, /, **params: object) -> Message:
+    """``msg("Seal %(seal)s is suspended.", seal=name)``: a translatable message
+    (``pybabel extract`` finds these by the name ``msg``; see docs/design.md)."""
+    return Message(key, params)
+
+
 class SealflowError(Exception):
-    """Base of every error Sealflow raises on purpose; ``code`` is stable for API clients."""
+    """Base of every error Sealflow raises on purpose; ``code`` is stable for API clients.
+    ``message`` may be a ``Message`` (``msg(...)``): then the app answers in the caller's
+    language; so may each problem's ``message``."""
 
     code = "error"
 

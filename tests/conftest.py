@@ -303,10 +303,12 @@ PASSWORD = "correct-horse-1"
 @pytest.fixture
 def login(app, make_user) -> Callable[[str], Any]:
     """``login("alice")``: a test client of its own, logged in through the real login form
-    (the user gets a password, or is created)."""
-    def log_in(name: str) -> Any:
+    (the user gets a password, or is created). Like Playwright's default browser, it asks
+    for English pages (Accept-Language: en-US); a client that asks nothing gets Chinese."""
+    def log_in(name: str, language: str = "en-US,en;q=0.9") -> Any:
         make_user(name, password=PASSWORD)
         client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
         resp = client.post("/login", data={"name": name, "password": PASSWORD})
         assert resp.status_code == 302, resp.text
         return client

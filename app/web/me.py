@@ -1,10 +1,12 @@
 """``/me``: the caller's profile, password and API tokens."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.auth import begin_session, client_address, locked_message, login_limits
 from app.context import identity
+from app.errors import message_of
 from app.extensions import db
 from app.web import attempt, blueprint
 from processes.people import directory, logins, tokens
@@ -37,15 +39,14 @@ def change_password():
         form.get("new_password", ""), form.get("confirm_password", ""),
         address=client_address(), limits=login_limits()))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
     elif result is not None and result.user is not None and result.key is not None:
         begin_session(result.user, result.key)
-        flash("密码已修改；其他登录会话与全部令牌已失效 · Password changed: your other sessions "
-              "and all your tokens have ended", "success")
+        flash(_("Password changed: your other sessions and all your tokens have ended"), "success")
     elif result is not None and result.retry_after:
         flash(locked_message(result.retry_after), "error")
     else:
-        flash("当前密码错误 · The current password is wrong", "error")
+        flash(_("The current password is wrong"), "error")
     return redirect(url_for("web.me"))
 
 
@@ -55,13 +56,13 @@ def create_token():
     """A new token, shown on the page this once."""
     name = request.form.get("name", "").strip()
     if not name or len(name) > 120:
-        flash("请为令牌命名（最多 120 字） · Name the token (at most 120 characters)", "error")
+        flash(_("Name the token (at most 120 characters)"), "error")
         return redirect(url_for("web.me"))
     who = identity()
     token, error = attempt(lambda: directory.create_token(db.session, who.user, name=name,
                                                        actor=who.user))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
         return redirect(url_for("web.me"))
     return _page(new_token=token)
 
@@ -72,8 +73,8 @@ def revoke_token(token_id: int):
     who = identity()
     token = tokens.get_token(db.session, who.user, token_id)  # 404 unless it is the caller's
     if request.form.get("confirm") != "yes":
-        flash("请确认吊销 · Confirm to revoke the token", "error")
+        flash(_("Confirm to revoke the token"), "error")
         return redirect(url_for("web.me"))
     attempt(lambda: tokens.revoke(db.session, token, actor=who.user))
-    flash("令牌已吊销 · Token revoked", "success")
+    flash(_("Token revoked"), "success")
     return redirect(url_for("web.me"))

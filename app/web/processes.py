@@ -5,13 +5,15 @@ with their history, instances and incidents, retiring a version, and the busines
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.api import parse_json
 from app.context import identity
-from app.errors import status_of
+from app.errors import message_of, status_of
 from app.extensions import db
 from app.web import attempt, blueprint
+from app.web.present import status_label
 from processes.design import catalog, manage
 from processes.errors import NotAllowed
 from processes.flows import definitions
@@ -55,12 +57,12 @@ def map_business_type():
         db.session, who, key, process, form.get("name")))
     if error is not None or bt is None:
         assert error is not None
-        flash(error.message, "error")
+        flash(message_of(error), "error")
         return render_template(
             "business_types.html", types=definitions.business_types(db.session),
             flows=catalog.flows(db.session), may_map=True, values=form), status_of(error)
-    flash(f"业务类型 {bt.key} 已指向流程 {bt.process_key} · Business type {bt.key} now "
-          f"routes to {bt.process_key}", "success")
+    flash(_("Business type %(key)s now routes to %(flow)s", key=bt.key, flow=bt.process_key),
+          "success")
     return redirect(url_for("web.business_types"))
 
 
@@ -78,10 +80,10 @@ def retire_version(key: str, version: int):
     who = studio_identity()
     _done, error = attempt(lambda: manage.retire(db.session, who, key, version))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
     else:
-        flash(f"版本 {version} 已停用，运行中的申请照常完成 · Version {version} is retired; "
-              "running requests finish on it", "success")
+        flash(_("Version %(version)s is retired; running requests finish on it", version=version),
+              "success")
     return redirect(url_for("web.process_detail", key=key))
 
 
@@ -91,9 +93,9 @@ def reinstate_version(key: str, version: int):
     who = studio_identity()
     _done, error = attempt(lambda: manage.reinstate(db.session, who, key, version))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
     else:
-        flash(f"版本 {version} 已恢复启用 · Version {version} is in use again", "success")
+        flash(_("Version %(version)s is in use again", version=version), "success")
     return redirect(url_for("web.process_detail", key=key))
 
 
@@ -106,13 +108,13 @@ def retry_incident(key: str, request_id: int):
     req, error = attempt(lambda: incidents.retry(db.session, who, request_id, corrections,
                                                         process_key=key))
     if error is not None or req is None:
-        flash(error.message if error else "", "error")
+        flash(message_of(error) if error else "", "error")
     elif req.status.value == "incident":
-        flash(f"申请 #{request_id} 重试后仍有故障 · Request #{request_id} stopped again: "
-              f"{req.failure}", "error")
+        flash(_("Request #%(id)s stopped again: %(failure)s", id=request_id, failure=req.failure),
+              "error")
     else:
-        flash(f"申请 #{request_id} 已重试，现为 {req.status.value} · Request #{request_id} "
-              f"retried: now {req.status.value}", "success")
+        flash(_("Request #%(id)s retried: now %(status)s", id=request_id,
+                status=status_label(req.status)), "success")
     return redirect(url_for("web.process_detail", key=key))
 
 

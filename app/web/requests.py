@@ -5,15 +5,16 @@ import secrets
 from dataclasses import replace
 
 from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.api.requests import new_request_from_form
 from app.context import env, identity
-from app.errors import status_of
+from app.errors import message_of, status_of
 from app.extensions import db
 from app.transactions import reads_first
 from app.web import attempt, blueprint, data_fields
-from app.web.present import STATUS_LABELS, problems_by_field
+from app.web.present import STATUS_LABELS, problems_by_field, status_label
 from processes.errors import SealflowError
 from processes.flows import definitions
 from processes.models import RequestStatus, SealStatus
@@ -58,10 +59,10 @@ def create_request():
             req, error = attempt(lambda: intake.create(db.session, env(), identity(), new,
                                                        prepared))
     if error is not None or req is None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
         chosen = request.form.get("business_type") or request.form.get("process")
         return _new_request_page(chosen, error), status_of(error)
-    flash(f"申请已提交 Request #{req.id} submitted", "success")
+    flash(_("Request #%(id)s submitted", id=req.id), "success")
     return redirect(url_for("web.request_detail", request_id=req.id))
 
 
@@ -122,9 +123,9 @@ def request_detail(request_id: int):
 def withdraw_request(request_id: int):
     _req, error = attempt(lambda: withdrawal.withdraw(db.session, identity(), request_id))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
     else:
-        flash(f"申请已撤回 Request #{request_id} withdrawn", "success")
+        flash(_("Request #%(id)s withdrawn", id=request_id), "success")
     return redirect(url_for("web.request_detail", request_id=request_id))
 
 
@@ -133,9 +134,10 @@ def withdraw_request(request_id: int):
 def retry_request(request_id: int):
     req, error = attempt(lambda: incidents.retry(db.session, identity(), request_id))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
     else:
-        flash(f"已重试 Request #{request_id} retried: {req.status.value}", "success")
+        flash(_("Request #%(id)s retried: now %(status)s", id=request_id,
+                status=status_label(req.status)), "success")
     return redirect(url_for("web.request_detail", request_id=request_id))
 
 

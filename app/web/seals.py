@@ -2,12 +2,15 @@
 ``/seals``, the organisation's seals, their images, and one seal's page."""
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.api.seals import MAX_CERTIFICATE_BYTES, csr_download
 from app.context import env, identity
+from app.errors import message_of
 from app.extensions import db
 from app.web import attempt, blueprint
+from app.web.present import seal_status_label
 from processes.models import SealStatus
 from processes.seals import external_ca, lifecycle, registry
 
@@ -31,7 +34,7 @@ def seal_transition(seal_id: int):
     """Suspend, resume, void or revoke, with the reason (recorded like every transition)."""
     target = request.form.get("to", "")
     if target not in {s.value for s in SealStatus}:
-        flash("未知的状态 Unknown status", "error")
+        flash(_("Unknown status"), "error")
         return redirect(url_for("web.seal_detail", seal_id=seal_id))
     who = identity()
     seal = lifecycle.managed_seal(db.session, who, seal_id)  # who first: see app/api/seals.py
@@ -39,9 +42,9 @@ def seal_transition(seal_id: int):
         db.session, seal, SealStatus(target), reason=request.form.get("reason", ""),
         identity=who))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
     else:
-        flash(f"印章状态已更新 Seal is now {target}", "success")
+        flash(_("The seal is now %(status)s", status=seal_status_label(target)), "success")
     return redirect(url_for("web.seal_detail", seal_id=seal_id))
 
 
@@ -62,9 +65,9 @@ def seal_certificate(seal_id: int):
     _seal, error = attempt(lambda: external_ca.import_certificate(
         db.session, env(), who, seal, bundle))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
     else:
-        flash("证书已导入，印章已启用 Certificate imported; the seal is active", "success")
+        flash(_("Certificate imported; the seal is active"), "success")
     return redirect(url_for("web.seal_detail", seal_id=seal_id))
 
 

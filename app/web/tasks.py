@@ -3,10 +3,11 @@ processes/requests/tasks.py): ``/tasks/<id>``, one task, its request, and the fo
 completes it."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.context import env, identity
-from app.errors import status_of
+from app.errors import message_of, status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import decision_label, problems_by_field
@@ -33,10 +34,10 @@ def complete_task(task_id: str):
         comment=request.form.get("comment", "").strip() or None, data=data_fields(),
         revision=revision, seen_sha256=request.form.get("document_sha256") or None))
     if error is not None:
-        flash(error.message, "error")
+        flash(message_of(error), "error")
         return _task_page(task_id, error=error), status_of(error)
-    done = decision_label(decision) if decision else "已确认完成 Confirmed done"
-    flash(f"已提交 Submitted: {done} · 申请 Request #{req.id}", "success")
+    done = decision_label(decision) if decision else _("Confirmed done")
+    flash(_("Submitted: %(done)s · request #%(id)s", done=done, id=req.id), "success")
     return redirect(url_for("web.request_detail", request_id=req.id))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from processes.db import is_writer
-from processes.errors import InvalidContent, NotFound
+from processes.errors import InvalidContent, NotFound, msg
 from processes.flows import definitions
 from processes.models import BusinessType, ProcessDefinition, Seal, SealStatus
 from processes.seal_models import Authority, SealPolicy
@@ -37,11 +37,11 @@ def definition_for(session: Session, process: str | None,
         bt = session.execute(select(BusinessType).where(
             BusinessType.key == business_type)).scalar_one_or_none()
         if bt is None:
-            raise InvalidContent(f"unknown business type {business_type!r}",
-                                 [{"field": "business_type", "message": "unknown"}])
+            raise InvalidContent(msg("unknown business type %(type)s", type=repr(business_type)),
+                                 [{"field": "business_type", "message": msg("unknown")}])
         if process and process != bt.process_key:
-            message = (f"business type {bt.key!r} is handled by flow {bt.process_key!r}, "
-                       f"not {process!r}")
+            message = msg("business type %(type)s is handled by flow %(flow)s, not %(asked)s",
+                          type=repr(bt.key), flow=repr(bt.process_key), asked=repr(process))
             raise InvalidContent(message, [{"field": "business_type", "message": message}])
         return definitions.latest(session, bt.process_key), bt.key
     if process:
@@ -88,18 +88,21 @@ def seal_for(session: Session, definition: ProcessDefinition,
                                  [{"field": "seal", "message": "must be empty"}])
         return None
     if seal_id is None:
-        raise InvalidContent("seal is required", [{"field": "seal", "message": "required"}])
+        raise InvalidContent(msg("seal is required"),
+                             [{"field": "seal", "message": msg("required")}])
     # A writer holds the row (FOR SHARE) against a change of the seal to its commit.
     row = session.execute(_FILING_SEAL_SHARED if is_writer() else _FILING_SEAL,
                           {"sid": seal_id}).unique().one_or_none()
     if row is None or row[0].system:
-        raise NotFound(f"no seal {seal_id}")
+        raise NotFound(msg("no seal %(seal)s", seal=seal_id))
     seal, seal_policy, status, policy_changed = row
     usable = (SealStatus.active,) if definition.seal_action is None else (
         SealStatus.active, SealStatus.suspended)
     if status not in usable:
-        raise InvalidContent(f"seal {seal.id} is {status.value} and cannot be used",
-                             [{"field": "seal", "message": f"seal is {status.value}"}])
+        raise InvalidContent(msg("seal %(seal)s is %(status)s and cannot be used", seal=seal.id,
+                                 status=status.value),
+                             [{"field": "seal", "message": msg("seal is %(status)s",
+                                                               status=status.value)}])
     if definition.seal_action == "resume":
         # Said now rather than after every approver has worked on it: no flow lifts an
         # administrator's suspension (checked again when the change is made).

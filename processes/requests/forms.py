@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from processes.errors import InvalidContent
+from processes.errors import InvalidContent, msg
 from processes.limits import check_data
 
 BUILTINS = frozenset({"requester", "requester_groups", "requester_heads", "business_type",
@@ -22,7 +22,7 @@ LONG_LIMIT = 2 ** 63
 
 def _whole(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError("must be a whole number")
+        raise ValueError(msg("must be a whole number"))
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -32,8 +32,8 @@ def _whole(value: Any) -> int:
     if text.lstrip("-").isdigit() and text.isascii() and len(text) <= 21:
         return int(text)
     if text.lstrip("-").isdigit():
-        raise ValueError("must be a whole number within 64 bits (as Camunda's long)")
-    raise ValueError("must be a whole number")
+        raise ValueError(msg("must be a whole number within 64 bits (as Camunda's long)"))
+    raise ValueError(msg("must be a whole number"))
 
 
 def _coerce(field: dict, value: Any) -> Any:
@@ -41,14 +41,14 @@ def _coerce(field: dict, value: Any) -> Any:
     if kind == "long":
         number = _whole(value)
         if not -LONG_LIMIT <= number < LONG_LIMIT:
-            raise ValueError("must be a whole number within 64 bits (as Camunda's long)")
+            raise ValueError(msg("must be a whole number within 64 bits (as Camunda's long)"))
         return number
     if kind == "boolean":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in {"true", "false", "on", "off", "1", "0"}:
             return value.lower() in {"true", "on", "1"}
-        raise ValueError("must be true or false")
+        raise ValueError(msg("must be true or false"))
     if kind == "date":
         text = str(value).strip()
         for parse in (lambda t: datetime.date.fromisoformat(t[:10]),
@@ -59,16 +59,17 @@ def _coerce(field: dict, value: Any) -> Any:
             except ValueError:
                 continue
             if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
-                raise ValueError(f"must be between {DATE_RANGE[0]} and {DATE_RANGE[1]}")
+                raise ValueError(msg("must be between %(first)s and %(last)s",
+                                     first=DATE_RANGE[0], last=DATE_RANGE[1]))
             return day.isoformat()
-        raise ValueError("must be a date (YYYY-MM-DD or dd/MM/yyyy)")
+        raise ValueError(msg("must be a date (YYYY-MM-DD or dd/MM/yyyy)"))
     if kind == "enum":
         allowed = [v["id"] for v in field.get("values", [])]
         if str(value) not in allowed:
-            raise ValueError("must be one of " + ", ".join(allowed))
+            raise ValueError(msg("must be one of %(values)s", values=", ".join(allowed)))
         return str(value)
     if isinstance(value, (dict, list)):
-        raise ValueError("must be text")
+        raise ValueError(msg("must be text"))
     return str(value)
 
 
@@ -83,20 +84,21 @@ def check_values(form: list[dict], values: dict[str, Any], *, extra_allowed: boo
     built-ins); a task may set only its own fields.
     """
     if not isinstance(values, dict):
-        raise InvalidContent("data must be a JSON object",
-                             [{"field": "data", "message": "must be a JSON object"}])
+        raise InvalidContent(msg("data must be a JSON object"),
+                             [{"field": "data", "message": msg("must be a JSON object")}])
     check_data("data", values)
     problems: list[dict] = []
     out: dict[str, Any] = {}
     fields = {f["id"]: f for f in form}
     for key, value in values.items():
         if key in BUILTINS:
-            problems.append({"field": key, "message": "is a built-in variable and cannot be set"})
+            problems.append({"field": key,
+                             "message": msg("is a built-in variable and cannot be set")})
         elif key not in fields and not extra_allowed:
-            problems.append({"field": key, "message": "is not a field of this task"})
+            problems.append({"field": key, "message": msg("is not a field of this task")})
         elif key not in fields and not (isinstance(key, str) and key.isidentifier()
                                         and not key.startswith("_")):
-            problems.append({"field": key, "message": "is not a valid variable name"})
+            problems.append({"field": key, "message": msg("is not a valid variable name")})
         elif key not in fields:
             out[key] = value
     for fid, field in fields.items():
@@ -105,16 +107,18 @@ def check_values(form: list[dict], values: dict[str, Any], *, extra_allowed: boo
             value = field["default"]
         if _blank(value):
             if field.get("required"):
-                problems.append({"field": fid, "message": f"{field.get('label') or fid} is "
-                                 "required"})
+                problems.append({"field": fid, "message": msg(
+                    "%(label)s is required", label=field.get("label") or fid)})
             continue
         try:
             out[fid] = _coerce(field, value)
         except ValueError as exc:
-            problems.append({"field": fid, "message": f"{field.get('label') or fid} {exc}"})
+            problems.append({"field": fid, "message": msg(
+                "%(label)s %(problem)s", label=field.get("label") or fid, problem=exc.args[0])})
     if problems:
         first = problems[0]
-        raise InvalidContent(f"{first['field']}: {first['message']}", problems)
+        raise InvalidContent(msg("%(field)s: %(problem)s", field=first["field"],
+                                 problem=first["message"]), problems)
     return out
 
 
@@ -122,7 +126,7 @@ def check_decision(decision: Any) -> str | None:
     if decision is None or decision == "":
         return None
     if decision not in DECISIONS:
-        raise InvalidContent("decision must be approve, reject or return",
+        raise InvalidContent(msg("decision must be approve, reject or return"),
                              [{"field": "decision",
-                               "message": "must be approve, reject or return"}])
+                               "message": msg("must be approve, reject or return")}])
     return decision

@@ -21,6 +21,7 @@ from processes.errors import (
     NotAllowed,
     SealflowError,
     WorkflowStateError,
+    msg,
 )
 from processes.flows import engine
 from processes.flows.engine import EngineIncident
@@ -163,11 +164,11 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
     requester = identity.user
     if new.on_behalf_of:
         if identity.scopes is None or "act_as" not in identity.scopes:
-            raise NotAllowed("on_behalf_of needs a token with the act_as scope")
+            raise NotAllowed(msg("on_behalf_of needs a token with the act_as scope"))
         requester = get_user(session, new.on_behalf_of)
         if not requester.active:
-            raise InvalidContent("on_behalf_of names an inactive user",
-                                 [{"field": "on_behalf_of", "message": "inactive"}])
+            raise InvalidContent(msg("on_behalf_of names an inactive user"),
+                                 [{"field": "on_behalf_of", "message": msg("inactive")}])
     earlier = _earlier(session, identity, new)
     if earlier is not None:
         return Prepared(earlier=earlier)
@@ -302,7 +303,7 @@ def _file(session: Session, env: Env, identity: Identity, new: NewRequest,
             session.flush()
         except IntegrityError:
             raise WorkflowStateError(
-                "a request with this Idempotency-Key is being created") from None
+                msg("a request with this Idempotency-Key is being created")) from None
     logger.info("request %d created by %s (process %s v%d)", req.id, identity.user.name,
                 definition.key, definition.version)
     return req
@@ -316,12 +317,12 @@ def _filename(name: str | None) -> str:
 def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequest) -> bytes:
     if new.from_request is not None:
         if new.document is not None:
-            raise BadInput("give either document or from_request, not both")
+            raise BadInput(msg("give either document or from_request, not both"))
         earlier = get_visible(session, identity, new.from_request)
         if earlier.status != RequestStatus.sealed or earlier.sealed_document is None:
-            raise WorkflowStateError(f"request {earlier.id} is not sealed")
+            raise WorkflowStateError(msg("request %(id)s is not sealed", id=earlier.id))
         return documents.read(env, earlier.sealed_document)
     if not new.document:
-        raise InvalidContent("a PDF document is required",
-                             [{"field": "document", "message": "is required"}])
+        raise InvalidContent(msg("a PDF document is required"),
+                             [{"field": "document", "message": msg("is required")}])
     return new.document

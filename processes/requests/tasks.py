@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from processes import audit, candidates, documents
 from processes.db import update_now
 from processes.env import Env
-from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError
+from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
 from processes.models import Request, RequestStatus, Task, TaskStatus, User, utcnow
@@ -31,15 +31,17 @@ def locked_task(session: Session, identity: Identity,
     candidate; 404 if the caller cannot see it."""
     req, task, visible, candidate = inbox.locked_task_for_work(session, identity, task_id)
     if req is None or task is None or not visible:
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(msg("no task %(task)s", task=task_id))
     return task, req, candidate
 
 
 def require_open(task: Task, req: Request) -> None:
     if task.status != TaskStatus.open:
-        raise WorkflowStateError(f"task {task.id} is already {task.status.value}")
+        raise WorkflowStateError(msg("task %(task)s is already %(status)s", task=task.id,
+                                     status=task.status.value))
     if req.status != RequestStatus.running:
-        raise WorkflowStateError(f"request {req.id} is {req.status.value}")
+        raise WorkflowStateError(msg("request %(id)s is %(status)s", id=req.id,
+                                     status=req.status.value))
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,14 @@ class Revision:
 def _revise(session: Session, identity: Identity, task: Task, req: Request,
             revision: Revision) -> None:
     if req.document is None:
-        raise InvalidContent("a request to make or change a seal carries no document to revise",
-                             [{"field": "document", "message": "not accepted by this request"}])
+        raise InvalidContent(
+            msg("a request to make or change a seal carries no document to revise"),
+            [{"field": "document", "message": msg("not accepted by this request")}])
     if not task.requester_may_work:
         raise InvalidContent(
-            "this task does not revise the document: only a task of the requester's own "
-            "(assignee or candidate ${requester}) may carry a new PDF",
-            [{"field": "document", "message": "not accepted by this task"}])
+            msg("this task does not revise the document: only a task of the requester's own "
+                "(assignee or candidate ${requester}) may carry a new PDF"),
+            [{"field": "document", "message": msg("not accepted by this task")}])
     info = documents.inspect(revision.env, revision.data)
     placement.recheck(req.placement, info, revision.data)  # the seal must still fit
     old = req.document.sha256
@@ -77,14 +80,14 @@ def _check_seen(req: Request, seen_sha256: Any) -> None:
     if seen_sha256 is None:
         return
     if not isinstance(seen_sha256, str) or len(seen_sha256) != 64:
-        raise InvalidContent("document_sha256 must be the 64 hex digits of a SHA-256",
-                             [{"field": "document_sha256", "message": "not a SHA-256"}])
+        raise InvalidContent(msg("document_sha256 must be the 64 hex digits of a SHA-256"),
+                             [{"field": "document_sha256", "message": msg("not a SHA-256")}])
     current = approvals.subject_sha256(req)
     if seen_sha256.lower() != current:
         raise WorkflowStateError(
-            f"the document of request {req.id} changed after it was shown to you (it is now "
-            f"{current[:12]}…, you saw {seen_sha256[:12].lower()}…): open it again and decide "
-            "on what is there now")
+            msg("the document of request %(id)s changed after it was shown to you (it is now "
+                "%(now)s…, you saw %(seen)s…): open it again and decide on what is there now",
+                id=req.id, now=current[:12], seen=seen_sha256[:12].lower()))
 
 
 def _check_confirmation(decision: str | None, revision: Revision | None) -> None:
@@ -92,12 +95,12 @@ def _check_confirmation(decision: str | None, revision: Revision | None) -> None
     carries no document."""
     if decision is not None:
         raise InvalidContent(
-            "this is a manual task: it is confirmed done, with no decision (it is not an "
-            "approval); complete it without one",
-            [{"field": "decision", "message": "a manual task takes no decision"}])
+            msg("this is a manual task: it is confirmed done, with no decision (it is not an "
+                "approval); complete it without one"),
+            [{"field": "decision", "message": msg("a manual task takes no decision")}])
     if revision is not None:
-        raise InvalidContent("a manual task does not revise the document",
-                             [{"field": "document", "message": "not accepted by this task"}])
+        raise InvalidContent(msg("a manual task does not revise the document"),
+                             [{"field": "document", "message": msg("not accepted by this task")}])
 
 
 def _return_route(meta: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +118,7 @@ def _return_route(meta: dict[str, Any]) -> dict[str, Any]:
 def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
     task = session.get(Task, task_id)
     if task is None or not inbox.can_see(session, identity, task.request):
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(msg("no task %(task)s", task=task_id))
     return task
 
 
@@ -133,9 +136,9 @@ def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
     task, req, _candidate = locked_task(session, identity, task_id)
     require_open(task, req)
     if task.claimed_by_id is None:
-        raise WorkflowStateError("the task is not claimed")
+        raise WorkflowStateError(msg("the task is not claimed"))
     if task.claimed_by_id != identity.user.id and not identity.has_role("admin"):
-        raise NotAllowed("only the claimant or an admin may unclaim a task")
+        raise NotAllowed(msg("only the claimant or an admin may unclaim a task"))
     task.claimed_by_id = None
     audit.record(session, "task.unclaimed", actor=identity.user, request_id=req.id,
                  task=task.id)
@@ -224,7 +227,7 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
     try:
         engine.complete(wf, task.id, values)
     except LookupError:
-        raise WorkflowStateError(f"task {task.id} is no longer waiting") from None
+        raise WorkflowStateError(msg("task %(task)s is no longer waiting", task=task.id)) from None
     except EngineIncident as exc:
         incident = exc  # the task may have completed before a later step failed
     if engine.task_completed(wf, task.id):

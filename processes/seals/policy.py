@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.db import is_writer
-from processes.errors import BadInput, PolicyRefused
+from processes.errors import BadInput, PolicyRefused, msg
 from processes.isotime import timezone_name
 from processes.models import (
     BusinessType,
@@ -206,44 +206,60 @@ def check_use(session: Session, seal: Seal, requester: User, business_type: str 
         # The request's type comes from the mapping (filing_reads.definition_for): none when
         # no type, or several, map to its flow; then the seal's rule cannot be met.
         if business_type is None:
-            raise _refuse("business_types", f"seal {seal.id} may be used only for business "
-                          f"types {', '.join(policy.business_types)}: name the request's "
-                          "business type (its flow has no single one)")
+            raise _refuse("business_types", msg(
+                "seal %(seal)s may be used only for business types %(types)s: name the "
+                "request's business type (its flow has no single one)",
+                seal=seal.id, types=", ".join(policy.business_types)))
         if business_type not in policy.business_types:
-            raise _refuse("business_types", f"seal {seal.id} may be used only for business "
-                          f"types {', '.join(policy.business_types)}")
+            raise _refuse("business_types", msg(
+                "seal %(seal)s may be used only for business types %(types)s",
+                seal=seal.id, types=", ".join(policy.business_types)))
     if policy.users or policy.groups:
         mine = set(session.execute(select(Group.key).join(
             Membership, Membership.group_id == Group.id)
             .where(Membership.user_id == requester.id)).scalars())
         if requester.name not in (policy.users or []) and not mine & set(policy.groups or []):
-            who = ([f"departments {', '.join(policy.groups)}"] if policy.groups else []) \
-                + ([f"users {', '.join(policy.users)}"] if policy.users else [])
-            raise _refuse("groups", f"seal {seal.id} may be used only by " + "; ".join(who))
+            if policy.groups and policy.users:
+                raise _refuse("groups", msg(
+                    "seal %(seal)s may be used only by departments %(groups)s; users %(users)s",
+                    seal=seal.id, groups=", ".join(policy.groups), users=", ".join(policy.users)))
+            if policy.groups:
+                raise _refuse("groups", msg("seal %(seal)s may be used only by departments "
+                                            "%(groups)s", seal=seal.id,
+                                            groups=", ".join(policy.groups)))
+            raise _refuse("groups", msg("seal %(seal)s may be used only by users %(users)s",
+                                        seal=seal.id, users=", ".join(policy.users or [])))
     if policy.max_pages is not None and pages > policy.max_pages:
-        raise _refuse("max_pages", f"the document has {pages} pages; seal {seal.id} allows "
-                      f"at most {policy.max_pages}")
+        raise _refuse("max_pages", msg("the document has %(pages)s pages; seal %(seal)s allows "
+                                       "at most %(most)s", pages=pages, seal=seal.id,
+                                       most=policy.max_pages))
     if policy.max_bytes is not None and size > policy.max_bytes:
-        raise _refuse("max_bytes", f"the document is {size} bytes; seal {seal.id} allows at "
-                      f"most {policy.max_bytes}")
+        raise _refuse("max_bytes", msg("the document is %(size)s bytes; seal %(seal)s allows "
+                                       "at most %(most)s", size=size, seal=seal.id,
+                                       most=policy.max_bytes))
     _check_quota(session, seal, policy, now)
     if policy.demands:
         verdict = _verdict(session, seal, policy, definition)
         if not verdict["ok"]:
-            raise _refuse("demands", f"flow {definition.key} v{definition.version} cannot be "
-                          f"used with seal {seal.id}: {verdict['message']}")
+            raise _refuse("demands", msg("flow %(key)s v%(version)s cannot be used with seal "
+                                         "%(seal)s: %(reason)s", key=definition.key,
+                                         version=definition.version, seal=seal.id,
+                                         reason=verdict["message"]))
 
 
 def _refuse(rule: str, message: str) -> PolicyRefused:
-    return PolicyRefused(f"the seal's policy refuses this use ({rule}): {message}",
+    return PolicyRefused(msg("the seal's policy refuses this use (%(rule)s): %(reason)s",
+                             rule=rule, reason=message),
                          [{"field": "seal", "rule": rule, "message": message}])
 
 
 def _check_window(policy: SealPolicy, now: datetime) -> None:
     if policy.valid_from and now < policy.valid_from:
-        raise _refuse("valid_from", f"the seal may be used from {policy.valid_from.isoformat()}")
+        raise _refuse("valid_from", msg("the seal may be used from %(start)s",
+                                        start=policy.valid_from.isoformat()))
     if policy.valid_to and now > policy.valid_to:
-        raise _refuse("valid_to", f"the seal could be used until {policy.valid_to.isoformat()}")
+        raise _refuse("valid_to", msg("the seal could be used until %(end)s",
+                                      end=policy.valid_to.isoformat()))
 
 
 def _used(session: Session, seal_id: int, period: str) -> int:
@@ -253,12 +269,13 @@ def _used(session: Session, seal_id: int, period: str) -> int:
 
 def _check_quota(session: Session, seal: Seal, policy: SealPolicy, now: datetime) -> None:
     if policy.max_uses is not None and _used(session, seal.id, "total") >= policy.max_uses:
-        raise _refuse("max_uses", f"seal {seal.id} has been used {policy.max_uses} times, "
-                      "its limit")
+        raise _refuse("max_uses", msg("seal %(seal)s has been used %(most)s times, its limit",
+                                      seal=seal.id, most=policy.max_uses))
     if policy.max_per_month is not None and \
             _used(session, seal.id, _month(now)) >= policy.max_per_month:
-        raise _refuse("max_per_month", f"seal {seal.id} has been used {policy.max_per_month} "
-                      "times this month, its monthly limit")
+        raise _refuse("max_per_month", msg("seal %(seal)s has been used %(most)s times this "
+                                           "month, its monthly limit", seal=seal.id,
+                                           most=policy.max_per_month))
 
 
 def reserve(session: Session, seal: Seal, grant: SigningGrant,

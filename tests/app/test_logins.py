@@ -42,7 +42,7 @@ def test_a_name_is_locked_after_five_failures_even_for_the_right_password(app, m
     assert [r.status_code for r in answers] == [401, 401, 401, 401, 429]
     locked = attempt(client, "alice", PASSWORD)
     assert locked.status_code == 429 and 'name="password"' in locked.text
-    assert "Too many failed log-ins" in message(locked)
+    assert "登录失败次数过多" in message(locked)  # a client asking no language: Chinese
     assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
     assert client.get("/inbox").status_code == 302
     assert [e["failures"] for e in audited(app, "user.login_failed")] == [1, 2, 3, 4, 5]

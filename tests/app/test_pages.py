@@ -84,7 +84,7 @@ def test_contract_sealed_through_the_pages(org, login, pdf):
 
     page = alice.get(f"/requests/{request_id}")
     assert page.status_code == 200
-    assert "审批中" in page.text and "部门负责人审批" in page.text and "50,000" in page.text
+    assert "Running" in page.text and "部门负责人审批" in page.text and "50,000" in page.text
     doc = alice.get(f"/requests/{request_id}/document")
     assert doc.status_code == 200 and doc.data == pdf
     doc.close()
@@ -95,7 +95,7 @@ def test_contract_sealed_through_the_pages(org, login, pdf):
     assert "contract.pdf" in inbox and "采购合同" in inbox and f"#{request_id}" in inbox
     task_page = bob.get(task_link(bob))
     assert task_page.status_code == 200
-    assert "备注" in task_page.text and "合同金额" in task_page.text
+    assert "Comment or note" in task_page.text and "合同金额" in task_page.text
     assert 'value="approve"' in task_page.text and 'value="reject"' in task_page.text
     done = decide(bob, "approve", "同意，请盖章")
     assert done.status_code == 302 and done.headers["Location"] == f"/requests/{request_id}"
@@ -104,7 +104,7 @@ def test_contract_sealed_through_the_pages(org, login, pdf):
     assert decide(carol, "approve", "准予用印").status_code == 302
 
     page = alice.get(f"/requests/{request_id}")
-    assert "已盖章" in page.text and "准予用印" in page.text and "同意，请盖章" in page.text
+    assert "Sealed" in page.text and "准予用印" in page.text and "同意，请盖章" in page.text
     assert f'href="/requests/{request_id}/sealed"' in page.text
     sealed = alice.get(f"/requests/{request_id}/sealed")
     assert sealed.status_code == 200 and sealed.mimetype == "application/pdf"
@@ -120,8 +120,8 @@ def test_rejected_request(org, login, pdf):
     request_id = submitted_id(new_request(alice, org.seal_id, pdf))
     assert decide(bob, "reject", "金额有误").status_code == 302
     page = alice.get(f"/requests/{request_id}")
-    assert "已驳回" in page.text and "金额有误" in page.text
-    assert "撤回申请" not in page.text
+    assert "Rejected" in page.text and "金额有误" in page.text
+    assert ">Withdraw</button>" not in page.text
     assert "Nothing waits for you" in carol.get("/inbox").text
     assert f'href="/requests/{request_id}"' in alice.get("/requests?status=rejected").text
 
@@ -129,10 +129,10 @@ def test_rejected_request(org, login, pdf):
 def test_withdraw(org, login, pdf):
     alice, bob = login("alice"), login("bob")
     request_id = submitted_id(new_request(alice, org.seal_id, pdf))
-    assert "撤回申请" in alice.get(f"/requests/{request_id}").text
+    assert ">Withdraw</button>" in alice.get(f"/requests/{request_id}").text
     assert bob.post(f"/requests/{request_id}/withdraw").status_code == 403
     resp = alice.post(f"/requests/{request_id}/withdraw", follow_redirects=True)
-    assert resp.status_code == 200 and "已撤回" in resp.text
+    assert resp.status_code == 200 and "Withdrawn" in resp.text
     again = alice.post(f"/requests/{request_id}/withdraw", follow_redirects=True)
     assert "only a running request can be withdrawn" in again.text
     assert "Nothing waits for you" in bob.get("/inbox").text
@@ -190,7 +190,7 @@ def test_requester_cannot_work_their_own_task(org, login, pdf):
     page = alice.get(link)
     assert page.status_code == 403 and "cannot approve their own request" in page.text
     assert alice.post(link, data={"decision": "approve"}).status_code == 403
-    assert "审批中" in alice.get(f"/requests/{request_id}").text
+    assert "Running" in alice.get(f"/requests/{request_id}").text
     assert task_link(bob) == link
 
 
@@ -202,7 +202,7 @@ def test_outsider_sees_nothing(org, login, pdf):
                  f"/requests/{request_id}/sealed", link):
         resp = eve.get(path)
         assert resp.status_code == 404, path
-        assert "未找到" in resp.text
+        assert "Not found" in resp.text
     assert eve.post(link, data={"decision": "approve"}).status_code == 404
     assert eve.post(f"/requests/{request_id}/withdraw").status_code == 404
 
@@ -241,7 +241,7 @@ def test_admins_see_incidents_of_everyone_and_retry_them(org, login, pdf, make_u
     listing = admin.get("/requests?scope=all&status=incident")
     assert listing.status_code == 200 and f"#{request_id}" in listing.text
     mine_only = bob.get("/requests?scope=all").text
-    assert "Everyone's" not in mine_only and "我的申请" in mine_only  # not an auditor
+    assert "Everyone's" not in mine_only and "My requests" in mine_only  # not an auditor
     page = admin.get(f"/requests/{request_id}")
     assert "Retry" in page.text and "dept_head_approve" in page.text
     assert "Retry" not in bob.get(f"/requests/{request_id}").text

@@ -57,7 +57,7 @@ def serving_demo(data_dir: Path, *setup: list[str]) -> Iterator[str]:
     server = subprocess.Popen([SEALFLOW, "run", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(300):  # 30 s: a loaded machine (CI, other jobs) starts it slowly
         try:
             urllib.request.urlopen(base + "/login", timeout=1).close()
             break

@@ -188,6 +188,7 @@ def test_revoking_through_its_flow_puts_the_certificate_on_the_crl(app, office, 
 def test_the_new_request_page_offers_no_seal_for_a_make_flow(office, app, make_user):
     make_user("alice", password="correct-horse-1")
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     client.post("/login", data={"name": "alice", "password": "correct-horse-1"})
     page = client.get("/requests/new?process=seal_make").text
     assert "A new seal is made once approved" in page and 'name="seal"' not in page

@@ -139,7 +139,7 @@ def _dry_run_shows_the_new_step(dave, amount: int) -> float:
     route = dave.eval_on_selector_all("#dryrun-route li", "ls => ls.map(li => li.dataset.element)")
     assert route.index("legal_review") < route.index(NEW_STEP) < route.index("custodian_approve")
     step = dave.inner_text(f'#dryrun-route li[data-element="{NEW_STEP}"]')
-    assert NEW_NAME in step and "grace" in step and "同意 approve" in step
+    assert NEW_NAME in step and "grace" in step and "Decision: approve" in step
     assert dave.locator(f'.sf-route[data-element-id="{NEW_STEP}"]').count() == 1
     shoot(dave, "studio-dry-run-new-step", full_page=True)
     return dave.evaluate("""() => performance.getEntriesByType('resource')

@@ -137,6 +137,7 @@ def test_a_tsa_busy_twice_then_granting_seals_the_request(app, org, pdf, tsa, ma
     # The page says so too, to whoever may see the request.
     make_user("audrey", roles=["auditor"], password=PASSWORD)
     page = app.test_client()
+    page.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     page.post("/login", data={"name": "audrey", "password": PASSWORD})
     text = page.get(f"/requests/{request_id}").text
     assert "waiting for the timestamp service (try 2 of 6" in text

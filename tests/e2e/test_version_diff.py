@@ -96,7 +96,7 @@ def test_the_diff_page_lists_the_changes_and_offers_migration_to_admins(org, log
     page = login("dana").get("/processes/contract_seal/diff?from=1&to=2")
     assert page.status_code == 200
     text = page.text
-    assert re.search(r'新增 Added</span> <button[^>]*data-element="finance_review" '
+    assert re.search(r'Added</span> <button[^>]*data-element="finance_review" '
                      r'data-side="new"', text)
     assert re.search(r'data-element="flow_dept_approved" data-side="both"', text)
     assert "<td>target</td>" in text and "Rule_contract_large" in text

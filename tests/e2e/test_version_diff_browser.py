@@ -140,7 +140,7 @@ def test_two_versions_compared_and_a_running_request_migrated(demo_server, brows
         for side in (new, old):
             assert admin.locator(f'{side} .sf-changed[data-element-id="{eid}"]').count() == 1
     changes_text = admin.inner_text("#diff-changes")
-    assert "3 added · 删除 1 removed · 修改 3 changed" in changes_text
+    assert "3 added · 1 removed · 3 changed" in changes_text
     assert re.search(r"candidate groups\s+—\s+legal", changes_text)
     # A change in the list selects its element on the diagram.
     admin.click('#diff-changes button[data-element="finance_check"]')
@@ -150,7 +150,7 @@ def test_two_versions_compared_and_a_running_request_migrated(demo_server, brows
     # Dry run: the running request would move; nothing moved yet.
     admin.click("#migrate-dry-run")
     admin.wait_for_selector("#migrate-summary:has-text('Dry run')")
-    assert f"申请 #{request_id}" in admin.inner_text("#migrate-moved")
+    assert f"Request #{request_id}" in admin.inner_text("#migrate-moved")
     assert admin.inner_text("#migrate-refused") == ""
     version = admin.request.get(f"{base}/api/v1/requests/{request_id}").json()
     assert version["process"]["version"] == 1
@@ -161,7 +161,7 @@ def test_two_versions_compared_and_a_running_request_migrated(demo_server, brows
     admin.wait_for_selector("#migrate-dialog[open]")
     admin.click("#migrate-confirm")
     admin.wait_for_selector("#migrate-summary:has-text('Moved')")
-    assert f"申请 #{request_id}" in admin.inner_text("#migrate-moved")
+    assert f"Request #{request_id}" in admin.inner_text("#migrate-moved")
     admin.locator("#migrate").screenshot(path=str(ARTIFACTS / "diff-migrated.png"))
     moved = admin.request.get(f"{base}/api/v1/requests/{request_id}").json()
     assert moved["process"] == {"key": "contract_seal", "version": 3}
@@ -176,7 +176,7 @@ def test_two_versions_compared_and_a_running_request_migrated(demo_server, brows
     admin.click("#migrate-dry-run")
     admin.wait_for_selector("#migrate-result.bad")
     refused = admin.inner_text("#migrate-refused")
-    assert f"申请 #{request_id}" in refused and "finance_check" in refused
+    assert f"Request #{request_id}" in refused and "finance_check" in refused
     assert "version 1 removed" in refused
     admin.locator("#migrate").screenshot(path=str(ARTIFACTS / "diff-refused.png"))
 
