@@ -47,12 +47,13 @@ from processes.models import (
     utcnow,
 )
 from processes.requests import inbox
+from processes.task_action_models import TaskAction
 
 TABS = ("all", "mine", "groups", "claimed", "done", "cc")
 """``all``: every open task the user may work now (the list's old meaning); ``mine``: assigned
 to the user by name, unclaimed; ``groups``: offered to the user's groups or to the user among
 other candidates, unclaimed; ``claimed``: claimed by the user; ``done`` (已办): tasks the user
-completed; ``cc`` (抄送我的): requests the user was copied on (empty until copy-to exists)."""
+completed; ``cc`` (抄送我的): the tasks the user was copied on (抄送), open or not."""
 COUNTED = ("mine", "groups", "claimed", "done", "cc")
 DUES = ("overdue", "today", "week")
 SORTS = ("created", "due", "completed")
@@ -139,8 +140,9 @@ def _workable(uid: Any) -> list[ColumnElement[bool]]:
 
 def _tab(tab: str) -> list[ColumnElement[bool]]:
     """The tab's conditions, on the bound ``uid`` and ``uname``."""
-    if tab == "cc":
-        return [false()]  # no copy-to yet: the tab is empty
+    if tab == "cc":  # the tasks the user was copied on (抄送), read-only, open or not
+        return [Task.id.in_(select(TaskAction.task_id).where(
+            TaskAction.kind == "cc", TaskAction.user_id == _UID))]
     if tab == "done":
         return [Task.completed_by_id == _UID, Task.status == TaskStatus.completed]
     where = _workable(_UID)
@@ -264,8 +266,6 @@ def tasks_page(session: Session, user: User, query: InboxQuery, *, counts: bool 
 
 
 def _count(tab: str) -> Any:
-    if tab == "cc":
-        return select(func.count()).where(false()).scalar_subquery()
     return (select(func.count(Task.id)).join(Request, Request.id == Task.request_id)
             .where(*_tab(tab)).scalar_subquery())
 

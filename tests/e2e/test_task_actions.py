@@ -257,8 +257,11 @@ def test_copy_to_lets_people_see_the_request_read_only(org, app, pdf, api):
     assert done.get_json() == {"copied": ["frank", "gina"]}
     assert frank.get(f"/api/v1/requests/{rid}").status_code == 200
     assert frank.get(f"/api/v1/tasks/{head['id']}").status_code == 200
-    # Read-only: no task to work, and none may be completed.
+    # Read-only: no task to work, and none may be completed; the task is in the cc tab (抄送我的).
     assert frank.get("/api/v1/tasks").get_json() == []
+    assert [t["id"] for t in frank.get("/api/v1/tasks?tab=cc").get_json()] == [head["id"]]
+    assert frank.get("/api/v1/tasks/counts").get_json()["cc"] == 1
+    assert org.bob.get("/api/v1/tasks?tab=cc").get_json() == []
     refused = frank.post(f"/api/v1/tasks/{head['id']}/complete", json={"decision": "approve"})
     assert refused.status_code == 403
     assert _post(frank, head["id"], "cc", users=["gina"]).status_code == 403
