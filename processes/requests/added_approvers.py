@@ -93,13 +93,11 @@ def hold(session: Session, user: User, task: Task, req: Request, decision: str |
     return True
 
 
-def complete_added(session: Session, user: User, task: Task, req: Request,
-                   decision: str | None, comment: str | None) -> Task | None:
-    """Record an added approver's decision; the flow task it held, when it was the last one
-    after it (the caller completes that one in the engine), else None."""
-    if decision not in ("approve", "reject"):
-        raise InvalidContent("an added approver approves or rejects",
-                             [{"field": "decision", "message": "must be approve or reject"}])
+def mark_completed(session: Session, task: Task, user: User, req: Request,
+                   decision: str | None, comment: str | None) -> None:
+    """A task row decided by ``user``: one UPDATE now (no unit of work at the commit), its
+    candidate rows closed, the document it was decided on recorded (approvals of an older
+    revision don't count)."""
     task.status = TaskStatus.completed
     task.completed_by_id = user.id
     task.completed_at = utcnow()
@@ -108,6 +106,16 @@ def complete_added(session: Session, user: User, task: Task, req: Request,
     task.document_sha256 = approvals.subject_sha256(req)
     update_now(session, task)
     candidates.close(session, [task.id])
+
+
+def complete_added(session: Session, user: User, task: Task, req: Request,
+                   decision: str | None, comment: str | None) -> Task | None:
+    """Record an added approver's decision; the flow task it held, when it was the last one
+    after it (the caller completes that one in the engine), else None."""
+    if decision not in ("approve", "reject"):
+        raise InvalidContent("an added approver approves or rejects",
+                             [{"field": "decision", "message": "must be approve or reject"}])
+    mark_completed(session, task, user, req, decision, comment)
     audit.record(session, "task.completed", actor=user, request_id=req.id, task=task.id,
                  element=task.element_id, decision=decision, added=task.position)
     parent = session.get(Task, task.parent_id)

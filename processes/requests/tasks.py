@@ -9,13 +9,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from processes import audit, candidates, documents
-from processes.db import update_now
+from processes import audit, documents
 from processes.env import Env
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
-from processes.models import Request, RequestStatus, Task, TaskStatus, User, utcnow
+from processes.models import Request, RequestStatus, Task, TaskStatus, User
 from processes.people.directory import Identity
 from processes.requests import added_approvers, inbox, placement
 from processes.requests.advancing import advance, mark_incident
@@ -231,14 +230,7 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
     except EngineIncident as exc:
         incident = exc  # the task may have completed before a later step failed
     if engine.task_completed(wf, task.id):
-        task.status = TaskStatus.completed
-        task.completed_by_id = user.id
-        task.completed_at = utcnow()
-        task.decision = decision
-        task.comment = comment
-        task.document_sha256 = approvals.subject_sha256(req)
-        update_now(session, task)  # one UPDATE now; no unit of work at the commit
-        candidates.close(session, [task.id])
+        added_approvers.mark_completed(session, task, user, req, decision, comment)
         extra: dict[str, Any] = {"routed": routed} if routed else {}
         audit.record(session, "task.completed", actor=user, request_id=req.id,
                      task=task.id, element=task.element_id, decision=decision, **extra)
