@@ -22,7 +22,7 @@ from processes.flows.engine import SPECS
 from processes.limits import text_problem
 from processes.models import ProcessDefinition, User
 from processes.people.directory import Identity
-from processes.seals import policy
+from processes.seals import flow_proofs
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def validate(session: Session, env: Env, files: dict[str, bytes], *,
         return {"problems": [p for p in found if p.get("severity") != "warning"],
                 "warnings": [p for p in found if p.get("severity") == "warning"],
                 "scenarios": []}
-    return {"problems": [], "warnings": warnings + policy.prove_unsaved(session, flow),
+    return {"problems": [], "warnings": warnings + flow_proofs.prove_unsaved(session, flow),
             "scenarios": rerun(flow) if rerun else []}
 
 
@@ -127,7 +127,7 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     session.add(definition)
     session.flush()
     SPECS.put(definition.id, (flow.spec, flow.subprocess_specs))
-    warnings.extend(policy.prove_new_version(session, definition))
+    warnings.extend(flow_proofs.prove_new_version(session, definition))
     details: dict[str, Any] = {"key": flow.key, "version": definition.version,
                                "sha256": flow.sha256}
     if comment:

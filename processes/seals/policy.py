@@ -3,24 +3,20 @@ authorized, and everything checked again at sealing time. Every refusal names it
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from datetime import datetime
 from types import EllipsisType
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from processes import audit
-from processes.db import is_writer
 from processes.errors import BadInput, PolicyRefused, msg
 from processes.isotime import timezone_name
 from processes.models import (
-    BusinessType,
     Group,
     Membership,
     ProcessDefinition,
@@ -29,8 +25,8 @@ from processes.models import (
     User,
     utcnow,
 )
-from processes.seal_models import SealFlowProof, SealPolicy, SealUsage
-from processes.seals import approvals, proof
+from processes.seal_models import SealPolicy, SealUsage
+from processes.seals import approvals, flow_proofs, proof
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +52,6 @@ def describe(policy: SealPolicy | None) -> dict:
 def _month(now: datetime) -> str:
     from zoneinfo import ZoneInfo
     return now.astimezone(ZoneInfo(timezone_name())).strftime("%Y-%m")
-
-
-def demands_hash(demands: list[Any]) -> str:
-    return hashlib.sha256(json.dumps(demands or [], sort_keys=True).encode()).hexdigest()
 
 
 def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: Any) -> dict:
@@ -93,99 +85,14 @@ def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: A
     policy.updated_at = utcnow()
     session.add(policy)
     session.flush()
-    verdicts = [{"process": d.key, "version": d.version, **_verdict(session, seal, policy, d)}
-                for d in allowed_definitions(session, policy)]
+    verdicts = [{"process": d.key, "version": d.version,
+                 **flow_proofs.verdict(session, seal, policy, d)}
+                for d in flow_proofs.allowed_definitions(session, policy)]
     audit.record(session, "seal.policy_changed", actor=actor, seal_id=seal.id,
                  policy=describe(policy),
                  refused_flows=[f"{v['process']} v{v['version']}" for v in verdicts
                                 if not v["ok"]])
     return {"policy": describe(policy), "flows": verdicts}
-
-
-def allowed_definitions(session: Session, policy: SealPolicy) -> list[ProcessDefinition]:
-    """The current version (latest not retired) of every flow the policy lets this seal be
-    used with."""
-    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
-        .where(ProcessDefinition.retired_at.is_(None)).group_by(ProcessDefinition.key)
-    if policy.business_types:
-        keys = select(BusinessType.process_key).where(
-            BusinessType.key.in_(policy.business_types))
-        latest = latest.where(ProcessDefinition.key.in_(keys))
-    sub = latest.subquery()
-    return list(session.execute(select(ProcessDefinition).join(
-        sub, (ProcessDefinition.key == sub.c.key) & (ProcessDefinition.version == sub.c.v))
-        .order_by(ProcessDefinition.key)).scalars())
-
-
-def _verdict(session: Session, seal: Seal, policy: SealPolicy,
-             definition: ProcessDefinition) -> dict:
-    """The proof for (seal, flow version, demands), computed once and kept."""
-    digest = demands_hash(policy.demands)
-    kept = session.execute(select(SealFlowProof).where(
-        SealFlowProof.seal_id == seal.id, SealFlowProof.process_id == definition.id,
-        SealFlowProof.demands_hash == digest)).scalar_one_or_none()
-    if kept is None:
-        outcome = proof.prove(definition, proof.parse_demands(policy.demands),
-                              proof.People.load(session, seal))
-        kept = SealFlowProof(seal_id=seal.id, process_id=definition.id, demands_hash=digest,
-                             ok=outcome.ok,
-                             demand=outcome.demand.as_dict() if outcome.demand else None,
-                             path=outcome.path)
-        # Kept by a writing transaction only: a new request is checked before its writing one
-        # (a reader that wrote would take the write lock out of turn). Setting the policy and
-        # deploying keep the proofs its checks read.
-        if is_writer():
-            session.add(kept)
-            session.flush()
-        message = outcome.message()
-    else:
-        message = proof.Outcome(kept.ok, proof.Demand(**kept.demand) if kept.demand else None,
-                                kept.path or []).message()
-    return {"ok": kept.ok, "message": message, "path": kept.path or []}
-
-
-def prove_new_version(session: Session, definition: ProcessDefinition) -> list[dict]:
-    """After a deploy: the seals whose demands the new version fails (a deploy warning)."""
-    failures = []
-    for policy in session.execute(select(SealPolicy)).scalars():
-        if not policy.demands:
-            continue
-        if definition.id not in {d.id for d in allowed_definitions(session, policy)}:
-            continue
-        seal = session.get_one(Seal, policy.seal_id)
-        verdict = _verdict(session, seal, policy, definition)
-        if not verdict["ok"]:
-            failures.append(_unusable(seal, definition.authorized_end, verdict["message"],
-                                      verdict["path"]))
-    return failures
-
-
-def prove_unsaved(session: Session, flow: proof.Provable) -> list[dict]:
-    """The modeler's Validate: the seals whose demands a flow not stored fails, as a deploy of
-    it would warn. A policy applies as it would to the deployed flow: one naming no business
-    types applies to every flow, one naming some to the flows they map to. Nothing stored."""
-    mapped = select(BusinessType.key).where(BusinessType.process_key == flow.key)
-    types = set(session.execute(mapped).scalars())
-    failures = []
-    for policy in session.execute(select(SealPolicy).order_by(SealPolicy.seal_id)).scalars():
-        if not policy.demands or (policy.business_types
-                                  and not types & set(policy.business_types)):
-            continue
-        seal = session.get_one(Seal, policy.seal_id)
-        outcome = proof.prove(flow, proof.parse_demands(policy.demands),
-                              proof.People.load(session, seal))
-        if not outcome.ok:
-            failures.append(_unusable(seal, flow.authorized_end, outcome.message(),
-                                      outcome.path))
-    return failures
-
-
-def _unusable(seal: Seal, authorized_end: str, message: str, path: list[dict]) -> dict:
-    """A proof's failure as a deploy warning on the authorized end, with the path that slips
-    past the demanded approval (element ids: the modeler draws it) and the seal's id."""
-    return {"element": authorized_end, "line": None, "severity": "warning", "seal": seal.id,
-            "message": f"cannot be used with seal {seal.id} ({seal.name}): {message}",
-            "path": [step["id"] for step in path]}
 
 
 _LOOK_UP: Any = object()  # the policy not given: the callee reads it
@@ -239,7 +146,7 @@ def check_use(session: Session, seal: Seal, requester: User, business_type: str 
                                        most=policy.max_bytes))
     _check_quota(session, seal, policy, now)
     if policy.demands:
-        verdict = _verdict(session, seal, policy, definition)
+        verdict = flow_proofs.verdict(session, seal, policy, definition)
         if not verdict["ok"]:
             raise _refuse("demands", msg("flow %(key)s v%(version)s cannot be used with seal "
                                          "%(seal)s: %(reason)s", key=definition.key,
