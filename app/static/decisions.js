@@ -98,25 +98,12 @@
   // Every file of the version, the edited table as dmn-js writes it in place of its file.
   async function formWithFiles() {
     const { xml } = await modeler.saveXML({ format: true });
-    const form = new FormData();
-    for (const [name, text] of Object.entries(data.files)) {
-      const body = name === data.editing ? xml : text;
-      form.append('file', new Blob([body], { type: 'application/xml' }), name);
-    }
-    return { form, xml };
+    return { form: page.filesForm(data, xml), xml };
   }
 
   const post = page.post;
-
-  // A Validate's or Deploy's answer, for the saved scenarios (scenario_results.js); {}: none.
-  const checked = (body) => document.dispatchEvent(new CustomEvent('studio:checked', { detail: body }));
-
-  function showError(body) {
-    const problems = page.problemsOf(body, msg('failed'));
-    showResult(msg('refused'), problems.filter((p) => p.severity !== 'warning'),
-      problems.filter((p) => p.severity === 'warning'));
-    checked({});
-  }
+  const checked = page.checked;
+  const showError = page.refusal(msg, (...args) => showResult(...args));
 
   const busy = page.busy('decisions', msg, (...args) => showResult(...args));
 

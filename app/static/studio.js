@@ -108,25 +108,12 @@
   // The edited XML as the file it came from, the flow's other files (DMN tables) unchanged.
   async function formWithFiles() {
     const { xml } = await modeler.saveXML({ format: true });
-    const form = new FormData();
-    for (const [name, text] of Object.entries(data.files)) {
-      const body = name === data.editing ? xml : text;
-      form.append('file', new Blob([body], { type: 'application/xml' }), name);
-    }
-    return form;
+    return page.filesForm(data, xml);
   }
 
   const post = page.post;
-
-  // A Validate's or Deploy's answer, for the saved scenarios' list (scenarios.js); {}: none.
-  const checked = (body) => document.dispatchEvent(new CustomEvent('studio:checked', { detail: body }));
-
-  function showError(body) {
-    const problems = page.problemsOf(body, msg('failed'));
-    showResult(msg('refused'), problems.filter((p) => p.severity !== 'warning'),
-      problems.filter((p) => p.severity === 'warning'));
-    checked({});
-  }
+  const checked = page.checked;
+  const showError = page.refusal(msg, (...args) => showResult(...args));
 
   const busy = page.busy('studio', msg, (...args) => showResult(...args));
 

@@ -90,5 +90,32 @@ window.SealflowPage = (function () {
     return node;
   }
 
-  return { messages, post, problemsOf, busy, validated, onDeploy, withChanges };
+  // The flow's files as a deploy's multipart form: the edited file as ``xml``, the others as
+  // they came (data.files, data.editing: the page's).
+  function filesForm(data, xml) {
+    const form = new FormData();
+    for (const [name, text] of Object.entries(data.files)) {
+      const body = name === data.editing ? xml : text;
+      form.append('file', new Blob([body], { type: 'application/xml' }), name);
+    }
+    return form;
+  }
+
+  // A Validate's or Deploy's answer, told to the saved scenarios' list (scenario_results.js);
+  // {}: none.
+  function checked(body) {
+    document.dispatchEvent(new CustomEvent('studio:checked', { detail: body }));
+  }
+
+  // showRefusal(body): a refused Validate or Deploy, its problems and warnings in the result box.
+  function refusal(msg, showResult) {
+    return (body) => {
+      const problems = problemsOf(body, msg('failed'));
+      showResult(msg('refused'), problems.filter((p) => p.severity !== 'warning'),
+        problems.filter((p) => p.severity === 'warning'));
+      checked({});
+    };
+  }
+
+  return { messages, post, problemsOf, busy, validated, onDeploy, filesForm, checked, refusal, withChanges };
 })();
