@@ -44,14 +44,24 @@ def _text(value: Any, field: str, *, required: bool) -> str | None:
 
 
 def _person(session: Session, name: Any, field: str) -> User:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidContent(f"{field} must name a user",
-                             [{"field": field, "message": "must name a user"}])
-    user = session.execute(select(User).where(User.name == name.strip())).scalar_one_or_none()
-    if user is None or not user.active:
-        raise InvalidContent(f"{field}: there is no active user {name.strip()!r}",
-                             [{"field": field, "message": "no such active user"}])
-    return user
+    return _people(session, [name], field)[0]
+
+
+def _people(session: Session, names: list[Any], field: str) -> list[User]:
+    """The active users ``names`` name, in one statement; the first that names none is refused."""
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidContent(f"{field} must name a user",
+                                 [{"field": field, "message": "must name a user"}])
+    wanted = [name.strip() for name in names]
+    found = {u.name: u for u in session.execute(
+        select(User).where(User.name.in_(set(wanted)))).scalars()}
+    for name in wanted:
+        user = found.get(name)
+        if user is None or not user.active:
+            raise InvalidContent(f"{field}: there is no active user {name!r}",
+                                 [{"field": field, "message": "no such active user"}])
+    return [found[name] for name in wanted]
 
 
 def _refuse(field: str, message: str) -> InvalidContent:
@@ -87,11 +97,16 @@ def _check_may_take(session: Session, req: Request, task: Task, user: User, fiel
 def _record(session: Session, identity: Identity, req: Request, task: Task, kind: str,
             user: User | None = None, target: str | None = None,
             reason: str | None = None) -> TaskAction:
-    action = TaskAction(request_id=req.id, task_id=task.id, kind=kind, actor_id=identity.user.id,
-                        user_id=user.id if user else None, target=target, reason=reason)
+    action = _action(identity, req, task, kind, user, target=target, reason=reason)
     session.add(action)
     session.flush()
     return action
+
+
+def _action(identity: Identity, req: Request, task: Task, kind: str, user: User | None = None,
+            target: str | None = None, reason: str | None = None) -> TaskAction:
+    return TaskAction(request_id=req.id, task_id=task.id, kind=kind, actor_id=identity.user.id,
+                      user_id=user.id if user else None, target=target, reason=reason)
 
 
 def send_back(session: Session, identity: Identity, task_id: str, *, to: Any,
@@ -205,12 +220,12 @@ def copy_to(session: Session, identity: Identity, task_id: str, *, users: Any,
     if len(users) > MAX_COPIED:
         raise _refuse("users", f"at most {MAX_COPIED} people can be copied at once")
     note = _text(note, "note", required=False)
-    people = {u.id: u for u in (_person(session, name, "users") for name in users)}
+    people = {u.id: u for u in _people(session, users, "users")}
     already = set(session.execute(select(TaskAction.user_id).where(
         TaskAction.request_id == req.id, TaskAction.kind == "cc")).scalars())
     new = [u for uid, u in sorted(people.items()) if uid not in already]
-    for user in new:
-        _record(session, identity, req, task, "cc", user, reason=note)
+    session.add_all([_action(identity, req, task, "cc", user, reason=note) for user in new])
+    session.flush()  # one INSERT of every copy
     if new:
         audit.record(session, "task.copied", actor=identity.user, request_id=req.id,
                      task=task.id, users=[u.name for u in new], note=note)
