@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app.errors import status_of
+from flask_babel import gettext as _
+
+from app.errors import message_of, problems_of, status_of
 from app.extensions import db
 from processes.db import retrying_deadlocks, unit_of_work
 from processes.errors import BadInput, SealflowError
@@ -39,7 +41,8 @@ def parse(body: dict[str, Any]) -> tuple[list[str], str | None]:
 
 def approve_one(who: Identity, task_id: str, comment: str | None) -> dict[str, Any]:
     """Approve one task in a unit of work of its own: ``{id, ok, request_id, request_status}``
-    or ``{id, ok: false, error: {code, message, problems, status}}``."""
+    or ``{id, ok: false, error: {code, message, problems, status}}``, the messages in the
+    caller's language (the API's answer and the inbox page's results alike)."""
     def run() -> dict[str, Any]:
         with unit_of_work(db.session):
             req = tasks.complete(db.session, who, task_id, decision="approve", comment=comment)
@@ -49,10 +52,11 @@ def approve_one(who: Identity, task_id: str, comment: str | None) -> dict[str, A
         return retrying_deadlocks(run)
     except SealflowError as exc:
         return {"id": task_id, "ok": False, "error": {
-            "code": exc.code, "message": exc.message, "problems": exc.problems,
+            "code": exc.code, "message": message_of(exc), "problems": problems_of(exc),
             "status": status_of(exc)}}
     except Exception:  # one item's failure must not hide the results of those committed
         logger.exception("bulk approval of task %s failed", task_id)
         return {"id": task_id, "ok": False, "error": {
-            "code": "internal", "message": "an unexpected error occurred; it has been logged",
+            "code": "internal",
+            "message": _("an unexpected error occurred; it has been logged"),
             "problems": [], "status": 500}}

@@ -19,7 +19,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
+from sqlalchemy.orm import Session, aliased
 
 from processes import audit, notices
 from processes.db import insert_now, transaction_cache
@@ -31,7 +31,6 @@ from processes.models import (
     Group,
     Membership,
     Request,
-    RequestStatus,
     SealCustodian,
     Task,
     TaskCandidate,
@@ -225,23 +224,6 @@ def _candidate_clause(user_id):
     my_groups = select(Membership.group_id).where(Membership.user_id == user_id)
     return exists().where(TaskCandidate.task_id == Task.id, or_(
         TaskCandidate.user_id == user_id, TaskCandidate.group_id.in_(my_groups)))
-
-
-def open_tasks(session: Session, user: User, *, limit: int = 50, offset: int = 0) -> list[Task]:
-    """Open tasks the user may complete now (one query)."""
-    stmt = (select(Task).join(Request, Request.id == Task.request_id)
-            .where(Task.status == TaskStatus.open, Request.status == RequestStatus.running,
-                   _candidate_clause(user.id),
-                   or_(Task.requester_may_work.is_(True), Request.requester_id != user.id),
-                   or_(Request.created_by_id == Request.requester_id,
-                       Request.created_by_id != user.id),
-                   or_(Task.activity.is_(None), ~worked_sibling(user.id)),
-                   or_(Task.claimed_by_id.is_(None), Task.claimed_by_id == user.id),
-                   ~waits_for_added())
-            .options(contains_eager(Task.request).selectinload(Request.requester),
-                     selectinload(Task.claimed_by))
-            .order_by(Task.created_at, Task.id).limit(limit).offset(offset))
-    return list(session.execute(stmt).scalars())
 
 
 _Added = aliased(Task)

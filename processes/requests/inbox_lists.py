@@ -219,10 +219,11 @@ def _base(tab: str) -> Select:
 
 def _loaded(stmt: Select) -> Select:
     """The rows with what a task's description reads (the requester and the claimant joined,
-    the flow definitions in one more statement), and not the instance's state."""
+    the flow definitions in one more statement), and the request's data (the inbox page titles
+    a row by its purpose and amount), not the instance's state."""
     return stmt.options(
         contains_eager(Task.request).options(
-            defer(Request.state), defer(Request.data), lazyload(Request.document),
+            defer(Request.state), lazyload(Request.document),
             selectinload(Request.process)),
         joinedload(Task.claimed_by))
 
@@ -319,3 +320,13 @@ def describe_row(task: Task, now: datetime | None = None) -> dict[str, Any]:
         "decision": task.decision,
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
     }
+
+
+def workable(session: Session, user: User, ids: list[str]) -> dict[str, Task]:
+    """Those of the tasks ``ids`` the user may work now (the ``all`` tab's), by id, loaded as
+    a page's rows (one statement, and one for their flows): what a bulk approval's results
+    name each task by."""
+    if not ids:
+        return {}
+    stmt = _loaded(_base("all").where(Task.id.in_(ids)))
+    return {t.id: t for t in session.execute(stmt, _user(user)).unique().scalars()}
