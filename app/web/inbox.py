@@ -23,7 +23,7 @@ from app.extensions import db
 from app.web import attempt, blueprint
 from app.web.present import request_title
 from processes import notices
-from processes.errors import BadInput, SealflowError
+from processes.errors import BadInput
 from processes.flows import definitions
 from processes.models import utcnow
 from processes.requests import inbox_lists, queries, tasks
@@ -119,16 +119,12 @@ def inbox_unclaim(task_id: str):
 
 
 def _task_action(task_id: str, action: Any, done: str):
-    """Claim or unclaim, then back to the inbox, with what happened (someone else may have
-    claimed or decided the task meanwhile: that is said, not an error page)."""
-    try:
-        _result, error = attempt(lambda: action(db.session, identity(), task_id))
-    except SealflowError as exc:
-        error = exc
-    if error is not None:
-        flash(message_of(error), "error")
-    else:
-        flash(done, "success")
+    """Claim or unclaim, then back to the inbox saying what happened; a task decided or
+    released meanwhile is said there too. One the user may not touch is the error page (403,
+    or 404 when they may not see it)."""
+    _task, error = attempt(lambda: action(db.session, identity(), task_id))
+    flash(message_of(error) if error is not None else done,
+          "error" if error is not None else "success")
     return _back()
 
 

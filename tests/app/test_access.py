@@ -112,6 +112,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /verify": PUBLIC,
     "GET /static/<path:filename>": PUBLIC,
     "GET /inbox": PEOPLE,
+    "POST /inbox/tasks/<task_id>/claim": frozenset({CANDIDATE}),
+    "POST /inbox/tasks/<task_id>/unclaim": frozenset({CANDIDATE, ADMIN}),  # claimant, admin
+    "POST /inbox/approve": PEOPLE,  # each task's result says whether it was theirs to approve
+    "POST /notices/<int:notice_id>/read": frozenset({REQUESTER}),  # the notice's owner
     "GET /me": PEOPLE,
     "POST /me/password": PEOPLE,
     "POST /me/tokens": PEOPLE,
@@ -220,7 +224,10 @@ def world(app, org, api, login, pdf) -> World:
 
 def _path(route: str, world: World) -> str:
     rule = route.split(" ", 1)[1]
-    task = world.claimed_task_id if "unclaim" in rule else world.task_id
+    # The inbox page's unclaim comes after the API's (which released the claimed task): the
+    # task the API's claim took, still claimed.
+    task = world.claimed_task_id if "unclaim" in rule and not rule.startswith("/inbox/") \
+        else world.task_id
     seal = world.csr_seal_id if ("csr" in rule or "certificate" in rule) else world.seal_id
     return (rule.replace("<int:request_id>", str(world.request_id))
             .replace("<int:seal_id>", str(seal)).replace("<task_id>", task)
@@ -245,6 +252,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/tasks/bulk-complete": {"json": {"tasks": ["no-such-task"]}},
     "POST /api/v1/notices/read": {"json": {}},
     "POST /tasks/<task_id>": {"data": {"decision": "bogus"}},
+    "POST /inbox/approve": {"data": {"task": "no-such-task"}},
     "POST /seals/<int:seal_id>/status": {"data": {"to": "suspended", "reason": ""}},
     "POST /login": {"data": {"name": "nobody", "password": "wrong"}},
     "POST /me/password": {"data": {"current_password": "", "new_password": ""}},
@@ -259,6 +267,8 @@ BODIES: dict[str, dict[str, Any]] = {
 MUTATES = {"POST /api/v1/tasks/<task_id>/claim", "POST /api/v1/tasks/<task_id>/unclaim",
            "POST /api/v1/notices/<int:notice_id>/read", "POST /api/v1/notices/read",
            "POST /notices/read", "POST /logout", "POST /me/tokens",
+           "POST /inbox/tasks/<task_id>/claim", "POST /inbox/tasks/<task_id>/unclaim",
+           "POST /notices/<int:notice_id>/read",
            "DELETE /api/v1/me/tokens/<int:token_id>",
            "DELETE /api/v1/users/<name>/tokens/<int:token_id>",
            "POST /api/v1/users/<name>/unlock", "POST /me/tokens/<int:token_id>/revoke",
