@@ -89,7 +89,7 @@ def _inbox_page(view: dict[str, str], *, results: list[dict] | None = None,
         filtered=filtered, more_open=any(view.get(name) for name in MORE),
         workable=query.tab in WORKABLE, latest=latest,
         types={t.key: t.name for t in definitions.business_types(db.session)},
-        seals=registry.listing(db.session), results=results, comment=comment,
+        seals=registry.names(db.session), results=results, comment=comment,
         notices=notices.mine(db.session, who.user, unread_only=True, limit=20),
         now=utcnow(), href=_href), status
 

@@ -144,6 +144,12 @@ def listing(session: Session) -> list[Seal]:
         select(Seal).where(Seal.system.is_(False)).order_by(Seal.id)).scalars())
 
 
+def names(session: Session) -> list[tuple[int, str]]:
+    """Each seal's id and name (the choices of a filter): no keys, no custodians."""
+    return [(i, n) for i, n in session.execute(
+        select(Seal.id, Seal.name).where(Seal.system.is_(False)).order_by(Seal.id))]
+
+
 def describe(seal: Seal) -> dict:
     return {"id": seal.id, "name": seal.name, "type": seal.type, "status": seal.status.value,
             "certificate_serial": seal.certificate_serial,
