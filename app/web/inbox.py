@@ -91,7 +91,8 @@ def _inbox_page(view: dict[str, str], *, results: list[dict] | None = None,
         types={t.key: t.name for t in definitions.business_types(db.session)},
         seals=registry.names(db.session), results=results, comment=comment,
         notices=notices.mine(db.session, who.user, unread_only=True, limit=20),
-        now=utcnow(), href=_href), status
+        task_view={k: v for k, v in view.items() if k != "page"}, now=utcnow(),
+        href=_href), status
 
 
 def _href(view: dict[str, str], **changes: Any) -> str:

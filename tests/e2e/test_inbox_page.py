@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app.extensions import db
+from processes import notices as notices_
 from processes.db import unit_of_work
 from processes.models import Task, User, utcnow
 from processes.notice_models import Notice
@@ -133,6 +134,9 @@ def test_filters_search_order_and_pages(app, org, login, pdf, monkeypatch):
     # Search keeps its words in the box; the order and the seal and type filters.
     found = bob.get("/inbox", query_string={"q": f"#{c}"})
     assert _rows(found) == [c] and f'value="#{c}"' in found.text
+    # A task's link carries the view (for the task page's next task), not its page.
+    task = _task_ids(org.bob)[b]
+    assert f'href="/tasks/{task}?due=overdue"' in bob.get("/inbox?due=overdue&page=1").text
     assert _rows(bob.get("/inbox?sort=-created")) == [c, b]
     assert _rows(bob.get("/inbox?sort=due")) == [b, a]
     assert _rows(bob.get(f"/inbox?seal={org.seal_id}")) == [a, b]
@@ -220,6 +224,7 @@ def test_unread_notices_are_counted_in_the_top_bar_and_read_on_the_inbox(app, or
                      r'Notices <span class="count">2</span>', seals.text), seals.text[:3000]
     page = bob.get("/inbox")
     assert 'id="notices"' in page.text and page.text.count(">Mark read</button>") == 2
+    assert "unread notices." not in page.text  # all of them are listed
     zh = login("bob", language=ZH).get("/seals").text
     assert 'title="未读通知：2 条">通知 <span class="count">2</span>' in zh
     back = bob.post(f"/notices/{notices[0]}/read", data={"tab": "groups"})
@@ -231,6 +236,15 @@ def test_unread_notices_are_counted_in_the_top_bar_and_read_on_the_inbox(app, or
     assert bob.post("/notices/read").status_code == 302 and _unread(app, "bob") == []
     page = bob.get("/inbox")
     assert 'class="notice-count"' not in page.text and 'id="notices"' not in page.text
+    # Many: the latest twenty listed, and so said; the badge counts them all.
+    with app.app_context(), unit_of_work(db.session):
+        uid = db.session.execute(select(User.id).where(User.name == "bob")).scalar_one()
+        for n in range(21):
+            notices_.notify(db.session, [uid], "test", f"notice {n}")
+    page = bob.get("/inbox")
+    assert page.text.count(">Mark read</button>") == 20 and "notice 20" in page.text
+    assert "The latest 20 of 21 unread notices." in page.text
+    assert '<span class="count">21</span>' in page.text
 
 
 def test_the_inbox_page_costs_the_same_statements_however_many_tasks(app, org, login, pdf):
