@@ -98,7 +98,7 @@ def _inbox_page(view: dict[str, str], *, results: list[dict] | None = None,
 def _href(view: dict[str, str], **changes: Any) -> str:
     """The inbox's address for ``view`` with ``changes`` (None removes a parameter)."""
     args = {**view, **changes}
-    query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
+    query = urlencode({k: v for k, v in args.items() if v})  # None, "" or undefined: left out
     return url_for("web.inbox") + ("?" + query if query else "")
 
 

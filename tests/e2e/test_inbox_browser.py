@@ -63,6 +63,20 @@ def test_the_inbox_in_a_browser(demo_server, browser):
         _shoot_both_languages(bob, base, "/inbox", "bob", width)
         if width == PHONE:  # each row a card: its fields stacked, labelled
             assert rows.first.evaluate("tr => getComputedStyle(tr).display") == "block"
+        # The filters, opened, chosen with the keyboard, sent: the address holds them.
+        bob.click("summary:has-text('Filters and order')")
+        bob.focus("#f-sort")
+        bob.keyboard.press("ArrowDown")  # the oldest first
+        bob.select_option("#f-due", "week")
+        _fits(bob)
+        shoot(bob, f"inbox-bob-filters-en-{width}", full_page=True)
+        bob.click(".more-filters button[type=submit]")
+        bob.wait_for_url("**/inbox?**due=week**")
+        assert bob.locator(".inbox-empty").inner_text().startswith("No task matches")
+        assert bob.locator(".more-filters").get_attribute("open") is not None
+        bob.click("a:has-text('Clear the filters')")
+        bob.wait_for_url(base + "/inbox")
+        assert bob.locator(".inbox-list tbody tr").count() == 3
         bob.context.close()
 
     bob = log_in(browser, base, "bob", errors)

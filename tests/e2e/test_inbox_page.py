@@ -145,6 +145,9 @@ def test_filters_search_order_and_pages(app, org, login, pdf, monkeypatch):
     nothing = bob.get("/inbox?requester=nobody")
     assert "No task matches these filters." in nothing.text and "Your latest requests" not in \
         nothing.text
+    assert '<a href="/inbox">Clear the filters</a>' in nothing.text
+    assert '<a href="/inbox?tab=done">Clear the filters</a>' in \
+        bob.get("/inbox?tab=done&q=nothing-like-it").text
     # A hand-made address: said, and the inbox shown as it is.
     for bad in ("tab=later", "due=soon", "sort=amount", "seal=x", "page=0"):
         page = bob.get(f"/inbox?{bad}")
