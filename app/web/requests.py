@@ -127,7 +127,7 @@ def _form_values(prefill: dict) -> dict[str, str]:
         if value is not None and not isinstance(value, dict | list):
             values[f"data.{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
     for key, value in (prefill["placement"] or {}).items():
-        values[f"placement_{key}"] = str(value)
+        values[f"placement_{key}"] = f"{value:g}" if isinstance(value, float) else str(value)
     return values
 
 

@@ -11,9 +11,9 @@ from processes import documents
 from processes.env import Env
 from processes.errors import BadInput, NotFound
 from processes.models import BusinessType, Request, RequestStatus, Seal, SealStatus, User
-from processes.seal_models import SealTransition
 from processes.people.directory import Identity
 from processes.requests import inbox
+from processes.seal_models import SealTransition
 
 
 def get_visible(session: Session, identity: Identity, request_id: int) -> Request:

@@ -16,8 +16,8 @@ from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
 from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
 from processes.people.directory import Identity
-from processes.task_action_models import TaskAction
 from processes.requests.queries import get_visible
+from processes.task_action_models import TaskAction
 
 logger = logging.getLogger(__name__)
 
