@@ -216,3 +216,23 @@ def test_a_halted_request_says_why(org, login, pdf, app):
     page = alice.get(f"/requests/{rid}").text
     assert "Halted" in page and "is Suspended" in page and "年度盘点" in page
     assert 'id="request-watch"' in page  # it follows the seal's resumption by itself
+
+
+def test_the_list_costs_the_same_statements_for_many_requests(app, org, login, pdf):
+    """No N+1: the page reads its requests, their seals and their steps' holders in a fixed
+    number of statements, whether it shows two requests or six."""
+    from tests.e2e.test_query_budget import statements
+    alice = login("alice")
+    for _ in range(2):
+        submit(org.alice, org.seal_id, pdf)
+
+    def selects() -> int:
+        with statements(app) as seen:
+            assert alice.get("/requests").status_code == 200
+        return len([s for s in seen if s.startswith("SELECT")])
+
+    few = selects()
+    for _ in range(4):
+        submit(org.alice, org.seal_id, pdf)
+    assert selects() == few
+    assert few <= 8
