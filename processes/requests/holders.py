@@ -52,11 +52,11 @@ def current_steps(session: Session, request_ids: Iterable[int]) -> dict[int, lis
                          TaskCandidate.task_open.is_(True))
                   .order_by(TaskCandidate.id))
     for task_id, person, group in session.execute(candidates).all():
-        step = steps.get(task_id)
-        if step is None or step.claimed_by:
+        held = steps.get(task_id)
+        if held is None or held.claimed_by:
             continue
         if person:
-            step.people.append(person)
+            held.people.append(person)
         if group:
-            step.groups.append(group)
+            held.groups.append(group)
     return found
