@@ -1,7 +1,8 @@
-// The request page (app/templates/request.html) while the request waits for its seal (authorized
-// or halted): ask the API for its status every few seconds and reload the page when it changes,
-// so that the sealed document's download appears without the user reloading. It stops after an
-// hour, or when the page is hidden (and starts again when it is shown).
+// The request page (app/templates/request.html) while the request is under way: ask the API for
+// its status every few seconds (data-every: 3 s while it waits for its seal, authorized or
+// halted; 15 s while it waits for approvers) and reload the page when it changes, so that the
+// sealed document's download appears without the user reloading. It rests while the page is
+// hidden, and stops after an hour.
 const watch = document.getElementById('request-watch');
 if (watch) {
   const url = watch.dataset.url;

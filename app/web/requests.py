@@ -180,9 +180,11 @@ def _request_page(request_id: int, reason: str = "", problems: dict | None = Non
         withdrawal=next((a for a in reversed(done) if a["kind"] == "withdraw"), None),
         halt=queries.halt_reason(db.session, req) if req.status == RequestStatus.halted
         else None,
-        # The page asks the API for the request's status every few seconds while it waits
-        # for sealing (app/static/request.js), and reloads when it changes.
-        polls=req.status in (RequestStatus.authorized, RequestStatus.halted),
+        # The page asks the API for the request's status (app/static/request.js) and reloads
+        # when it changes: every 3 s while it waits for its seal, every 15 s while it waits
+        # for its approvers.
+        poll_ms={RequestStatus.authorized: 3000, RequestStatus.halted: 3000,
+                 RequestStatus.running: 15000}.get(req.status),
         reason=reason, problems=problems or {}), status
 
 
