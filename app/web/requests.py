@@ -177,6 +177,8 @@ def _request_page(request_id: int, reason: str = "", problems: dict | None = Non
             RequestStatus.incident, RequestStatus.failed),
         may_remind=mine and req.status == RequestStatus.running and bool(details["tasks"]),
         next_remind=next_remind, may_copy=copies.may_copy(who, req),
+        holding={step.task_id: step
+                 for step in holders.current_steps(db.session, [req.id]).get(req.id, [])},
         withdrawal=next((a for a in reversed(done) if a["kind"] == "withdraw"), None),
         halt=queries.halt_reason(db.session, req) if req.status == RequestStatus.halted
         else None,
