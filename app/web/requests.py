@@ -38,6 +38,7 @@ PLACEMENT = ("page", "x", "y")
 
 
 PER_PAGE = 20
+MAX_PAGE = 10_000  # an offset the database can hold, far past any real list
 SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"),
                "updated": _l("Last changed first")}
 
@@ -49,7 +50,7 @@ def my_requests():
     status = request.args.get("status") or None
     sort = request.args.get("sort") if request.args.get("sort") in SORT_LABELS else "newest"
     search = (request.args.get("q") or "").strip()[:200]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     may_see_all = who.has_role("auditor")
     scope = "all" if may_see_all and request.args.get("scope") == "all" else None
     found = queries.listing(db.session, who, status=status, mine_only=scope != "all",

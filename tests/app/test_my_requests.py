@@ -236,3 +236,16 @@ def test_the_list_costs_the_same_statements_for_many_requests(app, org, login, p
         submit(org.alice, org.seal_id, pdf)
     assert selects() == few
     assert few <= 8
+
+
+def test_odd_list_addresses_answer_a_page(org, login, pdf, make_user):
+    alice = login("alice")
+    submit(org.alice, org.seal_id, pdf)
+    for query in ("page=18446744073709551616", "page=-3", "page=x", "sort=sideways",
+                  "q=%25_%5C", "q=" + "长" * 300):
+        assert alice.get(f"/requests?{query}").status_code == 200, query
+    assert org.alice.get("/api/v1/requests?sort=sideways").status_code == 400
+    make_user("audrey", roles=["auditor"])
+    auditor = login("audrey")
+    everyone = auditor.get("/requests?scope=all&q=采购&sort=updated").text
+    assert "All requests" in everyone and "采购合同" in everyone
