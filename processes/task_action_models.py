@@ -22,7 +22,9 @@ class TaskAction(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     task_id: Mapped[str | None] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(20))
-    """``return``, ``delegate``, ``add_before``, ``add_after`` or ``cc``."""
+    """``return``, ``delegate``, ``add_before``, ``add_after`` or ``cc``; and, on the request
+    rather than a task (``task_id`` None), ``withdraw`` (the requester's reason) and ``remind``
+    (催办: processes/requests/reminders.py)."""
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     """Whom it names: the delegate, the added approver, the person copied."""

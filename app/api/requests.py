@@ -9,7 +9,17 @@ from app.extensions import db
 from app.transactions import reads_first
 from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent
-from processes.requests import incidents, intake, messages, queries, views, withdrawal
+from processes.models import utcnow
+from processes.requests import (
+    copies,
+    incidents,
+    intake,
+    messages,
+    queries,
+    reminders,
+    views,
+    withdrawal,
+)
 from processes.requests.intake import NewRequest
 
 
@@ -44,6 +54,7 @@ def new_request_from_form() -> NewRequest:
         on_behalf_of=request.form.get("on_behalf_of") or None,
         from_request=_int_field("from_request"),
         idempotency_key=request.headers.get("Idempotency-Key") or None,
+        copy_of=_int_field("copy_of"),
     )
 
 
@@ -76,8 +87,9 @@ def list_requests():
     limit, offset = page_args()
     seal = int_arg(request.args.get("seal"), "seal", low=1)
     found = queries.listing(db.session, who, status=request.args.get("status"),
-                             seal=seal,
-                             requester=request.args.get("requester"), limit=limit,
+                             seal=seal, requester=request.args.get("requester"),
+                             search=request.args.get("q"),
+                             sort=request.args.get("sort") or "newest", limit=limit,
                              offset=offset)
     return jsonify([_summary(r) for r in found])
 
@@ -103,8 +115,25 @@ def request_sealed(request_id: int):
 @blueprint.post("/requests/<int:request_id>/withdraw")
 @commits
 def withdraw_request(request_id: int):
-    req = withdrawal.withdraw(db.session, identity(), request_id)
+    """JSON ``{reason}`` (required): why the requester withdraws it."""
+    req = withdrawal.withdraw(db.session, identity(), request_id, json_body().get("reason"))
     return jsonify(views.describe(db.session, req))
+
+
+@blueprint.post("/requests/<int:request_id>/remind")
+@commits
+def remind_request(request_id: int):
+    """催办: tell the people holding the request's open steps; at most once an hour."""
+    told = reminders.remind(db.session, identity(), request_id)
+    return jsonify({"reminded": told,
+                    "next_at": (reminders.next_allowed(db.session, request_id)
+                                or utcnow()).isoformat()})
+
+
+@blueprint.get("/requests/<int:request_id>/copy")
+def copy_request(request_id: int):
+    """What a new request copied from this rejected or withdrawn one starts with."""
+    return jsonify(copies.prefill_from(db.session, identity(), request_id))
 
 
 @blueprint.post("/requests/<int:request_id>/retry")

@@ -3,9 +3,12 @@
 
 import secrets
 from dataclasses import replace
+from datetime import datetime
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import login_required
 
 from app.api.requests import new_request_from_form
@@ -14,15 +17,30 @@ from app.errors import message_of, status_of
 from app.extensions import db
 from app.transactions import reads_first
 from app.web import attempt, blueprint, data_fields
-from app.web.present import STATUS_LABELS, problems_by_field, status_label
+from app.web.present import STATUS_LABELS, localtime, problems_by_field, status_label
 from processes.errors import SealflowError
 from processes.flows import definitions
-from processes.models import RequestStatus, SealStatus
-from processes.requests import incidents, intake, queries, views, withdrawal
+from processes.models import RequestStatus, SealStatus, utcnow
+from processes.requests import (
+    copies,
+    holders,
+    incidents,
+    intake,
+    queries,
+    reminders,
+    views,
+    withdrawal,
+)
 from processes.requests.intake import NewRequest
 from processes.seals import registry
 
 PLACEMENT = ("page", "x", "y")
+
+
+PER_PAGE = 20
+MAX_PAGE = 10_000  # an offset the database can hold, far past any real list
+SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"),
+               "updated": _l("Last changed first")}
 
 
 @blueprint.get("/requests")
@@ -30,17 +48,30 @@ PLACEMENT = ("page", "x", "y")
 def my_requests():
     who = identity()
     status = request.args.get("status") or None
+    sort = request.args.get("sort") if request.args.get("sort") in SORT_LABELS else "newest"
+    search = (request.args.get("q") or "").strip()[:200]
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     may_see_all = who.has_role("auditor")
     scope = "all" if may_see_all and request.args.get("scope") == "all" else None
     found = queries.listing(db.session, who, status=status, mine_only=scope != "all",
-                             limit=200)
-    return render_template("requests.html", requests=found, status=status,
-                           statuses=STATUS_LABELS, scope=scope, may_see_all=may_see_all)
+                             search=search or None, sort=sort, limit=PER_PAGE + 1,
+                             offset=(page - 1) * PER_PAGE)
+    shown = found[:PER_PAGE]
+    return render_template("requests.html", requests=shown, status=status,
+                           statuses=STATUS_LABELS, scope=scope, may_see_all=may_see_all,
+                           steps=holders.current_steps(db.session, [r.id for r in shown]),
+                           q=search, sort=sort, sorts=SORT_LABELS, page=page,
+                           has_next=len(found) > PER_PAGE)
 
 
 @blueprint.get("/requests/new")
 @login_required
 def new_request():
+    copy_of = request.args.get("copy_of", type=int)
+    if copy_of is not None:  # copy and resubmit: the form filled in as the copied request was
+        prefill = copies.prefill_from(db.session, identity(), copy_of)
+        return _new_request_page(prefill["business_type"] or prefill["process"],
+                                 prefill=_form_values(prefill))
     return _new_request_page(request.args.get("business_type") or request.args.get("process"))
 
 
@@ -88,7 +119,21 @@ def _choices() -> list[dict]:
             for f in live]
 
 
-def _new_request_page(chosen: str | None, error: SealflowError | None = None):
+def _form_values(prefill: dict) -> dict[str, str]:
+    """:func:`prefill_from` as the new-request form's inputs (``seal``, ``data.<id>``,
+    ``placement_page``..., ``copy_of``), each a string."""
+    values = {"copy_of": str(prefill["copy_of"]),
+              "seal": "" if prefill["seal"] is None else str(prefill["seal"])}
+    for key, value in (prefill["data"] or {}).items():
+        if value is not None and not isinstance(value, dict | list):
+            values[f"data.{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    for key, value in (prefill["placement"] or {}).items():
+        values[f"placement_{key}"] = f"{value:g}" if isinstance(value, float) else str(value)
+    return values
+
+
+def _new_request_page(chosen: str | None, error: SealflowError | None = None,
+                      prefill: dict | None = None):
     flows = _choices()
     choice = next((c for c in flows if c["key"] == chosen), flows[0] if flows else None)
     definition = definitions.current(db.session, choice["process"]) if choice else None
@@ -97,7 +142,8 @@ def _new_request_page(chosen: str | None, error: SealflowError | None = None):
     statuses = (SealStatus.active,) if definition is None or definition.seal_action is None \
         else (SealStatus.active, SealStatus.suspended)
     usable = [s for s in registry.listing(db.session) if s.status in statuses]
-    values = request.form if error is not None else {"seal": request.args.get("seal", "")}
+    values = request.form if error is not None else (
+        prefill or {"seal": request.args.get("seal", "")})
     return render_template(
         "request_new.html", flows=flows, choice=choice, definition=definition, seals=usable,
         values=values, refilled=error is not None,
@@ -109,23 +155,67 @@ def _new_request_page(chosen: str | None, error: SealflowError | None = None):
 @blueprint.get("/requests/<int:request_id>")
 @login_required
 def request_detail(request_id: int):
+    return _request_page(request_id)
+
+
+def _request_page(request_id: int, reason: str = "", problems: dict | None = None,
+                  status: int = 200):
+    """One request; ``reason`` and ``problems``: a refused withdrawal's, shown again."""
     who = identity()
     req = queries.get_visible(db.session, who, request_id)
-    return render_template("request.html", req=req, details=views.describe(db.session, req),
-                           may_withdraw=req.requester_id == who.user.id and req.status in (
-                               RequestStatus.running, RequestStatus.halted),
-                           may_retry=who.has_role("admin") and req.status in (
-                               RequestStatus.incident, RequestStatus.failed))
+    details = views.describe(db.session, req)
+    mine = req.requester_id == who.user.id
+    done = [a for a in details.get("actions", []) if a["kind"] in ("withdraw", "remind")]
+    reminded = [a["at"] for a in done if a["kind"] == "remind"]
+    next_remind = None
+    if reminded:
+        after = datetime.fromisoformat(reminded[-1]) + reminders.INTERVAL
+        next_remind = after if after > utcnow() else None
+    return render_template(
+        "request.html", req=req, details=details,
+        may_withdraw=mine and req.status in (RequestStatus.running, RequestStatus.halted),
+        may_retry=who.has_role("admin") and req.status in (
+            RequestStatus.incident, RequestStatus.failed),
+        may_remind=mine and req.status == RequestStatus.running and bool(details["tasks"]),
+        next_remind=next_remind, may_copy=copies.may_copy(who, req),
+        holding={step.task_id: step
+                 for step in holders.current_steps(db.session, [req.id]).get(req.id, [])},
+        withdrawal=next((a for a in reversed(done) if a["kind"] == "withdraw"), None),
+        halt=queries.halt_reason(db.session, req) if req.status == RequestStatus.halted
+        else None,
+        # The page asks the API for the request's status (app/static/request.js) and reloads
+        # when it changes: every 3 s while it waits for its seal, every 15 s while it waits
+        # for its approvers.
+        poll_ms={RequestStatus.authorized: 3000, RequestStatus.halted: 3000,
+                 RequestStatus.running: 15000}.get(req.status),
+        reason=reason, problems=problems or {}), status
 
 
 @blueprint.post("/requests/<int:request_id>/withdraw")
 @login_required
 def withdraw_request(request_id: int):
-    _req, error = attempt(lambda: withdrawal.withdraw(db.session, identity(), request_id))
+    reason = request.form.get("reason", "")
+    _req, error = attempt(lambda: withdrawal.withdraw(db.session, identity(), request_id,
+                                                      reason))
     if error is not None:
         flash(message_of(error), "error")
+        return _request_page(request_id, reason, problems_by_field(error), status_of(error))
+    flash(_("Request #%(id)s withdrawn", id=request_id), "success")
+    return redirect(url_for("web.request_detail", request_id=request_id))
+
+
+@blueprint.post("/requests/<int:request_id>/remind")
+@login_required
+def remind_request(request_id: int):
+    told, error = attempt(lambda: reminders.remind(db.session, identity(), request_id))
+    if isinstance(error, reminders.TooSoon):
+        flash(_("A reminder was sent less than an hour ago; you may send the next one at "
+                "%(at)s.", at=localtime(error.next_at)), "error")
+    elif error is not None:
+        flash(message_of(error), "error")
     else:
-        flash(_("Request #%(id)s withdrawn", id=request_id), "success")
+        flash(ngettext("Reminder sent to %(num)s person.", "Reminder sent to %(num)s people.",
+                       told or 0), "success")
     return redirect(url_for("web.request_detail", request_id=request_id))
 
 

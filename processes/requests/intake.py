@@ -38,7 +38,7 @@ from processes.models import (
     utcnow,
 )
 from processes.people.directory import Identity, get_user
-from processes.requests import lifecycle_requests, placement
+from processes.requests import copies, lifecycle_requests, placement
 from processes.requests.advancing import (
     NEW_REQUESTS_KEY,
     Settled,
@@ -69,6 +69,9 @@ class NewRequest:
     on_behalf_of: str | None = None
     from_request: int | None = None
     idempotency_key: str | None = None
+    copy_of: int | None = None
+    """With no ``document``: the document of this rejected or withdrawn request of the
+    requester's (copy and resubmit: processes/requests/copies.py), under its file's name."""
 
 
 # The requester's groups and each one's head, in one statement.
@@ -322,6 +325,10 @@ def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequ
         if earlier.status != RequestStatus.sealed or earlier.sealed_document is None:
             raise WorkflowStateError(msg("request %(id)s is not sealed", id=earlier.id))
         return documents.read(env, earlier.sealed_document)
+    if not new.document and new.copy_of is not None:
+        data, name = copies.original_document(session, env, identity, new.copy_of)
+        new.filename = name  # the copy keeps the original's name, as it keeps its bytes
+        return data
     if not new.document:
         raise InvalidContent(msg("a PDF document is required"),
                              [{"field": "document", "message": msg("is required")}])

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from processes import documents
 from processes.env import Env
 from processes.errors import BadInput, NotFound
-from processes.models import Request, RequestStatus, User
+from processes.models import BusinessType, Request, RequestStatus, Seal, SealStatus, User
 from processes.people.directory import Identity
 from processes.requests import inbox
+from processes.seal_models import SealTransition
 
 
 def get_visible(session: Session, identity: Identity, request_id: int) -> Request:
@@ -37,9 +38,19 @@ def download(session: Session, env: Env, identity: Identity, request_id: int, *,
     return documents.path_for(env, req.sealed_document.sha256), f"{stem}-sealed.pdf"
 
 
+SORTS = {"newest": (Request.id.desc(),), "oldest": (Request.id,),
+         "updated": (Request.updated_at.desc(), Request.id.desc())}
+"""The orders of a listing (``sort``): newest or oldest first, or last changed first."""
+
+
 def listing(session: Session, identity: Identity, *, status: str | None = None,
             seal: int | None = None, requester: str | None = None, mine_only: bool = False,
+            search: str | None = None, sort: str = "newest",
             limit: int = 50, offset: int = 0) -> list[Request]:
+    """The requests the caller may list (their own; auditors' and admins' all unless
+    ``mine_only``), filtered, searched (``search``: a number, or part of the file's name, the
+    purpose or the business type), in the order ``sort`` names; one statement (and one for the
+    seals)."""
     stmt = select(Request)
     if mine_only or not identity.has_role("auditor"):
         stmt = stmt.where(Request.requester_id == identity.user.id)
@@ -52,9 +63,31 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
         stmt = stmt.where(Request.seal_id == seal)
     if requester:
         stmt = stmt.join(User, User.id == Request.requester_id).where(User.name == requester)
+    if search and search.strip():
+        stmt = stmt.where(_matching(search.strip()))
+    if sort not in SORTS:
+        raise BadInput(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
     stmt = (stmt.options(selectinload(Request.seal), selectinload(Request.requester))
-            .order_by(Request.id.desc()).limit(min(max(limit, 1), 500)).offset(max(offset, 0)))
+            .order_by(*SORTS[sort]).limit(min(max(limit, 1), 500)).offset(max(offset, 0)))
     return list(session.execute(stmt).scalars())
+
+
+def _matching(text: str) -> ColumnElement[bool]:
+    """A request's number (``12`` or ``#12``), or part of its file's name, its purpose (the
+    title the pages show) or its business type (key or name), case-insensitive."""
+    number = text.removeprefix("#")
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%") \
+        .replace("_", "\\_") + "%"
+    types = select(BusinessType.key).where(or_(
+        func.lower(BusinessType.name).like(pattern, escape="\\"),
+        func.lower(BusinessType.key).like(pattern, escape="\\")))
+    return or_(
+        Request.id == int(number) if number.isascii() and number.isdigit()
+        and len(number) < 10 else false(),
+        func.lower(Request.filename).like(pattern, escape="\\"),
+        func.lower(Request.data["purpose"].as_string()).like(pattern, escape="\\"),
+        Request.business_type.in_(types),
+        func.lower(Request.business_type).like(pattern, escape="\\"))
 
 
 def require_exists(session: Session, request_id: int) -> Request:
@@ -62,3 +95,21 @@ def require_exists(session: Session, request_id: int) -> Request:
     if req is None:
         raise NotFound(f"no request {request_id}")
     return req
+
+
+def halt_reason(session: Session, req: Request) -> dict | None:
+    """Why a halted request waits: its seal is suspended (``{seal, status, reason, at}``: the
+    seal's name and status, and the reason and time of its latest suspension, if recorded)."""
+    if req.seal_id is None:
+        return None
+    suspended = (select(SealTransition.reason, SealTransition.at)
+                 .where(SealTransition.seal_id == req.seal_id,
+                        SealTransition.to_status == SealStatus.suspended)
+                 .order_by(SealTransition.id.desc()).limit(1).subquery())
+    row = session.execute(
+        select(Seal.name, Seal.status, suspended.c.reason, suspended.c.at)
+        .join(suspended, true(), isouter=True).where(Seal.id == req.seal_id)).first()
+    if row is None:
+        return None
+    name, status, reason, at = row
+    return {"seal": name, "status": status.value, "reason": reason, "at": at}

@@ -1,4 +1,6 @@
-"""Withdrawing a request: its requester ends it, whatever its instance was waiting for."""
+"""Withdrawing a request: its requester ends it, whatever its instance was waiting for, and
+says why (the reason is kept as a ``withdraw`` task action, which the request's history shows,
+and in the audit log)."""
 
 from __future__ import annotations
 
@@ -9,23 +11,40 @@ from sqlalchemy.orm import Session
 
 from processes import audit, candidates, signals
 from processes.db import lock_request, on_commit
-from processes.errors import NotAllowed, NotFound, WorkflowStateError
+from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
 from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
 from processes.people.directory import Identity
 from processes.requests.queries import get_visible
+from processes.task_action_models import TaskAction
 
 logger = logging.getLogger(__name__)
 
 
 WITHDRAW_SIGNAL = "withdraw"
+MAX_REASON = 2000
 
 
-def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
+def reason_text(value: object) -> str:
+    """A withdrawal's (or any requester's) reason: required, at most MAX_REASON characters."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise InvalidContent(msg("Say why: a reason is required."),
+                             [{"field": "reason", "message": msg("is required")}])
+    if len(text) > MAX_REASON:
+        raise InvalidContent(msg("The reason is longer than %(max)s characters.", max=MAX_REASON),
+                             [{"field": "reason",
+                               "message": msg("at most %(max)s characters", max=MAX_REASON)}])
+    return text
+
+
+def withdraw(session: Session, identity: Identity, request_id: int, reason: object) -> Request:
+    """End ``request_id`` for its requester, who says why (``reason``, required)."""
     req = get_visible(session, identity, request_id)
     if req.requester_id != identity.user.id:
         raise NotAllowed("only the requester may withdraw a request")
+    why = reason_text(reason)
     locked = lock_request(session, request_id)
     if locked is None:  # visible a moment ago, and requests are never deleted
         raise NotFound(f"no request {request_id}")
@@ -59,8 +78,10 @@ def withdraw(session: Session, identity: Identity, request_id: int) -> Request:
     if wf is not None:
         engine.save(req, wf)
     req.updated_at = utcnow()
+    session.add(TaskAction(request_id=req.id, task_id=None, kind="withdraw",
+                           actor_id=identity.user.id, reason=why))
     audit.record(session, "request.withdrawn", actor=identity.user, request_id=req.id,
-                 signal_caught=caught)
+                 signal_caught=caught, reason=why)
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="withdrawn"))
     return req

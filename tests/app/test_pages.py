@@ -121,7 +121,7 @@ def test_rejected_request(org, login, pdf):
     assert decide(bob, "reject", "金额有误").status_code == 302
     page = alice.get(f"/requests/{request_id}")
     assert "Rejected" in page.text and "金额有误" in page.text
-    assert ">Withdraw</button>" not in page.text
+    assert "Withdraw…" not in page.text
     assert "Nothing waits for you" in carol.get("/inbox").text
     assert f'href="/requests/{request_id}"' in alice.get("/requests?status=rejected").text
 
@@ -129,11 +129,14 @@ def test_rejected_request(org, login, pdf):
 def test_withdraw(org, login, pdf):
     alice, bob = login("alice"), login("bob")
     request_id = submitted_id(new_request(alice, org.seal_id, pdf))
-    assert ">Withdraw</button>" in alice.get(f"/requests/{request_id}").text
-    assert bob.post(f"/requests/{request_id}/withdraw").status_code == 403
-    resp = alice.post(f"/requests/{request_id}/withdraw", follow_redirects=True)
+    assert ">Withdraw the request</button>" in alice.get(f"/requests/{request_id}").text
+    assert bob.post(f"/requests/{request_id}/withdraw",
+                    data={"reason": "不需要了"}).status_code == 403
+    resp = alice.post(f"/requests/{request_id}/withdraw", data={"reason": "不需要了"},
+                      follow_redirects=True)
     assert resp.status_code == 200 and "Withdrawn" in resp.text
-    again = alice.post(f"/requests/{request_id}/withdraw", follow_redirects=True)
+    again = alice.post(f"/requests/{request_id}/withdraw", data={"reason": "again"},
+                       follow_redirects=True)
     assert "only a running request can be withdrawn" in again.text
     assert "Nothing waits for you" in bob.get("/inbox").text
 

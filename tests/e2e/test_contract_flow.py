@@ -168,12 +168,14 @@ def test_a_task_may_set_only_its_own_fields(org, pdf):
 def test_withdraw_while_running_then_not_after(org, pdf):
     req = submit(org.alice, org.seal_id, pdf).get_json()
     # Bob sees the request (he has a task on it) but only the requester may withdraw.
-    assert org.bob.post(f"/api/v1/requests/{req['id']}/withdraw").status_code == 403
-    resp = org.alice.post(f"/api/v1/requests/{req['id']}/withdraw")
+    assert org.bob.post(f"/api/v1/requests/{req['id']}/withdraw",
+                          json={"reason": "不要了"}).status_code == 403
+    resp = org.alice.post(f"/api/v1/requests/{req['id']}/withdraw", json={"reason": "不要了"})
     assert resp.status_code == 200
     assert resp.get_json()["status"] == "withdrawn"
     assert org.bob.get("/api/v1/tasks").get_json() == []
-    assert org.alice.post(f"/api/v1/requests/{req['id']}/withdraw").status_code == 409
+    assert org.alice.post(f"/api/v1/requests/{req['id']}/withdraw",
+                          json={"reason": "不要了"}).status_code == 409
 
 
 def test_idempotency_key_returns_the_first_request(org, pdf):
@@ -189,8 +191,10 @@ def test_a_withdrawal_waiting_for_another_sees_the_request_as_the_first_left_it(
     first's lock; once granted, it sees the request withdrawn (not the copy it read before the
     lock) and is refused. One withdrawal is recorded."""
     rid = submit(org.alice, org.seal_id, pdf).get_json()["id"]
-    with held_open(app, lambda s: withdrawal.withdraw(s, Identity(get_user(s, "alice")), rid)):
-        second = waiting(lambda: org.alice.post(f"/api/v1/requests/{rid}/withdraw"))
+    with held_open(app, lambda s: withdrawal.withdraw(s, Identity(get_user(s, "alice")), rid,
+                                                      "no longer needed")):
+        second = waiting(lambda: org.alice.post(f"/api/v1/requests/{rid}/withdraw",
+                                                json={"reason": "不要了"}))
     assert second().status_code == 409, second().get_json()
     with app.app_context():
         withdrawn = db.session.execute(select(func.count()).select_from(AuditEvent).where(

@@ -221,7 +221,8 @@ def test_done_and_cancelled_tasks_leave_the_candidates_index_and_keep_their_visi
     legal = _tasks(leo)[0]
     assert org.lily.post(f"/api/v1/tasks/{legal['id']}/complete", json={
         "decision": "approve", "data": {"legal_opinion": "可以"}}).status_code == 200
-    assert org.alice.post(f"/api/v1/requests/{withdrawn}/withdraw").status_code == 200
+    assert org.alice.post(f"/api/v1/requests/{withdrawn}/withdraw",
+                          json={"reason": "不要了"}).status_code == 200
 
     with app.app_context():
         rows = db.session.execute(select(TaskCandidate.task_id, TaskCandidate.task_open)).all()

@@ -69,7 +69,7 @@ def test_a_message_boundary_interrupts_the_task(flow, pdf):
 def test_withdraw_throws_the_signal_the_flow_catches(flow, pdf):
     rid = _start(flow, pdf)
     only_task(flow.carol)
-    resp = flow.alice.post(f"/api/v1/requests/{rid}/withdraw")
+    resp = flow.alice.post(f"/api/v1/requests/{rid}/withdraw", json={"reason": "不要了"})
     assert resp.status_code == 200
     assert resp.get_json()["status"] == "withdrawn"
     assert flow.carol.get("/api/v1/tasks").get_json() == []

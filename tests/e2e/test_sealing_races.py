@@ -104,7 +104,7 @@ def test_a_request_withdrawn_while_the_job_signs_is_not_sealed(held, org, pdf, r
     rid = _authorized(org, pdf)
     lease, sealed = _signed(held, rid)
     _cli(held, "suspend", str(org.seal_id), "--reason", "盘点")
-    withdrawn = org.alice.post(f"/api/v1/requests/{rid}/withdraw")
+    withdrawn = org.alice.post(f"/api/v1/requests/{rid}/withdraw", json={"reason": "不要了"})
     assert withdrawn.status_code == 200, withdrawn.get_json()
     if resumed:  # the seal is active again by the time the job records its result
         _cli(held, "resume", str(org.seal_id), "--reason", "盘点完毕")
@@ -225,7 +225,8 @@ def test_a_seal_resumed_before_a_halted_job_records_does_not_strand_the_request(
 def test_a_halted_request_withdrawn_gives_up_its_grant_and_stays_withdrawn(held, org, pdf):
     rid = _authorized(org, pdf)
     _cli(held, "suspend", str(org.seal_id), "--reason", "盘点")
-    assert org.alice.post(f"/api/v1/requests/{rid}/withdraw").status_code == 200
+    assert org.alice.post(f"/api/v1/requests/{rid}/withdraw",
+                          json={"reason": "不要了"}).status_code == 200
     _cli(held, "resume", str(org.seal_id), "--reason", "盘点完毕")
     assert runner(held).sweep() == 1  # the job finds the request withdrawn
     body = org.alice.get(f"/api/v1/requests/{rid}").get_json()

@@ -229,7 +229,7 @@ def test_every_other_operation_makes_it_an_incident_or_ends_it(app, org, three, 
     resp = org.alice.post(f"/api/v1/requests/{planted}/messages/signed", json={"by": "crm"})
     assert resp.status_code == 200 and resp.get_json()["status"] == "incident"
     # the requester can still withdraw it; the other request never noticed
-    resp = org.alice.post(f"/api/v1/requests/{planted}/withdraw")
+    resp = org.alice.post(f"/api/v1/requests/{planted}/withdraw", json={"reason": "不要了"})
     assert resp.status_code == 200 and resp.get_json()["status"] == "withdrawn"
     assert decide(org.bob, waiting).status_code == 200
     assert task_of(org.carol, waiting)["element_id"] == "custodian_approve"
