@@ -11,13 +11,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.auth_models import LoginThrottle
-from processes.errors import BadInput, Message, NotAllowed, msg
+from processes.errors import BadInput, NotAllowed, msg
 from processes.models import Group, Membership, Role, User, UserRole, utcnow
 from processes.people import directory, logins, tokens
 from processes.people.directory import Identity
@@ -34,7 +35,7 @@ def require_admin(who: Identity) -> None:
         raise NotAllowed(msg("the administration pages are for administrators"))
 
 
-def refusal(name: str, message: Message) -> BadInput:
+def refusal(name: str, message: str) -> BadInput:
     """A refusal naming the form field to correct (the page shows it next to that input)."""
     return BadInput(message, problems=[{"field": name, "message": message}])
 
@@ -162,14 +163,14 @@ def create_user(session: Session, who: Identity, *, name: str, display_name: str
     try:
         name = directory.clean_name(name)
     except BadInput as exc:
-        raise refusal("name", exc.message) from None  # type: ignore[arg-type]
+        raise refusal("name", exc.message) from None
     if session.execute(select(User.id).where(User.name == name)).first():
         raise refusal("name", msg("there is already a user named %(name)s", name=name))
     shown = _display_name(display_name or name)
     try:
         directory.clean_email(email)
     except BadInput as exc:
-        raise refusal("email", exc.message) from None  # type: ignore[arg-type]
+        raise refusal("email", exc.message) from None
     if len(password) < directory.MIN_PASSWORD:
         raise refusal("password", msg("the password must have at least %(count)s characters",
                                    count=directory.MIN_PASSWORD))
@@ -195,7 +196,7 @@ def update_user(session: Session, who: Identity, name: str, *, display_name: str
     try:
         address = directory.clean_email(email)
     except BadInput as exc:
-        raise refusal("email", exc.message) from None  # type: ignore[arg-type]
+        raise refusal("email", exc.message) from None
     wanted_roles = {r.value for r in _roles(roles)}
     wanted = {g.id: g for g in _groups(session, groups)}
     if user.id == who.user.id and "admin" in user.role_names and "admin" not in wanted_roles:
@@ -205,7 +206,7 @@ def update_user(session: Session, who: Identity, name: str, *, display_name: str
     if headed:
         raise refusal("groups", msg("%(name)s heads %(groups)s: name another head first",
                                  name=user.name, groups=", ".join(headed)))
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if shown != user.display_name:
         changes["display_name"] = shown
         user.display_name = shown

@@ -96,7 +96,7 @@ def create_group(session: Session, who: Identity, *, key: str, name: str,
     try:
         key = directory.clean_name(key)
     except BadInput as exc:
-        raise refusal("key", exc.message) from None  # type: ignore[arg-type]
+        raise refusal("key", exc.message) from None
     if session.execute(select(Group.id).where(Group.key == key)).first():
         raise refusal("key", msg("there is already a group %(key)s", key=key))
     shown = name.strip() or key
