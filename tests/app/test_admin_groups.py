@@ -128,3 +128,20 @@ def test_a_failed_sealing_is_listed_and_its_reason_shown(app, org, root, pdf):
     page = root.get("/admin/incidents").text
     assert "Sealing failed:" in page and "the seal was revoked" in page
     assert "Sealing is tried again" in page
+
+
+def test_the_lists_read_as_many_statements_for_many_rows_as_for_few(app, org, root,
+                                                                     make_user):
+    from tests.e2e.test_query_budget import statements
+
+    def cost(url: str) -> int:
+        with statements(app) as seen:
+            assert root.get(url).status_code == 200
+        return len(seen)
+
+    urls = ("/admin/users", "/admin/groups", "/admin/incidents")
+    few = {url: cost(url) for url in urls}
+    for n in range(30):
+        make_user(f"clerk{n:02d}", groups=[f"dept{n % 12:02d}", "sales"],
+                  roles=["auditor"] if n % 3 else [])
+    assert {url: cost(url) for url in urls} == few
