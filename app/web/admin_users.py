@@ -37,6 +37,7 @@ def _list_page(values=None, error: SealflowError | None = None):
     query = request.args.get("q", "")
     found = accounts.find_users(db.session, who, query, request.args.get("page", 1, type=int))
     page = render_template("admin_users.html", found=found, query=query, values=values or {},
+                           lockouts=accounts.lockouts(db.session, who),
                            **_options(accounts.all_groups(db.session)),
                            chosen_roles=(values or {}).get("roles", []),
                            chosen_groups=(values or {}).get("groups", []),
@@ -159,3 +160,20 @@ def revoke_user_token(name: str, token_id: int):
     return _confirmed_action(
         name, lambda: accounts.revoke_token(db.session, who, name, token_id),
         _("Token revoked"), _("Confirm to revoke the token"))
+
+
+@blueprint.post("/admin/lockouts/address")
+@login_required
+def unblock_address():
+    """Lift the block of a client address after too many failed log-ins from it."""
+    who = identity()
+    address = request.form.get("address", "")
+    was_blocked, error = attempt(lambda: accounts.unblock_address(db.session, who, address))
+    if error is not None:
+        flash(message_of(error), "error")
+    elif was_blocked:
+        flash(_("Log-ins from %(address)s are allowed again", address=address.strip()),
+              "success")
+    else:
+        flash(_("%(address)s was not blocked", address=address.strip()), "success")
+    return redirect(url_for("web.admin_users") + "#lockouts")

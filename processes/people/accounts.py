@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.auth_models import LoginThrottle
 from processes.errors import BadInput, NotAllowed, msg
 from processes.models import Group, Membership, Role, User, UserRole, utcnow
-from processes.people import directory, logins, tokens
+from processes.people import directory, logins, out_of_office, tokens
 from processes.people.directory import Identity
 
 logger = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ class UserRecord:
     """The groups they head."""
     tokens: list[dict]
     lock: LoginThrottle | None
+    absence: out_of_office.Absence | None
     all_groups: list[Group] = field(default_factory=list)
 
 
@@ -122,7 +123,8 @@ def user_record(session: Session, who: Identity, name: str) -> UserRecord:
                                  .order_by(Group.key)).scalars())
     return UserRecord(user, sorted(user.role_names), [g.key for g in mine], heads,
                       [tokens.describe(t) for t in tokens.tokens_of(session, user)],
-                      _locks(session, [user.name]).get(user.name), all_groups(session))
+                      _locks(session, [user.name]).get(user.name),
+                      out_of_office.absence_of(session, user), all_groups(session))
 
 
 def all_groups(session: Session) -> list[Group]:
@@ -251,6 +253,27 @@ def unlock(session: Session, who: Identity, name: str) -> bool:
     """Lift a lock-out after failed log-ins (``logins.unlock``, audited)."""
     require_admin(who)
     return logins.unlock(session, name, actor=who.user)
+
+
+def lockouts(session: Session, who: Identity) -> list[LoginThrottle]:
+    """The users' names and the client addresses locked out now after failed log-ins (a
+    name that is no user's locks nobody out: left out), the lock that ends last first."""
+    require_admin(who)
+    is_user = exists(select(User.id).where(User.name == LoginThrottle.key))
+    return list(session.execute(select(LoginThrottle).where(
+        LoginThrottle.locked_until > utcnow(),
+        or_(LoginThrottle.scope == logins.ADDRESS, is_user))
+        .order_by(LoginThrottle.locked_until.desc(), LoginThrottle.key)
+        .limit(100)).scalars())
+
+
+def unblock_address(session: Session, who: Identity, address: str) -> bool:
+    """Lift the block of a client address (``logins.unlock_address``, audited)."""
+    require_admin(who)
+    address = address.strip()
+    if not address or len(address) > 255:
+        raise BadInput(msg("name the client address to unblock"))
+    return logins.unlock_address(session, address, actor=who.user)
 
 
 def revoke_token(session: Session, who: Identity, name: str, token_id: int) -> None:

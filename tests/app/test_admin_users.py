@@ -171,3 +171,31 @@ def test_tokens_are_listed_and_revoked_and_lockouts_lifted(app, org, login, root
         .status_code == 302
     assert events(app, "user.unlocked")[-1] == {"actor": "root", "user": "alice",
                                                 "was_locked": True}
+
+
+def test_the_list_shows_who_and_which_addresses_are_locked_out_and_lifts_them(app, org, login,
+                                                                              root):
+    from datetime import timedelta
+
+    from processes.auth_models import LoginThrottle
+    from processes.models import utcnow
+    until = utcnow() + timedelta(minutes=15)
+    with app.app_context(), unit_of_work(db.session):
+        db.session.add_all([
+            LoginThrottle(scope="name", key="alice", failures=5, locked_until=until),
+            LoginThrottle(scope="name", key="no-such-user", failures=9, locked_until=until),
+            LoginThrottle(scope="address", key="203.0.113.9", failures=20,
+                          locked_until=until)])
+    page = root.get("/admin/users").text
+    section = page[page.index('id="lockouts"'):page.index('id="add-user"')]
+    assert "/admin/users/alice" in section and "203.0.113.9" in section
+    assert "no-such-user" not in section  # a name that is no user's locks nobody out
+    assert root.post("/admin/lockouts/address", data={"address": "203.0.113.9"}) \
+        .headers["Location"] == "/admin/users#lockouts"
+    assert "Log-ins from 203.0.113.9 are allowed again" in root.get("/admin/users").text
+    root.post("/admin/users/alice/unlock")
+    assert 'id="lockouts"' not in root.get("/admin/users").text
+    assert events(app, "login.address_unblocked") == [
+        {"actor": "root", "address": "203.0.113.9", "was_locked": True}]
+    assert login("alice").post("/admin/lockouts/address",
+                               data={"address": "203.0.113.9"}).status_code == 403

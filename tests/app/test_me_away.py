@@ -16,7 +16,8 @@ AWAY = {"from": (TODAY - timedelta(days=1)).isoformat(),
         "to": (TODAY + timedelta(days=7)).isoformat()}
 
 
-def test_set_on_the_profile_a_new_task_goes_to_the_deputy(app, org, login, api, pdf):
+def test_set_on_the_profile_a_new_task_goes_to_the_deputy(app, org, login, api, pdf,
+                                                          make_user):
     dave = api("dave")
     bob = login("bob")
     assert "Not set: your tasks come to you" in bob.get("/me").text
@@ -27,6 +28,8 @@ def test_set_on_the_profile_a_new_task_goes_to_the_deputy(app, org, login, api, 
     assert _form(page, "from") == AWAY["from"] and _form(page, "to") == AWAY["to"]
     assert _form(page, "deputy") == "dave"
     assert events(app, "user.out_of_office_set")[0]["deputy"] == "dave"
+    make_user("root", roles=["admin"])
+    assert "new tasks for them go to dave (dave)" in login("root").get("/admin/users/bob").text
 
     req = submit(org.alice, org.seal_id, pdf).get_json()
     task = only_task(dave)
