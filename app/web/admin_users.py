@@ -139,6 +139,22 @@ def reactivate_user(name: str):
                              _("Confirm to reactivate the user"))
 
 
+@blueprint.post("/admin/users/<name>/password")
+@login_required
+def reset_user_password(name: str):
+    """A new password for a user who forgot theirs; refused, the page says why next to it."""
+    who = identity()
+    form = request.form
+    _user, error = attempt(lambda: accounts.reset_password(
+        db.session, who, name, form.get("new_password", ""), form.get("confirm_password", "")))
+    if error is not None:
+        flash(message_of(error), "error")
+        return _user_page(name, error=error)
+    flash(_("New password set for %(name)s: their sessions ended and their tokens are revoked",
+            name=name), "success")
+    return redirect(url_for("web.admin_user", name=name))
+
+
 @blueprint.post("/admin/users/<name>/unlock")
 @login_required
 def unlock_user(name: str):

@@ -9,6 +9,7 @@ from app.context import identity
 from app.errors import message_of, status_of
 from app.extensions import db
 from app.web import attempt, blueprint
+from app.web.admin_users import ROLE_LABELS
 from app.web.present import problems_by_field
 from processes.errors import SealflowError
 from processes.people import directory, logins, out_of_office, tokens
@@ -26,6 +27,7 @@ def _page(new_token: str | None = None, away_values: dict | None = None,
                                tokens=[tokens.describe(t)
                                        for t in tokens.tokens_of(db.session, user)],
                                new_token=new_token, absence=absence, away_values=away_values,
+                               role_labels=ROLE_LABELS,
                                away_problems=problems_by_field(away_error))
     # A page showing a new token's secret is not kept by the browser or a proxy.
     status = status_of(away_error) if away_error is not None else 200

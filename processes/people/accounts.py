@@ -249,6 +249,24 @@ def set_active(session: Session, who: Identity, name: str, active: bool) -> User
     return user
 
 
+def reset_password(session: Session, who: Identity, name: str, password: str,
+                   confirm: str) -> User:
+    """Give a user a new password (they forgot theirs): their sessions end and their tokens
+    are revoked (``directory.set_password``, audited as ``user.password_changed``)."""
+    require_admin(who)
+    user = directory.get_user(session, name)
+    if password != confirm:
+        raise refusal("confirm_password", msg("the two new passwords differ"))
+    if len(password) < directory.MIN_PASSWORD:
+        raise refusal("new_password", msg("the password must have at least %(count)s characters",
+                                          count=directory.MIN_PASSWORD))
+    if not directory.set_password(session, user, password, actor=who.user):
+        # A first password (or the same again) ends nothing, but is audited all the same.
+        audit.record(session, "user.password_changed", actor=who.user, user=user.name,
+                     sessions_ended=0, tokens_revoked=[])
+    return user
+
+
 def unlock(session: Session, who: Identity, name: str) -> bool:
     """Lift a lock-out after failed log-ins (``logins.unlock``, audited)."""
     require_admin(who)

@@ -152,6 +152,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /admin/users/<name>/deactivate": frozenset({ADMIN}),
     "POST /admin/users/<name>/reactivate": frozenset({ADMIN}),
     "POST /admin/users/<name>/unlock": frozenset({ADMIN}),
+    "POST /admin/users/<name>/password": frozenset({ADMIN}),
     "POST /admin/users/<name>/tokens/<int:token_id>/revoke": frozenset({ADMIN}),
     "POST /admin/lockouts/address": frozenset({ADMIN}),
     "GET /admin/groups": frozenset({ADMIN}),

@@ -199,3 +199,24 @@ def test_the_list_shows_who_and_which_addresses_are_locked_out_and_lifts_them(ap
         {"actor": "root", "address": "203.0.113.9", "was_locked": True}]
     assert login("alice").post("/admin/lockouts/address",
                                data={"address": "203.0.113.9"}).status_code == 403
+
+
+def test_a_forgotten_password_is_replaced_and_the_old_access_ends(app, org, login, root):
+    alice = login("alice")
+    short = root.post("/admin/users/alice/password",
+                      data={"new_password": "short", "confirm_password": "short"})
+    assert short.status_code == 400 and 'id="err-new_password"' in short.text
+    differ = root.post("/admin/users/alice/password",
+                       data={"new_password": "brand-new-pass", "confirm_password": "other-pass"})
+    assert differ.status_code == 400 and "the two new passwords differ" in differ.text
+    done = root.post("/admin/users/alice/password",
+                     data={"new_password": "brand-new-pass", "confirm_password": "brand-new-pass"})
+    assert done.status_code == 302
+    assert "New password set for alice" in root.get("/admin/users/alice").text
+    assert alice.get("/inbox").status_code == 302  # her session ended
+    assert org.alice.get("/api/v1/me").status_code == 401  # and her token
+    assert app.test_client().post("/login", data={"name": "alice",
+                                                  "password": "brand-new-pass"}).status_code == 302
+    assert [e["actor"] for e in events(app, "user.password_changed")] == ["root"]
+    assert login("bob").post("/admin/users/alice/password", data={
+        "new_password": "brand-new-pass", "confirm_password": "brand-new-pass"}).status_code == 403
