@@ -20,8 +20,8 @@ from processes.requests import incidents
 @blueprint.get("/admin/incidents")
 @login_required
 def admin_incidents():
-    page = max(1, request.args.get("page", 1, type=int))
-    found, total = incidents.stopped(db.session, identity(), page)
+    found, total, page = incidents.stopped(db.session, identity(),
+                                           request.args.get("page", 1, type=int))
     pages = max(1, -(-total // incidents.PER_PAGE))
     return render_template("admin_incidents.html", found=found, total=total, page=page,
                            pages=pages)

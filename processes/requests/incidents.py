@@ -121,15 +121,17 @@ PER_PAGE = 50
 
 
 def stopped(session: Session, identity: Identity, page: int = 1,
-            per_page: int = PER_PAGE) -> tuple[list[Request], int]:
+            per_page: int = PER_PAGE) -> tuple[list[Request], int, int]:
     """Admins: the requests of every flow stopped by an incident or a failed sealing, the
-    latest first (one page of them), and how many there are in all."""
+    latest first: one page of them, how many there are in all, and the page's number (a
+    number past the last page shows the last)."""
     if not identity.has_role("admin"):
         raise NotAllowed("the incidents are for administrators")
     total = session.execute(select(func.count(Request.id))
                             .where(Request.status.in_(STOPPED))).scalar_one()
+    page = min(max(1, page), max(1, -(-total // per_page)))
     found = session.execute(
         select(Request).where(Request.status.in_(STOPPED)).options(selectinload(Request.seal))
         .order_by(Request.updated_at.desc(), Request.id.desc())
-        .offset((max(1, page) - 1) * per_page).limit(per_page)).scalars().unique()
-    return list(found), total
+        .offset((page - 1) * per_page).limit(per_page)).scalars().unique()
+    return list(found), total, page

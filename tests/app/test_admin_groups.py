@@ -128,6 +128,11 @@ def test_a_failed_sealing_is_listed_and_its_reason_shown(app, org, root, pdf):
     page = root.get("/admin/incidents").text
     assert "Sealing failed:" in page and "the seal was revoked" in page
     assert "Sealing is tried again" in page
+    # A page past the last, or no number at all, shows the last one.
+    for past in ("999999999999999999999999", "-3", "x"):
+        assert "the seal was revoked" in root.get(f"/admin/incidents?page={past}").text
+    for url in ("/admin/users", "/admin/groups"):
+        assert "Page" not in root.get(f"{url}?page=999999999999999999999999").text
 
 
 def test_the_lists_read_as_many_statements_for_many_rows_as_for_few(app, org, root,
