@@ -2,7 +2,8 @@
 
 One module per area: ``inbox`` (the inbox and ``/``), ``tasks`` (working one task), ``requests``
 (my requests, a new request, one request and its files), ``seals``, ``me`` (the profile:
-password, API tokens), ``verify`` (public: the seals of any PDF checked), ``processes`` (the
+password, API tokens, out-of-office), ``admin_users``, ``admin_groups``, ``admin_incidents``
+(administrators), ``verify`` (public: the seals of any PDF checked), ``processes`` (the
 flows, their versions and the business types: designers, managers, admins). ``present`` holds the
 template filters, which only format what the views hand them.
 """
@@ -59,6 +60,9 @@ def data_fields() -> dict[str, str]:
 
 def init_app(app: Flask) -> None:
     from app.web import (  # noqa: F401
+        admin_groups,
+        admin_incidents,
+        admin_users,
         decisions,
         inbox,
         me,

@@ -1,4 +1,4 @@
-"""``/me``: the caller's profile, password and API tokens."""
+"""``/me``: the caller's profile, password, API tokens and out-of-office."""
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -6,20 +6,32 @@ from flask_login import login_required
 
 from app.auth import begin_session, client_address, locked_message, login_limits
 from app.context import identity
-from app.errors import message_of
+from app.errors import message_of, status_of
 from app.extensions import db
 from app.web import attempt, blueprint
-from processes.people import directory, logins, tokens
+from app.web.admin_users import ROLE_LABELS
+from app.web.present import problems_by_field
+from processes.errors import SealflowError
+from processes.people import directory, logins, out_of_office, tokens
 
 
-def _page(new_token: str | None = None):
+def _page(new_token: str | None = None, away_values: dict | None = None,
+          away_error: SealflowError | None = None):
     user = identity().user
+    absence = out_of_office.absence_of(db.session, user)
+    if away_values is None:
+        away_values = {"from": absence.first_day, "to": absence.last_day,
+                       "deputy": absence.deputy.name if absence.deputy else ""} \
+            if absence is not None else {}
     response = render_template("me.html", profile=directory.describe(db.session, user),
                                tokens=[tokens.describe(t)
                                        for t in tokens.tokens_of(db.session, user)],
-                               new_token=new_token)
+                               new_token=new_token, absence=absence, away_values=away_values,
+                               role_labels=ROLE_LABELS,
+                               away_problems=problems_by_field(away_error))
     # A page showing a new token's secret is not kept by the browser or a proxy.
-    return response, 200, {"Cache-Control": "no-store"}
+    status = status_of(away_error) if away_error is not None else 200
+    return response, status, {"Cache-Control": "no-store"}
 
 
 @blueprint.get("/me")
@@ -78,3 +90,24 @@ def revoke_token(token_id: int):
     attempt(lambda: tokens.revoke(db.session, token, actor=who.user))
     flash(_("Token revoked"), "success")
     return redirect(url_for("web.me"))
+
+
+@blueprint.post("/me/out-of-office")
+@login_required
+def set_out_of_office():
+    """A range of days and a deputy (the tasks created for the caller meanwhile go to the
+    deputy), or ``clear``. A refusal shows the page again with what was entered."""
+    form = request.form
+    values = {"from": form.get("from", ""), "to": form.get("to", ""),
+              "deputy": form.get("deputy", "")}
+    body = None if form.get("clear") else values
+    who = identity()
+    _absence, error = attempt(lambda: out_of_office.set_absence(db.session, who.user, body,
+                                                                actor=who.user))
+    if error is not None:
+        flash(message_of(error), "error")
+        return _page(away_values=values, away_error=error)
+    flash(_("Out-of-office cleared") if body is None else
+          _("Out-of-office set: new tasks go to %(deputy)s", deputy=values["deputy"].strip()),
+          "success")
+    return redirect(url_for("web.me") + "#away")

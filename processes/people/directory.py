@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from processes import audit
-from processes.errors import BadInput, NotFound
+from processes.errors import BadInput, NotFound, msg
 from processes.models import ApiToken, Group, Membership, Role, User, UserRole, utcnow
 from processes.people import sessions, tokens
 from processes.people.passwords import hash_password, needs_rehash, verify_password
@@ -39,10 +39,11 @@ class Identity:
         return "admin" in names or any(r in names for r in roles)
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 80 or any(c.isspace() for c in name) or "," in name:
-        raise BadInput(f"invalid name {name!r}: 1-80 characters, no spaces or commas")
+        raise BadInput(msg("invalid name %(name)r: 1-80 characters, no spaces or commas",
+                           name=name))
     return name
 
 
@@ -70,14 +71,14 @@ def parse_roles(text: str | None) -> list[Role]:
     return roles
 
 
-def _clean_email(email: str) -> str | None:
+def clean_email(email: str) -> str | None:
     email = email.strip()
     if not email:
         return None
     local, _, domain = email.rpartition("@")
     if (len(email) > 254 or not local or "." not in domain or domain.startswith(".")
             or any(c.isspace() or c in ",;<>\"" for c in email)):
-        raise BadInput(f"invalid e-mail address {email!r}")
+        raise BadInput(msg("invalid e-mail address %(email)r", email=email))
     return email
 
 
@@ -100,7 +101,7 @@ def add_user(session: Session, name: str, *, password: str | None = None,
              roles: Sequence[Role] = (), email: str | None = None) -> User:
     """Create a user, or update an existing one's password, groups, roles and e-mail address
     (``""`` removes it)."""
-    name = _clean_name(name)
+    name = clean_name(name)
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
         user = User(name=name, display_name=display_name or name, active=True)
@@ -109,7 +110,7 @@ def add_user(session: Session, name: str, *, password: str | None = None,
     elif display_name:
         user.display_name = display_name
     if email is not None:
-        user.email = _clean_email(email)
+        user.email = clean_email(email)
     if password is not None:
         set_password(session, user, password, actor=None)
     session.flush()
@@ -135,7 +136,8 @@ def set_password(session: Session, user: User, password: str, *,
     revoked (audited). Returns whether it was such a change (not a first password, nor the
     same one again)."""
     if len(password) < MIN_PASSWORD:
-        raise BadInput(f"the password must have at least {MIN_PASSWORD} characters")
+        raise BadInput(msg("the password must have at least %(count)s characters",
+                           count=MIN_PASSWORD))
     old = user.password_hash or ""
     changed = bool(old) and not verify_password(old, password)
     user.password_hash = hash_password(password)
@@ -162,7 +164,7 @@ def deactivate_user(session: Session, name: str, *, actor: User | None = None) -
 
 def add_group(session: Session, key: str, *, name: str | None = None,
               head: str | None = None) -> Group:
-    key = _clean_name(key)
+    key = clean_name(key)
     group = session.execute(select(Group).where(Group.key == key)).scalar_one_or_none()
     if group is None:
         group = Group(key=key, name=name or key)

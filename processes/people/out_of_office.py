@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, aliased
 
 from processes import audit, isotime
 from processes.away_models import OutOfOffice
-from processes.errors import BadInput, NotAllowed
+from processes.errors import BadInput, Message, NotAllowed, msg
 from processes.models import User, utcnow
 from processes.people.directory import Identity, get_user
 
@@ -45,11 +45,17 @@ MAX_DAYS = 366
 """No absence is set for longer than this (a deputy is a stand-in, not a transfer)."""
 
 
+def _bad(field: str, message: Message) -> BadInput:
+    """A refusal that names the field to correct (the /me page shows it next to that input)."""
+    return BadInput(message, problems=[{"field": field, "message": message}])
+
+
 def _moment(raw: Any, field: str, *, end: bool) -> datetime:
     """A range's end from JSON: a date (start of that day; for ``to``, start of the next) or
     a date-time with an offset."""
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 40:
-        raise BadInput(f"{field} must be an ISO 8601 date or date-time, such as 2027-01-04")
+        raise _bad(field, msg("%(field)s must be an ISO 8601 date or date-time, such as "
+                              "2027-01-04", field=field))
     text = raw.strip()
     zone = ZoneInfo(isotime.timezone_name())
     try:
@@ -60,8 +66,8 @@ def _moment(raw: Any, field: str, *, end: bool) -> datetime:
             return datetime.combine(day, time(), zone).astimezone(UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
-        raise BadInput(f"{field} {text!r} is not an ISO 8601 date or date-time, such as "
-                       "2027-01-04") from None
+        raise _bad(field, msg("%(field)s %(text)r is not an ISO 8601 date or date-time, such "
+                              "as 2027-01-04", field=field, text=text)) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
@@ -97,23 +103,23 @@ def set_absence(session: Session, user: User, body: Any, *, actor: User,
     ends = _moment(body.get("to"), "to", end=True)
     now = now or utcnow()
     if ends <= starts:
-        raise BadInput(f"the range ends ({body.get('to')}) before it starts "
-                       f"({body.get('from')})")
+        raise _bad("to", msg("the range ends (%(to)s) before it starts (%(from)s)",
+                             to=body.get("to"), **{"from": body.get("from")}))
     if ends <= now:
-        raise BadInput(f"the range ended already ({body.get('to')})")
+        raise _bad("to", msg("the range ended already (%(to)s)", to=body.get("to")))
     if ends - starts > timedelta(days=MAX_DAYS):
-        raise BadInput(f"an absence is set for at most {MAX_DAYS} days")
+        raise _bad("to", msg("an absence is set for at most %(days)s days", days=MAX_DAYS))
     deputy_name = body.get("deputy")
     if not isinstance(deputy_name, str) or not deputy_name.strip():
-        raise BadInput("deputy must be the user name of the person who stands in")
+        raise _bad("deputy", msg("deputy must be the user name of the person who stands in"))
     deputy = session.execute(select(User).where(User.name == deputy_name.strip())
                              ).scalar_one_or_none()
     if deputy is None:
-        raise BadInput(f"the deputy {deputy_name!r} is not a user")
+        raise _bad("deputy", msg("the deputy %(name)r is not a user", name=deputy_name))
     if not deputy.active:
-        raise BadInput(f"the deputy {deputy.name} is deactivated")
+        raise _bad("deputy", msg("the deputy %(name)s is deactivated", name=deputy.name))
     if deputy.id == user.id:
-        raise BadInput(f"{user.name} cannot be their own deputy")
+        raise _bad("deputy", msg("%(name)s cannot be their own deputy", name=user.name))
     if current is None:
         current = OutOfOffice(user_id=user.id)
         session.add(current)
@@ -138,6 +144,33 @@ def describe(session: Session, user: User) -> dict | None:
             "deputy": deputy.name if deputy is not None else None,
             "active": row.starts_at <= now}
 
+
+
+@dataclass(frozen=True)
+class Absence:
+    """An absence as the profile page shows and edits it: the first and last day away (in
+    SEALFLOW_TIMEZONE, ISO dates as the form's date inputs take them), the first moment back,
+    the deputy, and whether it has begun."""
+
+    first_day: str
+    last_day: str
+    starts_at: datetime
+    ends_at: datetime
+    deputy: User | None
+    active: bool
+
+
+def absence_of(session: Session, user: User) -> Absence | None:
+    """``user``'s absence (None when none is set or it ended)."""
+    row = session.get(OutOfOffice, user.id)
+    now = utcnow()
+    if row is None or row.ends_at <= now:
+        return None
+    zone = ZoneInfo(isotime.timezone_name())
+    starts, ends = row.starts_at, row.ends_at
+    last = (ends - timedelta(microseconds=1)).astimezone(zone).date()
+    return Absence(starts.astimezone(zone).date().isoformat(), last.isoformat(), starts, ends,
+                   session.get(User, row.deputy_id), starts <= now)
 
 _Deputy = aliased(User)
 

@@ -13,8 +13,8 @@ import logging
 from typing import Any
 
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from processes import audit, signals
 from processes.db import lock_request, on_commit
@@ -114,3 +114,24 @@ def _reseal(session: Session, identity: Identity, req: Request) -> None:
     session.flush()
     on_commit(session, lambda: signals.grant_created.send(None, grant_id=grant.id))
     logger.info("sealing of request %d retried by %s", req.id, identity.user.name)
+
+
+STOPPED = (RequestStatus.incident, RequestStatus.failed)
+PER_PAGE = 50
+
+
+def stopped(session: Session, identity: Identity, page: int = 1,
+            per_page: int = PER_PAGE) -> tuple[list[Request], int, int]:
+    """Admins: the requests of every flow stopped by an incident or a failed sealing, the
+    latest first: one page of them, how many there are in all, and the page's number (a
+    number past the last page shows the last)."""
+    if not identity.has_role("admin"):
+        raise NotAllowed("the incidents are for administrators")
+    total = session.execute(select(func.count(Request.id))
+                            .where(Request.status.in_(STOPPED))).scalar_one()
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    found = session.execute(
+        select(Request).where(Request.status.in_(STOPPED)).options(selectinload(Request.seal))
+        .order_by(Request.updated_at.desc(), Request.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).scalars().unique()
+    return list(found), total, page

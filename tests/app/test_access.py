@@ -150,6 +150,26 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /processes/<key>/incidents/<int:request_id>/retry": frozenset({ADMIN}),
     "GET /tasks/<task_id>": frozenset({CANDIDATE}),
     "POST /tasks/<task_id>": frozenset({CANDIDATE}),
+    # -- administration and out-of-office pages -------------------------------------------
+    "POST /me/out-of-office": PEOPLE,
+    "GET /admin/users": frozenset({ADMIN}),
+    "POST /admin/users": frozenset({ADMIN}),
+    "GET /admin/users/<name>": frozenset({ADMIN}),
+    "POST /admin/users/<name>": frozenset({ADMIN}),
+    "POST /admin/users/<name>/deactivate": frozenset({ADMIN}),
+    "POST /admin/users/<name>/reactivate": frozenset({ADMIN}),
+    "POST /admin/users/<name>/unlock": frozenset({ADMIN}),
+    "POST /admin/users/<name>/password": frozenset({ADMIN}),
+    "POST /admin/users/<name>/tokens/<int:token_id>/revoke": frozenset({ADMIN}),
+    "POST /admin/lockouts/address": frozenset({ADMIN}),
+    "GET /admin/groups": frozenset({ADMIN}),
+    "POST /admin/groups": frozenset({ADMIN}),
+    "GET /admin/groups/<key>": frozenset({ADMIN}),
+    "POST /admin/groups/<key>/head": frozenset({ADMIN}),
+    "POST /admin/groups/<key>/members": frozenset({ADMIN}),
+    "POST /admin/groups/<key>/members/<name>/remove": frozenset({ADMIN}),
+    "GET /admin/incidents": frozenset({ADMIN}),
+    "POST /admin/incidents/<int:request_id>/retry": frozenset({ADMIN}),
 }
 
 
@@ -233,6 +253,8 @@ def _path(route: str, world: World) -> str:
         else world.task_id
     seal = world.csr_seal_id if ("csr" in rule or "certificate" in rule) else world.seal_id
     return (rule.replace("<int:request_id>", str(world.request_id))
+            .replace("/admin/users/<name>", f"/admin/users/{REQUESTER}")
+            .replace("/admin/groups/<key>", "/admin/groups/sales")
             .replace("<int:seal_id>", str(seal)).replace("<task_id>", task)
             .replace("<int:notice_id>", str(world.notice_id)).replace("<key>", "contract_seal")
             .replace("<int:version>", "1")
@@ -265,6 +287,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /api/v1/users/<name>/out-of-office": {"json": {"deputy": "nobody"}},
     "PUT /api/v1/processes/<key>/scenarios/<name>": {"json": {"data": []}},
     "POST /processes/business-types": {"data": {"key": "contract", "process": "nope"}},
+    "POST /admin/groups/<key>/head": {"data": {"head": "nobody"}},
 }
 # Routes whose allowed answer changes something anyway; each is called last, by its own caller.
 MUTATES = {"POST /api/v1/tasks/<task_id>/claim", "POST /api/v1/tasks/<task_id>/unclaim",
