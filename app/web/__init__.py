@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
         process_diff,
         processes,
         requests,
+        seal_admin,
         seals,
         studio,
         tasks,

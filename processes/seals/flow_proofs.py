@@ -60,7 +60,8 @@ def verdict(session: Session, seal: Seal, policy: SealPolicy,
     else:
         message = proof.Outcome(kept.ok, proof.Demand(**kept.demand) if kept.demand else None,
                                 kept.path or []).message()
-    return {"ok": kept.ok, "message": message, "path": kept.path or []}
+    return {"ok": kept.ok, "message": message, "path": kept.path or [],
+            "demand": kept.demand}
 
 
 def prove_new_version(session: Session, definition: ProcessDefinition) -> list[dict]:
