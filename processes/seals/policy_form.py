@@ -5,7 +5,7 @@ command line the page sets every field at once: a blank field means "no limit"."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes.errors import BadInput, msg
+from processes.errors import BadInput, Message, msg
 from processes.models import BusinessType, Group, User
 
 NUMBERS = ("max_uses", "max_per_month", "max_pages", "max_bytes", "min_approvals")
@@ -62,12 +62,11 @@ def parse(session: Session, form: Mapping[str, Any], timezone: str) -> dict[str,
     types = [str(t) for t in form.get("business_types") or []]
     changes["business_types"] = types
     _unknown(session, BusinessType.key, types, "business_types",
-             "no business type %(name)s", problems)
+             lambda name: msg("no business type %(name)s", name=name), problems)
     changes["groups"] = split(form.get("groups"))
-    _unknown(session, Group.key, changes["groups"], "groups", "no group with the key %(name)s",
-             problems)
+    _unknown(session, Group.key, changes["groups"], "groups", _no_group, problems)
     changes["users"] = split(form.get("users"))
-    _unknown(session, User.name, changes["users"], "users", "no user named %(name)s", problems)
+    _unknown(session, User.name, changes["users"], "users", _no_user, problems)
     changes["demands"] = []
     for line in split(form.get("demands")):
         kind, _, ref = line.partition(":")
@@ -80,9 +79,9 @@ def parse(session: Session, form: Mapping[str, Any], timezone: str) -> dict[str,
                 "%(demand)s is not a demand: write custodian, requester_head, group:KEY or "
                 "user:NAME", demand=line)})
     _unknown(session, Group.key, [d["ref"] for d in changes["demands"] if d["kind"] == "group"],
-             "demands", "no group with the key %(name)s", problems)
+             "demands", _no_group, problems)
     _unknown(session, User.name, [d["ref"] for d in changes["demands"] if d["kind"] == "user"],
-             "demands", "no user named %(name)s", problems)
+             "demands", _no_user, problems)
     changes["distinct_demands"] = bool(form.get("distinct_demands"))
     if problems:
         raise BadInput(msg("the policy was not saved: %(field)s %(problem)s",
@@ -91,12 +90,20 @@ def parse(session: Session, form: Mapping[str, Any], timezone: str) -> dict[str,
     return changes
 
 
-def _unknown(session: Session, column: Any, names: list[str], field: str, message: str,
-             problems: list[dict]) -> None:
+def _no_group(name: str) -> Message:
+    return msg("no group with the key %(name)s", name=name)
+
+
+def _no_user(name: str) -> Message:
+    return msg("no user named %(name)s", name=name)
+
+
+def _unknown(session: Session, column: Any, names: list[str], field: str,
+             message: Callable[[str], Message], problems: list[dict]) -> None:
     if not names:
         return
     known = set(session.execute(select(column).where(column.in_(names))).scalars())
-    problems.extend({"field": field, "message": msg(message, name=name)}
+    problems.extend({"field": field, "message": message(name)}
                     for name in names if name not in known)
 
 
