@@ -1,0 +1,112 @@
+"""The seal administration pages in Chromium, in Chinese and English, on a desktop (1400 px) and
+a phone (390 px): the seals list, a seal's page, its policy page and the new-seal page, none
+wider than the screen, their buttons big enough to tap. A seal admin saves a policy and sees
+the flows' proof; an administrator makes a seal directly, then voids it only once its name is
+typed exactly. Screenshots go to test-artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.browser_pages import PHONE, assert_no_errors, serving_demo, shoot
+from tests.e2e.browser_pages import log_in as _page
+
+pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
+
+SEAL = 2  # the demo's contract seal
+PAGES = {"seals": "/seals", "seal": f"/seals/{SEAL}", "policy": f"/seals/{SEAL}/policy",
+         "new": "/seals/new"}
+
+
+@pytest.fixture(scope="module")
+def seal_server(tmp_path_factory):
+    """The demo, its contract seal with a policy and a suspension lifted (its history)."""
+    with serving_demo(tmp_path_factory.mktemp("seals"),
+                      ["seal", "policy", str(SEAL), "--demand", "custodian", "--max-uses", "500",
+                       "--business-types", "contract"],
+                      ["seal", "suspend", str(SEAL), "--reason", "年检送检"],
+                      ["seal", "resume", str(SEAL), "--reason", "年检完毕"]) as base:
+        yield base
+
+
+def _overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def _small_targets(page) -> list[str]:
+    """The visible buttons and button-like links of the page's content under 44 px high."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        'main .btn, main button, main select, main input:not([type=hidden]), main summary')]
+      .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44
+                   && e.type !== 'checkbox')
+      .map(e => e.outerHTML.slice(0, 80))""")
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_seal_pages_fit_in_both_languages(seal_server, browser, lang):
+    base, errors = seal_server, []
+    for width in (1400, PHONE):
+        page = _page(browser, base, "carol", errors, width)  # seal admin and custodian
+        page.goto(f"{base}/seals?lang={lang}")
+        for label, url in PAGES.items():
+            answer = page.goto(base + url)
+            assert answer is not None and answer.status == 200, url
+            shoot(page, f"seal-admin-{label}-{lang}-{width}", full_page=True)
+            assert _overflow(page) == 0, (url, width, _overflow(page))
+            if width == PHONE:
+                assert _small_targets(page) == [], url
+        page.goto(base + PAGES["seal"])
+        text = page.inner_text("main")
+        if lang == "en":
+            assert "Uses in total at most" in text and "a custodian of the seal" in text
+            assert "Suspended → Active" in text
+        else:
+            assert "总用印次数上限" in text and "印章保管人" in text and "年检完毕" in text
+        assert "T" not in page.inner_text("table.cards td[data-label] >> nth=-1")  # no ISO
+        page.context.close()
+    assert_no_errors(errors)
+
+
+def test_a_seal_admin_saves_a_policy_and_sees_the_proof(seal_server, browser):
+    base, errors = seal_server, []
+    page = _page(browser, base, "carol", errors, PHONE)
+    page.goto(f"{base}/seals/{SEAL}/policy?lang=en")
+    page.fill("#f-max_per_month", "lots")
+    page.click("button:has-text('Save the policy')")
+    assert "must be a whole number" in page.inner_text("main")
+    assert page.input_value("#f-max_per_month") == "lots"  # kept
+    page.fill("#f-max_per_month", "30")
+    page.click("button:has-text('Save the policy')")
+    page.wait_for_url(f"{base}/seals/{SEAL}/policy")
+    main = page.inner_text("main")
+    assert "Policy saved" in main and "Passes" in main
+    assert page.input_value("#f-max_per_month") == "30"
+    shoot(page, "seal-admin-policy-saved-en-390", full_page=True)
+    assert _overflow(page) == 0
+    assert_no_errors(errors, refused=(400,))  # the refused form's answer
+
+
+def test_an_admin_makes_a_seal_then_voids_it_only_with_its_name(seal_server, browser):
+    base, errors = seal_server, []
+    page = _page(browser, base, "admin", errors, PHONE)
+    page.goto(f"{base}/seals/new?lang=en")
+    page.fill("#f-name", "演示作废章")
+    page.fill("aside #f-custodians", "carol")
+    page.fill("#d-reason", "bootstrap for the test")
+    page.click("button:has-text('Make the seal now')")
+    page.wait_for_url(f"{base}/seals/*")
+    assert "演示作废章" in page.inner_text("h1")
+    page.fill("#irreversible-reason", "no longer needed")
+    page.fill("#f-confirm_name", "演示")
+    page.click("#irreversible button[value=voided]")
+    main = page.inner_text("main")
+    assert "exactly to confirm" in main and "Active" in page.inner_text(".page-head")
+    assert page.input_value("#irreversible-reason") == "no longer needed"
+    shoot(page, "seal-admin-void-refused-en-390", full_page=True)
+    page.fill("#f-confirm_name", "演示作废章")
+    page.click("#irreversible button[value=voided]")
+    page.wait_for_load_state()
+    assert "Voided" in page.inner_text(".page-head")
+    assert _overflow(page) == 0
+    # The refused void's answer (400) is the only "failed" load.
+    assert_no_errors(errors, refused=(400,))
