@@ -202,7 +202,8 @@ def test_a_new_seal_through_its_flow_or_directly_by_an_admin(app, lifecycle_flow
     assert made.status_code == 302
     seal_id = int(made.headers["Location"].rsplit("/", 1)[1])
     seal = _seal(app, seal_id)
-    assert (seal.name, seal.type, seal.status) == ("测试科技有限公司公章", "公章", SealStatus.active)
+    assert (seal.name, seal.type, seal.status) == ("测试科技有限公司公章", "公章",
+                                                   SealStatus.active)
     assert seal.custodian_names == ["carol"]
     created = _events(app, "seal.created")[-1]
     assert created.actor == "root" and created.details["key_type"] == "p256"
