@@ -102,8 +102,8 @@ def seal_change(seal_id: int):
         png=png, serial=request.form.get("serial")))
     if error is not None:
         flash(message_of(error), "error")
-    else:
-        flash(_("The seal is changed; the change and its reason are recorded."), "success")
+        return seal_page(seal_id, error, "direct")
+    flash(_("The seal is changed; the change and its reason are recorded."), "success")
     return redirect(url_for("web.seal_detail", seal_id=seal_id))
 
 

@@ -33,7 +33,9 @@ from processes.seals import flow_proofs, lifecycle, policy, registry
 logger = logging.getLogger(__name__)
 
 IRREVERSIBLE = (SealStatus.voided, SealStatus.revoked)
-CHANGES = ("custodians", "appearance")
+# What an administrator changes directly, as the seal's history names it (as the 印章变更
+# flow's changes are named there).
+CHANGES = {"custodians": "保管人变更 custodians changed", "appearance": "更换印模 new appearance"}
 
 
 def manages_seals(session: Session, identity: Identity) -> bool:
@@ -101,7 +103,7 @@ def change_directly(session: Session, env: Env, identity: Identity, seal: Seal, 
         registry.change_appearance(session, env, seal, png=png, serial=serial or None,
                                    actor=identity.user)
     session.add(SealTransition(seal_id=seal.id, from_status=seal.status, to_status=seal.status,
-                               actor_id=identity.user.id, reason=f"{change}: {why}",
+                               actor_id=identity.user.id, reason=f"{CHANGES[change]}: {why}",
                                authority=Authority.admin))
     audit.record(session, "seal.changed", actor=identity.user, seal_id=seal.id, change=change,
                  reason=why, authority=Authority.admin.value)

@@ -117,12 +117,13 @@ def test_an_admin_changes_custodians_and_appearance_directly_with_a_reason(app, 
     assert "Change directly" in page
     no_reason = root.post(f"/seals/{seal}/change", data={"change": "custodians",
                                                           "custodians": "lily"})
-    assert no_reason.status_code == 302
+    assert no_reason.status_code == 400 and "reason is required" in no_reason.text
+    assert 'value="lily"' in no_reason.text  # kept
     assert _seal(app, seal).custodian_names == ["carol"]
     unknown = root.post(f"/seals/{seal}/change", data={
-        "change": "custodians", "custodians": "nobody", "reason": "交接"},
-        follow_redirects=True)
-    assert "no user named nobody" in unknown.text
+        "change": "custodians", "custodians": "nobody", "reason": "交接"})
+    assert unknown.status_code == 400 and "no user named nobody" in unknown.text
+    assert "交接</textarea>" in unknown.text
     done = root.post(f"/seals/{seal}/change", data={
         "change": "custodians", "custodians": "lily, carol", "reason": "保管人交接"})
     assert done.status_code == 302
@@ -137,7 +138,7 @@ def test_an_admin_changes_custodians_and_appearance_directly_with_a_reason(app, 
         ("root", "custodians", "保管人交接"), ("root", "appearance", "印模更新")]
     assert _events(app, "seal.custodians_changed")[-1].details["after"] == ["carol", "lily"]
     history = root.get(f"/seals/{seal}").text
-    assert "custodians: 保管人交接" in history and "Changed" in history
+    assert "保管人变更 custodians changed: 保管人交接" in history and "Changed" in history
     # A custodian may not: they start the flow.
     carol = login("carol")
     assert carol.post(f"/seals/{seal}/change", data={
@@ -216,8 +217,12 @@ def test_a_new_seal_through_its_flow_or_directly_by_an_admin(app, lifecycle_flow
                                           "reason": "x"}).status_code == 403
 
 
-def test_void_and_revoke_need_the_seals_name_typed(app, org, root):
+def test_void_and_revoke_need_the_seals_name_typed(app, org, root, login):
     seal = org.seal_id
+    in_chinese = login("root", "zh-CN,zh;q=0.9").post(f"/seals/{seal}/status", data={
+        "to": "revoked", "reason": "私钥泄露", "confirm_name": "合同专用章"})
+    assert in_chinese.status_code == 400
+    assert "请准确输入印章名称「测试科技有限公司合同专用章」以确认" in in_chinese.text
     page = root.get(f"/seals/{seal}").text
     assert 'name="confirm_name"' in page and "Type the seal" in page
     for typed in ("", "测试科技有限公司", "wrong"):
