@@ -21,6 +21,8 @@ LISTS = ("groups", "users")
 TIMES = ("valid_from", "valid_to")
 # The largest number a limit may be (the column is a 32-bit integer).
 MOST = 2**31 - 1
+# The most names a list of the policy may hold (business types, groups, users, demands).
+MOST_NAMES = 200
 
 
 def split(text: Any) -> list[str]:
@@ -41,7 +43,7 @@ def parse(session: Session, form: Mapping[str, Any], timezone: str) -> dict[str,
         text = str(form.get(name) or "").strip()
         if not text:
             changes[name] = None
-        elif not text.isdigit() or int(text) > MOST:
+        elif not (text.isascii() and text.isdigit()) or int(text) > MOST:
             problems.append({"field": name, "message": msg(
                 "must be a whole number from 0 to %(most)s, or blank for no limit", most=MOST)})
         else:
@@ -68,7 +70,7 @@ def parse(session: Session, form: Mapping[str, Any], timezone: str) -> dict[str,
     changes["users"] = split(form.get("users"))
     _unknown(session, User.name, changes["users"], "users", _no_user, problems)
     changes["demands"] = []
-    for line in split(form.get("demands")):
+    for line in split(form.get("demands"))[:MOST_NAMES + 1]:
         kind, _, ref = line.partition(":")
         if kind in ("custodian", "requester_head") and not ref:
             changes["demands"].append({"kind": kind})
@@ -78,6 +80,9 @@ def parse(session: Session, form: Mapping[str, Any], timezone: str) -> dict[str,
             problems.append({"field": "demands", "message": msg(
                 "%(demand)s is not a demand: write custodian, requester_head, group:KEY or "
                 "user:NAME", demand=line)})
+    if len(changes["demands"]) > MOST_NAMES:
+        problems.append({"field": "demands", "message": msg("at most %(most)s names",
+                                                            most=MOST_NAMES)})
     _unknown(session, Group.key, [d["ref"] for d in changes["demands"] if d["kind"] == "group"],
              "demands", _no_group, problems)
     _unknown(session, User.name, [d["ref"] for d in changes["demands"] if d["kind"] == "user"],
@@ -101,6 +106,10 @@ def _no_user(name: str) -> Message:
 def _unknown(session: Session, column: Any, names: list[str], field: str,
              message: Callable[[str], Message], problems: list[dict]) -> None:
     if not names:
+        return
+    if len(names) > MOST_NAMES:
+        problems.append({"field": field, "message": msg("at most %(most)s names",
+                                                        most=MOST_NAMES)})
         return
     known = set(session.execute(select(column).where(column.in_(names))).scalars())
     problems.extend({"field": field, "message": message(name)}
