@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from processes.models import AuditEvent, Request, Seal, SealStatus
 from processes.seal_models import SealPolicy, SealTransition
-from tests.conftest import deploy
+from tests.conftest import deploy, seal_one
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -236,3 +236,13 @@ def test_void_and_revoke_need_the_seals_name_typed(app, org, root, login):
         "to": "revoked", "reason": "私钥泄露", "confirm_name": "测试科技有限公司合同专用章"})
     assert done.status_code == 302
     assert _seal(app, seal).status is SealStatus.revoked
+
+
+def test_the_usage_log_and_history_read_as_words_and_local_times(app, org, login, pdf):
+    sealed = seal_one(org, pdf)
+    assert sealed["status"] == "sealed"
+    page = login("carol").get(f"/seals/{org.seal_id}").text
+    log = page.split("Usage log", 1)[1].split("Lifecycle", 1)[0]
+    assert f"#{sealed['id']}" in log and "contract_seal" in log
+    assert re.search(r"\d{1,2}:\d{2}", log) and "+00:00" not in log and "T0" not in log
+    assert "in total <strong>1</strong>" in page
