@@ -97,14 +97,22 @@ def test_an_admin_makes_a_seal_then_voids_it_only_with_its_name(seal_server, bro
     page.wait_for_url(f"{base}/seals/*")
     assert "演示作废章" in page.inner_text("h1")
     page.fill("#irreversible-reason", "no longer needed")
+    void = page.locator("#irreversible button[value=voided]")
+    assert void.is_disabled()  # until the name is typed
     page.fill("#f-confirm_name", "演示")
-    page.click("#irreversible button[value=voided]")
+    assert void.is_disabled()
+    shoot(page, "seal-admin-void-unconfirmed-en-390", full_page=True)
+    # Past the script (a page without it), the server refuses it all the same.
+    page.evaluate("document.querySelector('#irreversible button[value=voided]')"
+                  ".disabled = false")
+    void.click()
     main = page.inner_text("main")
     assert "exactly to confirm" in main and "Active" in page.inner_text(".page-head")
     assert page.input_value("#irreversible-reason") == "no longer needed"
     shoot(page, "seal-admin-void-refused-en-390", full_page=True)
     page.fill("#f-confirm_name", "演示作废章")
-    page.click("#irreversible button[value=voided]")
+    assert void.is_enabled()
+    void.click()
     page.wait_for_load_state()
     assert "Voided" in page.inner_text(".page-head")
     assert _overflow(page) == 0
