@@ -33,6 +33,15 @@ def _overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
+def _unlabelled(page) -> list[str]:
+    """Form controls without a label of their own (or sharing an id with another element)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        'main input:not([type=hidden]), main select, main textarea')]
+      .filter(e => e.labels.length === 0 || (e.id && document.querySelectorAll(
+          '#' + CSS.escape(e.id)).length > 1))
+      .map(e => e.outerHTML.slice(0, 80))""")
+
+
 def _small_targets(page) -> list[str]:
     """The visible buttons and button-like links of the page's content under 44 px high."""
     return page.evaluate("""() => [...document.querySelectorAll(
@@ -57,6 +66,7 @@ def test_the_seal_pages_fit_in_both_languages(seal_server, browser, lang):
                 page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             shoot(page, f"seal-admin-{label}-{lang}-{name}-{width}", full_page=True)
             assert _overflow(page) == 0, (url, width, _overflow(page))
+            assert _unlabelled(page) == [], url
             if width == PHONE:
                 assert _small_targets(page) == [], url
         page.goto(base + PAGES["seal"])
@@ -95,8 +105,8 @@ def test_an_admin_makes_a_seal_then_voids_it_only_with_its_name(seal_server, bro
     base, errors = seal_server, []
     page = _page(browser, base, "admin", errors, PHONE)
     page.goto(f"{base}/seals/new?lang=en")
-    page.fill("#f-name", "演示作废章")
-    page.fill("aside #f-custodians", "carol")
+    page.fill("#d-name", "演示作废章")
+    page.fill("#d-custodians", "carol")
     page.fill("#d-reason", "bootstrap for the test")
     page.click("button:has-text('Make the seal now')")
     page.wait_for_url(f"{base}/seals/*")
