@@ -18,7 +18,14 @@ from processes.errors import NotAllowed, SealflowError
 from processes.flows import definitions
 from processes.requests import intake
 from processes.requests.intake import NewRequest
-from processes.seals import administration, lifecycle, policy, policy_form, registry
+from processes.seals import (
+    administration,
+    authority,
+    lifecycle,
+    policy,
+    policy_form,
+    registry,
+)
 
 MAX_PNG_BYTES = 2 * 1024 * 1024
 KEY_TYPES = ("rsa2048", "rsa3072", "p256")
@@ -83,7 +90,7 @@ def seal_change_request(seal_id: int):
         raise NotAllowed(_("only the seal's custodians and seal administrators change it"))
     data = {k: request.form.get(k, "").strip() for k in ("change", "custodians", "serial",
                                                          "reason")}
-    return _start(administration.lifecycle_flow(db.session, "change"), seal_id,
+    return _start(authority.flow_start(db.session, "change"), seal_id,
                   {k: v for k, v in data.items() if v})
 
 
@@ -120,7 +127,7 @@ def seal_new():
 def _new_page(error: SealflowError | None, values: dict, form: str = ""):
     return render_template(
         "seal_new.html", values=values, problems=problems_by_field(error), form=form,
-        flow=administration.lifecycle_flow(db.session, "make"),
+        flow=authority.flow_start(db.session, "make"),
         direct=identity().has_role("admin"), seal_types=SEAL_TYPES, key_types=KEY_TYPES)
 
 
@@ -134,7 +141,7 @@ def seal_new_request():
                            "a new seal"))
     data = {k: request.form.get(k, "").strip() for k in ("seal_name", "new_seal_type",
                                                          "custodians", "ca", "reason")}
-    return _start(administration.lifecycle_flow(db.session, "make"), None,
+    return _start(authority.flow_start(db.session, "make"), None,
                   {k: v for k, v in data.items() if v})
 
 
@@ -157,14 +164,14 @@ def seal_create():
     return redirect(url_for("web.seal_detail", seal_id=seal.id))
 
 
-def _start(flow: dict | None, seal_id: int | None, data: dict):
+def _start(flow: tuple[str, dict[str, str]] | None, seal_id: int | None, data: dict):
     """File a lifecycle request (no document: its approvers approve its data), as the API
     does; then its page. A refusal goes back with the message."""
     if flow is None:
         flash(_("No lifecycle flow for this is deployed: ask an administrator."), "error")
         return redirect(url_for("web.seal_detail", seal_id=seal_id) if seal_id
                         else url_for("web.seal_new"))
-    new = NewRequest(seal_id=seal_id, document=None, filename="", data=data, **flow)
+    new = NewRequest(seal_id=seal_id, document=None, filename="", data=data, **flow[1])
     req, error = attempt(lambda: intake.create(db.session, env(), identity(), new))
     if error is not None or req is None:
         flash(message_of(error), "error")

@@ -14,7 +14,7 @@ from app.web.present import problems_by_field, seal_status_label
 from processes.errors import SealflowError
 from processes.flows import definitions
 from processes.models import SealStatus
-from processes.seals import administration, external_ca, lifecycle, registry
+from processes.seals import administration, authority, external_ca, lifecycle, registry
 
 
 @blueprint.get("/seals")
@@ -38,7 +38,7 @@ def seal_page(seal_id: int, error: SealflowError | None = None, form: str = ""):
     page = render_template(
         "seal.html", **lifecycle.seal_view(db.session, who, seal),
         is_admin=who.has_role("admin"), is_seal_admin=who.has_role("seal_admin"),
-        change_flow=administration.lifecycle_flow(db.session, "change"),
+        change_flow=authority.flow_start(db.session, "change"),
         type_names={t.key: t.name for t in definitions.business_types(db.session)},
         values=request.form if error is not None else {}, form=form,
         problems=problems_by_field(error))

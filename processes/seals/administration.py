@@ -19,8 +19,6 @@ from processes import audit
 from processes.env import Env
 from processes.errors import BadInput, NotAllowed, msg
 from processes.models import (
-    BusinessType,
-    ProcessDefinition,
     Seal,
     SealCustodian,
     SealStatus,
@@ -78,9 +76,10 @@ def proofs(session: Session, seal: Seal) -> list[dict]:
     current = policy.get(session, seal.id)
     if current is None:
         return []
-    return [{"process": d.key, "name": d.name, "version": d.version,
-             **flow_proofs.verdict(session, seal, current, d)}
-            for d in flow_proofs.allowed_definitions(session, current)]
+    flows = flow_proofs.allowed_definitions(session, current)
+    return [{"process": d.key, "name": d.name, "version": d.version, **found}
+            for d, found in zip(flows, flow_proofs.verdicts(session, seal, current, flows),
+                                strict=True)]
 
 
 def change_directly(session: Session, env: Env, identity: Identity, seal: Seal, *,
@@ -158,16 +157,3 @@ def transition(session: Session, identity: Identity, seal: Seal, to: SealStatus,
     one confirmed by the seal's name."""
     confirm_name(seal, to, typed_name)
     return lifecycle.transition(session, seal, to, reason=reason, identity=identity)
-
-
-def lifecycle_flow(session: Session, action: str) -> dict[str, str] | None:
-    """The new-request arguments of the deployed lifecycle flow for ``action`` (make, change,
-    ...): ``business_type`` when one maps to it, else ``process``; None when none is deployed."""
-    key = session.execute(select(ProcessDefinition.key).where(
-        ProcessDefinition.seal_action == action, ProcessDefinition.retired_at.is_(None))
-        .order_by(ProcessDefinition.id.desc()).limit(1)).scalar_one_or_none()
-    if key is None:
-        return None
-    business_type = session.execute(select(BusinessType.key).where(
-        BusinessType.process_key == key).order_by(BusinessType.id).limit(1)).scalar_one_or_none()
-    return {"business_type": business_type} if business_type else {"process": key}
