@@ -26,7 +26,7 @@ from processes.models import (
 )
 from processes.people.directory import Identity, names_in
 from processes.seal_models import Authority, SealTransition
-from processes.seals import flow_proofs, lifecycle, policy, registry
+from processes.seals import authority, flow_proofs, lifecycle, policy, registry
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +154,13 @@ def confirm_name(seal: Seal, to: SealStatus, typed: str | None) -> None:
 def transition(session: Session, identity: Identity, seal: Seal, to: SealStatus, *,
                reason: str, typed_name: str | None) -> Seal:
     """A change of status from the seal's page (:func:`lifecycle.transition`), an irreversible
-    one confirmed by the seal's name."""
-    confirm_name(seal, to, typed_name)
+    one confirmed by the seal's name: asked of someone who may make it (whoever may not is
+    told so first, as the transition would tell them)."""
+    if to in IRREVERSIBLE:
+        if not lifecycle.may_manage(session, identity, seal):
+            raise NotAllowed(msg("only the seal's custodians and seal administrators manage it"))
+        refused = authority.refusal(session, seal, to, authority.authority_of(identity))
+        if refused is not None:
+            raise refused
+        confirm_name(seal, to, typed_name)
     return lifecycle.transition(session, seal, to, reason=reason, identity=identity)
