@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
         process_diff,
         processes,
         requests,
+        seal_admin,
         seals,
         studio,
         tasks,

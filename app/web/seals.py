@@ -7,25 +7,42 @@ from flask_login import login_required
 
 from app.api.seals import MAX_CERTIFICATE_BYTES, csr_download
 from app.context import env, identity
-from app.errors import message_of
+from app.errors import message_of, status_of
 from app.extensions import db
 from app.web import attempt, blueprint
-from app.web.present import seal_status_label
+from app.web.present import problems_by_field, seal_status_label
+from processes.errors import SealflowError
+from processes.flows import definitions
 from processes.models import SealStatus
-from processes.seals import external_ca, lifecycle, registry
+from processes.seals import administration, authority, external_ca, lifecycle, registry
 
 
 @blueprint.get("/seals")
 @login_required
 def seals():
-    return render_template("seals.html", seals=registry.listing(db.session))
+    return render_template("seals.html", seals=registry.listing(db.session),
+                           may_ask=administration.manages_seals(db.session, identity()))
 
 
 @blueprint.get("/seals/<int:seal_id>")
 @login_required
 def seal_detail(seal_id: int):
+    return seal_page(seal_id)
+
+
+def seal_page(seal_id: int, error: SealflowError | None = None, form: str = ""):
+    """The seal's page; after a refused form (``form`` names it), with the values entered and
+    the problems by field, answered with the error's status."""
     seal = registry.get_seal(db.session, seal_id)
-    return render_template("seal.html", **lifecycle.seal_view(db.session, identity(), seal))
+    who = identity()
+    page = render_template(
+        "seal.html", **lifecycle.seal_view(db.session, who, seal),
+        is_admin=who.has_role("admin"), is_seal_admin=who.has_role("seal_admin"),
+        change_flow=authority.flow_start(db.session, "change"),
+        type_names={t.key: t.name for t in definitions.business_types(db.session)},
+        values=request.form if error is not None else {}, form=form,
+        problems=problems_by_field(error))
+    return (page, status_of(error)) if error is not None else page
 
 
 @blueprint.post("/seals/<int:seal_id>/status")
@@ -38,11 +55,13 @@ def seal_transition(seal_id: int):
         return redirect(url_for("web.seal_detail", seal_id=seal_id))
     who = identity()
     seal = lifecycle.managed_seal(db.session, who, seal_id)  # who first: see app/api/seals.py
-    _seal, error = attempt(lambda: lifecycle.transition(
-        db.session, seal, SealStatus(target), reason=request.form.get("reason", ""),
-        identity=who))
+    _seal, error = attempt(lambda: administration.transition(
+        db.session, who, seal, SealStatus(target), reason=request.form.get("reason", ""),
+        typed_name=request.form.get("confirm_name")))
     if error is not None:
         flash(message_of(error), "error")
+        if SealStatus(target) in administration.IRREVERSIBLE:
+            return seal_page(seal_id, error, "irreversible")
     else:
         flash(_("The seal is now %(status)s", status=seal_status_label(target)), "success")
     return redirect(url_for("web.seal_detail", seal_id=seal_id))

@@ -80,15 +80,24 @@ def via_flow(session: Session, seal: Seal, to: SealStatus) -> dict:
     if refused is not None:
         view["hint"] = refused.message
         return view
-    key = session.execute(select(ProcessDefinition.key).where(
-        ProcessDefinition.seal_action == action).order_by(ProcessDefinition.id.desc())
-        .limit(1)).scalar_one_or_none()
-    if key is None:
+    found = flow_start(session, action)
+    if found is None:
         view["hint"] = "no lifecycle flow for this is deployed: ask an administrator"
         return view
-    # The new-request page offers the business types when there are any.
+    view["process"], view["start"] = found
+    return view
+
+
+def flow_start(session: Session, action: str | None) -> tuple[str, dict[str, str]] | None:
+    """The deployed lifecycle flow for ``action`` (make, change, resume...): its key, and how
+    a new request starts it: its ``business_type`` when one maps to the flow (the new-request
+    page offers the business types when there are any), else its ``process``. None when none
+    is deployed (or only retired versions)."""
+    key = session.execute(select(ProcessDefinition.key).where(
+        ProcessDefinition.seal_action == action, ProcessDefinition.retired_at.is_(None))
+        .order_by(ProcessDefinition.id.desc()).limit(1)).scalar_one_or_none()
+    if key is None:
+        return None
     business_type = session.execute(select(BusinessType.key).where(
         BusinessType.process_key == key).order_by(BusinessType.id).limit(1)).scalar_one_or_none()
-    view["process"] = key
-    view["start"] = {"business_type": business_type} if business_type else {"process": key}
-    return view
+    return key, {"business_type": business_type} if business_type else {"process": key}

@@ -60,7 +60,29 @@ def verdict(session: Session, seal: Seal, policy: SealPolicy,
     else:
         message = proof.Outcome(kept.ok, proof.Demand(**kept.demand) if kept.demand else None,
                                 kept.path or []).message()
-    return {"ok": kept.ok, "message": message, "path": kept.path or []}
+    return {"ok": kept.ok, "message": message, "path": kept.path or [],
+            "demand": kept.demand}
+
+
+def verdicts(session: Session, seal: Seal, policy: SealPolicy,
+             definitions: list[ProcessDefinition]) -> list[dict]:
+    """:func:`verdict` for each of ``definitions``, the kept proofs read in one query (a flow
+    deployed since the policy's last change is proved then)."""
+    digest = demands_hash(policy.demands)
+    kept = {p.process_id: p for p in session.execute(select(SealFlowProof).where(
+        SealFlowProof.seal_id == seal.id, SealFlowProof.demands_hash == digest,
+        SealFlowProof.process_id.in_([d.id for d in definitions]))).scalars()}
+    found = []
+    for d in definitions:
+        proved = kept.get(d.id)
+        if proved is None:
+            found.append(verdict(session, seal, policy, d))
+            continue
+        outcome = proof.Outcome(proved.ok, proof.Demand(**proved.demand) if proved.demand
+                                else None, proved.path or [])
+        found.append({"ok": proved.ok, "message": outcome.message(), "path": proved.path or [],
+                      "demand": proved.demand})
+    return found
 
 
 def prove_new_version(session: Session, definition: ProcessDefinition) -> list[dict]:

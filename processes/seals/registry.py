@@ -11,7 +11,7 @@ from collections.abc import Callable
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 import signer
 from processes import audit
@@ -141,7 +141,8 @@ def get_seal(session: Session, seal_id: int, *, share: bool = False) -> Seal:
 
 def listing(session: Session) -> list[Seal]:
     return list(session.execute(
-        select(Seal).where(Seal.system.is_(False)).order_by(Seal.id)).scalars())
+        select(Seal).where(Seal.system.is_(False)).order_by(Seal.id)
+        .options(selectinload(Seal.custodians))).scalars())
 
 
 def names(session: Session) -> list[tuple[int, str]]:

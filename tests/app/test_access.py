@@ -141,6 +141,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /seals/<int:seal_id>/seal.csr": MANAGES_SEAL,
     "POST /seals/<int:seal_id>/certificate": MANAGES_SEAL,
     "POST /seals/<int:seal_id>/status": MANAGES_SEAL,
+    "GET /seals/<int:seal_id>/policy": frozenset({SEAL_ADMIN, ADMIN}),
+    "POST /seals/<int:seal_id>/policy": frozenset({SEAL_ADMIN, ADMIN}),
+    "POST /seals/<int:seal_id>/change-request": MANAGES_SEAL,  # starts 印章变更
+    "POST /seals/<int:seal_id>/change": frozenset({ADMIN}),  # directly, with a reason
+    "GET /seals/new": MANAGES_SEAL,  # the custodians of any seal, seal admins, admins
+    "POST /seals/new/request": MANAGES_SEAL,  # starts 制章申请
+    "POST /seals/new": frozenset({ADMIN}),  # directly: the bootstrap
     "GET /processes": STUDIO,
     "GET /processes/<key>": STUDIO,
     "GET /processes/business-types": STUDIO,
@@ -279,6 +286,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /tasks/<task_id>": {"data": {"decision": "bogus"}},
     "POST /inbox/approve": {"data": {"task": "no-such-task"}},
     "POST /seals/<int:seal_id>/status": {"data": {"to": "suspended", "reason": ""}},
+    "POST /seals/<int:seal_id>/policy": {"data": {"max_uses": "many"}},
     "POST /login": {"data": {"name": "nobody", "password": "wrong"}},
     "POST /me/password": {"data": {"current_password": "", "new_password": ""}},
     "POST /me/tokens/<int:token_id>/revoke": {"data": {}},

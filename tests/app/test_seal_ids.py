@@ -20,6 +20,10 @@ PAGE_VIEWS = [
     ("get", "/seals/{}/seal.csr"),
     ("post", "/seals/{}/certificate"),
     ("post", "/seals/{}/status"),
+    ("get", "/seals/{}/policy"),
+    ("post", "/seals/{}/policy"),
+    ("post", "/seals/{}/change"),
+    ("post", "/seals/{}/change-request"),
 ]
 
 

@@ -41,8 +41,10 @@ def _status(app, seal_id: int) -> SealStatus:
         return db.session.get(Seal, seal_id).status
 
 
-def _post(client, seal_id: int, to: str, reason: str = "因故"):
-    return client.post(f"/seals/{seal_id}/status", data={"to": to, "reason": reason})
+def _post(client, seal_id: int, to: str, reason: str = "因故", confirm_name: str = ""):
+    """``confirm_name``: the seal's name as typed to confirm voiding or revoking it."""
+    return client.post(f"/seals/{seal_id}/status", data={"to": to, "reason": reason,
+                                                          "confirm_name": confirm_name})
 
 
 def _cli(app, *args: str):
@@ -110,7 +112,8 @@ def test_an_administrator_acts_directly_and_it_is_recorded_as_an_emergency(app, 
     root = login("root")
     assert _post(root, office.seal_id, "suspended", "疑似泄露").status_code == 302
     assert _post(root, office.seal_id, "active", "排查完毕").status_code == 302
-    assert _post(root, office.seal_id, "revoked", "确认泄露").status_code == 302
+    assert _post(root, office.seal_id, "revoked", "确认泄露",
+                 confirm_name="测试科技有限公司合同专用章").status_code == 302
     assert _status(app, office.seal_id) == SealStatus.revoked
     with app.app_context():
         steps = db.session.execute(select(SealTransition).where(

@@ -173,7 +173,8 @@ def test_the_seal_page_suspends_resumes_and_revokes_past_an_unreadable_request(
     root = login("root")
     for who, to, expected in ((carol, "suspended", "halted"), (root, "active", None),
                               (root, "revoked", "failed")):
-        resp = who.post(f"/seals/{org.seal_id}/status", data={"to": to, "reason": "印章送检"})
+        resp = who.post(f"/seals/{org.seal_id}/status", data={
+            "to": to, "reason": "印章送检", "confirm_name": "测试科技有限公司合同专用章"})
         assert resp.status_code == 302, resp.text
         if expected:
             assert status(org.alice, waiting)["status"] == expected
