@@ -1,0 +1,66 @@
+"""A route preview for a requester: who would work a request with this data, in what order,
+before it is filed. The studio's dry run (processes/requests/dry_run.py: the real engine on an
+instance never stored, everyone approving) on the request's own business type, seal, and form
+fields, for a flow the requester may start. Nothing is written.
+
+A field left empty is given a sample value (the dry run's) so that the route shows while the
+form is being filled in; the fields so filled are named (the route may change with them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processes.env import Env
+from processes.models import User
+from processes.people.directory import Identity
+from processes.requests import dry_run, filing_choices
+from processes.requests.dry_run import _sample
+from processes.requests.dry_run_input import DryRunInput
+from processes.requests.filing_reads import definition_for
+from processes.requests.forms import _blank
+
+MAX_STEPS = 50
+"""Tasks the preview works through (a flow that loops stops there)."""
+
+_PEOPLE_KINDS = ("userTask", "manualTask")
+
+
+def preview(session: Session, env: Env, identity: Identity, *, process: str | None,
+            business_type: str | None, seal: int | None, data: dict[str, Any]) -> dict:
+    """The steps (tasks, in order, each with the people who would get it, as display names),
+    the end reached, the problems met (a refusal by the seal's policy, a task nobody may
+    work), and ``assumed``: the form fields left empty, given a sample value.
+
+    :raises NotAllowed: a lifecycle flow for someone who does not manage the seal.
+    :raises InvalidContent / NotFound: no such flow or business type; a field's value is bad.
+    """
+    definition, found_type = definition_for(session, process, business_type)
+    filing_choices.may_start(session, identity, definition, seal)
+    given = dict(data) if isinstance(data, dict) else {}
+    assumed = []
+    for field in definition.start_form or []:
+        if _blank(given.get(field["id"])) and field.get("default") in (None, ""):
+            given.pop(field["id"], None)
+            if field.get("required"):
+                given[field["id"]] = _sample(field)
+                assumed.append(field["id"])
+    result = dry_run.dry_run(session, env, identity, DryRunInput(
+        process=definition.key, version=definition.version, business_type=found_type,
+        seal=seal, data=given, max_steps=MAX_STEPS))
+    steps = [r for r in result["route"] if r["kind"] in _PEOPLE_KINDS]
+    names = sorted({n for step in steps for n in step["people"]})
+    shown = dict(session.execute(select(User.name, User.display_name).where(
+        User.name.in_(names))).all()) if names else {}
+    return {
+        "process": result["process"], "business_type": result["business_type"],
+        "steps": [{"element_id": s["element_id"], "name": s["name"],
+                   "people": [{"name": n, "display_name": shown.get(n) or n}
+                              for n in s["people"]],
+                   **({"due_at": s["due_at"]} if s.get("due_at") else {})} for s in steps],
+        "end": result["end"],
+        "problems": [p["message"] for p in result["problems"] if p["severity"] == "error"],
+        "assumed": assumed,
+    }
