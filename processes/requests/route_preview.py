@@ -3,8 +3,9 @@ before it is filed. The studio's dry run (processes/requests/dry_run.py: the rea
 instance never stored, everyone approving) on the request's own business type, seal, and form
 fields, for a flow the requester may start. Nothing is written.
 
-A field left empty is given a sample value (the dry run's) so that the route shows while the
-form is being filled in; the fields so filled are named (the route may change with them)."""
+A field left empty, or holding a value not usable yet, is given a sample value (the dry run's)
+so that the route shows while the form is being filled in; the fields so filled are named (the
+route may change with them)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes.env import Env
+from processes.errors import InvalidContent
 from processes.models import User
 from processes.people.directory import Identity
 from processes.requests import dry_run, filing_choices
 from processes.requests.dry_run import _sample
 from processes.requests.dry_run_input import DryRunInput
 from processes.requests.filing_reads import definition_for
-from processes.requests.forms import _blank
+from processes.requests.forms import _blank, check_values
 
 MAX_STEPS = 50
 """Tasks the preview works through (a flow that loops stops there)."""
@@ -35,18 +37,24 @@ def preview(session: Session, env: Env, identity: Identity, *, process: str | No
     work), and ``assumed``: the form fields left empty, given a sample value.
 
     :raises NotAllowed: a lifecycle flow for someone who does not manage the seal.
-    :raises InvalidContent / NotFound: no such flow or business type; a field's value is bad.
+    :raises InvalidContent / NotFound: no such flow or business type; the data is unusable.
     """
     definition, found_type = definition_for(session, process, business_type)
     filing_choices.may_start(session, identity, definition, seal)
     given = dict(data) if isinstance(data, dict) else {}
     assumed = []
     for field in definition.start_form or []:
-        if _blank(given.get(field["id"])) and field.get("default") in (None, ""):
-            given.pop(field["id"], None)
-            if field.get("required"):
-                given[field["id"]] = _sample(field)
-                assumed.append(field["id"])
+        value = given.get(field["id"])
+        if not _blank(value):
+            try:
+                check_values([field], {field["id"]: value}, extra_allowed=False)
+                continue
+            except InvalidContent:
+                pass  # a value being typed, not usable yet: as if empty
+        given.pop(field["id"], None)
+        if field.get("required") and field.get("default") in (None, ""):
+            given[field["id"]] = _sample(field)
+            assumed.append(field["id"])
     result = dry_run.dry_run(session, env, identity, DryRunInput(
         process=definition.key, version=definition.version, business_type=found_type,
         seal=seal, data=given, max_steps=MAX_STEPS))

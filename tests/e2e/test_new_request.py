@@ -156,3 +156,9 @@ def test_the_pages_submit_answers_its_script_with_json(app, org, pdf, login):
     assert good.get_json()["location"] == f"/requests/{req['id']}"
     assert {k: req["placement"][k] for k in ("page", "x", "y", "size")} == {
         "page": 1, "x": 100.0, "y": 200.0, "size": 119.0}
+
+
+def test_the_route_preview_assumes_a_value_still_being_typed(app, org):
+    body = _preview(org.alice, process="contract_seal", seal=org.seal_id,
+                    data={"amount": "12ab", "purpose": "采购合同"}).get_json()
+    assert body["assumed"] == ["amount"] and body["steps"]
