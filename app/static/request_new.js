@@ -237,11 +237,13 @@ function start(form) {
 
   async function preview() {
     route.hidden = false;
+    route.dataset.state = 'asking';
     steps.replaceChildren();
     problems.replaceChildren();
     note.textContent = '';
     if (sealSelect && !sealSelect.value) {
       routeStatus.textContent = text.choose_seal;
+      route.dataset.state = 'done';
       return;
     }
     const mine = ++asked;
@@ -263,6 +265,7 @@ function start(form) {
       answer = null;
     }
     if (mine !== asked) return;  // a newer preview is on its way
+    route.dataset.state = 'done';
     if (!ok) {
       routeStatus.textContent = `${text.failed} ${answer?.error?.message || ''}`;
       return;
@@ -286,6 +289,7 @@ function start(form) {
 
   let waiting = null;
   function previewSoon() {
+    route.dataset.state = 'waiting';
     clearTimeout(waiting);
     waiting = setTimeout(preview, 400);
   }

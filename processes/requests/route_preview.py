@@ -60,8 +60,9 @@ def preview(session: Session, env: Env, identity: Identity, *, process: str | No
         seal=seal, data=given, max_steps=MAX_STEPS))
     steps = [r for r in result["route"] if r["kind"] in _PEOPLE_KINDS]
     names = sorted({n for step in steps for n in step["people"]})
-    shown = dict(session.execute(select(User.name, User.display_name).where(
-        User.name.in_(names))).all()) if names else {}
+    shown: dict[str, str] = {name: display for name, display in session.execute(
+        select(User.name, User.display_name).where(User.name.in_(names))).all()} \
+        if names else {}
     return {
         "process": result["process"], "business_type": result["business_type"],
         "steps": [{"element_id": s["element_id"], "name": s["name"],

@@ -53,18 +53,19 @@ def _choose_pdf(page, data: bytes = PDF, name: str = "contract.pdf") -> None:
 
 def _wait_for_stamp(page) -> None:
     page.wait_for_function("() => { const s = document.querySelector('#nr-stamp');"
-                           " return s && s.style.width !== '' && s.getBoundingClientRect().width > 0 }")
+                           " return s && s.style.width !== ''"
+                           " && s.getBoundingClientRect().width > 0 }")
 
 
 def _where(page) -> dict:
     """The stamp's square in the page's points, from where it is drawn over the canvas."""
-    return page.evaluate("""() => {
+    return page.evaluate("""(width) => {
       const c = document.querySelector('#nr-sheet canvas').getBoundingClientRect();
       const s = document.querySelector('#nr-stamp').getBoundingClientRect();
-      const scale = c.width / %s;
+      const scale = c.width / width;
       return {x: (s.left - c.left) / scale, y: (c.bottom - s.bottom) / scale,
               size: s.width / scale, canvas: c.width};
-    }""" % A4_WIDTH)
+    }""", A4_WIDTH)
 
 
 def _typed(page) -> dict:
@@ -72,7 +73,8 @@ def _typed(page) -> dict:
 
 
 def _route(page) -> list[str]:
-    page.wait_for_function("document.querySelectorAll('#nr-steps li').length > 0")
+    """The route preview's steps, once it follows what was last entered."""
+    page.wait_for_selector("#nr-route[data-state=done]")
     return page.locator("#nr-steps li").all_inner_texts()
 
 
@@ -104,6 +106,7 @@ def test_a_request_with_the_seal_dragged_onto_its_page(demo_server, browser):  #
     route = _route(page)
     assert len(route) == 2 and "张伟" in route[0] and "陈静" in route[1], route
     assert "deputy" in page.inner_text("#nr-route-note")
+    assert "still empty" not in page.inner_text("#nr-route")
 
     # Dragged with the mouse, 150 px left and 300 px up; then a step right with the keyboard.
     page.evaluate("document.querySelector('#nr-stamp').scrollIntoView({block: 'end'})")
