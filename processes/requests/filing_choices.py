@@ -103,11 +103,13 @@ def seals_for(session: Session, identity: Identity, definition: ProcessDefinitio
     active = [s for s in seals if s.status == SealStatus.active]
     policies = {p.seal_id: p for p in session.execute(select(SealPolicy).where(
         SealPolicy.seal_id.in_([s.id for s in active]))).scalars()} if active else {}
+    groups = policy.group_keys(session, identity.user) if any(
+        p.groups or p.users for p in policies.values()) else set()
     allowed = []
     for seal in active:
         try:
             policy.check_use(session, seal, identity.user, business_type, definition, pages=1,
-                             size=0, policy=policies.get(seal.id))
+                             size=0, policy=policies.get(seal.id), groups=groups)
         except PolicyRefused:
             continue
         allowed.append(seal)

@@ -162,3 +162,26 @@ def test_the_route_preview_assumes_a_value_still_being_typed(app, org):
     body = _preview(org.alice, process="contract_seal", seal=org.seal_id,
                     data={"amount": "12ab", "purpose": "采购合同"}).get_json()
     assert body["assumed"] == ["amount"] and body["steps"]
+
+
+def test_the_seal_list_costs_the_same_statements_for_one_seal_or_many(app, org, make_seal,
+                                                                      login):
+    from tests.e2e.test_query_budget import statements
+    _types(app, contract="contract_seal")
+    alice = login("alice")
+
+    def page_statements() -> int:
+        with statements(app) as seen:
+            assert alice.get("/requests/new?business_type=contract").status_code == 200
+        return len(seen)
+
+    def with_policy(seal_id: int) -> None:
+        with app.app_context(), unit_of_work(db.session):
+            policy.set_policy(db.session, db.session.get(Seal, seal_id), actor=None,
+                              groups=["sales", "legal"], business_types=["contract"])
+
+    with_policy(org.seal_id)
+    one = page_statements()
+    for i in range(5):
+        with_policy(make_seal(["carol"], name=f"测试科技有限公司合同专用章{i}"))
+    assert page_statements() == one
