@@ -1,6 +1,7 @@
 """``POST /api/v1/requests/route-preview`` (the domain: processes/requests/route_preview.py):
 who would approve a request with this data, in what order, for any signed-in user and a flow
-they may start. It writes nothing: it runs in a reading transaction (no write lock)."""
+they may start. It writes nothing: it runs in a reading transaction (no write lock). A dry run
+costs tens of ms: limited per client address (SEALFLOW_ROUTE_PREVIEW_RATE)."""
 
 from flask import jsonify
 from flask_babel import gettext as _
@@ -8,6 +9,7 @@ from flask_babel import gettext as _
 from app.api import blueprint, json_body
 from app.context import env, identity
 from app.extensions import db
+from app.ratelimit import rate_limited
 from app.transactions import reads_first
 from processes.db import unit_of_work
 from processes.errors import BadInput
@@ -35,6 +37,7 @@ def _seal(body: dict) -> int | None:
 
 
 @blueprint.post("/requests/route-preview")
+@rate_limited("route_preview", "ROUTE_PREVIEW_RATE")
 @reads_first
 def preview_route():
     body = json_body()

@@ -185,3 +185,11 @@ def test_the_seal_list_costs_the_same_statements_for_one_seal_or_many(app, org, 
     for i in range(5):
         with_policy(make_seal(["carol"], name=f"测试科技有限公司合同专用章{i}"))
     assert page_statements() == one
+
+
+def test_the_route_preview_is_rate_limited(app, org):
+    app.config["ROUTE_PREVIEW_RATE"] = "2/minute"
+    app.extensions.pop("sealflow_rate_limits", None)
+    answers = [_preview(org.alice, process="contract_seal", seal=org.seal_id).status_code
+               for _ in range(3)]
+    assert answers == [200, 200, 429]
