@@ -147,7 +147,6 @@ function start(form) {
     inputs.size.value = sealSize;
     Object.assign(stamp.style, { left: `${left}px`, top: `${top}px`, width: `${r.width}px`,
                                  height: `${r.height}px` });
-    stamp.setAttribute('aria-valuetext', `${inputs.page.value}: ${inputs.x.value}, ${inputs.y.value} pt`);
   }
 
   function sealImage() {
@@ -271,7 +270,7 @@ function start(form) {
       return;
     }
     routeStatus.textContent = answer.assumed.length ? text.assumed : '';
-    if (!answer.steps.length) routeStatus.textContent = text.no_steps;
+    if (!answer.steps.length && !answer.assumed.length) routeStatus.textContent = text.no_steps;
     for (const step of answer.steps) {
       const name = document.createElement('strong');
       name.textContent = step.name;

@@ -55,9 +55,19 @@ def preview(session: Session, env: Env, identity: Identity, *, process: str | No
         if field.get("required") and field.get("default") in (None, ""):
             given[field["id"]] = _sample(field)
             assumed.append(field["id"])
-    result = dry_run.dry_run(session, env, identity, DryRunInput(
-        process=definition.key, version=definition.version, business_type=found_type,
-        seal=seal, data=given, max_steps=MAX_STEPS))
+    try:
+        result = dry_run.dry_run(session, env, identity, DryRunInput(
+            process=definition.key, version=definition.version, business_type=found_type,
+            seal=seal, data=given, max_steps=MAX_STEPS))
+    except InvalidContent as exc:
+        fields = {p.get("field") for p in exc.problems}
+        if not assumed or not fields <= set(assumed):
+            raise
+        # What a lifecycle request asks for (its custodians...) is checked before it runs: a
+        # sample value fails there; no route until those fields are filled in.
+        return {"process": {"key": definition.key, "version": definition.version},
+                "business_type": found_type, "steps": [], "end": None, "problems": [],
+                "assumed": assumed}
     steps = [r for r in result["route"] if r["kind"] in _PEOPLE_KINDS]
     names = sorted({n for step in steps for n in step["people"]})
     shown: dict[str, str] = {name: display for name, display in session.execute(

@@ -193,3 +193,16 @@ def test_the_route_preview_is_rate_limited(app, org):
     answers = [_preview(org.alice, process="contract_seal", seal=org.seal_id).status_code
                for _ in range(3)]
     assert answers == [200, 200, 429]
+
+
+def test_the_route_preview_of_a_seal_to_make_waits_for_its_fields(app, org):
+    make = (BPMN / "seal_make" / "seal_make.bpmn").read_bytes()
+    assert deploy_bytes(org.seal_admin, {"seal_make.bpmn": make}).status_code == 201
+    empty = _preview(org.seal_admin, process="seal_make")
+    assert empty.status_code == 200, empty.get_json()
+    assert empty.get_json()["steps"] == [] and "custodians" in empty.get_json()["assumed"]
+    filled = _preview(org.seal_admin, process="seal_make", data={
+        "seal_name": "财务专用章", "new_seal_type": "财务专用章", "custodians": "carol",
+        "reason": "新设财务部"}).get_json()
+    assert filled["steps"] and filled["assumed"] == []
+    assert _preview(org.alice, process="seal_make").status_code == 403
