@@ -202,3 +202,25 @@ def test_the_page_on_a_phone_by_touch_and_in_chinese(demo_server, browser):  # n
     shoot(page, "new-request-zh-1400", full_page=True)
     page.context.close()
     assert_no_errors(errors)
+
+
+def test_a_seal_admin_asks_to_void_a_seal_with_no_pdf(demo_server, browser):  # noqa: F811
+    base, errors = demo_server, []
+    page = log_in(browser, base, "carol", errors)
+    page.goto(base + "/requests/new")
+    assert "印章作废" in page.locator("#kind option").all_inner_texts()
+    page.select_option("#kind", label="印章作废")
+    page.wait_for_url(f"{base}/requests/new?business_type=seal_void")
+    assert page.locator("#document").count() == 0 and page.locator("#nr-place").count() == 0
+    page.fill("[name='data.reason']", "更换新章")
+    steps = _route(page)
+    assert steps, "the route preview names who approves the void"
+    # In the demo carol is the seal's only custodian: the flow's custodian step has no one
+    # left once she is the requester, and the preview says so before she submits.
+    assert "no one may work task" in page.inner_text("#nr-problems")
+    shoot(page, "new-request-void-en-1400", full_page=True)
+    page.click("#nr-submit")
+    page.wait_for_url(re.compile(r".*/requests/\d+$"))
+    assert "no document" in page.inner_text("body")
+    page.context.close()
+    assert_no_errors(errors)
