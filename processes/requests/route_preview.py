@@ -1,7 +1,8 @@
-"""A route preview for a requester: who would work a request with this data, in what order,
-before it is filed. The studio's dry run (processes/requests/dry_run.py: the real engine on an
-instance never stored, everyone approving) on the request's own business type, seal, and form
-fields, for a flow the requester may start. Nothing is written.
+"""A route preview for a requester (the API: app/api/route_preview.py): who would work a
+request with this data, in what order, before it is filed. The studio's dry run
+(processes/requests/dry_run.py: the real engine on an instance never stored, everyone
+approving) on the request's own business type, seal, and form fields, for a flow the requester
+may start. Nothing is written.
 
 A field left empty, or holding a value not usable yet, is given a sample value (the dry run's)
 so that the route shows while the form is being filled in; the fields so filled are named (the
