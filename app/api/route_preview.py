@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from app.api import blueprint, json_body
 from app.context import env, identity
+from app.errors import translate
 from app.extensions import db
 from app.ratelimit import rate_limited
 from app.transactions import reads_first
@@ -46,6 +47,7 @@ def preview_route():
             db.session, env(), identity(), process=_text(body, "process"),
             business_type=_text(body, "business_type"), seal=_seal(body),
             data=body.get("data") or {})
+    result["problems"] = [translate(p) for p in result["problems"]]
     result["note"] = _("A deputy standing in for someone who is away, or an approver added to "
                        "a step, never satisfies a seal policy's demand for a role they do not "
                        "hold: the custodian's approval stays the custodian's.")

@@ -16,14 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes.env import Env
-from processes.errors import InvalidContent
-from processes.models import User
+from processes.errors import InvalidContent, PolicyRefused, msg
+from processes.models import ProcessDefinition, Seal, SealStatus, User
 from processes.people.directory import Identity
 from processes.requests import dry_run, filing_choices
 from processes.requests.dry_run import _sample
 from processes.requests.dry_run_input import DryRunInput
 from processes.requests.filing_reads import definition_for
 from processes.requests.forms import _blank, check_values
+from processes.seals import policy
 
 MAX_STEPS = 50
 """Tasks the preview works through (a flow that loops stops there)."""
@@ -81,6 +82,40 @@ def preview(session: Session, env: Env, identity: Identity, *, process: str | No
                               for n in s["people"]],
                    **({"due_at": s["due_at"]} if s.get("due_at") else {})} for s in steps],
         "end": result["end"],
-        "problems": [p["message"] for p in result["problems"] if p["severity"] == "error"],
+        "problems": _problems(session, identity, definition, seal, found_type, result),
         "assumed": assumed,
     }
+
+
+def _problems(session: Session, identity: Identity, definition: ProcessDefinition,
+              seal_id: int | None, business_type: str | None, result: dict) -> list[Any]:
+    """What a request would meet, for the requester: the seal's refusal and a step no one may
+    work as translatable messages (msg); the rest (a designer's mistake: an expression that
+    fails, a loop) as the dry run words it."""
+    found: list[Any] = []
+    seal = session.get(Seal, seal_id) if seal_id is not None else None
+    if seal is not None and definition.seal_action is None:
+        if seal.status != SealStatus.active:
+            found.append(msg("seal %(seal)s is %(status)s and cannot be used", seal=seal.id,
+                             status=seal.status.value))
+        else:
+            try:
+                policy.check_use(session, seal, identity.user, business_type, definition,
+                                 pages=1, size=0)
+            except PolicyRefused as exc:
+                found.append(exc.message)
+    nobody = {r["element_id"] for r in result["route"]
+              if r["kind"] in _PEOPLE_KINDS and not r["people"]}
+    found += [msg("no one may work the step %(step)s: its people are unknown, inactive, or you "
+                  "yourself; a request would stop there", step=r["name"])
+              for r in result["route"] if r["element_id"] in nobody]
+    for problem in result["problems"]:
+        if problem["severity"] != "error":
+            continue
+        if problem["element"] is None and problem["message"].startswith(
+                "a request would be refused"):
+            continue  # said above, translatable
+        if problem["element"] in nobody and problem["message"].startswith("no one may work"):
+            continue
+        found.append(problem["message"])
+    return found

@@ -68,9 +68,24 @@ def test_the_route_preview_says_when_the_seals_policy_refuses(app, org):
     with app.app_context(), unit_of_work(db.session):
         policy.set_policy(db.session, db.session.get(Seal, org.seal_id), actor=None,
                           groups=["legal"])
-    body = _preview(org.alice, business_type="contract", seal=org.seal_id,
-                    data={"amount": 1, "purpose": "x"}).get_json()
-    assert any("policy refuses" in p for p in body["problems"])
+    ask = {"business_type": "contract", "seal": org.seal_id,
+           "data": {"amount": 1, "purpose": "x"}}
+    english = org.alice.post("/api/v1/requests/route-preview", json=ask,
+                             headers={"Accept-Language": "en"}).get_json()
+    assert any("policy refuses" in p for p in english["problems"]), english["problems"]
+    chinese = org.alice.post("/api/v1/requests/route-preview", json=ask,
+                             headers={"Accept-Language": "zh-CN"}).get_json()
+    assert len(chinese["problems"]) == len(english["problems"])
+    assert chinese["problems"] != english["problems"] and "policy" not in chinese["problems"][0]
+
+
+def test_the_route_preview_says_when_no_one_may_work_a_step(app, org):
+    ask = {"process": "contract_seal", "seal": org.seal_id,
+           "data": {"amount": 1, "purpose": "x"}}
+    body = org.carol.post("/api/v1/requests/route-preview", json=ask,  # the only custodian
+                          headers={"Accept-Language": "en"}).get_json()
+    assert [p for p in body["problems"] if "no one may work the step" in p], body["problems"]
+    assert not [p for p in body["problems"] if "no one may work task" in p]
 
 
 def test_the_route_preview_refuses_a_flow_the_user_may_not_start(app, org):

@@ -217,7 +217,7 @@ def test_a_seal_admin_asks_to_void_a_seal_with_no_pdf(demo_server, browser):  # 
     assert steps, "the route preview names who approves the void"
     # In the demo carol is the seal's only custodian: the flow's custodian step has no one
     # left once she is the requester, and the preview says so before she submits.
-    assert "no one may work task" in page.inner_text("#nr-problems")
+    assert "no one may work the step 保管人确认" in page.inner_text("#nr-problems")
     shoot(page, "new-request-void-en-1400", full_page=True)
     page.click("#nr-submit")
     page.wait_for_url(re.compile(r".*/requests/\d+$"))
