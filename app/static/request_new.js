@@ -20,7 +20,6 @@ if (form) start(form);
 
 function start(form) {
   const lifecycle = form.dataset.lifecycle === 'true';
-  const maxBytes = Number(form.dataset.maxBytes);
   const sealSize = Number(form.dataset.sealSize);
   const sealSelect = form.querySelector('#seal');
   const fileInput = form.querySelector('#document');
@@ -81,7 +80,8 @@ function start(form) {
     const isPdf = new TextDecoder('latin1').decode(head).includes('%PDF-');
     if (!isPdf || !(file.type === 'application/pdf' || /\.pdf$/i.test(file.name))) {
       fileProblem = text.not_pdf;
-    } else if (file.size > maxBytes) {
+    } else if (file.size > Number(form.dataset.maxBytes)) {
+      const maxBytes = Number(form.dataset.maxBytes);
       const mb = (n) => (n / 1048576).toFixed(1);
       fileProblem = fill(text.too_big, { size: mb(file.size), most: mb(maxBytes) });
     }
@@ -125,28 +125,41 @@ function start(form) {
       const my = Math.min(36, Math.max(size.height - sealSize, 0));
       spot = { x: size.width - sealSize - mx, y: my, size: sealSize };
     }
-    const r = pdf.squareToPixels(spot);
-    moveTo(r.left, r.top);
+    draw();
   }
 
   // Puts the seal's square at (left, top) CSS pixels on the canvas, kept inside the page, and
   // writes the placement it makes.
   function moveTo(left, top) {
     const r = pdf.squareToPixels(spot);
-    const maxLeft = pdf.canvas.clientWidth - r.width;
-    const maxTop = pdf.canvas.clientHeight - r.height;
-    left = Math.min(Math.max(left, 0), Math.max(maxLeft, 0));
-    top = Math.min(Math.max(top, 0), Math.max(maxTop, 0));
     const a = pdf.toPoints(left, top + r.height);
     const b = pdf.toPoints(left + r.width, top);
     spot = { x: Math.min(a.x, b.x), y: Math.min(a.y, b.y), size: sealSize };
-    const round = (v) => Math.round(v * 10) / 10;
+    draw();
+  }
+
+  // Draws the seal at `spot` on the page shown, first kept on the page: in points, to a
+  // hundredth, never past its edges (the server refuses a seal not all on its page); and
+  // writes the placement.
+  function draw() {
+    const { width, height } = pdf.viewport;
+    const c = pdf.toPoints(0, height);
+    const d = pdf.toPoints(width, 0);
+    const lo = (v) => Math.ceil(v * 100) / 100;
+    const hi = (v) => Math.floor(v * 100) / 100;
+    const fit = (v, min, max) => Math.max(Math.min(hi(v), hi(max)), lo(min));
+    const x = Math.round(spot.x * 100) / 100;
+    const y = Math.round(spot.y * 100) / 100;
+    spot = { x: fit(x, Math.min(c.x, d.x), Math.max(c.x, d.x) - sealSize),
+             y: fit(y, Math.min(c.y, d.y), Math.max(c.y, d.y) - sealSize),
+             size: sealSize };
     inputs.page.value = shownPage;
-    inputs.x.value = round(spot.x);
-    inputs.y.value = round(spot.y);
+    inputs.x.value = spot.x;
+    inputs.y.value = spot.y;
     inputs.size.value = sealSize;
-    Object.assign(stamp.style, { left: `${left}px`, top: `${top}px`, width: `${r.width}px`,
-                                 height: `${r.height}px` });
+    const shown = pdf.squareToPixels(spot);
+    Object.assign(stamp.style, { left: `${shown.left}px`, top: `${shown.top}px`,
+                                 width: `${shown.width}px`, height: `${shown.height}px` });
   }
 
   function sealImage() {

@@ -99,8 +99,16 @@ def test_a_request_with_the_seal_dragged_onto_its_page(demo_server, browser):  #
     page.wait_for_selector("#err-document")
     assert "not a PDF" in page.inner_text("#err-document")
 
+    # Too large (the limit lowered here to 1 KB): refused at once, saying the limit.
+    page.evaluate("document.querySelector('#new-request').dataset.maxBytes = '1024'")
+    _choose_pdf(page)
+    page.wait_for_selector("#err-document")
+    assert "at most 0.0 MB" in page.inner_text("#err-document")
+    page.evaluate(f"document.querySelector('#new-request').dataset.maxBytes = '{50 << 20}'")
+
     _choose_pdf(page)
     _wait_for_stamp(page)
+    assert page.locator("#err-document").count() == 0
     assert page.inner_text("#nr-page-label") == "Page 2 of 2"  # the last page, as by default
     _fill_contract(page)
     route = _route(page)
@@ -181,6 +189,18 @@ def test_the_page_on_a_phone_by_touch_and_in_chinese(demo_server, browser):  # n
     assert abs((after["y"] - before["y"]) - 100 / scale) < 1.5, (before, after)
     assert after["canvas"] <= PHONE and _overflow(page) == 0
     shoot(page, "new-request-dragged-en-390", full_page=True)
+    # Dragged far past the page's corner: it stays inside the page.
+    page.evaluate("document.querySelector('#nr-sheet').scrollIntoView({block: 'end'})")
+    box = page.locator("#nr-stamp").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
+                                          "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+        {"x": PHONE - 4, "y": 840}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    corner = _where(page)
+    assert abs(corner["x"] + corner["size"] - A4_WIDTH) < 1 and abs(corner["y"]) < 1, corner
+    assert float(page.input_value("#placement_y")) == 0
 
     # Chinese, at both widths.
     page.goto(base + "/requests/new?business_type=contract&lang=zh_CN")
