@@ -89,6 +89,9 @@ class Config:
         # Public verification (POST /api/v1/verify, the /verify page), per client address:
         # "30/minute", "5/second", "1000/hour", or "off".
         self.VERIFY_RATE = _env("VERIFY_RATE", "30/minute") or "30/minute"
+        # The route preview of the new-request page (POST /api/v1/requests/route-preview: a dry
+        # run of the flow, tens of ms), per client address, as VERIFY_RATE.
+        self.ROUTE_PREVIEW_RATE = _env("ROUTE_PREVIEW_RATE", "120/minute") or "120/minute"
         # PAdES level of every seal: "B-T" (an RFC 3161 timestamp; the default) or "B-B" (none).
         self.PADES_LEVEL = (_env("PADES_LEVEL", "B-T") or "B-T").strip().upper()
         # An external TSA the sealing job asks for timestamps over HTTP, with HTTP basic-auth
@@ -198,6 +201,7 @@ class Config:
             raise ConfigurationError("SEALFLOW_DATABASE_URL must be a SQLite or PostgreSQL URL")
         parse_rate(self.VERIFY_RATE)
         parse_rate(self.TSA_RATE, "SEALFLOW_TSA_RATE")
+        parse_rate(self.ROUTE_PREVIEW_RATE, "SEALFLOW_ROUTE_PREVIEW_RATE")
         if self.EXTERNAL_CA_ROOTS:
             try:
                 data = Path(self.EXTERNAL_CA_ROOTS).read_bytes()

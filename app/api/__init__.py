@@ -89,6 +89,7 @@ from app.api import (  # noqa: E402,F401
     processes,
     request_diagram,
     requests,
+    route_preview,
     scenarios,
     seals,
     task_actions,

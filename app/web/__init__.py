@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
         decisions,
         inbox,
         me,
+        new_request,
         present,
         process_diff,
         processes,

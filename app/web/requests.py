@@ -1,8 +1,7 @@
 """Requests, the pages' side (the API is app/api/requests.py, the domain processes/requests/):
-``/requests``, my requests, a new request, one request, its files, withdrawing it."""
+``/requests``, my requests, one request, its files, withdrawing it, reminding its holders,
+copying it (a new request: app/web/new_request.py)."""
 
-import secrets
-from dataclasses import replace
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, send_file, url_for
@@ -11,31 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import login_required
 
-from app.api.requests import new_request_from_form
 from app.context import env, identity
 from app.errors import message_of, status_of
 from app.extensions import db
-from app.transactions import reads_first
-from app.web import attempt, blueprint, data_fields
+from app.web import attempt, blueprint
 from app.web.present import STATUS_LABELS, localtime, problems_by_field, status_label
-from processes.errors import SealflowError
-from processes.flows import definitions
-from processes.models import RequestStatus, SealStatus, utcnow
-from processes.requests import (
-    copies,
-    holders,
-    incidents,
-    intake,
-    queries,
-    reminders,
-    views,
-    withdrawal,
-)
-from processes.requests.intake import NewRequest
-from processes.seals import registry
-
-PLACEMENT = ("page", "x", "y")
-
+from processes.models import RequestStatus, utcnow
+from processes.requests import copies, holders, incidents, queries, reminders, views, withdrawal
 
 PER_PAGE = 20
 MAX_PAGE = 10_000  # an offset the database can hold, far past any real list
@@ -62,94 +43,6 @@ def my_requests():
                            steps=holders.current_steps(db.session, [r.id for r in shown]),
                            q=search, sort=sort, sorts=SORT_LABELS, page=page,
                            has_next=len(found) > PER_PAGE)
-
-
-@blueprint.get("/requests/new")
-@login_required
-def new_request():
-    copy_of = request.args.get("copy_of", type=int)
-    if copy_of is not None:  # copy and resubmit: the form filled in as the copied request was
-        prefill = copies.prefill_from(db.session, identity(), copy_of)
-        return _new_request_page(prefill["business_type"] or prefill["process"],
-                                 prefill=_form_values(prefill))
-    return _new_request_page(request.args.get("business_type") or request.args.get("process"))
-
-
-@blueprint.post("/requests/new")
-@login_required
-@reads_first
-def create_request():
-    # The form and its PDF are read, the request checked and its instance started, holding
-    # no write lock; then the request is filed.
-    new, error = attempt(_new_request, write=False)
-    req = None
-    if new is not None:
-        prepared, error = attempt(lambda: intake.prepare(db.session, env(), identity(), new),
-                                  write=False)
-        if prepared is not None:
-            req, error = attempt(lambda: intake.create(db.session, env(), identity(), new,
-                                                       prepared))
-    if error is not None or req is None:
-        flash(message_of(error), "error")
-        chosen = request.form.get("business_type") or request.form.get("process")
-        return _new_request_page(chosen, error), status_of(error)
-    flash(_("Request #%(id)s submitted", id=req.id), "success")
-    return redirect(url_for("web.request_detail", request_id=req.id))
-
-
-def _new_request() -> NewRequest:
-    """The API's multipart fields (process, business_type, seal, document), with ``data`` and
-    ``placement`` built from the page's individual inputs."""
-    placement = {k: request.form.get(f"placement_{k}", "").strip() for k in PLACEMENT}
-    placement = {k: v for k, v in placement.items() if v}
-    return replace(new_request_from_form(), data=data_fields(), placement=placement or None,
-                   idempotency_key=request.form.get("idempotency_key") or None)
-
-
-def _choices() -> list[dict]:
-    """What a requester picks: the business types (合同用印...), or the flows if none is mapped;
-    only flows with a version not retired (which new requests start on)."""
-    live = [f for f in definitions.listing(db.session) if f["current"]]
-    types = definitions.business_types(db.session)
-    if types:
-        keys = {f["key"] for f in live}
-        return [{"param": "business_type", "key": bt.key, "name": bt.name,
-                 "process": bt.process_key} for bt in types if bt.process_key in keys]
-    return [{"param": "process", "key": f["key"], "name": f["name"], "process": f["key"]}
-            for f in live]
-
-
-def _form_values(prefill: dict) -> dict[str, str]:
-    """:func:`prefill_from` as the new-request form's inputs (``seal``, ``data.<id>``,
-    ``placement_page``..., ``copy_of``), each a string."""
-    values = {"copy_of": str(prefill["copy_of"]),
-              "seal": "" if prefill["seal"] is None else str(prefill["seal"])}
-    for key, value in (prefill["data"] or {}).items():
-        if value is not None and not isinstance(value, dict | list):
-            values[f"data.{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    for key, value in (prefill["placement"] or {}).items():
-        values[f"placement_{key}"] = f"{value:g}" if isinstance(value, float) else str(value)
-    return values
-
-
-def _new_request_page(chosen: str | None, error: SealflowError | None = None,
-                      prefill: dict | None = None):
-    flows = _choices()
-    choice = next((c for c in flows if c["key"] == chosen), flows[0] if flows else None)
-    definition = definitions.current(db.session, choice["process"]) if choice else None
-    # A lifecycle flow (resume, void...) may be for a suspended seal; the seal page links here
-    # with the seal chosen.
-    statuses = (SealStatus.active,) if definition is None or definition.seal_action is None \
-        else (SealStatus.active, SealStatus.suspended)
-    usable = [s for s in registry.listing(db.session) if s.status in statuses]
-    values = request.form if error is not None else (
-        prefill or {"seal": request.args.get("seal", "")})
-    return render_template(
-        "request_new.html", flows=flows, choice=choice, definition=definition, seals=usable,
-        values=values, refilled=error is not None,
-        problems=problems_by_field(error),
-        # One key per filled-in form: a double submit returns the first request.
-        idempotency_key=values.get("idempotency_key") or secrets.token_urlsafe(16))
 
 
 @blueprint.get("/requests/<int:request_id>")

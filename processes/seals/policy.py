@@ -100,9 +100,11 @@ _LOOK_UP: Any = object()  # the policy not given: the callee reads it
 
 def check_use(session: Session, seal: Seal, requester: User, business_type: str | None,
               definition: ProcessDefinition, *, pages: int, size: int,
-              now: datetime | None = None, policy: SealPolicy | None = _LOOK_UP) -> None:
+              now: datetime | None = None, policy: SealPolicy | None = _LOOK_UP,
+              groups: set[str] | None = None) -> None:
     """At request creation: raise PolicyRefused naming the first rule this use breaks.
-    ``policy``: the seal's, when the caller read it already (None: it has none)."""
+    ``policy``: the seal's, when the caller read it already (None: it has none); ``groups``:
+    the requester's groups' keys, likewise (a list of seals checked for one requester)."""
     if policy is _LOOK_UP:
         policy = session.get(SealPolicy, seal.id)
     if policy is None:
@@ -122,9 +124,7 @@ def check_use(session: Session, seal: Seal, requester: User, business_type: str 
                 "seal %(seal)s may be used only for business types %(types)s",
                 seal=seal.id, types=", ".join(policy.business_types)))
     if policy.users or policy.groups:
-        mine = set(session.execute(select(Group.key).join(
-            Membership, Membership.group_id == Group.id)
-            .where(Membership.user_id == requester.id)).scalars())
+        mine = groups if groups is not None else group_keys(session, requester)
         if requester.name not in (policy.users or []) and not mine & set(policy.groups or []):
             if policy.groups and policy.users:
                 raise _refuse("groups", msg(
@@ -152,6 +152,13 @@ def check_use(session: Session, seal: Seal, requester: User, business_type: str 
                                          "%(seal)s: %(reason)s", key=definition.key,
                                          version=definition.version, seal=seal.id,
                                          reason=verdict["message"]))
+
+
+def group_keys(session: Session, user: User) -> set[str]:
+    """The keys of the groups ``user`` belongs to."""
+    return set(session.execute(select(Group.key).join(
+        Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user.id)).scalars())
 
 
 def _refuse(rule: str, message: str) -> PolicyRefused:

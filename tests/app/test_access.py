@@ -72,6 +72,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "DELETE /api/v1/processes/<key>/scenarios/<name>": DESIGNS_FLOWS,  # none: deleted false
     "GET /api/v1/requests": SIGNED_IN,
     "POST /api/v1/requests": SIGNED_IN,
+    "POST /api/v1/requests/route-preview": SIGNED_IN,  # for a flow the caller may start
     "GET /api/v1/requests/<int:request_id>": SEES_REQUEST,
     "GET /api/v1/requests/<int:request_id>/document": SEES_REQUEST,
     "GET /api/v1/requests/<int:request_id>/sealed": SEES_REQUEST,

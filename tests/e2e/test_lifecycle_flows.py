@@ -185,14 +185,14 @@ def test_revoking_through_its_flow_puts_the_certificate_on_the_crl(app, office, 
     assert crl.get_revoked_certificate_by_serial_number(serial) is not None
 
 
-def test_the_new_request_page_offers_no_seal_for_a_make_flow(office, app, make_user):
-    make_user("alice", password="correct-horse-1")
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    client.post("/login", data={"name": "alice", "password": "correct-horse-1"})
-    page = client.get("/requests/new?process=seal_make").text
+def test_the_new_request_page_offers_no_seal_for_a_make_flow(office, app, make_user, login):
+    page = login("sam").get("/requests/new?process=seal_make").text  # a seal admin
     assert "A new seal is made once approved" in page and 'name="seal"' not in page
-    assert 'name="seal"' in client.get("/requests/new?process=contract_seal").text
+    # A sales clerk is not offered the flow at all.
+    alice = login("alice")
+    assert "A new seal is made once approved" not in alice.get(
+        "/requests/new?process=seal_make").text
+    assert 'name="seal"' in alice.get("/requests/new?process=contract_seal").text
 
 
 def test_resuming_through_its_flow_from_the_seal_page(app, office, pdf, login):
