@@ -68,9 +68,12 @@ def init_app(app: Flask) -> None:
         requests,
         seals,
         studio,
+        task_actions,
         tasks,
+        timeline,
         verify,
     )
 
     present.init_app(app)
+    timeline.init_app(app)
     app.register_blueprint(blueprint)

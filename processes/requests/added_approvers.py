@@ -94,15 +94,17 @@ def hold(session: Session, user: User, task: Task, req: Request, decision: str |
 
 
 def mark_completed(session: Session, task: Task, user: User, req: Request,
-                   decision: str | None, comment: str | None) -> None:
+                   decision: str | None, comment: str | None,
+                   data: dict[str, Any] | None = None) -> None:
     """A task row decided by ``user``: one UPDATE now (no unit of work at the commit), its
     candidate rows closed, the document it was decided on recorded (approvals of an older
-    revision don't count)."""
+    revision don't count), with the values entered on its form (``data``; none: None)."""
     task.status = TaskStatus.completed
     task.completed_by_id = user.id
     task.completed_at = utcnow()
     task.decision = decision
     task.comment = comment
+    task.data = data or None
     task.document_sha256 = approvals.subject_sha256(req)
     update_now(session, task)
     candidates.close(session, [task.id])

@@ -219,6 +219,8 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
         except StateUnreadable as exc:
             mark_incident(session, req, exc)
             return req
+    # What was entered on the task's form, as checked (a return's route is no entry).
+    entered = {k: v for k, v in values.items() if k != "return_to"}
     if not manual:  # a manual task sets no variable: the approvers' decision stays as it was
         values["decision"] = routed or decision
         values["comment"] = comment
@@ -230,7 +232,7 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
     except EngineIncident as exc:
         incident = exc  # the task may have completed before a later step failed
     if engine.task_completed(wf, task.id):
-        added_approvers.mark_completed(session, task, user, req, decision, comment)
+        added_approvers.mark_completed(session, task, user, req, decision, comment, entered)
         extra: dict[str, Any] = {"routed": routed} if routed else {}
         audit.record(session, "task.completed", actor=user, request_id=req.id,
                      task=task.id, element=task.element_id, decision=decision, **extra)
