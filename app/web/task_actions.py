@@ -10,17 +10,11 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.context import identity
-from app.errors import message_of, status_of
 from app.extensions import db
 from app.web import attempt, blueprint
-from app.web.tasks import inbox_tab, onward, task_page
+from app.web.tasks import inbox_tab, onward, refused
 from processes.people import choices
 from processes.requests import inbox_lists, task_actions
-
-
-def _refused(task_id: str, error, action: str):
-    flash(message_of(error), "error")
-    return task_page(task_id, error=error, action=action), status_of(error)
 
 
 @blueprint.post("/tasks/<task_id>/delegate")
@@ -41,7 +35,7 @@ def delegate_task(task_id: str):
 
     result, error = attempt(hand_over)
     if error is not None or result is None:
-        return _refused(task_id, error, "delegate")
+        return refused(task_id, error, "delegate")
     request_id, person, following = result
     flash(_("Request #%(id)s's task was delegated to %(to)s.", id=request_id, to=person),
           "success")
@@ -62,7 +56,7 @@ def add_approver(task_id: str):
 
     person, error = attempt(add)
     if error is not None:
-        return _refused(task_id, error, "add_approver")
+        return refused(task_id, error, "add_approver")
     flash(_("%(user)s approves before you: you decide once they have.", user=person)
           if position == "before" else
           _("%(user)s approves after you, before the flow goes on.", user=person), "success")
@@ -82,7 +76,7 @@ def copy_task(task_id: str):
 
     copied, error = attempt(copy)
     if error is not None:
-        return _refused(task_id, error, "cc")
+        return refused(task_id, error, "cc")
     flash(_("Copied to %(people)s.", people=", ".join(copied)) if copied
           else _("They were copied on this request already."), "success")
     return redirect(url_for("web.task", task_id=task_id, tab=request.form.get("tab") or None))

@@ -15,7 +15,7 @@ from app.errors import message_of, status_of
 from app.extensions import db
 from app.web import attempt, blueprint, data_fields
 from app.web.present import decision_label, problems_by_field
-from processes.errors import InvalidContent, SealflowError, msg
+from processes.errors import InvalidContent, NotAllowed, SealflowError, msg
 from processes.models import TaskStatus
 from processes.people import choices
 from processes.requests import inbox, inbox_lists, task_actions, tasks, views
@@ -58,9 +58,7 @@ def complete_task(task_id: str):
 
     result, error = attempt(decide)
     if error is not None or result is None:
-        assert error is not None
-        flash(message_of(error), "error")
-        return task_page(task_id, error=error, action="decide"), status_of(error)
+        return refused(task_id, error, "decide")
     req, following = result
     done = decision_label(decision) if decision else _("Confirmed done")
     flash(_("%(done)s: request #%(id)s.", done=done, id=req.id) + " " + (
@@ -85,9 +83,9 @@ def _check_rejection(comment: str | None) -> None:
 @login_required
 def claim_task(task_id: str):
     _task, error = attempt(lambda: tasks.claim(db.session, identity(), task_id))
-    flash(message_of(error) if error is not None
-          else _("You claimed the task: only you can decide it now."),
-          "error" if error is not None else "success")
+    if error is not None:
+        return refused(task_id, error)
+    flash(_("You claimed the task: only you can decide it now."), "success")
     return redirect(url_for("web.task", task_id=task_id, tab=request.form.get("tab") or None))
 
 
@@ -95,10 +93,18 @@ def claim_task(task_id: str):
 @login_required
 def unclaim_task(task_id: str):
     _task, error = attempt(lambda: tasks.unclaim(db.session, identity(), task_id))
-    flash(message_of(error) if error is not None
-          else _("You released the task: its other candidates can take it again."),
-          "error" if error is not None else "success")
+    if error is not None:
+        return refused(task_id, error)
+    flash(_("You released the task: its other candidates can take it again."), "success")
     return redirect(url_for("web.task", task_id=task_id, tab=request.form.get("tab") or None))
+
+
+def refused(task_id: str, error: SealflowError | None, action: str | None = None):
+    """The task page again, with the refusal's message and the refused form (``action``) open
+    with what was entered."""
+    assert error is not None
+    flash(message_of(error), "error")
+    return task_page(task_id, error=error, action=action), status_of(error)
 
 
 def inbox_tab() -> str:
@@ -116,15 +122,23 @@ def onward(following: str | None, tab: str):
 
 def task_page(task_id: str, error: SealflowError | None = None, action: str | None = None):
     """The task page; 404 if the user cannot see the request, 403 if they may not work an
-    open task (the requester of the request, someone who is not a candidate). ``action``: the
+    open task (the requester of the request, someone who is not a candidate), unless they are
+    an admin (who may delegate it, add approvers and copy people, not decide it). ``action``: the
     form that was refused (``decide``, ``delegate``, ``add_approver``, ``cc``), shown open with
     what was entered and the problems beside its fields."""
     who = identity()
     task = tasks.get_visible(db.session, who, task_id)
     req = task.request
     is_open = task.status == TaskStatus.open
+    may_work = is_open
     if is_open:
-        inbox.check_may_work(db.session, who.user, task, req)
+        try:
+            inbox.check_may_work(db.session, who.user, task, req)
+        except NotAllowed:
+            # an admin may delegate, add approvers and copy people, not decide for others
+            if not who.has_role("admin"):
+                raise
+            may_work = False
     meta = req.process.tasks.get(task.element_id) or {}
     details = views.describe(db.session, req)
     # a task the deploy kept nothing of is a manual task of a flow deployed before manual
@@ -132,7 +146,7 @@ def task_page(task_id: str, error: SealflowError | None = None, action: str | No
     manual = bool(meta.get("manual", not meta))
     may_act = is_open and not manual and not task.requester_may_work
     return render_template(
-        "task.html", task=task, req=req, is_open=is_open, details=details,
+        "task.html", task=task, req=req, is_open=is_open, may_work=may_work, details=details,
         # an added approver's task (加签) takes a decision and a comment only
         form=[] if task.parent_id else meta.get("form", []),
         return_targets=task_actions.return_targets(task), manual=manual, may_act=may_act,

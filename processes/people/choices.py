@@ -25,8 +25,10 @@ def active_people(session: Session, *, but: int | None = None) -> list[tuple[str
 def labelled(session: Session, names: list[str]) -> list[str]:
     """``王丽 (alice)`` for each login of ``names`` (a login nobody has stays as it is), in one
     statement."""
-    found = dict(session.execute(select(User.name, User.display_name)
-                                 .where(User.name.in_(set(names)))).all()) if names else {}
+    found: dict[str, str] = {}
+    if names:
+        found = {name: display for name, display in session.execute(
+            select(User.name, User.display_name).where(User.name.in_(set(names)))).all()}
     return [label(name, found.get(name)) for name in names]
 
 
