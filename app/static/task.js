@@ -21,7 +21,7 @@ async function start() {
   const toSeal = card.querySelector('[data-go="seal"]');
   const placement = parsed(card.dataset.placement);
   const fallback = parsed(card.dataset.default);
-  const pdf = new PdfPages(stage, { maxWidth: 900 });
+  const pdf = new PdfPages(stage, { maxWidth: 1200 });
   stage.insertBefore(pdf.canvas, box);  // the square is drawn over the canvas
   const count = await pdf.open(card.dataset.url);
   let square = null;
