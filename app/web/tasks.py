@@ -44,7 +44,9 @@ def complete_task(task_id: str):
             req = task_actions.send_back(db.session, who, task_id,
                                          to=request.form.get("return_to") or None, reason=comment)
         else:
-            if decision == "reject":
+            if decision == "reject":  # a task no longer open says so first
+                decided = tasks.get_visible(db.session, who, task_id)
+                tasks.require_open(decided, decided.request)
                 _check_rejection(comment)
             upload = request.files.get("document")
             revision = (tasks.Revision(env(), upload.read(), upload.filename)

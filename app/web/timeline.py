@@ -42,9 +42,13 @@ _DECIDED = {"approve": "approved", "reject": "rejected", "return": "returned"}
 
 def _decision(req: Any, entry: dict[str, Any], returns: dict[str, dict]) -> dict[str, Any]:
     element = entry.get("element")
-    form = (req.process.tasks.get(element or "") or {}).get("form", [])
+    meta = req.process.tasks.get(element or "") or {}
+    form = meta.get("form", [])
     decision = entry.get("decision")
-    if decision == "approve":
+    own = "${requester}" in f"{meta.get('assignee') or ''} {meta.get('candidate_users') or ''}"
+    if decision == "approve" and own:  # the requester's own step: revise and resubmit
+        title = _("Resubmitted")
+    elif decision == "approve":
         title = _("Approved")
     elif decision == "reject":
         title = _("Rejected")
