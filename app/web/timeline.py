@@ -67,14 +67,15 @@ def _decision(req: Any, entry: dict[str, Any], returns: dict[str, dict]) -> dict
             "rows": [row for row in data_rows([f for f in form if f["id"] in data], data)]}
 
 
-def _action(action: dict[str, Any], people: list[str]) -> dict[str, Any]:
+def _action(action: dict[str, Any], people: list[str], step: str | None) -> dict[str, Any]:
     kind = action["kind"]
     named = ", ".join(people)
     title = {"delegate": _("Delegated to %(person)s", person=named),
              "add_before": _("Added %(person)s as an approver before them", person=named),
              "add_after": _("Added %(person)s as an approver after them", person=named),
-             "cc": _("Copied to %(people)s", people=named)}.get(kind, kind)
-    return {"kind": kind, "at": _when(action.get("at")), "step": None, "title": title,
+             "cc": _("Copied to %(people)s", people=named),
+             "claim": _("Claimed"), "unclaim": _("Released")}.get(kind, kind)
+    return {"kind": kind, "at": _when(action.get("at")), "step": step, "title": title,
             "decision": None, "who": label(action.get("by") or "—",
                                            action.get("by_display_name")),
             "comment": None, "reason": action.get("reason"), "rows": []}
@@ -97,6 +98,9 @@ def timeline(req: Any, details: dict[str, Any]) -> list[dict[str, Any]]:
         if action["kind"] == "return":
             continue  # its decision says where it went, its reason is the decision's comment
         person = label(action.get("user") or "—", action.get("user_display_name"))
+        if action["kind"] in ("claim", "unclaim"):
+            merged.append((action, []))
+            continue
         last = merged[-1][0] if merged else None
         if (action["kind"] == "cc" and last is not None and last["kind"] == "cc"
                 and (last["task"], last["by"], last["reason"]) ==
@@ -104,7 +108,10 @@ def timeline(req: Any, details: dict[str, Any]) -> list[dict[str, Any]]:
             merged[-1][1].append(person)
         else:
             merged.append((action, [person]))
-    entries += [_action(action, people) for action, people in merged]
+    steps = {t["id"]: t["name"] for t in details.get("tasks") or []} | {
+        h["task"]: h["name"] for h in details.get("history") or []}
+    entries += [_action(action, people, steps.get(action["task"]))
+                for action, people in merged]
     status = req.status.value
     if status == "sealed" and req.sealed_at is not None:
         entries.append({"kind": "sealed", "at": _when(req.sealed_at), "step": None,

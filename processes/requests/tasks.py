@@ -20,6 +20,7 @@ from processes.requests import added_approvers, inbox, placement
 from processes.requests.advancing import advance, mark_incident
 from processes.requests.forms import check_decision, check_values
 from processes.seals import approvals
+from processes.task_action_models import TaskAction
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,9 @@ def claim(session: Session, identity: Identity, task_id: str) -> Task:
     inbox.check_may_work(session, identity.user, task, req, candidate)
     task.claimed_by_id = identity.user.id
     audit.record(session, "task.claimed", actor=identity.user, request_id=req.id, task=task.id)
+    # the request's history shows who took it, and when (views.actions)
+    session.add(TaskAction(request_id=req.id, task_id=task.id, kind="claim",
+                           actor_id=identity.user.id))
     session.flush()
     return task
 
@@ -141,6 +145,8 @@ def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
     task.claimed_by_id = None
     audit.record(session, "task.unclaimed", actor=identity.user, request_id=req.id,
                  task=task.id)
+    session.add(TaskAction(request_id=req.id, task_id=task.id, kind="unclaim",
+                           actor_id=identity.user.id))
     session.flush()
     return task
 

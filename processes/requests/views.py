@@ -110,7 +110,7 @@ _ACTIONS = (
 def actions(session: Session, req: Request) -> list[dict[str, Any]]:
     """The request's task actions, oldest first: ``{kind, task, by, by_display_name, user,
     user_display_name, target, reason, at}`` (kind: return, delegate, add_before, add_after,
-    cc)."""
+    cc, claim, unclaim)."""
     return [{"kind": a.kind, "task": a.task_id, "by": by, "by_display_name": by_display,
              "user": user, "user_display_name": user_display, "target": a.target,
              "reason": a.reason, "at": a.created_at.isoformat()}

@@ -125,6 +125,9 @@ def test_claim_and_release(named, login, pdf):
     resp = bob.post(f"/tasks/{task_id}/unclaim", follow_redirects=True)
     assert "You released the task" in _text(resp)
     assert named.bob.get(f"/api/v1/tasks/{task_id}").get_json()["claimed_by"] is None
+    history = _text(bob.get(f"/tasks/{task_id}"))
+    assert re.search(r"部门负责人审批 · Claimed [-0-9: ]+ 李强 \(bob\)", history)
+    assert re.search(r"部门负责人审批 · Released [-0-9: ]+ 李强 \(bob\)", history)
 
 
 def test_delegate_to_a_person_with_a_reason_and_the_refusals_shown(named, login, api, pdf):
