@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, candidates, notices
 from processes.db import insert_now, update_now
-from processes.errors import InvalidContent, WorkflowStateError
+from processes.errors import InvalidContent, WorkflowStateError, msg
 from processes.models import Request, Task, TaskCandidate, TaskStatus, User, utcnow
 from processes.seals import approvals
 from processes.task_action_models import TaskAction
@@ -38,15 +38,16 @@ def check_not_waiting(session: Session, task: Task) -> None:
     """A flow task waiting for its added approvers cannot be completed (409)."""
     held = task.held or {}
     if held.get("decided"):
-        raise WorkflowStateError(
-            f"task {task.id} was decided already and waits for the approvers added after it")
+        raise WorkflowStateError(msg(
+            "task %(task)s was decided already and waits for the approvers added after it",
+            task=task.id))
     if held.get("before"):
         waiting = open_children(session, task)
         if waiting:
             names = ", ".join(sorted(t.assignee or "?" for t in waiting))
-            raise WorkflowStateError(
-                f"task {task.id} waits for the approvers added before it ({names}): it can be "
-                "completed once they have decided")
+            raise WorkflowStateError(msg(
+                "task %(task)s waits for the approvers added before it (%(names)s): it can be "
+                "completed once they have decided", task=task.id, names=names))
 
 
 def open_added(session: Session, req: Request, parent: Task, user: User,

@@ -195,3 +195,7 @@ def test_the_task_page_in_chinese(named, login, pdf):
     text = _text(bob.get(f"/tasks/{only_task(named.bob)['id']}"))
     for words in ("同意", "驳回", "退回修改", "转办", "加签", "抄送", "认领"):
         assert words in text, words
+    # The domain's refusals too: separation of duties, in the reader's language.
+    task_id = only_task(named.bob)["id"]
+    refused = bob.post(f"/tasks/{task_id}/delegate", data={"to": "alice", "reason": "出差"})
+    assert refused.status_code == 422 and "申请人不能审批自己的申请" in _text(refused)
