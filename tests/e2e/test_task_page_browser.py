@@ -150,6 +150,7 @@ def test_each_action_through_the_page(demo_server, browser):
     bob.wait_for_selector(".flash.success")
     # The next task opens: the other request's.
     assert f"/tasks/{_task_of(bob, base, other)}" in bob.url
+    bob.wait_for_selector("#doc-view[data-ready=true]")
     shoot(bob, "task-page-after-delegate-390", full_page=True)
     # Rejecting needs a reason and the box ticked.
     _decide(bob, "reject", "金额与报价不符")
