@@ -152,7 +152,7 @@ def task_page(task_id: str, error: SealflowError | None = None, action: str | No
         # an added approver's task (加签) takes a decision and a comment only
         form=[] if task.parent_id else meta.get("form", []),
         return_targets=task_actions.return_targets(task), manual=manual, may_act=may_act,
-        may_delegate=may_act and task.parent_id is None,
+        may_delegate=may_act and task.parent_id is None,  # and add approvers to
         people=choices.active_people(db.session, but=who.user.id) if may_act else [],
         tab=inbox_tab(), overdue=is_open and inbox_lists.describe_row(task)["overdue"],
         seal_square={"margin": DEFAULT_MARGIN, "size": DEFAULT_SEAL_SIZE},
