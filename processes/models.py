@@ -312,6 +312,9 @@ class Task(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     decision: Mapped[str | None] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
+    # The values entered on the task's form when it was decided (法务意见...): the history
+    # shows them, labelled by the form's fields.
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # False unless ${requester} itself is the assignee or a candidate user (DESIGN).
     requester_may_work: Mapped[bool] = mapped_column(Boolean, default=False)
     # The document (by hash) the task was completed on: approvals of an older revision don't count.

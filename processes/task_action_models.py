@@ -1,5 +1,6 @@
 """What was done to a task besides working it (processes/requests/task_actions.py): returned
-for revision, delegated (转办), an approver added (加签), people copied (抄送)."""
+for revision, delegated (转办), an approver added (加签), people copied (抄送), claimed or
+released."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ class TaskAction(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     task_id: Mapped[str | None] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(20))
-    """``return``, ``delegate``, ``add_before``, ``add_after`` or ``cc``; and, on the request
-    rather than a task (``task_id`` None), ``withdraw`` (the requester's reason) and ``remind``
-    (催办: processes/requests/reminders.py)."""
+    """``return``, ``delegate``, ``add_before``, ``add_after``, ``cc``, ``claim`` or
+    ``unclaim``; and, on the request rather than a task (``task_id`` None), ``withdraw`` (the
+    requester's reason) and ``remind`` (催办: processes/requests/reminders.py)."""
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     """Whom it names: the delegate, the added approver, the person copied."""

@@ -74,9 +74,12 @@ def init_app(app: Flask) -> None:
         seal_admin,
         seals,
         studio,
+        task_actions,
         tasks,
+        timeline,
         verify,
     )
 
     present.init_app(app)
+    timeline.init_app(app)
     app.register_blueprint(blueprint)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, candidates, notices
 from processes.db import insert_now, update_now
-from processes.errors import InvalidContent, WorkflowStateError
+from processes.errors import InvalidContent, WorkflowStateError, msg
 from processes.models import Request, Task, TaskCandidate, TaskStatus, User, utcnow
 from processes.seals import approvals
 from processes.task_action_models import TaskAction
@@ -38,15 +38,16 @@ def check_not_waiting(session: Session, task: Task) -> None:
     """A flow task waiting for its added approvers cannot be completed (409)."""
     held = task.held or {}
     if held.get("decided"):
-        raise WorkflowStateError(
-            f"task {task.id} was decided already and waits for the approvers added after it")
+        raise WorkflowStateError(msg(
+            "task %(task)s was decided already and waits for the approvers added after it",
+            task=task.id))
     if held.get("before"):
         waiting = open_children(session, task)
         if waiting:
             names = ", ".join(sorted(t.assignee or "?" for t in waiting))
-            raise WorkflowStateError(
-                f"task {task.id} waits for the approvers added before it ({names}): it can be "
-                "completed once they have decided")
+            raise WorkflowStateError(msg(
+                "task %(task)s waits for the approvers added before it (%(names)s): it can be "
+                "completed once they have decided", task=task.id, names=names))
 
 
 def open_added(session: Session, req: Request, parent: Task, user: User,
@@ -94,15 +95,17 @@ def hold(session: Session, user: User, task: Task, req: Request, decision: str |
 
 
 def mark_completed(session: Session, task: Task, user: User, req: Request,
-                   decision: str | None, comment: str | None) -> None:
+                   decision: str | None, comment: str | None,
+                   data: dict[str, Any] | None = None) -> None:
     """A task row decided by ``user``: one UPDATE now (no unit of work at the commit), its
     candidate rows closed, the document it was decided on recorded (approvals of an older
-    revision don't count)."""
+    revision don't count), with the values entered on its form (``data``; none: None)."""
     task.status = TaskStatus.completed
     task.completed_by_id = user.id
     task.completed_at = utcnow()
     task.decision = decision
     task.comment = comment
+    task.data = data or None
     task.document_sha256 = approvals.subject_sha256(req)
     update_now(session, task)
     candidates.close(session, [task.id])

@@ -20,6 +20,7 @@ from processes.requests import added_approvers, inbox, placement
 from processes.requests.advancing import advance, mark_incident
 from processes.requests.forms import check_decision, check_values
 from processes.seals import approvals
+from processes.task_action_models import TaskAction
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,9 @@ def claim(session: Session, identity: Identity, task_id: str) -> Task:
     inbox.check_may_work(session, identity.user, task, req, candidate)
     task.claimed_by_id = identity.user.id
     audit.record(session, "task.claimed", actor=identity.user, request_id=req.id, task=task.id)
+    # the request's history shows who took it, and when (views.actions)
+    session.add(TaskAction(request_id=req.id, task_id=task.id, kind="claim",
+                           actor_id=identity.user.id))
     session.flush()
     return task
 
@@ -141,6 +145,8 @@ def unclaim(session: Session, identity: Identity, task_id: str) -> Task:
     task.claimed_by_id = None
     audit.record(session, "task.unclaimed", actor=identity.user, request_id=req.id,
                  task=task.id)
+    session.add(TaskAction(request_id=req.id, task_id=task.id, kind="unclaim",
+                           actor_id=identity.user.id))
     session.flush()
     return task
 
@@ -219,6 +225,8 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
         except StateUnreadable as exc:
             mark_incident(session, req, exc)
             return req
+    # What was entered on the task's form, as checked (a return's route is no entry).
+    entered = {k: v for k, v in values.items() if k != "return_to"}
     if not manual:  # a manual task sets no variable: the approvers' decision stays as it was
         values["decision"] = routed or decision
         values["comment"] = comment
@@ -230,7 +238,7 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
     except EngineIncident as exc:
         incident = exc  # the task may have completed before a later step failed
     if engine.task_completed(wf, task.id):
-        added_approvers.mark_completed(session, task, user, req, decision, comment)
+        added_approvers.mark_completed(session, task, user, req, decision, comment, entered)
         extra: dict[str, Any] = {"routed": routed} if routed else {}
         audit.record(session, "task.completed", actor=user, request_id=req.id,
                      task=task.id, element=task.element_id, decision=decision, **extra)

@@ -22,8 +22,8 @@ _COMPLETER = aliased(User)
 # The history as plain rows (a long-running request has a thousand of them: no ORM objects),
 # with the requester's name riding along.
 _HISTORY = (
-    select(Task.id, Task.element_id, Task.name, _COMPLETER.name, Task.decision, Task.comment,
-           Task.completed_at)
+    select(Task.id, Task.element_id, Task.name, _COMPLETER.name, _COMPLETER.display_name,
+           Task.decision, Task.comment, Task.data, Task.completed_at)
     .join(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
     .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
     .order_by(Task.completed_at, Task.id))
@@ -36,8 +36,8 @@ _DONE_COUNT = (
     .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
     .scalar_subquery())
 _RECENT_HISTORY = (
-    select(Task.id, Task.element_id, Task.name, _COMPLETER.name, Task.decision, Task.comment,
-           Task.completed_at, _DONE_COUNT)
+    select(Task.id, Task.element_id, Task.name, _COMPLETER.name, _COMPLETER.display_name,
+           Task.decision, Task.comment, Task.data, Task.completed_at, _DONE_COUNT)
     .join(_COMPLETER, _COMPLETER.id == Task.completed_by_id)
     .where(Task.request_id == bindparam("rid"), Task.status == TaskStatus.completed)
     .order_by(Task.completed_at.desc(), Task.id.desc()).limit(bindparam("limit")))
@@ -80,10 +80,12 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
         "data": req.data,
         "tasks": [describe_task(t) for t in sorted(open_tasks, key=lambda t: (t.created_at,
                                                                               t.id))],
+        # Each decision with the values entered on its task's form (``data``).
         "history": [{"task": tid, "element": element, "name": name, "by": by,
-                     "decision": decision, "comment": comment,
-                     "at": at.isoformat() if at else None}
-                    for tid, element, name, by, decision, comment, at in history],
+                     "by_display_name": by_display, "decision": decision, "comment": comment,
+                     "data": data or {}, "at": at.isoformat() if at else None}
+                    for tid, element, name, by, by_display, decision, comment, data, at
+                    in history],
         # Returned, delegated, approvers added, people copied (GET only: the full record).
         **({} if recent is not None or new else {"actions": actions(session, req)}),
         "sealed_document": ({"sha256": req.sealed_document.sha256}
@@ -99,18 +101,21 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
 _ACTOR = aliased(User)
 _NAMED = aliased(User)
 _ACTIONS = (
-    select(TaskAction, _ACTOR.name, _NAMED.name)
+    select(TaskAction, _ACTOR.name, _ACTOR.display_name, _NAMED.name, _NAMED.display_name)
     .join(_ACTOR, _ACTOR.id == TaskAction.actor_id, isouter=True)
     .join(_NAMED, _NAMED.id == TaskAction.user_id, isouter=True)
     .where(TaskAction.request_id == bindparam("rid")).order_by(TaskAction.id))
 
 
 def actions(session: Session, req: Request) -> list[dict[str, Any]]:
-    """The request's task actions, oldest first: ``{kind, task, by, user, target, reason,
-    at}`` (kind: return, delegate, add_before, add_after, cc)."""
-    return [{"kind": a.kind, "task": a.task_id, "by": by, "user": user, "target": a.target,
+    """The request's task actions, oldest first: ``{kind, task, by, by_display_name, user,
+    user_display_name, target, reason, at}`` (kind: return, delegate, add_before, add_after,
+    cc, claim, unclaim)."""
+    return [{"kind": a.kind, "task": a.task_id, "by": by, "by_display_name": by_display,
+             "user": user, "user_display_name": user_display, "target": a.target,
              "reason": a.reason, "at": a.created_at.isoformat()}
-            for a, by, user in session.execute(_ACTIONS, {"rid": req.id}).all()]
+            for a, by, by_display, user, user_display
+            in session.execute(_ACTIONS, {"rid": req.id}).all()]
 
 
 def _sealing(session: Session, req: Request) -> dict | None:

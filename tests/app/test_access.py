@@ -156,8 +156,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /processes/<key>/versions/<int:version>/retire": MANAGES_FLOWS,
     "POST /processes/<key>/versions/<int:version>/reinstate": MANAGES_FLOWS,
     "POST /processes/<key>/incidents/<int:request_id>/retry": frozenset({ADMIN}),
-    "GET /tasks/<task_id>": frozenset({CANDIDATE}),
+    "GET /tasks/<task_id>": frozenset({CANDIDATE, ADMIN}),  # admins: to delegate, add, copy
     "POST /tasks/<task_id>": frozenset({CANDIDATE}),
+    "POST /tasks/<task_id>/claim": frozenset({CANDIDATE}),
+    "POST /tasks/<task_id>/unclaim": frozenset({CANDIDATE, ADMIN}),  # claimant, admin
+    "POST /tasks/<task_id>/delegate": frozenset({CANDIDATE, ADMIN}),
+    "POST /tasks/<task_id>/add-approver": frozenset({CANDIDATE, ADMIN}),
+    "POST /tasks/<task_id>/cc": frozenset({CANDIDATE, ADMIN}),
     # -- administration and out-of-office pages -------------------------------------------
     "POST /me/out-of-office": PEOPLE,
     "GET /admin/users": frozenset({ADMIN}),
@@ -300,6 +305,7 @@ BODIES: dict[str, dict[str, Any]] = {
 }
 # Routes whose allowed answer changes something anyway; each is called last, by its own caller.
 MUTATES = {"POST /api/v1/tasks/<task_id>/claim", "POST /api/v1/tasks/<task_id>/unclaim",
+           "POST /tasks/<task_id>/claim", "POST /tasks/<task_id>/unclaim",
            "POST /api/v1/notices/<int:notice_id>/read", "POST /api/v1/notices/read",
            "POST /notices/read", "POST /logout", "POST /me/tokens",
            "POST /inbox/tasks/<task_id>/claim", "POST /inbox/tasks/<task_id>/unclaim",

@@ -45,6 +45,8 @@ def decide(client, decision: str, comment: str = "", **data: str):
     link = task_link(client)
     form = {"decision": decision, "comment": comment,
             **{f"data.{k}": v for k, v in data.items()}}
+    if decision == "reject":
+        form["confirm_reject"] = "yes"  # a rejection is confirmed (tests/e2e/test_task_page.py)
     return client.post(link, data=form)
 
 
@@ -95,10 +97,10 @@ def test_contract_sealed_through_the_pages(org, login, pdf):
     assert "contract.pdf" in inbox and "采购合同" in inbox and f"#{request_id}" in inbox
     task_page = bob.get(task_link(bob))
     assert task_page.status_code == 200
-    assert "Comment or note" in task_page.text and "合同金额" in task_page.text
+    assert "Comment (the reason" in task_page.text and "合同金额" in task_page.text
     assert 'value="approve"' in task_page.text and 'value="reject"' in task_page.text
     done = decide(bob, "approve", "同意，请盖章")
-    assert done.status_code == 302 and done.headers["Location"] == f"/requests/{request_id}"
+    assert done.status_code == 302 and done.headers["Location"] == "/inbox"  # no next task
     assert "Nothing waits for you" in bob.get("/inbox").text
 
     assert decide(carol, "approve", "准予用印").status_code == 302

@@ -127,6 +127,6 @@ def test_the_task_page_asks_to_confirm_a_manual_task(org, pdf, login):
     assert "Confirm done" in page.text
     assert 'value="approve"' not in page.text and 'value="reject"' not in page.text
     done = lily.post(link, data={"comment": "原件已核对"})
-    assert done.status_code == 302 and done.headers["Location"] == f"/requests/{req['id']}"
+    assert done.status_code == 302 and done.headers["Location"] == "/inbox"  # no next task
     assert [t["element_id"] for t in org.alice.get(f"/api/v1/requests/{req['id']}")
             .get_json()["tasks"]] == ["custodian_approve"]

@@ -94,7 +94,7 @@ def test_the_approval_that_authorizes_costs_a_bounded_number_of_statements(app, 
     assert resp.status_code == 200
     assert resp.get_json()["request"]["status"] == "authorized"
     # Up to the answer's history (its total counted beside it), not the sealing job after it.
-    history = next(s for s in seen if "tasks.completed_at, (SELECT count(*)" in s)
+    history = next(s for s in seen if "users_1.name AS name_1, users_1.display_name" in s)
     end = seen.index(history) + 1
     while end < len(seen) and (_chain(seen[end]) or "INTO audit_events" in seen[end]):
         end += 1  # PostgreSQL: the audit chain's lock, its head and the events, at the commit
