@@ -1,4 +1,5 @@
-"""Task actions, the API's side (the domain is processes/requests/task_actions.py):
+"""Task actions, the API's side (the domain is processes/requests/task_actions.py, the
+pages app/web/task_actions.py):
 ``/api/v1/tasks/<id>/return``, ``/delegate``, ``/add-approver``, ``/cc``."""
 
 from flask import jsonify

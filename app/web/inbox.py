@@ -1,8 +1,9 @@
-"""The inbox, the pages' side (its lists are processes/requests/inbox_lists.py, the API
-app/api/tasks.py): ``/`` and ``/inbox``, a tab of tasks with every tab's count, filters, search,
-sort and pages, all in the address (it works without JavaScript); claiming and unclaiming a
-task from it; approving the selected tasks, each in a transaction of its own, with a result per
-task; the unread notices, and their count in the top bar of every page."""
+"""The inbox, the pages' side (its lists are processes/requests/inbox_lists.py, who may work a
+task processes/requests/inbox.py, the API app/api/tasks.py): ``/`` and ``/inbox``, a tab of
+tasks with every tab's count, filters, search, sort and pages, all in the address (it works
+without JavaScript); claiming and unclaiming a task from it; approving the selected tasks, each
+in a transaction of its own, with a result per task; the unread notices, and their count in the
+top bar of every page."""
 
 from __future__ import annotations
 

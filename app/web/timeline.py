@@ -74,7 +74,8 @@ def _action(action: dict[str, Any], people: list[str], step: str | None) -> dict
              "add_before": _("Added %(person)s as an approver before them", person=named),
              "add_after": _("Added %(person)s as an approver after them", person=named),
              "cc": _("Copied to %(people)s", people=named),
-             "claim": _("Claimed"), "unclaim": _("Released")}.get(kind, kind)
+             "claim": _("Claimed"), "unclaim": _("Released"),
+             "remind": _("Reminded the people of the step")}.get(kind, kind)
     return {"kind": kind, "at": _when(action.get("at")), "step": step, "title": title,
             "decision": None, "who": label(action.get("by") or "—",
                                            action.get("by_display_name")),
@@ -95,10 +96,12 @@ def timeline(req: Any, details: dict[str, Any]) -> list[dict[str, Any]]:
     # People copied at once (one action each) make one entry.
     merged: list[tuple[dict[str, Any], list[str]]] = []
     for action in actions:
-        if action["kind"] == "return":
-            continue  # its decision says where it went, its reason is the decision's comment
+        if action["kind"] in ("return", "withdraw"):
+            # a return's decision says where it went, its reason is the decision's comment;
+            # a withdrawal is the request's last entry, below
+            continue
         person = label(action.get("user") or "—", action.get("user_display_name"))
-        if action["kind"] in ("claim", "unclaim"):
+        if action["kind"] in ("claim", "unclaim", "remind"):
             merged.append((action, []))
             continue
         last = merged[-1][0] if merged else None
@@ -118,10 +121,12 @@ def timeline(req: Any, details: dict[str, Any]) -> list[dict[str, Any]]:
                         "title": _("Sealed"), "decision": None, "who": None, "comment": None,
                         "reason": None, "rows": []})
     elif status == "withdrawn":
-        entries.append({"kind": "withdrawn", "at": _when(req.updated_at), "step": None,
-                        "title": _("Withdrawn"), "decision": None,
+        withdrawn = next((a for a in reversed(actions) if a["kind"] == "withdraw"), {})
+        entries.append({"kind": "withdrawn",
+                        "at": _when(withdrawn.get("at")) or _when(req.updated_at),
+                        "step": None, "title": _("Withdrawn"), "decision": None,
                         "who": label(requester.name, requester.display_name),
-                        "comment": None, "reason": None, "rows": []})
+                        "comment": None, "reason": withdrawn.get("reason"), "rows": []})
     floor = datetime.min.replace(tzinfo=UTC)
     return sorted(entries, key=lambda e: e["at"] or floor)  # stable: ties keep their order
 

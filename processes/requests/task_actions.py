@@ -1,4 +1,5 @@
-"""What may be done with a task besides completing it (the API is app/api/task_actions.py):
+"""What may be done with a task besides completing it (the API is app/api/task_actions.py, the pages
+app/web/task_actions.py):
 return it for revision along a path drawn in the flow, delegate it (转办), add an approver
 before or after it (加签; processes/requests/added_approvers.py), copy people on its request
 (抄送). Each is audited, recorded as a :class:`TaskAction` (the request's history shows them),

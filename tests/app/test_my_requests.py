@@ -91,7 +91,7 @@ def test_withdrawing_needs_a_reason_which_the_history_shows(org, login, pdf):
     done = alice.post(f"/requests/{rid}/withdraw", data={"reason": "客户取消了合同"},
                       follow_redirects=True)
     assert done.status_code == 200 and "Withdrawn" in done.text and "客户取消了合同" in done.text
-    history = done.text.split("<tbody>")[1].split("</tbody>")[0]  # the history's table
+    history = done.text.split('<ol class="timeline"')[1].split("</ol>")[0]  # the history
     assert "客户取消了合同" in history and "Withdrawn" in history
     body = org.alice.get(f"/api/v1/requests/{rid}").get_json()
     assert body["status"] == "withdrawn"
