@@ -4,10 +4,12 @@ signer/pki.py): public endpoints for the CA certificates, the CRLs, OCSP and the
 import base64
 from urllib.parse import unquote
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 from werkzeug.exceptions import UnsupportedMediaType
 
+import signer
 from app.context import env
 from app.extensions import csrf, db
 from app.ratelimit import rate_limited
@@ -30,6 +32,19 @@ def ca() -> Response:
     if not pems:
         raise NotFound("the organisation CA does not exist yet: run `sealflow init`")
     return Response(b"".join(pems), mimetype="application/x-pem-file")
+
+
+@blueprint.get("/pki/root.crt")
+def root_certificate() -> Response:
+    """The root CA certificate alone (DER, ``.crt``): what a PDF reader or pdfsig's NSS
+    database is told to trust (the verify page says how)."""
+    pems = authorities.ca_certificates(db.session)
+    if not pems:
+        raise NotFound("the organisation CA does not exist yet: run `sealflow init`")
+    der = signer.certificate_from_pem(pems[0]).public_bytes(Encoding.DER)
+    response = Response(der, mimetype="application/pkix-cert")
+    response.headers["Content-Disposition"] = "attachment; filename=sealflow-root.crt"
+    return response
 
 
 @blueprint.get("/pki/crl")

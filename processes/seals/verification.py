@@ -56,6 +56,7 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
     except signer.InvalidDocument as exc:
         raise _unreadable(str(exc)) from None
     approvals = _approvals(session, data, reports)
+    where = _placements(data)
     carried = _carried_records(data, reports)
     ours = _seals(session, {r.certificate_serial for r in reports if r.certificate_serial})
     rows = []
@@ -66,6 +67,7 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
         confirmed = record is not None and report.intact and report.valid
         row["record"], row["record_matches"] = record, bool(matches and confirmed)
         row["record_confirmed"] = confirmed
+        row["placement"] = where.get(report.field)
         rows.append(row)
     sha = hashlib.sha256(data).hexdigest()
     logger.info("verified a PDF (sha256 %s): %d signatures, %d valid, %d in the archive", sha,
@@ -145,6 +147,25 @@ def _row(report: signer.SignatureReport, seal: Seal | None, approval: dict | Non
         "summary": report.summary,
         "approval": approval,
     }
+
+
+def _placements(data: bytes) -> dict[str, dict]:
+    """Where each signature's stamp is: ``{page, rect, page_box}`` by field (1-based page, its
+    widget's rectangle and the page's visible box, in points), for the fields with one widget
+    on a page that has a box; a file whose fields cannot be read has none."""
+    try:
+        layout = signer.layout(data)
+    except signer.InvalidDocument:
+        return {}
+    found: dict[str, dict] = {}
+    for widget in layout.widgets:
+        if widget.page is None or widget.rect is None or widget.field in found:
+            continue
+        area = layout.pages[widget.page - 1]
+        box = area.visible or area.media
+        found[widget.field] = {"page": widget.page, "rect": [round(v, 2) for v in widget.rect],
+                               "page_box": [round(v, 2) for v in box]}
+    return found
 
 
 def _iso(value: datetime | None) -> str | None:
