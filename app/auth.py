@@ -31,6 +31,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import csrf, db, login_manager
+from app.i18n import current_language
 from processes.db import unit_of_work
 from processes.errors import NotAuthenticated
 from processes.models import User, utcnow
@@ -179,7 +180,8 @@ def login():
         with unit_of_work(db.session):  # a failure is counted too
             result = logins.log_in(db.session, request.form.get("name", "").strip(),
                                    request.form.get("password", ""), address=client_address(),
-                                   limits=login_limits(), replaces=session.get(SESSION_KEY))
+                                   limits=login_limits(), replaces=session.get(SESSION_KEY),
+                                   language=current_language())
         if result.user is not None and result.key is not None:
             begin_session(result.user, result.key)
             return redirect(_safe_next(request.args.get("next")))

@@ -135,13 +135,17 @@ def _check(session: Session, name: str, password: str, address: str, limits: Log
 
 
 def log_in(session: Session, name: str, password: str, *, address: str,
-           limits: LoginLimits, replaces: str | None = None) -> LoginResult:
+           limits: LoginLimits, replaces: str | None = None,
+           language: str | None = None) -> LoginResult:
     """Log in: on success a new session (its key in the result; the browser's previous one,
-    ``replaces``, ends) and an audit event; on failure the failure is counted (commit the
-    result either way)."""
+    ``replaces``, ends) and an audit event, and the user's ``language`` (the page's, which
+    their mail is then written in) kept; on failure the failure is counted (commit the result
+    either way)."""
     result = _check(session, name, password, address, limits)
     if result.user is None:
         return result
+    if language and result.user.language != language:
+        result.user.language = language
     if replaces:
         sessions.end(session, replaces)
     key = sessions.start(session, result.user, hours=limits.session_hours, address=address)

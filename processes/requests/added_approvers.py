@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, candidates, notices
 from processes.db import insert_now, update_now
-from processes.errors import InvalidContent, WorkflowStateError
+from processes.errors import InvalidContent, WorkflowStateError, msg
 from processes.models import Request, Task, TaskCandidate, TaskStatus, User, utcnow
 from processes.seals import approvals
 from processes.task_action_models import TaskAction
@@ -62,8 +62,8 @@ def open_added(session: Session, req: Request, parent: Task, user: User,
     audit.record(session, "task.created", request_id=req.id, task=task.id,
                  element=parent.element_id, added_by=parent.id, position=position)
     notices.notify(session, [user.id], "task.added",
-                   f"申请 #{req.id}「{parent.name}」加签给您。 You were added as an approver "
-                   f"of request #{req.id} at {parent.name!r}.", link=f"/tasks/{task.id}")
+                   msg("You were added as an approver of request #%(id)s at “%(task)s”.",
+                       id=req.id, task=parent.name), link=f"/tasks/{task.id}")
     return task
 
 
