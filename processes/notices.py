@@ -132,7 +132,7 @@ def mark_read(session: Session, user: User, notice_id: int | None = None) -> int
     if notice_id is not None:
         notice = session.get(Notice, notice_id)
         if notice is None or notice.user_id != user.id:
-            raise NotFound(f"no notice {notice_id}")
+            raise NotFound(msg("no notice %(notice_id)s", notice_id=notice_id))
         query = query.where(Notice.id == notice_id)
     return cast(CursorResult, session.execute(query.values(read_at=utcnow()))).rowcount
 

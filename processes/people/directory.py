@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from processes import audit
-from processes.errors import BadInput, NotFound
+from processes.errors import BadInput, NotFound, msg
 from processes.models import ApiToken, Group, Membership, Role, User, UserRole, utcnow
 from processes.people import sessions, tokens
 from processes.people.passwords import hash_password, needs_rehash, verify_password
@@ -42,7 +42,8 @@ class Identity:
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 80 or any(c.isspace() for c in name) or "," in name:
-        raise BadInput(f"invalid name {name!r}: 1-80 characters, no spaces or commas")
+        raise BadInput(msg("invalid name '%(name)s': 1-80 characters, no spaces or commas",
+                           name=name))
     return name
 
 
@@ -77,21 +78,21 @@ def _clean_email(email: str) -> str | None:
     local, _, domain = email.rpartition("@")
     if (len(email) > 254 or not local or "." not in domain or domain.startswith(".")
             or any(c.isspace() or c in ",;<>\"" for c in email)):
-        raise BadInput(f"invalid e-mail address {email!r}")
+        raise BadInput(msg("invalid e-mail address '%(email)s'", email=email))
     return email
 
 
 def get_user(session: Session, name: str) -> User:
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user named {name!r}")
+        raise NotFound(msg("no user named '%(name)s'", name=name))
     return user
 
 
 def get_group(session: Session, key: str) -> Group:
     group = session.execute(select(Group).where(Group.key == key)).scalar_one_or_none()
     if group is None:
-        raise NotFound(f"no group {key!r}")
+        raise NotFound(msg("no group '%(key)s'", key=key))
     return group
 
 
@@ -135,7 +136,8 @@ def set_password(session: Session, user: User, password: str, *,
     revoked (audited). Returns whether it was such a change (not a first password, nor the
     same one again)."""
     if len(password) < MIN_PASSWORD:
-        raise BadInput(f"the password must have at least {MIN_PASSWORD} characters")
+        raise BadInput(msg("the password must have at least %(min_password)s characters",
+                           min_password=MIN_PASSWORD))
     old = user.password_hash or ""
     changed = bool(old) and not verify_password(old, password)
     user.password_hash = hash_password(password)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, aliased
 
 from processes import audit, isotime
 from processes.away_models import OutOfOffice
-from processes.errors import BadInput, NotAllowed
+from processes.errors import BadInput, NotAllowed, msg
 from processes.models import User, utcnow
 from processes.people.directory import Identity, get_user
 
@@ -49,7 +49,8 @@ def _moment(raw: Any, field: str, *, end: bool) -> datetime:
     """A range's end from JSON: a date (start of that day; for ``to``, start of the next) or
     a date-time with an offset."""
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 40:
-        raise BadInput(f"{field} must be an ISO 8601 date or date-time, such as 2027-01-04")
+        raise BadInput(msg("%(field)s must be an ISO 8601 date or date-time, such as 2027-01-04",
+                           field=field))
     text = raw.strip()
     zone = ZoneInfo(isotime.timezone_name())
     try:
@@ -60,8 +61,8 @@ def _moment(raw: Any, field: str, *, end: bool) -> datetime:
             return datetime.combine(day, time(), zone).astimezone(UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
-        raise BadInput(f"{field} {text!r} is not an ISO 8601 date or date-time, such as "
-                       "2027-01-04") from None
+        raise BadInput(msg("%(field)s '%(text)s' is not an ISO 8601 date or date-time, such as "
+                           "2027-01-04", field=field, text=text)) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
@@ -73,7 +74,7 @@ def owner(session: Session, who: Identity, name: str | None) -> User:
     if name is None or name == who.user.name:
         return who.user
     if not who.has_role("admin"):
-        raise NotAllowed("only administrators may set another user's out-of-office")
+        raise NotAllowed(msg("only administrators may set another user's out-of-office"))
     return get_user(session, name)
 
 
@@ -91,29 +92,29 @@ def set_absence(session: Session, user: User, body: Any, *, actor: User,
             audit.record(session, "user.out_of_office_cleared", actor=actor, user=user.name)
         return None
     if not isinstance(body, dict) or set(body) - {"from", "to", "deputy"}:
-        raise BadInput("the body must be {\"from\": ..., \"to\": ..., \"deputy\": user name} "
-                       "or null")
+        raise BadInput(msg('the body must be {"from": ..., "to": ..., "deputy": user name} or '
+                           "null"))
     starts = _moment(body.get("from"), "from", end=False)
     ends = _moment(body.get("to"), "to", end=True)
     now = now or utcnow()
     if ends <= starts:
-        raise BadInput(f"the range ends ({body.get('to')}) before it starts "
-                       f"({body.get('from')})")
+        raise BadInput(msg("the range ends (%(value)s) before it starts (%(value2)s)",
+                           value=body.get('to'), value2=body.get('from')))
     if ends <= now:
-        raise BadInput(f"the range ended already ({body.get('to')})")
+        raise BadInput(msg("the range ended already (%(value)s)", value=body.get('to')))
     if ends - starts > timedelta(days=MAX_DAYS):
-        raise BadInput(f"an absence is set for at most {MAX_DAYS} days")
+        raise BadInput(msg("an absence is set for at most %(max_days)s days", max_days=MAX_DAYS))
     deputy_name = body.get("deputy")
     if not isinstance(deputy_name, str) or not deputy_name.strip():
-        raise BadInput("deputy must be the user name of the person who stands in")
+        raise BadInput(msg("deputy must be the user name of the person who stands in"))
     deputy = session.execute(select(User).where(User.name == deputy_name.strip())
                              ).scalar_one_or_none()
     if deputy is None:
-        raise BadInput(f"the deputy {deputy_name!r} is not a user")
+        raise BadInput(msg("the deputy '%(deputy_name)s' is not a user", deputy_name=deputy_name))
     if not deputy.active:
-        raise BadInput(f"the deputy {deputy.name} is deactivated")
+        raise BadInput(msg("the deputy %(deputy)s is deactivated", deputy=deputy.name))
     if deputy.id == user.id:
-        raise BadInput(f"{user.name} cannot be their own deputy")
+        raise BadInput(msg("%(user)s cannot be their own deputy", user=user.name))
     if current is None:
         current = OutOfOffice(user_id=user.id)
         session.add(current)

@@ -39,14 +39,15 @@ def check_not_waiting(session: Session, task: Task) -> None:
     held = task.held or {}
     if held.get("decided"):
         raise WorkflowStateError(
-            f"task {task.id} was decided already and waits for the approvers added after it")
+            msg("task %(task)s was decided already and waits for the approvers added after it",
+                task=task.id))
     if held.get("before"):
         waiting = open_children(session, task)
         if waiting:
             names = ", ".join(sorted(t.assignee or "?" for t in waiting))
             raise WorkflowStateError(
-                f"task {task.id} waits for the approvers added before it ({names}): it can be "
-                "completed once they have decided")
+                msg("task %(task)s waits for the approvers added before it (%(names)s): it can "
+                    "be completed once they have decided", task=task.id, names=names))
 
 
 def open_added(session: Session, req: Request, parent: Task, user: User,
@@ -113,8 +114,8 @@ def complete_added(session: Session, user: User, task: Task, req: Request,
     """Record an added approver's decision; the flow task it held, when it was the last one
     after it (the caller completes that one in the engine), else None."""
     if decision not in ("approve", "reject"):
-        raise InvalidContent("an added approver approves or rejects",
-                             [{"field": "decision", "message": "must be approve or reject"}])
+        raise InvalidContent(msg("an added approver approves or rejects"),
+                             [{"field": "decision", "message": msg("must be approve or reject")}])
     mark_completed(session, task, user, req, decision, comment)
     audit.record(session, "task.completed", actor=user, request_id=req.id, task=task.id,
                  element=task.element_id, decision=decision, added=task.position)

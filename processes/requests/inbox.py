@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from processes import audit, notices
 from processes.db import insert_now, transaction_cache
-from processes.errors import NotAllowed
+from processes.errors import NotAllowed, msg
 from processes.flows.engine import EngineIncident
 from processes.flows.expressions import ExpressionError, evaluate
 from processes.isotime import due_from, is_iso_timer
@@ -256,20 +256,20 @@ def check_may_work(session: Session, user: User, task: Task, req: Request,
                    is_candidate: bool | None = None) -> None:
     """Raise NotAllowed unless ``user`` may complete ``task`` (candidates, SoD, claim)."""
     if req.requester_id == user.id and not task.requester_may_work:
-        raise NotAllowed("the requester cannot approve their own request")
+        raise NotAllowed(msg("the requester cannot approve their own request"))
     if req.created_by_id == user.id and req.requester_id != user.id:
-        raise NotAllowed("whoever filed a request on someone's behalf may not work its tasks")
+        raise NotAllowed(msg("whoever filed a request on someone's behalf may not work its tasks"))
     if task.activity is not None and session.execute(
             _WORKED_SIBLING, {"uid": user.id, "act": task.activity, "tid": task.id}).scalar():
-        raise NotAllowed("you already worked another instance of this countersign: its "
-                         "instances need distinct people")
+        raise NotAllowed(msg("you already worked another instance of this countersign: its "
+                             "instances need distinct people"))
     if is_candidate is None:
         is_candidate = bool(session.execute(
             _IS_CANDIDATE, {"uid": user.id, "tid": task.id}).scalar())
     if not is_candidate:
-        raise NotAllowed("you are not among the people who may work this task")
+        raise NotAllowed(msg("you are not among the people who may work this task"))
     if task.claimed_by_id is not None and task.claimed_by_id != user.id:
-        raise NotAllowed("this task is claimed by someone else")
+        raise NotAllowed(msg("this task is claimed by someone else"))
 
 
 def _involved_clause(user_id, request_id, seal_id):

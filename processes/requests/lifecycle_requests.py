@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes.errors import InvalidContent
+from processes.errors import InvalidContent, msg
 from processes.models import User
 from processes.people.directory import names_in
 
@@ -33,7 +33,8 @@ def _custodian_names(session: Session, data: dict[str, Any]) -> tuple[list[str],
 
 def _refuse(problems: list[dict]) -> None:
     if problems:
-        raise InvalidContent(f"{problems[0]['field']} {problems[0]['message']}", problems)
+        raise InvalidContent(msg("%(field)s %(message)s", field=problems[0]['field'],
+                                 message=problems[0]['message']), problems)
 
 
 def lifecycle_plan(session: Session, data: dict[str, Any]) -> dict[str, Any]:

@@ -35,11 +35,13 @@ def return_targets(task: Task) -> list[dict[str, str]]:
 def _text(value: Any, field: str, *, required: bool) -> str | None:
     text = "" if value is None else str(value).strip()
     if not text and required:
-        raise InvalidContent(f"{field} is required: say why",
-                             [{"field": field, "message": "is required"}])
+        raise InvalidContent(msg("%(field)s is required: say why", field=field),
+                             [{"field": field, "message": msg("is required")}])
     if len(text) > MAX_REASON:
-        raise InvalidContent(f"{field} is longer than {MAX_REASON} characters",
-                             [{"field": field, "message": f"at most {MAX_REASON} characters"}])
+        raise InvalidContent(msg("%(field)s is longer than %(max_reason)s characters",
+                                 field=field, max_reason=MAX_REASON),
+                             [{"field": field, "message": msg("at most %(max_reason)s characters",
+                                                              max_reason=MAX_REASON)}])
     return text or None
 
 
@@ -51,16 +53,17 @@ def _people(session: Session, names: list[Any], field: str) -> list[User]:
     """The active users ``names`` name, in one statement; the first that names none is refused."""
     for name in names:
         if not isinstance(name, str) or not name.strip():
-            raise InvalidContent(f"{field} must name a user",
-                                 [{"field": field, "message": "must name a user"}])
+            raise InvalidContent(msg("%(field)s must name a user", field=field),
+                                 [{"field": field, "message": msg("must name a user")}])
     wanted = [name.strip() for name in names]
     found = {u.name: u for u in session.execute(
         select(User).where(User.name.in_(set(wanted)))).scalars()}
     for name in wanted:
         user = found.get(name)
         if user is None or not user.active:
-            raise InvalidContent(f"{field}: there is no active user {name!r}",
-                                 [{"field": field, "message": "no such active user"}])
+            raise InvalidContent(msg("%(field)s: there is no active user '%(name)s'", field=field,
+                                     name=name),
+                                 [{"field": field, "message": msg("no such active user")}])
     return [found[name] for name in wanted]
 
 
@@ -82,16 +85,16 @@ def _check_may_take(session: Session, req: Request, task: Task, user: User, fiel
     approver or a delegate approves), nor the filer, nor someone who worked or holds another
     instance of its countersign."""
     if user.id == req.requester_id:
-        raise _refuse(field, "the requester cannot approve their own request")
+        raise _refuse(field, msg("the requester cannot approve their own request"))
     if req.created_by_id == user.id:
-        raise _refuse(field, "whoever filed the request on someone's behalf may not work its "
-                             "tasks")
+        raise _refuse(field, msg("whoever filed the request on someone's behalf may not work its "
+                                 "tasks"))
     if task.activity is not None and session.execute(select(exists().where(
             Task.activity == task.activity, Task.id != task.id, or_(
                 Task.completed_by_id == user.id,
                 (Task.status == TaskStatus.open) & (Task.assignee == user.name))))).scalar():
-        raise _refuse(field, f"{user.name} works another instance of this countersign: its "
-                             "instances need distinct people")
+        raise _refuse(field, msg("%(user)s works another instance of this countersign: its "
+                                 "instances need distinct people", user=user.name))
 
 
 def _record(session: Session, identity: Identity, req: Request, task: Task, kind: str,
@@ -118,8 +121,8 @@ def send_back(session: Session, identity: Identity, task_id: str, *, to: Any,
     targets = return_targets(task)
     if not targets:
         raise WorkflowStateError(
-            f"task '{task.name}' cannot send the request back: the flow draws no path from "
-            "its decision 'return'")
+            msg("task '%(task)s' cannot send the request back: the flow draws no path from its "
+                "decision 'return'", task=task.name))
     reason = _text(reason, "reason", required=True)
     ids = [t["id"] for t in targets]
     if to is None and len(ids) == 1:
@@ -129,7 +132,7 @@ def send_back(session: Session, identity: Identity, task_id: str, *, to: Any,
         raise InvalidContent(
             f"to must be one of this task's return targets: {options}" if to is not None else
             f"this task may send the request back to several steps; choose one with to: "
-            f"{options}", [{"field": "to", "message": "not a return target", "options": ids}])
+            f"{options}", [{"field": "to", "message": msg("not a return target"), "options": ids}])
     req = tasks.complete(session, identity, task_id, decision="return", comment=reason,
                          return_to=to)
     if task.status == TaskStatus.completed:
@@ -146,9 +149,9 @@ def delegate(session: Session, identity: Identity, task_id: str, *, to: Any,
     reason = _text(reason, "reason", required=True)
     user = _person(session, to, "to")
     if task.assignee == user.name:
-        raise _refuse("to", f"the task is assigned to {user.name} already")
+        raise _refuse("to", msg("the task is assigned to %(user)s already", user=user.name))
     if task.requester_may_work:
-        raise WorkflowStateError("a task of the requester's own cannot be delegated")
+        raise WorkflowStateError(msg("a task of the requester's own cannot be delegated"))
     _check_may_take(session, req, task, user, "to")
     previous = task.assignee or ", ".join(task.candidate_users + task.candidate_groups)
     task.assignee = user.name
@@ -173,27 +176,28 @@ def add_approver(session: Session, identity: Identity, task_id: str, *, user: An
     moves on. Returns the flow task."""
     task, req = _locked(session, identity, task_id)
     if position not in POSITIONS:
-        raise _refuse("position", "position must be before or after")
+        raise _refuse("position", msg("position must be before or after"))
     reason = _text(reason, "reason", required=True)
     added = _person(session, user, "user")
     if task.parent_id is not None:
-        raise WorkflowStateError("an added approver's task takes no further approvers")
+        raise WorkflowStateError(msg("an added approver's task takes no further approvers"))
     if (req.process.tasks.get(task.element_id) or {}).get("manual"):
-        raise WorkflowStateError("a manual task is confirmed done, not approved: it takes no "
-                                 "added approvers")
+        raise WorkflowStateError(msg("a manual task is confirmed done, not approved: it takes no "
+                                     "added approvers"))
     held = dict(task.held or {})
     if held.get("decided"):
-        raise WorkflowStateError("the task was decided already and waits for its added "
-                                 "approvers")
+        raise WorkflowStateError(msg("the task was decided already and waits for its added "
+                                     "approvers"))
     if added.id == identity.user.id:
-        raise _refuse("user", "you cannot add yourself as an approver")
+        raise _refuse("user", msg("you cannot add yourself as an approver"))
     _check_may_take(session, req, task, added, "user")
     pending = {e["user_id"] for e in held.get("after") or []} | {
         uid for uid, in session.execute(select(TaskCandidate.user_id).join(
             Task, Task.id == TaskCandidate.task_id).where(
             Task.parent_id == task.id, Task.status == TaskStatus.open))}
     if added.id in pending:
-        raise _refuse("user", f"{added.name} is already an added approver of this task")
+        raise _refuse("user", msg("%(added)s is already an added approver of this task",
+                                  added=added.name))
     if position == "before":
         child = added_approvers.open_added(session, req, task, added, "before")
         action = _record(session, identity, req, task, "add_before", added, target=child.id,
@@ -216,9 +220,10 @@ def copy_to(session: Session, identity: Identity, task_id: str, *, users: Any,
     candidates of any task). Returns the names newly copied."""
     task, req = _locked(session, identity, task_id)
     if not isinstance(users, list) or not users:
-        raise _refuse("users", "users must be a non-empty list of user names")
+        raise _refuse("users", msg("users must be a non-empty list of user names"))
     if len(users) > MAX_COPIED:
-        raise _refuse("users", f"at most {MAX_COPIED} people can be copied at once")
+        raise _refuse("users", msg("at most %(max_copied)s people can be copied at once",
+                                   max_copied=MAX_COPIED))
     note = _text(note, "note", required=False)
     people = {u.id: u for u in _people(session, users, "users")}
     already = set(session.execute(select(TaskAction.user_id).where(

@@ -23,8 +23,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import signer
+from processes import documents
 from processes.env import Env
-from processes.errors import InvalidContent, TooLarge
+from processes.errors import InvalidContent, TooLarge, msg
 from processes.models import Document, Request, Seal, SigningGrant
 from processes.pki import authorities
 from signer import approval_records, open_pdf
@@ -45,16 +46,17 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
     :raises InvalidContent: not a PDF, encrypted, or too damaged to read.
     """
     if len(data) > env.max_document_bytes:
-        raise TooLarge(f"the file is {len(data)} bytes; the limit is "
-                       f"{env.max_document_bytes} bytes")
+        raise TooLarge(msg("the file is %(size)s bytes; the limit is %(limit)s bytes",
+                           size=len(data), limit=env.max_document_bytes))
     if not data:
-        raise _unreadable("the file is empty")
+        raise InvalidContent(msg("the file is empty"),
+                             [{"field": "file", "message": msg("the file is empty")}])
     try:
         reports = signer.validate_pdf(data, authorities.ca_certificates(session)
                                       + list(env.external_ca_roots),
                                       later_seal=_our_seal(session))
     except signer.InvalidDocument as exc:
-        raise _unreadable(str(exc)) from None
+        raise documents.refusal(exc, "file") from None
     approvals = _approvals(session, data, reports)
     where = _placements(data)
     carried = _carried_records(data, reports)
@@ -74,10 +76,6 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
                 len(rows), sum(r["bottom_line"] for r in rows),
                 sum(r["approval"] is not None for r in rows))
     return {"sha256": sha, "message": _message(reports), "signatures": rows}
-
-
-def _unreadable(message: str) -> InvalidContent:
-    return InvalidContent(message, [{"field": "file", "message": message}])
 
 
 def _message(reports: list[signer.SignatureReport]) -> str:
