@@ -7,6 +7,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -89,17 +90,35 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
-        return error_response("csrf", f"CSRF check failed: {exc.description}", 400)
+        return error_response("csrf", gettext(
+            "CSRF check failed: the form is too old or came from another site; reload the page "
+            "and try again (%(detail)s)", detail=exc.description), 400)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large",
                 415: "unsupported_media_type", 400: "bad_request"}.get(exc.code or 500,
                                                                        "http_error")
-        return error_response(code, exc.description or exc.name, exc.code or 500)
+        # Werkzeug's own English sentence, in the caller's language; one written for the
+        # case (abort(404, "...")) as it is.
+        said = HTTP_TEXTS.get(exc.code or 500) if exc.description == type(exc).description \
+            else None
+        return error_response(code, str(said) if said else exc.description or exc.name,
+                              exc.code or 500)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         logger.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response("internal", "an unexpected error occurred; it has been logged",
-                              500)
+        return error_response("internal", gettext(
+            "an unexpected error occurred; it has been logged"), 500)
+
+
+HTTP_TEXTS = {
+    400: _l("The request could not be understood."),
+    404: _l("There is no such page here. Check the address, or start again from the "
+            "inbox."),
+    405: _l("This address does not take that kind of request."),
+    413: _l("The upload is larger than allowed."),
+    415: _l("This address does not take that kind of content."),
+}
+"""Werkzeug's default descriptions of HTTP errors, in words the catalogues translate."""
