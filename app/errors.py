@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -41,8 +41,10 @@ def translate(text: object) -> str:
     up by its key and filled with its values; without a translation, or for a plain string,
     the English text as raised."""
     if isinstance(text, Message):
-        # A value may itself be a Message (a policy refusal's reason): translated first.
-        params = {name: translate(value) if isinstance(value, Message) else value
+        # A value may itself be a Message (a policy refusal's reason): translated first; a
+        # state (``%(status)s``, ``%(to)s``) as the word the pages show for it.
+        params = {name: translate(value) if isinstance(value, Message) else
+                  _state_word(value) if name in STATE_PARAMS else value
                   for name, value in text.params.items()}
         try:
             return gettext(text.key, **params) if params else gettext(text.key)
@@ -50,6 +52,22 @@ def translate(text: object) -> str:
             logger.warning("bad translation of %r", text.key)
             return str(text)
     return "" if text is None else str(text)
+
+
+STATE_PARAMS = ("status", "to")
+"""A message's values that name a request's, a seal's or a task's state by its code."""
+
+
+def _state_word(value: object) -> object:
+    """A state's code as the pages' word for it, in Chinese; English keeps the code, which
+    reads as a word in an English sentence ("request 5 is sealed")."""
+    if not isinstance(value, str) or get_locale() is None or get_locale().language == "en":
+        return value
+    from app.web.present import SEAL_STATUS_LABELS, STATUS_LABELS, TASK_STATUS_LABELS
+    for labels in (STATUS_LABELS, SEAL_STATUS_LABELS, TASK_STATUS_LABELS):
+        if value in labels:
+            return str(labels[value])
+    return value
 
 
 def message_of(exc: SealflowError) -> str:

@@ -60,3 +60,14 @@ def test_verifying_an_empty_upload(client):
         page = client.post(f"/verify?lang={lang}", data={"file": (io.BytesIO(b""), "e.pdf")},
                            content_type="multipart/form-data")
         assert page.status_code == 422 and expected in page.text
+
+
+def test_a_state_inside_a_message_is_a_word_in_chinese(org, pdf):
+    req = submit(org.alice, org.seal_id, pdf).get_json()
+    assert org.alice.post(f"/api/v1/requests/{req['id']}/withdraw", json={}).status_code == 200
+    zh, en = _both(lambda h: org.alice.post(f"/api/v1/requests/{req['id']}/withdraw",
+                                            json={}, headers=h))
+    assert zh["code"] == en["code"] == "conflict"
+    assert en["message"] == (f"request {req['id']} is withdrawn; only a running request can be "
+                             "withdrawn")
+    assert zh["message"] == f"申请 {req['id']} 的状态为 已撤回；只有进行中的申请可以撤回"
