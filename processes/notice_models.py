@@ -70,5 +70,6 @@ def stored_args(message: str) -> dict[str, Any] | None:
     ``{"key", "args"}``; None for a plain string."""
     if not isinstance(message, Message) or not message.params:
         return None
-    return {name: {"key": value.key, "args": stored_args(value)}
-            if isinstance(value, Message) else value for name, value in message.params.items()}
+    return {name: {"key": value.key, "args": stored_args(value)} if isinstance(value, Message)
+            else value if value is None or isinstance(value, str | int | float | bool)
+            else str(value) for name, value in message.params.items()}

@@ -101,3 +101,20 @@ def test_the_migration_turns_the_old_texts_into_keys():
     for key, _ in converted.values():
         assert key in catalogue, key
     assert migration.convert("test", "anything") == ("anything", None)
+
+
+def test_a_failed_requests_reason_is_read_in_the_readers_language_too(app, org):
+    from processes import notices
+    from processes.errors import msg
+    from processes.people import directory
+    with app.app_context(), unit_of_work(db.session):
+        alice = directory.get_user(db.session, "alice").id
+        notices.request_finished(db.session, alice, 99, "failed",
+                                 msg("seal %(seal)s is %(status)s", seal=3, status="revoked"))
+    ((kind, key, args),) = _stored(app)
+    assert args == {"id": 99, "reason": {"key": "seal %(seal)s is %(status)s",
+                                         "args": {"seal": 3, "status": "revoked"}}}
+    zh = org.alice.get("/api/v1/notices", headers=ZH).get_json()["notices"][0]["text"]
+    en = org.alice.get("/api/v1/notices", headers=EN).get_json()["notices"][0]["text"]
+    assert en == "Request #99 failed: seal 3 is revoked"
+    assert zh.startswith("申请 #99 盖章失败：印章 3 的状态为 ") and "revoked" not in zh
