@@ -32,9 +32,9 @@ WIDTHS = (1400, 390)
 LANGS = ("zh_CN", "en")
 
 
-def _sealed_contract(browser, base: str, errors: list[str]) -> bytes:  # noqa: F811
+def _sealed_contract(browser, base: str, errors: list[str]) -> tuple[int, bytes]:  # noqa: F811
     """Alice files a contract, bob and carol approve it (the API, with their pages' sessions);
-    the sealed PDF."""
+    the request's id and the sealed PDF."""
     alice = log_in(browser, base, "alice", errors)
     filed = api_post(alice, base, "/requests", multipart={
         "process": "contract_seal", "seal": str(SEAL),
@@ -53,7 +53,7 @@ def _sealed_contract(browser, base: str, errors: list[str]) -> bytes:  # noqa: F
         if answer.ok:
             sealed = answer.body()
             alice.context.close()
-            return sealed
+            return filed["id"], sealed
         time.sleep(0.2)
     pytest.fail("the contract was not sealed")
 
@@ -95,7 +95,7 @@ def test_the_verify_page_in_both_languages_on_a_desktop_and_a_phone(demo_server,
                                                                     browser):  # noqa: F811
     base = demo_server
     errors: list[str] = []
-    sealed = _sealed_contract(browser, base, errors)
+    request_id, sealed = _sealed_contract(browser, base, errors)
     tampered = _replace_page_text(sealed, b"Contract 9999-999 page 1")
     words = {"zh_CN": ("有效", "无效", "下载根证书"),
              "en": ("Valid", "Invalid", "Download the root certificate")}
@@ -126,6 +126,19 @@ def test_the_verify_page_in_both_languages_on_a_desktop_and_a_phone(demo_server,
             assert _overflow(page) == 0, (lang, width, _overflow(page))
             shoot(page, f"verify-tampered-{lang}-{width}", full_page=True)
             page.context.close()
+
+    # The sealed request's page says how to trust the root too, folded under its title.
+    for lang in LANGS:
+        for width in WIDTHS:
+            alice = log_in(browser, base, "alice", errors, width)
+            alice.goto(f"{base}/requests/{request_id}?lang={lang}")
+            fold = alice.locator(".trust-root-fold")
+            assert not fold.locator(".fingerprint").is_visible()
+            fold.locator("> summary").click()
+            assert fold.locator(".fingerprint").inner_text().count(":") == 31
+            assert _overflow(alice) == 0, (lang, width, _overflow(alice))
+            shoot(alice, f"request-trust-root-{lang}-{width}", full_page=True)
+            alice.context.close()
 
     # The log-in page (with its language switch), and an error page, on a phone.
     other = {"zh_CN": "English", "en": "中文"}
