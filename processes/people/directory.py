@@ -66,8 +66,8 @@ def parse_roles(text: str | None) -> list[Role]:
         try:
             roles.append(Role(part))
         except ValueError:
-            raise BadInput(f"unknown role {part!r}; roles are: "
-                           + ", ".join(r.value for r in Role)) from None
+            raise BadInput(msg("unknown role '%(role)s'; roles are: %(roles)s", role=part,
+                               roles=", ".join(r.value for r in Role))) from None
     return roles
 
 

@@ -85,9 +85,9 @@ def flow_of(session: Session, env: Env, given: DryRunInput) -> Flow:
             else stmt.order_by(ProcessDefinition.version.desc()).limit(1))
     definition = session.execute(stmt).scalar_one_or_none()
     if definition is None:
-        raise NotFound(f"no process {key!r}" + (f" version {given.version}"
-                                                if given.version is not None else "")
-                       + " is deployed")
+        raise NotFound(msg("no process '%(key)s' version %(version)s is deployed", key=key,
+                           version=given.version) if given.version is not None else
+                       msg("no process '%(key)s' is deployed", key=key))
     return Flow(definition, engine.SPECS.get(definition))
 
 

@@ -44,8 +44,9 @@ def retry(session: Session, identity: Identity, request_id: int,
     corrections = check_values([], corrections or {}, extra_allowed=True)
     req = lock_request(session, request_id)
     if req is None or process_key not in (None, req.process.key):
-        raise NotFound(f"no request {request_id}" + (f" of flow {process_key}"
-                                                       if process_key else ""))
+        raise NotFound(msg("no request %(request_id)s of flow %(key)s", request_id=request_id,
+                           key=process_key) if process_key else
+                       msg("no request %(request_id)s", request_id=request_id))
     if req.status == RequestStatus.incident:
         _resume(session, identity, req, corrections)
     elif corrections:

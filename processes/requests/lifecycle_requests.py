@@ -70,7 +70,7 @@ def refuse_document(new: Any) -> None:
                                       ("from_request", new.from_request),
                                       ("placement", new.placement)) if value]
     if given:
-        message = ("a request to make or change a seal carries no document: its approvers "
-                   "approve its data")
-        raise InvalidContent(message, [{"field": f, "message": "not accepted by a lifecycle "
-                                        "flow"} for f in given])
+        message = msg("a request to make or change a seal carries no document: its approvers "
+                      "approve its data")
+        raise InvalidContent(message, [{"field": f, "message": msg("not accepted by a lifecycle "
+                                                                   "flow")} for f in given])

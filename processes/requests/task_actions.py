@@ -130,9 +130,11 @@ def send_back(session: Session, identity: Identity, task_id: str, *, to: Any,
     if to not in ids:
         options = ", ".join(f"{t['id']} ({t['name']})" for t in targets)
         raise InvalidContent(
-            f"to must be one of this task's return targets: {options}" if to is not None else
-            f"this task may send the request back to several steps; choose one with to: "
-            f"{options}", [{"field": "to", "message": msg("not a return target"), "options": ids}])
+            msg("to must be one of this task's return targets: %(options)s", options=options)
+            if to is not None else
+            msg("this task may send the request back to several steps; choose one with to: "
+                "%(options)s", options=options),
+            [{"field": "to", "message": msg("not a return target"), "options": ids}])
     req = tasks.complete(session, identity, task_id, decision="return", comment=reason,
                          return_to=to)
     if task.status == TaskStatus.completed:
