@@ -65,7 +65,7 @@ def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: A
         try:
             changes["demands"] = [d.as_dict() for d in proof.parse_demands(changes["demands"])]
         except ValueError as exc:
-            raise BadInput(str(exc)) from None
+            raise BadInput(exc.args[0]) from None  # a message (proof.parse_demands)
     for name in ("max_uses", "max_per_month", "max_pages", "max_bytes", "min_approvals"):
         value = changes.get(name)
         if value is not None and (not isinstance(value, int) or value < 0):
