@@ -16,6 +16,28 @@ from processes.db import write_intent
 from processes.seals import verification as verification
 
 
+@blueprint.app_template_global()
+def seal_box(placement: dict | None) -> dict | None:
+    """Where a seal's box is on its page's thumbnail, in percent of the picture: ``{left, top,
+    width, height}`` (pdftoppm draws the page turned by its ``/Rotate``, clockwise), or None
+    when the page has no area."""
+    if not placement:
+        return None
+    bx1, by1, bx2, by2 = placement["page_box"]
+    width, height = bx2 - bx1, by2 - by1
+    if width <= 0 or height <= 0:
+        return None
+    x1, y1, x2, y2 = placement["rect"]
+    # The corners as fractions of the unturned page, from its top left, then turned.
+    corners = [((x - bx1) / width, (by2 - y) / height) for x in (x1, x2) for y in (y1, y2)]
+    turn = {0: lambda u, v: (u, v), 90: lambda u, v: (1 - v, u),
+            180: lambda u, v: (1 - u, 1 - v), 270: lambda u, v: (v, 1 - u)}
+    turned = [turn.get(placement.get("rotate") or 0, turn[0])(u, v) for u, v in corners]
+    us, vs = [u for u, _ in turned], [v for _, v in turned]
+    return {"left": 100 * min(us), "top": 100 * min(vs),
+            "width": 100 * (max(us) - min(us)), "height": 100 * (max(vs) - min(vs))}
+
+
 @blueprint.get("/verify")
 def verify():
     return render_template("verify.html", result=None, error=None, filename=None,

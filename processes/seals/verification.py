@@ -148,9 +148,10 @@ def _row(report: signer.SignatureReport, seal: Seal | None, approval: dict | Non
 
 
 def _placements(data: bytes) -> dict[str, dict]:
-    """Where each signature's stamp is: ``{page, rect, page_box}`` by field (1-based page, its
-    widget's rectangle and the page's visible box, in points), for the fields with one widget
-    on a page that has a box; a file whose fields cannot be read has none."""
+    """Where each signature's stamp is: ``{page, rect, page_box, rotate}`` by field (1-based
+    page, its widget's rectangle and the page's visible box, in points, and the degrees a viewer
+    turns the page), for the fields with a widget on a page that has a box; a file whose fields
+    cannot be read has none."""
     try:
         layout = signer.layout(data)
     except signer.InvalidDocument:
@@ -162,7 +163,7 @@ def _placements(data: bytes) -> dict[str, dict]:
         area = layout.pages[widget.page - 1]
         box = area.visible or area.media
         found[widget.field] = {"page": widget.page, "rect": [round(v, 2) for v in widget.rect],
-                               "page_box": [round(v, 2) for v in box]}
+                               "page_box": [round(v, 2) for v in box], "rotate": area.rotate}
     return found
 
 

@@ -127,3 +127,36 @@ def test_a_sealed_requests_page_says_how_to_trust_the_root(app, org, sealed, log
     request_id, _ = sealed
     page = login("alice").get(f"/requests/{request_id}?lang=en").text
     assert "Trusting our seals in other software" in page and _root_fingerprint(app) in page
+
+
+def _rotated(pdf: bytes, degrees: int) -> bytes:
+    import pikepdf
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        for page in doc.pages:
+            page.obj["/Rotate"] = degrees
+        doc.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="pdftoppm draws the thumbnails")
+@pytest.mark.parametrize("degrees", [0, 90, 270])
+def test_the_box_on_the_thumbnail_is_where_the_stamp_is_drawn(client, org, pdf, degrees):
+    import base64
+
+    from PIL import Image
+    _, data = _seal_through_flow(org, _rotated(pdf, degrees))
+    card = _cards(_page(client, data, "en"))[0]
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', card).group(1))
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    left, top, width, height = map(float, re.search(
+        r'style="left: ([\d.]+)%; top: ([\d.]+)%; width: ([\d.]+)%; height: ([\d.]+)%"',
+        card).groups())
+    w, h = image.size
+    red = [(x, y) for y in range(h) for x in range(w)
+           if (lambda p: p[0] > 150 and p[1] < 90 and p[2] < 90)(image.getpixel((x, y)))]
+    assert len(red) > 30
+    cx = sum(x for x, _ in red) / len(red) / w * 100
+    cy = sum(y for _, y in red) / len(red) / h * 100
+    assert left <= cx <= left + width and top <= cy <= top + height, \
+        (degrees, (cx, cy), (left, top, width, height))
