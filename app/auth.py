@@ -31,8 +31,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import csrf, db, login_manager
+from app.i18n import current_language
 from processes.db import unit_of_work
-from processes.errors import NotAuthenticated
+from processes.errors import NotAuthenticated, msg
 from processes.models import User, utcnow
 from processes.people import directory, logins, sessions, tokens
 
@@ -151,10 +152,10 @@ def _bearer() -> None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+            raise NotAuthenticated(msg("the Authorization header must be 'Bearer <token>'"))
         found = directory.identity_from_token(db.session, token.strip())
         if found is None:
-            raise NotAuthenticated("the token is unknown, revoked, or its user is inactive")
+            raise NotAuthenticated(msg("the token is unknown, revoked, or its user is inactive"))
         g.sealflow_identity = found
         if found.token_use_due and found.token_id is not None:
             _record_use_later(found.token_id)
@@ -162,7 +163,7 @@ def _bearer() -> None:
         # Who is calling comes first: nobody at all is a 401, before any CSRF check (whose
         # 400 would tell a stranger the route exists and what it wants).
         if not current_user.is_authenticated:
-            raise NotAuthenticated("log in, or send Authorization: Bearer <token>")
+            raise NotAuthenticated(msg("log in, or send Authorization: Bearer <token>"))
         csrf.protect()
 
 
@@ -179,7 +180,8 @@ def login():
         with unit_of_work(db.session):  # a failure is counted too
             result = logins.log_in(db.session, request.form.get("name", "").strip(),
                                    request.form.get("password", ""), address=client_address(),
-                                   limits=login_limits(), replaces=session.get(SESSION_KEY))
+                                   limits=login_limits(), replaces=session.get(SESSION_KEY),
+                                   language=current_language())
         if result.user is not None and result.key is not None:
             begin_session(result.user, result.key)
             return redirect(_safe_next(request.args.get("next")))

@@ -6,7 +6,7 @@ from flask import current_app, g
 from flask_login import current_user
 
 from processes.env import Env
-from processes.errors import NotAuthenticated
+from processes.errors import NotAuthenticated, msg
 from processes.people.directory import Identity
 
 
@@ -51,4 +51,4 @@ def identity() -> Identity:
         found = Identity(current_user._get_current_object(), None)
         g.sealflow_identity = found
         return found
-    raise NotAuthenticated("log in, or send Authorization: Bearer <token>")
+    raise NotAuthenticated(msg("log in, or send Authorization: Bearer <token>"))

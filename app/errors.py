@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -40,8 +41,10 @@ def translate(text: object) -> str:
     up by its key and filled with its values; without a translation, or for a plain string,
     the English text as raised."""
     if isinstance(text, Message):
-        # A value may itself be a Message (a policy refusal's reason): translated first.
-        params = {name: translate(value) if isinstance(value, Message) else value
+        # A value may itself be a Message (a policy refusal's reason): translated first; a
+        # state (``%(status)s``, ``%(to)s``) as the word the pages show for it.
+        params = {name: translate(value) if isinstance(value, Message) else
+                  _state_word(value) if name in STATE_PARAMS else value
                   for name, value in text.params.items()}
         try:
             return gettext(text.key, **params) if params else gettext(text.key)
@@ -49,6 +52,22 @@ def translate(text: object) -> str:
             logger.warning("bad translation of %r", text.key)
             return str(text)
     return "" if text is None else str(text)
+
+
+STATE_PARAMS = ("status", "to")
+"""A message's values that name a request's, a seal's or a task's state by its code."""
+
+
+def _state_word(value: object) -> object:
+    """A state's code as the pages' word for it, in Chinese; English keeps the code, which
+    reads as a word in an English sentence ("request 5 is sealed")."""
+    if not isinstance(value, str) or get_locale() is None or get_locale().language == "en":
+        return value
+    from app.web.present import SEAL_STATUS_LABELS, STATUS_LABELS, TASK_STATUS_LABELS
+    for labels in (STATUS_LABELS, SEAL_STATUS_LABELS, TASK_STATUS_LABELS):
+        if value in labels:
+            return str(labels[value])
+    return value
 
 
 def message_of(exc: SealflowError) -> str:
@@ -89,17 +108,35 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
-        return error_response("csrf", f"CSRF check failed: {exc.description}", 400)
+        return error_response("csrf", gettext(
+            "CSRF check failed: the form is too old or came from another site; reload the page "
+            "and try again (%(detail)s)", detail=exc.description), 400)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large",
                 415: "unsupported_media_type", 400: "bad_request"}.get(exc.code or 500,
                                                                        "http_error")
-        return error_response(code, exc.description or exc.name, exc.code or 500)
+        # Werkzeug's own English sentence, in the caller's language; one written for the
+        # case (abort(404, "...")) as it is.
+        said = HTTP_TEXTS.get(exc.code or 500) if exc.description == type(exc).description \
+            else None
+        return error_response(code, str(said) if said else exc.description or exc.name,
+                              exc.code or 500)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         logger.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response("internal", "an unexpected error occurred; it has been logged",
-                              500)
+        return error_response("internal", gettext(
+            "an unexpected error occurred; it has been logged"), 500)
+
+
+HTTP_TEXTS = {
+    400: _l("The request could not be understood."),
+    404: _l("There is no such page here. Check the address, or start again from the "
+            "inbox."),
+    405: _l("This address does not take that kind of request."),
+    413: _l("The upload is larger than allowed."),
+    415: _l("This address does not take that kind of content."),
+}
+"""Werkzeug's default descriptions of HTTP errors, in words the catalogues translate."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
-from processes.errors import BadInput
+from processes.errors import BadInput, msg
 from processes.limits import INT_MAX, text_problem
 
 
@@ -53,7 +53,8 @@ def _check_text() -> None:
         for key, value in items:
             problem = text_problem(key) or text_problem(value)
             if problem:
-                raise BadInput(f"{key[:40]!r} in the {where} {problem}")
+                raise BadInput(msg("'%(key)s' in the %(where)s %(problem)s", key=key[:40],
+                                   where=where, problem=problem))
 
 
 def init_app(app: Flask) -> None:

@@ -17,7 +17,9 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from flask import Flask
+from flask_babel import force_locale, gettext
 
+from app.errors import translate
 from app.extensions import db
 from config import parse_smtp_url
 from processes import notice_mail
@@ -34,19 +36,23 @@ def enabled(app: Flask) -> bool:
 
 
 def compose(out: notice_mail.Outgoing, *, mail_from: str, base_url: str) -> EmailMessage:
-    """The mail of one notice: to the user, its message as subject and body, and its link
-    (SEALFLOW_BASE_URL and the page) to open it in Sealflow."""
+    """The mail of one notice, in the recipient's language: to the user, its message as
+    subject and body, and its link (SEALFLOW_BASE_URL and the page) to open it in Sealflow."""
+    with force_locale(out.language):
+        text = translate(out.message)
+        opener = gettext("Open: %(link)s", link=base_url.rstrip("/") + out.link) \
+            if out.link else None
+        name = gettext("Sealflow")
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = formataddr((out.display_name, out.to))
-    subject = " ".join(out.message.split())
+    subject = " ".join(text.split())
     message["Subject"] = subject if len(subject) <= 120 else subject[:119] + "…"
     message["Message-ID"] = make_msgid(domain=mail_from.rpartition("@")[2] or None)
-    body = [out.message, ""]
-    if out.link:
-        link = base_url.rstrip("/") + out.link
-        body += [f"打开 Open: {link}", ""]
-    body += ["-- ", "Sealflow"]
+    body = [text, ""]
+    if opener:
+        body += [opener, ""]
+    body += ["-- ", name]
     message.set_content("\n".join(body))
     return message
 

@@ -4,15 +4,17 @@ signer/pki.py): public endpoints for the CA certificates, the CRLs, OCSP and the
 import base64
 from urllib.parse import unquote
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 from werkzeug.exceptions import UnsupportedMediaType
 
+import signer
 from app.context import env
 from app.extensions import csrf, db
 from app.ratelimit import rate_limited
 from app.transactions import commits
-from processes.errors import NotAuthenticated, NotFound
+from processes.errors import NotAuthenticated, NotFound, msg
 from processes.people import directory
 from processes.pki import authorities, responder, revocation, timestamping
 
@@ -28,8 +30,21 @@ MAX_TSA_QUERY_BYTES = 64 * 1024
 def ca() -> Response:
     pems = authorities.ca_certificates(db.session)
     if not pems:
-        raise NotFound("the organisation CA does not exist yet: run `sealflow init`")
+        raise NotFound(msg("the organisation CA does not exist yet: run `sealflow init`"))
     return Response(b"".join(pems), mimetype="application/x-pem-file")
+
+
+@blueprint.get("/pki/root.crt")
+def root_certificate() -> Response:
+    """The root CA certificate alone (DER, ``.crt``): what a PDF reader or pdfsig's NSS
+    database is told to trust (the verify page says how)."""
+    pems = authorities.ca_certificates(db.session)
+    if not pems:
+        raise NotFound(msg("the organisation CA does not exist yet: run `sealflow init`"))
+    der = signer.certificate_from_pem(pems[0]).public_bytes(Encoding.DER)
+    response = Response(der, mimetype="application/pkix-cert")
+    response.headers["Content-Disposition"] = "attachment; filename=sealflow-root.crt"
+    return response
 
 
 @blueprint.get("/pki/crl")
@@ -47,8 +62,9 @@ def root_crl_der() -> Response:
 def _crl(issuer: str) -> Response:
     current = revocation.latest(db.session, issuer)
     if current is None:
-        raise NotFound(f"no {'root ' if issuer == 'root' else ''}CRL is published yet: run "
-                       "`sealflow init`")
+        raise NotFound(msg("no root CRL is published yet: run `sealflow init`")
+                       if issuer == "root" else
+                       msg("no CRL is published yet: run `sealflow init`"))
     response = Response(current.der, mimetype="application/pkix-crl")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
@@ -110,8 +126,8 @@ def _require_signed_in() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         if directory.identity_from_token(db.session, token.strip()) is None:
-            raise NotAuthenticated("the token is unknown, revoked, or its user is inactive")
+            raise NotAuthenticated(msg("the token is unknown, revoked, or its user is inactive"))
         return
     if not current_user.is_authenticated:
-        raise NotAuthenticated("this timestamp authority answers signed-in clients only: send "
-                               "Authorization: Bearer <token>")
+        raise NotAuthenticated(msg("this timestamp authority answers signed-in clients only: "
+                                   "send Authorization: Bearer <token>"))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 import signer
 from processes.env import Env
-from processes.errors import InvalidContent, NotFound, TooLarge
+from processes.errors import InvalidContent, NotFound, TooLarge, msg
 from processes.models import Document, utcnow
 
 
@@ -43,12 +43,33 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def inspect(env: Env, data: bytes) -> signer.PdfInfo:
     """Check an upload is a PDF we can seal; a clear 413/422 otherwise."""
     if len(data) > env.max_document_bytes:
-        raise TooLarge(f"the document is {len(data)} bytes; the limit is "
-                       f"{env.max_document_bytes} bytes")
+        raise TooLarge(msg("the document is %(size)s bytes; the limit is %(limit)s bytes",
+                           size=len(data), limit=env.max_document_bytes))
     try:
         return signer.inspect_pdf(data)
     except signer.InvalidDocument as exc:
-        raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) from None
+        raise refusal(exc) from None
+
+
+# What the signer says of a PDF it cannot use (English, for logs), as the sentence a person
+# reads in their language; its detail in brackets stays as the signer wrote it.
+_PDF_PROBLEMS = (
+    ("not a PDF", msg("the file is not a PDF")),
+    ("encrypted", msg("the PDF is encrypted: remove its password, then upload it again")),
+    ("has no pages", msg("the PDF has no pages")),
+    ("too complex", msg("the PDF is too complex to place a seal on")),
+)
+
+
+def refusal(exc: signer.InvalidDocument, field: str = "document") -> InvalidContent:
+    """A PDF the signer refused, as a 422 naming ``field``, in words the app translates."""
+    text = str(exc)
+    said = next((message for needle, message in _PDF_PROBLEMS if needle in text), None)
+    if said is None:
+        detail = text.partition("(")[2].rstrip(")") if text.endswith(")") else ""
+        said = msg("the PDF is damaged and cannot be read (%(detail)s)", detail=detail) \
+            if detail else msg("the PDF is damaged and cannot be read")
+    return InvalidContent(said, [{"field": field, "message": said}])
 
 
 def write(env: Env, data: bytes) -> str:
@@ -123,4 +144,5 @@ def read(env: Env, doc: Document) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise NotFound(f"the stored file of document {doc.sha256} is missing") from None
+        raise NotFound(msg("the stored file of document %(sha256)s is missing",
+                           sha256=doc.sha256)) from None

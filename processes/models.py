@@ -86,6 +86,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     email: Mapped[str | None] = mapped_column(String(254))  # notices are mailed here (SMTP)
+    language: Mapped[str | None] = mapped_column(String(10))
+    """``zh_CN`` or ``en``: the language their mail is written in (the one they last logged in
+    with); None: Chinese."""
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan")

@@ -19,6 +19,7 @@ from typing import cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from processes.errors import Message
 from processes.models import User, utcnow
 from processes.notice_models import Notice
 
@@ -36,14 +37,16 @@ MAX_AGE = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One notice to mail, with what the mail says."""
+    """One notice to mail, with what the mail says (``message``, to be put into ``language``:
+    the recipient's, ``zh_CN`` when they have none)."""
 
     notice_id: int
     to: str
     display_name: str
     kind: str
-    message: str
+    message: Message
     link: str | None
+    language: str = "zh_CN"
 
 
 def take(session: Session, notice_ids: list[int], now: datetime | None = None
@@ -61,9 +64,11 @@ def take(session: Session, notice_ids: list[int], now: datetime | None = None
             taken.append(notice_id)
     if not taken:
         return []
-    rows = session.execute(select(Notice, User.display_name).join(User, User.id == Notice.user_id)
+    rows = session.execute(select(Notice, User.display_name, User.language)
+                           .join(User, User.id == Notice.user_id)
                            .where(Notice.id.in_(taken)).order_by(Notice.id)).tuples().all()
-    return [Outgoing(n.id, n.mail_to or "", name, n.kind, n.message, n.link) for n, name in rows]
+    return [Outgoing(n.id, n.mail_to or "", name, n.kind, n.message, n.link,
+                     language or "zh_CN") for n, name, language in rows]
 
 
 def due(session: Session, now: datetime | None = None, limit: int = 100) -> list[int]:

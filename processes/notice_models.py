@@ -1,14 +1,20 @@
 """Notices: what Sealflow tells a user outside their inbox of tasks (a seal's certificate about
 to expire, a reminder of a task waiting). Shown on the inbox page and by the API; a mail or
-webhook channel can listen to the same signals."""
+webhook channel can listen to the same signals.
+
+A notice keeps what it says as a message key and its arguments, not as finished text: it is
+put into words in the reader's language when it is read (the pages and the API in the
+caller's, the mail in the recipient's: ``users.language``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from processes.errors import Message
 from processes.models import Base, utcnow
 
 
@@ -20,7 +26,12 @@ class Notice(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
     """``seal.expiring``, ``task.reminder``."""
-    message: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    """What it says, as a message id: an English template with ``%(name)s`` placeholders
+    (``processes.errors.msg``), which the app's catalogues translate."""
+    args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The template's values (a value that is itself a message: ``{"key", "args"}``); None
+    for a key that is the finished text."""
     link: Mapped[str | None] = mapped_column(String(300))
     """A page of Sealflow (``/seals/3``, ``/tasks/<id>``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -34,3 +45,31 @@ class Notice(Base):
     """When the scheduler sends it (again) if it is not sent by then; None once sent or
     given up."""
     mail_error: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def message(self) -> Message:
+        """What it says: the English text, carrying its key and values for the app to put in
+        the reader's language (``app.errors.translate``)."""
+        return as_message(self.key, self.args)
+
+
+def as_message(key: str, args: dict[str, Any] | None) -> Message:
+    """A stored key and arguments as a message (a nested ``{"key", "args"}`` value as one
+    too); a key whose values do not fit it (changed since) as its plain text."""
+    params = {name: as_message(value["key"], value.get("args"))
+              if isinstance(value, dict) and "key" in value else value
+              for name, value in (args or {}).items()}
+    try:
+        return Message(key, params or None)
+    except (KeyError, ValueError, TypeError):
+        return Message(key)
+
+
+def stored_args(message: str) -> dict[str, Any] | None:
+    """A message's values as they are stored (``Notice.args``): a nested message as
+    ``{"key", "args"}``; None for a plain string."""
+    if not isinstance(message, Message) or not message.params:
+        return None
+    return {name: {"key": value.key, "args": stored_args(value)} if isinstance(value, Message)
+            else value if value is None or isinstance(value, str | int | float | bool)
+            else str(value) for name, value in message.params.items()}

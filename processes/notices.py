@@ -1,7 +1,10 @@
 """Notices, the domain's side (the API is app/api/notices.py): telling users things, written in
 the same transaction as what caused them, read on the inbox page and by the API. Each notice
 of a user with an e-mail address is also mailed, after the commit
-(processes/notice_mail.py: the steps; app/mailer.py: SMTP)."""
+(processes/notice_mail.py: the steps; app/mailer.py: SMTP).
+
+What a notice says is a message (``msg(...)``, as the domain's errors): stored as its key and
+values, put into words in the reader's language when read (``Notice.message``)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from datetime import timedelta
 from typing import cast
 
 from sqlalchemy import (
+    JSON,
     CursorResult,
     Integer,
     String,
@@ -28,9 +32,9 @@ from sqlalchemy.orm import Session
 
 from processes import signals
 from processes.db import on_commit
-from processes.errors import NotFound
+from processes.errors import Message, NotFound, msg
 from processes.models import Membership, TaskCandidate, User, UTCDateTime, utcnow
-from processes.notice_models import Notice
+from processes.notice_models import Notice, stored_args
 
 MAIL_GRACE = timedelta(minutes=5)
 """A notice to mail is sent right after its commit; if it is not sent by this time after (the
@@ -40,8 +44,10 @@ process stopped first), the scheduler's sweep sends it (``notice_mail.due``)."""
 # for the commit; MAIL_GRACE after it, the sweep sends it if nothing did).
 _NOTICES = cast(Table, Notice.__table__)
 _NOTIFY = insert(_NOTICES).from_select(
-    ["user_id", "kind", "message", "link", "created_at", "mail_to", "mail_tries", "mail_next_at"],
-    select(User.id, bindparam("kind", type_=String), bindparam("message", type_=Text),
+    ["user_id", "kind", "key", "args", "link", "created_at", "mail_to", "mail_tries",
+     "mail_next_at"],
+    select(User.id, bindparam("kind", type_=String), bindparam("key", type_=Text),
+           bindparam("args", type_=JSON(none_as_null=True)),
            bindparam("link", type_=String), bindparam("now", type_=UTCDateTime), User.email,
            literal(0, Integer), case((User.email.is_not(None),
                                       bindparam("next", type_=UTCDateTime)), else_=null()))
@@ -49,9 +55,11 @@ _NOTIFY = insert(_NOTICES).from_select(
 ).returning(_NOTICES.c.id, _NOTICES.c.mail_to)
 
 
-def notify(session: Session, user_ids: Iterable[int], kind: str, message: str,
+def notify(session: Session, user_ids: Iterable[int], kind: str, message: Message | str,
            link: str | None = None) -> int:
-    """One notice per user (each user once); returns how many were written. Those of users
+    """One notice per user (each user once); returns how many were written. ``message``:
+    ``msg("Request #%(id)s ...", id=...)``, kept as its key and values and put into words in
+    each reader's language (a plain string is kept as it is, in every language). Those of users
     with an e-mail address are mailed after the commit (``signals.notices_to_mail``)."""
     ids = sorted(set(user_ids))
     if not ids:
@@ -59,9 +67,10 @@ def notify(session: Session, user_ids: Iterable[int], kind: str, message: str,
     now = utcnow()
     # On the connection: a plain INSERT, which flushes nothing pending (the audit events are
     # written together later; the users named have ids, so are flushed already).
-    written = session.connection().execute(_NOTIFY, {"ids": ids, "kind": kind, "message": message,
-                                                   "link": link, "now": now,
-                                                   "next": now + MAIL_GRACE}).tuples().all()
+    key = message.key if isinstance(message, Message) else str(message)
+    written = session.connection().execute(_NOTIFY, {
+        "ids": ids, "kind": kind, "key": key, "args": stored_args(message), "link": link,
+        "now": now, "next": now + MAIL_GRACE}).tuples().all()
     to_mail = [nid for nid, mail_to in written if mail_to]
     if to_mail:
         on_commit(session, lambda: signals.notices_to_mail.send(None, notice_ids=to_mail))
@@ -72,22 +81,21 @@ def task_assigned(session: Session, user_ids: Iterable[int], request_id: int, ta
                   task_name: str) -> int:
     """Tell the people who may work a new task (each with its link)."""
     return notify(session, user_ids, "task.assigned",
-                  f"申请 #{request_id}「{task_name}」等待您处理。 Request #{request_id} waits "
-                  f"for you at {task_name!r}.", link=f"/tasks/{task_id}")
-
-
-_FINISHED = {
-    "sealed": "申请 #{id} 已盖章。 Request #{id} is sealed.",
-    "rejected": "申请 #{id} 未获批准。 Request #{id} was rejected.",
-    "failed": "申请 #{id} 盖章失败：{reason} Request #{id} failed: {reason}",
-}
+                  msg("Request #%(id)s waits for you at “%(task)s”.", id=request_id,
+                      task=task_name), link=f"/tasks/{task_id}")
 
 
 def request_finished(session: Session, requester_id: int, request_id: int, status: str,
                      reason: str | None = None) -> int:
-    """Tell the requester their request is sealed, rejected or failed (with the reason)."""
-    return notify(session, [requester_id], f"request.{status}",
-                  _FINISHED[status].format(id=request_id, reason=reason or ""),
+    """Tell the requester their request is sealed, rejected or failed (with the reason, which
+    may be a message itself)."""
+    finished = {
+        "sealed": msg("Request #%(id)s is sealed.", id=request_id),
+        "rejected": msg("Request #%(id)s was rejected.", id=request_id),
+        "failed": msg("Request #%(id)s failed: %(reason)s", id=request_id,
+                      reason=reason or ""),
+    }
+    return notify(session, [requester_id], f"request.{status}", finished[status],
                   link=f"/requests/{request_id}")
 
 
@@ -124,12 +132,14 @@ def mark_read(session: Session, user: User, notice_id: int | None = None) -> int
     if notice_id is not None:
         notice = session.get(Notice, notice_id)
         if notice is None or notice.user_id != user.id:
-            raise NotFound(f"no notice {notice_id}")
+            raise NotFound(msg("no notice %(notice_id)s", notice_id=notice_id))
         query = query.where(Notice.id == notice_id)
     return cast(CursorResult, session.execute(query.values(read_at=utcnow()))).rowcount
 
 
 def describe(notice: Notice) -> dict:
-    return {"id": notice.id, "kind": notice.kind, "message": notice.message,
-            "link": notice.link, "created_at": notice.created_at.isoformat(),
-            "read": notice.read_at is not None}
+    """A notice for the API: its ``key`` and ``args`` (the app adds ``text``, in the caller's
+    language; ``message`` is the English text)."""
+    return {"id": notice.id, "kind": notice.kind, "key": notice.key, "args": notice.args,
+            "message": str(notice.message), "link": notice.link,
+            "created_at": notice.created_at.isoformat(), "read": notice.read_at is not None}

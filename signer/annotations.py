@@ -54,6 +54,10 @@ class PageArea:
     """What a viewer shows: the crop box within the media box; ``None`` if they do not
     meet."""
 
+    rotate: int = 0
+    """Degrees a viewer turns the page clockwise to show it (``/Rotate``, inherited): 0, 90,
+    180 or 270."""
+
     @property
     def origin(self) -> tuple[float, float]:
         """The media box's lower-left corner, which a seal placement is measured from."""
@@ -173,7 +177,8 @@ class _Areas(LazyPages):
         crop = _inherited(node, "/CropBox")
         crop_box = _box(crop) if crop is not None else media_box
         return Page(index, page_ref.reference, node,
-                    PageArea(media_box, overlap(media_box, crop_box)))
+                    PageArea(media_box, overlap(media_box, crop_box),
+                             _rotation(_inherited(node, "/Rotate"))))
 
     def _read(self, index: int) -> PageArea:
         try:
@@ -229,11 +234,11 @@ class Page:
 def walk_pages(root: generic.DictionaryObject) -> list[Page]:
     """Every page of the document whose catalog is ``root`` (in any revision), in order."""
     pages: list[Page] = []
-    stack: list[tuple[generic.PdfObject, object, object, int]] = [
-        (root.raw_get("/Pages"), None, None, 0)]
+    stack: list[tuple[generic.PdfObject, object, object, object, int]] = [
+        (root.raw_get("/Pages"), None, None, None, 0)]
     seen: set[generic.Reference] = set()
     while stack:
-        raw, media, crop, depth = stack.pop()
+        raw, media, crop, rotate, depth = stack.pop()
         ref = raw.reference if isinstance(raw, generic.IndirectObject) else None
         if ref is not None:
             if ref in seen:
@@ -244,17 +249,30 @@ def walk_pages(root: generic.DictionaryObject) -> list[Page]:
         node = raw.get_object()
         media = node.get("/MediaBox", media)
         crop = node.get("/CropBox", crop)
+        rotate = node.get("/Rotate", rotate)
         if node.get("/Type") == "/Pages" or "/Kids" in node:
             kids = list(list.__iter__(node["/Kids"]))  # raw entries: references kept
-            stack.extend((kid, media, crop, depth + 1) for kid in reversed(kids))
+            stack.extend((kid, media, crop, rotate, depth + 1) for kid in reversed(kids))
             continue
         if media is None:
             raise ValueError(f"page {len(pages) + 1} has no media box")
         media_box = _box(media)
         crop_box = _box(crop) if crop is not None else media_box
-        pages.append(Page(len(pages), ref, node, PageArea(media_box, overlap(media_box,
-                                                                             crop_box))))
+        pages.append(Page(len(pages), ref, node, PageArea(
+            media_box, overlap(media_box, crop_box), _rotation(rotate))))
     return pages
+
+
+def _rotation(value: object) -> int:
+    """A page's ``/Rotate`` as 0, 90, 180 or 270 (a multiple of 90, as viewers read it; anything
+    else: 0)."""
+    if isinstance(value, generic.IndirectObject):
+        value = value.get_object()
+    try:
+        degrees = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+    return degrees % 360 if degrees % 90 == 0 else 0
 
 
 def rect_of(annot: generic.DictionaryObject) -> Box | None:

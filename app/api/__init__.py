@@ -9,7 +9,7 @@ from flask import Blueprint, request
 
 from app.extensions import csrf
 from app.transactions import commits  # noqa: F401 - the API's views import it from here
-from processes.errors import BadInput, InvalidContent
+from processes.errors import BadInput, InvalidContent, msg
 from processes.limits import INT_MAX, body_problem
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -43,9 +43,9 @@ def json_body() -> dict:
     try:
         body = parse_json(request.data)
     except ValueError as exc:  # UnicodeDecodeError included
-        raise BadInput(f"the body is not usable JSON: {exc}") from None
+        raise BadInput(msg("the body is not usable JSON: %(error)s", error=exc)) from None
     if not isinstance(body, dict):
-        raise BadInput("the body must be a JSON object")
+        raise BadInput(msg("the body must be a JSON object"))
     return body
 
 
@@ -57,8 +57,9 @@ def json_field(name: str) -> Any:
     try:
         return parse_json(raw)
     except ValueError as exc:
-        raise InvalidContent(f"{name} is not usable JSON: {exc}",
-                             [{"field": name, "message": f"is not usable JSON: {exc}"}]) from None
+        raise InvalidContent(msg("%(name)s is not usable JSON: %(error)s", name=name, error=exc),
+                             [{"field": name, "message": msg("is not usable JSON: %(error)s",
+                                                             error=exc)}]) from None
 
 
 def int_arg(raw: str | None, name: str, *, default: int | None = None, low: int = 0,
@@ -71,7 +72,8 @@ def int_arg(raw: str | None, name: str, *, default: int | None = None, low: int 
     digits = text[1:] if text.startswith("-") else text
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 \
             or not low <= int(text) <= high:
-        raise BadInput(f"{name} must be a whole number from {low} to {high}")
+        raise BadInput(msg("%(name)s must be a whole number from %(low)s to %(high)s", name=name,
+                           low=low, high=high))
     return int(text)
 
 

@@ -11,7 +11,7 @@ from app.context import env, identity
 from app.extensions import db
 from app.transactions import reads_first
 from processes.db import unit_of_work
-from processes.errors import BadInput, InvalidContent, NotAllowed
+from processes.errors import BadInput, InvalidContent, NotAllowed, msg
 from processes.requests import dry_run
 from processes.requests.dry_run_input import MAX_STEPS, DryRunInput
 
@@ -26,7 +26,7 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise BadInput(f"{name} must be a string")
+        raise BadInput(msg("%(name)s must be a string", name=name))
     return value
 
 
@@ -37,7 +37,7 @@ def _number(body: dict[str, Any], name: str, *, low: int = 1) -> int | None:
     if type(value) is int:
         value = str(value)
     if not isinstance(value, str):
-        raise BadInput(f"{name} must be a whole number")
+        raise BadInput(msg("%(name)s must be a whole number", name=name))
     return int_arg(value, name, low=low)
 
 
@@ -53,8 +53,8 @@ def read_input() -> DryRunInput:
     decisions = _field(body, "decisions")
     for name, value in (("data", data), ("decisions", decisions)):
         if value is not None and not isinstance(value, dict):
-            raise InvalidContent(f"{name} must be a JSON object",
-                                 [{"field": name, "message": "must be a JSON object"}])
+            raise InvalidContent(msg("%(name)s must be a JSON object", name=name),
+                                 [{"field": name, "message": msg("must be a JSON object")}])
     return DryRunInput(
         files=files or None, authorized_end=_text(body, "authorized_end"),
         process=_text(body, "process"), version=_number(body, "version"),
@@ -70,6 +70,6 @@ def dry_run_process():
     with unit_of_work(db.session, write=False):
         who = identity()
         if not who.has_role("designer", "manager"):
-            raise NotAllowed("dry runs need the designer, manager or admin role")
+            raise NotAllowed(msg("dry runs need the designer, manager or admin role"))
         result = dry_run.dry_run(db.session, env(), who, read_input())
     return jsonify(result)

@@ -6,7 +6,7 @@ from flask import jsonify, request
 from app.api import blueprint, commits, parse_json
 from app.context import identity
 from app.extensions import db
-from processes.errors import BadInput, NotAllowed
+from processes.errors import BadInput, NotAllowed, msg
 from processes.people import directory, logins, out_of_office, tokens
 
 
@@ -22,7 +22,7 @@ def _absence_body():
     try:
         return parse_json(request.data or b"null")
     except ValueError as exc:
-        raise BadInput(f"the body is not usable JSON: {exc}") from None
+        raise BadInput(msg("the body is not usable JSON: %(error)s", error=exc)) from None
 
 
 @blueprint.put("/me/out-of-office")
@@ -83,6 +83,6 @@ def unlock_user(name: str):
     """Administrators: lift a user's lock-out after failed log-ins."""
     who = identity()
     if not who.has_role("admin"):
-        raise NotAllowed("only administrators may unlock a user")
+        raise NotAllowed(msg("only administrators may unlock a user"))
     was_locked = logins.unlock(db.session, name, actor=who.user)
     return jsonify({"name": name, "was_locked": was_locked})

@@ -9,7 +9,7 @@ from app.api.processes import DESIGN_ROLES
 from app.context import identity
 from app.extensions import db
 from processes.design import catalog, manage
-from processes.errors import BadInput, NotAllowed
+from processes.errors import BadInput, NotAllowed, msg
 from processes.flows import version_diff
 from processes.models import ProcessDefinition
 
@@ -20,7 +20,7 @@ def process_history(key: str):
     newest first, each with who deployed it, when, the comment, its files' SHA-256, whether it
     is retired and its requests by status."""
     if not identity().has_role("designer", "manager"):
-        raise NotAllowed("a flow's history is for process designers, managers and admins")
+        raise NotAllowed(msg("a flow's history is for process designers, managers and admins"))
     flow = catalog.flow(db.session, key)
     return jsonify({
         "key": flow.key, "name": flow.name, "current": flow.current,
@@ -57,12 +57,12 @@ def process_diff(key: str):
     removed and changed (with each changed property before and after) and the decision tables
     changed between two versions."""
     if not identity().has_role(*DESIGN_ROLES):
-        raise NotAllowed("comparing versions needs the designer, manager, seal_admin or admin "
-                         "role")
+        raise NotAllowed(msg("comparing versions needs the designer, manager, seal_admin or "
+                             "admin role"))
     from_version = int_arg(request.args.get("from"), "from", low=1)
     to_version = int_arg(request.args.get("to"), "to", low=1)
     if from_version is None or to_version is None:
-        raise BadInput("send the two versions to compare: ?from=V&to=W")
+        raise BadInput(msg("send the two versions to compare: ?from=V&to=W"))
     return jsonify(version_diff.between(db.session, key, from_version, to_version))
 
 

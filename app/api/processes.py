@@ -10,7 +10,7 @@ from app.api import blueprint, commits, json_body
 from app.context import env, identity
 from app.extensions import db
 from processes.design import deploy, manage
-from processes.errors import BadInput, InvalidProcess, NotAllowed
+from processes.errors import BadInput, InvalidProcess, NotAllowed, msg
 from processes.flows import definitions, version_diff
 from processes.people.directory import Identity
 from processes.requests import migration, scenarios
@@ -28,7 +28,8 @@ DESIGN_ROLES = ("designer", "manager", "seal_admin")
 def _designer() -> Identity:
     who = identity()
     if not who.has_role(*DESIGN_ROLES):
-        raise NotAllowed("deploying flows needs the designer, manager, seal_admin or admin role")
+        raise NotAllowed(msg("deploying flows needs the designer, manager, seal_admin or admin "
+                             "role"))
     return who
 
 
@@ -41,9 +42,9 @@ def _uploaded_files() -> dict[str, bytes]:
     """The multipart ``file`` parts: {file name: bytes}, a repeated name kept apart."""
     uploads = request.files.getlist("file")
     if not uploads:
-        raise InvalidProcess("send the BPMN as a multipart part named 'file'",
+        raise InvalidProcess(msg("send the BPMN as a multipart part named 'file'"),
                              [{"element": None, "line": None, "severity": "error",
-                               "message": "no 'file' part in the request"}])
+                               "message": msg("no 'file' part in the request")}])
     files: dict[str, bytes] = {}
     for i, upload in enumerate(uploads):
         name = (upload.filename or f"file{i}.bpmn").rsplit("/", 1)[-1]
@@ -92,15 +93,15 @@ def migrate_process(key: str):
     """Admins: JSON ``{from, to, dry_run}`` -> the diff, and the instances moved or refused."""
     who = identity()
     if not who.has_role("admin"):
-        raise NotAllowed("migrating instances needs the admin role")
+        raise NotAllowed(msg("migrating instances needs the admin role"))
     body = json_body()
     from_version, to_version = body.get("from"), body.get("to")
     if type(from_version) is not int or type(to_version) is not int:  # bools are not versions
-        raise BadInput("send JSON {\"from\": version, \"to\": version, \"dry_run\": bool} "
-                       "with integer versions")
+        raise BadInput(msg('send JSON {"from": version, "to": version, "dry_run": bool} with '
+                           "integer versions"))
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
-        raise BadInput("dry_run must be true or false")
+        raise BadInput(msg("dry_run must be true or false"))
     result = migration.migrate(db.session, key, from_version, to_version,
                                dry_run=dry_run, actor=who.user)
     return jsonify(result.as_dict())
@@ -122,6 +123,6 @@ def map_business_type(key: str):
     body = json_body()
     process, name = body.get("process"), body.get("name")
     if not isinstance(process, str) or not (name is None or isinstance(name, str)):
-        raise BadInput("send JSON {\"process\": process key, \"name\": display name}")
+        raise BadInput(msg('send JSON {"process": process key, "name": display name}'))
     bt = manage.map_business_type(db.session, who, key, process, name)
     return jsonify({"key": bt.key, "name": bt.name, "process": bt.process_key})

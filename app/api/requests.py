@@ -8,7 +8,7 @@ from app.context import env, identity
 from app.extensions import db
 from app.transactions import reads_first
 from processes.db import unit_of_work
-from processes.errors import BadInput, InvalidContent
+from processes.errors import BadInput, InvalidContent, msg
 from processes.models import utcnow
 from processes.requests import (
     copies,
@@ -27,13 +27,14 @@ def _int_field(name: str, required: bool = False) -> int | None:
     raw = request.form.get(name)
     if raw is None or raw == "":
         if required:
-            raise InvalidContent(f"{name} is required", [{"field": name, "message": "required"}])
+            raise InvalidContent(msg("%(name)s is required", name=name),
+                                 [{"field": name, "message": msg("required")}])
         return None
     try:
         return int_arg(raw, name, low=1)
     except BadInput:
-        raise InvalidContent(f"{name} must be an integer id",
-                             [{"field": name, "message": "must be an integer id"}]) from None
+        raise InvalidContent(msg("%(name)s must be an integer id", name=name),
+                             [{"field": name, "message": msg("must be an integer id")}]) from None
 
 
 def new_request_from_form() -> NewRequest:
@@ -41,8 +42,8 @@ def new_request_from_form() -> NewRequest:
     upload = request.files.get("document")
     data = json_field("data")
     if data is not None and not isinstance(data, dict):
-        raise InvalidContent("data must be a JSON object",
-                             [{"field": "data", "message": "must be a JSON object"}])
+        raise InvalidContent(msg("data must be a JSON object"),
+                             [{"field": "data", "message": msg("must be a JSON object")}])
     return NewRequest(
         seal_id=_int_field("seal"),
         document=upload.read() if upload is not None and upload.filename is not None else None,
@@ -143,7 +144,7 @@ def retry_request(request_id: int):
     who = identity()
     variables = json_body().get("variables") if request.mimetype == "application/json" else None
     if variables is not None and not isinstance(variables, dict):
-        raise BadInput("variables must be a JSON object of the values to correct")
+        raise BadInput(msg("variables must be a JSON object of the values to correct"))
     req = incidents.retry(db.session, who, request_id, variables)
     return jsonify(views.describe(db.session, req))
 

@@ -9,7 +9,7 @@ from app.api.dry_run import read_input
 from app.api.processes import DESIGN_ROLES
 from app.context import env, identity
 from app.extensions import db
-from processes.errors import NotAllowed
+from processes.errors import NotAllowed, msg
 from processes.people.directory import Identity
 from processes.requests import scenarios
 
@@ -17,7 +17,7 @@ from processes.requests import scenarios
 def _designer() -> Identity:
     who = identity()
     if not who.has_role(*DESIGN_ROLES):
-        raise NotAllowed("scenarios need the designer, manager, seal_admin or admin role")
+        raise NotAllowed(msg("scenarios need the designer, manager, seal_admin or admin role"))
     return who
 
 

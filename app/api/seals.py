@@ -6,7 +6,7 @@ from flask import Response, jsonify, request
 from app.api import blueprint, commits, page_args
 from app.context import env, identity
 from app.extensions import db
-from processes.errors import InvalidContent
+from processes.errors import InvalidContent, msg
 from processes.seals import external_ca, lifecycle, registry
 
 MAX_CERTIFICATE_BYTES = 256 * 1024
@@ -56,12 +56,13 @@ def seal_certificate(seal_id: int):
     upload = request.files.get("certificate")
     if upload is None and request.content_length and \
             request.content_length > MAX_CERTIFICATE_BYTES:
-        raise InvalidContent("that is too large for a certificate file",
-                             [{"field": "certificate", "message": "too large"}])
+        raise InvalidContent(msg("that is too large for a certificate file"),
+                             [{"field": "certificate", "message": msg("too large")}])
     bundle = upload.read(MAX_CERTIFICATE_BYTES + 1) if upload is not None \
         else request.get_data(cache=False)
     if not bundle or len(bundle) > MAX_CERTIFICATE_BYTES:
-        raise InvalidContent("send the certificate (PEM) as the body or as the file "
-                             "'certificate'", [{"field": "certificate", "message": "required"}])
+        raise InvalidContent(msg("send the certificate (PEM) as the body or as the file "
+                                 "'certificate'"),
+                             [{"field": "certificate", "message": msg("required")}])
     seal = external_ca.import_certificate(db.session, env(), who, seal, bundle)
     return jsonify(registry.describe(seal))

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from app.errors import message_of, problems_of, status_of
 from app.extensions import db
 from processes.db import retrying_deadlocks, unit_of_work
-from processes.errors import BadInput, SealflowError
+from processes.errors import BadInput, SealflowError, msg
 from processes.people.directory import Identity
 from processes.requests import tasks
 
@@ -27,15 +27,16 @@ def parse(body: dict[str, Any]) -> tuple[list[str], str | None]:
     ids = body.get("tasks")
     if not isinstance(ids, list) or not ids or \
             not all(isinstance(i, str) and 0 < len(i) <= 36 for i in ids):
-        raise BadInput("tasks must be a non-empty list of task ids")
+        raise BadInput(msg("tasks must be a non-empty list of task ids"))
     if len(ids) > MAX_TASKS:
-        raise BadInput(f"at most {MAX_TASKS} tasks can be approved at once, not {len(ids)}")
+        raise BadInput(msg("at most %(max_tasks)s tasks can be approved at once, not %(size)s",
+                           max_tasks=MAX_TASKS, size=len(ids)))
     if body.get("decision", "approve") != "approve":
-        raise BadInput("bulk completion only approves: decision must be \"approve\" (reject or "
-                       "return a task one at a time, with its reason)")
+        raise BadInput(msg('bulk completion only approves: decision must be "approve" (reject or '
+                           "return a task one at a time, with its reason)"))
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
-        raise BadInput("comment must be a string")
+        raise BadInput(msg("comment must be a string"))
     return list(dict.fromkeys(ids)), comment
 
 

@@ -6,7 +6,7 @@ from flask import jsonify, request
 from app.api import blueprint, commits, int_arg, json_body, page_args, parse_json, task_batches
 from app.context import env, identity
 from app.extensions import db
-from processes.errors import BadInput
+from processes.errors import BadInput, msg
 from processes.requests import inbox_lists, tasks, views
 
 RECENT_HISTORY = 20
@@ -85,12 +85,12 @@ def complete_task(task_id: str):
             try:
                 body["data"] = parse_json(body["data"])
             except ValueError as exc:
-                raise BadInput(f"data is not usable JSON: {exc}") from None
+                raise BadInput(msg("data is not usable JSON: %(error)s", error=exc)) from None
     else:
         body = json_body()
     data = body.get("data")
     if data is not None and not isinstance(data, dict):
-        raise BadInput("data must be a JSON object")
+        raise BadInput(msg("data must be a JSON object"))
     upload = request.files.get("document")
     revision = tasks.Revision(env(), upload.read(), upload.filename) if upload else None
     req = tasks.complete(db.session, who, task_id, decision=body.get("decision"),

@@ -10,7 +10,7 @@ from app.context import env
 from app.extensions import db
 from app.ratelimit import rate_limited
 from processes.db import write_intent
-from processes.errors import InvalidContent
+from processes.errors import InvalidContent, msg
 from processes.seals import verification
 
 
@@ -18,8 +18,8 @@ def uploaded_file() -> bytes:
     """The multipart ``file`` part (the API's and the page's), or a 422 naming it."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise InvalidContent("file is required: a PDF sent as the multipart field 'file'",
-                             [{"field": "file", "message": "required"}])
+        raise InvalidContent(msg("file is required: a PDF sent as the multipart field 'file'"),
+                             [{"field": "file", "message": msg("required")}])
     return upload.read()
 
 

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.web import blueprint
 from app.web.studio import main_bpmn, may_design
 from processes.design import catalog
-from processes.errors import BadInput
+from processes.errors import BadInput, msg
 from processes.flows import version_diff
 
 
@@ -29,7 +29,8 @@ def process_diff(key: str):
     if from_version is None:
         from_version = max((n for n in by_number if n < to_version), default=None)
         if from_version is None:
-            raise BadInput(f"flow {key!r} has no version before {to_version} to compare with")
+            raise BadInput(msg("flow '%(key)s' has no version before %(to_version)s to compare "
+                               "with", key=key, to_version=to_version))
     diff = version_diff.between(db.session, key, from_version, to_version)
     old, new = by_number[from_version].definition, by_number[to_version].definition
     return render_template(

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.web import attempt, blueprint
 from app.web.present import status_label
 from processes.design import catalog, manage
-from processes.errors import NotAllowed
+from processes.errors import NotAllowed, msg
 from processes.flows import definitions
 from processes.people.directory import Identity
 from processes.requests import incidents
@@ -27,7 +27,7 @@ def studio_identity() -> Identity:
     """The caller, if the flows pages are theirs (designers, managers, admins)."""
     who = identity()
     if not who.has_role(*STUDIO_ROLES):
-        raise NotAllowed("the flows pages are for process designers, managers and admins")
+        raise NotAllowed(msg("the flows pages are for process designers, managers and admins"))
     return who
 
 

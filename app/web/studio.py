@@ -14,7 +14,7 @@ from app.api.processes import DESIGN_ROLES
 from app.context import identity
 from app.extensions import db
 from app.web import blueprint
-from processes.errors import NotAllowed
+from processes.errors import NotAllowed, msg
 from processes.flows import definitions
 
 # A new flow: one start event, its process id the key the designer then renames.
@@ -40,7 +40,7 @@ NEW_FLOW = """<?xml version="1.0" encoding="UTF-8"?>
 
 def may_design() -> None:
     if not identity().has_role(*DESIGN_ROLES):
-        raise NotAllowed("editing flows needs the designer, manager, seal_admin or admin role")
+        raise NotAllowed(msg("editing flows needs the designer, manager, seal_admin or admin role"))
 
 
 def main_bpmn(key: str, files: dict[str, str]) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, undefer
 
-from processes.errors import NotFound
+from processes.errors import NotFound, msg
 from processes.models import BusinessType, ProcessDefinition, Request, RequestStatus, User
 
 # Requests still on their flow (an incident waits for a retry, a halted one for its seal);
@@ -103,7 +103,7 @@ def flow(session: Session, key: str) -> FlowView:
         .options(undefer(ProcessDefinition.files))
         .order_by(ProcessDefinition.version.desc())).all()
     if not rows:
-        raise NotFound(f"no process with key {key!r} is deployed")
+        raise NotFound(msg("no process with key '%(key)s' is deployed", key=key))
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for process_id, status, n in session.execute(
             select(Request.process_id, Request.status, func.count())

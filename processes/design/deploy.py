@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from processes import audit
 from processes.db import serialize
 from processes.env import Env
-from processes.errors import BadInput, InvalidProcess, NotAllowed
+from processes.errors import BadInput, InvalidProcess, NotAllowed, msg
 from processes.flows import approval_paths
 from processes.flows.bpmn import ParsedFlow, load_flow
 from processes.flows.engine import SPECS
@@ -64,7 +64,7 @@ def checked(env: Env, files: dict[str, bytes], *, authorized_end: str | None = N
     problems, path_warnings = approval_paths.check(flow.files, flow.key, flow.authorized_end,
                                                    flow.tasks)
     if problems:
-        raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
+        raise InvalidProcess(msg("the BPMN was refused: %(message)s", message=problems[0].message),
                              [p.as_dict() for p in problems + flow.warnings + path_warnings])
     return flow, [w.as_dict() for w in flow.warnings + path_warnings]
 
@@ -100,9 +100,10 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     does not stop the deploy, it is reported (``scenarios``, and a warning)."""
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise BadInput(f"the comment is longer than {MAX_COMMENT} characters")
+        raise BadInput(msg("the comment is longer than %(max_comment)s characters",
+                           max_comment=MAX_COMMENT))
     if comment is not None and text_problem(comment):
-        raise BadInput(f"the comment {text_problem(comment)}")
+        raise BadInput(msg("the comment %(comment)s", comment=text_problem(comment)))
     flow, warnings = checked(env, files, authorized_end=authorized_end, identity=identity)
     scenarios = _scenarios(flow, rerun, warnings)
     serialize(session, "process_versions")  # two deploys at once: one after the other
@@ -153,7 +154,8 @@ def check_may_deploy(identity: Identity, seal_action: str | None) -> None:
     seal administrators and admins only (a seal administrator needs no designer role)."""
     if seal_action is not None:
         if not identity.has_role("seal_admin"):
-            raise NotAllowed(f"this flow changes seals (seal_action {seal_action}): only seal "
-                             "administrators and admins deploy such flows")
+            raise NotAllowed(msg("this flow changes seals (seal_action %(seal_action)s): only "
+                                 "seal administrators and admins deploy such flows",
+                                 seal_action=seal_action))
     elif not identity.has_role("designer", "manager"):
-        raise NotAllowed("deploying flows needs the designer, manager or admin role")
+        raise NotAllowed(msg("deploying flows needs the designer, manager or admin role"))

@@ -8,7 +8,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from processes import audit
-from processes.errors import NotAllowed, WorkflowStateError
+from processes.errors import NotAllowed, WorkflowStateError, msg
 from processes.flows.definitions import add_business_type, version
 from processes.models import BusinessType, ProcessDefinition, utcnow
 from processes.people.directory import Identity
@@ -19,10 +19,11 @@ logger = logging.getLogger(__name__)
 def retire(session: Session, identity: Identity, key: str, number: int) -> ProcessDefinition:
     """Managers and admins: no new request starts on this version; those running on it
     finish on it. Filing takes the latest version not retired."""
-    _may_manage(identity, "retiring a flow version")
+    _may_manage(identity, msg("retiring a flow version"))
     definition = version(session, key, number)
     if definition.retired_at is not None:
-        raise WorkflowStateError(f"version {number} of flow {key!r} is already retired")
+        raise WorkflowStateError(msg("version %(number)s of flow '%(key)s' is already retired",
+                                     number=number, key=key))
     definition.retired_at = utcnow()
     definition.retired_by_id = identity.user.id
     session.flush()
@@ -34,10 +35,11 @@ def retire(session: Session, identity: Identity, key: str, number: int) -> Proce
 def reinstate(session: Session, identity: Identity, key: str, number: int) -> ProcessDefinition:
     """Undo a retirement: the version may start requests again (when it is the latest one
     not retired)."""
-    _may_manage(identity, "reinstating a flow version")
+    _may_manage(identity, msg("reinstating a flow version"))
     definition = version(session, key, number)
     if definition.retired_at is None:
-        raise WorkflowStateError(f"version {number} of flow {key!r} is not retired")
+        raise WorkflowStateError(msg("version %(number)s of flow '%(key)s' is not retired",
+                                     number=number, key=key))
     definition.retired_at = None
     definition.retired_by_id = None
     session.flush()
@@ -48,11 +50,11 @@ def reinstate(session: Session, identity: Identity, key: str, number: int) -> Pr
 
 def _may_manage(identity: Identity, what: str) -> None:
     if not identity.has_role("manager"):
-        raise NotAllowed(f"{what} needs the manager or admin role")
+        raise NotAllowed(msg("%(what)s needs the manager or admin role", what=what))
 
 
 def map_business_type(session: Session, identity: Identity, key: str, process_key: str,
                       name: str | None = None) -> BusinessType:
     """Managers and admins: :func:`add_business_type`, audited as theirs."""
-    _may_manage(identity, "mapping business types to flows")
+    _may_manage(identity, msg("mapping business types to flows"))
     return add_business_type(session, key, process_key, name, actor=identity.user)

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from processes.errors import InvalidProcess, Problem
+from processes.errors import InvalidProcess, Problem, msg
 from processes.flows.bpmn_checks import (
     BPMN_NS,
     check_dmn,
@@ -227,7 +227,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
               max_bytes: int = 2 * 1024 * 1024) -> ParsedFlow:
     """Validate and parse a deployment; raise InvalidProcess listing every problem found."""
     if not files:
-        raise InvalidProcess("no BPMN file was given",
+        raise InvalidProcess(msg("no BPMN file was given"),
                              [Problem("no BPMN file was given").as_dict()])
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -278,7 +278,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
         raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
     warnings.extend(pass_through_warnings(roots, [spec, *subprocess_specs.values()]))
     if not isinstance(spec.task_specs.get(end_id), EndEvent):
-        raise InvalidProcess("the authorized end is not an end event",
+        raise InvalidProcess(msg("the authorized end is not an end event"),
                              [Problem("the authorized end is not an end event",
                                       element=end_id).as_dict()])
     start = process.find(f"{_B}startEvent")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes import audit
-from processes.errors import BadInput, InvalidContent, NotFound, SealflowError
+from processes.errors import BadInput, InvalidContent, NotFound, SealflowError, msg
 from processes.limits import text_problem
 from processes.models import BusinessType, ProcessDefinition, User
 
@@ -37,7 +37,7 @@ def latest(session: Session, key: str) -> ProcessDefinition:
 def no_current_version(session: Session, key: str) -> SealflowError:
     """Why no new request starts on ``key``: it is unknown, or all its versions are retired."""
     if not deployed(session, key):
-        return NotFound(f"no process with key {key!r} is deployed")
+        return NotFound(msg("no process with key '%(key)s' is deployed", key=key))
     message = f"every version of flow {key!r} is retired: it starts no new requests"
     return InvalidContent(message, [{"field": "process", "message": message}])
 
@@ -54,7 +54,7 @@ def version(session: Session, key: str, number: int) -> ProcessDefinition:
                                         ProcessDefinition.version == number)
     ).scalar_one_or_none()
     if definition is None:
-        raise NotFound(f"process {key!r} has no version {number}")
+        raise NotFound(msg("process '%(key)s' has no version %(number)s", key=key, number=number))
     return definition
 
 
@@ -85,10 +85,10 @@ def add_business_type(session: Session, key: str, process_key: str,
     key, name = (key or "").strip(), (name or "").strip() or None
     for label, text, longest in (("key", key, 100), ("name", name or "", 200)):
         if len(text) > longest or text_problem(text):
-            raise BadInput(f"the business type's {label} must be text of at most {longest} "
-                           "characters")
+            raise BadInput(msg("the business type's %(label)s must be text of at most "
+                               "%(longest)s characters", label=label, longest=longest))
     if not key:
-        raise BadInput("a business type needs a key")
+        raise BadInput(msg("a business type needs a key"))
     if not deployed(session, process_key):
         message = f"no process with key {process_key!r} is deployed"
         raise InvalidContent(message, [{"field": "process", "message": message}])

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy.orm import Session
 
-from processes.errors import BadInput
+from processes.errors import BadInput, msg
 from processes.flows import definitions
 from processes.flows.bpmn import BPMN_NS
 from processes.flows.dmn_xml import DMN_NAMESPACES, is_dmn_file
@@ -54,9 +54,10 @@ def between(session: Session, key: str, from_version: int, to_version: int) -> d
     NotFound: no such key or version)."""
     for number in (from_version, to_version):
         if not 1 <= number <= INT_MAX:
-            raise BadInput("versions are positive integers (64-bit)")
+            raise BadInput(msg("versions are positive integers (64-bit)"))
     if from_version == to_version:
-        raise BadInput(f"from and to are both version {from_version}: choose two versions")
+        raise BadInput(msg("from and to are both version %(from_version)s: choose two versions",
+                           from_version=from_version))
     old = definitions.version(session, key, from_version)
     new = definitions.version(session, key, to_version)
     return {"key": key, "from": from_version, "to": to_version, **compare(old.files, new.files)}

@@ -66,8 +66,8 @@ def parse_roles(text: str | None) -> list[Role]:
         try:
             roles.append(Role(part))
         except ValueError:
-            raise BadInput(f"unknown role {part!r}; roles are: "
-                           + ", ".join(r.value for r in Role)) from None
+            raise BadInput(msg("unknown role '%(role)s'; roles are: %(roles)s", role=part,
+                               roles=", ".join(r.value for r in Role))) from None
     return roles
 
 
@@ -85,14 +85,14 @@ def clean_email(email: str) -> str | None:
 def get_user(session: Session, name: str) -> User:
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user named {name!r}")
+        raise NotFound(msg("no user named '%(name)s'", name=name))
     return user
 
 
 def get_group(session: Session, key: str) -> Group:
     group = session.execute(select(Group).where(Group.key == key)).scalar_one_or_none()
     if group is None:
-        raise NotFound(f"no group {key!r}")
+        raise NotFound(msg("no group '%(key)s'", key=key))
     return group
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.auth_models import LoginThrottle
-from processes.errors import BadInput
+from processes.errors import BadInput, msg
 from processes.models import User, utcnow
 from processes.people import directory, sessions
 
@@ -135,13 +135,17 @@ def _check(session: Session, name: str, password: str, address: str, limits: Log
 
 
 def log_in(session: Session, name: str, password: str, *, address: str,
-           limits: LoginLimits, replaces: str | None = None) -> LoginResult:
+           limits: LoginLimits, replaces: str | None = None,
+           language: str | None = None) -> LoginResult:
     """Log in: on success a new session (its key in the result; the browser's previous one,
-    ``replaces``, ends) and an audit event; on failure the failure is counted (commit the
-    result either way)."""
+    ``replaces``, ends) and an audit event, and the user's ``language`` (the page's, which
+    their mail is then written in) kept; on failure the failure is counted (commit the result
+    either way)."""
     result = _check(session, name, password, address, limits)
     if result.user is None:
         return result
+    if language and result.user.language != language:
+        result.user.language = language
     if replaces:
         sessions.end(session, replaces)
     key = sessions.start(session, result.user, hours=limits.session_hours, address=address)
@@ -163,11 +167,12 @@ def change_own_password(session: Session, user: User, current: str, new: str, co
     carries a fresh session for the browser that asked. Bad new passwords raise BadInput
     before anything is written."""
     if new != confirm:
-        raise BadInput("the two new passwords differ")
+        raise BadInput(msg("the two new passwords differ"))
     if len(new) < directory.MIN_PASSWORD:
-        raise BadInput(f"the password must have at least {directory.MIN_PASSWORD} characters")
+        raise BadInput(msg("the password must have at least %(min_password)s characters",
+                           min_password=directory.MIN_PASSWORD))
     if new == current:
-        raise BadInput("the new password must differ from the current one")
+        raise BadInput(msg("the new password must differ from the current one"))
     result = _check(session, user.name, current, address, limits, during="password_change")
     if result.user is None:
         return result

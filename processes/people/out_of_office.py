@@ -79,7 +79,7 @@ def owner(session: Session, who: Identity, name: str | None) -> User:
     if name is None or name == who.user.name:
         return who.user
     if not who.has_role("admin"):
-        raise NotAllowed("only administrators may set another user's out-of-office")
+        raise NotAllowed(msg("only administrators may set another user's out-of-office"))
     return get_user(session, name)
 
 
@@ -97,8 +97,8 @@ def set_absence(session: Session, user: User, body: Any, *, actor: User,
             audit.record(session, "user.out_of_office_cleared", actor=actor, user=user.name)
         return None
     if not isinstance(body, dict) or set(body) - {"from", "to", "deputy"}:
-        raise BadInput("the body must be {\"from\": ..., \"to\": ..., \"deputy\": user name} "
-                       "or null")
+        raise BadInput(msg('the body must be {"from": ..., "to": ..., "deputy": user name} or '
+                           "null"))
     starts = _moment(body.get("from"), "from", end=False)
     ends = _moment(body.get("to"), "to", end=True)
     now = now or utcnow()

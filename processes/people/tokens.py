@@ -12,7 +12,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from processes import audit
-from processes.errors import NotAllowed, NotFound
+from processes.errors import NotAllowed, NotFound, msg
 from processes.models import ApiToken, User, utcnow
 
 if TYPE_CHECKING:
@@ -38,10 +38,10 @@ def owner(session: Session, who: Identity, name: str) -> User:
     if name == who.user.name:
         return who.user
     if not who.has_role("admin"):
-        raise NotAllowed("only administrators may manage another user's tokens")
+        raise NotAllowed(msg("only administrators may manage another user's tokens"))
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user named {name!r}")
+        raise NotFound(msg("no user named '%(name)s'", name=name))
     return user
 
 
@@ -56,7 +56,7 @@ def get_token(session: Session, user: User, token_id: int) -> ApiToken:
     """One of the user's live tokens; any other id (unknown, revoked, someone else's) is 404."""
     token = session.get(ApiToken, token_id) if 0 < token_id <= _MAX_ID else None
     if token is None or token.user_id != user.id or token.revoked:
-        raise NotFound(f"no token {token_id}")
+        raise NotFound(msg("no token %(token_id)s", token_id=token_id))
     return token
 
 
@@ -64,7 +64,7 @@ def find(session: Session, token_id: int) -> ApiToken:
     """Any user's live token by id (the command line, an administrator's)."""
     token = session.get(ApiToken, token_id) if 0 < token_id <= _MAX_ID else None
     if token is None or token.revoked:
-        raise NotFound(f"no live token {token_id}")
+        raise NotFound(msg("no live token %(token_id)s", token_id=token_id))
     return token
 
 

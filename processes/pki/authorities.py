@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 import signer
 from processes import audit
 from processes.env import Env
-from processes.errors import BadInput
+from processes.errors import BadInput, msg
 from processes.models import User
 from processes.pki import timestamping
 from processes.pki_models import PkiAuthority
@@ -60,7 +60,7 @@ def take_root_offline(session: Session, env: Env, *, actor: User | None = None) 
     root = _authority(session, "root")
     assert root is not None  # ensure_pki made it
     if not root.key_pem:
-        raise BadInput("the root CA key is already offline")
+        raise BadInput(msg("the root CA key is already offline"))
     key_pem = bytes(root.key_pem)
     root.key_pem = b""
     audit.record(session, "pki.root_offline", actor=actor,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import signer
 from processes.env import Env
-from processes.errors import NotFound
+from processes.errors import NotFound, msg
 from processes.pki import revocation
 from processes.pki_models import IssuedCertificate, PkiAuthority
 from signer import CertificateState, OcspAnswer, PrivateKey, answer_ocsp
@@ -27,7 +27,7 @@ def _issuer(session: Session, env: Env):
     row = session.execute(select(PkiAuthority.cert_pem, PkiAuthority.key_pem).where(
         PkiAuthority.kind == "issuing")).first()
     if row is None:
-        raise NotFound("the organisation CA does not exist yet: run `sealflow init`")
+        raise NotFound(msg("the organisation CA does not exist yet: run `sealflow init`"))
     cert_pem, key_pem = bytes(row[0]), bytes(row[1])
     with _KEYS_LOCK:
         found = _KEYS.get(cert_pem)

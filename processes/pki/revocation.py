@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from processes import audit
 from processes.db import serialize
 from processes.env import Env
-from processes.errors import BadInput
+from processes.errors import BadInput, msg
 from processes.models import Seal, SealStatus, utcnow
 from processes.pki.authorities import ensure_pki, root_key_online
 from processes.pki_models import IssuedCertificate, PublishedCrl
@@ -102,13 +102,13 @@ def publish_root(session: Session, env: Env, *, root_key_pem: bytes | None = Non
     root, _ = ensure_pki(session, env)
     if root_key_pem is None:
         if not root.key_pem:
-            raise BadInput("the root CA key is offline: give it with --root-key FILE")
+            raise BadInput(msg("the root CA key is offline: give it with --root-key FILE"))
         root_key_pem = root.key_pem
     key_material = KeyMaterial(root.cert_pem, root_key_pem)
     try:
         key_material.matching_key(env.key_passphrase, "the root CA's")
     except KeyUnavailable as exc:
-        raise BadInput(f"the root CA key cannot be used: {exc}") from None
+        raise BadInput(msg("the root CA key cannot be used: %(error)s", error=exc)) from None
     number = _next_number(session, "root")
     next_update = now + timedelta(days=ROOT_VALID_DAYS)
     der = make_crl(key_material, env.key_passphrase, [], number=number, this_update=now,

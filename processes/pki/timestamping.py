@@ -31,7 +31,7 @@ import signer
 from processes import audit
 from processes.db import begin_reading, configure_engine, unit_of_work
 from processes.env import Env
-from processes.errors import NotFound
+from processes.errors import NotFound, msg
 from processes.models import utcnow
 from processes.pki import issued
 from processes.pki_models import PkiAuthority, TsaSerial
@@ -96,7 +96,7 @@ def authority(session: Session, env: Env,
         certs = _certificates(session)
     cert_pem = certs.get("tsa")
     if cert_pem is None:
-        raise NotFound("the timestamp authority does not exist yet: run `sealflow init`")
+        raise NotFound(msg("the timestamp authority does not exist yet: run `sealflow init`"))
     policy = env.tsa_policy or signer.DEFAULT_TSA_POLICY
     key = (cert_pem, policy)
     with _lock:

@@ -63,8 +63,8 @@ def open_added(session: Session, req: Request, parent: Task, user: User,
     audit.record(session, "task.created", request_id=req.id, task=task.id,
                  element=parent.element_id, added_by=parent.id, position=position)
     notices.notify(session, [user.id], "task.added",
-                   f"申请 #{req.id}「{parent.name}」加签给您。 You were added as an approver "
-                   f"of request #{req.id} at {parent.name!r}.", link=f"/tasks/{task.id}")
+                   msg("You were added as an approver of request #%(id)s at “%(task)s”.",
+                       id=req.id, task=parent.name), link=f"/tasks/{task.id}")
     return task
 
 
@@ -116,8 +116,8 @@ def complete_added(session: Session, user: User, task: Task, req: Request,
     """Record an added approver's decision; the flow task it held, when it was the last one
     after it (the caller completes that one in the engine), else None."""
     if decision not in ("approve", "reject"):
-        raise InvalidContent("an added approver approves or rejects",
-                             [{"field": "decision", "message": "must be approve or reject"}])
+        raise InvalidContent(msg("an added approver approves or rejects"),
+                             [{"field": "decision", "message": msg("must be approve or reject")}])
     mark_completed(session, task, user, req, decision, comment)
     audit.record(session, "task.completed", actor=user, request_id=req.id, task=task.id,
                  element=task.element_id, decision=decision, added=task.position)

@@ -10,7 +10,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes.errors import NotFound
+from processes.errors import NotFound, msg
 from processes.flows import engine, positions
 from processes.flows.bpmn import BPMN_NS
 from processes.flows.safe_xml import safe_parser
@@ -71,7 +71,8 @@ def _main_file(definition: ProcessDefinition) -> tuple[str, str, Any]:
             return name, text, root
         first = first or (name, text, root)
     if first is None:
-        raise NotFound(f"{definition.key} v{definition.version} has no BPMN file")
+        raise NotFound(msg("%(definition)s v%(version)s has no BPMN file",
+                           definition=definition.key, version=definition.version))
     return first
 
 

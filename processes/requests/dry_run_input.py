@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes.env import Env
-from processes.errors import InvalidContent, InvalidProcess, NotFound, PolicyRefused
+from processes.errors import InvalidContent, InvalidProcess, NotFound, PolicyRefused, msg
 from processes.flows import approval_paths, engine
 from processes.flows.bpmn import ParsedFlow, load_flow
 from processes.models import BusinessType, ProcessDefinition, Seal, SealStatus, User
@@ -63,7 +63,8 @@ def flow_of(session: Session, env: Env, given: DryRunInput) -> Flow:
         problems, warnings = approval_paths.check(parsed.files, parsed.key,
                                                   parsed.authorized_end, parsed.tasks)
         if problems:
-            raise InvalidProcess(f"the BPMN was refused: {problems[0].message}",
+            raise InvalidProcess(msg("the BPMN was refused: %(message)s",
+                                     message=problems[0].message),
                                  [p.as_dict() for p in problems + parsed.warnings + warnings])
         return unsaved_flow(parsed)
     key = given.process
@@ -71,21 +72,22 @@ def flow_of(session: Session, env: Env, given: DryRunInput) -> Flow:
         key = session.execute(select(BusinessType.process_key).where(
             BusinessType.key == given.business_type)).scalar_one_or_none()
         if key is None:
-            raise InvalidContent(f"unknown business type {given.business_type!r}",
-                                 [{"field": "business_type", "message": "unknown"}])
+            raise InvalidContent(msg("unknown business type '%(business_type)s'",
+                                     business_type=given.business_type),
+                                 [{"field": "business_type", "message": msg("unknown")}])
     if key is None:
-        raise InvalidContent("name the flow: `file` parts (unsaved BPMN/DMN), `process` or "
-                             "`business_type`",
-                             [{"field": "process", "message": "file, process or business_type "
-                               "is required"}])
+        raise InvalidContent(msg("name the flow: `file` parts (unsaved BPMN/DMN), `process` or "
+                                 "`business_type`"),
+                             [{"field": "process", "message": msg("file, process or "
+                                                                  "business_type is required")}])
     stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
     stmt = (stmt.where(ProcessDefinition.version == given.version) if given.version is not None
             else stmt.order_by(ProcessDefinition.version.desc()).limit(1))
     definition = session.execute(stmt).scalar_one_or_none()
     if definition is None:
-        raise NotFound(f"no process {key!r}" + (f" version {given.version}"
-                                                if given.version is not None else "")
-                       + " is deployed")
+        raise NotFound(msg("no process '%(key)s' version %(version)s is deployed", key=key,
+                           version=given.version) if given.version is not None else
+                       msg("no process '%(key)s' is deployed", key=key))
     return Flow(definition, engine.SPECS.get(definition))
 
 
@@ -111,14 +113,14 @@ def requester_of(session: Session, identity: Identity | None, name: str | None) 
     """The user named, or else the caller (the command line, with no caller, names one)."""
     if not name:
         if identity is None:
-            raise InvalidContent("name the requester", [{"field": "requester",
-                                                         "message": "is required"}])
+            raise InvalidContent(msg("name the requester"), [{"field": "requester",
+                                                         "message": msg("is required")}])
         return identity.user
     try:
         return get_user(session, name)
     except NotFound:
-        raise InvalidContent(f"no user named {name!r}",
-                             [{"field": "requester", "message": "unknown user"}]) from None
+        raise InvalidContent(msg("no user named '%(name)s'", name=name),
+                             [{"field": "requester", "message": msg("unknown user")}]) from None
 
 
 def seal_of(session: Session, seal_id: int | None) -> Seal | None:
@@ -126,7 +128,8 @@ def seal_of(session: Session, seal_id: int | None) -> Seal | None:
         return None
     seal = session.get(Seal, seal_id)
     if seal is None or seal.system:
-        raise InvalidContent(f"no seal {seal_id}", [{"field": "seal", "message": "unknown"}])
+        raise InvalidContent(msg("no seal %(seal_id)s", seal_id=seal_id),
+                             [{"field": "seal", "message": msg("unknown")}])
     return seal
 
 
@@ -151,8 +154,8 @@ def check_decisions(decisions: Any) -> dict[str, Any]:
     choice is a decision (approve, reject, return), a timer's ``fire``/``wait``, or
     ``{decision, data, comment}``."""
     if not isinstance(decisions, dict):
-        raise InvalidContent("decisions must be a JSON object",
-                             [{"field": "decisions", "message": "must be a JSON object"}])
+        raise InvalidContent(msg("decisions must be a JSON object"),
+                             [{"field": "decisions", "message": msg("must be a JSON object")}])
     out: dict[str, Any] = {}
     for element, choices in decisions.items():
         listed = choices if isinstance(choices, list) else [choices]
@@ -161,7 +164,8 @@ def check_decisions(decisions: Any) -> dict[str, Any]:
             if word not in (*DECISIONS, *TIMER_CHOICES):
                 message = (f"{word!r} is not a choice: approve, reject or return for a task, "
                            "fire or wait for a timer")
-                raise InvalidContent(f"decisions.{element}: {message}",
+                raise InvalidContent(msg("decisions.%(element)s: %(message)s", element=element,
+                                         message=message),
                                      [{"field": f"decisions.{element}", "message": message}])
         out[str(element)] = choices
     return out

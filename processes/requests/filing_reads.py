@@ -50,8 +50,9 @@ def definition_for(session: Session, process: str | None,
             raise definitions.no_current_version(session, process)
         definition, types, a_type = row
         return definition, a_type if types == 1 else None
-    raise InvalidContent("name the flow: `process` (a process key) or `business_type`",
-                         [{"field": "process", "message": "process or business_type is required"}])
+    raise InvalidContent(msg("name the flow: `process` (a process key) or `business_type`"),
+                         [{"field": "process", "message": msg("process or business_type is "
+                                                              "required")}])
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,8 @@ def seal_for(session: Session, definition: ProcessDefinition,
     changes (any status the change can start from), or none for a flow that makes one."""
     if definition.seal_action == "make":
         if seal_id is not None:
-            raise InvalidContent("a request to make a seal names no existing seal",
-                                 [{"field": "seal", "message": "must be empty"}])
+            raise InvalidContent(msg("a request to make a seal names no existing seal"),
+                                 [{"field": "seal", "message": msg("must be empty")}])
         return None
     if seal_id is None:
         raise InvalidContent(msg("seal is required"),

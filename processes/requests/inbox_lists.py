@@ -34,7 +34,7 @@ from sqlalchemy.orm import (
     selectinload,
 )
 
-from processes.errors import BadInput
+from processes.errors import BadInput, msg
 from processes.isotime import timezone_name
 from processes.models import (
     Membership,
@@ -83,14 +83,16 @@ class InboxQuery:
 
     def __post_init__(self) -> None:
         if self.tab not in TABS:
-            raise BadInput(f"tab must be one of {', '.join(TABS)}, not {self.tab!r}")
+            raise BadInput(msg("tab must be one of %(tabs)s, not '%(tab)s'", tabs=', '.join(TABS),
+                               tab=self.tab))
         if self.due is not None and self.due not in DUES:
-            raise BadInput(f"due must be one of {', '.join(DUES)}, not {self.due!r}")
+            raise BadInput(msg("due must be one of %(dues)s, not '%(due)s'", dues=', '.join(DUES),
+                               due=self.due))
         if self.sort is not None and self.sort.lstrip("-") not in SORTS:
-            raise BadInput(f"sort must be one of {', '.join(SORTS)} (a leading - reverses it), "
-                           f"not {self.sort!r}")
+            raise BadInput(msg("sort must be one of %(sorts)s (a leading - reverses it), not "
+                               "'%(sort)s'", sorts=', '.join(SORTS), sort=self.sort))
         if self.q is not None and len(self.q) > Q_MAX:
-            raise BadInput(f"q must be at most {Q_MAX} characters long")
+            raise BadInput(msg("q must be at most %(q_max)s characters long", q_max=Q_MAX))
 
     @property
     def order(self) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from processes import audit, signals
 from processes.db import lock_request, on_commit
-from processes.errors import NotAllowed, NotFound, PolicyRefused, WorkflowStateError
+from processes.errors import NotAllowed, NotFound, PolicyRefused, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident
 from processes.models import GrantStatus, Request, RequestStatus, SigningGrant, User, utcnow
@@ -40,22 +40,25 @@ def retry(session: Session, identity: Identity, request_id: int,
     condition expected, say); not the built-ins, which are read again anyway. Audited.
     ``process_key``: the flow the caller retries it from (a flow's page); another's is 404."""
     if not identity.has_role("admin"):
-        raise NotAllowed("retrying a request needs the admin role")
+        raise NotAllowed(msg("retrying a request needs the admin role"))
     corrections = check_values([], corrections or {}, extra_allowed=True)
     req = lock_request(session, request_id)
     if req is None or process_key not in (None, req.process.key):
-        raise NotFound(f"no request {request_id}" + (f" of flow {process_key}"
-                                                       if process_key else ""))
+        raise NotFound(msg("no request %(request_id)s of flow %(key)s", request_id=request_id,
+                           key=process_key) if process_key else
+                       msg("no request %(request_id)s", request_id=request_id))
     if req.status == RequestStatus.incident:
         _resume(session, identity, req, corrections)
     elif corrections:
-        raise WorkflowStateError(f"request {req.id} is {req.status.value}; variables are "
-                                 "corrected only for an incident")
+        raise WorkflowStateError(msg("request %(request)s is %(status)s; variables are corrected "
+                                     "only for an incident", request=req.id,
+                                     status=req.status.value))
     elif req.status == RequestStatus.failed:
         _reseal(session, identity, req)
     else:
-        raise WorkflowStateError(f"request {req.id} is {req.status.value}; only an incident or "
-                                 "a failed request can be retried")
+        raise WorkflowStateError(msg("request %(request)s is %(status)s; only an incident or a "
+                                     "failed request can be retried", request=req.id,
+                                     status=req.status.value))
     return req
 
 
@@ -95,14 +98,16 @@ def _reseal(session: Session, identity: Identity, req: Request) -> None:
     grant = session.execute(
         select(SigningGrant).where(SigningGrant.request_id == req.id)).scalar_one_or_none()
     if grant is None or grant.status != GrantStatus.failed:
-        raise WorkflowStateError(f"request {req.id} has no failed grant to retry")
+        raise WorkflowStateError(msg("request %(request)s has no failed grant to retry",
+                                     request=req.id))
     previous = req.failure
     assert req.seal is not None  # a grant is written for a use of a seal, which names it
     if not grant.reserved:
         try:
             policy.reserve(session, req.seal, grant)
         except PolicyRefused as exc:
-            raise WorkflowStateError(f"cannot retry request {req.id}: {exc.message}") from None
+            raise WorkflowStateError(msg("cannot retry request %(request)s: %(message)s",
+                                         request=req.id, message=exc.message)) from None
     grant.status = GrantStatus.pending
     grant.lease_until = None
     grant.error = None

@@ -114,8 +114,7 @@ def _read(env: Env, data: bytes, raw_placement: Any) -> ReadDocument:
     try:
         planned = placement.plan(raw_placement, info, data)
     except signer.InvalidDocument as exc:
-        return ReadDocument(data, info, misplaced=InvalidContent(
-            str(exc), [{"field": "document", "message": str(exc)}]))
+        return ReadDocument(data, info, misplaced=documents.refusal(exc))
     except SealflowError as exc:
         return ReadDocument(data, info, misplaced=exc)
     # Written now, not under the lock: a request refused after this leaves the file behind, as

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, signals
 from processes.db import lock_request, on_commit
-from processes.errors import BadInput, NotAllowed, SealflowError, WorkflowStateError
+from processes.errors import BadInput, NotAllowed, SealflowError, WorkflowStateError, msg
 from processes.models import (
     ProcessDefinition,
     Request,
@@ -41,9 +41,11 @@ CHANGE_NAMES = {"appearance": "更换印模 new appearance", "renew": "证书续
 def _change(session: Session, env, req: Request) -> None:
     seal, data, actor = req.seal, req.data, req.requester
     if seal is None:
-        raise WorkflowStateError(f"request {req.id} names no seal to change")
+        raise WorkflowStateError(msg("request %(request)s names no seal to change",
+                                     request=req.id))
     if seal.status not in (SealStatus.active, SealStatus.suspended):
-        raise NotAllowed(f"seal {seal.id} is {seal.status.value}: it can no longer be changed")
+        raise NotAllowed(msg("seal %(seal)s is %(status)s: it can no longer be changed",
+                             seal=seal.id, status=seal.status.value))
     change = str(data.get("change") or "custodians")  # what the last branch does
     if change == "appearance":
         registry.change_appearance(session, env, seal, serial=data.get("serial") or None,
@@ -54,7 +56,8 @@ def _change(session: Session, env, req: Request) -> None:
         names = names_in(data.get("custodians"))
         users = users_named(session, data.get("custodians"))
         if len(users) != len(set(names)):
-            raise BadInput(f"not every new custodian exists: {', '.join(names)}")
+            raise BadInput(msg("not every new custodian exists: %(names)s",
+                               names=', '.join(names)))
         registry.change_custodians(session, seal, users, actor=actor)
     # In the seal's lifecycle history too, as a step that keeps its status.
     session.add(SealTransition(seal_id=seal.id, from_status=seal.status, to_status=seal.status,
@@ -97,10 +100,12 @@ def apply_request(session: Session, env, request_id: int) -> bool:
         else:
             target = req.seal
             if target is None:
-                raise WorkflowStateError(f"request {req.id} names no seal to {action}")
+                raise WorkflowStateError(msg("request %(request)s names no seal to %(action)s",
+                                             request=req.id, action=action))
             if action == "resume" and target.status is not SealStatus.suspended:
-                raise WorkflowStateError(f"seal {target.id} is {target.status.value}, not "
-                                         "suspended: there is nothing to resume")
+                raise WorkflowStateError(msg("seal %(target)s is %(status)s, not suspended: "
+                                             "there is nothing to resume", target=target.id,
+                                             status=target.status.value))
             to = {"resume": SealStatus.active, "void": SealStatus.voided,
                   "revoke": SealStatus.revoked}[action]
             transition(session, target, to, request_id=req.id,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes.errors import InvalidContent
+from processes.errors import InvalidContent, msg
 from processes.models import User
 from processes.people.directory import names_in
 
@@ -33,7 +33,8 @@ def _custodian_names(session: Session, data: dict[str, Any]) -> tuple[list[str],
 
 def _refuse(problems: list[dict]) -> None:
     if problems:
-        raise InvalidContent(f"{problems[0]['field']} {problems[0]['message']}", problems)
+        raise InvalidContent(msg("%(field)s %(message)s", field=problems[0]['field'],
+                                 message=problems[0]['message']), problems)
 
 
 def lifecycle_plan(session: Session, data: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def refuse_document(new: Any) -> None:
                                       ("from_request", new.from_request),
                                       ("placement", new.placement)) if value]
     if given:
-        message = ("a request to make or change a seal carries no document: its approvers "
-                   "approve its data")
-        raise InvalidContent(message, [{"field": f, "message": "not accepted by a lifecycle "
-                                        "flow"} for f in given])
+        message = msg("a request to make or change a seal carries no document: its approvers "
+                      "approve its data")
+        raise InvalidContent(message, [{"field": f, "message": msg("not accepted by a lifecycle "
+                                                                   "flow")} for f in given])

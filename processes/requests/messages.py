@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.db import lock_request
-from processes.errors import NotAllowed, NotFound, WorkflowStateError
+from processes.errors import NotAllowed, NotFound, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
 from processes.flows.spiff import MessageDefinition
@@ -39,31 +39,34 @@ def deliver_message(session: Session, identity: Identity, request_id: int, name:
            else get_visible(session, identity, request_id))
     if not (req.requester_id == identity.user.id or identity.has_role("admin")
             or "messages" in scopes):
-        raise NotAllowed("messages are sent by the requester, an admin, or a token with the "
-                         "messages scope")
+        raise NotAllowed(msg("messages are sent by the requester, an admin, or a token with the "
+                             "messages scope"))
     payload = payload if payload is not None else {}
     check_data("payload", payload)
     variables = check_values([], payload, extra_allowed=True)
     locked = lock_request(session, request_id)
     if locked is None:
-        raise NotFound(f"no request {request_id}")
+        raise NotFound(msg("no request %(request_id)s", request_id=request_id))
     req = locked
     if req.status != RequestStatus.running:
-        raise WorkflowStateError(f"request {req.id} is {req.status.value}; no message waits")
+        raise WorkflowStateError(msg("request %(request)s is %(status)s; no message waits",
+                                     request=req.id, status=req.status.value))
     try:
         wf = engine.load(req.process, req.state)
     except StateUnreadable as exc:
         mark_incident(session, req, exc)
         return req
     if not _message_waits(wf, name):
-        raise WorkflowStateError(f"request {req.id} is not waiting for message {name!r}")
+        raise WorkflowStateError(msg("request %(request)s is not waiting for message '%(name)s'",
+                                     request=req.id, name=name))
     event = BpmnEvent(MessageDefinition(name), payload={"payload": variables,
                                                          "result_var": None})
     try:
         wf.send_event(event)
         engine.run(wf)
     except WorkflowException:
-        raise WorkflowStateError(f"request {req.id} is not waiting for message {name!r}") \
+        raise WorkflowStateError(msg("request %(request)s is not waiting for message '%(name)s'",
+                                     request=req.id, name=name)) \
             from None
     except EngineIncident as exc:
         mark_incident(session, req, exc)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.db import lock_request
-from processes.errors import BadInput, NotFound
+from processes.errors import BadInput, NotFound, msg
 from processes.flows import engine
 from processes.flows.engine import SPECS, StateUnreadable
 from processes.flows.expressions import ExpressionError
@@ -155,18 +155,20 @@ def _in_flight(session: Session, source: ProcessDefinition, *, lock: bool) -> It
 def _versions(session: Session, key: str, from_version: int,
               to_version: int) -> tuple[ProcessDefinition, ProcessDefinition]:
     if not (1 <= from_version <= INT_MAX and 1 <= to_version <= INT_MAX):
-        raise BadInput("versions are positive integers (64-bit)")
+        raise BadInput(msg("versions are positive integers (64-bit)"))
     if from_version == to_version:
-        raise BadInput(f"from and to are both version {from_version}: nothing to migrate")
+        raise BadInput(msg("from and to are both version %(from_version)s: nothing to migrate",
+                           from_version=from_version))
     found = {d.version: d for d in session.execute(select(ProcessDefinition).where(
         ProcessDefinition.key == key,
         ProcessDefinition.version.in_((from_version, to_version)))).scalars()}
     if not found and not session.execute(select(ProcessDefinition.id).where(
             ProcessDefinition.key == key).limit(1)).first():
-        raise NotFound(f"no process with key {key!r} is deployed")
+        raise NotFound(msg("no process with key '%(key)s' is deployed", key=key))
     for version in (from_version, to_version):
         if version not in found:
-            raise NotFound(f"process {key!r} has no version {version}")
+            raise NotFound(msg("process '%(key)s' has no version %(version)s", key=key,
+                               version=version))
     return found[from_version], found[to_version]
 
 

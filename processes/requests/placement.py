@@ -18,12 +18,14 @@ sees. These are checked when the request is made, when its document is revised
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import signer
-from processes.errors import InvalidContent
+from processes import documents
+from processes.errors import InvalidContent, msg
 from signer import DEFAULT_MARGIN, DEFAULT_SEAL_SIZE
 
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
@@ -51,42 +53,62 @@ def _square(raw: dict[str, Any], info: signer.PdfInfo, what: str, layout: signer
                                       x=float(raw["x"]), y=float(raw["y"]),
                                       size=float(raw.get("size") or DEFAULT_SEAL_SIZE))
     except (KeyError, TypeError, ValueError):
-        raise _refuse(f"{what} needs numbers page, x, y (and optional size)") from None
+        raise _refuse(msg("%(what)s needs numbers page, x, y (and optional size)",
+                          what=what)) from None
     try:
         square.check(info)
-    except signer.SignerError as exc:
-        raise _refuse(f"{what}: {exc}") from None
+    except signer.SignerError:
+        raise _refuse(_misfit(square, info, what)) from None
     _seen(square, layout, what, taken)
     return square
+
+
+def _misfit(square: signer.SealPlacement, info: signer.PdfInfo, what: str) -> str:
+    """Why ``square.check`` refused the square, in words the app translates."""
+    if not 1 <= square.page <= info.pages:
+        return msg("%(what)s: the document has %(pages)s page(s); there is no page %(page)s",
+                   what=what, pages=info.pages, page=square.page)
+    if not all(math.isfinite(v) for v in (square.x, square.y, square.size)) or square.size <= 0:
+        return msg("%(what)s: the seal position and size must be numbers, the size positive",
+                   what=what)
+    width, height = info.page_sizes[square.page - 1]
+    return msg("%(what)s: a seal of %(size)s pt at (%(x)s, %(y)s) does not fit on page "
+               "%(page)s, which is %(width)s × %(height)s pt", what=what, size=f"{square.size:g}",
+               x=f"{square.x:g}", y=f"{square.y:g}", page=square.page, width=f"{width:g}",
+               height=f"{height:g}")
 
 
 def _seen(square: signer.SealPlacement, layout: signer.Layout, what: str,
           taken: Taken) -> None:
     """Refuse a square a viewer would not show, or that would cover another seal's box."""
     if square.size < MIN_SEAL_SIZE:
-        raise _refuse(f"{what}: a seal of {square.size:g} pt would hardly be seen; it must be "
-                      f"at least {MIN_SEAL_SIZE:g} pt")
+        raise _refuse(msg("%(what)s: a seal of %(size)s pt would hardly be seen; it must be at "
+                          "least %(min_seal_size)s pt", what=what, size=f'{square.size:g}',
+                          min_seal_size=f'{MIN_SEAL_SIZE:g}'))
     if not 1 <= square.page <= len(layout.pages):
-        raise _refuse(f"{what}: the document has no page {square.page}")
+        raise _refuse(msg("%(what)s: the document has no page %(page)s", what=what,
+                          page=square.page))
     area = layout.pages[square.page - 1]
     box = square.box(area.origin)
     if signer.overlap(box, area.visible) != box:
-        raise _refuse(f"{what}: a seal at ({square.x:g}, {square.y:g}) is not inside the part "
-                      f"of page {square.page} a viewer shows (its crop box)")
+        raise _refuse(msg("%(what)s: a seal at (%(x)s, %(y)s) is not inside the part of page "
+                          "%(page)s a viewer shows (its crop box)", what=what, x=f'{square.x:g}',
+                          y=f'{square.y:g}', page=square.page))
     _not_covering(box, square.page, what, taken + _boxes(layout))
 
 
 def _boxes(layout: signer.Layout, but: str | None = None) -> Taken:
     """The boxes of the document's signature fields (signed or prepared) a viewer shows."""
-    return [(f"signature field {w.field!r}", w.page, w.rect) for w in layout.widgets
+    return [(msg("signature field '%(name)s'", name=w.field), w.page, w.rect)
+            for w in layout.widgets
             if w.page is not None and w.rect is not None and w.shown and w.field != but]
 
 
 def _not_covering(box, page: int, what: str, taken: Taken) -> None:
     for name, on_page, other in taken:
         if on_page == page and signer.overlap(box, other) is not None:
-            raise _refuse(f"{what} would cover {name} on page {page}: a seal may not hide "
-                          "another")
+            raise _refuse(msg("%(what)s would cover %(name)s on page %(page)s: a seal may not "
+                              "hide another", what=what, name=name, page=page))
 
 
 def _default(info: signer.PdfInfo, layout: signer.Layout) -> signer.SealPlacement:
@@ -95,7 +117,8 @@ def _default(info: signer.PdfInfo, layout: signer.Layout) -> signer.SealPlacemen
     page = info.pages
     area = layout.pages[page - 1]
     if area.visible is None:
-        raise _refuse(f"page {page} shows nothing (its crop box is outside its media box)")
+        raise _refuse(msg("page %(page)s shows nothing (its crop box is outside its media box)",
+                          page=page))
     x1, y1, x2, y2 = area.visible
     size = DEFAULT_SEAL_SIZE
     margin_x = min(DEFAULT_MARGIN, max(x2 - x1 - size, 0.0))
@@ -113,8 +136,8 @@ def _default(info: signer.PdfInfo, layout: signer.Layout) -> signer.SealPlacemen
                 return square
             x -= size + DEFAULT_GAP
         y += size + DEFAULT_GAP
-    raise _refuse(f"there is no free place for a {size:g} pt seal on page {page}; give "
-                  "placement {page, x, y, size}")
+    raise _refuse(msg("there is no free place for a %(size)s pt seal on page %(page)s; give "
+                      "placement {page, x, y, size}", size=f'{size:g}', page=page))
 
 
 def _as_dict(square: signer.SealPlacement) -> dict[str, Any]:
@@ -129,27 +152,28 @@ def plan(raw: Any, info: signer.PdfInfo, data: bytes) -> dict[str, Any]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise _refuse("placement must be a JSON object {page, x, y, size}")
+        raise _refuse(msg("placement must be a JSON object {page, x, y, size}"))
     unknown = sorted(set(raw) - KEYS)
     if unknown:
-        raise _refuse(f"placement takes {', '.join(sorted(KEYS))}; not {', '.join(unknown)}")
+        raise _refuse(msg("placement takes %(keys)s; not %(unknown)s",
+                          keys=', '.join(sorted(KEYS)), unknown=', '.join(unknown)))
     existing = signer.signature_fields(data, info.reader)  # the file parsed once
     layout = signer.layout(data, info.reader)
     if raw.get("field") is not None:
         return _fill(raw, existing, layout)
     if existing.certified:
-        raise _refuse("the document is certified: the seal must fill one of its prepared "
-                      f"fields ({', '.join(existing.empty) or 'it has none left'}); give "
-                      'placement {"field": NAME}')
+        raise _refuse(msg("the document is certified: the seal must fill one of its prepared "
+                          'fields (%(value)s); give placement {"field": NAME}',
+                          value=', '.join(existing.empty) or 'it has none left'))
     if {"page", "x", "y", "size"} & raw.keys():
-        square = _square(raw, info, "placement", layout, [])
+        square = _square(raw, info, msg("placement"), layout, [])
     else:
         square = _default(info, layout)
     planned = _as_dict(square)
     if raw.get("certify"):
         if existing.signed:
-            raise _refuse("only the document's first signature may certify it, and it is "
-                          f"signed already ({', '.join(existing.signed)})")
+            raise _refuse(msg("only the document's first signature may certify it, and it is "
+                              "signed already (%(signed)s)", signed=', '.join(existing.signed)))
         planned["certify"] = True
     prepare = raw.get("prepare") or []
     if prepare:
@@ -161,12 +185,13 @@ def _fill(raw: dict[str, Any], existing: signer.SignatureFields,
           layout: signer.Layout) -> dict[str, Any]:
     name = str(raw["field"])
     if set(raw) - {"field"}:
-        raise _refuse("a seal that fills a prepared field takes its place from the field: "
-                      "give only {\"field\": NAME}")
+        raise _refuse(msg("a seal that fills a prepared field takes its place from the field: "
+                          'give only {"field": NAME}'))
     empty = existing.empty
     if name not in empty:
-        raise _refuse(f"the document has no empty signature field {name!r} "
-                      f"({'empty fields: ' + ', '.join(empty) if empty else 'it has none'})")
+        raise _refuse(msg("the document has no empty signature field '%(name)s' (%(value)s)",
+                          name=name,
+                          value='empty fields: ' + ', '.join(empty) if empty else 'it has none'))
     _visible_field(name, layout)
     return {"field": name}
 
@@ -177,35 +202,37 @@ def _visible_field(name: str, layout: signer.Layout) -> None:
     no other annotation, and clear of other signatures' boxes."""
     widgets = layout.widgets_of(name)
     if len(widgets) != 1:
-        raise _refuse(f"signature field {name!r} has {len(widgets)} boxes on the pages; a seal "
-                      "fills a field with exactly one")
+        raise _refuse(msg("signature field '%(name)s' has %(size)s boxes on the pages; a seal "
+                          "fills a field with exactly one", name=name, size=len(widgets)))
     (widget,) = widgets
-    what = f"signature field {name!r}"
+    what = msg("signature field '%(name)s'", name=name)
     if widget.page is None:
-        raise _refuse(f"{what} is on no page: a seal in it would not be seen")
+        raise _refuse(msg("%(what)s is on no page: a seal in it would not be seen", what=what))
     if not widget.shown:
-        raise _refuse(f"{what} is hidden: a seal in it would not be seen")
+        raise _refuse(msg("%(what)s is hidden: a seal in it would not be seen", what=what))
     rect = widget.rect
     if rect is None:
-        raise _refuse(f"{what} has no box: a seal in it would not be seen")
+        raise _refuse(msg("%(what)s has no box: a seal in it would not be seen", what=what))
     width, height = rect[2] - rect[0], rect[3] - rect[1]
     if min(width, height) < MIN_SEAL_SIZE:
-        raise _refuse(f"{what} is {width:g} × {height:g} pt: a seal in it would hardly be "
-                      f"seen; it must be at least {MIN_SEAL_SIZE:g} pt each side")
+        raise _refuse(msg("%(what)s is %(width)s × %(height)s pt: a seal in it would hardly be "
+                          "seen; it must be at least %(min_seal_size)s pt each side", what=what,
+                          width=f'{width:g}', height=f'{height:g}',
+                          min_seal_size=f'{MIN_SEAL_SIZE:g}'))
     if signer.overlap(rect, layout.pages[widget.page - 1].visible) != rect:
-        raise _refuse(f"{what} is not inside the part of page {widget.page} a viewer shows: "
-                      "a seal in it would not be seen")
+        raise _refuse(msg("%(what)s is not inside the part of page %(page)s a viewer shows: a "
+                          "seal in it would not be seen", what=what, page=widget.page))
     if widget.covered:
-        raise _refuse(f"{what} lies under another annotation of page {widget.page}, drawn on "
-                      "top of it: a seal in it would be hidden")
+        raise _refuse(msg("%(what)s lies under another annotation of page %(page)s, drawn on top "
+                          "of it: a seal in it would be hidden", what=what, page=widget.page))
     _not_covering(rect, widget.page, what, _boxes(layout, but=name))
 
 
 def _prepared(prepare: Any, info: signer.PdfInfo, existing: signer.SignatureFields,
               layout: signer.Layout, seal: signer.SealPlacement) -> list[dict[str, Any]]:
     if not isinstance(prepare, list) or len(prepare) > MAX_PREPARED:
-        raise _refuse(f"prepare must be a list of at most {MAX_PREPARED} fields "
-                      "{field, page, x, y, size}")
+        raise _refuse(msg("prepare must be a list of at most %(max_prepared)s fields {field, "
+                          "page, x, y, size}", max_prepared=MAX_PREPARED))
     taken = set(existing.signed + existing.empty)
     boxes: Taken = [("the seal itself", seal.page,
                      seal.box(layout.pages[seal.page - 1].origin))]
@@ -213,12 +240,12 @@ def _prepared(prepare: Any, info: signer.PdfInfo, existing: signer.SignatureFiel
     for item in prepare:
         name = str(item.get("field") or "") if isinstance(item, dict) else ""
         if not FIELD_NAME.fullmatch(name):
-            raise _refuse(f"a prepared field needs a name of letters, digits, _ . - starting "
-                          f"with a letter, not {name!r}")
+            raise _refuse(msg("a prepared field needs a name of letters, digits, _ . - starting "
+                              "with a letter, not '%(name)s'", name=name))
         if name in taken:
-            raise _refuse(f"the document already has a field {name!r}")
+            raise _refuse(msg("the document already has a field '%(name)s'", name=name))
         taken.add(name)
-        square = _square(item, info, f"prepared field {name!r}", layout, boxes)
+        square = _square(item, info, msg("prepared field '%(name)s'", name=name), layout, boxes)
         boxes.append((f"prepared field {name!r}", square.page,
                       square.box(layout.pages[square.page - 1].origin)))
         out.append({"field": name, **_as_dict(square)})
@@ -235,8 +262,7 @@ def recheck(placement: dict[str, Any] | None, info: signer.PdfInfo, data: bytes)
         try:
             plan(placement, info, data)
         except signer.InvalidDocument as exc:
-            raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) \
-                from None
+            raise documents.refusal(exc) from None
 
 
 def confirm(placement: dict[str, Any] | None, data: bytes,
@@ -253,8 +279,9 @@ def confirm(placement: dict[str, Any] | None, data: bytes,
         if placement.get("field"):
             _visible_field(str(placement["field"]), signer.layout(data))
             return
-        squares = [("placement", placement)] + [
-            (f"prepared field {p['field']!r}", p) for p in placement.get("prepare") or ()]
+        squares: list[tuple[str, dict]] = [(msg("placement"), placement)] + [
+            (msg("prepared field '%(name)s'", name=p["field"]), p)
+            for p in placement.get("prepare") or ()]
         squares = [(what, stored) for what, stored in squares
                    if {"page", "x", "y", "size"} <= stored.keys()]  # else the signer's default
         # Whether a square shows and what it covers is decided by its own page alone (its
@@ -270,7 +297,7 @@ def confirm(placement: dict[str, Any] | None, data: bytes,
             boxes.append((what, square.page,
                           square.box(layout.pages[square.page - 1].origin)))
     except signer.InvalidDocument as exc:
-        raise InvalidContent(str(exc), [{"field": "document", "message": str(exc)}]) from None
+        raise documents.refusal(exc) from None
 
 
 def square_of(placement: dict[str, Any] | None) -> signer.SealPlacement | None:

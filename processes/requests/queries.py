@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from processes import documents
 from processes.env import Env
-from processes.errors import BadInput, NotFound
+from processes.errors import BadInput, NotFound, msg
 from processes.models import BusinessType, Request, RequestStatus, Seal, SealStatus, User
 from processes.people.directory import Identity
 from processes.requests import inbox
@@ -19,7 +19,7 @@ from processes.seal_models import SealTransition
 def get_visible(session: Session, identity: Identity, request_id: int) -> Request:
     req = session.get(Request, request_id)
     if req is None or not inbox.can_see(session, identity, req):
-        raise NotFound(f"no request {request_id}")
+        raise NotFound(msg("no request %(request_id)s", request_id=request_id))
     return req
 
 
@@ -30,10 +30,12 @@ def download(session: Session, env: Env, identity: Identity, request_id: int, *,
     req = get_visible(session, identity, request_id)
     if not sealed:
         if req.document is None:
-            raise NotFound(f"request {request_id} changes a seal and carries no document")
+            raise NotFound(msg("request %(request_id)s changes a seal and carries no document",
+                               request_id=request_id))
         return documents.path_for(env, req.document.sha256), req.filename
     if req.sealed_document is None:
-        raise NotFound(f"request {request_id} is {req.status.value}, not sealed")
+        raise NotFound(msg("request %(request_id)s is %(status)s, not sealed",
+                           request_id=request_id, status=req.status.value))
     stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
     return documents.path_for(env, req.sealed_document.sha256), f"{stem}-sealed.pdf"
 
@@ -58,7 +60,7 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
         try:
             stmt = stmt.where(Request.status == RequestStatus(status))
         except ValueError:
-            raise BadInput(f"unknown status {status!r}") from None
+            raise BadInput(msg("unknown status '%(status)s'", status=status)) from None
     if seal is not None:
         stmt = stmt.where(Request.seal_id == seal)
     if requester:
@@ -93,7 +95,7 @@ def _matching(text: str) -> ColumnElement[bool]:
 def require_exists(session: Session, request_id: int) -> Request:
     req = session.get(Request, request_id)
     if req is None:
-        raise NotFound(f"no request {request_id}")
+        raise NotFound(msg("no request %(request_id)s", request_id=request_id))
     return req
 
 

@@ -115,8 +115,8 @@ def remind(session: Session, identity: Identity, request_id: int) -> int:
         name = names.get(task_id, "")
         told += notices.notify(
             session, user_ids, "request.reminded",
-            f"{identity.user.display_name} 催办：申请 #{req.id}「{name}」等待您处理。 "
-            f"{identity.user.display_name} asks you to act on request #{req.id} at {name!r}.",
+            msg("%(by)s asks you to act on request #%(id)s at “%(task)s”.",
+                by=identity.user.display_name, id=req.id, task=name),
             link=f"/tasks/{task_id}")
     session.add(TaskAction(request_id=req.id, task_id=None, kind="remind",
                            actor_id=identity.user.id, created_at=utcnow()))

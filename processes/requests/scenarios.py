@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.env import Env
-from processes.errors import BadInput, NotFound, SealflowError
+from processes.errors import BadInput, NotFound, SealflowError, msg
 from processes.flows.bpmn import ParsedFlow
 from processes.models import ProcessDefinition, User, utcnow
 from processes.people.directory import Identity
@@ -38,12 +38,13 @@ MAX_SCENARIOS = 50
 def check_name(name: str) -> str:
     """The scenario name, or BadInput saying what is wrong with it."""
     if not name or not name.strip():
-        raise BadInput("a scenario needs a name")
+        raise BadInput(msg("a scenario needs a name"))
     if len(name) > MAX_NAME:
-        raise BadInput(f"a scenario name has at most {MAX_NAME} characters ({len(name)} given)")
+        raise BadInput(msg("a scenario name has at most %(max_name)s characters (%(size)s given)",
+                           max_name=MAX_NAME, size=len(name)))
     if not _NAME.fullmatch(name):
-        raise BadInput(f"the scenario name {name!r} may hold letters, digits and _, with spaces "
-                       "and . ( ) · - between them")
+        raise BadInput(msg("the scenario name '%(name)s' may hold letters, digits and _, with "
+                           "spaces and . ( ) · - between them", name=name))
     return name
 
 
@@ -52,7 +53,7 @@ def _known(session: Session, key: str) -> None:
     for column in (ProcessDefinition.key, ProcessScenario.process_key):
         if session.execute(select(column).where(column == key).limit(1)).first():
             return
-    raise NotFound(f"no process {key!r} is deployed")
+    raise NotFound(msg("no process '%(key)s' is deployed", key=key))
 
 
 def _route(result: dict[str, Any]) -> list[str]:
@@ -92,7 +93,8 @@ def save(session: Session, env: Env, identity: Identity, key: str, name: str,
     if given.files:
         flow = flow_of(session, env, given)
         if flow.definition.key != key:
-            raise BadInput(f"the files are flow {flow.definition.key!r}, not {key!r}")
+            raise BadInput(msg("the files are flow '%(definition)s', not '%(key)s'",
+                               definition=flow.definition.key, key=key))
     else:
         given = replace(given, process=key, version=None)
     result = dry_run(session, env, identity, given, flow=flow)
@@ -103,7 +105,8 @@ def save(session: Session, env: Env, identity: Identity, key: str, name: str,
         count = len(session.execute(select(ProcessScenario.id).where(
             ProcessScenario.process_key == key)).all())
         if count >= MAX_SCENARIOS:
-            raise BadInput(f"flow {key!r} has {count} scenarios, the most it keeps: delete one")
+            raise BadInput(msg("flow '%(key)s' has %(count)s scenarios, the most it keeps: "
+                               "delete one", key=key, count=count))
         scenario = ProcessScenario(process_key=key, name=name)
         session.add(scenario)
     scenario.inputs = _inputs(given, result)

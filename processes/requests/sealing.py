@@ -30,7 +30,7 @@ import signer
 from processes import audit, documents, notices, signals
 from processes.db import on_commit, update_now
 from processes.env import Env
-from processes.errors import InvalidContent, SealingFailed
+from processes.errors import InvalidContent, Message, SealingFailed, msg
 from processes.models import (
     Document,
     GrantStatus,
@@ -93,23 +93,27 @@ def _standing(session: Session, grant: SigningGrant, req: Request, seal: Seal,
     the request's lock, before the result is recorded (a seal suspended or a request withdrawn
     while the PDF was being signed counts)."""
     if req.status == RequestStatus.halted:
-        return SealHalted(f"request {req.id} is halted: seal {seal.id} is suspended")
+        return SealHalted(msg("request %(request)s is halted: seal %(seal)s is suspended",
+                              request=req.id, seal=seal.id))
     if req.status != RequestStatus.authorized:
         return RequestMovedOn(f"request {req.id} is {req.status.value}, no longer authorized")
     if seal.status == SealStatus.suspended:
-        return SealHalted(f"seal {seal.id} is suspended")
+        return SealHalted(msg("seal %(seal)s is suspended", seal=seal.id))
     if seal.status != SealStatus.active:
-        return RefuseToSeal(f"seal {seal.id} is {seal.status.value}")
+        return RefuseToSeal(msg("seal %(seal)s is %(status)s", seal=seal.id,
+                                status=seal.status.value))
     now = utcnow()
     not_before, not_after = _validity(seal.cert_pem)
     if not not_before <= now < not_after:
-        return RefuseToSeal(f"the certificate of seal {seal.id} is not valid now (valid "
-                            f"{not_before.isoformat()} to {not_after.isoformat()}): expired or "
-                            f"not yet valid")
+        return RefuseToSeal(msg("the certificate of seal %(seal)s is not valid now (valid "
+                                "%(not_before)s to %(not_after)s): expired or not yet valid",
+                                seal=seal.id, not_before=not_before.isoformat(),
+                                not_after=not_after.isoformat()))
     reason = policy.check_at_sealing(session, seal, grant, req.requester_id, now=now,
                                      seal_policy=seal_policy)
     if reason:
-        return RefuseToSeal(f"the seal's policy refuses this use at sealing time: {reason}")
+        return RefuseToSeal(msg("the seal's policy refuses this use at sealing time: %(reason)s",
+                                reason=reason))
     return None
 
 
@@ -117,7 +121,7 @@ def approved_document(req: Request) -> Document:
     """The document a grant is for: a request to use a seal always has one (only lifecycle
     requests, which get no grant, carry none)."""
     if req.document is None:
-        raise RefuseToSeal(f"request {req.id} carries no document to seal")
+        raise RefuseToSeal(msg("request %(request)s carries no document to seal", request=req.id))
     return req.document
 
 
@@ -127,7 +131,7 @@ def _check(session: Session, grant: SigningGrant, req: Request, seal: Seal,
     if problem is not None:
         raise problem
     if approved_document(req).sha256 != grant.document_sha256:
-        raise RefuseToSeal("the document changed after it was approved")
+        raise RefuseToSeal(msg("the document changed after it was approved"))
 
 
 def approval_record(env: Env, req: Request, seal: Seal, grant: SigningGrant,
@@ -177,7 +181,7 @@ def sign(session: Session, env: Env, lease: Lease) -> Sealed:
     try:
         placement.confirm(req.placement, data, page_refs)  # the stamp will be seen
     except InvalidContent as exc:
-        raise RefuseToSeal(f"placement: {exc.message}") from None
+        raise RefuseToSeal(msg("placement: %(message)s", message=exc.message)) from None
     square = placement.square_of(req.placement)
     settings = placement.settings_of(
         req.placement, f"Seal{req.id}", name=seal.name, location=env.org_name,
@@ -201,11 +205,11 @@ def sign(session: Session, env: Env, lease: Lease) -> Sealed:
                                approval_record=record, long_term=long_term_data,
                                page_refs=page_refs)
     except signer.HashMismatch as exc:
-        raise RefuseToSeal(f"hash mismatch: {exc}") from None
+        raise RefuseToSeal(msg("hash mismatch: %(error)s", error=exc)) from None
     except signer.TimestampUnavailable as exc:
         raise TimestampDelayed(str(exc)) from None
     except signer.SignerError as exc:
-        raise RefuseToSeal(f"signing failed: {exc}") from None
+        raise RefuseToSeal(msg("signing failed: %(error)s", error=exc)) from None
     # Here, so that recording holds the write lock for rows only.
     sha256 = documents.write(env, sealed)
     return Sealed(sealed, sha256, document.pages, [list(ref) for ref in page_refs] or None)
@@ -342,7 +346,8 @@ def record_timestamp_wait(session: Session, env: Env, lease: Lease, reason: str)
     tries = env.tsa_retries + 1
     if failed >= tries:
         _settle(session, grant, req, RefuseToSeal(
-            f"signing failed: no timestamp after {tries} tries: {reason}"))
+            msg("signing failed: no timestamp after %(tries)s tries: %(reason)s", tries=tries,
+                reason=reason)))
         return
     wait = min(env.tsa_retry_base_seconds * 2 ** (failed - 1), env.tsa_retry_max_seconds)
     next_at = utcnow() + timedelta(seconds=wait)
@@ -380,7 +385,9 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
     req.updated_at = utcnow()
     audit.record(session, "request.failed", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, reason=str(problem))
-    notices.request_finished(session, req.requester_id, req.id, "failed", str(problem))
+    said = problem.args[0] if problem.args and isinstance(problem.args[0], Message) \
+        else str(problem)
+    notices.request_finished(session, req.requester_id, req.id, "failed", said)
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="failed"))
     logger.warning("request %d failed to seal: %s", req.id, problem)

@@ -167,8 +167,8 @@ def delegate(session: Session, identity: Identity, task_id: str, *, to: Any,
     audit.record(session, "task.delegated", actor=identity.user, request_id=req.id,
                  task=task.id, to=user.name, previous=previous, reason=reason)
     notices.notify(session, [user.id], "task.delegated",
-                   f"申请 #{req.id}「{task.name}」已转办给您。 Request #{req.id}'s task "
-                   f"{task.name!r} was delegated to you.", link=f"/tasks/{task.id}")
+                   msg("Request #%(id)s's task “%(task)s” was delegated to you.", id=req.id,
+                       task=task.name), link=f"/tasks/{task.id}")
     return task
 
 
@@ -237,7 +237,7 @@ def copy_to(session: Session, identity: Identity, task_id: str, *, users: Any,
         audit.record(session, "task.copied", actor=identity.user, request_id=req.id,
                      task=task.id, users=[u.name for u in new], note=note)
         notices.notify(session, [u.id for u in new], "request.copied",
-                       f"{identity.user.name} 抄送给您：申请 #{req.id}「{task.name}」。 "
-                       f"{identity.user.name} copied you on request #{req.id} ({task.name})."
-                       + (f" {note}" if note else ""), link=f"/requests/{req.id}")
+                       msg("%(by)s copied you on request #%(id)s (%(task)s). %(note)s",
+                           by=identity.user.display_name, id=req.id, task=task.name,
+                           note=note or ""), link=f"/requests/{req.id}")
     return [u.name for u in new]

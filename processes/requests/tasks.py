@@ -109,9 +109,9 @@ def _return_route(meta: dict[str, Any]) -> dict[str, Any]:
     targets = [t["id"] for t in meta.get("return_targets") or []]
     if len(targets) > 1:
         raise InvalidContent(
-            "this task may send the request back to several steps: choose one (return it with "
-            f"to: one of {', '.join(targets)})",
-            [{"field": "decision", "message": "choose where to return", "options": targets}])
+            msg("this task may send the request back to several steps: choose one (return it "
+                "with to: one of %(targets)s)", targets=', '.join(targets)),
+            [{"field": "decision", "message": msg("choose where to return"), "options": targets}])
     return {"return_to": targets[0]} if targets else {}
 
 
@@ -174,8 +174,9 @@ def complete(session: Session, identity: Identity, task_id: str, *, decision: An
     comment = None if comment is None else str(comment)[:4000]
     if task.parent_id is not None:
         if revision is not None or data:
-            raise InvalidContent("an added approver's task takes a decision and a comment only",
-                                 [{"field": "data", "message": "not accepted by this task"}])
+            raise InvalidContent(msg("an added approver's task takes a decision and a comment "
+                                     "only"),
+                                 [{"field": "data", "message": msg("not accepted by this task")}])
         parent = added_approvers.complete_added(session, identity.user, task, req, decision,
                                                 comment)
         if parent is not None:  # the last one after a held task: the flow goes on

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, notices, signals
 from processes.db import lock_request, on_commit
+from processes.errors import msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
 from processes.flows.timer_events import firing_budget
@@ -76,7 +77,7 @@ def _remind(session: Session, req: Request, elements: list[str]) -> None:
         audit.record(session, "task.reminded", request_id=req.id, task=task_id,
                      timers=elements)
         notices.notify(session, notices.task_people(session, task_id), "task.reminder",
-                       f"申请 #{req.id}「{name}」仍在等待您处理。 Request #{req.id} still waits "
-                       f"for you at {name!r}.", link=f"/tasks/{task_id}")
+                       msg("Request #%(id)s still waits for you at “%(task)s”.", id=req.id,
+                           task=name), link=f"/tasks/{task_id}")
         on_commit(session, functools.partial(signals.task_reminder.send, None,
                                              task_id=task_id, request_id=req.id))

@@ -43,15 +43,15 @@ def withdraw(session: Session, identity: Identity, request_id: int, reason: obje
     """End ``request_id`` for its requester, who says why (``reason``, required)."""
     req = get_visible(session, identity, request_id)
     if req.requester_id != identity.user.id:
-        raise NotAllowed("only the requester may withdraw a request")
+        raise NotAllowed(msg("only the requester may withdraw a request"))
     why = reason_text(reason)
     locked = lock_request(session, request_id)
     if locked is None:  # visible a moment ago, and requests are never deleted
-        raise NotFound(f"no request {request_id}")
+        raise NotFound(msg("no request %(request_id)s", request_id=request_id))
     req = locked
     if req.status not in (RequestStatus.running, RequestStatus.halted, RequestStatus.incident):
-        raise WorkflowStateError(f"request {req.id} is {req.status.value}; only a running "
-                                 "request can be withdrawn")
+        raise WorkflowStateError(msg("request %(request)s is %(status)s; only a running request "
+                                     "can be withdrawn", request=req.id, status=req.status.value))
     try:
         wf = engine.load(req.process, req.state) if req.state else None
     except StateUnreadable:

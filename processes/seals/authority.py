@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes.errors import NotAllowed
+from processes.errors import NotAllowed, msg
 from processes.models import BusinessType, ProcessDefinition, Role, Seal, SealStatus
 from processes.people.directory import Identity
 from processes.seal_models import Authority, SealTransition
@@ -55,17 +55,20 @@ def refusal(session: Session, seal: Seal, to: SealStatus,
     if to is SealStatus.active and seal.status is SealStatus.suspended:
         held = current_suspension(session, seal)
         if held is not None and held.authority is Authority.admin:
-            return NotAllowed(f"seal {seal.id} was suspended by an administrator "
-                              f"({held.reason}): only an administrator can resume it")
+            return NotAllowed(msg("seal %(seal)s was suspended by an administrator (%(reason)s): "
+                                  "only an administrator can resume it", seal=seal.id,
+                                  reason=held.reason))
     protective = to is SealStatus.suspended or (
         to is SealStatus.active and seal.status is SealStatus.requested)  # its certificate came
     if authority is Authority.manager and not protective:
         action = FLOW_OF.get(to)
         if action is None:
-            return NotAllowed(f"only an administrator can make seal {seal.id} {to.value}")
-        return NotAllowed(f"to {action} seal {seal.id}, start its lifecycle flow "
-                          f"({FLOW_NAMES[action]}) for approval, or ask an administrator in "
-                          "an emergency")
+            return NotAllowed(msg("only an administrator can make seal %(seal)s %(to)s",
+                                  seal=seal.id, to=to.value))
+        return NotAllowed(msg("to %(action)s seal %(seal)s, start its lifecycle flow "
+                              "(%(flow_names)s) for approval, or ask an administrator in an "
+                              "emergency", action=action, seal=seal.id,
+                              flow_names=FLOW_NAMES[action]))
     return None
 
 

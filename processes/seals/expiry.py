@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, notices, signals
 from processes.db import on_commit
-from processes.errors import WorkflowStateError
+from processes.errors import WorkflowStateError, msg
 from processes.models import AuditEvent, Seal, SealStatus, utcnow
 from processes.seals.lifecycle import transition
 from signer import certificate_from_pem
@@ -59,9 +59,8 @@ def warn_expiring(session: Session, days: int = WARN_DAYS) -> list[int]:
                          custodians=[u.name for u in seal.custodians])
             notices.notify(
                 session, [u.id for u in seal.custodians], "seal.expiring",
-                f"印章「{seal.name}」的证书将于 {not_after.date().isoformat()} 到期，请申请证书续期"
-                f"（印章变更）。 The certificate of seal {seal.name!r} expires on "
-                f"{not_after.date().isoformat()}: ask for its renewal (seal_change).",
+                msg("The certificate of seal “%(seal)s” expires on %(date)s: ask for its "
+                    "renewal (seal_change).", seal=seal.name, date=not_after.date().isoformat()),
                 link=f"/seals/{seal.id}")
             on_commit(session, functools.partial(signals.seal_expiring.send, None,
                                                  seal_id=seal.id, not_after=not_after))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 import signer
 from processes import audit
 from processes.env import Env
-from processes.errors import InvalidContent, NotAllowed, NotFound
+from processes.errors import InvalidContent, NotAllowed, NotFound, msg
 from processes.models import KeyStorage, Seal, SealStatus, User
 from processes.people.directory import Identity
 from processes.seals import lifecycle, registry
@@ -23,10 +23,10 @@ def certification_request(session: Session, identity: Identity | None, seal: Sea
     :raises NotFound: the seal was certified by the organisation CA (it has no request).
     """
     if identity is not None and not lifecycle.may_manage(session, identity, seal):
-        raise NotAllowed("only the seal's custodians and seal administrators manage it")
+        raise NotAllowed(msg("only the seal's custodians and seal administrators manage it"))
     if not seal.csr_pem:
-        raise NotFound(f"seal {seal.id} was certified by the organisation CA: it has no "
-                       "certification request")
+        raise NotFound(msg("seal %(seal)s was certified by the organisation CA: it has no "
+                           "certification request", seal=seal.id))
     return seal.csr_pem
 
 
@@ -40,11 +40,11 @@ def import_certificate(session: Session, env: Env, identity: Identity | None, se
     """
     actor: User | None = identity.user if identity is not None else None
     if identity is not None and not lifecycle.may_manage(session, identity, seal):
-        raise NotAllowed("only the seal's custodians and seal administrators manage it")
+        raise NotAllowed(msg("only the seal's custodians and seal administrators manage it"))
     if seal.status is not SealStatus.requested or not seal.csr_pem:
-        raise InvalidContent(f"seal {seal.id} is {seal.status.value} and waits for no "
-                             "certificate",
-                             [{"field": "seal", "message": "no certificate awaited"}])
+        raise InvalidContent(msg("seal %(seal)s is %(status)s and waits for no certificate",
+                                 seal=seal.id, status=seal.status.value),
+                             [{"field": "seal", "message": msg("no certificate awaited")}])
     public_key = x509.load_pem_x509_csr(seal.csr_pem).public_key()
     try:
         issued = signer.check_issued_certificate(bundle, public_key,
@@ -58,7 +58,8 @@ def import_certificate(session: Session, env: Env, identity: Identity | None, se
         try:
             signer.store_certificate(registry.pkcs11_config(env), seal.key_label, seal.cert_pem)
         except signer.SignerError as exc:
-            raise InvalidContent(f"the HSM did not take the certificate: {exc}") from None
+            raise InvalidContent(msg("the HSM did not take the certificate: %(error)s",
+                                     error=exc)) from None
     audit.record(session, "seal.certificate_imported", actor=actor, seal_id=seal.id,
                  certificate_serial=seal.certificate_serial,
                  issuer=issued.leaf.issuer.rfc4514_string())

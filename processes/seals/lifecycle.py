@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from processes import audit, candidates, signals
 from processes.db import lock_request, on_commit
-from processes.errors import BadInput, NotAllowed, WorkflowStateError
+from processes.errors import BadInput, NotAllowed, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import StateUnreadable
 from processes.models import (
@@ -75,7 +75,7 @@ def managed_seal(session: Session, identity: Identity, seal_id: int, *,
     if not (identity.has_role("seal_admin", *(("auditor",) if auditors else ()))
             or session.execute(select(SealCustodian.seal_id).where(
                 SealCustodian.user_id == identity.user.id).limit(1)).first() is not None):
-        raise NotAllowed("only the custodians of a seal and seal administrators manage seals")
+        raise NotAllowed(msg("only the custodians of a seal and seal administrators manage seals"))
     return registry.get_seal(session, seal_id)
 
 
@@ -92,16 +92,16 @@ def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
         select(Seal.status).where(Seal.id == seal.id).with_for_update(key_share=True))
         .scalar_one())
     if not may_manage(session, identity, seal):
-        raise NotAllowed("only the seal's custodians and seal administrators manage it")
+        raise NotAllowed(msg("only the seal's custodians and seal administrators manage it"))
     reason = (reason or "").strip()
     if not reason:
-        raise BadInput("say why: a reason is required for every change of a seal")
+        raise BadInput(msg("say why: a reason is required for every change of a seal"))
     if to not in ALLOWED.get(seal.status, set()):
-        raise WorkflowStateError(f"seal {seal.id} is {seal.status.value} and cannot become "
-                                 f"{to.value}")
+        raise WorkflowStateError(msg("seal %(seal)s is %(status)s and cannot become %(to)s",
+                                     seal=seal.id, status=seal.status.value, to=to.value))
     if to is SealStatus.active and not seal.cert_pem:
-        raise WorkflowStateError(f"seal {seal.id} has no certificate yet: import the one its "
-                                 "CA issued, and it becomes active")
+        raise WorkflowStateError(msg("seal %(seal)s has no certificate yet: import the one its "
+                                     "CA issued, and it becomes active", seal=seal.id))
     power = authority.authority_of(identity, request_id, system)
     refusal = authority.refusal(session, seal, to, power)
     if refusal is not None:
@@ -228,8 +228,8 @@ def usage_log(session: Session, identity: Identity, seal: Seal, *, limit: int = 
     """The seal-usage log: each sealing with its request, plus the counters and the seal's
     lifecycle. Custodians, seal admins, auditors and admins only."""
     if not (may_manage(session, identity, seal) or identity.has_role("auditor")):
-        raise NotAllowed("the usage log of a seal is for its custodians, seal admins and "
-                         "auditors")
+        raise NotAllowed(msg("the usage log of a seal is for its custodians, seal admins and "
+                             "auditors"))
     rows = session.execute(
         select(Request, User.name).join(User, User.id == Request.requester_id)
         .where(Request.seal_id == seal.id, Request.sealed_at.is_not(None))

@@ -35,7 +35,7 @@ import signer
 from processes import audit, documents
 from processes.db import lock_request
 from processes.env import Env
-from processes.errors import BadInput, SealingFailed
+from processes.errors import BadInput, SealingFailed, msg
 from processes.models import Request, RequestStatus, Seal, User, utcnow
 from processes.pki import authorities, revocation, timestamping
 
@@ -67,8 +67,8 @@ def set_level(session: Session, seal: Seal, level: str | None, *,
     if level is not None:
         level = level.strip().upper()
         if level not in PADES_LEVELS:
-            raise BadInput(f"the PAdES level must be one of {', '.join(PADES_LEVELS)}, "
-                           f"not {level!r}")
+            raise BadInput(msg("the PAdES level must be one of %(pades_levels)s, not '%(level)s'",
+                               pades_levels=', '.join(PADES_LEVELS), level=level))
     previous, seal.pades_level = seal.pades_level, level
     audit.record(session, "seal.pades_level_changed", actor=actor, seal_id=seal.id,
                  previous=previous, level=level)
@@ -102,12 +102,15 @@ def _validation_data(session: Session, level: str,
                      extra_roots: tuple[bytes, ...] = ()) -> signer.LongTermSettings:
     current = revocation.latest(session)
     if current is None:
-        raise SealingFailed(f"PAdES {level} embeds the CRL, and none has been published yet: "
-                            "run `sealflow init` or let the scheduler publish one")
+        raise SealingFailed(msg("PAdES %(level)s embeds the CRL, and none has been published "
+                                "yet: run `sealflow init` or let the scheduler publish one",
+                                level=level))
     if current.next_update <= utcnow():
-        raise SealingFailed(f"PAdES {level} embeds the CRL, and the latest (number "
-                            f"{current.number}) expired at {current.next_update.isoformat()}: "
-                            "is the scheduler (`sealflow worker`) running?")
+        raise SealingFailed(msg("PAdES %(level)s embeds the CRL, and the latest (number "
+                                "%(number)s) expired at %(next_update)s: is the scheduler "
+                                "(`sealflow worker`) running?", level=level,
+                                number=current.number,
+                                next_update=current.next_update.isoformat()))
     roots = authorities.ca_certificates(session)[:1] + list(extra_roots)
     crls = [current.der]
     root_crl = revocation.latest(session, "root")

@@ -59,18 +59,19 @@ def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: A
     (a flow that fails cannot be used with this seal)."""
     unknown = set(changes) - set(FIELDS)
     if unknown:
-        raise BadInput(f"unknown policy field(s): {', '.join(sorted(unknown))}")
+        raise BadInput(msg("unknown policy field(s): %(unknown)s",
+                           unknown=', '.join(sorted(unknown))))
     if "demands" in changes:
         try:
             changes["demands"] = [d.as_dict() for d in proof.parse_demands(changes["demands"])]
         except ValueError as exc:
-            raise BadInput(str(exc)) from None
+            raise BadInput(exc.args[0]) from None  # a message (proof.parse_demands)
     for name in ("max_uses", "max_per_month", "max_pages", "max_bytes", "min_approvals"):
         value = changes.get(name)
         if value is not None and (not isinstance(value, int) or value < 0):
-            raise BadInput(f"{name} must be a whole number of at least 0")
+            raise BadInput(msg("%(name)s must be a whole number of at least 0", name=name))
     if "distinct_demands" in changes and not isinstance(changes["distinct_demands"], bool):
-        raise BadInput("distinct_demands must be true or false")
+        raise BadInput(msg("distinct_demands must be true or false"))
     # The seal's row held to the commit (as a change of the seal holds it; a request being
     # filed holds it in share mode): two changes of one policy take turns, the second
     # changing the policy as the first left it (or made it).
@@ -81,7 +82,7 @@ def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: A
     for name, value in changes.items():
         setattr(policy, name, value)
     if policy.valid_from and policy.valid_to and policy.valid_from >= policy.valid_to:
-        raise BadInput("valid_from must be before valid_to")
+        raise BadInput(msg("valid_from must be before valid_to"))
     policy.updated_at = utcnow()
     session.add(policy)
     session.flush()
@@ -242,9 +243,11 @@ def take_uses(session: Session, seal_id: int, now: datetime | None = None, *,
     for period, limit in limits.items():  # the total's refusal first, as it is checked first
         if period not in taken:
             _release_periods(session, seal_id, sorted(taken))
-            what = "in total" if period == "total" else "this month"
-            raise _refuse("max_uses" if period == "total" else "max_per_month",
-                          f"seal {seal_id} has no uses left {what} (limit {limit})")
+            left = (msg("seal %(seal_id)s has no uses left in total (limit %(limit)s)",
+                        seal_id=seal_id, limit=limit) if period == "total" else
+                    msg("seal %(seal_id)s has no uses left this month (limit %(limit)s)",
+                        seal_id=seal_id, limit=limit))
+            raise _refuse("max_uses" if period == "total" else "max_per_month", left)
     return list(limits)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from processes.errors import msg
 from processes.flows.graph import Drawn, FlowGraph
 from processes.models import Group, Membership, Seal, User
 
@@ -90,8 +91,8 @@ def parse_demands(raw: list[Any]) -> list[Demand]:
         kind = item.get("kind") if isinstance(item, dict) else None
         ref = item.get("ref") if isinstance(item, dict) else None
         if kind not in DEMAND_KINDS or (kind in ("group", "user") and not ref):
-            raise ValueError(f"a demand is one of custodian, requester_head, group:<key>, "
-                             f"user:<name>, not {item!r}")
+            raise ValueError(msg("a demand is one of custodian, requester_head, group:<key>, "
+                                 "user:<name>, not %(item)s", item=repr(item)))
         demands.append(Demand(kind, ref if kind in ("group", "user") else None))
     return demands
 

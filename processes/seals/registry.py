@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 import signer
 from processes import audit
 from processes.env import Env
-from processes.errors import BadInput, InvalidContent, NotFound
+from processes.errors import BadInput, InvalidContent, NotFound, msg
 from processes.models import KeyStorage, Seal, SealStatus, User
 from processes.pki import issued
 from processes.pki.authorities import ca_certificates, ensure_pki
@@ -40,15 +40,17 @@ def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "åˆå
     (:func:`processes.seals.external_ca.import_certificate`)."""
     name = (name or "").strip()
     if not name:
-        raise BadInput("a seal needs a name")
+        raise BadInput(msg("a seal needs a name"))
     if not custodians and not system:
-        raise BadInput("a seal needs at least one custodian")
+        raise BadInput(msg("a seal needs at least one custodian"))
     try:
         key_storage = KeyStorage(key_storage)
     except ValueError:
-        raise BadInput(f"key storage must be software or pkcs11, not {key_storage!r}") from None
+        raise BadInput(msg("key storage must be software or pkcs11, not '%(key_storage)s'",
+                           key_storage=key_storage)) from None
     if key_type not in signer.KEY_TYPES:
-        raise BadInput(f"key type must be one of {', '.join(signer.KEY_TYPES)}")
+        raise BadInput(msg("key type must be one of %(key_types)s",
+                           key_types=', '.join(signer.KEY_TYPES)))
     _, issuing = ensure_pki(session, env)
     key_pem, key_label, public_key, sign = _new_key(env, key_storage, key_type)
     csr_pem = None
@@ -59,7 +61,8 @@ def create_seal(session: Session, env: Env, name: str, *, seal_type: str = "åˆå
         else:
             cert_pem = _certify(env, issuing, name, public_key, key_label)
     except signer.SignerError as exc:
-        raise InvalidContent(f"the seal's key could not be certified: {exc}") from None
+        raise InvalidContent(msg("the seal's key could not be certified: %(error)s",
+                                 error=exc)) from None
     serial = signer.KeyMaterial(cert_pem, b"").serial_hex if cert_pem else ""
     appearance = signer.draw_seal(env.org_name, seal_type, font_path=env.cjk_font)
     seal = Seal(name=name, type=seal_type, system=system,
@@ -105,7 +108,8 @@ def _new_key(env: Env, storage: KeyStorage, key_type: str):
     try:
         public_key = signer.generate_key_in_token(config, label, key_type)
     except signer.SignerError as exc:
-        raise InvalidContent(f"the HSM could not make the seal's key: {exc}") from None
+        raise InvalidContent(msg("the HSM could not make the seal's key: %(error)s",
+                                 error=exc)) from None
     return b"", label, public_key, signer.token_signer(config, label, public_key)
 
 
@@ -114,8 +118,9 @@ def pkcs11_config(env: Env) -> signer.Pkcs11Config:
 
     :raises BadInput: no token is configured."""
     if not env.pkcs11_token or not env.pkcs11_pin:
-        raise BadInput("no HSM is configured: set SEALFLOW_PKCS11_TOKEN and SEALFLOW_PKCS11_PIN "
-                       "(and SEALFLOW_PKCS11_MODULE) to keep seal keys in a PKCS#11 token")
+        raise BadInput(msg("no HSM is configured: set SEALFLOW_PKCS11_TOKEN and "
+                           "SEALFLOW_PKCS11_PIN (and SEALFLOW_PKCS11_MODULE) to keep seal keys "
+                           "in a PKCS#11 token"))
     return signer.Pkcs11Config(token_label=env.pkcs11_token, user_pin=env.pkcs11_pin,
                                module=env.pkcs11_module)
 
@@ -135,7 +140,7 @@ def get_seal(session: Session, seal_id: int, *, share: bool = False) -> Seal:
     seal = session.get(Seal, seal_id, with_for_update={"read": True}, populate_existing=True) \
         if share else session.get(Seal, seal_id)
     if seal is None or seal.system:
-        raise NotFound(f"no seal {seal_id}")
+        raise NotFound(msg("no seal %(seal_id)s", seal_id=seal_id))
     return seal
 
 
@@ -242,7 +247,8 @@ def renew_certificate(session: Session, env: Env, seal: Seal, *,
     try:
         cert_pem = _certify(env, issuing, seal.name, public_key, label)
     except signer.SignerError as exc:
-        raise InvalidContent(f"the seal's key could not be certified again: {exc}") from None
+        raise InvalidContent(msg("the seal's key could not be certified again: %(error)s",
+                                 error=exc)) from None
     seal.cert_pem = cert_pem
     seal.certificate_serial = signer.KeyMaterial(cert_pem, b"").serial_hex
     issued.record(session, cert_pem, purpose="seal", seal_id=seal.id)
@@ -255,10 +261,11 @@ def change_custodians(session: Session, seal: Seal, custodians: list[User], *,
                       actor: User | None = None) -> Seal:
     """Hand the seal to other custodians (at least one, all active)."""
     if not custodians:
-        raise BadInput("a seal needs at least one custodian")
+        raise BadInput(msg("a seal needs at least one custodian"))
     inactive = [u.name for u in custodians if not u.active]
     if inactive:
-        raise BadInput(f"inactive users cannot keep a seal: {', '.join(inactive)}")
+        raise BadInput(msg("inactive users cannot keep a seal: %(inactive)s",
+                           inactive=', '.join(inactive)))
     before = [u.name for u in seal.custodians]
     seal.custodians = sorted(set(custodians), key=lambda u: u.name)
     audit.record(session, "seal.custodians_changed", actor=actor, seal_id=seal.id,

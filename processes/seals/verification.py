@@ -23,8 +23,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import signer
+from processes import documents
 from processes.env import Env
-from processes.errors import InvalidContent, TooLarge
+from processes.errors import InvalidContent, TooLarge, msg
 from processes.models import Document, Request, Seal, SigningGrant
 from processes.pki import authorities
 from signer import approval_records, open_pdf
@@ -45,17 +46,19 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
     :raises InvalidContent: not a PDF, encrypted, or too damaged to read.
     """
     if len(data) > env.max_document_bytes:
-        raise TooLarge(f"the file is {len(data)} bytes; the limit is "
-                       f"{env.max_document_bytes} bytes")
+        raise TooLarge(msg("the file is %(size)s bytes; the limit is %(limit)s bytes",
+                           size=len(data), limit=env.max_document_bytes))
     if not data:
-        raise _unreadable("the file is empty")
+        raise InvalidContent(msg("the file is empty"),
+                             [{"field": "file", "message": msg("the file is empty")}])
     try:
         reports = signer.validate_pdf(data, authorities.ca_certificates(session)
                                       + list(env.external_ca_roots),
                                       later_seal=_our_seal(session))
     except signer.InvalidDocument as exc:
-        raise _unreadable(str(exc)) from None
+        raise documents.refusal(exc, "file") from None
     approvals = _approvals(session, data, reports)
+    where = _placements(data)
     carried = _carried_records(data, reports)
     ours = _seals(session, {r.certificate_serial for r in reports if r.certificate_serial})
     rows = []
@@ -66,16 +69,13 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
         confirmed = record is not None and report.intact and report.valid
         row["record"], row["record_matches"] = record, bool(matches and confirmed)
         row["record_confirmed"] = confirmed
+        row["placement"] = where.get(report.field)
         rows.append(row)
     sha = hashlib.sha256(data).hexdigest()
     logger.info("verified a PDF (sha256 %s): %d signatures, %d valid, %d in the archive", sha,
                 len(rows), sum(r["bottom_line"] for r in rows),
                 sum(r["approval"] is not None for r in rows))
     return {"sha256": sha, "message": _message(reports), "signatures": rows}
-
-
-def _unreadable(message: str) -> InvalidContent:
-    return InvalidContent(message, [{"field": "file", "message": message}])
 
 
 def _message(reports: list[signer.SignatureReport]) -> str:
@@ -145,6 +145,26 @@ def _row(report: signer.SignatureReport, seal: Seal | None, approval: dict | Non
         "summary": report.summary,
         "approval": approval,
     }
+
+
+def _placements(data: bytes) -> dict[str, dict]:
+    """Where each signature's stamp is: ``{page, rect, page_box, rotate}`` by field (1-based
+    page, its widget's rectangle and the page's visible box, in points, and the degrees a viewer
+    turns the page), for the fields with a widget on a page that has a box; a file whose fields
+    cannot be read has none."""
+    try:
+        layout = signer.layout(data)
+    except signer.InvalidDocument:
+        return {}
+    found: dict[str, dict] = {}
+    for widget in layout.widgets:
+        if widget.page is None or widget.rect is None or widget.field in found:
+            continue
+        area = layout.pages[widget.page - 1]
+        box = area.visible or area.media
+        found[widget.field] = {"page": widget.page, "rect": [round(v, 2) for v in widget.rect],
+                               "page_box": [round(v, 2) for v in box], "rotate": area.rotate}
+    return found
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -101,6 +101,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/verify": PUBLIC,
     # -- the organisation PKI (public by nature) -----------------------------------------
     "GET /pki/ca": PUBLIC,
+    "GET /pki/root.crt": PUBLIC,
     "GET /pki/crl": PUBLIC,
     "GET /pki/root.crl": PUBLIC,
     "POST /pki/ocsp": PUBLIC,

@@ -86,22 +86,24 @@ def test_a_new_task_is_mailed_to_its_people_with_its_link(app, org, smtp, pdf):
     (mail,) = smtp.to("bob@example.com")
     assert mail["To"].addresses[0].addr_spec == "bob@example.com"
     assert mail["From"] == MAIL_FROM
-    assert f"Request #{req['id']}" in mail["Subject"]
-    assert f"http://localhost/tasks/{task['id']}" in mail.get_content()
+    # Bob never logged in: his mail is in Chinese, the default.
+    assert f"申请 #{req['id']}「部门负责人审批」等待您处理" in mail["Subject"]
+    assert f"打开：http://localhost/tasks/{task['id']}" in mail.get_content()
     (notice,) = _notices(app, kind="task.assigned")
     assert notice.mailed_at is not None and notice.mail_to == "bob@example.com"
     assert [rcpt for rcpt, _ in smtp.messages] == [["bob@example.com"]]  # alice has no address
 
 
-def test_a_sealed_request_is_mailed_to_its_requester(app, org, smtp, pdf):
+def test_a_sealed_request_is_mailed_to_its_requester(app, org, smtp, pdf, login):
     _email(app, "alice", "alice@example.com")
+    login("alice")  # in English: her mail is written in English from then on
     req = submit(org.alice, org.seal_id, pdf).get_json()
     approve(org.bob)
     approve(org.carol)
     assert org.alice.get(f"/api/v1/requests/{req['id']}").get_json()["status"] == "sealed"
     (mail,) = smtp.to("alice@example.com")
     assert f"Request #{req['id']} is sealed" in mail["Subject"]
-    assert f"http://localhost/requests/{req['id']}" in mail.get_content()
+    assert f"Open: http://localhost/requests/{req['id']}" in mail.get_content()
 
 
 def test_nothing_is_mailed_when_the_transaction_rolls_back(app, org, smtp):

@@ -287,7 +287,7 @@ def test_too_large_gets_413(app, client, pdf):
     assert resp.get_json()["error"]["code"] == "too_large"
     page = client.post("/verify", data={"file": (io.BytesIO(pdf), "big.pdf")},
                        content_type="multipart/form-data")
-    assert page.status_code == 413 and "limit" in page.text
+    assert page.status_code == 413 and "上限为" in page.text  # in the page's language
     # Past the request size limit, werkzeug refuses the body before it is read: still a 413.
     app.config["MAX_CONTENT_LENGTH"] = 2000
     resp = _verify(client, pdf + b"\0" * 4000)
@@ -362,7 +362,7 @@ def test_the_page_explains_bad_input(client):
     resp = client.post("/verify", data={"file": (io.BytesIO(b"not a pdf"), "x.txt")},
                        content_type="multipart/form-data")
     assert resp.status_code == 422
-    assert "not a PDF" in resp.text and 'name="file"' in resp.text
+    assert "该文件不是 PDF" in resp.text and 'name="file"' in resp.text  # the page's language
     unsigned = client.post("/verify", data={"file": (io.BytesIO(make_pdf()), "plain.pdf")},
                            content_type="multipart/form-data")
     assert unsigned.status_code == 200 and "没有电子签章" in unsigned.text
