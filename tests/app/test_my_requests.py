@@ -26,11 +26,11 @@ def login(login, org):
     return login
 
 
-def _notices(app, name: str, kind: str) -> list[tuple[str, str, str | None]]:
-    """(link, message, mail_to) of the user's notices of this kind."""
+def _notices(app, name: str, kind: str) -> list[tuple[str, dict, str | None]]:
+    """(link, the message's values, mail_to) of the user's notices of this kind."""
     with app.app_context():
         found = db.session.execute(
-            select(Notice.link, Notice.message, Notice.mail_to)
+            select(Notice.link, Notice.args, Notice.mail_to)
             .join(User, User.id == Notice.user_id)
             .where(User.name == name, Notice.kind == kind)).tuples().all()
         db.session.rollback()
@@ -123,7 +123,7 @@ def test_a_reminder_tells_the_steps_people_once_an_hour(app, org, login, pdf):
     assert "Next reminder possible at" in sent.text
     told = _notices(app, "bob", "request.reminded")
     assert len(told) == 1 and told[0][0].startswith("/tasks/")
-    assert f"#{rid}" in told[0][1] and told[0][2] == "bob@example.com"
+    assert told[0][1]["id"] == rid and told[0][2] == "bob@example.com"
     assert _notices(app, "alice", "request.reminded") == []
 
     again = alice.post(f"/requests/{rid}/remind", follow_redirects=True)

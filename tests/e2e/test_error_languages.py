@@ -64,9 +64,10 @@ def test_verifying_an_empty_upload(client):
 
 def test_a_state_inside_a_message_is_a_word_in_chinese(org, pdf):
     req = submit(org.alice, org.seal_id, pdf).get_json()
-    assert org.alice.post(f"/api/v1/requests/{req['id']}/withdraw", json={}).status_code == 200
+    why = {"reason": "客户取消"}
+    assert org.alice.post(f"/api/v1/requests/{req['id']}/withdraw", json=why).status_code == 200
     zh, en = _both(lambda h: org.alice.post(f"/api/v1/requests/{req['id']}/withdraw",
-                                            json={}, headers=h))
+                                            json=why, headers=h))
     assert zh["code"] == en["code"] == "conflict"
     assert en["message"] == (f"request {req['id']} is withdrawn; only a running request can be "
                              "withdrawn")
