@@ -9,6 +9,8 @@ command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
 { command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so ]; } \
   || need+=(softhsm2)
 command -v pkcs11-tool >/dev/null 2>&1 || need+=(opensc)
+# The pages' steps to trust the organisation's root are run as written (NSS's certutil).
+command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
