@@ -3,11 +3,11 @@ onto her PDF's page, reads the route preview and submits; each approver works fr
 (bob delegates to olivia, lily returns it for revision with a reason, alice revises and
 resubmits, then everyone approves, lily with her legal opinion); alice's page follows the
 sealing by itself; the history shows the form's data; the sealed PDF's stamp sits where it was
-dragged (poppler's pdftoppm: the red pixels' centre within 5 pt). Then carol, the custodian, is
-away and a new task of hers goes to her deputy; bob approves two requests at once and reads each result.
-Finally the key pages in English (?lang=en, and an English browser) and Chinese (a zh-CN
-browser), 1400 and 390 px wide: no word of the other language, nothing wider than a phone, no
-JavaScript error. Screenshots: test-artifacts/everyday-*.png."""
+dragged (poppler's pdftoppm: the red pixels' centre within 5 pt). Then carol, the custodian,
+is away and a new task of hers goes to her deputy; bob approves two requests at once and reads
+each result. Finally the key pages in English (?lang=en, and an English browser) and Chinese (a
+zh-CN browser), 1400 and 390 px wide: no word of the other language, nothing wider than a
+phone, no JavaScript error. Screenshots: test-artifacts/everyday-*.png."""
 
 from __future__ import annotations
 
@@ -278,3 +278,34 @@ def test_a_contract_from_the_dragged_seal_to_the_stamp(demo_server, browser,  # 
                 page.context.close()
     time.sleep(0.5)  # the last pages' late console messages
     assert_no_errors(errors)
+
+
+PHONE_PAGES = ["/inbox", "/inbox?tab=done", "/requests", "/requests/new", "/requests/{rid}",
+               "/tasks/{task}", "/seals", "/seals/{seal}", "/seals/{seal}/policy", "/seals/new",
+               "/processes", "/processes/contract_seal", "/processes/business-types",
+               "/admin/users", "/admin/users/alice", "/admin/groups", "/admin/groups/legal",
+               "/admin/incidents", "/me", "/verify", "/requests/999999"]
+"""Every page but the editors (the modeler, the decision tables: read-only on a phone), as an
+administrator sees it (the most on each), and a page that is not found."""
+
+
+def test_no_page_scrolls_sideways_on_a_phone(demo_server, browser):  # noqa: F811
+    base, errors = demo_server, []
+    alice = log_in(browser, base, "alice", errors)
+    rid = file_request(alice, base, "contract_seal", make_pdf(text="Contract 2026-050"),
+                       {"amount": 2_000_000, "purpose": "手机查看"})["id"]
+    bob = log_in(browser, base, "bob", errors)
+    task = next(t["id"] for t in api_get(bob, base, "/tasks") if t["request_id"] == rid)
+    seal = api_get(bob, base, "/seals")[0]["id"]
+    for lang in ("en", "zh_CN"):
+        admin = log_in(browser, base, "admin", errors, PHONE)
+        for path in PHONE_PAGES:
+            url = base + path.format(rid=rid, task=task, seal=seal)
+            admin.goto(url + ("&" if "?" in url else "?") + f"lang={lang}")
+            wide = admin.evaluate("document.documentElement.scrollWidth")
+            assert wide == PHONE, (path, lang, wide)
+        admin.context.close()
+    page = browser.new_context(viewport={"width": PHONE, "height": 800}).new_page()
+    page.goto(base + "/login")
+    assert page.evaluate("document.documentElement.scrollWidth") == PHONE
+    assert_no_errors(errors, refused=(404, 404))  # the page not found, in each language
