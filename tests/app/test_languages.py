@@ -90,11 +90,11 @@ def test_states_and_times_are_words_in_the_language(app, login, org, pdf):
         assert localtime(when, "long").startswith("December 5, 2026")
     with app.test_request_context("/?lang=zh_CN"):
         assert localtime(when, "long").startswith("2026年12月5日")
-        assert (action_label("seal.changed"), decision_label("reject")) == ("印章状态变更", "驳回")
+        assert (action_label("seal.changed"), decision_label("reject")) == ("印章已变更", "驳回")
         assert action_label("some.new_action") == "some.new_action"
     with app.test_request_context("/?lang=en"):
         assert (action_label("seal.changed"), decision_label("reject")) == \
-            ("Seal status changed", "Rejected")
+            ("Seal changed", "Rejected")
 
 
 def _tight_policy(app, seal_id: int) -> None:
