@@ -92,11 +92,13 @@ def browser():
         chromium.close()
 
 
-def log_in(browser, base: str, name: str, errors: list[str], width: int = 1400):
+def log_in(browser, base: str, name: str, errors: list[str], width: int = 1400,
+           touch: bool = False):
     """A page of its own (a fresh context) with `name` logged in, on the inbox, `width` px
-    wide. Every uncaught exception and console error of the page is appended to `errors`,
-    prefixed with the user's name."""
-    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    wide (``touch``: a phone's touch screen). Every uncaught exception and console error of
+    the page is appended to `errors`, prefixed with the user's name."""
+    page = browser.new_context(viewport={"width": width, "height": 900 if not touch else 844},
+                               has_touch=touch, is_mobile=touch).new_page()
     page.on("pageerror", lambda exc: errors.append(f"{name}: page error {exc}"))
     page.on("console", lambda m: errors.append(f"{name}: console {m.text}")
             if m.type == "error" else None)

@@ -12,7 +12,6 @@ import pytest
 
 from tests.conftest import make_pdf
 from tests.e2e.browser_pages import (
-    PASSWORD,
     PHONE,
     api_get,
     assert_no_errors,
@@ -33,17 +32,7 @@ def _overflow(page) -> int:
 
 def _phone(browser, base: str, name: str, errors: list[str]):
     """`name` logged in on a touch screen 390 px wide."""
-    page = browser.new_context(viewport={"width": PHONE, "height": 844}, has_touch=True,
-                               is_mobile=True).new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{name}: page error {exc}"))
-    page.on("console", lambda m: errors.append(f"{name}: console {m.text}")
-            if m.type == "error" else None)
-    page.goto(base + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/inbox")
-    return page
+    return log_in(browser, base, name, errors, PHONE, touch=True)
 
 
 def _choose_pdf(page, data: bytes = PDF, name: str = "contract.pdf") -> None:
