@@ -117,7 +117,8 @@ def request_sealed(request_id: int):
 @commits
 def withdraw_request(request_id: int):
     """JSON ``{reason}`` (required): why the requester withdraws it."""
-    req = withdrawal.withdraw(db.session, identity(), request_id, json_body().get("reason"))
+    req = withdrawal.withdraw(db.session, identity(), request_id, json_body().get("reason"),
+                              required=False)
     return jsonify(views.describe(db.session, req))
 
 

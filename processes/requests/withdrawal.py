@@ -39,12 +39,15 @@ def reason_text(value: object) -> str:
     return text
 
 
-def withdraw(session: Session, identity: Identity, request_id: int, reason: object) -> Request:
-    """End ``request_id`` for its requester, who says why (``reason``, required)."""
+def withdraw(session: Session, identity: Identity, request_id: int, reason: object,
+             required: bool = True) -> Request:
+    """End ``request_id`` for its requester, who says why (``reason``; the page requires it,
+    the API, whose clients withdrew without one before reasons were kept, takes none as
+    none: ``required=False``)."""
     req = get_visible(session, identity, request_id)
     if req.requester_id != identity.user.id:
         raise NotAllowed(msg("only the requester may withdraw a request"))
-    why = reason_text(reason)
+    why = reason_text(reason) if required or reason is not None else None
     locked = lock_request(session, request_id)
     if locked is None:  # visible a moment ago, and requests are never deleted
         raise NotFound(msg("no request %(request_id)s", request_id=request_id))

@@ -99,13 +99,20 @@ def test_withdrawing_needs_a_reason_which_the_history_shows(org, login, pdf):
         ("withdraw", "alice", "客户取消了合同")]
 
 
-def test_the_api_withdraws_with_a_reason_only(org, pdf):
+def test_the_api_keeps_a_reason_given_and_refuses_a_blank_one(org, pdf):
+    """A reason given is checked and kept; none at all (the API's clients before reasons were
+    kept) withdraws as before, with none recorded."""
     rid = submit(org.alice, org.seal_id, pdf).get_json()["id"]
-    refused = org.alice.post(f"/api/v1/requests/{rid}/withdraw")
+    refused = org.alice.post(f"/api/v1/requests/{rid}/withdraw", json={"reason": "  "})
     assert refused.status_code == 422
     assert refused.get_json()["error"]["problems"][0]["field"] == "reason"
     done = org.alice.post(f"/api/v1/requests/{rid}/withdraw", json={"reason": "重复提交"})
     assert done.status_code == 200 and done.get_json()["status"] == "withdrawn"
+    other = submit(org.alice, org.seal_id, pdf).get_json()["id"]
+    plain = org.alice.post(f"/api/v1/requests/{other}/withdraw")
+    assert plain.status_code == 200 and plain.get_json()["status"] == "withdrawn"
+    actions = org.alice.get(f"/api/v1/requests/{other}").get_json()["actions"]
+    assert [(a["kind"], a["reason"]) for a in actions] == [("withdraw", None)]
 
 
 def test_a_reminder_tells_the_steps_people_once_an_hour(app, org, login, pdf):
