@@ -300,12 +300,9 @@ class Task(Base):
     # make SQLite's planner read every open task per inbox row: migration 0023).
     __table_args__ = (Index("ix_tasks_request_status", "request_id", "status", "completed_at",
                             "id"),
-                      Index("ix_tasks_parent_id", "parent_id",
-                            sqlite_where=text("parent_id IS NOT NULL"),
-                            postgresql_where=text("parent_id IS NOT NULL")),
-                      Index("ix_tasks_activity", "activity",
-                            sqlite_where=text("activity IS NOT NULL"),
-                            postgresql_where=text("activity IS NOT NULL")))
+                      *(Index(f"ix_tasks_{c}", c, sqlite_where=text(f"{c} IS NOT NULL"),
+                              postgresql_where=text(f"{c} IS NOT NULL"))
+                        for c in ("parent_id", "activity")))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))

@@ -34,6 +34,12 @@ def retry_stopped(request_id: int):
     name = request.form.get("variable", "").strip()
     corrections = {name: corrected_value(request.form.get("value", ""))} if name else None
     req, error = attempt(lambda: incidents.retry(db.session, who, request_id, corrections))
+    flash_retried(request_id, req, error)
+    return redirect(url_for("web.admin_incidents"))
+
+
+def flash_retried(request_id: int, req, error) -> None:
+    """What a retry came to, flashed (here and on a flow's page, /processes/<key>)."""
     if error is not None or req is None:
         flash(message_of(error) if error else "", "error")
     elif req.status.value == "incident":
@@ -42,7 +48,6 @@ def retry_stopped(request_id: int):
     else:
         flash(_("Request #%(id)s retried: now %(status)s", id=request_id,
                 status=status_label(req.status)), "success")
-    return redirect(url_for("web.admin_incidents"))
 
 
 def corrected_value(text: str):

@@ -8,12 +8,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from app.api import parse_json
 from app.context import identity
 from app.errors import message_of, status_of
 from app.extensions import db
 from app.web import attempt, blueprint
-from app.web.present import status_label
+from app.web.admin_incidents import corrected_value, flash_retried
 from processes.design import catalog, manage
 from processes.errors import NotAllowed, msg
 from processes.flows import definitions
@@ -104,23 +103,8 @@ def reinstate_version(key: str, version: int):
 def retry_incident(key: str, request_id: int):
     who = studio_identity()
     name = request.form.get("variable", "").strip()
-    corrections = {name: _value(request.form.get("value", ""))} if name else None
+    corrections = {name: corrected_value(request.form.get("value", ""))} if name else None
     req, error = attempt(lambda: incidents.retry(db.session, who, request_id, corrections,
                                                         process_key=key))
-    if error is not None or req is None:
-        flash(message_of(error) if error else "", "error")
-    elif req.status.value == "incident":
-        flash(_("Request #%(id)s stopped again: %(failure)s", id=request_id, failure=req.failure),
-              "error")
-    else:
-        flash(_("Request #%(id)s retried: now %(status)s", id=request_id,
-                status=status_label(req.status)), "success")
+    flash_retried(request_id, req, error)
     return redirect(url_for("web.process_detail", key=key))
-
-
-def _value(text: str):
-    """A corrected variable's value as typed: JSON (a number, true, "text"...), else the text."""
-    try:
-        return parse_json(text)
-    except ValueError:
-        return text
