@@ -38,7 +38,8 @@ def no_current_version(session: Session, key: str) -> SealflowError:
     """Why no new request starts on ``key``: it is unknown, or all its versions are retired."""
     if not deployed(session, key):
         return NotFound(msg("no process with key '%(key)s' is deployed", key=key))
-    message = f"every version of flow {key!r} is retired: it starts no new requests"
+    message = msg("every version of flow '%(key)s' is retired: it starts no new requests",
+                  key=key)
     return InvalidContent(message, [{"field": "process", "message": message}])
 
 
@@ -90,7 +91,7 @@ def add_business_type(session: Session, key: str, process_key: str,
     if not key:
         raise BadInput(msg("a business type needs a key"))
     if not deployed(session, process_key):
-        message = f"no process with key {process_key!r} is deployed"
+        message = msg("no process with key '%(key)s' is deployed", key=process_key)
         raise InvalidContent(message, [{"field": "process", "message": message}])
     bt = session.execute(select(BusinessType).where(BusinessType.key == key)).scalar_one_or_none()
     previous = bt.process_key if bt is not None else None
