@@ -84,10 +84,12 @@ def add_business_type(session: Session, key: str, process_key: str,
     """Map a business type to a flow, or re-point it (managers change routing without code).
     The flow must be deployed; the next request of the type starts on its current version."""
     key, name = (key or "").strip(), (name or "").strip() or None
-    for label, text, longest in (("key", key, 100), ("name", name or "", 200)):
-        if len(text) > longest or text_problem(text):
-            raise BadInput(msg("the business type's %(label)s must be text of at most "
-                               "%(longest)s characters", label=label, longest=longest))
+    if len(key) > 100 or text_problem(key):
+        raise BadInput(msg("the business type's key must be text of at most %(longest)s "
+                           "characters", longest=100))
+    if len(name or "") > 200 or text_problem(name or ""):
+        raise BadInput(msg("the business type's name must be text of at most %(longest)s "
+                           "characters", longest=200))
     if not key:
         raise BadInput(msg("a business type needs a key"))
     if not deployed(session, process_key):

@@ -195,3 +195,20 @@ def test_a_path_past_every_approval_is_refused_in_chinese(api):
                               "确认"), zh_text
     assert en_text.startswith("manual task 'm' has no assignee, no candidates and no lane: it "
                               "passes through without anyone confirming it")
+
+
+def test_a_business_type_refused_in_chinese(api):
+    """processes/flows/definitions.py: a flow not deployed, a name too long."""
+    mia = api("mia", roles=["manager"])
+    for body, english, chinese in (
+            ({"process": "nope"}, "no process with key 'nope' is deployed",
+             "未部署标识为「nope」的流程"),
+            ({"process": "nope", "name": "x" * 201},
+             "the business type's name must be text of at most 200 characters",
+             "业务类型的名称必须是不超过 200 个字符的文本")):
+        zh, en = (mia.put("/api/v1/business-types/contract", json=body,
+                          headers={"Accept-Language": lang}) for lang in (ZH, EN))
+        assert zh.status_code == en.status_code
+        zh_error, en_error = zh.get_json()["error"], en.get_json()["error"]
+        assert zh_error["code"] == en_error["code"]
+        assert (zh_error["message"], en_error["message"]) == (chinese, english)
