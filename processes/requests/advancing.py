@@ -26,7 +26,6 @@ from processes.models import (
     Request,
     RequestStatus,
     SigningGrant,
-    Task,
     TaskStatus,
     User,
     utcnow,
@@ -34,6 +33,7 @@ from processes.models import (
 from processes.requests import inbox
 from processes.seal_models import SealPolicy
 from processes.seals import approvals, policy
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 

@@ -27,20 +27,11 @@ from processes.errors import NotAllowed, msg
 from processes.flows.engine import EngineIncident
 from processes.flows.expressions import ExpressionError, evaluate
 from processes.isotime import due_from, is_iso_timer
-from processes.models import (
-    Group,
-    Membership,
-    Request,
-    SealCustodian,
-    Task,
-    TaskCandidate,
-    TaskStatus,
-    User,
-    utcnow,
-)
+from processes.models import Group, Membership, Request, SealCustodian, TaskStatus, User, utcnow
 from processes.people import out_of_office
 from processes.people.directory import Identity
 from processes.task_action_models import TaskAction
+from processes.task_models import Task, TaskCandidate
 
 _EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 _REQUESTER = re.compile(r"^\s*[$#]\{\s*requester\s*\}\s*$")

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from processes.db import lock_request
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
-from processes.models import Request, RequestStatus, Task, TaskStatus
+from processes.models import Request, RequestStatus, TaskStatus
 from processes.requests.advancing import mark_incident
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 

@@ -14,13 +14,14 @@ from processes.env import Env
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
-from processes.models import Request, RequestStatus, Task, TaskStatus, User
+from processes.models import Request, RequestStatus, TaskStatus, User
 from processes.people.directory import Identity
 from processes.requests import added_approvers, inbox, placement
 from processes.requests.advancing import advance, mark_incident
 from processes.requests.forms import check_decision, check_values
 from processes.seals import approvals
 from processes.task_action_models import TaskAction
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 

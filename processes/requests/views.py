@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from processes.models import Request, RequestStatus, SigningGrant, Task, TaskStatus, User
+from processes.models import Request, RequestStatus, SigningGrant, TaskStatus, User
 from processes.requests.advancing import (
     NEW_GRANTS_KEY,
     NEW_REQUESTS_KEY,
@@ -17,6 +17,7 @@ from processes.requests.advancing import (
 )
 from processes.seals import approvals
 from processes.task_action_models import TaskAction
+from processes.task_models import Task
 
 _COMPLETER = aliased(User)
 # The history as plain rows (a long-running request has a thousand of them: no ORM objects),

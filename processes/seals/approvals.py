@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from processes.models import Request, Task, TaskStatus, User
+from processes.models import Request, TaskStatus, User
+from processes.task_models import Task
 
 
 def subject_sha256(req: Request) -> str:

@@ -31,7 +31,6 @@ from processes.models import (
     SealCustodian,
     SealStatus,
     SigningGrant,
-    Task,
     TaskStatus,
     User,
     utcnow,
@@ -39,6 +38,7 @@ from processes.models import (
 from processes.people.directory import Identity
 from processes.seal_models import Authority, SealTransition, SealUsage
 from processes.seals import authority, policy, registry
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 
