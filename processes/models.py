@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
 
+from processes.errors import Message, as_message, stored_args
 from processes.statuses import (  # noqa: F401 - kept importable beside the tables
     GrantStatus,
     KeyStorage,
@@ -276,6 +277,11 @@ class Request(Base):
     state_version: Mapped[str] = mapped_column(String(20))
     sealed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     failure: Mapped[str | None] = mapped_column(Text)
+    """Why it failed or stopped, in English (logs, the audit); set through ``fail_with``."""
+    failure_key: Mapped[str | None] = mapped_column(Text)
+    """The same as a message id and its values (``processes.errors.msg``), put into the
+    reader's language when shown; None for a reason stored before they were kept (0024)."""
+    failure_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     end_event: Mapped[str | None] = mapped_column(String(200))
     # The earliest due time of the instance's waiting timers (the scheduler's index).
     timer_due_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -288,6 +294,21 @@ class Request(Base):
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
     document: Mapped[Document | None] = relationship(foreign_keys=[document_id], lazy="joined")
     sealed_document: Mapped[Document | None] = relationship(foreign_keys=[sealed_document_id])
+
+    @property
+    def failure_reason(self) -> Message | None:
+        """Why it failed or stopped, as a message for the app to put into the reader's
+        language (``app.errors.translate``); an older row's English text as it is."""
+        if self.failure_key is not None:
+            return as_message(self.failure_key, self.failure_args)
+        return None if self.failure is None else Message(self.failure)
+
+    def fail_with(self, reason: str | None) -> None:
+        """Keep ``reason`` (a ``msg(...)``, or a library's text) as the failure, or clear it
+        (None): the one way ``failure`` and its key are written together."""
+        self.failure = None if reason is None else str(reason)
+        self.failure_key = reason.key if isinstance(reason, Message) else None
+        self.failure_args = stored_args(reason) if isinstance(reason, Message) else None
 
 
 class SigningGrant(Base):

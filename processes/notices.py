@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session
 
 from processes import signals
 from processes.db import on_commit
-from processes.errors import Message, NotFound, msg
+from processes.errors import Message, NotFound, msg, stored_args
 from processes.models import Membership, User, UTCDateTime, utcnow
-from processes.notice_models import Notice, stored_args
+from processes.notice_models import Notice
 from processes.task_models import TaskCandidate
 
 MAIL_GRACE = timedelta(minutes=5)

@@ -381,12 +381,12 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
         logger.info("grant %d given up: %s", grant.id, problem)
         return
     req.status = RequestStatus.failed
-    req.failure = str(problem)
+    said = problem.args[0] if problem.args and isinstance(problem.args[0], Message) \
+        else str(problem)
+    req.fail_with(said)
     req.updated_at = utcnow()
     audit.record(session, "request.failed", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, reason=str(problem))
-    said = problem.args[0] if problem.args and isinstance(problem.args[0], Message) \
-        else str(problem)
     notices.request_finished(session, req.requester_id, req.id, "failed", said)
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="failed"))
