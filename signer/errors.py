@@ -26,7 +26,19 @@ class SignerError(Exception):
 
 
 class InvalidDocument(SignerError):
-    """The input is not a usable PDF: not a PDF at all, encrypted, damaged or without pages."""
+    """The input is not a usable PDF: not a PDF at all, encrypted, damaged or without pages.
+
+    :attr:`reason` says which, as a stable code a caller can put into its own words (the
+    message, in English, adds the library's detail): ``not_pdf``, ``encrypted``, ``damaged``,
+    ``no_pages`` or ``too_complex`` (more than the signer will walk to place a seal); None
+    when none of these fits.
+    """
+
+    REASONS = ("not_pdf", "encrypted", "damaged", "no_pages", "too_complex")
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
 
 
 class HashMismatch(SignerError):
@@ -44,7 +56,15 @@ class HashMismatch(SignerError):
 
 
 class InvalidPlacement(SignerError):
-    """The requested seal position does not fit the document (no such page, or off the page)."""
+    """The requested seal position does not fit the document (no such page, or off the page).
+
+    :attr:`reason`: ``no_page`` (no such page), ``not_numbers`` (a position or size that is
+    not a finite number, or a size not positive) or ``off_page`` (the square leaves the page).
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
 
 
 class SigningFailed(SignerError):

@@ -205,9 +205,14 @@ def sign(session: Session, env: Env, lease: Lease) -> Sealed:
                                approval_record=record, long_term=long_term_data,
                                page_refs=page_refs)
     except signer.HashMismatch as exc:
-        raise RefuseToSeal(msg("hash mismatch: %(error)s", error=exc)) from None
+        raise RefuseToSeal(msg("the document is not the approved document: expected SHA-256 "
+                               "%(expected)s, got %(actual)s", expected=exc.expected,
+                               actual=exc.actual)) from None
     except signer.TimestampUnavailable as exc:
         raise TimestampDelayed(str(exc)) from None
+    except signer.InvalidDocument as exc:
+        raise RefuseToSeal(msg("signing failed: %(error)s",
+                               error=documents.pdf_problem(exc))) from None
     except signer.SignerError as exc:
         raise RefuseToSeal(msg("signing failed: %(error)s", error=exc)) from None
     # Here, so that recording holds the write lock for rows only.
