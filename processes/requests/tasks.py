@@ -250,7 +250,7 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
     if incident is None and req.status == RequestStatus.running:
         stranded = inbox.stranded_siblings(session, task)
         if stranded:
-            incident = EngineIncident(stranded[0], (
+            incident = EngineIncident(stranded[0], msg(
                 "no one may work the remaining instances of this countersign: every candidate "
                 "already worked another instance (its instances need distinct people)"))
     if incident is not None:

@@ -91,7 +91,7 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
         **({} if recent is not None or new else {"actions": actions(session, req)}),
         "sealed_document": ({"sha256": req.sealed_document.sha256}
                             if req.sealed_document is not None else None),
-        "failure": req.failure,
+        "failure": req.failure_reason,
         "sealing": _sealing(session, req),
         "created_at": req.created_at.isoformat(),
         "updated_at": req.updated_at.isoformat(),
