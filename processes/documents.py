@@ -75,6 +75,16 @@ def pdf_problem(exc: signer.InvalidDocument) -> Message:
     return msg("the PDF cannot be used: %(detail)s", detail=str(exc))
 
 
+def signing_problem(exc: signer.SignerError) -> Message:
+    """Why the signer could not seal a document, in words the app translates (another
+    failure's English detail, a key's or a token's, as a value)."""
+    if isinstance(exc, signer.HashMismatch):
+        return msg("the document is not the approved document: expected SHA-256 %(expected)s, "
+                   "got %(actual)s", expected=exc.expected, actual=exc.actual)
+    return msg("signing failed: %(error)s", error=pdf_problem(exc)
+               if isinstance(exc, signer.InvalidDocument) else str(exc))
+
+
 def refusal(exc: signer.InvalidDocument, field: str = "document") -> InvalidContent:
     """A PDF the signer refused, as a 422 naming ``field``, in words the app translates."""
     said = pdf_problem(exc)

@@ -52,6 +52,22 @@ def stored_args(message: str) -> dict[str, Any] | None:
             else str(value) for name, value in message.params.items()}
 
 
+def stored_reason(reason: str) -> dict[str, Any]:
+    """A reason kept in a JSON column beside its English text: ``{"reason_key",
+    "reason_args"}`` of a message (:func:`reason_of` reads it back); nothing of a plain string."""
+    if not isinstance(reason, Message):
+        return {}
+    return {"reason_key": reason.key, "reason_args": stored_args(reason)}
+
+
+def reason_of(kept: dict[str, Any]) -> str:
+    """The reason :func:`stored_reason` kept in ``kept`` (beside ``kept["reason"]``), as a
+    message again; the English text as it is where no key was kept."""
+    if kept.get("reason_key"):
+        return as_message(kept["reason_key"], kept.get("reason_args"))
+    return kept.get("reason") or ""
+
+
 class SealflowError(Exception):
     """Base of every error Sealflow raises on purpose; ``code`` is stable for API clients.
     ``message`` may be a ``Message`` (``msg(...)``): then the app answers in the caller's

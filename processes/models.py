@@ -334,7 +334,8 @@ class SigningGrant(Base):
     # The seal's usage periods this grant holds a reserved use in (released if it fails).
     reserved: Mapped[list[Any] | None] = mapped_column(JSON)
     # The timestamp service gave no answer: {"for": "timestamp", "try": the next try's number,
-    # "of": how many, "next_at", "reason"}; lease_until holds the next try off until then.
+    # "of": how many, "next_at", "reason" (English; its message: "reason_key", "reason_args")};
+    # lease_until holds the next try off until then.
     # Cleared when the grant fails, so that a retry starts counting afresh.
     waiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

@@ -102,4 +102,15 @@ class TimestampUnavailable(SigningFailed):
     reached, did not answer in time, was busy (HTTP 5xx, 408, 429), or sent something that is
     not a timestamp reply; or, in this process, it could not record the token. Asking again
     later may succeed (the sealing job does). A refusal of the request (a rejection, refused
-    credentials) is a plain :class:`SigningFailed`: asking again would get the same answer."""
+    credentials) is a plain :class:`SigningFailed`: asking again would get the same answer.
+
+    :attr:`reason` says which, as a stable code (the message adds the detail, in English):
+    ``unreachable``, ``timeout``, ``busy`` (an HTTP status that says "not now": :attr:`status`),
+    ``not_a_reply`` (something that is not a timestamp reply) or ``not_recorded`` (a TSA in
+    this process could not record the token); None when none of these fits.
+    """
+
+    def __init__(self, message: str, reason: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.status = status

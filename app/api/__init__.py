@@ -86,11 +86,14 @@ def page_args() -> tuple[int, int]:
 
 
 def described(req, **options: Any) -> dict:
-    """``views.describe`` of a request, its failure reason in the caller's language (the
-    field as it always was: a string or null)."""
+    """``views.describe`` of a request, its failure reason and what its sealing waits for in
+    the caller's language (the fields as they always were: strings or null)."""
     details = views.describe(db.session, req, **options)
     if details.get("failure") is not None:
         details["failure"] = translate(details["failure"])
+    if details.get("sealing"):  # why the timestamp service gave no answer
+        details["sealing"] = {**details["sealing"],
+                              "reason": translate(details["sealing"]["reason"])}
     return details
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
+from processes.errors import reason_of
 from processes.models import Request, RequestStatus, SigningGrant, TaskStatus, User
 from processes.requests.advancing import (
     NEW_GRANTS_KEY,
@@ -130,7 +131,7 @@ def _sealing(session: Session, req: Request) -> dict | None:
     if not waiting:
         return None
     return {"waiting_for": waiting["for"], "try": waiting["try"], "of": waiting["of"],
-            "next_at": waiting["next_at"], "reason": waiting["reason"]}
+            "next_at": waiting["next_at"], "reason": reason_of(waiting)}
 
 
 def describe_task(task: Task, form: list[dict] | None = None) -> dict:
