@@ -336,12 +336,13 @@ def stalled_at(wf: BpmnWorkflow, open_task_ids: set[str]) -> EngineIncident | No
 
 
 # The kind of element a token stopped at, as the incident names it (a Message: translated).
-_KINDS = {"UserTask": msg("user task"), "ManualTask": msg("manual task"),
-          "ReceiveTask": msg("receive task"), "IntermediateCatchEvent": msg("catch event"),
-          "BoundaryEvent": msg("boundary event"), "ParallelGateway": msg("parallel gateway"),
-          "InclusiveGateway": msg("inclusive gateway"), "CallActivity": msg("subprocess")}
-_HUMAN_KINDS = {"UserTask": msg("user task with no inbox task"),
-                "ManualTask": msg("manual task with no inbox task")}
+_KINDS: dict[str, str] = {
+    "UserTask": msg("user task"), "ManualTask": msg("manual task"),
+    "ReceiveTask": msg("receive task"), "IntermediateCatchEvent": msg("catch event"),
+    "BoundaryEvent": msg("boundary event"), "ParallelGateway": msg("parallel gateway"),
+    "InclusiveGateway": msg("inclusive gateway"), "CallActivity": msg("subprocess")}
+_HUMAN_KINDS: dict[str, str] = {"UserTask": msg("user task with no inbox task"),
+                                "ManualTask": msg("manual task with no inbox task")}
 
 
 def task_completed(wf: BpmnWorkflow, task_id: str) -> bool:
