@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from processes.errors import InvalidProcess, Problem, msg
+from processes.errors import InvalidProcess, Message, Problem, msg
 from processes.flows.bpmn_checks import (
     BPMN_NS,
     check_dmn,
@@ -160,8 +160,10 @@ def _spiff_problem(exc: SpiffWorkflowException, roots: dict[str, Any]) -> Proble
     element = getattr(exc, "id", None) or None
     line = None
     fname = getattr(exc, "file_name", None) or None
-    message = str(exc).rstrip(". ")  # none of the above: SpiffWorkflow's own English
-    for pattern, plain in _SPIFF_MESSAGES:
+    first = exc.args[0] if exc.args else None
+    # Our own parser's refusals (flows/spiff.py) are messages already: kept as written.
+    message = first if isinstance(first, Message) else str(exc).rstrip(". ")
+    for pattern, plain in () if isinstance(first, Message) else _SPIFF_MESSAGES:
         if found := pattern.search(message):
             message = plain(found, element)
             if element is None and pattern is _NOT_DEPLOYED:
