@@ -1,0 +1,136 @@
+"""The studio's findings on decision tables and expressions, and a deploy's own warnings,
+answer in the caller's language through the API the modeler calls (Validate, Deploy), their
+other keys (element, file, line, severity) unchanged: processes.errors.msg in
+processes/flows/dmn*.py, feel.py, expressions.py, expression_budget.py and
+processes/design/deploy.py; app/findings.py puts them in words."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from tests.conftest import CONTRACT_BPMN
+
+TABLE = CONTRACT_BPMN.parent / "contract_routing.dmn"
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+EN = {"Accept-Language": "en-US,en;q=0.9"}
+VALIDATE = "/api/v1/processes/validate"
+
+
+def _table(old: bytes, new: bytes) -> bytes:
+    table = TABLE.read_bytes()
+    assert table.count(old) == 1
+    return table.replace(old, new)
+
+
+def _post(client, url: str, table: bytes, headers: dict, **form: Any):
+    files = [(io.BytesIO(CONTRACT_BPMN.read_bytes()), "contract_seal.bpmn"),
+             (io.BytesIO(table), "contract_routing.dmn")]
+    return client.post(url, data={"file": files, **form}, content_type="multipart/form-data",
+                       headers=headers)
+
+
+def _both(client, table: bytes, kind: str = "problems") -> tuple[dict, dict]:
+    """The one finding of ``kind`` a Validate gives, for a Chinese and an English caller."""
+    zh, en = (_post(client, VALIDATE, table, h).get_json()[kind] for h in (ZH, EN))
+    [zh_one], [en_one] = ([f for f in found if f["file"] == "contract_routing.dmn"]
+                          for found in (zh, en))
+    assert {k: v for k, v in zh_one.items() if k != "message"} == \
+        {k: v for k, v in en_one.items() if k != "message"}
+    return zh_one, en_one
+
+
+def test_a_cell_that_is_no_feel_unary_test(api):
+    mara = api("mara", roles=["manager"])
+    zh, en = _both(mara, _table(b"<text>&gt; 1000000</text>", b"<text>&gt; 1000000]</text>"))
+    assert en["message"] == (
+        "decision 'contract_routing': rule Rule_contract_large (row 3), input '合同金额 (元) "
+        "Amount': input entry '> 1000000]' is not a FEEL unary test Sealflow understands: "
+        "unexpected ']'")
+    assert zh["message"] == (
+        "决策 'contract_routing'：规则 Rule_contract_large（第 3 行），输入 '合同金额 (元) "
+        "Amount'：输入条目 '> 1000000]' 不是 Sealflow 能识别的 FEEL 一元测试：意外的 ']'")
+    assert zh["element"] == "Rule_contract_large" and zh["severity"] == "error"
+
+
+def test_rules_that_overlap_under_unique(api):
+    mara = api("mara", roles=["manager"])
+    zh, en = _both(mara, _table(b"<text>&lt;= 1000000</text>", b"<text>&lt;= 2000000</text>"),
+                   "warnings")
+    assert en["message"].startswith(
+        "decision 'contract_routing': rules Rule_contract_large (row 3) and Rule_contract_small "
+        "(row 4) overlap under hit policy UNIQUE: ")
+    assert zh["message"].startswith(
+        "决策 'contract_routing'：在命中策略 UNIQUE 下，规则 Rule_contract_large（第 3 行）与 "
+        "Rule_contract_small（第 4 行）相互重叠：")
+    assert zh["message"].endswith("（请让规则互斥，或改用命中策略 FIRST）")
+    assert zh["severity"] == "warning"
+
+
+def test_an_input_expression_that_is_not_allowed(api):
+    mara = api("mara", roles=["manager"])
+    zh, en = _both(mara, _table(b"<text>amount</text>", b"<text>amount.real</text>"))
+    assert en["message"] == (
+        "decision 'contract_routing': input '合同金额 (元) Amount': expression 'amount.real' "
+        "uses Attribute, which is not allowed (only literals, variables, comparisons, "
+        "and/or/not, in, arithmetic)")
+    assert zh["message"] == (
+        "决策 'contract_routing'：输入 '合同金额 (元) Amount'：表达式 'amount.real' 使用了 "
+        "Attribute，这是不允许的（只允许字面量、变量、比较、and/or/not、in 和算术运算）")
+
+
+def test_an_input_expression_over_its_budget(api):
+    mara = api("mara", roles=["manager"])
+    long = "amount" + " + 1" * 1100
+    zh, en = _both(mara, _table(b"<text>amount</text>", f"<text>{long}</text>".encode()))
+    assert en["message"].endswith(f"… is {len(long)} characters long; at most 4096 are allowed")
+    assert zh["message"].startswith("决策 'contract_routing'：输入 '合同金额 (元) Amount'：表达式 ")
+    assert zh["message"].endswith(f"… 长 {len(long)} 个字符；最多允许 4096 个")
+
+
+def test_an_expression_language_the_table_cannot_use(api):
+    mara = api("mara", roles=["manager"])
+    zh, en = _both(mara, _table(b'<inputExpression id="InputExpression_amount" typeRef="number">',
+                                b'<inputExpression id="InputExpression_amount" typeRef="number" '
+                                b'expressionLanguage="python">'))
+    assert en["message"] == ("decision 'contract_routing': input expression language 'python' "
+                             "is not supported (FEEL or JUEL)")
+    assert zh["message"] == ("决策 'contract_routing'：不支持输入表达式语言 'python'（仅支持 FEEL "
+                             "或 JUEL）")
+    assert zh["element"] == "Input_amount"
+
+
+def test_a_table_whose_output_values_are_not_literals(api):
+    mara = api("mara", roles=["manager"])
+    zh, en = _both(mara, _table(
+        b'typeRef="boolean" />',
+        b'typeRef="boolean"><outputValues><text>yes</text></outputValues></output>'))
+    assert en["message"] == ("decision 'contract_routing': output values 'yes' must be literals "
+                             'such as "high","low"')
+    assert zh["message"] == ("决策 'contract_routing'：输出值 'yes' 必须是字面量，如 "
+                             '"high","low"')
+
+
+def test_deploying_the_files_of_a_retired_version_warns_in_the_callers_language(api):
+    mara = api("mara", roles=["manager"])
+    table = TABLE.read_bytes()
+    assert _post(mara, "/api/v1/processes", table, EN).status_code == 201
+    assert mara.post("/api/v1/processes/contract_seal/versions/1/retire").status_code == 200
+    for headers, expected in ((EN, "these files are version 1, which is retired: reinstate it "
+                                   "to start requests on it"),
+                              (ZH, "这些文件就是已停用的版本 1：请恢复该版本后再用它发起申请")):
+        again = _post(mara, "/api/v1/processes", table, headers)
+        assert again.status_code == 200
+        assert expected in [w["message"] for w in again.get_json()["warnings"]]
+
+
+def test_a_scenario_a_deploy_moves_is_named_in_the_callers_language(org):
+    save = {"requester": "alice", "seal": org.seal_id,
+            "data": {"amount": 700_000, "purpose": "采购合同"}}
+    assert org.designer.put("/api/v1/processes/contract_seal/scenarios/medium",
+                            json=save).status_code == 201
+    lowered = TABLE.read_bytes().replace(b"1000000", b"500000")
+    body = _post(org.designer, "/api/v1/processes", lowered, ZH, comment="法务审核从 50 万起")
+    assert body.status_code == 201
+    assert ("场景 'medium' 现在走了另一条路线或到达了另一个结束事件（仍已部署）"
+            in [w["message"] for w in body.get_json()["warnings"]])
