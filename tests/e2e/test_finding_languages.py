@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 from tests.conftest import CONTRACT_BPMN
+from tests.e2e.test_version_diff import _v2
 
 TABLE = CONTRACT_BPMN.parent / "contract_routing.dmn"
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -134,3 +135,15 @@ def test_a_scenario_a_deploy_moves_is_named_in_the_callers_language(org):
     assert body.status_code == 201
     assert ("场景 'medium' 现在走了另一条路线或到达了另一个结束事件（仍已部署）"
             in [w["message"] for w in body.get_json()["warnings"]])
+
+
+def test_the_compare_page_names_properties_and_types_in_the_callers_language(org, login):
+    _v2(org)
+    en = login("dana").get("/processes/contract_seal/diff?from=1&to=2").text
+    zh = login("dana", "zh-CN,zh;q=0.9").get("/processes/contract_seal/diff?from=1&to=2").text
+    assert "<td>target</td>" in en and "<td>目标</td>" in zh
+    assert "(User task)" in en and "(用户任务)" in zh  # finance_review, added
+    # The API keeps the modeler's words, whoever asks.
+    body = org.designer.get("/api/v1/processes/contract_seal/diff?from=1&to=2",
+                            headers=ZH).get_json()
+    assert {"id": "finance_review", "type": "userTask", "name": "财务审核"} in body["added"]
