@@ -147,3 +147,15 @@ def test_the_compare_page_names_properties_and_types_in_the_callers_language(org
     body = org.designer.get("/api/v1/processes/contract_seal/diff?from=1&to=2",
                             headers=ZH).get_json()
     assert {"id": "finance_review", "type": "userTask", "name": "财务审核"} in body["added"]
+
+
+def test_a_dry_runs_problems_in_the_callers_language(org):
+    form = {"process": "contract_seal", "requester": "alice", "seal": str(org.seal_id),
+            "data": '{"amount": 5000, "purpose": "采购合同"}',
+            "decisions": '{"no_such_task": "approve"}'}
+    zh, en = (org.designer.post("/api/v1/processes/dry-run", data=form, headers=h,
+                                content_type="multipart/form-data").get_json()["problems"]
+              for h in (ZH, EN))
+    assert en == [{"element": "no_such_task", "line": None, "severity": "warning",
+                   "message": "decisions name 'no_such_task', which the run never reached"}]
+    assert zh == [{**en[0], "message": "decisions 中指定了 'no_such_task'，但试运行从未到达该元素"}]
