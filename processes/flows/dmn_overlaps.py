@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from processes.errors import Problem, msg
+from processes.errors import Message, Problem, msg
 from processes.flows.dmn import DecisionTable
 from processes.flows.feel import DmnError, Parser, Test
 
@@ -76,7 +76,15 @@ def _holds(test: Test, value: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    return "any other text" if value == _FRESH else repr(value)
+    return msg("any other text") if value == _FRESH else repr(value)
+
+
+def _listed(parts: list[Message]) -> Message | None:
+    """``a=1, b=2`` as one Message, so each part's words are translated too."""
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else msg("%(first)s, %(rest)s", first=parts[0],
+                                                rest=_listed(parts[1:]))
 
 
 def unique_overlaps(table: DecisionTable, file: str | None = None) -> list[Problem]:
@@ -100,9 +108,10 @@ def unique_overlaps(table: DecisionTable, file: str | None = None) -> list[Probl
             if not all(shared):
                 continue
             second = table.rules[b]
-            example = ", ".join(
-                f"{column.label}={_shown(values[(both & -both).bit_length() - 1])}"
-                for column, (values, _), both in zip(table.inputs, columns, shared, strict=True))
+            example = _listed([
+                msg("%(input)s=%(value)s", input=column.label,
+                    value=_shown(values[(both & -both).bit_length() - 1]))
+                for column, (values, _), both in zip(table.inputs, columns, shared, strict=True)])
             problems.append(Problem(
                 msg("decision '%(decision)s': rules %(first)s (row %(first_row)s) and "
                     "%(second)s (row %(second_row)s) overlap under hit policy UNIQUE: "

@@ -64,7 +64,13 @@ def test_rules_that_overlap_under_unique(api):
     assert zh["message"].startswith(
         "决策 'contract_routing'：在命中策略 UNIQUE 下，规则 Rule_contract_large（第 3 行）与 "
         "Rule_contract_small（第 4 行）相互重叠：")
-    assert zh["message"].endswith("（请让规则互斥，或改用命中策略 FIRST）")
+    assert en["message"].endswith(
+        "合同金额 (元) Amount=2000000, 印章类型 Seal type=any other text matches both, and a "
+        "request with it would stop with an incident (make the rules exclusive, or choose hit "
+        "policy FIRST)")
+    assert zh["message"].endswith(
+        "合同金额 (元) Amount=2000000，印章类型 Seal type=其他任意文本 同时匹配两者，带有该输入的"
+        "申请会因异常而停止（请让规则互斥，或改用命中策略 FIRST）")
     assert zh["severity"] == "warning"
 
 
