@@ -1,8 +1,9 @@
-"""The studio's findings on decision tables and expressions, and a deploy's own warnings,
-answer in the caller's language through the API the modeler calls (Validate, Deploy), their
-other keys (element, file, line, severity) unchanged: processes.errors.msg in
-processes/flows/dmn*.py, feel.py, expressions.py, expression_budget.py and
-processes/design/deploy.py; app/findings.py puts them in words."""
+"""The studio's findings on decision tables and expressions, a seal's proof, a deploy's own
+warnings and a dry run's problems answer in the caller's language through the API the modeler
+calls (Validate, Deploy, dry run), their other keys (element, file, line, severity, path)
+unchanged; the compare page names what changed in the caller's words. processes.errors.msg in
+processes/flows/dmn*.py, feel.py, expressions.py, expression_budget.py, processes/design/,
+processes/seals/proof.py and the dry run; app/findings.py puts them in words."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 from typing import Any
 
 from tests.conftest import CONTRACT_BPMN
+from tests.e2e.test_validate_seal_proof import SEAL_NAME, SKIPPED_PATH, SKIPPING, _demand
 from tests.e2e.test_version_diff import _v2
 
 TABLE = CONTRACT_BPMN.parent / "contract_routing.dmn"
@@ -165,3 +167,19 @@ def test_a_dry_runs_problems_in_the_callers_language(org):
     assert en == [{"element": "no_such_task", "line": None, "severity": "warning",
                    "message": "decisions name 'no_such_task', which the run never reached"}]
     assert zh == [{**en[0], "message": "decisions 中指定了 'no_such_task'，但试运行从未到达该元素"}]
+
+
+def test_a_flow_that_slips_past_a_seals_demand_is_named_in_the_callers_language(app, org):
+    _demand(app, org.seal_id, demands=[{"kind": "custodian"}])
+    files = (("contract_seal.bpmn", SKIPPING), ("contract_routing.dmn", TABLE.read_bytes()))
+    zh, en = ([w for w in org.designer.post(
+        VALIDATE, data={"file": [(io.BytesIO(b), n) for n, b in files]},
+        content_type="multipart/form-data", headers=h).get_json()["warnings"] if "seal" in w]
+        for h in (ZH, EN))
+    assert [w["path"] for w in zh] == [w["path"] for w in en] == [SKIPPED_PATH]
+    assert en[0]["message"].startswith(
+        f"cannot be used with seal {org.seal_id} ({SEAL_NAME}): a path reaches the authorized "
+        "end without an approval by a custodian of the seal: ")
+    assert zh[0]["message"].startswith(
+        f"不能用于印章 {org.seal_id}（{SEAL_NAME}）：存在一条无需印章保管人审批即可到达授权结束"
+        "的路径：")
