@@ -9,6 +9,7 @@ from flask import jsonify, request
 from app.api import blueprint, int_arg, json_body, json_field
 from app.context import env, identity
 from app.extensions import db
+from app.findings import translated
 from app.transactions import reads_first
 from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent, NotAllowed, msg
@@ -72,4 +73,4 @@ def dry_run_process():
         if not who.has_role("designer", "manager"):
             raise NotAllowed(msg("dry runs need the designer, manager or admin role"))
         result = dry_run.dry_run(db.session, env(), who, read_input())
-    return jsonify(result)
+    return jsonify({**result, "problems": translated(result["problems"])})

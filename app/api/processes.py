@@ -9,6 +9,8 @@ from flask import jsonify, request
 from app.api import blueprint, commits, json_body
 from app.context import env, identity
 from app.extensions import db
+from app.findings import scenarios as scenarios_translated
+from app.findings import translated, validation
 from processes.design import deploy, manage
 from processes.errors import BadInput, InvalidProcess, NotAllowed, msg
 from processes.flows import definitions, version_diff
@@ -61,7 +63,8 @@ def deploy_process():
                            comment=request.form.get("comment"), rerun=_rerun(who))
     d = result.definition
     body = {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256,
-            "warnings": result.warnings, "scenarios": result.scenarios}
+            "warnings": translated(result.warnings),
+            "scenarios": scenarios_translated(result.scenarios)}
     # What changed against the previous latest version (none for a first version or a no-op).
     body["changes"] = (version_diff.between(db.session, d.key, d.version - 1, d.version)
                        if result.created and d.version > 1 else None)
@@ -73,9 +76,9 @@ def validate_process():
     """The deploy checks without deploying (the modeler's Validate): {problems, warnings},
     and the flow's saved scenarios re-run on the files (``scenarios``)."""
     who = _designer()
-    return jsonify(deploy.validate(db.session, env(), _uploaded_files(), identity=who,
-                                   rerun=_rerun(who),
-                                   authorized_end=request.form.get("authorized_end") or None))
+    return jsonify(validation(deploy.validate(
+        db.session, env(), _uploaded_files(), identity=who, rerun=_rerun(who),
+        authorized_end=request.form.get("authorized_end") or None)))
 
 
 @blueprint.get("/processes/<key>/versions/<int:version>")

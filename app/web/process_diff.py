@@ -11,7 +11,7 @@ from flask_login import login_required
 from app.api import int_arg
 from app.context import identity
 from app.extensions import db
-from app.web import blueprint
+from app.web import blueprint, diff_words
 from app.web.studio import main_bpmn, may_design
 from processes.design import catalog
 from processes.errors import BadInput, msg
@@ -37,5 +37,6 @@ def process_diff(key: str):
         "process_diff.html", flow=flow, diff=diff, old=old, new=new,
         running=by_number[from_version].running,
         may_migrate=identity().has_role("admin"),
+        property_label=diff_words.property_label, type_label=diff_words.type_label,
         sides={"old": old.files[main_bpmn(key, old.files)],
                "new": new.files[main_bpmn(key, new.files)]})

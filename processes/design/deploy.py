@@ -56,7 +56,8 @@ def checked(env: Env, files: dict[str, bytes], *, authorized_end: str | None = N
     flow: ParsedFlow = load_flow(files, authorized_end=authorized_end,
                                  max_bytes=env.max_bpmn_bytes)
     if flow.key in RESERVED_KEYS:
-        message = f"the process key {flow.key!r} is reserved (it names a page); choose another"
+        message = msg("the process key %(key)s is reserved (it names a page); choose another",
+                      key=repr(flow.key))
         raise InvalidProcess(message, [{"element": flow.key, "line": None, "severity": "error",
                                         "message": message}])
     if identity is not None:
@@ -114,8 +115,9 @@ def deploy(session: Session, env: Env, files: dict[str, bytes], *, actor: User |
     if existing is not None:
         if existing.retired_at is not None:  # the no-op would otherwise look like a deploy
             warnings.append({"element": None, "line": None, "severity": "warning",
-                             "message": f"these files are version {existing.version}, which "
-                                        "is retired: reinstate it to start requests on it"})
+                             "message": msg("these files are version %(version)s, which is "
+                                            "retired: reinstate it to start requests on it",
+                                            version=existing.version)})
         return Deployment(existing, False, warnings, scenarios)
     latest = session.execute(
         select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == flow.key)
@@ -144,8 +146,9 @@ def _scenarios(flow: ParsedFlow, rerun: Rerun | None, warnings: list[dict]) -> l
     for s in scenarios:
         if s["changed"]:
             warnings.append({"element": None, "line": None, "severity": "warning",
-                             "message": f"scenario {s['name']!r} now takes another route or "
-                                        "reaches another end (deployed all the same)"})
+                             "message": msg("scenario %(name)s now takes another route or "
+                                            "reaches another end (deployed all the same)",
+                                            name=repr(s["name"]))})
     return scenarios
 
 

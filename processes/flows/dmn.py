@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from processes.errors import Problem
+from processes.errors import Message, Problem, msg
 from processes.flows.expression_budget import shared_work
 from processes.flows.expressions import ExpressionError, compile_expression, evaluate
 from processes.flows.feel import (
@@ -102,17 +102,20 @@ class DecisionTable:
         if not matched and self.hit_policy in SINGLE_HIT:
             shown = ", ".join(f"{c.expression}={v!r}" for c, v in zip(self.inputs, values,
                                                                          strict=True))
-            raise DmnError(f"DMN table '{self.decision_id}' has no rule matching {shown}")
+            raise DmnError(msg("DMN table '%(table)s' has no rule matching %(inputs)s",
+                               table=self.decision_id, inputs=shown))
         if self.hit_policy == "UNIQUE" and len(matched) > 1:
-            raise DmnError(f"DMN table '{self.decision_id}' has hit policy UNIQUE but "
-                           f"{len(matched)} rules match: " + ", ".join(r.id for r in matched))
+            raise DmnError(msg("DMN table '%(table)s' has hit policy UNIQUE but %(count)s rules "
+                               "match: %(rules)s", table=self.decision_id, count=len(matched),
+                               rules=", ".join(r.id for r in matched)))
         if self.hit_policy == "FIRST":
             matched = matched[:1]
         rows = [self._outputs(rule, variables) for rule in matched]
         if self.hit_policy == "ANY":
             if any(row != rows[0] for row in rows):
-                raise DmnError(f"DMN table '{self.decision_id}' has hit policy ANY but rules "
-                               + ", ".join(r.id for r in matched) + " give different outputs")
+                raise DmnError(msg("DMN table '%(table)s' has hit policy ANY but rules "
+                                   "%(rules)s give different outputs", table=self.decision_id,
+                                   rules=", ".join(r.id for r in matched)))
             rows = rows[:1]
         if self.hit_policy in ("PRIORITY", "OUTPUT ORDER"):
             rows.sort(key=self._rank)
@@ -132,8 +135,9 @@ class DecisionTable:
         try:
             return coerce(evaluate(column.expression, dict(variables)), column.type_ref)
         except ExpressionError as exc:
-            raise DmnError(f"DMN table '{self.decision_id}', input '{column.label}': "
-                           f"{exc.message}") from None
+            raise DmnError(msg("DMN table '%(table)s', input '%(input)s': %(detail)s",
+                               table=self.decision_id, input=column.label,
+                               detail=exc.message)) from None
 
     def _matches(self, rule: Rule, values: list[Any], variables: Mapping[str, Any]) -> bool:
         for column, test, value in zip(self.inputs, rule.tests, values, strict=True):
@@ -141,8 +145,9 @@ class DecisionTable:
                 if not test(value, variables):
                     return False
             except DmnError as exc:
-                raise DmnError(f"DMN table '{self.decision_id}', rule {rule.id}, input "
-                               f"'{column.label}': {exc.message}") from None
+                raise DmnError(msg("DMN table '%(table)s', rule %(rule)s, input '%(input)s': "
+                                   "%(detail)s", table=self.decision_id, rule=rule.id,
+                                   input=column.label, detail=exc.message)) from None
         return True
 
     def _outputs(self, rule: Rule, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,8 +155,9 @@ class DecisionTable:
             return {o.name: _plain(f(variables))
                     for o, f in zip(self.outputs, rule.outputs, strict=True)}
         except ExpressionError as exc:
-            raise DmnError(f"DMN table '{self.decision_id}', rule {rule.id}: "
-                           f"{exc.message}") from None
+            raise DmnError(msg("DMN table '%(table)s', rule %(rule)s: %(detail)s",
+                               table=self.decision_id, rule=rule.id,
+                               detail=exc.message)) from None
 
     def _rank(self, row: dict[str, Any]) -> tuple[int, ...]:
         return tuple(o.priority.index(row[o.name]) if row[o.name] in o.priority
@@ -165,8 +171,9 @@ class DecisionTable:
         if not values:
             return []
         if any(kind_of(v) != "number" for v in values):
-            raise DmnError(f"DMN table '{self.decision_id}': COLLECT {self.aggregation} needs "
-                           f"numbers, got {values!r}")
+            raise DmnError(msg("DMN table '%(table)s': COLLECT %(aggregation)s needs numbers, "
+                               "got %(values)s", table=self.decision_id,
+                               aggregation=self.aggregation, values=repr(values)))
         combine: dict[str | None, Callable[[list[Any]], Any]] = {"SUM": sum, "MIN": min,
                                                                  "MAX": max}
         total = combine[self.aggregation](values)
@@ -181,7 +188,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: _plain(v) for k, v in value.items()}
-    raise DmnError(f"an output gave {value!r}, which a process variable cannot hold")
+    raise DmnError(msg("an output gave %(value)s, which a process variable cannot hold",
+                       value=repr(value)))
 
 
 def map_result(rows: list[dict[str, Any]], mapping: str | None, decision_id: str) -> Any:
@@ -191,13 +199,14 @@ def map_result(rows: list[dict[str, Any]], mapping: str | None, decision_id: str
     if mapping == "resultList":
         return rows
     if any(len(row) != 1 for row in rows) and mapping in ("singleEntry", "collectEntries"):
-        raise DmnError(f"{mapping} needs one output per result, but decision '{decision_id}' "
-                       "gives several")
+        raise DmnError(msg("%(mapping)s needs one output per result, but decision "
+                           "'%(decision)s' gives several", mapping=mapping, decision=decision_id))
     if mapping == "collectEntries":
         return [next(iter(row.values())) for row in rows]
     if len(rows) > 1:
-        raise DmnError(f"{mapping} needs at most one result, but decision '{decision_id}' "
-                       f"gave {len(rows)}")
+        raise DmnError(msg("%(mapping)s needs at most one result, but decision '%(decision)s' "
+                           "gave %(count)s", mapping=mapping, decision=decision_id,
+                           count=len(rows)))
     if not rows:
         return None
     return rows[0] if mapping == "singleResult" else next(iter(rows[0].values()))
@@ -211,8 +220,8 @@ def _literal_list(text: str) -> tuple[Any, ...]:
     while True:
         is_literal, value = parser.literal()
         if not is_literal:
-            raise DmnError(f"output values {text.strip()!r} must be literals such as "
-                           '"high","low"')
+            raise DmnError(msg('output values %(values)s must be literals such as "high","low"',
+                               values=repr(text.strip())))
         values.append(value.isoformat() if isinstance(value, datetime.date) else value)
         if parser.peek() != ",":
             break
@@ -227,17 +236,20 @@ def build_table(src: dict, problems: list[Problem], file: str | None = None
     rule id and line. None when there was any problem."""
     start = len(problems)
 
-    def problem(message: str, element: str | None, line: int | None) -> None:
-        problems.append(Problem(f"decision '{src['decision']}': {message}", element=element,
-                                line=line, file=file))
+    def problem(message: Message, element: str | None, line: int | None) -> None:
+        problems.append(Problem(msg("decision '%(decision)s': %(detail)s",
+                                    decision=src["decision"], detail=message),
+                                element=element, line=line, file=file))
 
     policy = (src.get("hit_policy") or "UNIQUE").upper().replace("_", " ")
     aggregation = (src.get("aggregation") or "").upper() or None
     if policy not in HIT_POLICIES:
-        problem(f"unknown hit policy {policy!r}", src["decision"], src.get("line"))
+        problem(msg("unknown hit policy %(policy)s", policy=repr(policy)), src["decision"],
+                src.get("line"))
     if aggregation and (policy != "COLLECT" or aggregation not in AGGREGATIONS):
-        problem(f"aggregation {aggregation} needs hit policy COLLECT and one of "
-                + ", ".join(AGGREGATIONS), src["decision"], src.get("line"))
+        problem(msg("aggregation %(aggregation)s needs hit policy COLLECT and one of "
+                    "%(aggregations)s", aggregation=aggregation,
+                    aggregations=", ".join(AGGREGATIONS)), src["decision"], src.get("line"))
     inputs = []
     for raw in src["inputs"]:
         expression = (raw.get("expression") or "").strip()
@@ -245,54 +257,62 @@ def build_table(src: dict, problems: list[Problem], file: str | None = None
         try:
             compile_expression(expression)
         except ExpressionError as exc:
-            problem(f"input '{label}': {exc.message}", raw["id"], raw.get("line"))
+            problem(msg("input '%(input)s': %(detail)s", input=label, detail=exc.message),
+                    raw["id"], raw.get("line"))
         inputs.append(Input(raw["id"], label, expression, raw.get("type_ref")))
     outputs = []
     for raw in src["outputs"]:
         name = raw.get("name") or (raw["id"] if len(src["outputs"]) == 1 else None)
         if not name:
-            problem(f"output '{raw.get('label') or raw['id']}' has no name: with several "
-                    "outputs each needs one", raw["id"], raw.get("line"))
+            problem(msg("output '%(output)s' has no name: with several outputs each needs one",
+                        output=raw.get("label") or raw["id"]), raw["id"], raw.get("line"))
         priority: tuple[Any, ...] = ()
         if (raw.get("values") or "").strip():
             try:
                 priority = _literal_list(raw["values"])
             except DmnError as exc:
-                problem(exc.message, raw["id"], raw.get("line"))
+                problem(_message(exc.message), raw["id"], raw.get("line"))
         outputs.append(Output(raw["id"], name or raw["id"], raw.get("type_ref"), priority))
     if len({o.name for o in outputs}) != len(outputs):
-        problem("two outputs have the same name", src["decision"], src.get("line"))
+        problem(msg("two outputs have the same name"), src["decision"], src.get("line"))
     if not outputs:
-        problem("the table has no output", src["decision"], src.get("line"))
+        problem(msg("the table has no output"), src["decision"], src.get("line"))
     if aggregation and len(outputs) != 1:
-        problem(f"COLLECT {aggregation} needs exactly one output", src["decision"],
-                src.get("line"))
+        problem(msg("COLLECT %(aggregation)s needs exactly one output",
+                    aggregation=aggregation), src["decision"], src.get("line"))
     if policy in ("PRIORITY", "OUTPUT ORDER") and not any(o.priority for o in outputs):
-        problem(f"hit policy {policy} needs output values (such as \"high\",\"low\") to rank "
-                "outputs", src["decision"], src.get("line"))
+        problem(msg('hit policy %(policy)s needs output values (such as "high","low") to rank '
+                    "outputs", policy=policy), src["decision"], src.get("line"))
     rules = []
     for number, raw in enumerate(src["rules"], 1):
-        where = f"rule {raw['id']} (row {number})"
         if len(raw["inputs"]) != len(inputs) or len(raw["outputs"]) != len(outputs):
-            problem(f"{where} has {len(raw['inputs'])} input and {len(raw['outputs'])} output "
-                    f"entries for {len(inputs)} inputs and {len(outputs)} outputs",
-                    raw["id"], raw.get("line"))
+            problem(msg("rule %(rule)s (row %(row)s) has %(inputs)s input and %(outputs)s "
+                        "output entries for %(columns)s inputs and %(results)s outputs",
+                        rule=raw["id"], row=number, inputs=len(raw["inputs"]),
+                        outputs=len(raw["outputs"]), columns=len(inputs),
+                        results=len(outputs)), raw["id"], raw.get("line"))
             continue
         tests, values = [], []
         for (text, line), column in zip(raw["inputs"], inputs, strict=True):
             try:
                 tests.append(compile_unary_tests(text))
             except DmnError as exc:
-                problem(f"{where}, input '{column.label}': {exc.message}", raw["id"], line)
+                problem(msg("rule %(rule)s (row %(row)s), input '%(input)s': %(detail)s",
+                            rule=raw["id"], row=number, input=column.label,
+                            detail=exc.message), raw["id"], line)
         for (text, line), out in zip(raw["outputs"], outputs, strict=True):
             try:
                 is_literal, value, fn = compile_output(text)
             except DmnError as exc:
-                problem(f"{where}, output '{out.name}': {exc.message}", raw["id"], line)
+                problem(msg("rule %(rule)s (row %(row)s), output '%(output)s': %(detail)s",
+                            rule=raw["id"], row=number, output=out.name,
+                            detail=exc.message), raw["id"], line)
                 continue
             if is_literal and out.priority and value is not None and value not in out.priority:
-                problem(f"{where}, output '{out.name}': {value!r} is not one of its output "
-                        f"values {list(out.priority)}", raw["id"], line)
+                problem(msg("rule %(rule)s (row %(row)s), output '%(output)s': %(value)s is "
+                            "not one of its output values %(values)s", rule=raw["id"],
+                            row=number, output=out.name, value=repr(value),
+                            values=str(list(out.priority))), raw["id"], line)
             values.append(fn)
         rules.append(Rule(raw["id"], number, raw.get("annotation"), tuple(tests),
                           tuple(values)))
@@ -300,6 +320,11 @@ def build_table(src: dict, problems: list[Problem], file: str | None = None
         return None
     return DecisionTable(src["decision"], src.get("name") or src["decision"], policy,
                          aggregation, tuple(inputs), tuple(outputs), tuple(rules), src)
+
+
+def _message(text: str) -> Message:
+    """A raised error's message as a Message (one raised as plain text is its own key)."""
+    return text if isinstance(text, Message) else Message(text)
 
 
 def table_from_dict(src: dict) -> DecisionTable:

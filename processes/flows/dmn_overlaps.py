@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from processes.errors import Problem
+from processes.errors import Message, Problem, msg
 from processes.flows.dmn import DecisionTable
 from processes.flows.feel import DmnError, Parser, Test
 
@@ -76,7 +76,15 @@ def _holds(test: Test, value: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    return "any other text" if value == _FRESH else repr(value)
+    return msg("any other text") if value == _FRESH else repr(value)
+
+
+def _listed(parts: list[Message]) -> Message | None:
+    """``a=1, b=2`` as one Message, so each part's words are translated too."""
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else msg("%(first)s, %(rest)s", first=parts[0],
+                                                rest=_listed(parts[1:]))
 
 
 def unique_overlaps(table: DecisionTable, file: str | None = None) -> list[Problem]:
@@ -100,14 +108,18 @@ def unique_overlaps(table: DecisionTable, file: str | None = None) -> list[Probl
             if not all(shared):
                 continue
             second = table.rules[b]
-            example = ", ".join(
-                f"{column.label}={_shown(values[(both & -both).bit_length() - 1])}"
-                for column, (values, _), both in zip(table.inputs, columns, shared, strict=True))
+            example = _listed([
+                msg("%(input)s=%(value)s", input=column.label,
+                    value=_shown(values[(both & -both).bit_length() - 1]))
+                for column, (values, _), both in zip(table.inputs, columns, shared, strict=True)])
             problems.append(Problem(
-                f"decision '{table.decision_id}': rules {first.id} (row {first.number}) and "
-                f"{second.id} (row {second.number}) overlap under hit policy UNIQUE: "
-                f"{example or 'every input'} matches both, and a request with it would stop "
-                "with an incident (make the rules exclusive, or choose hit policy FIRST)",
+                msg("decision '%(decision)s': rules %(first)s (row %(first_row)s) and "
+                    "%(second)s (row %(second_row)s) overlap under hit policy UNIQUE: "
+                    "%(example)s matches both, and a request with it would stop with an "
+                    "incident (make the rules exclusive, or choose hit policy FIRST)",
+                    decision=table.decision_id, first=first.id, first_row=first.number,
+                    second=second.id, second_row=second.number,
+                    example=example or msg("every input")),
                 element=second.id, line=source_rules[b].get("line"), severity="warning",
                 file=file))
     return problems

@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import etree
 
-from processes.errors import Problem
+from processes.errors import Problem, msg
 from processes.flows.dmn import DecisionTable, build_table
 from processes.flows.safe_xml import parse_safely
 
@@ -43,25 +43,28 @@ def read_decisions(root: Any, name: str | None
     problems), and every problem found."""
     qname = etree.QName(root)
     if qname.localname != "definitions" or qname.namespace not in DMN_NAMESPACES:
-        return {}, [Problem("not a DMN file: the root element must be the definitions of DMN "
-                            "1.1, 1.2 or 1.3", line=root.sourceline, file=name)]
+        return {}, [Problem(msg("not a DMN file: the root element must be the definitions of "
+                                "DMN 1.1, 1.2 or 1.3"), line=root.sourceline, file=name)]
     ns = "{" + qname.namespace + "}"
     tables: dict[str, DecisionTable | None] = {}
     problems: list[Problem] = []
     decisions = root.findall(f"{ns}decision")
     if not decisions:
-        problems.append(Problem("the DMN file has no decision", line=root.sourceline, file=name))
+        problems.append(Problem(msg("the DMN file has no decision"), line=root.sourceline,
+                                file=name))
     for decision in decisions:
         did = decision.get("id")
         tables[did] = None
         table = decision.find(f"{ns}decisionTable")
         if decision.find(f"{ns}informationRequirement/{ns}requiredDecision") is not None:
-            problems.append(Problem(f"decision '{did}' requires other decisions: Sealflow "
-                                    "evaluates single decision tables, not decision graphs",
+            problems.append(Problem(msg("decision '%(decision)s' requires other decisions: "
+                                        "Sealflow evaluates single decision tables, not "
+                                        "decision graphs", decision=did),
                                     element=did, line=decision.sourceline, file=name))
         elif table is None:
-            problems.append(Problem(f"decision '{did}' is not a decision table (literal "
-                                    "expressions are not supported)", element=did,
+            problems.append(Problem(msg("decision '%(decision)s' is not a decision table "
+                                        "(literal expressions are not supported)",
+                                        decision=did), element=did,
                                     line=decision.sourceline, file=name))
         else:
             before = len(problems)
@@ -86,10 +89,11 @@ def _source(ns: str, decision: Any, table: Any, problems: list[Problem],
         expression = column.find(f"{ns}inputExpression")
         text, line = _text(ns, expression)
         if expression is not None and not _language_ok(expression, "feel", "juel"):
-            problems.append(Problem(f"decision '{did}': input expression language "
-                                    f"{expression.get('expressionLanguage')!r} is not "
-                                    "supported (FEEL or JUEL)", element=column.get("id"),
-                                    line=line, file=name))
+            problems.append(Problem(msg("decision '%(decision)s': input expression language "
+                                        "%(language)s is not supported (FEEL or JUEL)",
+                                        decision=did,
+                                        language=repr(expression.get("expressionLanguage"))),
+                                    element=column.get("id"), line=line, file=name))
         inputs.append({"id": column.get("id"), "label": column.get("label"), "expression": text,
                        "line": line, "type_ref": expression.get("typeRef")
                        if expression is not None else None})
@@ -105,8 +109,9 @@ def _source(ns: str, decision: Any, table: Any, problems: list[Problem],
                 cells[kind].append(list(_text(ns, entry)))
                 if not _language_ok(entry, *allowed):
                     problems.append(Problem(
-                        f"decision '{did}': rule {rule.get('id')}: {kind} language "
-                        f"{entry.get('expressionLanguage')!r} is not supported",
+                        msg("decision '%(decision)s': rule %(rule)s: %(kind)s language "
+                            "%(language)s is not supported", decision=did, rule=rule.get("id"),
+                            kind=kind, language=repr(entry.get("expressionLanguage"))),
                         element=rule.get("id"), line=entry.sourceline, file=name))
         annotation = rule.find(f"{ns}description")
         rules.append({"id": rule.get("id"), "line": rule.sourceline,

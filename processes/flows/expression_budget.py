@@ -32,6 +32,8 @@ from typing import Any, cast
 
 import simpleeval
 
+from processes.errors import Message, msg
+
 MAX_CHARS = 4096
 """Characters of an expression's text."""
 MAX_TOKEN_DEPTH = 200
@@ -56,7 +58,12 @@ CHEAP_FUNCTIONS = frozenset({"len", "empty", "bool", "abs"})
 
 
 class OverBudget(Exception):
-    """An expression is too big, too deep or too costly."""
+    """An expression is too big, too deep or too costly; ``reason`` says how, as what follows
+    "expression '...'" (or "... is too costly: it") in flows.expressions' messages."""
+
+    def __init__(self, reason: Message) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 # -- compile time ------------------------------------------------------------------------------
@@ -71,18 +78,19 @@ _PRECEDENCE_LEVELS = 16
 
 def check_text(text: str) -> None:
     if len(text) > MAX_CHARS:
-        raise OverBudget(f"is {len(text)} characters long; at most {MAX_CHARS} are allowed")
+        raise OverBudget(msg("is %(length)s characters long; at most %(max)s are allowed",
+                             length=len(text), max=MAX_CHARS))
 
 
 def check_tokens(tokens: list[tuple[int, str]]) -> None:
     """Before Python parses the text: an upper bound of its nesting from the tokens."""
     for kind, value in tokens:
         if kind == tokenize.STRING and any(c in "fF" for c in value.split(value[-1])[0]):
-            raise OverBudget("uses an f-string, which is not allowed")
+            raise OverBudget(msg("uses an f-string, which is not allowed"))
     deepening = sum(1 for _, value in tokens if value in _DEEPENING)
     if deepening + _PRECEDENCE_LEVELS > MAX_TOKEN_DEPTH:
-        raise OverBudget(f"has {deepening} operators and brackets; at most "
-                         f"{MAX_TOKEN_DEPTH - _PRECEDENCE_LEVELS} are allowed")
+        raise OverBudget(msg("has %(count)s operators and brackets; at most %(max)s are allowed",
+                             count=deepening, max=MAX_TOKEN_DEPTH - _PRECEDENCE_LEVELS))
 
 
 def check_tree(tree: ast.Expression) -> None:
@@ -95,9 +103,10 @@ def check_tree(tree: ast.Expression) -> None:
             continue
         nodes += 1
         if depth > MAX_DEPTH:
-            raise OverBudget(f"is nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
+            raise OverBudget(msg("is nested %(depth)s levels deep; at most %(max)s are allowed",
+                                 depth=depth, max=MAX_DEPTH))
         if nodes > MAX_NODES:
-            raise OverBudget(f"has more than {MAX_NODES} parts")
+            raise OverBudget(msg("has more than %(max)s parts", max=MAX_NODES))
         if isinstance(node, ast.Constant) and type(node.value) is int:
             check_int(node.value)
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
@@ -134,8 +143,8 @@ def check_constant_parts(tree: ast.Expression, evaluate: Callable[[ast.AST], Any
 
 def check_int(value: int) -> int:
     if value.bit_length() > MAX_INT_BITS:
-        raise OverBudget(f"makes a number of {value.bit_length()} bits; numbers stay within "
-                         f"±2**{MAX_INT_BITS} (about 3.4e38)")
+        raise OverBudget(msg("makes a number of %(bits)s bits; numbers stay within ±2**%(max)s "
+                             "(about 3.4e38)", bits=value.bit_length(), max=MAX_INT_BITS))
     return value
 
 
@@ -152,7 +161,7 @@ class Work:
     def charge(self, amount: int) -> None:
         self.used += amount
         if self.used > MAX_WORK:
-            raise OverBudget(f"does more than {MAX_WORK} steps of work")
+            raise OverBudget(msg("does more than %(max)s steps of work", max=MAX_WORK))
 
 
 _shared: ContextVar[Work | None] = ContextVar("expression_work", default=None)
@@ -188,8 +197,8 @@ _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
 
 def safe_round(number: Any, ndigits: Any = None) -> Any:
     if ndigits is not None and (type(ndigits) is not int or abs(ndigits) > MAX_ROUND_DIGITS):
-        raise OverBudget(f"rounds to {ndigits!r} digits; at most {MAX_ROUND_DIGITS} either "
-                         "way")
+        raise OverBudget(msg("rounds to %(digits)s digits; at most %(max)s either way",
+                             digits=repr(ndigits), max=MAX_ROUND_DIGITS))
     return round(number, ndigits)
 
 
@@ -308,7 +317,8 @@ class BudgetedEval(simpleeval.EvalWithCompoundTypes):
             if size:
                 return size
             if depth > MAX_DEPTH:
-                raise OverBudget(f"works on values nested more than {MAX_DEPTH} deep")
+                raise OverBudget(msg("works on values nested more than %(max)s deep",
+                                     max=MAX_DEPTH))
             size = 1
             self.work.charge(len(value))
             for item in ([*value.keys(), *value.values()] if kind is dict else value):
@@ -318,17 +328,17 @@ class BudgetedEval(simpleeval.EvalWithCompoundTypes):
             self._sizes[id(value)] = size
             self._keep.append(value)
         elif callable(value) or isinstance(value, types.ModuleType):
-            raise OverBudget("makes a function a value")
+            raise OverBudget(msg("makes a function a value"))
         else:
             return 1
         if size > MAX_SIZE:
-            raise OverBudget(f"builds a value of more than {MAX_SIZE} elements and characters")
+            raise OverBudget(_too_big())
         return size
 
     def _built(self, value: Any, size: int) -> Any:
         """A value whose size is known without walking it."""
         if size > MAX_SIZE:
-            raise OverBudget(f"builds a value of more than {MAX_SIZE} elements and characters")
+            raise OverBudget(_too_big())
         self.work.charge(size)
         if type(value) is not str:
             self._sizes[id(value)] = size
@@ -349,16 +359,21 @@ class BudgetedEval(simpleeval.EvalWithCompoundTypes):
                 inner = self.size(seq) - 1
                 total = inner * max(int(times), 0) + 1
                 if total > MAX_SIZE:
-                    raise OverBudget(f"repeats a value of {inner} elements and characters "
-                                     f"{times} times; at most {MAX_SIZE} in all")
+                    raise OverBudget(msg("repeats a value of %(size)s elements and characters "
+                                         "%(times)s times; at most %(max)s in all",
+                                         size=inner, times=times, max=MAX_SIZE))
                 return self._built(a * b, total)
         return a * b
 
 
 def _mod(a: Any, b: Any) -> Any:
     if isinstance(a, (str, bytes)):
-        raise OverBudget("formats text with %, which is not allowed")
+        raise OverBudget(msg("formats text with %(operator)s, which is not allowed", operator="%"))
     return a % b
+
+
+def _too_big() -> Message:
+    return msg("builds a value of more than %(max)s elements and characters", max=MAX_SIZE)
 
 
 def _length(value: Any) -> int:

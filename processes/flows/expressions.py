@@ -17,7 +17,7 @@ from typing import Any
 
 import simpleeval
 
-from processes.errors import SealflowError
+from processes.errors import SealflowError, msg
 from processes.flows import expression_budget as budget
 
 
@@ -119,7 +119,7 @@ def compile_expression(text: str) -> ast.Expression:
     its parts that read no variable are evaluated within the budget (flows.expression_budget).
     """
     if text is None or not str(text).strip():
-        raise ExpressionError("empty expression")
+        raise ExpressionError(msg("empty expression"))
     text = str(text)
     try:
         budget.check_text(text)
@@ -131,32 +131,40 @@ def compile_expression(text: str) -> ast.Expression:
         except (SyntaxError, tokenize.TokenError, IndentationError,
                 RecursionError, MemoryError) as exc:  # the last two: checked against above
             reason = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
-            raise ExpressionError(f"expression {_shown(text)} does not parse: {reason}") from None
+            raise ExpressionError(msg("expression %(expression)s does not parse: %(detail)s",
+                                      expression=_shown(text), detail=reason)) from None
         budget.check_tree(tree)
     except budget.OverBudget as exc:
-        raise ExpressionError(f"expression {_shown(text)} {exc}") from None
+        raise ExpressionError(msg("expression %(expression)s %(reason)s", expression=_shown(text),
+                                  reason=exc.reason)) from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
-            raise ExpressionError(
-                f"expression {_shown(text)} uses {type(node).__name__}, which is not allowed "
-                "(only literals, variables, comparisons, and/or/not, in, arithmetic)")
+            raise ExpressionError(msg(
+                "expression %(expression)s uses %(node)s, which is not allowed (only literals, "
+                "variables, comparisons, and/or/not, in, arithmetic)", expression=_shown(text),
+                node=type(node).__name__))
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                raise ExpressionError(f"expression {_shown(text)} calls a function that is not "
-                                      "allowed")
+                raise ExpressionError(msg("expression %(expression)s calls a function that is "
+                                          "not allowed", expression=_shown(text)))
             if node.keywords:
-                raise ExpressionError(f"expression {_shown(text)}: keyword arguments are not "
-                                      "allowed")
+                raise ExpressionError(msg("expression %(expression)s: keyword arguments are "
+                                          "not allowed", expression=_shown(text)))
         if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionError(f"expression {_shown(text)}: names starting with _ are not "
-                                  "allowed")
+            raise ExpressionError(msg("expression %(expression)s: names starting with _ are "
+                                      "not allowed", expression=_shown(text)))
     work = budget.Work()  # as in one evaluation, the constant parts share one budget
     try:
         budget.check_constant_parts(
             tree, lambda node: budget.BudgetedEval({}, FUNCTIONS, work).run(node))
     except budget.OverBudget as exc:
-        raise ExpressionError(f"expression {_shown(text)} is too costly: it {exc}") from None
+        raise _too_costly(text, exc) from None
     return tree
+
+
+def _too_costly(text: str, exc: budget.OverBudget) -> ExpressionError:
+    return ExpressionError(msg("expression %(expression)s is too costly: it %(reason)s",
+                               expression=_shown(text), reason=exc.reason))
 
 
 def variables_of(text: str) -> set[str]:
@@ -175,11 +183,12 @@ def evaluate(text: str, variables: dict[str, Any]) -> Any:
     try:
         return budget.BudgetedEval(variables, FUNCTIONS).run(tree.body)
     except simpleeval.NameNotDefined as exc:
-        raise ExpressionError(f"expression {_shown(text)}: variable {exc.name!r} is not set") \
-            from None
+        raise ExpressionError(msg("expression %(expression)s: variable %(name)s is not set",
+                                  expression=_shown(text), name=repr(exc.name))) from None
     except budget.OverBudget as exc:
-        raise ExpressionError(f"expression {_shown(text)} is too costly: it {exc}") from None
+        raise _too_costly(text, exc) from None
     except ExpressionError:
         raise
     except Exception as exc:  # noqa: BLE001 - any evaluation failure is the designer's
-        raise ExpressionError(f"expression {_shown(text)} failed: {exc}") from None
+        raise ExpressionError(msg("expression %(expression)s failed: %(detail)s",
+                                  expression=_shown(text), detail=str(exc))) from None

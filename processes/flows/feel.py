@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from processes.errors import msg
 from processes.flows.expression_budget import MAX_CHARS
 from processes.flows.expressions import ExpressionError, compile_expression, evaluate
 
@@ -44,16 +45,18 @@ MAX_DIGITS = 38
 def _tokens(text: str) -> list[tuple[str, str]]:
     out, pos, text = [], 0, text.rstrip()
     if len(text) > MAX_CHARS:
-        raise DmnError(f"is {len(text)} characters long; at most {MAX_CHARS} are allowed")
+        raise DmnError(msg("is %(length)s characters long; at most %(max)s are allowed",
+                           length=len(text), max=MAX_CHARS))
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
-            raise DmnError(f"unexpected {text[pos:].strip()[:10]!r}")
+            raise DmnError(msg("unexpected %(found)s", found=repr(text[pos:].strip()[:10])))
         kind = match.lastgroup or ""
         value = match.group(kind)
         if kind == "number" and len(value.replace(".", "")) > MAX_DIGITS:
-            raise DmnError(f"the number {value[:12]}… has {len(value.replace('.', ''))} "
-                           f"digits; at most {MAX_DIGITS} are allowed")
+            raise DmnError(msg("the number %(number)s… has %(digits)s digits; at most %(max)s "
+                               "are allowed", number=value[:12],
+                               digits=len(value.replace(".", "")), max=MAX_DIGITS))
         out.append((kind, value))
         pos = match.end()
     return out
@@ -68,7 +71,8 @@ def _unquote(literal: str) -> str:
             i += 6
         elif body[i] == "\\":
             if body[i + 1] not in _ESCAPES:
-                raise DmnError(f"unknown escape \\{body[i + 1]} in {literal}")
+                raise DmnError(msg("unknown escape \\%(char)s in %(literal)s", char=body[i + 1],
+                                   literal=literal))
             out.append(_ESCAPES[body[i + 1]])
             i += 2
         else:
@@ -87,7 +91,8 @@ def _temporal(func: str, text: str) -> datetime.date:
             return datetime.date.fromisoformat(text)
         return datetime.datetime.fromisoformat(text)
     except ValueError:
-        raise DmnError(f'{func}("{text}") is not a valid {func}') from None
+        raise DmnError(msg('%(func)s("%(text)s") is not a valid %(func)s', func=func,
+                           text=text)) from None
 
 
 class Parser:
@@ -103,16 +108,18 @@ class Parser:
 
     def take(self, expected: str | None = None) -> tuple[str, str]:
         if self.pos >= len(self.toks):
-            raise DmnError("ends too early" + (f": expected {expected!r}" if expected else ""))
+            raise DmnError(msg("ends too early: expected %(expected)s", expected=repr(expected))
+                           if expected else msg("ends too early"))
         tok = self.toks[self.pos]
         if expected is not None and tok[1] != expected:
-            raise DmnError(f"expected {expected!r} but found {tok[1]!r}")
+            raise DmnError(msg("expected %(expected)s but found %(found)s",
+                               expected=repr(expected), found=repr(tok[1])))
         self.pos += 1
         return tok
 
     def done(self) -> None:
         if self.pos != len(self.toks):
-            raise DmnError(f"unexpected {self.toks[self.pos][1]!r}")
+            raise DmnError(msg("unexpected %(found)s", found=repr(self.toks[self.pos][1])))
 
     def literal(self) -> tuple[bool, Any]:
         """(True, value) for a FEEL literal here; (False, None) without consuming otherwise."""
@@ -138,7 +145,7 @@ class Parser:
         self.take("(")
         kind, arg = self.take()
         if kind != "string":
-            raise DmnError(f"{func}(...) takes a string")
+            raise DmnError(msg("%(func)s(...) takes a string", func=func))
         self.take(")")
         return _temporal(func, _unquote(arg))
 
@@ -148,11 +155,11 @@ class Parser:
             return lambda variables: value
         kind, tok = self.take()
         if kind != "name" or tok in ("not", "and", "or"):
-            raise DmnError(f"expected a value but found {tok!r}")
+            raise DmnError(msg("expected a value but found %(found)s", found=repr(tok)))
 
         def lookup(variables: Mapping[str, Any], name: str = tok) -> Any:
             if name not in variables:
-                raise DmnError(f"variable {name!r} is not set")
+                raise DmnError(msg("variable %(name)s is not set", name=repr(name)))
             return variables[name]
         return lookup
 
@@ -191,7 +198,7 @@ class Parser:
             high = self.endpoint()
             end = self.take()[1]
             if end not in ("]", "[", ")"):
-                raise DmnError(f"a range ends with ] [ or ), not {end!r}")
+                raise DmnError(msg("a range ends with ] [ or ), not %(found)s", found=repr(end)))
             low_op, high_op = (">=" if tok == "[" else ">"), ("<=" if end == "]" else "<")
             return lambda value, variables: (_compare(low_op, value, low(variables))
                                              and _compare(high_op, value, high(variables)))
@@ -220,14 +227,16 @@ def _compare(op: str, value: Any, bound: Any) -> bool:
     if kind_of(value) != kind_of(bound):
         if op in ("=", "!="):
             return op == "!="
-        raise DmnError(f"{value!r} ({kind_of(value)}) cannot be compared with {bound!r} "
-                       f"({kind_of(bound)})")
+        raise DmnError(msg("%(value)s (%(kind)s) cannot be compared with %(bound)s "
+                           "(%(bound_kind)s)", value=repr(value), kind=kind_of(value),
+                           bound=repr(bound), bound_kind=kind_of(bound)))
     if kind_of(value) == "boolean" and op not in ("=", "!="):
-        raise DmnError(f"booleans cannot be compared with {op}")
+        raise DmnError(msg("booleans cannot be compared with %(operator)s", operator=op))
     try:
         return bool(_OPS[op](value, bound))
     except TypeError as exc:  # e.g. a date and time with an offset and one without
-        raise DmnError(f"{value!r} cannot be compared with {bound!r}: {exc}") from None
+        raise DmnError(msg("%(value)s cannot be compared with %(bound)s: %(detail)s",
+                           value=repr(value), bound=repr(bound), detail=str(exc))) from None
 
 
 def compile_unary_tests(text: str | None) -> Test:
@@ -237,8 +246,9 @@ def compile_unary_tests(text: str | None) -> Test:
     try:
         return Parser(text).unary_tests()
     except DmnError as exc:
-        raise DmnError(f"input entry {text.strip()!r} is not a FEEL unary test Sealflow "
-                       f"understands: {exc.message}") from None
+        raise DmnError(msg("input entry %(entry)s is not a FEEL unary test Sealflow "
+                           "understands: %(detail)s", entry=repr(text.strip()),
+                           detail=exc.message)) from None
 
 
 def compile_output(text: str | None) -> tuple[bool, Any, Value]:
@@ -258,7 +268,7 @@ def compile_output(text: str | None) -> tuple[bool, Any, Value]:
     try:
         compile_expression(text)
     except ExpressionError as exc:
-        raise DmnError(f"output entry: {exc.message}") from None
+        raise DmnError(msg("output entry: %(detail)s", detail=exc.message)) from None
     return False, None, lambda variables: evaluate(text, dict(variables))
 
 
@@ -283,5 +293,6 @@ def coerce(value: Any, type_ref: str | None) -> Any:
         if type_ref == "dateTime" and isinstance(value, str):
             return datetime.datetime.fromisoformat(value.strip())
     except (ValueError, KeyError):
-        raise DmnError(f"{value!r} is not a {type_ref}") from None
+        raise DmnError(msg("%(value)s is not a %(type)s", value=repr(value),
+                           type=type_ref)) from None
     return value

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes.env import Env
+from processes.errors import msg
 from processes.flows import engine
 from processes.flows.bpmn import spec_metadata
 from processes.flows.engine import EngineIncident
@@ -112,9 +113,10 @@ class _Run:
         looped = len(done) > RUN_CAP
         if looped:
             looping = sorted({t.task_spec.bpmn_id for t in done[-RUN_CAP // 2:]})
-            self.problem(looping[0], f"the engine ran {len(done)} elements without waiting for "
-                         f"anyone: the flow loops through {', '.join(looping[:5])} with no task "
-                         "in the loop (the route shows the first ones)")
+            self.problem(looping[0], msg(
+                "the engine ran %(count)s elements without waiting for anyone: the flow loops "
+                "through %(elements)s with no task in the loop (the route shows the first ones)",
+                count=len(done), elements=", ".join(looping[:5])))
             done = done[:RUN_CAP]
         for task in done:
             self.seen.add(task.id)
@@ -194,10 +196,11 @@ class _Run:
             entry["due_at"] = due.isoformat()
         if not able:
             who = ", ".join(filter(None, [found.assignee, *found.user_names,
-                                          *found.group_refs])) or "nobody"
-            self.problem(ready.element_id, f"no one may work task '{entry['name']}': "
-                         f"candidates [{who}] are unknown, inactive, or excluded as the "
-                         "requester; a request would stop here with an incident")
+                                          *found.group_refs]))
+            self.problem(ready.element_id, msg(
+                "no one may work task '%(task)s': candidates [%(who)s] are unknown, inactive, "
+                "or excluded as the requester; a request would stop here with an incident",
+                task=entry["name"], who=who or msg("nobody")))
             return False
         return True
 
@@ -228,17 +231,22 @@ class _Run:
         if armed:
             for task in armed:
                 spec = task.task_spec
-                self.problem(spec.bpmn_id, (
-                    f"the request would wait for timer '{spec.bpmn_name or spec.bpmn_id}' (due "
-                    f"{timer_due(task) or 'at a time not known yet'}); the dry run stops here "
-                    f"unless decisions say {{\"{spec.bpmn_id}\": \"fire\"}}"), severity="warning")
+                due, timer = timer_due(task), spec.bpmn_name or spec.bpmn_id
+                self.problem(spec.bpmn_id, msg(
+                    "the request would wait for timer '%(timer)s' (due %(due)s); the dry run "
+                    'stops here unless decisions say {"%(element)s": "fire"}', timer=timer,
+                    due=due, element=spec.bpmn_id) if due else msg(
+                    "the request would wait for timer '%(timer)s' (due at a time not known "
+                    'yet); the dry run stops here unless decisions say {"%(element)s": '
+                    '"fire"}', timer=timer, element=spec.bpmn_id), severity="warning")
             return
         messages = [ev.name for ev in wf.waiting_events()
                     if ev.event_type == MessageDefinition.__name__]
         if messages:
-            self.problem(None, "the request would wait for message " + ", ".join(
-                repr(m) for m in messages) + " (delivered through the API); the dry run stops "
-                "here", severity="warning")
+            self.problem(None, msg(
+                "the request would wait for message %(messages)s (delivered through the API); "
+                "the dry run stops here", messages=", ".join(repr(m) for m in messages)),
+                severity="warning")
             return
         stalled = engine.stalled_at(wf, set())
         if stalled is not None:
@@ -262,10 +270,10 @@ def dry_run(session: Session, env: Env, identity: Identity | None, given: DryRun
     run = _Run(session, flow, requester, decisions, max(1, min(given.max_steps, STEP_CEILING)))
     refused = refusal(session, flow, seal, requester, business_type, given.pages)
     if refused is not None:
-        run.problem(None, f"a request would be refused: {refused}")
+        run.problem(None, msg("a request would be refused: %(reason)s", reason=refused))
     if seal is None and flow.definition.seal_action != "make":
-        run.problem(None, "no seal was given: ${seal} is empty and ${seal_custodians} names "
-                    "no one", severity="warning")
+        run.problem(None, msg("no seal was given: ${seal} is empty and ${seal_custodians} "
+                              "names no one"), severity="warning")
     steps = 0
     wf = None
     try:
@@ -283,16 +291,18 @@ def dry_run(session: Session, env: Env, identity: Identity | None, given: DryRun
                 run.waited(wf)
                 break
             if steps >= run.max_steps:
-                run.problem(ready[0].element_id, f"the dry run stopped after {steps} tasks at "
-                            f"'{ready[0].element_id}': the flow loops, or needs a higher "
-                            "max_steps")
+                run.problem(ready[0].element_id, msg(
+                    "the dry run stopped after %(steps)s tasks at '%(element)s': the flow "
+                    "loops, or needs a higher max_steps", steps=steps,
+                    element=ready[0].element_id))
                 break
             steps += 1
             run.work(wf, ready[0])
     except EngineIncident as exc:
         if wf is not None:
             run.collect(wf)
-        run.problem(exc.element, f"{exc.message}; a request would stop here with an incident")
+        run.problem(exc.element, msg("%(incident)s; a request would stop here with an incident",
+                                     incident=exc.message))
         wf = None
     end = None
     if wf is not None and wf.is_completed():
@@ -300,12 +310,12 @@ def dry_run(session: Session, env: Env, identity: Identity | None, given: DryRun
         authorized = end_id == flow.definition.authorized_end
         end = {"element_id": end_id, "authorized": authorized}
         if authorized and not run.approved:
-            run.problem(end_id, "the authorized end is reached with no approval by anyone "
-                        "other than the requester: the request would fail")
+            run.problem(end_id, msg("the authorized end is reached with no approval by anyone "
+                                    "other than the requester: the request would fail"))
     unused = sorted(set(decisions) - set(run.visits))
     for element in unused:
-        run.problem(element, f"decisions name '{element}', which the run never reached",
-                    severity="warning")
+        run.problem(element, msg("decisions name '%(element)s', which the run never reached",
+                                 element=element), severity="warning")
     return {"process": {"key": flow.definition.key, "version": flow.definition.version},
             "business_type": business_type, "requester": requester.name, "route": run.route,
             "end": end, "problems": run.problems, "steps": steps}

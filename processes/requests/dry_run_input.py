@@ -140,7 +140,8 @@ def refusal(session: Session, flow: Flow, seal: Seal | None, requester: User,
     if seal is None or flow.definition.seal_action is not None:
         return None
     if seal.status != SealStatus.active:
-        return f"seal {seal.id} is {seal.status.value} and cannot be used"
+        return msg("seal %(seal)s is %(status)s and cannot be used", seal=seal.id,
+                   status=seal.status.value)
     try:
         policy.check_use(session, seal, requester, business_type, flow.definition,
                          pages=pages, size=0)

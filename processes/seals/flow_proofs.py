@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from processes.db import is_writer
+from processes.errors import msg
 from processes.models import BusinessType, ProcessDefinition, Seal
 from processes.seal_models import SealFlowProof, SealPolicy
 from processes.seals import proof
@@ -125,5 +126,6 @@ def _unusable(seal: Seal, authorized_end: str, message: str, path: list[dict]) -
     """A proof's failure as a deploy warning on the authorized end, with the path that slips
     past the demanded approval (element ids: the modeler draws it) and the seal's id."""
     return {"element": authorized_end, "line": None, "severity": "warning", "seal": seal.id,
-            "message": f"cannot be used with seal {seal.id} ({seal.name}): {message}",
+            "message": msg("cannot be used with seal %(seal)s (%(name)s): %(reason)s",
+                           seal=seal.id, name=seal.name, reason=message),
             "path": [step["id"] for step in path]}

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from processes.errors import msg
+from processes.errors import Message, msg
 from processes.flows.graph import Drawn, FlowGraph
 from processes.models import Group, Membership, Seal, User
 
@@ -30,15 +30,17 @@ class Demand:
     kind: str
     ref: str | None = None
 
-    def describe(self) -> str:
-        """Who it demands, as a phrase (a ``Message``: a value of the sentences that name it)."""
+    def describe(self) -> Message:
+        """Who the demand asks for, as a Message (a value of the proof's sentences)."""
         if self.kind == "custodian":
             return msg("a custodian of the seal")
         if self.kind == "requester_head":
             return msg("the requester's department head")
         if self.kind == "group":
             return msg("a member of group %(group)s", group=self.ref)
-        return msg("user %(user)s", user=self.ref)
+        if self.kind == "user":
+            return msg("user %(user)s", user=self.ref)
+        raise KeyError(self.kind)
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "ref": self.ref} if self.ref else {"kind": self.kind}
@@ -59,13 +61,13 @@ class Outcome:
     demand: Demand | None = None
     path: list[dict] = field(default_factory=list)
 
-    def message(self) -> str:
+    def message(self) -> Message:
         if self.ok:
-            return "every path to the authorized end passes the demanded approvals"
+            return msg("every path to the authorized end passes the demanded approvals")
         assert self.demand is not None  # a failed proof names the demand it failed
         route = " → ".join(p["name"] or p["id"] for p in self.path)
-        return (f"a path reaches the authorized end without an approval by "
-                f"{self.demand.describe()}: {route}")
+        return msg("a path reaches the authorized end without an approval by %(who)s: "
+                   "%(route)s", who=self.demand.describe(), route=route)
 
 
 @dataclass(frozen=True)

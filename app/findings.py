@@ -1,0 +1,30 @@
+"""Findings answered as data rather than raised: the studio's problems and warnings (Validate,
+a deploy's warnings), the saved scenarios re-run, a dry run's problems. The domain writes their
+``message`` as a ``Message`` (processes.errors.msg); here it is put in the caller's language,
+like a refusal's problems (app/errors.py ``problems_of``), every other key unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.errors import translate
+
+
+def translated(found: list[Any]) -> list[Any]:
+    """Each finding (a dict with a ``message``) with its message in the caller's language."""
+    return [{**f, "message": translate(f["message"])} if isinstance(f, dict) and "message" in f
+            else f for f in found]
+
+
+def scenarios(rerun: list[dict]) -> list[dict]:
+    """The scenarios re-run (processes/requests/scenarios.py ``rerun``), their problems
+    translated."""
+    return [{**s, "problems": translated(s.get("problems") or [])} for s in rerun]
+
+
+def validation(result: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Validate's ``{problems, warnings, scenarios}`` (processes/design/deploy.py
+    ``validate``) in the caller's language."""
+    return {**result, "problems": translated(result["problems"]),
+            "warnings": translated(result["warnings"]),
+            "scenarios": scenarios(result.get("scenarios") or [])}
