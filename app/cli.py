@@ -108,7 +108,7 @@ def user_add(name, password, password_stdin, display_name, groups, roles, email)
         password = sys.stdin.readline().rstrip("\n")
     user = directory.add_user(db.session, name, password=password, display_name=display_name,
                            groups=_split(groups), roles=directory.parse_roles(roles),
-                           email=email)
+                           email=email, audited=True)
     return f"user {user.name} (id {user.id})"
 
 
