@@ -1,6 +1,7 @@
-"""The audit log as people read it (``processes.audit`` writes it): the events a filter picks
-(time, actor, action prefix, request, seal), a page at a time by sequence number, and the same
-events streamed for an export. Auditors and administrators only."""
+"""The audit log as people read it (``processes.audit`` writes it; the API is
+app/api/audit_log.py, the page app/web/audit_log.py): the events a filter picks (time, actor,
+action prefix, request, seal), a page at a time by sequence number, and the same events
+streamed for an export. Auditors and administrators only."""
 
 from __future__ import annotations
 
@@ -135,20 +136,29 @@ def describe(event: AuditEvent) -> dict[str, Any]:
 
 CSV_BOM = "\ufeff"
 """First in a CSV export: Excel then reads it as UTF-8 (Chinese names intact)."""
+FORMATS = ("csv", "json")
 
 
-def csv_header() -> str:
-    return _csv_line(FIELDS)
+def export_start(fmt: str) -> str:
+    """What an export's file begins with: the CSV's BOM and header, or the JSON array's ``[``."""
+    return CSV_BOM + _csv_line(FIELDS) if fmt == "csv" else "[\n"
 
 
-def csv_row(event: AuditEvent) -> str:
-    row = describe(event)
-    row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
-    return _csv_line([_cell(row[f]) for f in FIELDS])
+def export_row(event: AuditEvent, fmt: str, *, first: bool) -> str:
+    """One event of an export: a CSV row (details as JSON in one cell), or one line of the
+    JSON array (after a comma unless it is the ``first``)."""
+    if fmt == "csv":
+        row = describe(event)
+        row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
+        return _csv_line([_cell(row[f]) for f in FIELDS])
+    text = json.dumps(describe(event), ensure_ascii=False, sort_keys=True)
+    return text if first else ",\n" + text
 
 
-def json_row(event: AuditEvent) -> str:
-    return json.dumps(describe(event), ensure_ascii=False, sort_keys=True)
+def export_end(fmt: str) -> str:
+    """What ends an export's file (the JSON array's ``]``): a JSON export is a whole JSON
+    document, each event on a line of its own."""
+    return "" if fmt == "csv" else "\n]\n"
 
 
 def _cell(value: Any) -> str:
