@@ -102,12 +102,14 @@ def count(session: Session, which: Filter, *, after: int | None = None) -> int:
     return session.execute(query).scalar_one()
 
 
-def stream(session: Session, identity: Identity, which: Filter, *,
+def stream(session: Session, identity: Identity | None, which: Filter, *,
            after: int | None = None) -> Iterator[AuditEvent]:
     """Every event the filter picks past ``after``, oldest first, read a batch at a time
     (keyset: each batch starts past the last one's sequence number). The caller records the
-    export (:func:`record_export`)."""
-    require_reader(identity)
+    export (:func:`record_export`). ``identity`` None: the command line, whose operator
+    holds the database already."""
+    if identity is not None:
+        require_reader(identity)
     last = after if after is not None else 0
     while True:
         batch = list(session.execute(_select(which).where(AuditEvent.seq > last)
@@ -119,12 +121,14 @@ def stream(session: Session, identity: Identity, which: Filter, *,
         session.expunge_all()  # the rows read so far are written out: not kept
 
 
-def record_export(session: Session, identity: Identity, which: Filter, fmt: str, *,
-                  after: int | None = None) -> None:
-    """Audit an export of the log (``audit.exported``): its format and filter."""
-    require_reader(identity)
-    audit.record(session, "audit.exported", actor=identity.user, format=fmt,
-                 after_seq=after, **{"filter": which.query_args()})
+def record_export(session: Session, identity: Identity | None, which: Filter, fmt: str, *,
+                  after: int | None = None, **details: Any) -> None:
+    """Audit an export of the log (``audit.exported``): its format, filter and where it
+    resumed (``after``). ``identity`` None: the command line."""
+    if identity is not None:
+        require_reader(identity)
+    audit.record(session, "audit.exported", actor=identity.user if identity else None,
+                 format=fmt, after_seq=after, **{"filter": which.query_args()}, **details)
 
 
 def describe(event: AuditEvent) -> dict[str, Any]:
