@@ -127,8 +127,9 @@ def record_export(session: Session, identity: Identity | None, which: Filter, fm
     resumed (``after``). ``identity`` None: the command line."""
     if identity is not None:
         require_reader(identity)
+    details = {"format": fmt, "after_seq": after, "filter": which.query_args(), **details}
     audit.record(session, "audit.exported", actor=identity.user if identity else None,
-                 format=fmt, after_seq=after, **{"filter": which.query_args()}, **details)
+                 **details)
 
 
 def describe(event: AuditEvent) -> dict[str, Any]:
