@@ -106,20 +106,21 @@ class _RecentUses:
             self._seen.pop(token_id, None)
 
 
-def _record_use_later(token_id: int) -> None:
+def _record_use_later(token_id: int, first_today: bool) -> None:
     """Record a token's use after the response is sent (``call_on_close``), in a short write
     transaction of its own: never inside the request's transaction, never delaying it, and a
-    failure to record never fails the request."""
+    failure to record never fails the request. The day's first use is audited."""
     app = current_app._get_current_object()
     recent = app.extensions.setdefault("sealflow_token_uses", _RecentUses())
-    if not recent.claim(token_id):
+    # The day's first use passes the per-minute gate: its audit must not wait for the next.
+    if not recent.claim(token_id) and not first_today:
         return
     at = utcnow()
 
     def record() -> None:
         try:
             with app.app_context(), unit_of_work(db.session):
-                tokens.record_use(db.session, token_id, at)
+                tokens.record_use(db.session, token_id, at, first_today=first_today)
         except Exception as exc:  # noqa: BLE001 - a use not recorded is recorded next time
             recent.release(token_id)
             logger.warning("could not record the use of token %d: %s", token_id, exc)
@@ -158,7 +159,7 @@ def _bearer() -> None:
             raise NotAuthenticated(msg("the token is unknown, revoked, or its user is inactive"))
         g.sealflow_identity = found
         if found.token_use_due and found.token_id is not None:
-            _record_use_later(found.token_id)
+            _record_use_later(found.token_id, found.token_first_today)
     elif request.method not in ("GET", "HEAD", "OPTIONS"):
         # Who is calling comes first: nobody at all is a 401, before any CSRF check (whose
         # 400 would tell a stranger the route exists and what it wants).

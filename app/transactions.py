@@ -23,11 +23,20 @@ def _writer() -> None:
     # A request that writes must start its transaction as a writer (SQLite: BEGIN IMMEDIATE)
     # before its first query (the token or the session's user), or two writers deadlock on
     # upgrading their locks. Registered before every other before_request hook.
-    if request.method in SAFE_METHODS:
-        return
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if request.method in SAFE_METHODS and not getattr(view, "sealflow_writes", False):
+        return
     if not getattr(view, "sealflow_reads_first", False):
         g.sealflow_write_token = begin_write_intent()
+
+
+def writes(view: Callable) -> Callable:
+    """Mark a GET view that writes (a download, recorded in the audit log): its transaction
+    starts as a writer's, as a POST's does, so that the record never fails on a busy database
+    (SQLite cannot turn a reader into a writer while another writer is at work). Put it below
+    the route (and ``login_required``), above :func:`commits`."""
+    view.sealflow_writes = True  # type: ignore[attr-defined]
+    return view
 
 
 def reads_first(view: Callable) -> Callable:

@@ -344,9 +344,11 @@ class AuditEvent(Base):
     """One entry of the tamper-evident log: each event's hash covers the previous event's hash."""
 
     __tablename__ = "audit_events"
+    # The audit page's filters by person and by time (processes/audit_log.py), newest first.
+    __table_args__ = (Index("ix_audit_events_actor_seq", "actor", "seq"),)
 
     seq: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor: Mapped[str | None] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(60), index=True)

@@ -6,7 +6,7 @@ from flask import jsonify, request, send_file
 from app.api import blueprint, commits, described, int_arg, json_body, json_field, page_args
 from app.context import env, identity
 from app.extensions import db
-from app.transactions import reads_first
+from app.transactions import reads_first, writes
 from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent, msg
 from processes.models import utcnow
@@ -101,12 +101,16 @@ def get_request(request_id: int):
 
 
 @blueprint.get("/requests/<int:request_id>/document")
+@writes
+@commits
 def request_document(request_id: int):
     path, name = queries.download(db.session, env(), identity(), request_id, sealed=False)
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 
 @blueprint.get("/requests/<int:request_id>/sealed")
+@writes
+@commits
 def request_sealed(request_id: int):
     path, name = queries.download(db.session, env(), identity(), request_id, sealed=True)
     return send_file(path, mimetype="application/pdf", download_name=name)

@@ -1,9 +1,10 @@
 """Verifying, the pages' side (the API is app/api/verify.py, the domain
 processes/seals/verification.py): ``/verify``, public, no login; upload a PDF and see the
 verdict on each of its seals, each drawn on a thumbnail of its page, and how to make other
-software trust our seals (``_trust_root.html``)."""
+software trust our seals (``_trust_root.html``). A signed-in person's check is audited."""
 
 from flask import render_template, request
+from flask_login import current_user
 
 from app.api.verify import uploaded_file
 from app.context import env
@@ -12,7 +13,6 @@ from app.extensions import db
 from app.ratelimit import rate_limited
 from app.web import attempt, blueprint, thumbnails
 from app.web import trust_root as trust_root  # the partial's template global
-from processes.db import write_intent
 from processes.seals import verification as verification
 
 
@@ -53,11 +53,14 @@ def verify_upload():
 
     def check() -> dict:
         uploaded.append(uploaded_file())
-        # Reads only: no SQLite write lock held while the signatures are checked.
-        with write_intent(False):
-            return verification.verify(db.session, env(), uploaded[-1])
+        return verification.verify(db.session, env(), uploaded[-1])
 
-    result, error = attempt(check)
+    # Reads only: no SQLite write lock held while the signatures are checked; a signed-in
+    # person's check is then audited in a short writer's transaction of its own.
+    result, error = attempt(check, write=False)
+    if result is not None and current_user.is_authenticated:
+        attempt(lambda: verification.record_check(db.session, current_user._get_current_object(),
+                                                  result, filename))
     pictures = {}
     if result is not None:
         pages = [s["placement"]["page"] for s in result["signatures"] if s.get("placement")]

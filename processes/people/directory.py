@@ -33,6 +33,9 @@ class Identity:
     token_id: int | None = None
     token_use_due: bool = False
     """This use of the token is to be recorded (none recorded within the last minute)."""
+    token_first_today: bool = False
+    """No use of the token is recorded today yet (UTC): this one is audited
+    (``tokens.record_use``)."""
 
     def has_role(self, *roles: str) -> bool:
         names = self.user.role_names
@@ -98,31 +101,45 @@ def get_group(session: Session, key: str) -> Group:
 
 def add_user(session: Session, name: str, *, password: str | None = None,
              display_name: str | None = None, groups: Sequence[str] = (),
-             roles: Sequence[Role] = (), email: str | None = None) -> User:
+             roles: Sequence[Role] = (), email: str | None = None,
+             audited: bool = False) -> User:
     """Create a user, or update an existing one's password, groups, roles and e-mail address
-    (``""`` removes it)."""
+    (``""`` removes it). ``audited`` (the command line): the creation, or what changed, is
+    recorded as ``user.created`` or ``user.changed`` (a password change is recorded anyway)."""
     name = clean_name(name)
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    changes: dict[str, Any] = {}
+    created = user is None
     if user is None:
         user = User(name=name, display_name=display_name or name, active=True)
         session.add(user)
         logger.info("user %s created", name)
-    elif display_name:
-        user.display_name = display_name
-    if email is not None:
-        user.email = clean_email(email)
+    elif display_name and display_name != user.display_name:
+        user.display_name = changes["display_name"] = display_name
+    if email is not None and clean_email(email) != user.email:
+        user.email = changes["email"] = clean_email(email)
     if password is not None:
         set_password(session, user, password, actor=None)
     session.flush()
+    have_groups = {g.key for g in groups_of(session, user.id)} if audited else set()
     for key in groups:
         group = get_group(session, key)
         if session.get(Membership, (user.id, group.id)) is None:
             session.add(Membership(user_id=user.id, group_id=group.id))
+    if set(groups) - have_groups:
+        changes["groups"] = sorted(have_groups | set(groups))
     have = user.role_names
     for role in roles:
         if role.value not in have:
             user.roles.append(UserRole(role=role))
+    if {r.value for r in roles} - have:
+        changes["roles"] = sorted(have | {r.value for r in roles})
     session.flush()
+    if audited and created:
+        audit.record(session, "user.created", user=user.name, roles=sorted(user.role_names),
+                     groups=sorted(set(groups)), email=user.email)
+    elif audited and changes:
+        audit.record(session, "user.changed", user=user.name, **changes)
     return user
 
 
@@ -234,9 +251,11 @@ def identity_from_token(session: Session, token: str) -> Identity | None:
     api_token, user = row
     if api_token.revoked or not user.active:
         return None
+    now = utcnow()
     return Identity(user, frozenset(s for s in api_token.scopes.split(",") if s),
                     token_id=api_token.id,
-                    token_use_due=tokens.use_due(api_token.last_used_at, utcnow()))
+                    token_use_due=tokens.use_due(api_token.last_used_at, now),
+                    token_first_today=tokens.first_today(api_token.last_used_at, now))
 
 
 def groups_of(session: Session, user_id: int) -> list[Group]:

@@ -90,14 +90,43 @@ def revoke_all(session: Session, user: User) -> list[int]:
 
 
 def use_due(last_used_at: datetime | None, now: datetime) -> bool:
-    """Whether a use at ``now`` should be recorded (none recorded within USE_INTERVAL)."""
-    return last_used_at is None or last_used_at <= now - USE_INTERVAL
+    """Whether a use at ``now`` should be recorded (none recorded within USE_INTERVAL, or
+    none yet today)."""
+    return last_used_at is None or last_used_at <= now - USE_INTERVAL \
+        or first_today(last_used_at, now)
 
 
-def record_use(session: Session, token_id: int, at: datetime) -> bool:
+def first_today(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether no use is recorded on ``now``'s day (UTC) yet: the use at ``now`` is then
+    audited. Known from the token's row, which the caller's identification reads anyway: no
+    query of its own, and no write on the day's other uses."""
+    return last_used_at is None or last_used_at < _day_start(now)
+
+
+def _day_start(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def record_use(session: Session, token_id: int, at: datetime, *,
+               first_today: bool = False) -> bool:
     """Record a use of the token at ``at``, unless one was recorded within USE_INTERVAL (the
-    condition is in the UPDATE, so concurrent workers write it once). Runs in a short
-    transaction of its own, after the response of the request that used the token."""
+    condition is in the UPDATE, so concurrent workers write it once). The day's first use
+    (``first_today``, as the caller's identification found it) is audited as
+    ``user.token_used``, once a day across workers: the day is in the UPDATE's condition.
+    Runs in a short transaction of its own, after the response of the request that used the
+    token."""
+    if first_today:
+        first = session.execute(
+            update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked.is_(False),
+                                   or_(ApiToken.last_used_at.is_(None),
+                                       ApiToken.last_used_at < _day_start(at)))
+            .values(last_used_at=at).returning(ApiToken.user_id, ApiToken.name),
+            execution_options={"synchronize_session": False}).first()
+        if first is not None:
+            user = session.get(User, first.user_id)
+            audit.record(session, "user.token_used", actor=user,
+                         user=user.name if user else None, token=token_id, name=first.name)
+            return True
     return cast(CursorResult, session.execute(
         update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked.is_(False),
                                or_(ApiToken.last_used_at.is_(None),

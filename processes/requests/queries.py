@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from processes import documents
+from processes import audit, documents
 from processes.env import Env
 from processes.errors import BadInput, NotFound, msg
 from processes.models import BusinessType, Request, RequestStatus, Seal, SealStatus, User
@@ -26,18 +26,26 @@ def get_visible(session: Session, identity: Identity, request_id: int) -> Reques
 def download(session: Session, env: Env, identity: Identity, request_id: int, *,
              sealed: bool) -> tuple[Path, str]:
     """The stored file of a request the caller may see, and the name to download it under:
-    the document as submitted, or (``sealed``) the sealed one, 404 until it exists."""
+    the document as submitted, or (``sealed``) the sealed one, 404 until it exists. The
+    download is audited (``document.downloaded``): the caller's transaction must be a
+    writer's (``app.transactions.writes``)."""
     req = get_visible(session, identity, request_id)
     if not sealed:
         if req.document is None:
             raise NotFound(msg("request %(request_id)s changes a seal and carries no document",
                                request_id=request_id))
-        return documents.path_for(env, req.document.sha256), req.filename
-    if req.sealed_document is None:
-        raise NotFound(msg("request %(request_id)s is %(status)s, not sealed",
-                           request_id=request_id, status=req.status.value))
-    stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
-    return documents.path_for(env, req.sealed_document.sha256), f"{stem}-sealed.pdf"
+        document, name = req.document, req.filename
+    else:
+        if req.sealed_document is None:
+            raise NotFound(msg("request %(request_id)s is %(status)s, not sealed",
+                               request_id=request_id, status=req.status.value))
+        stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
+        document, name = req.sealed_document, f"{stem}-sealed.pdf"
+    # The token names the business system that fetched it (None: a person at a browser).
+    audit.record(session, "document.downloaded", actor=identity.user, request_id=req.id,
+                 seal_id=req.seal_id, kind="sealed" if sealed else "original",
+                 sha256=document.sha256, filename=name, token=identity.token_id)
+    return documents.path_for(env, document.sha256), name
 
 
 SORTS = {"newest": (Request.id.desc(),), "oldest": (Request.id,),

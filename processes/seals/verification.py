@@ -6,8 +6,10 @@ only the stamp of a later seal of ours, good itself and not over the earlier sta
 earlier seal green (see docs/verification.md).
 
 Public (``POST /api/v1/verify`` and the ``/verify`` page), so it reads only and stores nothing:
-the upload is judged and forgotten. What it tells about a request is what the seal itself
-vouches for (flow, version, who approved, when), never the request's documents or form data.
+the upload is judged and forgotten; a check by a signed-in person on the page is audited
+(``record_check``: the file's hash and the verdict, never the file). What it tells about a
+request is what the seal itself vouches for (flow, version, who approved, when), never the
+request's documents or form data.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import signer
-from processes import documents
+from processes import audit, documents
 from processes.env import Env
 from processes.errors import InvalidContent, TooLarge, msg
-from processes.models import Document, Request, Seal, SigningGrant
+from processes.models import Document, Request, Seal, SigningGrant, User
 from processes.pki import authorities
 from signer import approval_records, open_pdf
 
@@ -111,6 +113,18 @@ def _change(change: signer.VisibleChange) -> dict:
             "revision": change.revision, "kind": change.kind, "field": change.field,
             "subtype": change.subtype, "prepared_field": change.prepared,
             "covers_seal": change.covers_signature, "allowed": change.allowed}
+
+
+def record_check(session: Session, user: User, result: dict, filename: str | None) -> None:
+    """Audit a verification by a signed-in person (``document.verified``): the file's hash,
+    its signatures and how many are good, and the first request of ours it carries."""
+    rows = result["signatures"]
+    ours = next((r["approval"] for r in rows if r.get("approval")), None)
+    audit.record(session, "document.verified", actor=user,
+                 request_id=ours["request_id"] if ours else None,
+                 seal_id=ours["seal_id"] if ours else None, sha256=result["sha256"],
+                 filename=(filename or "")[:200], signatures=len(rows),
+                 good=sum(bool(r["bottom_line"]) for r in rows))
 
 
 def _row(report: signer.SignatureReport, seal: Seal | None, approval: dict | None) -> dict:

@@ -99,6 +99,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/tasks/<task_id>/add-approver": frozenset({CANDIDATE, ADMIN}),
     "POST /api/v1/tasks/<task_id>/cc": frozenset({CANDIDATE, ADMIN}),
     "POST /api/v1/verify": PUBLIC,
+    "GET /api/v1/audit": frozenset({AUDITOR, ADMIN}),
     # -- the organisation PKI (public by nature) -----------------------------------------
     "GET /pki/ca": PUBLIC,
     "GET /pki/root.crt": PUBLIC,
@@ -183,6 +184,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /admin/groups/<key>/members": frozenset({ADMIN}),
     "POST /admin/groups/<key>/members/<name>/remove": frozenset({ADMIN}),
     "GET /admin/incidents": frozenset({ADMIN}),
+    "GET /audit": frozenset({AUDITOR, ADMIN}),
+    "GET /audit/export": frozenset({AUDITOR, ADMIN}),
     "POST /admin/incidents/<int:request_id>/retry": frozenset({ADMIN}),
 }
 
