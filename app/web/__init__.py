@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         admin_groups,
         admin_incidents,
         admin_users,
+        archive,
         decisions,
         inbox,
         me,
