@@ -62,9 +62,6 @@ class ArchiveEntry(Base):
     timestamp_at: Mapped[datetime | None] = mapped_column()
     """The RFC 3161 timestamp's time in the seal's signature; None for a B-B seal."""
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    text: Mapped[str | None] = mapped_column(Text, deferred=True)
-    """The text extracted when filed (whitespace made single); None: unsearched (a scanned
-    PDF without text: OCR is not done)."""
     searchable: Mapped[bool] = mapped_column(Boolean)
     retention_until: Mapped[date] = mapped_column(Date, index=True)
     """Kept at least until this day (the business type's years, or the default)."""
@@ -74,8 +71,13 @@ class ArchiveEntry(Base):
     hold_reason: Mapped[str | None] = mapped_column(Text)
     hold_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     hold_at: Mapped[datetime | None] = mapped_column()
+    # Last, so that on SQLite the columns a search filters on are read from a row's first page
+    # without its text's overflow pages.
     search: Mapped[str | None] = mapped_column(SEARCH_TYPE, deferred=True)
     """PostgreSQL: the tokens as a tsvector (GIN-indexed); SQLite: unused (FTS5 table)."""
+    text: Mapped[str | None] = mapped_column(Text, deferred=True)
+    """The text extracted when filed (whitespace made single); None: unsearched (a scanned
+    PDF without text: OCR is not done)."""
 
 
 # What migration 0026 makes beside the table, made by ``create_all`` too (the tests' schema):

@@ -12,16 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Select,
-    bindparam,
-    cast,
-    literal_column,
-    select,
-    text,
-)
+from sqlalchemy import Integer, Select, bindparam, cast, column, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
@@ -84,11 +75,20 @@ def tsquery_literal(terms: Sequence[Term]) -> str:
         for t in terms)
 
 
-def matching(session: Session, terms: Sequence[Term]) -> ColumnElement[bool]:
-    """The entries whose text holds every term."""
+_FTS = table(TABLE, column("rowid", Integer))
+
+
+def searched(session: Session, stmt: Select, terms: Sequence[Term]) -> Select:
+    """``stmt`` (entries, newest filed first) narrowed to those whose text holds every term.
+
+    SQLite: the FTS5 table drives the statement, read in descending rowid (the entry's id) and
+    stopped at the page's end, so a word in half the archive costs what a rare one does; a
+    statement the index fed with all its matches would sort tens of thousands (600 ms for
+    合同 in 20,000 documents against 12 ms). PostgreSQL's planner chooses between the GIN index
+    and the entries in order by itself."""
     if _postgres(session):
         query = cast(bindparam("fts_query", tsquery_literal(terms)), TSQUERY)
-        return ArchiveEntry.search.op("@@")(query)
-    found: Select[tuple[int]] = (select(literal_column("rowid", Integer)).select_from(text(TABLE))
-             .where(text(f"{TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(terms))))
-    return ArchiveEntry.id.in_(found)
+        return stmt.where(ArchiveEntry.search.op("@@")(query))
+    return (stmt.join(_FTS, _FTS.c.rowid == ArchiveEntry.id)
+            .where(text(f"{TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(terms)))
+            .order_by(None).order_by(_FTS.c.rowid.desc()))

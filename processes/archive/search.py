@@ -1,5 +1,5 @@
 """Searching the archive: by seal, requester, business type, sealing dates, title, and the
-document's full text (``tokens``, ``fts``), newest first, among the documents the caller may
+document's full text (``tokens``, ``fts``), newest filed first, among the documents the caller may
 see (auditors and admins: all; anyone else: the requests they may see,
 ``processes.requests.inbox.sees_clause``, the one rule of who sees a request).
 """
@@ -75,7 +75,8 @@ def _like(text: str) -> str:
 def search(session: Session, identity: Identity, filters: Filters, *, limit: int = 50,
            offset: int = 0, today: date | None = None) -> Page:
     """One page of the archived documents matching ``filters`` that the caller may see,
-    newest sealed first: one statement (with the text of the page's documents, for their
+    newest filed first (the job files each document right after its sealing, so this is the
+    order of sealing, but for one the sweep filed late): one statement (with the text of the page's documents, for their
     snippets, when the text was searched)."""
     terms = tokens.query_terms(filters.q) if filters.q else []
     stmt = (select(ArchiveEntry, Seal.name, User.name, User.display_name, BusinessType.name)
@@ -85,8 +86,9 @@ def search(session: Session, identity: Identity, filters: Filters, *, limit: int
     if not identity.has_role("auditor"):
         stmt = stmt.where(inbox.sees_clause(identity.user.id, ArchiveEntry.request_id,
                                             ArchiveEntry.requester_id, ArchiveEntry.seal_id))
+    stmt = stmt.order_by(ArchiveEntry.id.desc())  # newest filed first: filing follows sealing
     if terms:
-        stmt = stmt.where(fts.matching(session, terms)).options(undefer(ArchiveEntry.text))
+        stmt = fts.searched(session, stmt, terms).options(undefer(ArchiveEntry.text))
     if filters.seal is not None:
         stmt = stmt.where(ArchiveEntry.seal_id == filters.seal)
     if filters.requester:
@@ -109,8 +111,7 @@ def search(session: Session, identity: Identity, filters: Filters, *, limit: int
     if (filters.sealed_from and filters.sealed_before
             and filters.sealed_from >= filters.sealed_before):
         raise BadInput(msg("the first day comes after the last"))
-    rows = session.execute(stmt.order_by(ArchiveEntry.sealed_at.desc(), ArchiveEntry.id.desc())
-                           .limit(limit + 1).offset(offset)).all()
+    rows = session.execute(stmt.limit(limit + 1).offset(offset)).all()
     hits = [Hit(entry, seal, name, display, btype)
             for entry, seal, name, display, btype in rows[:limit]]
     if terms:

@@ -95,7 +95,7 @@ def test_the_archive_finds_chinese_text_and_follows_who_may_see(demo_server, bro
 
     # The verification of an archived document, and its download.
     audrey.goto(f"{base}/archive?lang=en&q=甲方")
-    audrey.click("a:has-text('Verify')")
+    audrey.click("table.archive-list a:has-text('Verify')")
     audrey.wait_for_url(f"{base}/archive/{purchase['id']}/verify")
     shoot(audrey, "archive-verify-en-1400", full_page=True)
 

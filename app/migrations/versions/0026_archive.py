@@ -59,7 +59,6 @@ def upgrade():
         sa.Column('sealed_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('timestamp_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('filed_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('text', sa.Text(), nullable=True),
         sa.Column('searchable', sa.Boolean(), nullable=False),
         sa.Column('retention_until', sa.Date(), nullable=False),
         sa.Column('retention_noticed_at', sa.DateTime(timezone=True), nullable=True),
@@ -67,7 +66,9 @@ def upgrade():
         sa.Column('hold_reason', sa.Text(), nullable=True),
         sa.Column('hold_by_id', sa.Integer(), nullable=True),
         sa.Column('hold_at', sa.DateTime(timezone=True), nullable=True),
+        # Last: SQLite reads the columns before the text without its overflow pages.
         sa.Column('search', postgresql.TSVECTOR() if pg else sa.Text(), nullable=True),
+        sa.Column('text', sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(['request_id'], ['requests.id'],
                                 name=op.f('fk_archive_entries_request_id_requests')),
         sa.ForeignKeyConstraint(['seal_id'], ['seals.id'],
