@@ -50,6 +50,15 @@ def file_request(session: Session, env: Env, request_id: int) -> int:
     return file_sources(session, env, sources)
 
 
+def file_sealed(request_id: int) -> None:
+    """The job after ``sealed`` (app/jobs.py starts it, in the app's context): errors logged,
+    the sweep files the request later."""
+    try:
+        file_request(db.session, env(), request_id)
+    except Exception:  # noqa: BLE001 - the archive sweep files it later
+        logger.exception("filing request %d failed; the sweep will file it", request_id)
+
+
 def file_unfiled(session: Session, env: Env, *, batch: int = 200) -> int:
     """File every sealed request not in the archive, ``batch`` at a time, until none is left
     or a batch files nothing (what is left fails each time: logged, tried next sweep)."""

@@ -184,13 +184,7 @@ class JobRunner:
     def on_finished(self, _sender: object, request_id: int, status: str, **_kw: object) -> None:
         """A sealed request is filed in the archive (app/archive_jobs.py), where it sealed."""
         if self._ours() and status == "sealed":
-            self._dispatch(self.file_request, request_id, external_too=True)
-
-    def file_request(self, request_id: int) -> None:
-        try:
-            archive_jobs.file_request(db.session, env(), request_id)
-        except Exception:  # noqa: BLE001 - the archive sweep files it later
-            logger.exception("filing request %d failed; the sweep will file it", request_id)
+            self._dispatch(archive_jobs.file_sealed, request_id, external_too=True)
 
     def on_lifecycle(self, _sender: object, request_id: int, **_kw: object) -> None:
         """A lifecycle flow was authorized: make its change."""

@@ -1,5 +1,5 @@
 """Why the archive indexes character bigrams rather than jieba's words: the bigrams of
-processes/archive/tokens.py against jieba (search mode) on the Chinese texts of
+processes/archive/terms.py against jieba (search mode) on the Chinese texts of
 bench/archive_search.py and on contract sentences: time and terms per document, and which
 queries are found. jieba is not a dependency of Sealflow: run this from a scratch venv that
 has it, with the repository on the path (SQLAlchemy is needed too):
@@ -19,7 +19,7 @@ except ImportError:
     sys.exit("jieba is not installed here: see this file's docstring")
 
 from bench.archive_search import _zh_text  # noqa: E402
-from processes.archive import tokens  # noqa: E402
+from processes.archive import terms  # noqa: E402
 
 jieba.setLogLevel(60)
 
@@ -29,7 +29,7 @@ load = time.perf_counter() - started
 rnd = random.Random(1)
 docs = [_zh_text(rnd, 1500) for _ in range(300)]
 started = time.perf_counter()
-bigrams = [tokens.tokens(d) for d in docs]
+bigrams = [terms.tokens(d) for d in docs]
 per_bigram_doc = (time.perf_counter() - started) / len(docs)
 started = time.perf_counter()
 words = [list(jieba.cut_for_search(d)) for d in docs]
@@ -54,7 +54,7 @@ def in_order(doc_terms: list[str], query_terms: list[str]) -> bool:
     return any(doc_terms[i:i + n] == query_terms for i in range(len(doc_terms) - n + 1))
 
 
-for name, split in (("bigrams", tokens.tokens),
+for name, split in (("bigrams", terms.tokens),
                     ("jieba", lambda s: list(jieba.cut_for_search(s)))):
     missed = []
     for doc, query in CASES:

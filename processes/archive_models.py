@@ -2,7 +2,7 @@
 request is sealed (migration 0026).
 
 The full-text index lives beside it: on PostgreSQL the ``search`` column (a ``tsvector`` of
-the tokens ``processes.archive.tokens`` makes, GIN-indexed); on SQLite an FTS5 table
+the tokens ``processes.archive.terms`` makes, GIN-indexed); on SQLite an FTS5 table
 ``archive_fts`` (contentless, its rowid the entry's id), made by the migration and not a
 model (``processes.archive.fts``). On SQLite ``search`` is an unused, always NULL column.
 """

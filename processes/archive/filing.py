@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 import signer
 from processes import audit, documents
-from processes.archive import fts, tokens
+from processes.archive import fts, terms
 from processes.archive import text as pdf_text
 from processes.archive_models import ArchiveEntry
 from processes.env import Env
@@ -114,15 +114,15 @@ def read(env: Env, source: Source) -> Filing:
     """
     sealed = _stored(env, source.sealed_sha256)
     raw = pdf_text.extract(_stored(env, source.document_sha256))
-    cleaned = tokens.clean(raw)
-    terms = tokens.tokens(cleaned)
+    cleaned = terms.clean(raw)
+    found = terms.tokens(cleaned)
     try:
         stamped = signer.timestamp_time(sealed)
     except signer.InvalidDocument as exc:  # sealed by us: worth a look, not a lost filing
         logger.warning("request %d: the seal's timestamp cannot be read: %s",
                        source.request_id, exc)
         stamped = None
-    return Filing(source, cleaned if terms else None, terms, stamped)
+    return Filing(source, cleaned if found else None, found, stamped)
 
 
 def retention_end(sealed_at: datetime, years: int) -> date:

@@ -1,4 +1,4 @@
-"""The full-text index of each database, fed the terms of ``tokens`` (never the database's
+"""The full-text index of each database, fed the terms of ``terms`` (never the database's
 own word splitting).
 
 SQLite: the FTS5 table ``archive_fts`` (migration 0026; contentless, its rowid the entry's
@@ -16,7 +16,7 @@ from sqlalchemy import Integer, Select, bindparam, cast, column, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
-from processes.archive.tokens import Term
+from processes.archive.terms import Term
 from processes.archive_models import ArchiveEntry
 
 TABLE = "archive_fts"

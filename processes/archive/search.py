@@ -1,5 +1,5 @@
 """Searching the archive: by seal, requester, business type, sealing dates, title, and the
-document's full text (``tokens``, ``fts``), newest filed first, among the documents the caller may
+document's full text (``terms``, ``fts``), newest filed first, among the documents the caller may
 see (auditors and admins: all; anyone else: the requests they may see,
 ``processes.requests.inbox.sees_clause``, the one rule of who sees a request).
 """
@@ -12,8 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, undefer
 
-from processes.archive import fts, tokens
-from processes.archive.tokens import Term
+from processes.archive import fts, terms
+from processes.archive.terms import Term
 from processes.archive_models import ArchiveEntry
 from processes.errors import BadInput, NotFound, msg
 from processes.models import BusinessType, Seal, User
@@ -76,9 +76,9 @@ def search(session: Session, identity: Identity, filters: Filters, *, limit: int
            offset: int = 0, today: date | None = None) -> Page:
     """One page of the archived documents matching ``filters`` that the caller may see,
     newest filed first (the job files each document right after its sealing, so this is the
-    order of sealing, but for one the sweep filed late): one statement (with the text of the page's documents, for their
-    snippets, when the text was searched)."""
-    terms = tokens.query_terms(filters.q) if filters.q else []
+    order of sealing, but for one the sweep filed late): one statement (with the text of the
+    page's documents, for their snippets, when the text was searched)."""
+    wanted = terms.query_terms(filters.q) if filters.q else []
     stmt = (select(ArchiveEntry, Seal.name, User.name, User.display_name, BusinessType.name)
             .join(Seal, Seal.id == ArchiveEntry.seal_id)
             .join(User, User.id == ArchiveEntry.requester_id)
@@ -87,8 +87,8 @@ def search(session: Session, identity: Identity, filters: Filters, *, limit: int
         stmt = stmt.where(inbox.sees_clause(identity.user.id, ArchiveEntry.request_id,
                                             ArchiveEntry.requester_id, ArchiveEntry.seal_id))
     stmt = stmt.order_by(ArchiveEntry.id.desc())  # newest filed first: filing follows sealing
-    if terms:
-        stmt = fts.searched(session, stmt, terms).options(undefer(ArchiveEntry.text))
+    if wanted:
+        stmt = fts.searched(session, stmt, wanted).options(undefer(ArchiveEntry.text))
     if filters.seal is not None:
         stmt = stmt.where(ArchiveEntry.seal_id == filters.seal)
     if filters.requester:
@@ -114,9 +114,9 @@ def search(session: Session, identity: Identity, filters: Filters, *, limit: int
     rows = session.execute(stmt.limit(limit + 1).offset(offset)).all()
     hits = [Hit(entry, seal, name, display, btype)
             for entry, seal, name, display, btype in rows[:limit]]
-    if terms:
+    if wanted:
         for hit in hits:
-            hit.snippet, hit.marks = snippet(hit.entry.text, terms)
+            hit.snippet, hit.marks = snippet(hit.entry.text, wanted)
     return Page(hits, more=len(rows) > limit)
 
 

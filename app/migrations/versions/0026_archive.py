@@ -3,7 +3,7 @@
 One row per sealed request (filed by a job after sealing; the sweep files those a crash left
 unfiled, so existing sealed requests are filed by the first sweep after this upgrade). The
 text's tokens (character bigrams of Chinese runs, whole Latin and digit words:
-processes/archive/tokens.py) are indexed in an FTS5 table on SQLite (archive_fts, contentless,
+processes/archive/terms.py) are indexed in an FTS5 table on SQLite (archive_fts, contentless,
 rowid = the entry's id) and in a GIN-indexed tsvector column on PostgreSQL (search), so that
 neither database's own word splitting decides what Chinese is found.
 
