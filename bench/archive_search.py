@@ -170,6 +170,8 @@ def fill(engine: Any, n: int, distinct: int) -> None:
         flush()
     with engine.begin() as conn:
         if pg:
+            # Memory for the build: with the default 64 MB it merges for half an hour.
+            conn.execute(sql("SET LOCAL maintenance_work_mem = '1GB'"))
             conn.execute(sql("CREATE INDEX ix_archive_entries_search ON archive_entries "
                              "USING gin (search)"))
             for name in ("users", "seals", "requests", "archive_entries"):
