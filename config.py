@@ -62,6 +62,9 @@ class Config:
         self.BASE_URL_SET = bool((_env("BASE_URL") or "").strip())
         self.BASE_URL = ((_env("BASE_URL") or "").strip() or "http://127.0.0.1:5000").rstrip("/")
         self.TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+        # How many years the archive keeps a sealed document when its business type says
+        # nothing (processes/archive/retention.py); nothing is ever deleted on its own.
+        self.RETENTION_YEARS = _env_int("RETENTION_YEARS", 30)
         # Notices are also mailed over SMTP when this is set: smtp://[user:password@]host[:port]
         # (STARTTLS when the server offers it) or smtps:// (TLS from the start).
         self.SMTP_URL = (_env("SMTP_URL") or "").strip()
@@ -162,6 +165,9 @@ class Config:
             raise ConfigurationError(
                 f"SEALFLOW_TIMEZONE {self.TIMEZONE!r} is not a time zone (e.g. Asia/Shanghai)"
             ) from None
+        if not 1 <= self.RETENTION_YEARS <= 200:
+            raise ConfigurationError(
+                f"SEALFLOW_RETENTION_YEARS must be 1 to 200 years, not {self.RETENTION_YEARS}")
         if self.PADES_LEVEL not in {"B-B", "B-T"}:
             raise ConfigurationError(
                 f"SEALFLOW_PADES_LEVEL must be B-T or B-B, not {self.PADES_LEVEL!r}")

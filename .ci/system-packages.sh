@@ -3,6 +3,9 @@
 set -euo pipefail
 need=()
 command -v pdfsig >/dev/null 2>&1 || need+=(poppler-utils)
+# The archive reads a PDF's text with pdftotext; the standard Chinese fonts a PDF names
+# without embedding them (Adobe-GB1: STSong-Light) need poppler's character maps.
+[ -d /usr/share/poppler/cMap ] || need+=(poppler-data)
 command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 # HSM-held seal keys are tested against SoftHSM2, and checked from outside with OpenSC's pkcs11-tool.

@@ -27,6 +27,7 @@ def env() -> Env:
                      tsa_retries=c["TSA_RETRIES"],
                      tsa_retry_base_seconds=c["TSA_RETRY_BASE_SECONDS"],
                      tsa_retry_max_seconds=c["TSA_RETRY_MAX_SECONDS"],
+                     retention_years=c["RETENTION_YEARS"],
                      external_ca_roots=_pem_file(c.get("EXTERNAL_CA_ROOTS")))
         current_app.extensions["sealflow_env"] = cached
     return cached

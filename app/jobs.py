@@ -26,7 +26,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 import signer
-from app import mailer
+from app import archive_jobs, mailer
 from app.context import env
 from app.extensions import db
 from app.grant_poller import GrantPoller
@@ -180,6 +180,11 @@ class JobRunner:
         if self._ours() and mailer.enabled(self.app):
             self._dispatch(functools.partial(mailer.send_notices, self.app), notice_ids,
                            external_too=True)
+
+    def on_finished(self, _sender: object, request_id: int, status: str, **_kw: object) -> None:
+        """A sealed request is filed in the archive (app/archive_jobs.py), where it sealed."""
+        if self._ours() and status == "sealed":
+            self._dispatch(archive_jobs.file_sealed, request_id, external_too=True)
 
     def on_lifecycle(self, _sender: object, request_id: int, **_kw: object) -> None:
         """A lifecycle flow was authorized: make its change."""
@@ -360,6 +365,7 @@ class JobRunner:
             self.scheduler.add_job(self.sweep_stalled, "interval", minutes=STALL_SWEEP_MINUTES,
                                    id="sweep-stalled", max_instances=1, coalesce=True,
                                    next_run_time=utcnow())
+            archive_jobs.schedule(self.scheduler, self.app)
             self.scheduler.start()
             if self.mode == "external" and self.poller is None:
                 self.poller = GrantPoller(self.app, self.run_lease)
@@ -393,3 +399,4 @@ def init_app(app: Flask) -> None:
     signals.seal_changed.connect(jobs.on_seal_changed, weak=True)
     signals.lifecycle_authorized.connect(jobs.on_lifecycle, weak=True)
     signals.notices_to_mail.connect(jobs.on_notices, weak=True)
+    signals.request_finished.connect(jobs.on_finished, weak=True)

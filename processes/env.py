@@ -44,5 +44,7 @@ class Env:
     """The wait before the first of those tries; each next one waits twice as long..."""
     tsa_retry_max_seconds: float = 600.0
     """...but never longer than this."""
+    retention_years: int = 30
+    """How long the archive keeps a document whose business type sets no retention."""
     external_ca_roots: tuple[bytes, ...] = ()
     """PEM root certificates of the CAs outside Sealflow trusted to certify seals."""

@@ -200,6 +200,9 @@ class BusinessType(Base):
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     process_key: Mapped[str] = mapped_column(String(200))
+    retention_years: Mapped[int | None] = mapped_column(Integer)
+    """How long its sealed documents are kept in the archive; None: SEALFLOW_RETENTION_YEARS
+    (migration 0026; processes/archive/retention.py)."""
 
 
 class Seal(Base):

@@ -17,7 +17,8 @@ starts the sealing job (``app.jobs.seal_grant``) in the configured ``SEALFLOW_JO
 
 request_finished = _signals.signal("request-finished")
 """A request reached a final status. Sender: None. Kwargs: ``request_id``, ``status`` (str).
-Receiver: none."""
+Receiver: ``app.jobs.JobRunner.on_finished``, which files a ``sealed`` one in the archive
+(``app.archive_jobs.file_sealed``; the archive's sweep files any it missed)."""
 
 task_created = _signals.signal("task-created")
 """An inbox task was opened. Sender: None. Kwargs: ``task_id`` (str), ``request_id`` (int).

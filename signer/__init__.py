@@ -53,7 +53,14 @@ from .pades import (
     SealSigner,
     seal_pdf,
 )
-from .pdf import PdfInfo, SignatureFields, inspect_pdf, open_pdf, signature_fields
+from .pdf import (
+    PdfInfo,
+    SignatureFields,
+    inspect_pdf,
+    open_pdf,
+    signature_fields,
+    timestamp_time,
+)
 from .pkcs11 import (
     KeyProtection,
     Pkcs11Config,
@@ -150,6 +157,7 @@ __all__ = [
     "generate_private_key",
     "inspect_pdf",
     "signature_fields",
+    "timestamp_time",
     "SignatureFields",
     "issue_seal_certificate",
     "issue_tsa_certificate",

@@ -11,6 +11,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -22,7 +23,8 @@ from pyhanko.sign.signers.pdf_byterange import PdfByteRangeDigest
 from .errors import InvalidDocument
 
 __all__ = ["PageRef", "PdfInfo", "SealReader", "SealWriter", "SignatureFields", "describe_pdf",
-           "inspect_pdf", "open_pdf", "page_origin", "page_sizes", "signature_fields"]
+           "inspect_pdf", "open_pdf", "page_origin", "page_sizes", "signature_fields",
+           "timestamp_time"]
 
 logger = logging.getLogger(__name__)
 
@@ -338,3 +340,28 @@ def free_field_name(reader: PdfFileReader, wanted: str) -> str:
         n += 1
         name = f"{wanted}-{n}"
     return name
+
+
+def timestamp_time(data: bytes) -> datetime | None:
+    """The time of the RFC 3161 timestamp on the last signature of ``data`` (its token's
+    genTime), or None when that signature carries none (PAdES B-B). Read only: nothing is
+    validated here (``validate_pdf`` does that).
+
+    :raises InvalidDocument: not a readable PDF, or a signature that cannot be parsed.
+    """
+    reader = open_pdf(data)
+    try:
+        signatures = reader.embedded_signatures
+        if not signatures:
+            return None
+        unsigned = signatures[-1].signer_info["unsigned_attrs"]
+        if unsigned.native is None:
+            return None
+        for attr in unsigned:
+            if attr["type"].native == "signature_time_stamp_token":
+                token = attr["values"][0]["content"]
+                tst_info = token["encap_content_info"]["content"].parsed
+                return tst_info["gen_time"].native
+    except (misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+        raise InvalidDocument(f"the PDF's signature cannot be read ({e})") from e
+    return None

@@ -98,6 +98,7 @@ def described(req, **options: Any) -> dict:
 
 
 from app.api import (  # noqa: E402,F401
+    archive,
     audit_log,
     dry_run,
     notices,

@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
         admin_groups,
         admin_incidents,
         admin_users,
+        archive,
         audit_log,
         decisions,
         inbox,

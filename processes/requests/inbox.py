@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import (
     BindParameter,
     Boolean,
+    ColumnElement,
     Integer,
     Table,
     bindparam,
@@ -266,6 +267,12 @@ def _involved_clause(user_id, request_id, seal_id):
         Task.completed_by_id == user_id, Task.claimed_by_id == user_id,
         _candidate_clause(user_id))).correlate_except(Task)
     return or_(custodian, had_task, named)
+
+
+def sees_clause(user_id: int, request_id, requester_id, seal_id) -> ColumnElement[bool]:
+    """:func:`can_see` without the roles, as SQL over a listing's columns (the archive's): the
+    requester, or someone involved in the request (its seal's custodian, a task, a copy)."""
+    return or_(requester_id == user_id, _involved_clause(user_id, request_id, seal_id))
 
 
 # Hot-path statements are built once: building and keying a statement costs several times

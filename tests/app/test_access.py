@@ -100,6 +100,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/tasks/<task_id>/cc": frozenset({CANDIDATE, ADMIN}),
     "POST /api/v1/verify": PUBLIC,
     "GET /api/v1/audit": frozenset({AUDITOR, ADMIN}),
+    "GET /api/v1/archive": SIGNED_IN,  # each finds the documents of the requests they see
+    "POST /api/v1/archive/<int:request_id>/hold": frozenset({AUDITOR, ADMIN}),
+    "POST /api/v1/archive/<int:request_id>/release": frozenset({AUDITOR, ADMIN}),
+    "PUT /api/v1/business-types/<key>/retention": MANAGES_FLOWS,
     # -- the organisation PKI (public by nature) -----------------------------------------
     "GET /pki/ca": PUBLIC,
     "GET /pki/root.crt": PUBLIC,
@@ -138,6 +142,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /processes/<key>/edit": DESIGNS_FLOWS,
     "GET /processes/<key>/decisions": DESIGNS_FLOWS,
     "GET /processes/<key>/diff": DESIGNS_FLOWS,
+    "GET /archive": PEOPLE,
+    "POST /archive/<int:request_id>/hold": frozenset({AUDITOR, ADMIN}),
+    "GET /archive/<int:request_id>/verify": SEES_REQUEST,
     "GET /seals": PEOPLE,
     "GET /seals/<int:seal_id>": PEOPLE,
     "GET /seals/<int:seal_id>/image.png": PEOPLE,
@@ -306,6 +313,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "PUT /api/v1/processes/<key>/scenarios/<name>": {"json": {"data": []}},
     "POST /processes/business-types": {"data": {"key": "contract", "process": "nope"}},
     "POST /admin/groups/<key>/head": {"data": {"head": "nobody"}},
+    "POST /api/v1/archive/<int:request_id>/hold": {"json": {}},  # no reason: 422
+    "POST /api/v1/archive/<int:request_id>/release": {"json": {}},
+    "PUT /api/v1/business-types/<key>/retention": {"json": {"years": 0}},
+    "POST /archive/<int:request_id>/hold": {"data": {"reason": ""}},
 }
 # Routes whose allowed answer changes something anyway; each is called last, by its own caller.
 MUTATES = {"POST /api/v1/tasks/<task_id>/claim", "POST /api/v1/tasks/<task_id>/unclaim",
