@@ -74,6 +74,7 @@ from .pki import (
 )
 from .record import approval_records
 from .reports import DocumentReport, DocumentTimestampReport, SignatureReport, VisibleChange
+from .signature_time import signature_timestamp_time
 from .tsa import (
     DEFAULT_TSA_POLICY,
     TimestampAuthority,
@@ -98,6 +99,7 @@ __all__ = [
     "answer_ocsp",
     "appearance_from_png",
     "approval_records",
+    "signature_timestamp_time",
     "check_issued_certificate",
     "make_crl",
     "make_csr",

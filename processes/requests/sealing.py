@@ -59,6 +59,8 @@ class Sealed:
     sha256: str
     pages: int
     page_refs: list[list[int]] | None
+    timestamped_at: datetime | None = None
+    """The time in the seal's timestamp (the seal-usage log's); None without one (B-B)."""
 
 
 class RefuseToSeal(Exception):
@@ -212,7 +214,10 @@ def sign(session: Session, env: Env, lease: Lease) -> Sealed:
         raise RefuseToSeal(msg("signing failed: %(error)s", error=exc)) from None
     # Here, so that recording holds the write lock for rows only.
     sha256 = documents.write(env, sealed)
-    return Sealed(sealed, sha256, document.pages, [list(ref) for ref in page_refs] or None)
+    stamped = signer.signature_timestamp_time(sealed, settings.field_name) \
+        if level != "B-B" else None
+    return Sealed(sealed, sha256, document.pages, [list(ref) for ref in page_refs] or None,
+                  stamped)
 
 
 # The grant, its request (row locked to the commit) and its seal, refreshed, with the seal's
@@ -286,6 +291,7 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: Sealed) -> b
     req.sealed_document_id = doc_id
     req.status = RequestStatus.sealed
     req.sealed_at = now
+    req.timestamped_at = sealed.timestamped_at
     req.updated_at = now
     update_now(session, req)
     audit.record(session, "request.sealed", request_id=req.id, seal_id=grant.seal_id,
