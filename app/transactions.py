@@ -23,9 +23,9 @@ def _writer() -> None:
     # A request that writes must start its transaction as a writer (SQLite: BEGIN IMMEDIATE)
     # before its first query (the token or the session's user), or two writers deadlock on
     # upgrading their locks. Registered before every other before_request hook.
-    if request.method in SAFE_METHODS:
-        return
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if request.method in SAFE_METHODS and not getattr(view, "sealflow_writes", False):
+        return
     if not getattr(view, "sealflow_reads_first", False):
         g.sealflow_write_token = begin_write_intent()
 
@@ -37,6 +37,15 @@ def reads_first(view: Callable) -> Callable:
     reading, then writes in a unit of work of its own, which starts as a writer. Put it below
     the route (and ``login_required``)."""
     view.sealflow_reads_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def writes(view: Callable) -> Callable:
+    """Mark a GET view that records an event (an export, a share link opened): it takes the
+    write path explicitly, starting as a writer before its first query like a POST, so that
+    its event never fails on a busy database (SQLite: no upgrade of a read lock). Put it below
+    the route (and ``login_required``)."""
+    view.sealflow_writes = True  # type: ignore[attr-defined]
     return view
 
 

@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         processes,
         requests,
         seal_admin,
+        seal_usage,
         seals,
         studio,
         task_actions,

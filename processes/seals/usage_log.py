@@ -83,6 +83,16 @@ def _readable_seals(session: Session, identity: Identity, seal: int | None) -> l
     return kept
 
 
+def readable_seals(session: Session, identity: Identity) -> list[tuple[int, str]]:
+    """The seals whose log the caller may read, ``(id, name)`` by name (the filter's choices);
+    empty for someone who may read none."""
+    stmt = select(Seal.id, Seal.name).where(Seal.system.is_(False)).order_by(Seal.name, Seal.id)
+    if not identity.has_role("seal_admin", "auditor"):
+        stmt = stmt.join(SealCustodian, SealCustodian.seal_id == Seal.id).where(
+            SealCustodian.user_id == identity.user.id)
+    return [(i, n) for i, n in session.execute(stmt)]
+
+
 _Original = aliased(Document)
 _Sealed = aliased(Document)
 _Requester = aliased(User)
