@@ -74,6 +74,7 @@ def init_app(app: Flask) -> None:
         seal_admin,
         seal_usage,
         seals,
+        shares,
         studio,
         task_actions,
         tasks,

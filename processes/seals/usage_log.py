@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from processes import isotime
-from processes.errors import BadInput, NotAllowed, msg
+from processes.errors import NotAllowed, msg
 from processes.models import (
     BusinessType,
     Document,
@@ -51,23 +50,6 @@ class Filters:
     def as_query(self) -> dict[str, str]:
         """The filters set, as the address's query (the API's names)."""
         return {k: str(v) for k, v in vars(self).items() if v not in (None, "")}
-
-
-def _moment(text: str, name: str, *, end: bool) -> datetime:
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            if end:
-                day += timedelta(days=1)
-            return datetime.combine(day, time.min, ZoneInfo(isotime.timezone_name()))
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(msg("%(name)s must be a date (2026-01-31) or a date and time, not "
-                           "'%(value)s'", name=name, value=text)) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(isotime.timezone_name()))
-    return moment.astimezone(UTC)
 
 
 def _readable_seals(session: Session, identity: Identity, seal: int | None) -> list[int] | None:
@@ -117,9 +99,9 @@ def _statement(session: Session, identity: Identity, filters: Filters) -> Select
     if filters.seal is not None:
         stmt = stmt.where(Request.seal_id == filters.seal)
     if filters.since:
-        stmt = stmt.where(Request.sealed_at >= _moment(filters.since, "since", end=False))
+        stmt = stmt.where(Request.sealed_at >= isotime.moment(filters.since, "since"))
     if filters.until:
-        stmt = stmt.where(Request.sealed_at < _moment(filters.until, "until", end=True))
+        stmt = stmt.where(Request.sealed_at < isotime.moment(filters.until, "until", day_end=True))
     if filters.requester:
         stmt = stmt.where(_Requester.name == filters.requester.strip())
     if filters.business_type:
