@@ -1,4 +1,4 @@
-"""The seal-usage log's pages in Chromium, on a desktop (1400 px) and a phone (390 px, where the
+"""The seal-usage log's pages and a share link's in Chromium, on a desktop (1400 px) and a phone (390 px, where the
 table becomes cards), in Chinese and English, as the custodian (carol) and the auditor (audrey)
 read them: a sealed request with its approvers, filters kept in the address, nothing wider than
 the phone, no JavaScript errors. Screenshots go to test-artifacts/ (gitignored)."""
@@ -71,4 +71,26 @@ def test_the_usage_log_pages(demo_server, browser):
     assert "No use matches these filters." in page.inner_text(".card")
     shoot(page, f"seal-usage-filtered-en-{PHONE}", full_page=True)
     page.context.close()
+
+    # A share link, made on the request page with a password, opened by someone signed out.
+    page = log_in(browser, base, "alice", errors, PHONE)
+    page.goto(f"{base}/requests/{req['id']}?lang=zh_CN")
+    page.fill("#share-password", "open-sesame")
+    page.click("#shares button[type=submit]")
+    page.wait_for_selector(".flash.success")
+    assert _overflow(page) <= 0
+    shoot(page.locator("#shares"), f"share-links-zh_CN-{PHONE}")
+    url = page.inner_text(".flash.success").split("：", 1)[1].strip()
+    page.context.close()
+    for lang in ("zh_CN", "en"):
+        for width in (1400, PHONE):
+            visitor = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+            visitor.goto(f"{url}?lang={lang}")
+            visitor.fill("#share-password", "open-sesame")
+            visitor.click("button[type=submit]")
+            visitor.wait_for_selector(".share-sigs")
+            assert "办公室" not in visitor.inner_text("h1")
+            assert _overflow(visitor) <= 0, (lang, width)
+            shoot(visitor, f"share-{lang}-{width}", full_page=True)
+            visitor.context.close()
     assert_no_errors(errors)
