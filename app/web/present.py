@@ -88,6 +88,7 @@ ACTION_LABELS = {
     "share.revoked": _p("action", "Share link revoked"),
     "share.opened": _p("action", "Share link opened"),
     "share.downloaded": _p("action", "Sealed file downloaded through a share link"),
+    "share.password_refused": _p("action", "Wrong password on a share link"),
 }
 
 

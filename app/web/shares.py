@@ -104,6 +104,8 @@ def unlock_share(token: str):
         return render_template("share_gone.html", reason=req), 410
     assert isinstance(req, Request)
     if not shares.password_matches(link, request.form.get("password", "")):
+        with unit_of_work(db.session):
+            shares.refused(db.session, link, address=request.remote_addr)
         return render_template("share.html", token=token, locked=True, req=req,
                                wrong=True), 403
     session[UNLOCKED] = [*session.get(UNLOCKED, [])[-49:], link.id]

@@ -158,3 +158,9 @@ def opened(session: Session, link: ShareLink, *, download: bool, address: str | 
     """Record an opening of the link's page (or a download of its sealed PDF)."""
     audit.record(session, "share.downloaded" if download else "share.opened",
                  request_id=link.request_id, share=link.id, address=address)
+
+
+def refused(session: Session, link: ShareLink, *, address: str | None) -> None:
+    """Record a wrong password tried on the link (guesses show in the audit log)."""
+    audit.record(session, "share.password_refused", request_id=link.request_id, share=link.id,
+                 address=address)

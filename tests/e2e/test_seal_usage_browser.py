@@ -1,7 +1,8 @@
-"""The seal-usage log's pages and a share link's in Chromium, on a desktop (1400 px) and a phone (390 px, where the
-table becomes cards), in Chinese and English, as the custodian (carol) and the auditor (audrey)
-read them: a sealed request with its approvers, filters kept in the address, nothing wider than
-the phone, no JavaScript errors. Screenshots go to test-artifacts/ (gitignored)."""
+"""The seal-usage log's pages and a share link's in Chromium, on a desktop (1400 px) and a phone
+(390 px, where the table becomes cards), in Chinese and English, as the custodian (carol) and the
+auditor (audrey) read them: a sealed request with its approvers, filters kept in the address; a
+share link with a password opened signed out; nothing wider than the phone, no JavaScript
+errors. Screenshots go to test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 

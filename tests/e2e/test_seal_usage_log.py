@@ -89,3 +89,22 @@ def test_who_reads_the_log(org, pdf, api, make_seal):
     assert org.carol.get(f"/api/v1/seal-usage?seal={other_seal}").status_code == 403
     assert [u["request_id"] for u in org.carol.get(
         f"/api/v1/seal-usage?seal={org.seal_id}").get_json()["uses"]] == [rid]
+
+
+def test_a_page_costs_the_same_statements_however_many_uses_it_lists(app, org, pdf, api):
+    """Two queries a page (the uses, then every approver of them), never one per row."""
+    from tests.e2e.test_query_budget import statements
+
+    auditor = api("audrey", roles=["auditor"])
+    seal_one(org, pdf)
+
+    def cost() -> list[str]:
+        with statements(app) as seen:
+            assert auditor.get("/api/v1/seal-usage").status_code == 200
+        return [s for s in seen if s.startswith("SELECT")]
+
+    one = cost()
+    for n in range(3):
+        seal_one(org, pdf + f"\n% {n}\n".encode())
+    assert auditor.get("/api/v1/seal-usage").get_json()["total"] == 4
+    assert len(cost()) == len(one)

@@ -65,6 +65,15 @@ def test_csv_export_has_a_bom_every_column_and_is_audited(app, org, pdf, login):
         "carol", org.seal_id, "csv", 1)
 
 
+def test_a_long_log_is_exported_in_batches_newest_first(app, org, pdf, login, monkeypatch):
+    from processes.seals import usage_log
+    monkeypatch.setattr(usage_log, "EXPORT_BATCH", 2)  # five uses: three batches
+    ids = [seal_one(org, pdf + f"\n% {n}\n".encode())["id"] for n in range(5)]
+    resp = login("carol").get("/seal-usage/export.csv")
+    rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    assert [int(r[0]) for r in rows[1:]] == ids[::-1]
+
+
 def test_xlsx_export_opens_in_a_spreadsheet_and_keeps_formulas_out(app, org, pdf, login):
     from openpyxl import load_workbook
 

@@ -141,6 +141,7 @@ def test_a_password_guards_the_link_and_guesses_are_limited(app, org, pdf):
         token = re.search(r'name="csrf_token" value="([^"]+)"', locked.text).group(1)
     wrong = visitor.post(path, data={"password": "guess", "csrf_token": token})
     assert wrong.status_code == 403 and "Wrong password" in wrong.text
+    assert [e.details["share"] for e in _events(app, "share.password_refused")] == [link["id"]]
     right = visitor.post(path, data={"password": "open-sesame", "csrf_token": token})
     assert right.status_code == 302
     opened = visitor.get(path)
