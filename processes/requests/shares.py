@@ -1,5 +1,6 @@
-"""Share links to a sealed document: anyone holding one opens the document's page (``/s/<token>``:
-the sealed PDF and its verification) until the link expires or is revoked.
+"""Share links to a sealed document, the domain's side (app/api/shares.py and app/web/shares.py
+serve it): anyone holding one opens the document's page (``/s/<token>``: the sealed PDF and its
+verification) until the link expires or is revoked.
 
 Made by those who may see the request (DESIGN "Who sees what": its requester, its approvers, its
 seal's custodians, auditors...), for a sealed request only, with an expiry and optionally a
