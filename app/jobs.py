@@ -67,11 +67,11 @@ def seal_leased(session: Session, env: Env, lease: grant_leases.Lease) -> bool:
         return False
     except sealing.TimestampDelayed as exc:
         with unit_of_work(session):
-            sealing.record_timestamp_wait(session, env, lease, str(exc))
+            sealing.record_timestamp_wait(session, env, lease, exc.reason)
         return False
     except sealing.RefuseToSeal as exc:
         with unit_of_work(session):
-            sealing.record_failure(session, lease, str(exc))
+            sealing.record_failure(session, lease, exc.reason)
         return False
     def record() -> bool:
         with unit_of_work(session):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
-from processes.models import TaskCandidate
+from processes.task_models import TaskCandidate
 
 _CLOSE = update(TaskCandidate).where(
     TaskCandidate.task_id.in_(bindparam("ids", expanding=True))).values(task_open=False)

@@ -7,6 +7,7 @@ leave an unreferenced file behind, never a row without its file or a half-writte
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -18,8 +19,10 @@ from sqlalchemy.orm import Session
 
 import signer
 from processes.env import Env
-from processes.errors import InvalidContent, NotFound, TooLarge, msg
+from processes.errors import InvalidContent, Message, NotFound, TooLarge, msg
 from processes.models import Document, utcnow
+
+logger = logging.getLogger(__name__)
 
 
 def path_for(env: Env, sha256: str) -> Path:
@@ -51,24 +54,40 @@ def inspect(env: Env, data: bytes) -> signer.PdfInfo:
         raise refusal(exc) from None
 
 
-# What the signer says of a PDF it cannot use (English, for logs), as the sentence a person
-# reads in their language; its detail in brackets stays as the signer wrote it.
-_PDF_PROBLEMS = (
-    ("not a PDF", msg("the file is not a PDF")),
-    ("encrypted", msg("the PDF is encrypted: remove its password, then upload it again")),
-    ("has no pages", msg("the PDF has no pages")),
-    ("too complex", msg("the PDF is too complex to place a seal on")),
-)
+# Why the signer refused a PDF (signer.InvalidDocument.reason), as the sentence a person
+# reads in their language; the signer's English detail goes to the log.
+_PDF_PROBLEMS = {
+    "not_pdf": msg("the file is not a PDF"),
+    "encrypted": msg("the PDF is encrypted: remove its password, then upload it again"),
+    "no_pages": msg("the PDF has no pages"),
+    "too_complex": msg("the PDF is too complex to place a seal on"),
+    "damaged": msg("the PDF is damaged and cannot be read"),
+}
+
+
+def pdf_problem(exc: signer.InvalidDocument) -> Message:
+    """Why the signer refused a PDF, in words the app translates: a sentence per reason; the
+    signer's own (English) detail only where it gave no reason."""
+    said = _PDF_PROBLEMS.get(exc.reason or "")
+    if said is not None:
+        logger.info("PDF refused (%s): %s", exc.reason, exc)
+        return said
+    return msg("the PDF cannot be used: %(detail)s", detail=str(exc))
+
+
+def signing_problem(exc: signer.SignerError) -> Message:
+    """Why the signer could not seal a document, in words the app translates (another
+    failure's English detail, a key's or a token's, as a value)."""
+    if isinstance(exc, signer.HashMismatch):
+        return msg("the document is not the approved document: expected SHA-256 %(expected)s, "
+                   "got %(actual)s", expected=exc.expected, actual=exc.actual)
+    return msg("signing failed: %(error)s", error=pdf_problem(exc)
+               if isinstance(exc, signer.InvalidDocument) else str(exc))
 
 
 def refusal(exc: signer.InvalidDocument, field: str = "document") -> InvalidContent:
     """A PDF the signer refused, as a 422 naming ``field``, in words the app translates."""
-    text = str(exc)
-    said = next((message for needle, message in _PDF_PROBLEMS if needle in text), None)
-    if said is None:
-        detail = text.partition("(")[2].rstrip(")") if text.endswith(")") else ""
-        said = msg("the PDF is damaged and cannot be read (%(detail)s)", detail=detail) \
-            if detail else msg("the PDF is damaged and cannot be read")
+    said = pdf_problem(exc)
     return InvalidContent(said, [{"field": field, "message": said}])
 
 

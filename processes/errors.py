@@ -4,6 +4,7 @@ into HTTP answers; signer/errors.py is the signing library's own."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Message(str):
@@ -27,6 +28,44 @@ def msg(key: str, /, **params: object) -> Message:
     """``msg("Seal %(seal)s is suspended.", seal=name)``: a translatable message
     (``pybabel extract`` finds these by the name ``msg``; see docs/design.md)."""
     return Message(key, params)
+
+
+def as_message(key: str, args: dict[str, Any] | None) -> Message:
+    """A stored key and arguments as a message (a nested ``{"key", "args"}`` value as one
+    too); a key whose values do not fit it (changed since) as its plain text."""
+    params = {name: as_message(value["key"], value.get("args"))
+              if isinstance(value, dict) and "key" in value else value
+              for name, value in (args or {}).items()}
+    try:
+        return Message(key, params or None)
+    except (KeyError, ValueError, TypeError):
+        return Message(key)
+
+
+def stored_args(message: str) -> dict[str, Any] | None:
+    """A message's values as they are stored (``Notice.args``, ``Request.failure_args``): a
+    nested message as ``{"key", "args"}``; None for a plain string."""
+    if not isinstance(message, Message) or not message.params:
+        return None
+    return {name: {"key": value.key, "args": stored_args(value)} if isinstance(value, Message)
+            else value if value is None or isinstance(value, str | int | float | bool)
+            else str(value) for name, value in message.params.items()}
+
+
+def stored_reason(reason: str) -> dict[str, Any]:
+    """A reason kept in a JSON column beside its English text: ``{"reason_key",
+    "reason_args"}`` of a message (:func:`reason_of` reads it back); nothing of a plain string."""
+    if not isinstance(reason, Message):
+        return {}
+    return {"reason_key": reason.key, "reason_args": stored_args(reason)}
+
+
+def reason_of(kept: dict[str, Any]) -> str:
+    """The reason :func:`stored_reason` kept in ``kept`` (beside ``kept["reason"]``), as a
+    message again; the English text as it is where no key was kept."""
+    if kept.get("reason_key"):
+        return as_message(kept["reason_key"], kept.get("reason_args"))
+    return kept.get("reason") or ""
 
 
 class SealflowError(Exception):

@@ -20,12 +20,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
-from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 from sqlalchemy.types import TypeDecorator
 
+from processes.errors import Message, as_message, stored_args
 from processes.statuses import (  # noqa: F401 - kept importable beside the tables
     GrantStatus,
     KeyStorage,
@@ -278,6 +277,11 @@ class Request(Base):
     state_version: Mapped[str] = mapped_column(String(20))
     sealed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     failure: Mapped[str | None] = mapped_column(Text)
+    """Why it failed or stopped, in English (logs, the audit); set through ``fail_with``."""
+    failure_key: Mapped[str | None] = mapped_column(Text)
+    """The same as a message id and its values (``processes.errors.msg``), put into the
+    reader's language when shown; None for a reason stored before they were kept (0024)."""
+    failure_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     end_event: Mapped[str | None] = mapped_column(String(200))
     # The earliest due time of the instance's waiting timers (the scheduler's index).
     timer_due_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -294,74 +298,20 @@ class Request(Base):
     document: Mapped[Document | None] = relationship(foreign_keys=[document_id], lazy="joined")
     sealed_document: Mapped[Document | None] = relationship(foreign_keys=[sealed_document_id])
 
+    @property
+    def failure_reason(self) -> Message | None:
+        """Why it failed or stopped, as a message for the app to put into the reader's
+        language (``app.errors.translate``); an older row's English text as it is."""
+        if self.failure_key is not None:
+            return as_message(self.failure_key, self.failure_args)
+        return None if self.failure is None else Message(self.failure)
 
-class Task(Base):
-    """The inbox row of one user task of an instance, open or done (done ones are history)."""
-
-    __tablename__ = "tasks"
-    # parent_id, activity: NULL for most tasks, so indexed where not (a full index's NULLs
-    # make SQLite's planner read every open task per inbox row: migration 0023).
-    __table_args__ = (Index("ix_tasks_request_status", "request_id", "status", "completed_at",
-                            "id"),
-                      *(Index(f"ix_tasks_{c}", c, sqlite_where=text(f"{c} IS NOT NULL"),
-                              postgresql_where=text(f"{c} IS NOT NULL"))
-                        for c in ("parent_id", "activity")))
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
-    element_id: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(300))
-    lane: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.open,
-                                               index=True)
-    assignee: Mapped[str | None] = mapped_column(String(80))
-    candidate_users: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    candidate_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    due_at: Mapped[datetime | None] = mapped_column()
-    completed_at: Mapped[datetime | None] = mapped_column()
-    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    decision: Mapped[str | None] = mapped_column(String(20))
-    comment: Mapped[str | None] = mapped_column(Text)
-    # The values entered on the task's form when it was decided (法务意见...): the history
-    # shows them, labelled by the form's fields.
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # False unless ${requester} itself is the assignee or a candidate user (DESIGN).
-    requester_may_work: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The document (by hash) the task was completed on: approvals of an older revision don't count.
-    document_sha256: Mapped[str | None] = mapped_column(String(64))
-    # The multi-instance activation (its task id) this is an instance of: distinct people each.
-    activity: Mapped[str | None] = mapped_column(String(36))
-    # Out-of-office: [{absent, deputy} or {absent, kept: why}] (processes/people/out_of_office.py)
-    deputies: Mapped[list[Any] | None] = mapped_column(JSON)
-    # 加签 (requests/added_approvers.py): the flow task gated, before/after it; what it holds.
-    parent_id: Mapped[str | None] = mapped_column(String(36))
-    position: Mapped[str | None] = mapped_column(String(10))
-    held: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-
-    request: Mapped[Request] = relationship()
-    candidates: Mapped[list[TaskCandidate]] = relationship(cascade="all, delete-orphan",
-                                                           lazy="noload")
-    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
-    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
-
-
-class TaskCandidate(Base):
-    """Who may work an open task, resolved to users and groups (one query finds an inbox)."""
-
-    __tablename__ = "task_candidates"
-    # An inbox reads its open tasks by these, not its groups' whole history (migration 0020).
-    __table_args__ = (Index("ix_task_candidates_user_open", "user_id", "task_open", "task_id"),
-                      Index("ix_task_candidates_group_open", "group_id", "task_open", "task_id"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
-    # The task is open (inbox.close_candidates clears it as the task leaves the inboxes): who
-    # had a task stays a candidate (visibility), and an inbox need not read the history.
-    task_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    def fail_with(self, reason: str | None) -> None:
+        """Keep ``reason`` (a ``msg(...)``, or a library's text) as the failure, or clear it
+        (None): the one way ``failure`` and its key are written together."""
+        self.failure = None if reason is None else str(reason)
+        self.failure_key = reason.key if isinstance(reason, Message) else None
+        self.failure_args = stored_args(reason) if isinstance(reason, Message) else None
 
 
 class SigningGrant(Base):
@@ -387,7 +337,8 @@ class SigningGrant(Base):
     # The seal's usage periods this grant holds a reserved use in (released if it fails).
     reserved: Mapped[list[Any] | None] = mapped_column(JSON)
     # The timestamp service gave no answer: {"for": "timestamp", "try": the next try's number,
-    # "of": how many, "next_at", "reason"}; lease_until holds the next try off until then.
+    # "of": how many, "next_at", "reason" (English; its message: "reason_key", "reason_args")};
+    # lease_until holds the next try off until then.
     # Cleared when the grant fails, so that a retry starts counting afresh.
     waiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from processes.errors import Message
+from processes.errors import Message, as_message
 from processes.models import Base, utcnow
 
 
@@ -52,24 +52,3 @@ class Notice(Base):
         the reader's language (``app.errors.translate``)."""
         return as_message(self.key, self.args)
 
-
-def as_message(key: str, args: dict[str, Any] | None) -> Message:
-    """A stored key and arguments as a message (a nested ``{"key", "args"}`` value as one
-    too); a key whose values do not fit it (changed since) as its plain text."""
-    params = {name: as_message(value["key"], value.get("args"))
-              if isinstance(value, dict) and "key" in value else value
-              for name, value in (args or {}).items()}
-    try:
-        return Message(key, params or None)
-    except (KeyError, ValueError, TypeError):
-        return Message(key)
-
-
-def stored_args(message: str) -> dict[str, Any] | None:
-    """A message's values as they are stored (``Notice.args``): a nested message as
-    ``{"key", "args"}``; None for a plain string."""
-    if not isinstance(message, Message) or not message.params:
-        return None
-    return {name: {"key": value.key, "args": stored_args(value)} if isinstance(value, Message)
-            else value if value is None or isinstance(value, str | int | float | bool)
-            else str(value) for name, value in message.params.items()}

@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 
 from processes import signals
 from processes.db import on_commit
-from processes.errors import Message, NotFound, msg
-from processes.models import Membership, TaskCandidate, User, UTCDateTime, utcnow
-from processes.notice_models import Notice, stored_args
+from processes.errors import Message, NotFound, msg, stored_args
+from processes.models import Membership, User, UTCDateTime, utcnow
+from processes.notice_models import Notice
+from processes.task_models import TaskCandidate
 
 MAIL_GRACE = timedelta(minutes=5)
 """A notice to mail is sent right after its commit; if it is not sent by this time after (the

@@ -120,9 +120,11 @@ def layout(data: bytes, reader: PdfFileReader | None = None) -> Layout:
                                       value is not None)
                                for annot in _widgets_of_field(field_ref.get_object()))
     except TooComplex as e:
-        raise InvalidDocument(f"the PDF is too complex to place a seal on ({e})") from e
+        raise InvalidDocument(f"the PDF is too complex to place a seal on ({e})",
+                              "too_complex") from e
     except DAMAGED as e:
-        raise InvalidDocument(f"the PDF's pages or signature fields cannot be read ({e})") from e
+        raise InvalidDocument(f"the PDF's pages or signature fields cannot be read ({e})",
+                              "damaged") from e
     return Layout(areas, tuple(widgets))
 
 
@@ -158,9 +160,11 @@ def pages_layout(data: bytes, page_refs: Sequence[PageRef], pages: Collection[in
         widgets = [w for number in sorted(set(pages)) if 1 <= number <= len(areas)
                    for w in _widgets_on(areas.page(number - 1))]
     except TooComplex as e:
-        raise InvalidDocument(f"the PDF is too complex to place a seal on ({e})") from e
+        raise InvalidDocument(f"the PDF is too complex to place a seal on ({e})",
+                              "too_complex") from e
     except DAMAGED as e:
-        raise InvalidDocument(f"the PDF's pages or signature fields cannot be read ({e})") from e
+        raise InvalidDocument(f"the PDF's pages or signature fields cannot be read ({e})",
+                              "damaged") from e
     return Layout(areas, tuple(widgets))
 
 
@@ -184,7 +188,7 @@ class _Areas(LazyPages):
         try:
             return self.page(index).area
         except DAMAGED as e:
-            raise InvalidDocument(f"the PDF's pages cannot be read ({e})") from e
+            raise InvalidDocument(f"the PDF's pages cannot be read ({e})", "damaged") from e
 
 
 def _inherited(node: generic.DictionaryObject, key: str):

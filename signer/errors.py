@@ -26,7 +26,19 @@ class SignerError(Exception):
 
 
 class InvalidDocument(SignerError):
-    """The input is not a usable PDF: not a PDF at all, encrypted, damaged or without pages."""
+    """The input is not a usable PDF: not a PDF at all, encrypted, damaged or without pages.
+
+    :attr:`reason` says which, as a stable code a caller can put into its own words (the
+    message, in English, adds the library's detail): ``not_pdf``, ``encrypted``, ``damaged``,
+    ``no_pages`` or ``too_complex`` (more than the signer will walk to place a seal); None
+    when none of these fits.
+    """
+
+    REASONS = ("not_pdf", "encrypted", "damaged", "no_pages", "too_complex")
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
 
 
 class HashMismatch(SignerError):
@@ -44,7 +56,15 @@ class HashMismatch(SignerError):
 
 
 class InvalidPlacement(SignerError):
-    """The requested seal position does not fit the document (no such page, or off the page)."""
+    """The requested seal position does not fit the document (no such page, or off the page).
+
+    :attr:`reason`: ``no_page`` (no such page), ``not_numbers`` (a position or size that is
+    not a finite number, or a size not positive) or ``off_page`` (the square leaves the page).
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
 
 
 class SigningFailed(SignerError):
@@ -82,4 +102,15 @@ class TimestampUnavailable(SigningFailed):
     reached, did not answer in time, was busy (HTTP 5xx, 408, 429), or sent something that is
     not a timestamp reply; or, in this process, it could not record the token. Asking again
     later may succeed (the sealing job does). A refusal of the request (a rejection, refused
-    credentials) is a plain :class:`SigningFailed`: asking again would get the same answer."""
+    credentials) is a plain :class:`SigningFailed`: asking again would get the same answer.
+
+    :attr:`reason` says which, as a stable code (the message adds the detail, in English):
+    ``unreachable``, ``timeout``, ``busy`` (an HTTP status that says "not now": :attr:`status`),
+    ``not_a_reply`` (something that is not a timestamp reply) or ``not_recorded`` (a TSA in
+    this process could not record the token); None when none of these fits.
+    """
+
+    def __init__(self, message: str, reason: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.status = status

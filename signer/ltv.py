@@ -183,7 +183,7 @@ def renew_archive_timestamp(
         newest = _newest_document_timestamp(reader)
         field_name = free_field_name(reader, ARCHIVE_TIMESTAMP_FIELD)
     except _DAMAGED as e:
-        raise InvalidDocument(f"the PDF is damaged ({e})") from e
+        raise InvalidDocument(f"the PDF is damaged ({e})", "damaged") from e
     if newest is None:
         raise SigningFailed("the document has no document timestamp to renew: it is not "
                             "PAdES B-LTA")
@@ -212,7 +212,7 @@ def archive_timestamp_expiry(data: bytes) -> datetime.datetime | None:
         newest = _newest_document_timestamp(reader)
         return newest.signer_cert.not_valid_after if newest is not None else None
     except _DAMAGED as e:
-        raise InvalidDocument(f"the PDF is damaged ({e})") from e
+        raise InvalidDocument(f"the PDF is damaged ({e})", "damaged") from e
 
 
 def _newest_document_timestamp(reader: PdfFileReader):

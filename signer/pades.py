@@ -105,15 +105,18 @@ class SealPlacement:
         """
         if not 1 <= self.page <= info.pages:
             raise InvalidPlacement(
-                f"the document has {info.pages} page(s); there is no page {self.page}"
+                f"the document has {info.pages} page(s); there is no page {self.page}", "no_page"
             )
         if not all(math.isfinite(v) for v in (self.x, self.y, self.size)) or self.size <= 0:
-            raise InvalidPlacement("the seal position and size must be numbers, the size positive")
+            raise InvalidPlacement(
+                "the seal position and size must be numbers, the size positive", "not_numbers"
+            )
         width, height = info.page_sizes[self.page - 1]
         if self.x < 0 or self.y < 0 or self.x + self.size > width or self.y + self.size > height:
             raise InvalidPlacement(
                 f"a seal of {self.size:g} pt at ({self.x:g}, {self.y:g}) does not fit on page "
-                f"{self.page}, which is {width:g} × {height:g} pt"
+                f"{self.page}, which is {width:g} × {height:g} pt",
+                "off_page",
             )
 
     def box(self, origin: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float, float, float]:
@@ -317,13 +320,13 @@ def _seal(
         placement = placement or SealPlacement.default_for(info)
         placement.check(info)
     except (misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-        raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})") from e
+        raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})", "damaged") from e
     try:
         origin = page_origin(reader, placement.page)
         field_name = free_field_name(reader, settings.field_name)
         options = signature_options(reader, field_name, settings, long_term, timestamper)
     except (misc.PdfError, ValueError, KeyError, TypeError) as e:
-        raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})") from e
+        raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})", "damaged") from e
 
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
@@ -355,7 +358,7 @@ def _seal(
             reserved += _timestamp_room(timestamper)
         sealed = asyncio.run(sign_in_steps(pdf_signer, writer, reserved, approved, data)).getvalue()
     except misc.PdfReadError as e:
-        raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})") from e
+        raise InvalidDocument(f"the PDF is damaged and cannot be sealed ({e})", "damaged") from e
     except (
         SigningError,
         TimestampRequestError,

@@ -159,14 +159,14 @@ def open_pdf(data: bytes, encrypted_message: str = ENCRYPTED_FOR_SEALING,
     :raises InvalidDocument: not a PDF, damaged, or encrypted.
     """
     if not data.startswith(b"%PDF-"):
-        raise InvalidDocument("the file is not a PDF (it does not start with %PDF-)")
+        raise InvalidDocument("the file is not a PDF (it does not start with %PDF-)", "not_pdf")
     try:
         reader = SealReader(io.BytesIO(data), strict=False)
         encrypted = reader.encrypted
     except (misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-        raise InvalidDocument(f"the PDF is damaged and cannot be read ({e})") from e
+        raise InvalidDocument(f"the PDF is damaged and cannot be read ({e})", "damaged") from e
     if encrypted:
-        raise InvalidDocument(encrypted_message)
+        raise InvalidDocument(encrypted_message, "encrypted")
     reader.known_pages = tuple((int(n), int(g)) for n, g in page_refs)
     return reader
 
@@ -220,9 +220,10 @@ def describe_pdf(reader: PdfFileReader, sha256: str, *, lazy: bool = False) -> P
         else:
             sizes, refs = _page_list(reader)
     except (misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-        raise InvalidDocument(f"the PDF is damaged: its page list cannot be read ({e})") from e
+        raise InvalidDocument(f"the PDF is damaged: its page list cannot be read ({e})",
+                              "damaged") from e
     if not sizes:
-        raise InvalidDocument("the PDF has no pages")
+        raise InvalidDocument("the PDF has no pages", "no_pages")
     return PdfInfo(pages=len(sizes), page_sizes=sizes, sha256=sha256, page_refs=refs,
                    reader=reader)
 
@@ -323,7 +324,7 @@ def signature_fields(data: bytes, reader: PdfFileReader | None = None) -> Signat
         found = [(name, bool(value)) for name, value, _ in fields.enumerate_sig_fields(reader)]
         certified = read_certification_data(reader) is not None
     except (misc.PdfError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise InvalidDocument(f"the PDF's signature fields cannot be read ({e})") from e
+        raise InvalidDocument(f"the PDF's signature fields cannot be read ({e})", "damaged") from e
     return SignatureFields(signed=tuple(n for n, v in found if v),
                            empty=tuple(n for n, v in found if not v), certified=certified)
 

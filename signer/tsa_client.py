@@ -85,7 +85,8 @@ class _TimeStamper(HTTPTimeStamper):
         except TimestampRequestError as e:  # pyHanko's wrapper of the HTTP client's error
             raise _unanswered(e.__cause__) from e
         except ValueError:
-            raise TimestampUnavailable("the TSA's reply is not a TimeStampResp") from None
+            raise TimestampUnavailable("the TSA's reply is not a TimeStampResp",
+                                       "not_a_reply") from None
         return _checked(response)
 
 
@@ -101,11 +102,13 @@ class _LocalTimeStamper(TimeStamper):
         try:
             reply = self._respond(req.dump())
         except TimestampUnavailable as e:
-            raise TimestampUnavailable(f"the timestamp authority could not answer: {e}") from e
+            raise TimestampUnavailable(f"the timestamp authority could not answer: {e}",
+                                       e.reason or "not_recorded", e.status) from e
         try:
             response = tsp.TimeStampResp.load(reply)
         except ValueError:
-            raise TimestampUnavailable("the TSA's reply is not a TimeStampResp") from None
+            raise TimestampUnavailable("the TSA's reply is not a TimeStampResp",
+                                       "not_a_reply") from None
         return _checked(response)
 
 
@@ -120,16 +123,17 @@ def _unanswered(cause: BaseException | None) -> Exception:
     :class:`~signer.TimestampUnavailable`."""
     if isinstance(cause, aiohttp.ContentTypeError):
         return TimestampUnavailable(f"the timestamp service's reply is not a timestamp reply "
-                                    f"({cause.message})")
+                                    f"({cause.message})", "not_a_reply")
     if isinstance(cause, aiohttp.ClientResponseError):
         what = f"HTTP {cause.status} {cause.message or ''}".strip()
         if 400 <= cause.status < 500 and cause.status not in _BUSY:
             return TimestampRequestError(f"the timestamp service refused the request: {what}")
-        return TimestampUnavailable(f"the timestamp service did not answer: {what}")
+        return TimestampUnavailable(f"the timestamp service did not answer: {what}", "busy",
+                                    cause.status)
     if isinstance(cause, TimeoutError):
-        return TimestampUnavailable("the timestamp service did not answer in time")
+        return TimestampUnavailable("the timestamp service did not answer in time", "timeout")
     return TimestampUnavailable(f"the timestamp service could not be reached: "
-                                f"{cause or 'no reason given'}")
+                                f"{cause or 'no reason given'}", "unreachable")
 
 
 def _checked(response: tsp.TimeStampResp) -> tsp.TimeStampResp:
@@ -144,7 +148,8 @@ def _checked(response: tsp.TimeStampResp) -> tsp.TimeStampResp:
     try:
         status = TimestampResponse.load(response.dump())["status"].native
     except ValueError:
-        raise TimestampUnavailable("the TSA's reply is not a TimeStampResp") from None
+        raise TimestampUnavailable("the TSA's reply is not a TimeStampResp",
+                                   "not_a_reply") from None
     fail_info = ", ".join(sorted(status["fail_info"] or [])) or "none"
     text = "; ".join(status["status_string"] or [])
     raise TimestampRequestError(

@@ -93,7 +93,7 @@ def validate_document(data: bytes, trust_roots: Sequence[bytes], *,
         filled = list(fields.enumerate_sig_fields(reader, filled_status=True))
     except _DAMAGED as e:
         raise InvalidDocument(
-            f"the PDF is damaged: its signature fields cannot be read ({e})"
+            f"the PDF is damaged: its signature fields cannot be read ({e})", "damaged"
         ) from e
 
     readable: list[tuple[int, EmbeddedPdfSignature]] = []

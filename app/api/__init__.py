@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from app.extensions import csrf
+from app.errors import translate
+from app.extensions import csrf, db
 from app.transactions import commits  # noqa: F401 - the API's views import it from here
 from processes.errors import BadInput, InvalidContent, msg
 from processes.limits import INT_MAX, body_problem
+from processes.requests import views
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # sessions are CSRF-checked in app.auth; bearer tokens need no CSRF
@@ -81,6 +83,18 @@ def page_args() -> tuple[int, int]:
     limit = int_arg(request.args.get("limit"), "limit", default=50, low=1, high=500)
     offset = int_arg(request.args.get("offset"), "offset", default=0)
     return limit, offset
+
+
+def described(req, **options: Any) -> dict:
+    """``views.describe`` of a request, its failure reason and what its sealing waits for in
+    the caller's language (the fields as they always were: strings or null)."""
+    details = views.describe(db.session, req, **options)
+    if details.get("failure") is not None:
+        details["failure"] = translate(details["failure"])
+    if details.get("sealing"):  # why the timestamp service gave no answer
+        details["sealing"] = {**details["sealing"],
+                              "reason": translate(details["sealing"]["reason"])}
+    return details
 
 
 from app.api import (  # noqa: E402,F401

@@ -3,7 +3,7 @@
 
 from flask import jsonify, request, send_file
 
-from app.api import blueprint, commits, int_arg, json_body, json_field, page_args
+from app.api import blueprint, commits, described, int_arg, json_body, json_field, page_args
 from app.context import env, identity
 from app.extensions import db
 from app.transactions import reads_first
@@ -17,7 +17,6 @@ from processes.requests import (
     messages,
     queries,
     reminders,
-    views,
     withdrawal,
 )
 from processes.requests.intake import NewRequest
@@ -69,7 +68,7 @@ def create_request():
         prepared = intake.prepare(db.session, env(), who, new)
     with unit_of_work(db.session):
         req = intake.create(db.session, env(), who, new, prepared)
-        return jsonify(views.describe(db.session, req)), 201
+        return jsonify(described(req)), 201
 
 
 def _summary(req) -> dict:
@@ -98,7 +97,7 @@ def list_requests():
 @blueprint.get("/requests/<int:request_id>")
 def get_request(request_id: int):
     req = queries.get_visible(db.session, identity(), request_id)
-    return jsonify(views.describe(db.session, req))
+    return jsonify(described(req))
 
 
 @blueprint.get("/requests/<int:request_id>/document")
@@ -119,7 +118,7 @@ def withdraw_request(request_id: int):
     """JSON ``{reason}`` (required): why the requester withdraws it."""
     req = withdrawal.withdraw(db.session, identity(), request_id, json_body().get("reason"),
                               required=False)
-    return jsonify(views.describe(db.session, req))
+    return jsonify(described(req))
 
 
 @blueprint.post("/requests/<int:request_id>/remind")
@@ -147,7 +146,7 @@ def retry_request(request_id: int):
     if variables is not None and not isinstance(variables, dict):
         raise BadInput(msg("variables must be a JSON object of the values to correct"))
     req = incidents.retry(db.session, who, request_id, variables)
-    return jsonify(views.describe(db.session, req))
+    return jsonify(described(req))
 
 
 @blueprint.post("/requests/<int:request_id>/messages/<name>")
@@ -155,4 +154,4 @@ def retry_request(request_id: int):
 def deliver_message(request_id: int, name: str):
     payload = json_body()
     req = messages.deliver_message(db.session, identity(), request_id, name, payload)
-    return jsonify(views.describe(db.session, req))
+    return jsonify(described(req))

@@ -4,7 +4,7 @@ pages app/web/task_actions.py):
 
 from flask import jsonify
 
-from app.api import blueprint, commits, json_body
+from app.api import blueprint, commits, described, json_body
 from app.api.tasks import RECENT_HISTORY
 from app.context import identity
 from app.extensions import db
@@ -17,7 +17,7 @@ def return_task(task_id: str):
     body = json_body()
     req = task_actions.send_back(db.session, identity(), task_id, to=body.get("to"),
                                  reason=body.get("reason"))
-    return jsonify({"request": views.describe(db.session, req, recent=RECENT_HISTORY)})
+    return jsonify({"request": described(req, recent=RECENT_HISTORY)})
 
 
 @blueprint.post("/tasks/<task_id>/delegate")

@@ -3,7 +3,16 @@ processes/requests/tasks.py): ``/api/v1/tasks``, claim, unclaim, complete."""
 
 from flask import jsonify, request
 
-from app.api import blueprint, commits, int_arg, json_body, page_args, parse_json, task_batches
+from app.api import (
+    blueprint,
+    commits,
+    described,
+    int_arg,
+    json_body,
+    page_args,
+    parse_json,
+    task_batches,
+)
 from app.context import env, identity
 from app.extensions import db
 from processes.errors import BadInput, msg
@@ -97,4 +106,4 @@ def complete_task(task_id: str):
                          comment=body.get("comment"), data=data, revision=revision,
                          seen_sha256=body.get("document_sha256"))
     # The latest history only: GET /api/v1/requests/<id> has all of it.
-    return jsonify({"request": views.describe(db.session, req, recent=RECENT_HISTORY)})
+    return jsonify({"request": described(req, recent=RECENT_HISTORY)})

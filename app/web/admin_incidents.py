@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from app.api import parse_json
 from app.context import identity
-from app.errors import message_of
+from app.errors import message_of, translate
 from app.extensions import db
 from app.web import attempt, blueprint
 from app.web.present import status_label
@@ -43,7 +43,8 @@ def flash_retried(request_id: int, req, error) -> None:
     if error is not None or req is None:
         flash(message_of(error) if error else "", "error")
     elif req.status.value == "incident":
-        flash(_("Request #%(id)s stopped again: %(failure)s", id=request_id, failure=req.failure),
+        flash(_("Request #%(id)s stopped again: %(failure)s", id=request_id,
+                failure=translate(req.failure_reason)),
               "error")
     else:
         flash(_("Request #%(id)s retried: now %(status)s", id=request_id,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from processes.errors import Problem
+from processes.errors import Problem, msg
 from processes.flows.graph import FlowGraph, processes_in
 
 _REQUESTER = re.compile(r"^\s*[$#]\{\s*requester\s*\}\s*$")
@@ -83,10 +83,10 @@ def check(files: dict[str, str], key: str, authorized_end: str,
     problems, warnings = [], []
     path = graph.slipping_path(authorized_end, blocked)
     if path is not None:
-        problems.append(Problem(
+        problems.append(Problem(msg(
             "a path reaches the authorized end without a task that someone other than the "
-            f"requester works: {_route(graph, path)}. Every path to the authorized end must "
-            "pass an approval (a user task not assigned to ${requester} alone)",
+            "requester works: %(path)s. Every path to the authorized end must pass an approval "
+            "(a user task not assigned to ${requester} alone)", path=_route(graph, path)),
             element=authorized_end, line=_line(paths, key, authorized_end),
             extra={"path": path}))
     for eid, meta in sorted(tasks.items()):
@@ -94,11 +94,12 @@ def check(files: dict[str, str], key: str, authorized_end: str,
             continue
         after = graph.slipping_path(authorized_end, blocked - {eid}, start=eid)
         if after is not None:
-            warnings.append(Problem(
-                f"task '{meta.get('name') or eid}' is the requester's own, and from it the "
-                f"authorized end is reached with no approver after it: {_route(graph, after)}. "
-                "A document revised there would reach the end unapproved, and the request "
-                "would fail: route it back through an approval", element=eid,
+            warnings.append(Problem(msg(
+                "task '%(task)s' is the requester's own, and from it the authorized end is "
+                "reached with no approver after it: %(path)s. A document revised there would "
+                "reach the end unapproved, and the request would fail: route it back through "
+                "an approval", task=meta.get("name") or eid, path=_route(graph, after)),
+                element=eid,
                 line=_line(paths, key, eid), severity="warning", extra={"path": after}))
     return problems, warnings
 

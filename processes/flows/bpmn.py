@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from processes.errors import InvalidProcess, Problem, msg
+from processes.errors import InvalidProcess, Message, Problem, msg
 from processes.flows.bpmn_checks import (
     BPMN_NS,
     check_dmn,
@@ -74,7 +75,7 @@ def parse_xml(name: str, data: bytes, max_bytes: int) -> tuple[Any, list[Problem
     if root is None:
         return None, problems
     if root.tag != f"{_B}definitions":
-        return None, [Problem("not a BPMN file: the root element must be bpmn:definitions",
+        return None, [Problem(msg("not a BPMN file: the root element must be bpmn:definitions"),
                               line=root.sourceline, file=name)]
     return root, []
 
@@ -96,20 +97,22 @@ def _authorized_end(name: str, process: Any, authorized_end: str | None,
     if authorized_end:
         ends = [e for e in process.findall(f"{_B}endEvent") if e.get("id") == authorized_end]
         if not ends:
-            problems.append(Problem(
-                f"authorized_end '{authorized_end}' is not an end event of process "
-                f"'{process.get('id')}'", element=authorized_end, file=name))
+            problems.append(Problem(msg(
+                "authorized_end '%(end)s' is not an end event of process '%(process)s'",
+                end=authorized_end, process=process.get("id")), element=authorized_end,
+                file=name))
             return None
         return authorized_end
     ends = _authorized_ends(process)
     if not ends:
-        problems.append(Problem(
-            f"process '{process.get('id')}' has no authorized end event: give one end event the "
+        problems.append(Problem(msg(
+            "process '%(process)s' has no authorized end event: give one end event the "
             "extension property outcome=authorized, or name it with authorized_end",
-            element=process.get("id"), line=process.sourceline, file=name))
+            process=process.get("id")), element=process.get("id"), line=process.sourceline,
+            file=name))
         return None
     if len(ends) > 1:
-        problems.append(Problem("more than one end event is marked outcome=authorized",
+        problems.append(Problem(msg("more than one end event is marked outcome=authorized"),
                                 element=ends[1].get("id"), line=ends[1].sourceline, file=name))
         return None
     return ends[0].get("id")
@@ -119,31 +122,37 @@ def _main_process(name: str, root: Any, problems: list[Problem]) -> Any:
     processes = root.findall(f"{_B}process")
     executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"]
     if not executable:
-        problems.append(Problem("the file has no executable process", file=name,
+        problems.append(Problem(msg("the file has no executable process"), file=name,
                                 line=root.sourceline))
         return None
     if len(executable) > 1:
         problems.append(Problem(
-            "the file has more than one executable process; deploy one flow per file",
+            msg("the file has more than one executable process; deploy one flow per file"),
             element=executable[1].get("id"), line=executable[1].sourceline, file=name))
         return None
     return executable[0]
 
 
 # SpiffWorkflow's words for what check_structure refuses before SpiffWorkflow is reached;
-# should one get through, it is said plainly instead of as SpiffWorkflow guesses it.
-_SPIFF_MESSAGES = (
+# should one get through, it is said plainly instead of as SpiffWorkflow guesses it (found: the
+# match, e: the element SpiffWorkflow names).
+_NOT_DEPLOYED = re.compile(r"The process '(.*?)' was not found")
+_SPIFF_MESSAGES: tuple[tuple[re.Pattern, Callable[[re.Match, object], str]], ...] = (
     (re.compile(r"When looking for a task spec, we found two items, perhaps a form has the "
                 r"same ID\? \((.*)\)"),
-     "a sequence flow out of '{element}' points at '{0}', which is not an element of its "
-     "process"),
+     lambda found, e: msg("a sequence flow out of '%(element)s' points at '%(target)s', which "
+                          "is not an element of its process", element=e, target=found[1])),
     (re.compile(r"Multiple outgoing flows are not supported for tasks of type"),
-     "'{element}' has more than one outgoing sequence flow: put a gateway after it"),
-    (re.compile(r"The process '(.*?)' was not found"),
-     "a call activity calls process '{0}', which is not deployed with the flow"),
-    (re.compile(r"No start event found"), "process '{element}' has no start event"),
+     lambda found, e: msg("'%(element)s' has more than one outgoing sequence flow: put a "
+                          "gateway after it", element=e)),
+    (_NOT_DEPLOYED,
+     lambda found, e: msg("a call activity calls process '%(process)s', which is not deployed "
+                          "with the flow", process=found[1])),
+    (re.compile(r"No start event found"),
+     lambda found, e: msg("process '%(element)s' has no start event", element=e)),
     (re.compile(r"Duplicate process ID: (\S+)"),
-     "the id '{0}' is used by two processes of the deployment"),
+     lambda found, e: msg("the id '%(id)s' is used by two processes of the deployment",
+                          id=found[1])),
 )
 
 
@@ -151,11 +160,13 @@ def _spiff_problem(exc: SpiffWorkflowException, roots: dict[str, Any]) -> Proble
     element = getattr(exc, "id", None) or None
     line = None
     fname = getattr(exc, "file_name", None) or None
-    message = str(exc).rstrip(". ")
-    for pattern, plain in _SPIFF_MESSAGES:
+    first = exc.args[0] if exc.args else None
+    # Our own parser's refusals (flows/spiff.py) are messages already: kept as written.
+    message = first if isinstance(first, Message) else str(exc).rstrip(". ")
+    for pattern, plain in () if isinstance(first, Message) else _SPIFF_MESSAGES:
         if found := pattern.search(message):
-            message = plain.format(*found.groups(), element=element)
-            if element is None and "call activity" in message:
+            message = plain(found, element)
+            if element is None and pattern is _NOT_DEPLOYED:
                 calls = [c for root in roots.values() for c in root.iter(f"{_B}callActivity")
                          if c.get("calledElement") == found.group(1)]
                 element = calls[0].get("id") if calls else None
@@ -228,7 +239,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
     """Validate and parse a deployment; raise InvalidProcess listing every problem found."""
     if not files:
         raise InvalidProcess(msg("no BPMN file was given"),
-                             [Problem("no BPMN file was given").as_dict()])
+                             [Problem(msg("no BPMN file was given")).as_dict()])
     problems: list[Problem] = []
     warnings: list[Problem] = []
     roots: dict[str, Any] = {}
@@ -242,7 +253,7 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
     check_dmn(files, roots, max_bytes, problems, warnings)
     main_name = next((name for name in files if not is_dmn_file(name)), "")
     if not main_name:
-        problems.append(Problem("only DMN files were given: the BPMN file is missing"))
+        problems.append(Problem(msg("only DMN files were given: the BPMN file is missing")))
     process = None
     end_id = None
     lanes: dict[str, str | None] = {}
@@ -260,7 +271,8 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
             action = _properties(process).get("seal_action")
             if action and action not in SEAL_ACTIONS:
                 problems.append(Problem(
-                    f"seal_action {action!r} is not one of {', '.join(SEAL_ACTIONS)}",
+                    msg("seal_action %(action)s is not one of %(actions)s", action=repr(action),
+                        actions=", ".join(SEAL_ACTIONS)),
                     element=process.get("id"), line=process.sourceline, file=main_name))
     if problems:
         raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
@@ -273,13 +285,14 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
     except (ValidationException, SpiffWorkflowException) as exc:
         problems.append(_spiff_problem(exc, roots))
     except (KeyError, ValueError, AttributeError) as exc:
-        problems.append(Problem(f"the BPMN could not be parsed: {exc}", file=main_name))
+        problems.append(Problem(msg("the BPMN could not be parsed: %(detail)s",
+                                    detail=str(exc)), file=main_name))
     if problems:
         raise InvalidProcess(_summary(problems), [p.as_dict() for p in problems + warnings])
     warnings.extend(pass_through_warnings(roots, [spec, *subprocess_specs.values()]))
     if not isinstance(spec.task_specs.get(end_id), EndEvent):
         raise InvalidProcess(msg("the authorized end is not an end event"),
-                             [Problem("the authorized end is not an end event",
+                             [Problem(msg("the authorized end is not an end event"),
                                       element=end_id).as_dict()])
     start = process.find(f"{_B}startEvent")
     return ParsedFlow(
@@ -299,8 +312,20 @@ def load_flow(files: dict[str, bytes], *, authorized_end: str | None = None,
 
 
 def _summary(problems: list[Problem]) -> str:
+    """The refusal's message: the first problem, where it is, and how many more there are."""
     first = problems[0]
-    where = f" ({first.element}, line {first.line})" if first.element else (
-        f" (line {first.line})" if first.line else "")
-    more = f"; and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
-    return f"the BPMN was refused: {first.message}{where}{more}"
+    said = {"message": first.message, "element": first.element, "line": first.line,
+            "more": len(problems) - 1}
+    if len(problems) > 1:
+        if first.element:
+            return msg("the BPMN was refused: %(message)s (%(element)s, line %(line)s); and "
+                       "%(more)s more problem(s)", **said)
+        if first.line:
+            return msg("the BPMN was refused: %(message)s (line %(line)s); and %(more)s more "
+                       "problem(s)", **said)
+        return msg("the BPMN was refused: %(message)s; and %(more)s more problem(s)", **said)
+    if first.element:
+        return msg("the BPMN was refused: %(message)s (%(element)s, line %(line)s)", **said)
+    if first.line:
+        return msg("the BPMN was refused: %(message)s (line %(line)s)", **said)
+    return msg("the BPMN was refused: %(message)s", **said)

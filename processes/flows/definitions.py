@@ -38,7 +38,8 @@ def no_current_version(session: Session, key: str) -> SealflowError:
     """Why no new request starts on ``key``: it is unknown, or all its versions are retired."""
     if not deployed(session, key):
         return NotFound(msg("no process with key '%(key)s' is deployed", key=key))
-    message = f"every version of flow {key!r} is retired: it starts no new requests"
+    message = msg("every version of flow '%(key)s' is retired: it starts no new requests",
+                  key=key)
     return InvalidContent(message, [{"field": "process", "message": message}])
 
 
@@ -83,14 +84,16 @@ def add_business_type(session: Session, key: str, process_key: str,
     """Map a business type to a flow, or re-point it (managers change routing without code).
     The flow must be deployed; the next request of the type starts on its current version."""
     key, name = (key or "").strip(), (name or "").strip() or None
-    for label, text, longest in (("key", key, 100), ("name", name or "", 200)):
-        if len(text) > longest or text_problem(text):
-            raise BadInput(msg("the business type's %(label)s must be text of at most "
-                               "%(longest)s characters", label=label, longest=longest))
+    if len(key) > 100 or text_problem(key):
+        raise BadInput(msg("the business type's key must be text of at most %(longest)s "
+                           "characters", longest=100))
+    if len(name or "") > 200 or text_problem(name or ""):
+        raise BadInput(msg("the business type's name must be text of at most %(longest)s "
+                           "characters", longest=200))
     if not key:
         raise BadInput(msg("a business type needs a key"))
     if not deployed(session, process_key):
-        message = f"no process with key {process_key!r} is deployed"
+        message = msg("no process with key '%(key)s' is deployed", key=process_key)
         raise InvalidContent(message, [{"field": "process", "message": message}])
     bt = session.execute(select(BusinessType).where(BusinessType.key == key)).scalar_one_or_none()
     previous = bt.process_key if bt is not None else None

@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import TaskState
 
+from processes.errors import msg
 from processes.flows.bpmn import build_spec
 from processes.flows.expressions import ExpressionError
 from processes.flows.spiff import MessageDefinition, is_human, is_manual, script_engine
@@ -132,8 +133,8 @@ def _incident(wf: BpmnWorkflow, exc: Exception) -> EngineIncident:
     if isinstance(exc, SpiffWorkflowException):
         return EngineIncident(element, str(exc))
     logger.warning("engine error at %s", element, exc_info=exc)
-    return EngineIncident(element, f"the engine failed at this element: "
-                                   f"{type(exc).__name__}: {exc}")
+    return EngineIncident(element, msg("the engine failed at this element: %(error)s: "
+                                       "%(detail)s", error=type(exc).__name__, detail=str(exc)))
 
 
 def _failed_element(wf: BpmnWorkflow) -> str | None:
@@ -169,7 +170,8 @@ def load(definition: ProcessDefinition, state: str) -> BpmnWorkflow:
         detail = f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
         logger.warning("an instance of %s v%d cannot be restored: %s", definition.key,
                        definition.version, detail)
-        raise StateUnreadable(None, f"its stored state cannot be read ({detail})") from None
+        raise StateUnreadable(None, msg("its stored state cannot be read (%(detail)s)",
+                                        detail=detail)) from None
 
 
 def dump(wf: BpmnWorkflow) -> tuple[str, str]:
@@ -322,21 +324,25 @@ def stalled_at(wf: BpmnWorkflow, open_task_ids: set[str]) -> EngineIncident | No
     named = sorted((t for t in live if t.task_spec.bpmn_id),
                    key=lambda t: (order.index(t.state), -t.depth))
     if not named:
-        return EngineIncident(None, "the instance waits on nothing that can come")
+        return EngineIncident(None, msg("the instance waits on nothing that can come"))
     spec = named[0].task_spec
-    kind = _KINDS.get(type(spec).__name__, type(spec).__name__)
-    if is_human(spec):
-        kind += " with no inbox task"
-    return EngineIncident(spec.bpmn_id, (
-        f"the token stopped at {kind} '{spec.bpmn_name or spec.bpmn_id}' and the request "
-        "waits on nothing that can come: no task for anyone, no timer, no message the API can "
-        "deliver. Fix the flow (a new version, migrated) or its data, then retry"))
+    name = type(spec).__name__
+    kind = (_HUMAN_KINDS.get(name) if is_human(spec) else None) or _KINDS.get(name, name)
+    return EngineIncident(spec.bpmn_id, msg(
+        "the token stopped at %(kind)s '%(name)s' and the request waits on nothing that can "
+        "come: no task for anyone, no timer, no message the API can deliver. Fix the flow (a "
+        "new version, migrated) or its data, then retry", kind=kind,
+        name=spec.bpmn_name or spec.bpmn_id))
 
 
-_KINDS = {"UserTask": "user task", "ManualTask": "manual task", "ReceiveTask": "receive task",
-          "IntermediateCatchEvent": "catch event", "BoundaryEvent": "boundary event",
-          "ParallelGateway": "parallel gateway", "InclusiveGateway": "inclusive gateway",
-          "CallActivity": "subprocess"}
+# The kind of element a token stopped at, as the incident names it (a Message: translated).
+_KINDS: dict[str, str] = {
+    "UserTask": msg("user task"), "ManualTask": msg("manual task"),
+    "ReceiveTask": msg("receive task"), "IntermediateCatchEvent": msg("catch event"),
+    "BoundaryEvent": msg("boundary event"), "ParallelGateway": msg("parallel gateway"),
+    "InclusiveGateway": msg("inclusive gateway"), "CallActivity": msg("subprocess")}
+_HUMAN_KINDS: dict[str, str] = {"UserTask": msg("user task with no inbox task"),
+                                "ManualTask": msg("manual task with no inbox task")}
 
 
 def task_completed(wf: BpmnWorkflow, task_id: str) -> bool:

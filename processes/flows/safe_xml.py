@@ -10,7 +10,7 @@ from typing import Any
 
 from lxml import etree
 
-from processes.errors import Problem
+from processes.errors import Problem, msg
 
 DOCTYPE = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _DECLARED = re.compile(rb"""<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
@@ -35,18 +35,22 @@ def xml_text(data: bytes) -> str:
         try:
             known = codecs.lookup(encoding).name
         except LookupError:
-            raise ValueError(f"the XML declaration names an unknown encoding {encoding!r}") \
-                from None
+            raise ValueError(msg("the XML declaration names an unknown encoding %(encoding)s",
+                                 encoding=repr(encoding))) from None
         if known in _NOT_FILE_ENCODINGS:
-            raise ValueError(f"the encoding {encoding!r} is not supported")
+            raise ValueError(msg("the encoding %(encoding)s is not supported",
+                                 encoding=repr(encoding)))
     try:
         text = data.decode(encoding)
         text.encode("utf-8")  # what a codec may decode to, UTF-8 must hold (no lone surrogate)
     except LookupError:
-        raise ValueError(f"the encoding {encoding!r} is not supported") from None
+        raise ValueError(msg("the encoding %(encoding)s is not supported",
+                             encoding=repr(encoding))) from None
     except UnicodeError as exc:
-        where = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else ""
-        raise ValueError(f"the file is not valid {encoding}{where}") from None
+        raise ValueError(msg("the file is not valid %(encoding)s at byte %(byte)s",
+                             encoding=encoding, byte=exc.start)
+                         if isinstance(exc, UnicodeDecodeError) else
+                         msg("the file is not valid %(encoding)s", encoding=encoding)) from None
     text = text.removeprefix("\ufeff")
     return _DECLARATION.sub(r'\g<1>\g<2>UTF-8\g<2>', text, count=1)
 
@@ -60,18 +64,20 @@ def parse_safely(name: str, data: bytes, max_bytes: int, kind: str
                  ) -> tuple[Any, list[Problem]]:
     """The parsed root of one ``kind`` (BPMN, DMN) file, or None and why not."""
     if len(data) > max_bytes:
-        return None, [Problem(f"file is {len(data)} bytes, over the limit of {max_bytes}",
-                              file=name)]
+        return None, [Problem(msg("file is %(size)s bytes, over the limit of %(limit)s",
+                                  size=len(data), limit=max_bytes), file=name)]
     try:
         text = xml_text(data)
-    except ValueError as exc:
-        return None, [Problem(f"the {kind} file cannot be read: {exc}", file=name)]
+    except ValueError as exc:  # xml_text's reason (a message), or a codec's own words
+        return None, [Problem(msg("the %(kind)s file cannot be read: %(detail)s", kind=kind,
+                                  detail=exc.args[0] if exc.args else str(exc)), file=name)]
     match = DOCTYPE.search(text)
     if match:
         line = text[:match.start()].count("\n") + 1
-        return None, [Problem(f"DTDs and entity declarations are not allowed in {kind} files",
-                              line=line, file=name)]
+        return None, [Problem(msg("DTDs and entity declarations are not allowed in %(kind)s "
+                                  "files", kind=kind), line=line, file=name)]
     try:
         return etree.fromstring(text.encode("utf-8"), safe_parser()), []
     except etree.XMLSyntaxError as exc:
-        return None, [Problem(f"not well-formed XML: {exc.msg}", line=exc.lineno, file=name)]
+        return None, [Problem(msg("not well-formed XML: %(detail)s", detail=exc.msg),
+                              line=exc.lineno, file=name)]

@@ -38,6 +38,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 )
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from processes.errors import msg
 from processes.flows.dmn import DecisionTable, map_result
 from processes.flows.dmn_xml import read_decisions
 from processes.flows.expressions import ExpressionError, compile_expression, evaluate
@@ -67,10 +68,10 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         return value
 
     def execute(self, script: str, context: dict, external_context: dict | None = None):
-        raise ExpressionError("scripts are not executed by Sealflow")
+        raise ExpressionError(msg("scripts are not executed by Sealflow"))
 
     def call_service(self, context: dict, **kwargs: Any):
-        raise ExpressionError("service tasks are not executed by Sealflow")
+        raise ExpressionError(msg("service tasks are not executed by Sealflow"))
 
 
 class SafeScriptEngine(PythonScriptEngine):
@@ -83,7 +84,7 @@ class SafeScriptEngine(PythonScriptEngine):
         compile_expression(expression)
 
     def call_service(self, task, **kwargs):  # the stock one raises NameError on failure
-        raise ExpressionError("service tasks are not executed by Sealflow")
+        raise ExpressionError(msg("service tasks are not executed by Sealflow"))
 
 
 @lru_cache(maxsize=1)
@@ -277,21 +278,25 @@ def is_human(task_spec: Any) -> bool:
 class RefusedTaskParser(CamundaTaskParser):
     """Refuses an element type at deploy time, naming the element."""
 
-    reason = "is not allowed"
-
     def create_task(self):
-        raise ValidationException(
-            f"{self.node.tag.split('}')[-1]} '{self.bpmn_id}' {self.reason}",
-            node=self.node, file_name=self.filename)
+        raise ValidationException(self.refusal(self.node.tag.split('}')[-1], self.bpmn_id),
+                                  node=self.node, file_name=self.filename)
+
+    def refusal(self, tag: str, element: str) -> str:
+        return msg("%(tag)s '%(id)s' is not allowed", tag=tag, id=element)
 
 
 class ScriptTaskRefuser(RefusedTaskParser):
-    reason = ("is a script task: Sealflow never runs scripts from BPMN; use gateways with "
-              "conditions, DMN tables or user tasks instead")
+    def refusal(self, tag: str, element: str) -> str:
+        return msg("%(tag)s '%(id)s' is a script task: Sealflow never runs scripts from BPMN; "
+                   "use gateways with conditions, DMN tables or user tasks instead", tag=tag,
+                   id=element)
 
 
 class ServiceTaskRefuser(RefusedTaskParser):
-    reason = "is a service task, which Sealflow does not run yet"
+    def refusal(self, tag: str, element: str) -> str:
+        return msg("%(tag)s '%(id)s' is a service task, which Sealflow does not run yet",
+                   tag=tag, id=element)
 
 
 class DecisionTableTask(BpmnSpecMixin):
@@ -321,13 +326,14 @@ class DecisionTaskParser(SealflowTaskParser):
         ref = self.get_decision_ref(self.node)
         decisions = self.process_parser.parser.decisions
         if ref not in decisions:
-            raise ValidationException(
-                f"business rule task '{self.bpmn_id}' names decision {ref!r}, which no DMN "
-                "file deployed with the flow has", node=self.node, file_name=self.filename)
+            raise ValidationException(msg(
+                "business rule task '%(id)s' names decision %(ref)s, which no DMN file "
+                "deployed with the flow has", id=self.bpmn_id, ref=repr(ref)),
+                node=self.node, file_name=self.filename)
         result_variable = self.node.get(f"{_C}resultVariable")
         if not result_variable:
-            raise ValidationException(
-                f"business rule task '{self.bpmn_id}' has no camunda:resultVariable",
+            raise ValidationException(msg(
+                "business rule task '%(id)s' has no camunda:resultVariable", id=self.bpmn_id),
                 node=self.node, file_name=self.filename)
         return self.spec_class(self.spec, self.bpmn_id, table=decisions[ref],
                                result_variable=result_variable,

@@ -29,12 +29,18 @@ is not looked for.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from typing import Any
 
-from processes.errors import Problem
-from processes.flows.bpmn_checks import BPMN_NS
+from processes.errors import Problem, msg
+from processes.flows.element_kinds import (
+    BPMN_NS,
+    SUBPROCESSES,
+    is_event_subprocess,
+    kind_of,
+    label_of,
+    tag_of,
+)
 from processes.flows.idle_loops import closure, idle_loops, in_named_lanes
 
 __all__ = ["check_structure"]
@@ -44,9 +50,8 @@ _EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThro
            "boundaryEvent"}
 _GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
              "complexGateway"}
-_SUBPROCESSES = {"subProcess", "transaction", "adHocSubProcess"}
 _ACTIVITIES = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask",
-               "businessRuleTask", "scriptTask", "callActivity"} | _SUBPROCESSES
+               "businessRuleTask", "scriptTask", "callActivity"} | SUBPROCESSES
 _FLOW_NODES = _EVENTS | _GATEWAYS | _ACTIVITIES
 _SPLITS = {"startEvent"} | _GATEWAYS  # may have several flows out in SpiffWorkflow
 _WITH_DEFAULT = _ACTIVITIES | {"exclusiveGateway", "inclusiveGateway", "complexGateway"}
@@ -55,33 +60,18 @@ _RESERVED = {"Start", "End", "StartEventSplit", "StartEventJoin"}
 _RESERVED_ENDINGS = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", " [child]")
 
 
-def _tag(el: Any) -> str:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    return tag[len(_B):] if tag.startswith(_B) else ""
-
-
-def _kind(el: Any) -> str:
-    """'user task', 'exclusive gateway', 'subprocess', ... (how a designer names the tag)."""
-    tag = _tag(el)
-    if tag == "subProcess":
-        return "event subprocess" if _is_event_subprocess(el) else "subprocess"
-    return re.sub(r"(?<!^)([A-Z])", lambda m: " " + m.group(1).lower(), tag)
-
-
-def _is_event_subprocess(el: Any) -> bool:
-    return _tag(el) in _SUBPROCESSES and el.get("triggeredByEvent") == "true"
-
-
-def _label(container: Any) -> str:
-    return f"{_kind(container)} '{container.get('id')}'"
-
-
 def _conditional(flow: Any) -> bool:
     return flow.find(f"{_B}conditionExpression") is not None
 
 
 def _ids(flows: list[Any]) -> str:
     return ", ".join(str(f.get("id")) for f in flows)
+
+
+def _named(flow: Any) -> str:
+    """A sequence flow by its id, or by its line when it has none."""
+    fid = flow.get("id")
+    return f"'{fid}'" if fid else msg("at line %(line)s", line=flow.sourceline)
 
 
 def check_structure(roots: dict[str, Any], problems: list[Problem],
@@ -106,17 +96,17 @@ def _duplicates_across_files(roots: dict[str, Any], problems: list[Problem]) -> 
         here: set[str] = set()
         for process in root.findall(f"{_B}process"):
             for el in process.iter():
-                eid = el.get("id") if _tag(el) else None
+                eid = el.get("id") if tag_of(el) else None
                 if not eid or eid in here:
                     continue
                 here.add(eid)
                 if eid in seen:
                     first_file, first = seen[eid]
-                    problems.append(Problem(
-                        f"id '{eid}' is also used in {first_file} (line {first.sourceline}): "
-                        "the files deployed together need distinct ids, or one element would "
-                        "be taken for the other; rename one", element=eid, line=el.sourceline,
-                        file=name))
+                    problems.append(Problem(msg(
+                        "id '%(id)s' is also used in %(file)s (line %(line)s): the files "
+                        "deployed together need distinct ids, or one element would be taken "
+                        "for the other; rename one", id=eid, file=first_file,
+                        line=first.sourceline), element=eid, line=el.sourceline, file=name))
                 else:
                     seen[eid] = (name, el)
 
@@ -135,9 +125,9 @@ class _FileStructure:
         self.in_lanes = in_named_lanes(root)
         # Which process or subprocess each flow node belongs to, for a flow that crosses.
         self.owner: dict[str, Any] = {}
-        for container in root.iter(f"{_B}process", *(_B + t for t in _SUBPROCESSES)):
+        for container in root.iter(f"{_B}process", *(_B + t for t in SUBPROCESSES)):
             for child in container:
-                if _tag(child) in _FLOW_NODES and child.get("id"):
+                if tag_of(child) in _FLOW_NODES and child.get("id"):
                     self.owner.setdefault(child.get("id"), container)
 
     def _error(self, message: str, element: str | None, node: Any) -> None:
@@ -151,19 +141,21 @@ class _FileStructure:
     def scope(self, container: Any, entered: bool) -> None:
         """Check a process or subprocess; ``entered`` is False inside a subprocess that cannot
         be reached (it is reported itself; what it holds is not reported as unreachable)."""
-        label = _label(container)
+        label = label_of(container)
         nodes: dict[str, Any] = {}
         flows: list[Any] = []
         for child in container:
-            tag = _tag(child)
+            tag = tag_of(child)
             if tag in _FLOW_NODES:
                 eid = child.get("id")
                 if not eid:
-                    self._error(f"a {_kind(child)} of {label} has no id", None, child)
+                    self._error(msg("a %(kind)s of %(scope)s has no id", kind=kind_of(child),
+                                    scope=label), None, child)
                     continue
                 if eid in _RESERVED or eid.endswith(_RESERVED_ENDINGS):
-                    self._error(f"{_kind(child)} '{eid}': the id '{eid}' is one SpiffWorkflow "
-                                "uses for a task of its own; rename it", eid, child)
+                    self._error(msg("%(kind)s '%(id)s': the id '%(id)s' is one SpiffWorkflow "
+                                    "uses for a task of its own; rename it",
+                                    kind=kind_of(child), id=eid), eid, child)
                 nodes.setdefault(eid, child)
             elif tag == "sequenceFlow":
                 flows.append(child)
@@ -185,93 +177,111 @@ class _FileStructure:
             self._finishing(starts, nodes, outgoing, reachable, label)
             self._idle_loops(nodes, outgoing, reachable, label)
         for eid, node in nodes.items():
-            if _tag(node) in _SUBPROCESSES:
+            if tag_of(node) in SUBPROCESSES:
                 self.scope(node, entered=entered and (eid in reachable
-                                                      or _is_event_subprocess(node)))
+                                                      or is_event_subprocess(node)))
 
     def _flow(self, flow: Any, nodes: dict[str, Any], label: str) -> tuple[str, str] | None:
         """The (source, target) of a sequence flow, or None when it is broken (reported)."""
         fid = flow.get("id")
         if not fid:
-            self._error(f"a sequence flow of {label} has no id (SpiffWorkflow would skip it)",
-                        None, flow)
+            self._error(msg("a sequence flow of %(scope)s has no id (SpiffWorkflow would skip "
+                            "it)", scope=label), None, flow)
         source = self._flow_end(flow, "sourceRef", nodes, label)
         target = self._flow_end(flow, "targetRef", nodes, label)
         if source is None or target is None:
             return None
-        named = f"'{fid}'" if fid else f"at line {flow.sourceline}"
-        if _tag(nodes[target]) in ("startEvent", "boundaryEvent"):
-            self._error(f"sequence flow {named} leads into {_kind(nodes[target])} "
-                        f"'{target}': a {_kind(nodes[target])} has no incoming flow", fid, flow)
-        if _tag(nodes[source]) == "endEvent":
-            self._error(f"sequence flow {named} leaves end event '{source}': nothing may "
-                        "follow an end event", fid, flow)
+        named = _named(flow)
+        if tag_of(nodes[target]) in ("startEvent", "boundaryEvent"):
+            self._error(msg("sequence flow %(flow)s leads into %(kind)s '%(target)s': a "
+                            "%(kind)s has no incoming flow", flow=named,
+                            kind=kind_of(nodes[target]), target=target), fid, flow)
+        if tag_of(nodes[source]) == "endEvent":
+            self._error(msg("sequence flow %(flow)s leaves end event '%(source)s': nothing may "
+                            "follow an end event", flow=named, source=source), fid, flow)
             return None
         return source, target
 
     def _flow_end(self, flow: Any, attr: str, nodes: dict[str, Any], label: str) -> str | None:
-        fid, ref = flow.get("id"), flow.get(attr)
-        verb = "starts from" if attr == "sourceRef" else "points at"
-        named = f"'{fid}'" if fid else f"at line {flow.sourceline}"
+        fid, ref, named = flow.get("id"), flow.get(attr), _named(flow)
         if not ref:
-            self._error(f"sequence flow {named} has no {attr}: it must name an element of "
-                        f"{label}", fid, flow)
+            self._error(msg("sequence flow %(flow)s has no %(attr)s: it must name an element of "
+                            "%(scope)s", flow=named, attr=attr, scope=label), fid, flow)
             return None
         if ref in nodes:
             return str(ref)
         other = self.root.xpath("//*[@id=$i]", i=ref) if ref not in self.owner else []
+        source, said = attr == "sourceRef", {"flow": named, "ref": ref, "scope": label}
         if ref in self.owner:
-            why = (f"which is in {_label(self.owner[ref])}, not in {label}: a sequence flow "
-                   "may not cross a subprocess boundary")
-        elif other and _tag(other[0]):
-            why = f"which is a {_kind(other[0])}, not a task, event or gateway"
+            said["other"] = label_of(self.owner[ref])
+            text = msg("sequence flow %(flow)s starts from '%(ref)s', which is in %(other)s, not "
+                       "in %(scope)s: a sequence flow may not cross a subprocess boundary",
+                       **said) if source else msg(
+                "sequence flow %(flow)s points at '%(ref)s', which is in %(other)s, not in "
+                "%(scope)s: a sequence flow may not cross a subprocess boundary", **said)
+        elif other and tag_of(other[0]):
+            said["kind"] = kind_of(other[0])
+            text = msg("sequence flow %(flow)s starts from '%(ref)s', which is a %(kind)s, not a "
+                       "task, event or gateway", **said) if source else msg(
+                "sequence flow %(flow)s points at '%(ref)s', which is a %(kind)s, not a task, "
+                "event or gateway", **said)
         else:
-            why = f"which is not an element of {label}"
-        self._error(f"sequence flow {named} {verb} '{ref}', {why}", fid, flow)
+            text = msg("sequence flow %(flow)s starts from '%(ref)s', which is not an element of "
+                       "%(scope)s", **said) if source else msg(
+                "sequence flow %(flow)s points at '%(ref)s', which is not an element of "
+                "%(scope)s", **said)
+        self._error(text, fid, flow)
         return None
 
     def _node(self, eid: str, node: Any, out: list[Any], nodes: dict[str, Any], label: str,
               broken: bool) -> None:
-        tag, kind = _tag(node), f"{_kind(node)} '{eid}'"
+        tag, kind = tag_of(node), label_of(node)
         if len(out) > 1 and tag not in _SPLITS:
-            self._error(f"{kind} has {len(out)} outgoing sequence flows ({_ids(out)}): "
-                        "SpiffWorkflow follows only one out of a task or an event; put a "
-                        "gateway after it (exclusive to choose a path, parallel to take all)",
-                        eid, node)
+            self._error(msg("%(element)s has %(count)s outgoing sequence flows (%(flows)s): "
+                            "SpiffWorkflow follows only one out of a task or an event; put a "
+                            "gateway after it (exclusive to choose a path, parallel to take "
+                            "all)", element=kind, count=len(out), flows=_ids(out)), eid, node)
         if tag not in _GATEWAYS:
             for flow in filter(_conditional, out):
-                self._error(f"sequence flow '{flow.get('id')}' out of {kind} has a condition, "
-                            "which only a gateway's outgoing flows may have (it would not be "
-                            "evaluated); put an exclusive gateway after it",
-                            flow.get("id"), flow)
-        if not out and not broken and not (tag == "endEvent" or _is_event_subprocess(node) or (
+                self._error(msg("sequence flow '%(flow)s' out of %(element)s has a condition, "
+                                "which only a gateway's outgoing flows may have (it would not "
+                                "be evaluated); put an exclusive gateway after it",
+                                flow=flow.get("id"), element=kind), flow.get("id"), flow)
+        if not out and not broken and not (tag == "endEvent" or is_event_subprocess(node) or (
                 tag == "boundaryEvent" and node.get("cancelActivity") == "false")):
-            why = ("a request reaching it would have no way on" if tag in _GATEWAYS else
-                   "every path must end in an end event, which decides the request's "
-                   "outcome; draw a flow from it")
-            self._error(f"{kind} has no outgoing sequence flow: {why}", eid, node)
+            self._error(msg("%(element)s has no outgoing sequence flow: a request reaching it "
+                            "would have no way on", element=kind) if tag in _GATEWAYS else msg(
+                "%(element)s has no outgoing sequence flow: every path must end in an end "
+                "event, which decides the request's outcome; draw a flow from it",
+                element=kind), eid, node)
         default = node.get("default")
         if default and tag in _WITH_DEFAULT:
             flow = next((f for f in out if f.get("id") == default), None)
             if flow is None:
-                self._error(f"{kind} names '{default}' as its default flow, but no sequence "
-                            f"flow '{default}' leaves it", eid, node)
+                self._error(msg("%(element)s names '%(default)s' as its default flow, but no "
+                                "sequence flow '%(default)s' leaves it", element=kind,
+                                default=default), eid, node)
             elif _conditional(flow):
-                self._warn(f"the default flow '{default}' of {kind} has a condition, which is "
-                           "ignored: a default is taken when no other flow's condition holds",
-                           eid, node)
+                self._warn(msg("the default flow '%(default)s' of %(element)s has a condition, "
+                               "which is ignored: a default is taken when no other flow's "
+                               "condition holds", default=default, element=kind), eid, node)
         if tag == "boundaryEvent":
             host = nodes.get(node.get("attachedToRef") or "")
-            if host is None or _tag(host) not in _ACTIVITIES:
-                self._error(f"{kind} is attached to '{node.get('attachedToRef')}', which is "
-                            f"not an activity of {label}", eid, node)
+            if host is None or tag_of(host) not in _ACTIVITIES:
+                self._error(msg("%(element)s is attached to '%(host)s', which is not an "
+                                "activity of %(scope)s", element=kind,
+                                host=node.get("attachedToRef"), scope=label), eid, node)
         if tag == "callActivity":
             called = node.get("calledElement")
             if not called or called not in self.process_ids:
-                what = f"calls process '{called}'" if called else "names no process to call"
-                self._error(f"{kind} {what}: deploy the file of the process it calls with the "
-                            "flow (the processes deployed here: "
-                            f"{', '.join(sorted(self.process_ids))})", eid, node)
+                deployed = ", ".join(sorted(self.process_ids))
+                self._error(msg("%(element)s calls process '%(called)s': deploy the file of the "
+                                "process it calls with the flow (the processes deployed here: "
+                                "%(deployed)s)", element=kind, called=called,
+                                deployed=deployed) if called else msg(
+                    "%(element)s names no process to call: deploy the file of the process it "
+                    "calls with the flow (the processes deployed here: %(deployed)s)",
+                    element=kind, deployed=deployed), eid, node)
 
     def _listed_flows(self, nodes: dict[str, Any], flows: list[Any]) -> None:
         """Warn where an element's ``incoming``/``outgoing`` lists contradict the flows."""
@@ -282,27 +292,32 @@ class _FileStructure:
             for eid, node in nodes.items():
                 listed = [(c.text or "").strip() for c in node.findall(f"{_B}{what}")]
                 if listed and sorted(listed) != sorted(actual.get(eid, [])):
-                    self._warn(f"{_kind(node)} '{eid}' lists {what} flows {', '.join(listed)}, "
-                               "but the sequence flows make them "
-                               f"{', '.join(actual.get(eid, [])) or 'none'}: the flows' "
-                               "sourceRef and targetRef decide", eid, node)
+                    said = {"element": label_of(node), "listed": ", ".join(listed),
+                            "actual": ", ".join(actual.get(eid, [])) or msg("none")}
+                    self._warn(msg("%(element)s lists incoming flows %(listed)s, but the "
+                                   "sequence flows make them %(actual)s: the flows' sourceRef "
+                                   "and targetRef decide", **said) if what == "incoming" else msg(
+                        "%(element)s lists outgoing flows %(listed)s, but the sequence flows "
+                        "make them %(actual)s: the flows' sourceRef and targetRef decide",
+                        **said), eid, node)
 
     def _starts(self, container: Any, nodes: dict[str, Any], label: str) -> list[str]:
-        starts = [eid for eid, n in nodes.items() if _tag(n) == "startEvent"]
-        if _tag(container) == "process":
+        starts = [eid for eid, n in nodes.items() if tag_of(n) == "startEvent"]
+        if tag_of(container) == "process":
             if not starts:
-                self._error(f"{label} has no start event: a request starts at its start event",
-                            container.get("id"), container)
+                self._error(msg("%(scope)s has no start event: a request starts at its start "
+                                "event", scope=label), container.get("id"), container)
             untriggered = [s for s in starts if not any(
-                _tag(c).endswith("EventDefinition") or _tag(c) == "eventDefinitionRef"
+                tag_of(c).endswith("EventDefinition") or tag_of(c) == "eventDefinitionRef"
                 for c in nodes[s])]
             if len(untriggered) > 1:
-                self._error(f"{label} has {len(untriggered)} start events without a trigger "
-                            f"({', '.join(untriggered)}): a request starts at one; keep one",
+                self._error(msg("%(scope)s has %(count)s start events without a trigger "
+                                "(%(starts)s): a request starts at one; keep one", scope=label,
+                                count=len(untriggered), starts=", ".join(untriggered)),
                             untriggered[1], nodes[untriggered[1]])
         elif len(starts) != 1:
-            self._error(f"{label} needs exactly one start event; it has {len(starts)}",
-                        container.get("id"), container)
+            self._error(msg("%(scope)s needs exactly one start event; it has %(count)s",
+                            scope=label, count=len(starts)), container.get("id"), container)
         return starts
 
     def _edges(self, nodes: dict[str, Any], outgoing: dict[str, list[Any]],
@@ -312,7 +327,7 @@ class _FileStructure:
         edges = {eid: [str(f.get("targetRef")) for f in out] for eid, out in outgoing.items()}
         for eid, node in nodes.items():
             host = node.get("attachedToRef")
-            if _tag(node) == "boundaryEvent" and host in edges and not (
+            if tag_of(node) == "boundaryEvent" and host in edges and not (
                     interrupting_only and node.get("cancelActivity") == "false"):
                 edges[host].append(eid)
         return edges
@@ -323,10 +338,11 @@ class _FileStructure:
         for eid, node in nodes.items():
             # A boundary event is reached with its host (reported instead); an event
             # subprocess is entered by its trigger, not by a flow.
-            if eid not in seen and eid not in broken and _tag(node) != "boundaryEvent" \
-                    and not _is_event_subprocess(node):
-                self._error(f"{_kind(node)} '{eid}' cannot be reached from the start event of "
-                            f"{label}: connect it or delete it", eid, node)
+            if eid not in seen and eid not in broken and tag_of(node) != "boundaryEvent" \
+                    and not is_event_subprocess(node):
+                self._error(msg("%(element)s cannot be reached from the start event of "
+                                "%(scope)s: connect it or delete it", element=label_of(node),
+                                scope=label), eid, node)
         return seen
 
     def _finishing(self, starts: list[str], nodes: dict[str, Any],
@@ -340,7 +356,7 @@ class _FileStructure:
                 back[nxt].append(eid)
         finish = closure([eid for eid, out in edges.items() if not out], back)
         trapped = [eid for eid in nodes if eid in reachable and eid not in finish
-                   and not _is_event_subprocess(nodes[eid])]
+                   and not is_event_subprocess(nodes[eid])]
         for eid in trapped:
             if eid in starts or any(p in reachable and p in finish for p in back[eid]):
                 ahead, queue = {eid}, deque([eid])
@@ -350,10 +366,12 @@ class _FileStructure:
                             ahead.add(nxt)
                             queue.append(nxt)
                 loop = [n for n in trapped if n in ahead and n != eid][:5]
-                self._error(f"no path from {_kind(nodes[eid])} '{eid}' leads to an end event "
-                            f"of {label}: a request reaching it could never finish"
-                            + (f" (it can only go on to {', '.join(loop)})" if loop else ""),
-                            eid, nodes[eid])
+                said = {"element": label_of(nodes[eid]), "scope": label, "loop": ", ".join(loop)}
+                self._error(msg("no path from %(element)s leads to an end event of %(scope)s: a "
+                                "request reaching it could never finish (it can only go on to "
+                                "%(loop)s)", **said) if loop else msg(
+                    "no path from %(element)s leads to an end event of %(scope)s: a request "
+                    "reaching it could never finish", **said), eid, nodes[eid])
 
     def _idle_loops(self, nodes: dict[str, Any], outgoing: dict[str, list[Any]],
                     reachable: set[str], label: str) -> None:
@@ -361,10 +379,14 @@ class _FileStructure:
         person, no timer, no message): the engine would go round it at once, without end."""
         for loop in idle_loops(nodes, outgoing, reachable, self.in_lanes):
             eid = loop[0]
-            idle = [n for n in loop if _tag(nodes[n]) == "manualTask"]
-            why = (f" (manual task {', '.join(idle[:3])} has no assignee, candidates or lane: "
-                   "it passes through without waiting)") if idle else ""
-            self._error(f"{_kind(nodes[eid])} '{eid}' of {label} loops through "
-                        f"{', '.join(loop[:6])} with no task, timer or message in the loop"
-                        f"{why}: a request reaching it would go round without end; put a step "
-                        "that waits in the loop, or take the loop out", eid, nodes[eid])
+            idle = [n for n in loop if tag_of(nodes[n]) == "manualTask"]
+            said = {"element": label_of(nodes[eid]), "scope": label,
+                    "loop": ", ".join(loop[:6]), "manual": ", ".join(idle[:3])}
+            self._error(msg("%(element)s of %(scope)s loops through %(loop)s with no task, "
+                            "timer or message in the loop (manual task %(manual)s has no "
+                            "assignee, candidates or lane: it passes through without waiting): "
+                            "a request reaching it would go round without end; put a step that "
+                            "waits in the loop, or take the loop out", **said) if idle else msg(
+                "%(element)s of %(scope)s loops through %(loop)s with no task, timer or message "
+                "in the loop: a request reaching it would go round without end; put a step "
+                "that waits in the loop, or take the loop out", **said), eid, nodes[eid])

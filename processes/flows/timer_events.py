@@ -32,6 +32,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 
+from processes.errors import msg
 from processes.flows.expressions import ExpressionError
 
 FIRINGS_PER_ADVANCE = 20
@@ -91,8 +92,9 @@ def skip_missed(value: dict, now: datetime, *, keep_one: bool) -> dict:
     leaving the last one due when ``keep_one`` (it fires once); constant time."""
     period = timedelta(seconds=value["duration"])
     if period < MIN_CYCLE_PERIOD:
-        raise ExpressionError(f"a timer cycle's period must be at least "
-                              f"{MIN_CYCLE_PERIOD.total_seconds():g} second, not {period}")
+        raise ExpressionError(msg("a timer cycle's period must be at least %(least)s second, "
+                                  "not %(period)s", least=f"{MIN_CYCLE_PERIOD.total_seconds():g}",
+                                  period=str(period)))
     if value["cycles"] == 0:
         return value
     nxt = datetime.fromisoformat(value["next"])
@@ -138,7 +140,7 @@ class CycleTimer(_Reported, CycleTimerEventDefinition):
             value = skip_missed(value, now, keep_one=not first)
         except (ExpressionError, OverflowError) as exc:
             error = exc if isinstance(exc, ExpressionError) else ExpressionError(
-                "the timer cycle runs past the last date there is")
+                msg("the timer cycle runs past the last date there is"))
             error.task = my_task  # the engine names the element of the incident by it
             raise error from None
         my_task._set_internal_data(event_value=value)

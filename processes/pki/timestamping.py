@@ -333,6 +333,7 @@ def _issue(sessions: sessionmaker, env: Env, request_der: bytes) -> bytes:
     except SQLAlchemyError as exc:  # the database busy, say: the sealing job asks again later
         logger.warning("the built-in TSA could not record a token: %s", exc)
         raise signer.TimestampUnavailable(
-            "the timestamp could not be recorded in the serial register") from None
+            "the timestamp could not be recorded in the serial register", "not_recorded") \
+            from None
     finally:
         session.close()

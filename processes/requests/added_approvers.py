@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from processes import audit, candidates, notices
 from processes.db import insert_now, update_now
 from processes.errors import InvalidContent, WorkflowStateError, msg
-from processes.models import Request, Task, TaskCandidate, TaskStatus, User, utcnow
+from processes.models import Request, TaskStatus, User, utcnow
 from processes.seals import approvals
 from processes.task_action_models import TaskAction
+from processes.task_models import Task, TaskCandidate
 
 _OPEN_CHILDREN = select(Task).where(Task.parent_id == bindparam("pid"),
                                     Task.status == TaskStatus.open)

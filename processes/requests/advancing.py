@@ -14,9 +14,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit, candidates, notices, signals
 from processes.db import on_commit, transaction_cache, update_now
-from processes.errors import (
-    PolicyRefused,
-)
+from processes.errors import PolicyRefused, msg
 from processes.flows import engine
 from processes.flows.bpmn import spec_metadata
 from processes.flows.engine import EngineIncident
@@ -26,7 +24,6 @@ from processes.models import (
     Request,
     RequestStatus,
     SigningGrant,
-    Task,
     TaskStatus,
     User,
     utcnow,
@@ -34,6 +31,7 @@ from processes.models import (
 from processes.requests import inbox
 from processes.seal_models import SealPolicy
 from processes.seals import approvals, policy
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +46,8 @@ NEW_REQUESTS_KEY = transaction_cache("sealflow_new_requests")
 
 def mark_incident(session: Session, req: Request, exc: EngineIncident) -> None:
     req.status = RequestStatus.incident
-    req.failure = f"{exc.element}: {exc.message}" if exc.element else exc.message
+    req.fail_with(msg("%(element)s: %(message)s", element=exc.element, message=exc.message)
+                  if exc.element else exc.message)
     req.updated_at = utcnow()
     audit.record(session, "request.incident", request_id=req.id, element=exc.element,
                  message=exc.message)
@@ -203,7 +202,7 @@ def _authorize(session: Session, req: Request) -> None:
                 reason = policy.approvals_refused(session, req.seal_id, given,
                                                   req.requester_id, seal_policy)
             if reason:
-                reason = f"the seal's policy refuses this use: {reason}"
+                reason = msg("the seal's policy refuses this use: %(reason)s", reason=reason)
     if reason:
         _fail(session, req, reason)
         return
@@ -245,7 +244,7 @@ def _insert_grant(session: Session, values: dict) -> int:
 def _fail(session: Session, req: Request, reason: str, **details) -> None:
     """The instance reached its authorized end, but the request may not be authorized."""
     req.status = RequestStatus.failed
-    req.failure = reason
+    req.fail_with(reason)
     audit.record(session, "request.failed", request_id=req.id, seal_id=req.seal_id,
                  reason=reason, **details)
     on_commit(session, lambda: signals.request_finished.send(

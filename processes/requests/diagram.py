@@ -14,9 +14,10 @@ from processes.errors import NotFound, msg
 from processes.flows import engine, positions
 from processes.flows.bpmn import BPMN_NS
 from processes.flows.safe_xml import safe_parser
-from processes.models import ProcessDefinition, Request, RequestStatus, Task, TaskStatus
+from processes.models import ProcessDefinition, Request, RequestStatus, TaskStatus
 from processes.people.directory import Identity
 from processes.requests import queries
+from processes.task_models import Task
 
 _B = "{" + BPMN_NS + "}"
 # Requests whose tokens may still be somewhere: the others are at their end, or nowhere.

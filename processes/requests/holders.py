@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from processes.models import Group, Task, TaskCandidate, TaskStatus, User
+from processes.models import Group, TaskStatus, User
+from processes.task_models import Task, TaskCandidate
 
 
 @dataclass

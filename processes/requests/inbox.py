@@ -27,20 +27,11 @@ from processes.errors import NotAllowed, msg
 from processes.flows.engine import EngineIncident
 from processes.flows.expressions import ExpressionError, evaluate
 from processes.isotime import due_from, is_iso_timer
-from processes.models import (
-    Group,
-    Membership,
-    Request,
-    SealCustodian,
-    Task,
-    TaskCandidate,
-    TaskStatus,
-    User,
-    utcnow,
-)
+from processes.models import Group, Membership, Request, SealCustodian, TaskStatus, User, utcnow
 from processes.people import out_of_office
 from processes.people.directory import Identity
 from processes.task_action_models import TaskAction
+from processes.task_models import Task, TaskCandidate
 
 _EXPR = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 _REQUESTER = re.compile(r"^\s*[$#]\{\s*requester\s*\}\s*$")
@@ -60,7 +51,8 @@ def _names(raw: str | None, variables: dict[str, Any], element: str) -> list[str
         if isinstance(value, str):
             value = value.split(",")
         if not isinstance(value, (list, tuple, set)):
-            raise EngineIncident(element, f"{raw} gave {value!r}, not a list of names")
+            raise EngineIncident(element, msg("%(expression)s gave %(value)s, not a list of "
+                                              "names", expression=raw, value=repr(value)))
         return [str(v).strip() for v in value if str(v).strip()]
     return [p.strip() for p in raw.split(",") if p.strip()]
 
@@ -75,7 +67,9 @@ def due_at(raw: str | None, variables: dict[str, Any], element: str) -> datetime
             return value.astimezone(UTC)
         return due_from(str(value))
     except (ExpressionError, ValueError, OverflowError) as exc:  # overflow: year 1, P9999Y
-        raise EngineIncident(element, f"dueDate {raw!r}: {exc}") from None
+        raise EngineIncident(element, msg("dueDate %(raw)s: %(error)s", raw=repr(raw),
+                                          error=getattr(exc, "message", None) or str(exc))) \
+            from None
 
 
 def _groups(session: Session, refs: list[str]) -> list[Group]:
@@ -162,11 +156,11 @@ def open_task(session: Session, req: Request, task_id: str, element_id: str,
             audit.record(session, "task.deputy_refused" if "kept" in record
                          else "task.deputised", request_id=req.id, task=task_id, **details)
     if not able:
-        who = ", ".join(filter(None, [assignee, *user_names, *group_refs])) or "nobody"
-        raise EngineIncident(element_id, f"no one may work task '{meta.get('name')}' "
-                             f"({element_id}): candidates [{who}] are unknown, inactive, or "
-                             "excluded as the requester, the filer, or for having worked "
-                             "another instance of this countersign")
+        who = ", ".join(filter(None, [assignee, *user_names, *group_refs])) or msg("nobody")
+        raise EngineIncident(element_id, msg(
+            "no one may work task '%(name)s' (%(element)s): candidates [%(who)s] are unknown, "
+            "inactive, or excluded as the requester, the filer, or for having worked another "
+            "instance of this countersign", name=meta.get("name"), element=element_id, who=who))
     task = Task(id=task_id, request_id=req.id, element_id=element_id, activity=activity,
                 name=meta.get("name") or element_id, lane=meta.get("lane"),
                 status=TaskStatus.open, assignee=assignee,
@@ -193,8 +187,9 @@ def _sibling_workers(session: Session, req: Request, activity: str, assignee: st
     siblings += [t for t in session.new if isinstance(t, Task) and t.activity == activity]
     if assignee and any(t.assignee == assignee and t.status != TaskStatus.cancelled
                         for t in siblings):
-        raise EngineIncident(element_id, f"the countersign '{element_id}' names {assignee} for "
-                             "more than one of its instances: they need distinct people")
+        raise EngineIncident(element_id, msg(
+            "the countersign '%(element)s' names %(assignee)s for more than one of its "
+            "instances: they need distinct people", element=element_id, assignee=assignee))
     return {t.completed_by_id for t in siblings
             if t.status == TaskStatus.completed and t.completed_by_id is not None}
 

@@ -36,18 +36,10 @@ from sqlalchemy.orm import (
 
 from processes.errors import BadInput, msg
 from processes.isotime import timezone_name
-from processes.models import (
-    Membership,
-    Request,
-    RequestStatus,
-    Task,
-    TaskCandidate,
-    TaskStatus,
-    User,
-    utcnow,
-)
+from processes.models import Membership, Request, RequestStatus, TaskStatus, User, utcnow
 from processes.requests import inbox
 from processes.task_action_models import TaskAction
+from processes.task_models import Task, TaskCandidate
 
 TABS = ("all", "mine", "groups", "claimed", "done", "cc")
 """``all``: every open task the user may work now (the list's old meaning); ``mine``: assigned

@@ -66,7 +66,7 @@ def _resume(session: Session, identity: Identity, req: Request,
             corrections: dict[str, Any]) -> None:
     previous = req.failure
     req.status = RequestStatus.running
-    req.failure = None
+    req.fail_with(None)
     details: dict[str, Any] = {"incident": previous}
     if corrections:
         details["corrected"] = corrections
@@ -112,7 +112,7 @@ def _reseal(session: Session, identity: Identity, req: Request) -> None:
     grant.lease_until = None
     grant.error = None
     req.status = RequestStatus.authorized
-    req.failure = None
+    req.fail_with(None)
     req.updated_at = utcnow()
     audit.record(session, "request.retried", actor=identity.user, request_id=req.id,
                  grant=grant.id, failure=previous)

@@ -112,7 +112,7 @@ def apply_request(session: Session, env, request_id: int) -> bool:
                        reason=f"request #{req.id}: {data.get('reason') or action}")
     except SealflowError as exc:
         req.status = RequestStatus.failed
-        req.failure = exc.message
+        req.fail_with(exc.message)
         audit.record(session, "request.failed", request_id=req.id, seal_id=req.seal_id,
                      reason=exc.message)
         return False

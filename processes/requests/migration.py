@@ -42,8 +42,9 @@ from processes.flows.engine import SPECS, StateUnreadable
 from processes.flows.expressions import ExpressionError
 from processes.flows.spiff_state import serializer
 from processes.limits import INT_MAX
-from processes.models import ProcessDefinition, Request, RequestStatus, Task, TaskStatus, User
+from processes.models import ProcessDefinition, Request, RequestStatus, TaskStatus, User
 from processes.requests.advancing import advance, mark_incident
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ sees. These are checked when the request is made, when its document is revised
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -57,18 +56,20 @@ def _square(raw: dict[str, Any], info: signer.PdfInfo, what: str, layout: signer
                           what=what)) from None
     try:
         square.check(info)
-    except signer.SignerError:
-        raise _refuse(_misfit(square, info, what)) from None
+    except signer.InvalidPlacement as exc:
+        raise _refuse(_misfit(square, info, what, exc.reason)) from None
     _seen(square, layout, what, taken)
     return square
 
 
-def _misfit(square: signer.SealPlacement, info: signer.PdfInfo, what: str) -> str:
-    """Why ``square.check`` refused the square, in words the app translates."""
-    if not 1 <= square.page <= info.pages:
+def _misfit(square: signer.SealPlacement, info: signer.PdfInfo, what: str,
+            reason: str | None) -> str:
+    """Why ``square.check`` refused the square (the signer's reason), in words the app
+    translates."""
+    if reason == "no_page":
         return msg("%(what)s: the document has %(pages)s page(s); there is no page %(page)s",
                    what=what, pages=info.pages, page=square.page)
-    if not all(math.isfinite(v) for v in (square.x, square.y, square.size)) or square.size <= 0:
+    if reason == "not_numbers":
         return msg("%(what)s: the seal position and size must be numbers, the size positive",
                    what=what)
     width, height = info.page_sizes[square.page - 1]

@@ -18,18 +18,11 @@ from sqlalchemy.orm import Session
 from processes import audit, notices
 from processes.db import lock_request
 from processes.errors import NotAllowed, NotFound, WorkflowStateError, msg
-from processes.models import (
-    Membership,
-    Request,
-    RequestStatus,
-    Task,
-    TaskCandidate,
-    TaskStatus,
-    utcnow,
-)
+from processes.models import Membership, Request, RequestStatus, TaskStatus, utcnow
 from processes.people.directory import Identity
 from processes.requests.queries import get_visible
 from processes.task_action_models import TaskAction
+from processes.task_models import Task, TaskCandidate
 
 INTERVAL = timedelta(hours=1)
 """The shortest time between two reminders of one request."""

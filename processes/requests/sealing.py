@@ -30,7 +30,7 @@ import signer
 from processes import audit, documents, notices, signals
 from processes.db import on_commit, update_now
 from processes.env import Env
-from processes.errors import InvalidContent, Message, SealingFailed, msg
+from processes.errors import InvalidContent, Message, SealingFailed, msg, stored_reason
 from processes.models import (
     Document,
     GrantStatus,
@@ -65,6 +65,12 @@ class Sealed:
 
 class RefuseToSeal(Exception):
     """A re-check at sealing time failed; the request becomes ``failed`` with this reason."""
+
+    @property
+    def reason(self) -> str:
+        """The reason as raised: a ``Message`` (``msg(...)``) keeps its key and values."""
+        said = self.args[0] if self.args else ""
+        return said if isinstance(said, Message) else str(self)
 
 
 class TimestampDelayed(RefuseToSeal):
@@ -206,12 +212,10 @@ def sign(session: Session, env: Env, lease: Lease) -> Sealed:
                                timestamper=long_term.timestamper_for(env, level, session),
                                approval_record=record, long_term=long_term_data,
                                page_refs=page_refs)
-    except signer.HashMismatch as exc:
-        raise RefuseToSeal(msg("hash mismatch: %(error)s", error=exc)) from None
     except signer.TimestampUnavailable as exc:
-        raise TimestampDelayed(str(exc)) from None
+        raise TimestampDelayed(long_term.timestamp_problem(exc)) from None
     except signer.SignerError as exc:
-        raise RefuseToSeal(msg("signing failed: %(error)s", error=exc)) from None
+        raise RefuseToSeal(documents.signing_problem(exc)) from None
     # Here, so that recording holds the write lock for rows only.
     sha256 = documents.write(env, sealed)
     stamped = signer.signature_timestamp_time(sealed, settings.field_name) \
@@ -359,7 +363,7 @@ def record_timestamp_wait(session: Session, env: Env, lease: Lease, reason: str)
     next_at = utcnow() + timedelta(seconds=wait)
     grant.lease_until = next_at
     grant.waiting = {"for": "timestamp", "try": failed + 1, "of": tries,
-                     "next_at": next_at.isoformat(), "reason": reason}
+                     "next_at": next_at.isoformat(), "reason": reason, **stored_reason(reason)}
     audit.record(session, "grant.timestamp_retry", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, failed_try=failed, of=tries, next_at=next_at.isoformat(),
                  reason=reason)
@@ -387,12 +391,11 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
         logger.info("grant %d given up: %s", grant.id, problem)
         return
     req.status = RequestStatus.failed
-    req.failure = str(problem)
+    said = problem.reason
+    req.fail_with(said)
     req.updated_at = utcnow()
     audit.record(session, "request.failed", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, reason=str(problem))
-    said = problem.args[0] if problem.args and isinstance(problem.args[0], Message) \
-        else str(problem)
     notices.request_finished(session, req.requester_id, req.id, "failed", said)
     on_commit(session, lambda: signals.request_finished.send(
         None, request_id=req.id, status="failed"))

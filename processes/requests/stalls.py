@@ -16,10 +16,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from processes.db import lock_request
+from processes.errors import msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
-from processes.models import Request, RequestStatus, Task, TaskStatus
+from processes.models import Request, RequestStatus, TaskStatus
 from processes.requests.advancing import mark_incident
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,8 @@ def stalled(session: Session, req: Request) -> EngineIncident | None:
         return exc
     if wf.is_completed():  # a retry ends it (advancing.advance)
         return EngineIncident(engine.reached_end(wf, req.process.authorized_end),
-                              "the instance ended but the request did not: retry it to end it")
+                              msg("the instance ended but the request did not: retry it to "
+                                  "end it"))
     return engine.stalled_at(wf, open_ids)
 
 

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from processes import audit, notices
 from processes.db import update_now
 from processes.errors import InvalidContent, Message, WorkflowStateError, msg
-from processes.models import Request, Task, TaskCandidate, TaskStatus, User
+from processes.models import Request, TaskStatus, User
 from processes.people.directory import Identity
 from processes.requests import added_approvers, inbox, tasks
 from processes.task_action_models import TaskAction
+from processes.task_models import Task, TaskCandidate
 
 MAX_REASON = 2000
 MAX_COPIED = 50

@@ -14,13 +14,14 @@ from processes.env import Env
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
-from processes.models import Request, RequestStatus, Task, TaskStatus, User
+from processes.models import Request, RequestStatus, TaskStatus, User
 from processes.people.directory import Identity
 from processes.requests import added_approvers, inbox, placement
 from processes.requests.advancing import advance, mark_incident
 from processes.requests.forms import check_decision, check_values
 from processes.seals import approvals
 from processes.task_action_models import TaskAction
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ def finish(session: Session, user: User, task: Task, req: Request, values: dict[
     if incident is None and req.status == RequestStatus.running:
         stranded = inbox.stranded_siblings(session, task)
         if stranded:
-            incident = EngineIncident(stranded[0], (
+            incident = EngineIncident(stranded[0], msg(
                 "no one may work the remaining instances of this countersign: every candidate "
                 "already worked another instance (its instances need distinct people)"))
     if incident is not None:

@@ -16,8 +16,9 @@ from processes.errors import msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
 from processes.flows.timer_events import firing_budget
-from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
+from processes.models import Request, RequestStatus, TaskStatus, utcnow
 from processes.requests.advancing import advance, mark_incident
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from processes.models import Request, RequestStatus, SigningGrant, Task, TaskStatus, User
+from processes.errors import reason_of
+from processes.models import Request, RequestStatus, SigningGrant, TaskStatus, User
 from processes.requests.advancing import (
     NEW_GRANTS_KEY,
     NEW_REQUESTS_KEY,
@@ -17,6 +18,7 @@ from processes.requests.advancing import (
 )
 from processes.seals import approvals
 from processes.task_action_models import TaskAction
+from processes.task_models import Task
 
 _COMPLETER = aliased(User)
 # The history as plain rows (a long-running request has a thousand of them: no ORM objects),
@@ -90,7 +92,7 @@ def describe(session: Session, req: Request, *, recent: int | None = None) -> di
         **({} if recent is not None or new else {"actions": actions(session, req)}),
         "sealed_document": ({"sha256": req.sealed_document.sha256}
                             if req.sealed_document is not None else None),
-        "failure": req.failure,
+        "failure": req.failure_reason,
         "sealing": _sealing(session, req),
         "created_at": req.created_at.isoformat(),
         "updated_at": req.updated_at.isoformat(),
@@ -129,7 +131,7 @@ def _sealing(session: Session, req: Request) -> dict | None:
     if not waiting:
         return None
     return {"waiting_for": waiting["for"], "try": waiting["try"], "of": waiting["of"],
-            "next_at": waiting["next_at"], "reason": waiting["reason"]}
+            "next_at": waiting["next_at"], "reason": reason_of(waiting)}
 
 
 def describe_task(task: Task, form: list[dict] | None = None) -> dict:

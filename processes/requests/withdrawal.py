@@ -14,10 +14,11 @@ from processes.db import lock_request, on_commit
 from processes.errors import InvalidContent, NotAllowed, NotFound, WorkflowStateError, msg
 from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
-from processes.models import Request, RequestStatus, Task, TaskStatus, utcnow
+from processes.models import Request, RequestStatus, TaskStatus, utcnow
 from processes.people.directory import Identity
 from processes.requests.queries import get_visible
 from processes.task_action_models import TaskAction
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from processes.models import Request, Task, TaskStatus, User
+from processes.errors import msg
+from processes.models import Request, TaskStatus, User
+from processes.task_models import Task
 
 
 def subject_sha256(req: Request) -> str:
@@ -56,17 +58,18 @@ def approvers(approvals: list[dict[str, Any]]) -> set[str]:
     return {a["by"] for a in approvals or [] if a.get("decision") == "approve"}
 
 
-NONE_GIVEN = ("no approval by anyone other than the requester and whoever filed the request "
-              "was given on {what}: nothing is sealed or changed without one")
-
-
 def missing(approvals: list[dict[str, Any]], *, lifecycle: bool) -> str | None:
     """The universal rule (DESIGN: security rules): at least one approval. The reason to
     refuse, or None."""
     if approvers(approvals):
         return None
-    return NONE_GIVEN.format(what="the request's data" if lifecycle
-                             else "the document as it stands")
+    if lifecycle:
+        return msg("no approval by anyone other than the requester and whoever filed the "
+                   "request was given on the request's data: nothing is sealed or changed "
+                   "without one")
+    return msg("no approval by anyone other than the requester and whoever filed the request "
+               "was given on the document as it stands: nothing is sealed or changed without "
+               "one")
 
 
 def first_unmet(demands: list[set[str]], *, distinct: bool) -> int | None:

@@ -32,7 +32,6 @@ from processes.models import (
     SealCustodian,
     SealStatus,
     SigningGrant,
-    Task,
     TaskStatus,
     User,
     utcnow,
@@ -41,6 +40,7 @@ from processes.people.directory import Identity
 from processes.seal_models import Authority, SealTransition, SealUsage
 from processes.seals import authority, policy, registry
 from processes.seals import usage_log as usage_log_rows
+from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
     elif to == SealStatus.active and previous == SealStatus.suspended:
         _resume(session, seal, actor)
     elif to in ENDS:
-        _fail_in_flight(session, seal, actor, f"seal {seal.id} was {to.value}: {reason}")
+        _fail_in_flight(session, seal, actor, msg("seal %(seal)s was %(to)s: %(reason)s",
+                                                  seal=seal.id, to=to.value, reason=reason))
     on_commit(session, lambda: signals.seal_changed.send(None, seal_id=seal.id,
                                                          status=to.value))
     logger.info("seal %d: %s -> %s (%s)", seal.id, previous.value, to.value, power.value)
@@ -205,7 +206,7 @@ def _fail_in_flight(session: Session, seal: Seal, actor: User | None, reason: st
                     wf.cancel()
                 engine.save(req, wf)
         req.status = RequestStatus.failed
-        req.failure = reason
+        req.fail_with(reason)
         req.timer_due_at = None
         req.updated_at = utcnow()
         audit.record(session, "request.failed", actor=actor, request_id=rid, seal_id=seal.id,

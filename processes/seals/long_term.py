@@ -35,7 +35,7 @@ import signer
 from processes import audit, documents
 from processes.db import lock_request
 from processes.env import Env
-from processes.errors import BadInput, SealingFailed, msg
+from processes.errors import BadInput, Message, SealingFailed, msg
 from processes.models import Request, RequestStatus, Seal, User, utcnow
 from processes.pki import authorities, revocation, timestamping
 
@@ -241,3 +241,23 @@ def record_renewal(session: Session, env: Env, due: DueDocument, renewed: Renewe
     logger.info("request %d: archive timestamp renewed (%s -> %s)", req.id, old.sha256,
                 new.sha256)
     return True
+
+
+# Why a timestamp could not be had (signer.TimestampUnavailable.reason), as the sentence a
+# person reads in their language; the signer's English detail goes to the log.
+_TIMESTAMP_PROBLEMS = {
+    "unreachable": msg("the timestamp service could not be reached"),
+    "timeout": msg("the timestamp service did not answer in time"),
+    "not_a_reply": msg("the timestamp service's reply is not a timestamp reply"),
+    "not_recorded": msg("the timestamp could not be recorded in the serial register"),
+}
+
+
+def timestamp_problem(exc: signer.TimestampUnavailable) -> Message:
+    """Why the timestamp service gave no usable answer, in words the app translates; its own
+    (English) detail only where it gave no reason."""
+    logger.info("no timestamp (%s): %s", exc.reason, exc)
+    if exc.reason == "busy":
+        return msg("the timestamp service did not answer: HTTP %(status)s", status=exc.status)
+    said = _TIMESTAMP_PROBLEMS.get(exc.reason or "")
+    return said if said is not None else msg("no timestamp: %(detail)s", detail=str(exc))

@@ -294,8 +294,8 @@ def approvals_refused(session: Session, seal_id: int, given: list[dict], request
         return None
     names = approvals.approvers(given)
     if policy.min_approvals and len(names) < policy.min_approvals:
-        return (f"the seal's policy demands {policy.min_approvals} approvals by different "
-                f"people; this use has {len(names)}")
+        return msg("the seal's policy demands %(demanded)s approvals by different people; "
+                   "this use has %(given)s", demanded=policy.min_approvals, given=len(names))
     demands = proof.parse_demands(policy.demands)
     if not demands:
         return None
@@ -321,6 +321,10 @@ def approvals_refused(session: Session, seal_id: int, given: list[dict], request
         return None
     demand = demands[unmet]
     if meeting[unmet] and distinct:
-        return (f"no approval by {demand.describe()} from someone who does not already count "
-                f"for another demanded approval (approvers: {', '.join(sorted(names))})")
-    return f"no approval by {demand.describe()} among {', '.join(sorted(names)) or 'nobody'}"
+        return msg("no approval by %(demand)s from someone who does not already count for "
+                   "another demanded approval (approvers: %(approvers)s)",
+                   demand=demand.describe(), approvers=", ".join(sorted(names)))
+    if not names:
+        return msg("no approval by %(demand)s among nobody", demand=demand.describe())
+    return msg("no approval by %(demand)s among %(approvers)s", demand=demand.describe(),
+               approvers=", ".join(sorted(names)))

@@ -31,10 +31,14 @@ class Demand:
     ref: str | None = None
 
     def describe(self) -> str:
-        return {"custodian": "a custodian of the seal",
-                "requester_head": "the requester's department head",
-                "group": f"a member of group {self.ref}",
-                "user": f"user {self.ref}"}[self.kind]
+        """Who it demands, as a phrase (a ``Message``: a value of the sentences that name it)."""
+        if self.kind == "custodian":
+            return msg("a custodian of the seal")
+        if self.kind == "requester_head":
+            return msg("the requester's department head")
+        if self.kind == "group":
+            return msg("a member of group %(group)s", group=self.ref)
+        return msg("user %(user)s", user=self.ref)
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "ref": self.ref} if self.ref else {"kind": self.kind}

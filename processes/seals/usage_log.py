@@ -25,11 +25,11 @@ from processes.models import (
     Request,
     Seal,
     SealCustodian,
-    Task,
     TaskStatus,
     User,
 )
 from processes.people.directory import Identity
+from processes.task_models import Task
 
 MAX_PAGE = 500
 EXPORT_BATCH = 500

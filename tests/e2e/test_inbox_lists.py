@@ -10,7 +10,8 @@ from sqlalchemy import update
 
 from app.extensions import db
 from processes.db import unit_of_work
-from processes.models import Task, User, utcnow
+from processes.models import User, utcnow
+from processes.task_models import Task
 from tests.conftest import CONTRACT_BPMN, deploy_bytes, make_pdf, submit
 
 
@@ -210,7 +211,7 @@ def test_done_and_cancelled_tasks_leave_the_candidates_index_and_keep_their_visi
         app, org, pdf, api):
     from sqlalchemy import select
 
-    from processes.models import TaskCandidate
+    from processes.task_models import TaskCandidate
 
     api("leo", groups=["legal"])
     leo = api("leo")

@@ -13,8 +13,9 @@ from sqlalchemy import select, update
 from app.extensions import db
 from processes import notices as notices_
 from processes.db import unit_of_work
-from processes.models import Task, User, utcnow
+from processes.models import User, utcnow
 from processes.notice_models import Notice
+from processes.task_models import Task
 from tests.conftest import submit
 
 ZH = "zh-CN,zh;q=0.9"

@@ -14,7 +14,8 @@ from app.extensions import db
 from app.jobs import runner
 from processes.db import unit_of_work
 from processes.flows import bpmn, engine
-from processes.models import AuditEvent, Request, Task, TaskCandidate, TaskStatus
+from processes.models import AuditEvent, Request, TaskStatus
+from processes.task_models import Task, TaskCandidate
 from tests.conftest import approve, deploy, deploy_bytes, only_task, submit
 from tests.e2e.test_approval_rules import END_AUTHORIZED, flow, plant
 

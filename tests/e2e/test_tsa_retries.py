@@ -171,12 +171,18 @@ def test_a_tsa_that_never_answers_fails_the_request_then_a_retry_seals_it(
         assert body["status"] == "authorized"
         assert (body["sealing"]["try"], body["sealing"]["of"]) == (next_try, 3)
         assert "could not be reached" in body["sealing"]["reason"]
+        zh = org.alice.get(f"/api/v1/requests/{request_id}",
+                           headers={"Accept-Language": "zh-CN"}).get_json()
+        assert zh["sealing"]["reason"] == "无法连接时间戳服务"  # the signer's reason, in words
         _next_try(app, request_id)
 
     body = org.alice.get(f"/api/v1/requests/{request_id}").get_json()
     assert body["status"] == "failed", body
-    assert "no timestamp after 3 tries" in body["failure"]
-    assert "the timestamp service could not be reached" in body["failure"]
+    assert body["failure"] == ("signing failed: no timestamp after 3 tries: the timestamp "
+                               "service could not be reached")
+    zh = org.alice.get(f"/api/v1/requests/{request_id}",
+                       headers={"Accept-Language": "zh-CN"}).get_json()
+    assert zh["failure"] == "签章失败：尝试 3 次仍未取得时间戳：无法连接时间戳服务"
     assert body["sealing"] is None
     assert _uses(org) == 0  # released
     assert len(_retries(app, request_id)) == 2

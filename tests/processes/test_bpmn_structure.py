@@ -215,6 +215,20 @@ def test_should_spiffworkflow_see_a_broken_file_its_message_is_said_plainly(line
     assert problem.element and problem.line == line_of(data, problem.element)
 
 
+def test_a_refusal_of_our_own_parser_keeps_its_message_for_the_callers_language():
+    """Behind the checks, flows/spiff.py refuses a script task itself: the problem keeps that
+    message's key, so a Chinese designer reads it in Chinese, not as SpiffWorkflow's English."""
+    data = doc(START, flow("f0", "s", "t"), '<bpmn:scriptTask id="t"/>', flow("f9", "t", "done"),
+               AUTH)
+    root, _ = parse_xml("p.bpmn", data, 1 << 20)
+    with pytest.raises(Exception) as info:  # noqa: PT011 - SpiffWorkflow's ValidationException
+        build_spec({"p.bpmn": data.decode()}, "p")
+    problem = bpmn._spiff_problem(info.value, {"p.bpmn": root})
+    assert problem.message.key.startswith("%(tag)s '%(id)s' is a script task")
+    assert problem.message.params == {"tag": "scriptTask", "id": "t"}
+    assert problem.element == "t"
+
+
 def test_every_problem_of_a_file_is_reported_at_once():
     lines = (START, flow("f0", "s", "t"), task("t"), flow("f1", "t", "nowhere"),
              flow("f2", "t", "done"), task("orphan"), flow("f3", "orphan", "done"),

@@ -5,13 +5,13 @@ sealing (None for requests sealed before). share_links: links to a sealed docume
 token and an optional password stored hashed.
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0024
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0027'
-down_revision = '0023'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
