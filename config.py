@@ -95,6 +95,8 @@ class Config:
         # The route preview of the new-request page (POST /api/v1/requests/route-preview: a dry
         # run of the flow, tens of ms), per client address, as VERIFY_RATE.
         self.ROUTE_PREVIEW_RATE = _env("ROUTE_PREVIEW_RATE", "120/minute") or "120/minute"
+        # Passwords tried on share links (POST /s/<token>), per client address, as VERIFY_RATE.
+        self.SHARE_PASSWORD_RATE = _env("SHARE_PASSWORD_RATE", "10/minute") or "10/minute"
         # PAdES level of every seal: "B-T" (an RFC 3161 timestamp; the default) or "B-B" (none).
         self.PADES_LEVEL = (_env("PADES_LEVEL", "B-T") or "B-T").strip().upper()
         # An external TSA the sealing job asks for timestamps over HTTP, with HTTP basic-auth
@@ -208,6 +210,7 @@ class Config:
         parse_rate(self.VERIFY_RATE)
         parse_rate(self.TSA_RATE, "SEALFLOW_TSA_RATE")
         parse_rate(self.ROUTE_PREVIEW_RATE, "SEALFLOW_ROUTE_PREVIEW_RATE")
+        parse_rate(self.SHARE_PASSWORD_RATE, "SEALFLOW_SHARE_PASSWORD_RATE")
         if self.EXTERNAL_CA_ROOTS:
             try:
                 data = Path(self.EXTERNAL_CA_ROOTS).read_bytes()

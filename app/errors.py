@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from processes.errors import (
     BadInput,
+    Gone,
     InvalidContent,
     Message,
     NotAllowed,
@@ -26,7 +27,8 @@ from processes.errors import (
 logger = logging.getLogger(__name__)
 
 STATUS = [(NotAuthenticated, 401), (NotAllowed, 403), (NotFound, 404),
-          (WorkflowStateError, 409), (TooLarge, 413), (InvalidContent, 422), (BadInput, 400)]
+          (WorkflowStateError, 409), (Gone, 410), (TooLarge, 413), (InvalidContent, 422),
+          (BadInput, 400)]
 
 
 def status_of(exc: SealflowError) -> int:

@@ -111,6 +111,12 @@ class WorkflowStateError(SealflowError):
     code = "conflict"
 
 
+class Gone(SealflowError):
+    """It existed and is no more: a share link expired or revoked."""
+
+    code = "gone"
+
+
 class InvalidContent(SealflowError):
     """The content is well-formed but unusable: a bad form value, a non-PDF upload."""
 

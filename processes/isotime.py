@@ -4,7 +4,7 @@ dates without an offset read in the organisation's time zone (SEALFLOW_TIMEZONE)
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _DURATION = re.compile(r"^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
@@ -79,3 +79,20 @@ def due_from(value: str, now: datetime | None = None) -> datetime:
         return datetime.combine(date.fromisoformat(value), datetime.min.time(), _zone)
     return datetime.fromisoformat(value).astimezone(UTC)
 
+
+def moment(text: str, name: str, *, day_end: bool = False) -> datetime:
+    """A filter's or a form's time: an ISO date (a day in the organisation's time zone: its
+    start, or with ``day_end`` the start of the next day) or date-time (no offset: that zone).
+
+    :raises BadInput: neither (the message names the field ``name``)."""
+    from processes.errors import BadInput, msg
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value) + timedelta(days=1 if day_end else 0)
+            return datetime.combine(day, time.min, _zone).astimezone(UTC)
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(msg("%(name)s must be a date (2026-01-31) or a date and time, not "
+                           "'%(value)s'", name=name, value=text)) from None
+    return (when if when.tzinfo else when.replace(tzinfo=_zone)).astimezone(UTC)

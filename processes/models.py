@@ -291,6 +291,9 @@ class Request(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     sealed_at: Mapped[datetime | None] = mapped_column()
+    # The time in the seal's RFC 3161 timestamp (the TSA's word, not our clock); None for a
+    # B-B seal and for requests sealed before migration 0027.
+    timestamped_at: Mapped[datetime | None] = mapped_column()
 
     process: Mapped[ProcessDefinition] = relationship(lazy="joined")
     seal: Mapped[Seal | None] = relationship()

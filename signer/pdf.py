@@ -11,7 +11,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -342,16 +342,18 @@ def free_field_name(reader: PdfFileReader, wanted: str) -> str:
     return name
 
 
-def timestamp_time(data: bytes) -> datetime | None:
-    """The time of the RFC 3161 timestamp on the last signature of ``data`` (its token's
-    genTime), or None when that signature carries none (PAdES B-B). Read only: nothing is
-    validated here (``validate_pdf`` does that).
+def timestamp_time(data: bytes, field_name: str | None = None) -> datetime | None:
+    """The time of the RFC 3161 timestamp on the signature of ``field_name`` (default: the last
+    signature) of ``data`` (its token's genTime, in UTC), or None when that signature carries
+    none (PAdES B-B) or is not there. Read only: nothing is validated here (``validate_pdf``
+    does that).
 
     :raises InvalidDocument: not a readable PDF, or a signature that cannot be parsed.
     """
     reader = open_pdf(data)
     try:
-        signatures = reader.embedded_signatures
+        signatures = [s for s in reader.embedded_signatures
+                      if field_name is None or s.field_name == field_name]
         if not signatures:
             return None
         unsigned = signatures[-1].signer_info["unsigned_attrs"]
@@ -361,7 +363,8 @@ def timestamp_time(data: bytes) -> datetime | None:
             if attr["type"].native == "signature_time_stamp_token":
                 token = attr["values"][0]["content"]
                 tst_info = token["encap_content_info"]["content"].parsed
-                return tst_info["gen_time"].native
+                when = tst_info["gen_time"].native
+                return when.astimezone(UTC) if when is not None else None
     except (misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
         raise InvalidDocument(f"the PDF's signature cannot be read ({e})") from e
     return None

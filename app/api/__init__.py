@@ -110,6 +110,7 @@ from app.api import (  # noqa: E402,F401
     route_preview,
     scenarios,
     seals,
+    shares,
     task_actions,
     tasks,
     verify,

@@ -1,13 +1,14 @@
 """Seals, the API's side (the pages are app/web/seals.py, the domain processes/seals/):
-``/api/v1/seals``, the usage log, an external CA's request and certificate."""
+``/api/v1/seals``, the usage log (per seal; across seals: ``/api/v1/seal-usage``), an external
+CA's request and certificate."""
 
 from flask import Response, jsonify, request
 
-from app.api import blueprint, commits, page_args
+from app.api import blueprint, commits, int_arg, page_args
 from app.context import env, identity
 from app.extensions import db
 from processes.errors import InvalidContent, msg
-from processes.seals import external_ca, lifecycle, registry
+from processes.seals import external_ca, lifecycle, registry, usage_log
 
 MAX_CERTIFICATE_BYTES = 256 * 1024
 """A certificate with its CA certificates is a few KB; far more is not a certificate file."""
@@ -23,12 +24,40 @@ def list_seals():
 # look the seal up: to anyone else an unknown id and a real one answer alike.
 
 
+def usage_filters(seal: int | None = None) -> usage_log.Filters:
+    """The seal-usage log's filters from the query (the API's and the pages' names)."""
+    args = request.args
+    return usage_log.Filters(
+        seal=seal if seal is not None else int_arg(args.get("seal"), "seal", low=1),
+        since=args.get("since") or None, until=args.get("until") or None,
+        requester=args.get("requester") or None, business_type=args.get("business_type") or None)
+
+
 @blueprint.get("/seals/<int:seal_id>/usage")
 def seal_usage(seal_id: int):
+    """The seal's usage log (``uses``: one page, filtered by ``since``, ``until``,
+    ``requester``, ``business_type``), its counters, policy and lifecycle."""
     who = identity()
     limit, offset = page_args()
     seal = lifecycle.managed_seal(db.session, who, seal_id, auditors=True)
-    return jsonify(lifecycle.usage_log(db.session, who, seal, limit=limit, offset=offset))
+    filters = usage_filters(seal.id)
+    log = lifecycle.usage_log(db.session, who, seal, limit=limit, offset=offset,
+                              filters=filters)
+    log["total"] = usage_log.count(db.session, who, filters)
+    return jsonify(log)
+
+
+@blueprint.get("/seal-usage")
+def seal_usage_across():
+    """The usage log across the seals the caller may read (a custodian: their own), filtered as
+    ``/seals/<id>/usage`` and by ``seal``; ``{uses, total, limit, offset}``."""
+    who = identity()
+    limit, offset = page_args()
+    filters = usage_filters()
+    return jsonify({"uses": usage_log.entries(db.session, who, filters, limit=limit,
+                                              offset=offset),
+                    "total": usage_log.count(db.session, who, filters),
+                    "limit": limit, "offset": offset})
 
 
 @blueprint.get("/seals/<int:seal_id>/csr")

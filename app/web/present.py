@@ -87,6 +87,12 @@ ACTION_LABELS = {
     "process.deployed": _p("action", "Flow deployed"),
     "process.retired": _p("action", "Flow version retired"),
     "process.reinstated": _p("action", "Flow version reinstated"),
+    "seal_usage.exported": _p("action", "Seal usage log exported"),
+    "share.created": _p("action", "Share link made"),
+    "share.revoked": _p("action", "Share link revoked"),
+    "share.opened": _p("action", "Share link opened"),
+    "share.downloaded": _p("action", "Sealed file downloaded through a share link"),
+    "share.password_refused": _p("action", "Wrong password on a share link"),
 }
 
 

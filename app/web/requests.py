@@ -2,7 +2,7 @@
 ``/requests``, my requests, one request, its files, withdrawing it, reminding its holders,
 copying it (a new request: app/web/new_request.py)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -17,7 +17,16 @@ from app.transactions import commits, writes
 from app.web import attempt, blueprint
 from app.web.present import STATUS_LABELS, localtime, problems_by_field, status_label
 from processes.models import RequestStatus, utcnow
-from processes.requests import copies, holders, incidents, queries, reminders, views, withdrawal
+from processes.requests import (
+    copies,
+    holders,
+    incidents,
+    queries,
+    reminders,
+    shares,
+    views,
+    withdrawal,
+)
 
 PER_PAGE = 20
 MAX_PAGE = 10_000  # an offset the database can hold, far past any real list
@@ -82,6 +91,8 @@ def _request_page(request_id: int, reason: str = "", problems: dict | None = Non
         # for its approvers.
         poll_ms={RequestStatus.authorized: 3000, RequestStatus.halted: 3000,
                  RequestStatus.running: 15000}.get(req.status),
+        shares=shares.listing(db.session, req.id) if req.sealed_document_id else None,
+        share_until=(utcnow() + timedelta(days=30)).date().isoformat(),
         reason=reason, problems=problems or {}), status
 
 

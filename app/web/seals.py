@@ -14,14 +14,23 @@ from app.web.present import problems_by_field, seal_status_label
 from processes.errors import SealflowError
 from processes.flows import definitions
 from processes.models import SealStatus
-from processes.seals import administration, authority, external_ca, lifecycle, registry
+from processes.seals import (
+    administration,
+    authority,
+    external_ca,
+    lifecycle,
+    registry,
+    usage_log,
+)
 
 
 @blueprint.get("/seals")
 @login_required
 def seals():
+    who = identity()
     return render_template("seals.html", seals=registry.listing(db.session),
-                           may_ask=administration.manages_seals(db.session, identity()))
+                           may_ask=administration.manages_seals(db.session, who),
+                           may_read_usage=bool(usage_log.readable_seals(db.session, who)))
 
 
 @blueprint.get("/seals/<int:seal_id>")

@@ -52,13 +52,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Sealed:
-    """What :func:`sign` made, its file written: the bytes, their SHA-256, and the pages they
-    share with the approved document (an incremental update of it)."""
+    """What :func:`sign` made, its file written: the bytes, their SHA-256, the pages they share
+    with the approved document (an incremental update of it), its timestamp's time (B-B: None)."""
 
     data: bytes
     sha256: str
     pages: int
     page_refs: list[list[int]] | None
+    timestamped_at: datetime | None = None
 
 
 class RefuseToSeal(Exception):
@@ -216,7 +217,9 @@ def sign(session: Session, env: Env, lease: Lease) -> Sealed:
         raise RefuseToSeal(documents.signing_problem(exc)) from None
     # Here, so that recording holds the write lock for rows only.
     sha256 = documents.write(env, sealed)
-    return Sealed(sealed, sha256, document.pages, [list(ref) for ref in page_refs] or None)
+    stamped = signer.timestamp_time(sealed, settings.field_name) if level != "B-B" else None
+    return Sealed(sealed, sha256, document.pages, [list(ref) for ref in page_refs] or None,
+                  stamped)
 
 
 # The grant, its request (row locked to the commit) and its seal, refreshed, with the seal's
@@ -290,6 +293,7 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: Sealed) -> b
     req.sealed_document_id = doc_id
     req.status = RequestStatus.sealed
     req.sealed_at = now
+    req.timestamped_at = sealed.timestamped_at
     req.updated_at = now
     update_now(session, req)
     audit.record(session, "request.sealed", request_id=req.id, seal_id=grant.seal_id,

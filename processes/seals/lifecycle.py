@@ -9,6 +9,7 @@ Who may make which change directly is processes/seals/authority.py.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from typing import Any
@@ -38,6 +39,7 @@ from processes.models import (
 from processes.people.directory import Identity
 from processes.seal_models import Authority, SealTransition, SealUsage
 from processes.seals import authority, policy, registry
+from processes.seals import usage_log as usage_log_rows
 from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
@@ -225,26 +227,20 @@ def history(session: Session, seal: Seal) -> list[dict]:
 
 
 def usage_log(session: Session, identity: Identity, seal: Seal, *, limit: int = 50,
-              offset: int = 0) -> dict:
-    """The seal-usage log: each sealing with its request, plus the counters and the seal's
-    lifecycle. Custodians, seal admins, auditors and admins only."""
+              offset: int = 0, filters: usage_log_rows.Filters | None = None) -> dict:
+    """The seal's usage log (processes/seals/usage_log.py: each sealing with its approvers and
+    hashes), plus the counters and the seal's lifecycle. Custodians, seal admins, auditors and
+    admins only."""
     if not (may_manage(session, identity, seal) or identity.has_role("auditor")):
         raise NotAllowed(msg("the usage log of a seal is for its custodians, seal admins and "
                              "auditors"))
-    rows = session.execute(
-        select(Request, User.name).join(User, User.id == Request.requester_id)
-        .where(Request.seal_id == seal.id, Request.sealed_at.is_not(None))
-        .order_by(Request.sealed_at.desc()).limit(limit).offset(offset)).all()
+    filters = dataclasses.replace(filters or usage_log_rows.Filters(), seal=seal.id)
     counters = {period: used for period, used in session.execute(
         select(SealUsage.period, SealUsage.used).where(SealUsage.seal_id == seal.id))}
     return {
         "seal": seal.id,
         "status": seal.status.value,
-        "uses": [{"request_id": r.id, "requester": name, "process": r.process.key,
-                  "business_type": r.business_type, "filename": r.filename,
-                  "sealed_at": r.sealed_at.isoformat(),
-                  "sealed_sha256": r.sealed_document.sha256 if r.sealed_document else None}
-                 for r, name in rows],
+        "uses": usage_log_rows.entries(session, identity, filters, limit=limit, offset=offset),
         "counters": counters,
         "policy": policy.describe(policy.get(session, seal.id)),
         "lifecycle": history(session, seal),

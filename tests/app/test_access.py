@@ -84,6 +84,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/requests/<int:request_id>/messages/<name>": frozenset({REQUESTER, ADMIN}),
     "GET /api/v1/seals": SIGNED_IN,
     "GET /api/v1/seals/<int:seal_id>/usage": MANAGES_SEAL | {AUDITOR},
+    "GET /api/v1/seal-usage": MANAGES_SEAL | {AUDITOR},  # a custodian: their seals only
+    "POST /api/v1/requests/<int:request_id>/shares": SEES_REQUEST,
+    "GET /api/v1/requests/<int:request_id>/shares": SEES_REQUEST,
+    "DELETE /api/v1/shares/<int:share_id>": SEES_REQUEST,
     "GET /api/v1/seals/<int:seal_id>/csr": MANAGES_SEAL,
     "POST /api/v1/seals/<int:seal_id>/certificate": MANAGES_SEAL,
     "GET /api/v1/tasks": SIGNED_IN,
@@ -134,6 +138,15 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /requests/new": PEOPLE,
     "POST /requests/new": PEOPLE,
     "GET /requests/<int:request_id>": SEES_REQUEST,
+    "POST /requests/<int:request_id>/shares": SEES_REQUEST,
+    "POST /shares/<int:share_id>/revoke": SEES_REQUEST,
+    "GET /s/<token>": PUBLIC,  # whoever holds the link
+    "POST /s/<token>": PUBLIC,
+    "GET /s/<token>/sealed.pdf": PUBLIC,
+    "GET /seal-usage": MANAGES_SEAL | {AUDITOR},
+    "GET /seals/<int:seal_id>/usage": MANAGES_SEAL | {AUDITOR},
+    "GET /seal-usage/export.csv": MANAGES_SEAL | {AUDITOR},
+    "GET /seal-usage/export.xlsx": MANAGES_SEAL | {AUDITOR},
     "GET /requests/<int:request_id>/document": SEES_REQUEST,
     "GET /requests/<int:request_id>/sealed": SEES_REQUEST,
     "POST /requests/<int:request_id>/withdraw": frozenset({REQUESTER}),
@@ -218,6 +231,8 @@ class World:
     notice_id: int  # alice's
     seal_id: int  # carol's
     csr_seal_id: int  # carol's too, waiting for an external CA's certificate
+    share_id: int  # a share link to the sealed request
+    share_token: str
     api: dict[str, Any]
     pages: dict[str, Any]
     app: Any
@@ -230,6 +245,11 @@ class World:
                                 name="spare")
             db.session.flush()
             return db.session.query(ApiToken.id).order_by(ApiToken.id.desc()).limit(1).scalar()
+
+
+def _next_week() -> str:
+    from datetime import UTC, datetime, timedelta
+    return (datetime.now(UTC) + timedelta(days=7)).isoformat()
 
 
 @pytest.fixture
@@ -261,12 +281,16 @@ def world(app, org, api, login, pdf) -> World:
         from processes.pki import revocation
         revocation.publish(db.session, env())
         revocation.publish_root(db.session, env())
+        from processes.requests import shares
+        link, share_token = shares.make(db.session, directory.Identity(alice), sealed["id"],
+                                        expires_at=_next_week())
+        share_id = link.id
     pages = {ANON: app.test_client(), SYSTEM: app.test_client(),
              SYSTEM_ACT_AS: app.test_client()}
     for name in PEOPLE:
         pages[name] = login(name)
     return World(sealed["id"], task_id, claimed, notice_id, org.seal_id, csr_seal_id,
-                 {ANON: None, **tokens}, pages, app)
+                 share_id, share_token, {ANON: None, **tokens}, pages, app)
 
 
 def _path(route: str, world: World) -> str:
@@ -280,7 +304,9 @@ def _path(route: str, world: World) -> str:
             .replace("/admin/users/<name>", f"/admin/users/{REQUESTER}")
             .replace("/admin/groups/<key>", "/admin/groups/sales")
             .replace("<int:seal_id>", str(seal)).replace("<task_id>", task)
-            .replace("<int:notice_id>", str(world.notice_id)).replace("<key>", "contract_seal")
+            .replace("<int:notice_id>", str(world.notice_id))
+            .replace("<int:share_id>", str(world.share_id))
+            .replace("<token>", world.share_token).replace("<key>", "contract_seal")
             .replace("<int:version>", "1")
             .replace("<int:token_id>", str(world.fresh_token()) if "token_id" in rule else "")
             .replace("/users/<name>/", f"/users/{REQUESTER}/")
@@ -325,6 +351,8 @@ MUTATES = {"POST /api/v1/tasks/<task_id>/claim", "POST /api/v1/tasks/<task_id>/u
            "POST /notices/read", "POST /logout", "POST /me/tokens",
            "POST /inbox/tasks/<task_id>/claim", "POST /inbox/tasks/<task_id>/unclaim",
            "POST /notices/<int:notice_id>/read",
+           # Revoking the share link: after it, /s/<token> answers 410 (gone, not denied).
+           "DELETE /api/v1/shares/<int:share_id>", "POST /shares/<int:share_id>/revoke",
            "DELETE /api/v1/me/tokens/<int:token_id>",
            "DELETE /api/v1/users/<name>/tokens/<int:token_id>",
            "POST /api/v1/users/<name>/unlock", "POST /me/tokens/<int:token_id>/revoke",
