@@ -68,7 +68,8 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
     if search and search.strip():
         stmt = stmt.where(_matching(search.strip()))
     if sort not in SORTS:
-        raise BadInput(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
+        raise BadInput(msg("unknown sort '%(sort)s': one of %(sorts)s", sort=sort,
+                           sorts=", ".join(SORTS)))
     stmt = (stmt.options(selectinload(Request.seal), selectinload(Request.requester))
             .order_by(*SORTS[sort]).limit(min(max(limit, 1), 500)).offset(max(offset, 0)))
     return list(session.execute(stmt).scalars())
