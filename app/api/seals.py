@@ -5,6 +5,7 @@ from flask import Response, jsonify, request
 
 from app.api import blueprint, commits, page_args
 from app.context import env, identity
+from app.errors import translated
 from app.extensions import db
 from processes.errors import InvalidContent, msg
 from processes.seals import external_ca, lifecycle, registry
@@ -28,7 +29,9 @@ def seal_usage(seal_id: int):
     who = identity()
     limit, offset = page_args()
     seal = lifecycle.managed_seal(db.session, who, seal_id, auditors=True)
-    return jsonify(lifecycle.usage_log(db.session, who, seal, limit=limit, offset=offset))
+    log = lifecycle.usage_log(db.session, who, seal, limit=limit, offset=offset)
+    # Why each lifecycle step was taken, Sealflow's part in the caller's language.
+    return jsonify({**log, "lifecycle": translated(log["lifecycle"], "reason")})
 
 
 @blueprint.get("/seals/<int:seal_id>/csr")
