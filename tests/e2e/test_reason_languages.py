@@ -42,7 +42,8 @@ def test_why_a_request_cannot_move_to_the_other_version(org, pdf, api):
     assert zh["diff"] == en["diff"]  # element ids and aspects: data, not sentences
 
 
-def test_a_seal_changed_through_its_flow_says_why_in_the_readers_language(office, pdf, login):
+def test_a_seal_changed_through_its_flow_says_why_in_the_readers_language(office, pdf,  # noqa: F811
+                                                                         login):
     change = _change(office, pdf, "seal_change", "证书即将到期", change="renew")
     _completed(office, change)
     url = f"/api/v1/seals/{office.seal_id}/usage"
