@@ -4,6 +4,7 @@ are signer/errors.py) become HTTP, JSON for the API and a page for the browser."
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale, gettext
@@ -77,10 +78,17 @@ def message_of(exc: SealflowError) -> str:
     return translate(exc.message)
 
 
+def translated(found: list[Any], field: str = "message") -> list[Any]:
+    """Each finding or problem (a dict with a ``field``, its ``message`` unless told) with that
+    text in the caller's language, every other key unchanged: a refusal's problems, the
+    studio's findings (app/findings.py), a migration's refused requests."""
+    return [{**f, field: translate(f[field])} if isinstance(f, dict) and field in f else f
+            for f in found]
+
+
 def problems_of(exc: SealflowError) -> list[dict]:
     """``exc.problems`` with each ``message`` in the caller's language."""
-    return [{**p, "message": translate(p["message"])} if isinstance(p, dict) and "message" in p
-            else p for p in exc.problems]
+    return translated(exc.problems)
 
 
 def _wants_json() -> bool:

@@ -1,19 +1,11 @@
 """Findings answered as data rather than raised: the studio's problems and warnings (Validate,
 a deploy's warnings), the saved scenarios re-run, a dry run's problems. The domain writes their
 ``message`` as a ``Message`` (processes.errors.msg); here it is put in the caller's language,
-like a refusal's problems (app/errors.py ``problems_of``), every other key unchanged."""
+by app/errors.py ``translated``, as a refusal's problems are, every other key unchanged."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from app.errors import translate
-
-
-def translated(found: list[Any]) -> list[Any]:
-    """Each finding (a dict with a ``message``) with its message in the caller's language."""
-    return [{**f, "message": translate(f["message"])} if isinstance(f, dict) and "message" in f
-            else f for f in found]
+from app.errors import translated
 
 
 def scenarios(rerun: list[dict]) -> list[dict]:

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from processes.errors import reason_of
 from processes.models import Base, SealStatus, _enum, utcnow
 
 
@@ -87,9 +88,21 @@ class SealTransition(Base):
     to_status: Mapped[SealStatus] = mapped_column(_enum(SealStatus))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
+    """Why, in English (the audit, the CLI); with a key when Sealflow wrote part of it."""
+    reason_key: Mapped[str | None] = mapped_column(Text)
+    """The reason as a message id and its values (``processes.errors.stored_reason``: the
+    person's own words a value, never translated), put into the reader's language when
+    shown; None for a person's words alone, or a row from before they were kept (0030)."""
+    reason_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     request_id: Mapped[int | None] = mapped_column(Integer)
     authority: Mapped[Authority] = mapped_column(_enum(Authority))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def why(self) -> str:
+        """The reason, a ``Message`` for the app to translate where it has a key."""
+        return reason_of({"reason": self.reason, "reason_key": self.reason_key,
+                          "reason_args": self.reason_args})
 
 
 class SealFlowProof(Base):

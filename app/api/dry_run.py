@@ -8,8 +8,8 @@ from flask import jsonify, request
 
 from app.api import blueprint, int_arg, json_body, json_field
 from app.context import env, identity
+from app.errors import translated
 from app.extensions import db
-from app.findings import translated
 from app.transactions import reads_first
 from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent, NotAllowed, msg

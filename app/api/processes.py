@@ -8,9 +8,10 @@ from flask import jsonify, request
 
 from app.api import blueprint, commits, json_body
 from app.context import env, identity
+from app.errors import translated
 from app.extensions import db
 from app.findings import scenarios as scenarios_translated
-from app.findings import translated, validation
+from app.findings import validation
 from processes.design import deploy, manage
 from processes.errors import BadInput, InvalidProcess, NotAllowed, msg
 from processes.flows import definitions, version_diff
@@ -107,7 +108,9 @@ def migrate_process(key: str):
         raise BadInput(msg("dry_run must be true or false"))
     result = migration.migrate(db.session, key, from_version, to_version,
                                dry_run=dry_run, actor=who.user)
-    return jsonify(result.as_dict())
+    answer = result.as_dict()
+    # Why each request stays put, in the caller's language (the compare page shows it).
+    return jsonify({**answer, "refused": translated(answer["refused"], "reason")})
 
 
 @blueprint.get("/business-types")

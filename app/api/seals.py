@@ -6,6 +6,7 @@ from flask import Response, jsonify, request
 
 from app.api import blueprint, commits, int_arg, page_args
 from app.context import env, identity
+from app.errors import translated
 from app.extensions import db
 from processes.errors import InvalidContent, msg
 from processes.seals import external_ca, lifecycle, registry, usage_log
@@ -44,7 +45,8 @@ def seal_usage(seal_id: int):
     log = lifecycle.usage_log(db.session, who, seal, limit=limit, offset=offset,
                               filters=filters)
     log["total"] = usage_log.count(db.session, who, filters)
-    return jsonify(log)
+    # Why each lifecycle step was taken, Sealflow's part in the caller's language.
+    return jsonify({**log, "lifecycle": translated(log["lifecycle"], "reason")})
 
 
 @blueprint.get("/seal-usage")

@@ -131,7 +131,7 @@ def stopped(session: Session, identity: Identity, page: int = 1,
     latest first: one page of them, how many there are in all, and the page's number (a
     number past the last page shows the last)."""
     if not identity.has_role("admin"):
-        raise NotAllowed("the incidents are for administrators")
+        raise NotAllowed(msg("the incidents are for administrators"))
     total = session.execute(select(func.count(Request.id))
                             .where(Request.status.in_(STOPPED))).scalar_one()
     page = min(max(1, page), max(1, -(-total // per_page)))

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from processes import audit, signals
 from processes.db import lock_request, on_commit
-from processes.errors import BadInput, NotAllowed, SealflowError, WorkflowStateError, msg
+from processes.errors import (
+    BadInput,
+    NotAllowed,
+    SealflowError,
+    WorkflowStateError,
+    msg,
+    stored_reason,
+)
 from processes.models import (
     ProcessDefinition,
     Request,
@@ -34,8 +41,9 @@ def pending_changes(session: Session) -> list[int]:
         ProcessDefinition.seal_action.is_not(None))).scalars())
 
 
-CHANGE_NAMES = {"appearance": "更换印模 new appearance", "renew": "证书续期 certificate renewed",
-                "custodians": "保管人变更 custodians changed"}
+#: What a 印章变更 request changed, as its lifecycle step names it (a value of its reason).
+CHANGE_NAMES = {"appearance": msg("new appearance"), "renew": msg("certificate renewed"),
+                "custodians": msg("custodians changed")}
 
 
 def _change(session: Session, env, req: Request) -> None:
@@ -59,11 +67,15 @@ def _change(session: Session, env, req: Request) -> None:
             raise BadInput(msg("not every new custodian exists: %(names)s",
                                names=', '.join(names)))
         registry.change_custodians(session, seal, users, actor=actor)
-    # In the seal's lifecycle history too, as a step that keeps its status.
+    # In the seal's lifecycle history too, as a step that keeps its status; the requester's
+    # words a value (never translated), the rest in the reader's language.
+    why = (msg("request #%(request)s: %(change)s: %(reason)s", request=req.id,
+               change=CHANGE_NAMES[change], reason=data["reason"]) if data.get("reason")
+           else msg("request #%(request)s: %(change)s", request=req.id,
+                    change=CHANGE_NAMES[change]))
     session.add(SealTransition(seal_id=seal.id, from_status=seal.status, to_status=seal.status,
                                actor_id=actor.id, request_id=req.id, authority=Authority.flow,
-                               reason=f"request #{req.id}: {CHANGE_NAMES[change]}: "
-                                      f"{data.get('reason') or ''}".rstrip(": ")))
+                               reason=str(why), **stored_reason(why)))
     audit.record(session, "seal.changed", actor=actor, seal_id=seal.id, change=change,
                  request_id=req.id, reason=data.get("reason"))
 
@@ -89,10 +101,11 @@ def apply_request(session: Session, env, request_id: int) -> bool:
                                      actor=req.requester,
                                      key_type=data.get("key_type") or "rsa2048",
                                      external_ca=data.get("ca") == "external")
+            why = msg("request #%(request)s to make the seal: %(reason)s", request=req.id,
+                      reason=data.get("reason") or data["seal_name"])
             session.add(SealTransition(seal_id=seal.id, from_status=None,
                                        to_status=seal.status, actor_id=req.requester_id,
-                                       reason=f"制章申请 request #{req.id}: "
-                                              f"{data.get('reason') or data['seal_name']}",
+                                       reason=str(why), **stored_reason(why),
                                        request_id=req.id, authority=Authority.flow))
             req.seal_id = seal.id
         elif action == "change":
@@ -109,7 +122,9 @@ def apply_request(session: Session, env, request_id: int) -> bool:
             to = {"resume": SealStatus.active, "void": SealStatus.voided,
                   "revoke": SealStatus.revoked}[action]
             transition(session, target, to, request_id=req.id,
-                       reason=f"request #{req.id}: {data.get('reason') or action}")
+                       reason=msg("request #%(request)s: %(reason)s", request=req.id,
+                                  reason=data["reason"]) if data.get("reason")
+                       else msg("request #%(request)s, with no reason given", request=req.id))
     except SealflowError as exc:
         req.status = RequestStatus.failed
         req.fail_with(exc.message)

@@ -27,7 +27,8 @@ def _custodian_names(session: Session, data: dict[str, Any]) -> tuple[list[str],
     names = names_in(data.get("custodians"))
     known = set(session.execute(select(User.name).where(User.name.in_(names),
                                                         User.active.is_(True))).scalars())
-    return names, [{"field": "custodians", "message": f"no active user named {n!r}"}
+    return names, [{"field": "custodians",
+                    "message": msg("no active user named '%(name)s'", name=n)}
                    for n in names if n not in known]
 
 
@@ -56,7 +57,8 @@ def change_plan(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     flow, while ``seal_custodians`` stay the present ones, who confirm the hand-over."""
     change = data.get("change")
     if change not in SEAL_CHANGES:
-        _refuse([{"field": "change", "message": f"must be one of {', '.join(SEAL_CHANGES)}"}])
+        _refuse([{"field": "change", "message": msg("must be one of %(values)s",
+                                                   values=", ".join(SEAL_CHANGES))}])
     if change != "custodians":
         return {}
     names, unknown = _custodian_names(session, data)

@@ -113,8 +113,9 @@ def _run(session: Session, key: str, from_version: int, to_version: int, *, appl
                        spec_diff(source_specs, target_specs))
     for req in _in_flight(session, source, lock=apply):
         if not req.state:
-            result.refused.append(Refusal(req.id, None, "its instance stopped before its first "
-                                          "wait (an incident at the start): retry it instead"))
+            result.refused.append(Refusal(req.id, None, msg(
+                "its instance stopped before its first wait (an incident at the start): retry "
+                "it instead")))
             continue
         try:
             wf = engine.load(source, req.state)
@@ -266,7 +267,7 @@ def _move(wf: Any, target: tuple[Any, dict], from_version: int,
         # The library's migration is young (its docs call it a brand new feature): a failure
         # refuses this instance instead of failing the whole batch.
         logger.warning("migrating an instance to version %d failed", to_version, exc_info=True)
-        return None, f"SpiffWorkflow could not migrate it: {exc}"
+        return None, msg("SpiffWorkflow could not migrate it: %(detail)s", detail=str(exc))
 
 
 def _migrate_instance(wf: Any, target: tuple[Any, dict], from_version: int,
@@ -277,8 +278,9 @@ def _migrate_instance(wf: Any, target: tuple[Any, dict], from_version: int,
     for sp_id, sp_diff in sub_diffs.items():
         sp = wf.subprocesses[sp_id]
         if sp_diff is None:
-            return _element(sp.spec), (f"inside subprocess '{sp.spec.name}', which version "
-                                       f"{to_version} does not have")
+            return _element(sp.spec), msg("inside subprocess '%(name)s', which version "
+                                          "%(version)s does not have", name=sp.spec.name,
+                                          version=to_version)
         diffs.append((sp, sp_diff, new_deps[sp.spec.name]))
     for _workflow, diff, _spec in diffs:
         refusal = _check(diff, from_version, to_version)
@@ -298,28 +300,31 @@ def _check(diff: Any, from_version: int, to_version: int) -> tuple[str | None, s
     removed = diff.removed
     for task in removed:
         if task.state & _ACTIVE:
-            return _element(task.task_spec), (f"waiting in '{_element(task.task_spec)}', which "
-                                              f"version {to_version} removed")
+            return _element(task.task_spec), msg(
+                "waiting in '%(element)s', which version %(version)s removed",
+                element=_element(task.task_spec), version=to_version)
     for task, new in diff.alignment.items():
         if task.state & _ACTIVE and new is not None and new.bpmn_id != task.task_spec.bpmn_id:
-            return _element(task.task_spec), (
-                f"waiting in '{_element(task.task_spec)}', which version {to_version} renamed "
-                f"to '{new.bpmn_id}'")
+            return _element(task.task_spec), msg(
+                "waiting in '%(element)s', which version %(version)s renamed to '%(new)s'",
+                element=_element(task.task_spec), version=to_version, new=new.bpmn_id)
         if task.state & _ACTIVE and isinstance(task.task_spec, LoopTask):
-            return _element(task.task_spec), (
-                f"inside the multi-instance or loop activity '{_element(task.task_spec)}', "
-                "which cannot be migrated while it runs")
+            return _element(task.task_spec), msg(
+                "inside the multi-instance or loop activity '%(element)s', which cannot be "
+                "migrated while it runs", element=_element(task.task_spec))
     for task in diff.changed:
         new = diff.alignment[task]
         if task.state == TaskState.STARTED and _aspects(task.task_spec, new):
-            return _element(task.task_spec), (
-                f"inside '{_element(task.task_spec)}', which version {to_version} changed: "
-                f"the instance would finish it on version {from_version}'s wiring")
+            return _element(task.task_spec), msg(
+                "inside '%(element)s', which version %(version)s changed: the instance would "
+                "finish it on version %(old)s's wiring", element=_element(task.task_spec),
+                version=to_version, old=from_version)
     for task in removed:
         if task.state & (TaskState.COMPLETED | TaskState.CANCELLED):
-            return _element(task.task_spec), (
-                f"already passed '{_element(task.task_spec)}', which version {to_version} "
-                "removed: its history cannot move to the new version")
+            return _element(task.task_spec), msg(
+                "already passed '%(element)s', which version %(version)s removed: its history "
+                "cannot move to the new version", element=_element(task.task_spec),
+                version=to_version)
     return None  # predicted tasks of removed elements are dropped by the reset (checked after)
 
 
@@ -329,13 +334,14 @@ def _stale(wf: Any, new_spec: Any, new_deps: dict, to_version: int
     for workflow in [wf, *wf.subprocesses.values()]:
         expected = new_spec if workflow is wf else new_deps.get(workflow.spec.name)
         if workflow.spec is not expected:
-            return _element(workflow.spec), (f"'{workflow.spec.name}' could not be matched to "
-                                             f"version {to_version}")
+            return _element(workflow.spec), msg(
+                "'%(name)s' could not be matched to version %(version)s",
+                name=workflow.spec.name, version=to_version)
         for task in workflow.tasks.values():
             if expected.task_specs.get(task.task_spec.name) is not task.task_spec:
-                return _element(task.task_spec), (
-                    f"'{_element(task.task_spec)}' could not be matched to an element of "
-                    f"version {to_version}")
+                return _element(task.task_spec), msg(
+                    "'%(element)s' could not be matched to an element of version %(version)s",
+                    element=_element(task.task_spec), version=to_version)
     return None
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from processes import audit, documents
 from processes.env import Env
-from processes.errors import BadInput, NotFound, msg
+from processes.errors import BadInput, NotFound, msg, reason_of
 from processes.models import BusinessType, Request, RequestStatus, Seal, SealStatus, User
 from processes.people.directory import Identity
 from processes.requests import inbox
@@ -76,7 +76,8 @@ def listing(session: Session, identity: Identity, *, status: str | None = None,
     if search and search.strip():
         stmt = stmt.where(_matching(search.strip()))
     if sort not in SORTS:
-        raise BadInput(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
+        raise BadInput(msg("unknown sort '%(sort)s': one of %(sorts)s", sort=sort,
+                           sorts=", ".join(SORTS)))
     stmt = (stmt.options(selectinload(Request.seal), selectinload(Request.requester))
             .order_by(*SORTS[sort]).limit(min(max(limit, 1), 500)).offset(max(offset, 0)))
     return list(session.execute(stmt).scalars())
@@ -112,14 +113,18 @@ def halt_reason(session: Session, req: Request) -> dict | None:
     seal's name and status, and the reason and time of its latest suspension, if recorded)."""
     if req.seal_id is None:
         return None
-    suspended = (select(SealTransition.reason, SealTransition.at)
+    suspended = (select(SealTransition.reason, SealTransition.reason_key,
+                        SealTransition.reason_args, SealTransition.at)
                  .where(SealTransition.seal_id == req.seal_id,
                         SealTransition.to_status == SealStatus.suspended)
                  .order_by(SealTransition.id.desc()).limit(1).subquery())
     row = session.execute(
-        select(Seal.name, Seal.status, suspended.c.reason, suspended.c.at)
+        select(Seal.name, Seal.status, suspended.c.reason, suspended.c.reason_key,
+               suspended.c.reason_args, suspended.c.at)
         .join(suspended, true(), isouter=True).where(Seal.id == req.seal_id)).first()
     if row is None:
         return None
-    name, status, reason, at = row
-    return {"seal": name, "status": status.value, "reason": reason, "at": at}
+    name, status, reason, key, args, at = row
+    return {"seal": name, "status": status.value, "at": at,
+            "reason": reason and reason_of({"reason": reason, "reason_key": key,
+                                            "reason_args": args})}

@@ -88,7 +88,7 @@ def remind(session: Session, identity: Identity, request_id: int) -> int:
         raise NotAllowed(msg("only the requester may send a reminder"))
     locked = lock_request(session, request_id)  # two reminders at once: one is sent
     if locked is None:
-        raise NotFound(f"no request {request_id}")
+        raise NotFound(msg("no request %(request_id)s", request_id=request_id))
     req = locked
     if req.status != RequestStatus.running:
         raise WorkflowStateError(msg("request %(id)s waits for no one to approve it",

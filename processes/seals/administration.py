@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.env import Env
-from processes.errors import BadInput, NotAllowed, msg
+from processes.errors import BadInput, NotAllowed, msg, stored_reason
 from processes.models import (
     Seal,
     SealCustodian,
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 IRREVERSIBLE = (SealStatus.voided, SealStatus.revoked)
 # What an administrator changes directly, as the seal's history names it (as the 印章变更
 # flow's changes are named there).
-CHANGES = {"custodians": "保管人变更 custodians changed", "appearance": "更换印模 new appearance"}
+CHANGES = ("custodians", "appearance")
 
 
 def manages_seals(session: Session, identity: Identity) -> bool:
@@ -101,8 +101,10 @@ def change_directly(session: Session, env: Env, identity: Identity, seal: Seal, 
     else:
         registry.change_appearance(session, env, seal, png=png, serial=serial or None,
                                    actor=identity.user)
+    said = (msg("custodians changed: %(reason)s", reason=why) if change == "custodians"
+            else msg("new appearance: %(reason)s", reason=why))
     session.add(SealTransition(seal_id=seal.id, from_status=seal.status, to_status=seal.status,
-                               actor_id=identity.user.id, reason=f"{CHANGES[change]}: {why}",
+                               actor_id=identity.user.id, reason=str(said), **stored_reason(said),
                                authority=Authority.admin))
     audit.record(session, "seal.changed", actor=identity.user, seal_id=seal.id, change=change,
                  reason=why, authority=Authority.admin.value)

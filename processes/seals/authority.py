@@ -57,7 +57,7 @@ def refusal(session: Session, seal: Seal, to: SealStatus,
         if held is not None and held.authority is Authority.admin:
             return NotAllowed(msg("seal %(seal)s was suspended by an administrator (%(reason)s): "
                                   "only an administrator can resume it", seal=seal.id,
-                                  reason=held.reason))
+                                  reason=held.why))
     protective = to is SealStatus.suspended or (
         to is SealStatus.active and seal.status is SealStatus.requested)  # its certificate came
     if authority is Authority.manager and not protective:

@@ -26,7 +26,7 @@ def expire_due(session: Session) -> list[int]:
         if certificate_from_pem(seal.cert_pem).not_valid_after_utc <= now:
             try:
                 transition(session, seal, SealStatus.expired, system=True,
-                           reason="its certificate expired")
+                           reason=msg("its certificate expired"))
             except WorkflowStateError:
                 continue  # changed since it was read (another worker expired it, say)
             expired.append(seal.id)

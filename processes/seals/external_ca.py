@@ -64,7 +64,8 @@ def import_certificate(session: Session, env: Env, identity: Identity | None, se
                  certificate_serial=seal.certificate_serial,
                  issuer=issued.leaf.issuer.rfc4514_string())
     lifecycle.transition(session, seal, SealStatus.active, identity=identity,
-                         reason=f"certificate {seal.certificate_serial} imported from "
-                                f"{issued.leaf.issuer.rfc4514_string()}")
+                         reason=msg("certificate %(serial)s imported from %(issuer)s",
+                                    serial=seal.certificate_serial,
+                                    issuer=issued.leaf.issuer.rfc4514_string()))
     return seal
 

@@ -20,7 +20,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from processes import audit, candidates, signals
 from processes.db import lock_request, on_commit
-from processes.errors import BadInput, NotAllowed, WorkflowStateError, msg
+from processes.errors import (
+    BadInput,
+    Message,
+    NotAllowed,
+    WorkflowStateError,
+    msg,
+    stored_reason,
+)
 from processes.flows import engine
 from processes.flows.engine import StateUnreadable
 from processes.models import (
@@ -95,7 +102,8 @@ def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
         .scalar_one())
     if not may_manage(session, identity, seal):
         raise NotAllowed(msg("only the seal's custodians and seal administrators manage it"))
-    reason = (reason or "").strip()
+    # A person's words (stripped), or Sealflow's sentence around them (a Message, kept whole).
+    reason = reason if isinstance(reason, Message) else (reason or "").strip()
     if not reason:
         raise BadInput(msg("say why: a reason is required for every change of a seal"))
     if to not in ALLOWED.get(seal.status, set()):
@@ -112,7 +120,8 @@ def transition(session: Session, seal: Seal, to: SealStatus, *, reason: str,
     previous = seal.status
     seal.status = to
     session.add(SealTransition(seal_id=seal.id, from_status=previous, to_status=to,
-                               actor_id=actor.id if actor else None, reason=reason,
+                               actor_id=actor.id if actor else None, reason=str(reason),
+                               **stored_reason(reason),
                                request_id=request_id, authority=power))
     audit.record(session, f"seal.{to.value}", actor=actor, seal_id=seal.id,
                  previous=previous.value, reason=reason, authority=power.value,
@@ -221,7 +230,7 @@ def history(session: Session, seal: Seal) -> list[dict]:
         .order_by(SealTransition.id)).all()
     return [{"from": t.from_status.value if t.from_status else None, "to": t.to_status.value,
              "by": by, "authority": t.authority.value,
-             "emergency": _emergency(t.authority, t.from_status), "reason": t.reason,
+             "emergency": _emergency(t.authority, t.from_status), "reason": t.why,
              "at": t.at.isoformat(), "request": t.request_id}
             for t, by in rows]
 

@@ -138,7 +138,13 @@ def test_an_admin_changes_custodians_and_appearance_directly_with_a_reason(app, 
         ("root", "custodians", "保管人交接"), ("root", "appearance", "印模更新")]
     assert _events(app, "seal.custodians_changed")[-1].details["after"] == ["carol", "lily"]
     history = root.get(f"/seals/{seal}").text
-    assert "保管人变更 custodians changed: 保管人交接" in history and "Changed" in history
+    assert "custodians changed: 保管人交接" in history and "Changed" in history
+    assert "new appearance: 印模更新" in history
+    # Sealflow's words in the reader's language, the administrator's as they wrote them.
+    history = root.get(f"/seals/{seal}?lang=zh_CN").text
+    assert "保管人变更：保管人交接" in history and "更换印模：印模更新" in history
+    assert "custodians changed" not in history
+    root.get(f"/seals/{seal}?lang=en")
     # A custodian may not: they start the flow.
     carol = login("carol")
     assert carol.post(f"/seals/{seal}/change", data={

@@ -118,7 +118,7 @@ def test_a_certificate_renewed_through_its_flow_seals_with_the_new_one(
             new_cert.not_valid_before_utc > old_cert.not_valid_before_utc
         step = db.session.query(SealTransition).filter_by(seal_id=office.seal_id).one()
         assert (step.from_status, step.to_status) == (SealStatus.active, SealStatus.active)
-        assert "证书续期" in step.reason and "证书即将到期" in step.reason
+        assert step.reason == f"request #{step.request_id}: certificate renewed: 证书即将到期"
     used = submit(office.alice, office.seal_id, pdf).get_json()
     approve(office.bob)
     approve(office.carol)

@@ -180,6 +180,15 @@ def test_two_versions_compared_and_a_running_request_migrated(demo_server, brows
     assert f"Request #{request_id}" in refused and "finance_check" in refused
     assert "version 1 removed" in refused
     admin.locator("#migrate").screenshot(path=str(ARTIFACTS / "diff-refused.png"))
+    # The same refusal to a Chinese reader, in Chinese (the API answers in the page's language).
+    admin.goto(base + "/processes/contract_seal/diff?from=3&to=1&lang=zh_CN")
+    admin.wait_for_selector("body[data-diff=ready]")
+    admin.click("#migrate-dry-run")
+    admin.wait_for_selector("#migrate-result.bad")
+    refused = admin.inner_text("#migrate-refused")
+    assert "正在 “finance_check” 等待，而版本 1 删除了该元素" in refused
+    admin.locator("#migrate").screenshot(path=str(ARTIFACTS / "diff-refused-zh.png"))
+    admin.goto(base + "/processes/contract_seal/diff?from=3&to=1&lang=en")
 
     # Designers compare but do not migrate.
     dave.goto(base + "/processes/contract_seal/diff?from=1&to=3")
