@@ -5,7 +5,14 @@ lock from its BEGIN IMMEDIATE; on PostgreSQL a writer takes the chain's advisory
 (:data:`processes.db.CHAIN_LOCK`) only at its commit, after the ORM's flush, so that it is the
 last lock the transaction takes (no two writers can wait for each other across it) and is held
 for the chain's head, one INSERT and the COMMIT only. Writers on different requests run side by
-side until then."""
+side until then.
+
+Two layers (docs/design.md, "The audit log"): the SHA-256 chain, public (anyone holding the
+hashes can check it), and over it an HMAC-SHA256 chain, ``mac = HMAC(key, prev_mac || hash)``,
+whose key (``SEALFLOW_AUDIT_KEY``, :mod:`processes.audit_keys`) is never in the database, so
+that whoever can write the database cannot recompute it. Each event names its key's
+fingerprint, so the key can be rotated. After each commit that appended, the head (last seq,
+hash, MAC) is written, keyed, to a file outside the database (:mod:`processes.audit_head`)."""
 
 from __future__ import annotations
 
@@ -14,16 +21,22 @@ import json
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from processes import audit_head, audit_keys
+from processes.audit_keys import GENESIS, chain_mac
+from processes.audit_models import AuditAnchor  # noqa: F401 - its table beside the events
 from processes.db import CHAIN_LOCK, is_writer, transaction_cache
 from processes.models import AuditEvent, User, utcnow
 
-GENESIS = "0" * 64
-_HEAD = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+__all__ = ["GENESIS", "HEAD", "digest", "pending", "record", "remember_head", "write_pending"]
+
+# The head as one text: its hash, then its MAC (none before the keys: old events).
+_HEAD = select(AuditEvent.hash + func.coalesce(AuditEvent.mac, "")) \
+    .order_by(AuditEvent.seq.desc()).limit(1)
 HEAD = _HEAD.scalar_subquery()
 """The chain's head as a column: read along with a lock the transaction takes anyway (SQLite;
 see ``remember_head``)."""
@@ -32,10 +45,15 @@ _HEAD_KEY = transaction_cache("sealflow_audit_head")
 # Events recorded and not yet written: chained and written in one INSERT at the next flush
 # (SQLite) or at the commit (PostgreSQL).
 _PENDING_KEY = transaction_cache("sealflow_audit_pending")
-_INSERT = insert(cast(Table, AuditEvent.__table__))  # Core: plain rows, no ORM objects
+_TABLE = cast(Table, AuditEvent.__table__)
+_INSERT = insert(_TABLE)  # Core: plain rows, no ORM objects
+# With the head file to write: the same one INSERT, its rows' numbers returned.
+_INSERT_NUMBERED = insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True)
+# The head this transaction wrote last, for the head file once it commits.
+_APPENDED = "sealflow_audit_appended"
 
 
-def _digest(prev_hash: str, at: datetime, actor: str | None, action: str,
+def digest(prev_hash: str, at: datetime, actor: str | None, action: str,
             request_id: int | None, seal_id: int | None, details: dict[str, Any]) -> str:
     body = json.dumps([prev_hash, at.isoformat(), actor, action, request_id, seal_id, details],
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -68,7 +86,8 @@ def _head(session: Session) -> str:
 
 
 _LOCK = f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})"
-_LOCK_AND_HEAD = f"{_LOCK}; SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+_LOCK_AND_HEAD = (f"{_LOCK}; SELECT hash || coalesce(mac, '') FROM audit_events "
+                  "ORDER BY seq DESC LIMIT 1")
 
 
 def _lock_and_head(session: Session) -> str | None:
@@ -110,17 +129,32 @@ def pending(session: Session) -> list[dict[str, Any]]:
 
 
 def write_pending(session: Session, *_args: Any) -> None:
-    """Chain and write the events recorded since the last write (one INSERT; in order)."""
+    """Chain and write the events recorded since the last write (one INSERT; in order): each
+    event's hash over the one before it and, with a key for this database, its MAC over the
+    MAC before it (the first keyed event over :data:`GENESIS`: the old unkeyed events are
+    covered by its hash)."""
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    prev = _head(session)
+    head = _head(session)
+    prev, prev_mac = head[:64], head[64:] or GENESIS
+    ring = audit_keys.for_bind(session.get_bind())
+    key, key_id = (ring.key, ring.key_id) if ring is not None else (None, None)
     for row in pending:
         row["prev_hash"] = prev
-        row["hash"] = prev = _digest(prev, row["at"], row["actor"], row["action"],
-                                     row["request_id"], row["seal_id"], row["details"])
-    session.info[_HEAD_KEY] = prev
-    session.execute(_INSERT, pending)
+        row["hash"] = prev = digest(prev, row["at"], row["actor"], row["action"],
+                                    row["request_id"], row["seal_id"], row["details"])
+        if key is not None:
+            row["mac"] = prev_mac = chain_mac(key, prev_mac, prev)
+        else:
+            row["mac"] = None
+        row["key_id"] = key_id
+    session.info[_HEAD_KEY] = prev + (prev_mac if key is not None else "")
+    if ring is None or ring.head_file is None:
+        session.execute(_INSERT, pending)
+        return
+    seq = session.execute(_INSERT_NUMBERED, pending).scalars().all()[-1]
+    session.info[_APPENDED] = (ring, seq, prev, prev_mac)
 
 
 def _before_query(state: ORMExecuteState) -> None:
@@ -151,6 +185,15 @@ def _at_commit_only(session: Session) -> bool:
 
 def _drop_pending(session: Session, *_args: Any) -> None:
     session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_APPENDED, None)
+
+
+def _after_commit(session: Session) -> None:
+    """The head file follows each commit that appended (outside the database: a cut from the
+    end of the log is found against it)."""
+    appended = session.info.pop(_APPENDED, None)
+    if appended is not None:
+        audit_head.write(*appended)
 
 
 # Every session: the events go out before the next query that autoflushes, before the ORM's
@@ -159,18 +202,4 @@ sa_event.listen(Session, "do_orm_execute", _before_query)
 sa_event.listen(Session, "before_flush", _before_flush)
 sa_event.listen(Session, "before_commit", _before_commit)
 sa_event.listen(Session, "after_rollback", _drop_pending)
-
-
-def verify(session: Session) -> dict[str, Any]:
-    """Walk the chain: ``{ok, events, first_bad}`` (first_bad: seq of the first broken event)."""
-    write_pending(session)
-    prev = GENESIS
-    count = 0
-    for event in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars():
-        count += 1
-        expected = _digest(prev, event.at, event.actor, event.action, event.request_id,
-                           event.seal_id, event.details or {})
-        if event.prev_hash != prev or event.hash != expected:
-            return {"ok": False, "events": count, "first_bad": event.seq}
-        prev = event.hash
-    return {"ok": True, "events": count, "first_bad": None}
+sa_event.listen(Session, "after_commit", _after_commit)
