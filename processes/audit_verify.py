@@ -12,6 +12,7 @@ database). A report is ``{ok, events, anchors, first_bad, reason, last_seq, star
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes import audit, audit_head, audit_keys
-from processes.audit_anchor import check_anchors
+from processes.audit_anchor import Anchors, check_anchors
 from processes.audit_keys import GENESIS, Keyring, chain_mac
 from processes.errors import Message, msg
 from processes.models import AuditEvent
@@ -111,6 +112,26 @@ def _check(ring: Keyring | None, at: Position, row: Any) -> tuple[Message | None
     return None, replace(after, mac=row.mac, key_id=row.key_id, next_key_id=next_key)
 
 
+def _walk(ring: Keyring | None, at: Position, rows: Any, anchors: Anchors,
+          expected: dict[int, str], progress: Callable[[Position], None] | None,
+          every: int) -> tuple[Position, tuple[int, Message] | None]:
+    """Check ``rows`` in order from ``at``: the position after the last that holds, and the
+    first finding (None: none). ``expected`` loses each hash it found."""
+    for row in rows:
+        if anchors.bad is not None and anchors.bad[0] < row.seq:
+            return at, anchors.bad
+        reason, after = _check(ring, at, row)
+        if reason is not None:
+            return at, (row.seq, reason)
+        if row.seq in expected and expected.pop(row.seq) != row.hash:
+            return at, (row.seq, msg("event %(seq)s is not the one its anchor or the head "
+                                     "file holds", seq=row.seq))
+        at = after
+        if progress is not None and at.events % every == 0:
+            progress(at)
+    return at, None
+
+
 def verify(session: Session, ring: Keyring | None = None, *, start: Position | None = None,
            trust_roots: tuple[bytes, ...] = (),
            progress: Callable[[Position], None] | None = None,
@@ -138,18 +159,11 @@ def verify(session: Session, ring: Keyring | None = None, *, start: Position | N
 
     query = select(*_COLUMNS).where(AuditEvent.seq > at.seq).order_by(AuditEvent.seq) \
         .execution_options(yield_per=BATCH)
-    for row in session.execute(query):
-        if anchors.bad is not None and anchors.bad[0] < row.seq:
-            return bad(*anchors.bad)
-        reason, after = _check(ring, at, row)
-        if reason is not None:
-            return bad(row.seq, reason)
-        if row.seq in expected and expected.pop(row.seq) != row.hash:
-            return bad(row.seq, msg("event %(seq)s is not the one its anchor or the head "
-                                    "file holds", seq=row.seq))
-        at = after
-        if progress is not None and at.events % every == 0:
-            progress(at)
+    with closing(session.execute(query)) as rows:  # a server-side cursor on PostgreSQL
+        found = _walk(ring, at, rows, anchors, expected, progress, every)
+    at = found[0]
+    if found[1] is not None:
+        return bad(*found[1])
     if anchors.bad is not None:
         return bad(*anchors.bad)
     if expected:
@@ -165,3 +179,15 @@ def verify(session: Session, ring: Keyring | None = None, *, start: Position | N
     if progress is not None:
         progress(at)
     return {**report, "events": at.events, "last_seq": at.seq}
+
+
+def rotate_key(session: Session, new_key: bytes) -> str:
+    """Record the rotation to ``new_key`` (its fingerprint; MAC'd, like every event, by the
+    key in use now): from the first event the new key makes, the old one makes none. Returns
+    the new key's fingerprint."""
+    ring = audit_keys.for_bind(session.get_bind())
+    new_id = audit_keys.fingerprint(new_key)
+    if ring is None or ring.key_id == new_id:
+        raise ValueError("a rotation needs the key in use now and a new one")
+    audit.record(session, ROTATION, old_key_id=ring.key_id, new_key_id=new_id)
+    return new_id
