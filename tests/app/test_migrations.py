@@ -272,6 +272,41 @@ def _drift(engine: sa.Engine) -> list:
         return compare_metadata(context, Base.metadata)
 
 
+TRIGGERS = {  # PostgreSQL: what compare_metadata cannot see (0025)
+    (table, f"{table}_{name}") for table in ("audit_events", "audit_anchors")
+    for name in ("append_only", "no_truncate")}
+
+
+def _triggers(engine: sa.Engine) -> set[tuple[str, str]]:
+    """The triggers of the schema (PostgreSQL; SQLite's: none are made)."""
+    if engine.dialect.name != "postgresql":
+        return set()
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace")
+        ).tuples())
+
+
+def _audit_rows_refuse_changes(engine: sa.Engine) -> list[str]:
+    """On PostgreSQL no role the application runs as can change or delete an audit row."""
+    if engine.dialect.name != "postgresql":
+        return []
+    found = []
+    for sql in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events",
+                "UPDATE audit_anchors SET hash = 'x'", "DELETE FROM audit_anchors",
+                "TRUNCATE audit_events"):
+        with engine.connect() as conn:
+            try:
+                conn.execute(sa.text(sql))
+                found.append(f"{sql}: allowed")
+            except sa.exc.DBAPIError as exc:
+                if "append-only" not in str(exc):
+                    found.append(f"{sql}: {exc}")
+            conn.rollback()
+    return found
+
+
 def _foreign_keys_enforced(engine: sa.Engine) -> bool:
     """SQLite checks foreign keys only when told to, per connection: the migrations turn it
     off for their copy-and-rename steps and must turn it on again."""
@@ -299,6 +334,10 @@ def test_every_migration_keeps_the_data_of_the_revision_before_it(bare_app):
         assert problems == []
         assert _foreign_keys_enforced(db.engine)
         assert _drift(db.engine) == []
+        assert _triggers(db.engine) == (TRIGGERS if db.engine.dialect.name == "postgresql"
+                                        else set())
+        filler.fill()
+        assert _audit_rows_refuse_changes(db.engine) == []
 
 
 def test_the_latest_migration_goes_down_and_up_again_with_data(bare_app):
@@ -319,3 +358,5 @@ def test_the_latest_migration_goes_down_and_up_again_with_data(bare_app):
         assert problems == []
         assert _foreign_keys_enforced(db.engine)
         assert _drift(db.engine) == []
+        assert _triggers(db.engine) == (TRIGGERS if db.engine.dialect.name == "postgresql"
+                                        else set())
