@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 import signer
 from app import mailer
+from app.audit_jobs import anchor_in_app
 from app.context import env
 from app.extensions import db
 from app.grant_poller import GrantPoller
@@ -360,6 +361,9 @@ class JobRunner:
             self.scheduler.add_job(self.sweep_stalled, "interval", minutes=STALL_SWEEP_MINUTES,
                                    id="sweep-stalled", max_instances=1, coalesce=True,
                                    next_run_time=utcnow())
+            if hours := self.app.config["AUDIT_ANCHOR_HOURS"]:  # app/audit_jobs.py
+                self.scheduler.add_job(anchor_in_app, "interval", hours=hours, args=[self.app],
+                                       id="anchor-audit", max_instances=1, coalesce=True)
             self.scheduler.start()
             if self.mode == "external" and self.poller is None:
                 self.poller = GrantPoller(self.app, self.run_lease)
