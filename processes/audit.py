@@ -32,7 +32,8 @@ from processes.audit_models import AuditAnchor  # noqa: F401 - its table beside 
 from processes.db import CHAIN_LOCK, is_writer, transaction_cache
 from processes.models import AuditEvent, User, utcnow
 
-__all__ = ["GENESIS", "HEAD", "digest", "pending", "record", "remember_head", "write_pending"]
+__all__ = ["GENESIS", "HEAD", "content_digest", "digest", "link", "pending", "record",
+           "remember_head", "write_pending"]
 
 # The head as one text: its hash, then its MAC (none before the keys: old events).
 _HEAD = select(AuditEvent.hash + func.coalesce(AuditEvent.mac, "")) \
@@ -53,8 +54,29 @@ _INSERT_NUMBERED = insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_orde
 _APPENDED = "sealflow_audit_appended"
 
 
+def content_digest(at: datetime, actor: str | None, action: str, request_id: int | None,
+                   seal_id: int | None, details: dict[str, Any]) -> str:
+    """An event's content, hashed (SHA-256 of its canonical JSON): what a proof shows of an
+    event it does not disclose."""
+    body = json.dumps([at.isoformat(), actor, action, request_id, seal_id, details],
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def link(prev_hash: str, content: str) -> str:
+    """A keyed event's hash: SHA-256 over the hash before it and its content's digest, so a
+    run of events can be checked holding only the digests of the events it does not show."""
+    return hashlib.sha256((prev_hash + content).encode("ascii")).hexdigest()
+
+
 def digest(prev_hash: str, at: datetime, actor: str | None, action: str,
-            request_id: int | None, seal_id: int | None, details: dict[str, Any]) -> str:
+           request_id: int | None, seal_id: int | None, details: dict[str, Any], *,
+           keyed: bool = True) -> str:
+    """An event's hash: for a keyed event (it names its key), :func:`link` over its
+    :func:`content_digest`; for the unkeyed events written before the keys (migration 0025),
+    as they were: one SHA-256 over the previous hash and the content."""
+    if keyed:
+        return link(prev_hash, content_digest(at, actor, action, request_id, seal_id, details))
     body = json.dumps([prev_hash, at.isoformat(), actor, action, request_id, seal_id, details],
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
@@ -143,7 +165,8 @@ def write_pending(session: Session, *_args: Any) -> None:
     for row in pending:
         row["prev_hash"] = prev
         row["hash"] = prev = digest(prev, row["at"], row["actor"], row["action"],
-                                    row["request_id"], row["seal_id"], row["details"])
+                                    row["request_id"], row["seal_id"], row["details"],
+                                    keyed=key is not None)
         if key is not None:
             row["mac"] = prev_mac = chain_mac(key, prev_mac, prev)
         else:

@@ -84,7 +84,7 @@ def _check(ring: Keyring | None, at: Position, row: Any) -> tuple[Message | None
         return msg("event %(seq)s does not follow the event before it: an event was deleted, "
                    "inserted or moved there", seq=row.seq), at
     expected = audit.digest(at.hash, row.at, row.actor, row.action, row.request_id,
-                            row.seal_id, row.details or {})
+                            row.seal_id, row.details or {}, keyed=row.key_id is not None)
     if row.hash != expected:
         return msg("event %(seq)s was changed: its content does not match its hash",
                    seq=row.seq), at

@@ -154,3 +154,35 @@ def test_a_checkpoint_resumes_the_walk_and_a_forged_one_is_refused(app):
         db.session.commit()
         verdict = _verify()
     assert verdict["first_bad"] == 5
+
+
+def test_a_requests_events_are_proved_to_an_anchor_showing_no_other_event(app):
+    from processes import audit_proof
+
+    with app.app_context():
+        for i in range(9):
+            with unit_of_work(db.session):
+                audit.record(db.session, "test.event", request_id=7 if i in (2, 5) else 8,
+                             secret=f"其他申请 {i}")
+        anchor = db.session.execute(select(AuditEvent.seq, AuditEvent.hash)
+                                    .order_by(AuditEvent.seq.desc()).limit(1)).one()
+        run = audit_proof.build(db.session, 7, anchor.seq)
+        db.session.rollback()
+    assert [item["seq"] for item in run] == list(range(3, 10))
+    assert "其他申请 8" not in json.dumps(run, ensure_ascii=False)
+    assert [i["details"]["secret"] for i in run if "details" in i] == ["其他申请 2", "其他申请 5"]
+    run = json.loads(json.dumps(run))  # as it travels in a file
+    assert audit_proof.check(run, anchor.hash) == (None, None)
+    changed = [dict(i) for i in run]
+    changed[3]["details"] = {"secret": "改过"}  # the request's second event
+    assert audit_proof.check(changed, anchor.hash)[0] == 6
+    changed = [dict(i) for i in run]
+    changed[2]["content"] = "0" * 64  # another request's event swapped for something else
+    assert audit_proof.check(changed, anchor.hash)[0] == 6  # the next event shown says so
+    changed = [dict(i) for i in run]
+    changed[5]["content"] = "0" * 64  # one after the request's last: the anchor says so
+    assert audit_proof.check(changed, anchor.hash) == (None, "the run does not end at the "
+                                                             "anchored head")
+    assert audit_proof.check(run[:-1], anchor.hash)[1] == "the run does not end at the " \
+                                                          "anchored head"
+    assert audit_proof.check(run[1:], anchor.hash)[0] is None  # must start with its own event
