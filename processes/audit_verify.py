@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from processes.models import AuditEvent
 
 ROTATION = "audit.key_rotated"
 """The event that names the next key (``details.new_key_id``), MAC'd by the key before it."""
-BATCH = 2000
+BATCH = 500
 _COLUMNS = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,
             AuditEvent.request_id, AuditEvent.seal_id, AuditEvent.details,
             AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.mac, AuditEvent.key_id)
@@ -88,13 +88,13 @@ def _check(ring: Keyring | None, at: Position, row: Any) -> tuple[Message | None
     if row.hash != expected:
         return msg("event %(seq)s was changed: its content does not match its hash",
                    seq=row.seq), at
-    after = replace(at, seq=row.seq, hash=row.hash, events=at.events + 1)
+    events = at.events + 1
     if row.mac is None:
         if at.key_id is not None:
             return msg("event %(seq)s has no MAC, after keyed events", seq=row.seq), at
-        return None, after
+        return None, Position(row.seq, row.hash, at.mac, None, at.next_key_id, events)
     if ring is None:  # no key here: the public layer only
-        return None, replace(after, mac=row.mac, key_id=row.key_id)
+        return None, Position(row.seq, row.hash, row.mac, row.key_id, None, events)
     key = ring.find(row.key_id)
     if key is None:
         return msg("event %(seq)s was made with a key not held here (%(key)s)", seq=row.seq,
@@ -109,7 +109,7 @@ def _check(ring: Keyring | None, at: Position, row: Any) -> tuple[Message | None
                    "key", seq=row.seq), at
     if row.action == ROTATION:
         next_key = (row.details or {}).get("new_key_id")
-    return None, replace(after, mac=row.mac, key_id=row.key_id, next_key_id=next_key)
+    return None, Position(row.seq, row.hash, row.mac, row.key_id, next_key, events)
 
 
 def _walk(ring: Keyring | None, at: Position, rows: Any, anchors: Anchors,
