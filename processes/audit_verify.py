@@ -55,7 +55,7 @@ class Position:
     @classmethod
     def load(cls, ring: Keyring, data: dict[str, Any]) -> Position | None:
         """The position a checkpoint holds, or None if its MAC does not hold."""
-        body = {k: data.get(k) for k in cls.__dataclass_fields__}
+        body: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
         if not ring.opens(repr(sorted(body.items())).encode(), data.get("checkpoint_mac", ""),
                           ring.key_id):
             return None
