@@ -1,4 +1,5 @@
-"""Checking the audit log: the SHA-256 chain, the MACs over it, every anchor, and the head file.
+"""Checking the audit log: the SHA-256 chain, the MACs over it, every anchor, and the head file
+(the API's side: app/api/audit_verify.py; the command's: app/cli_audit.py).
 
 :func:`verify` walks the events in order, from the first or from a :class:`Position` trusted
 already (a checkpoint of an interrupted run), and stops at the first event that does not hold
