@@ -7,7 +7,7 @@ PORT   ?= 5000
 # The browser assets are rebuilt when the lock file, the build script or web/src change.
 WEB_STAMP := $(VENV)/.web-$(shell cat web/package-lock.json web/build.mjs web/src/* | cksum | cut -d' ' -f1)
 
-.PHONY: install system-packages translations messages run test lint typecheck bench proof clean
+.PHONY: install system-packages translations messages audit-key run test lint typecheck bench proof clean
 
 install: system-packages $(STAMP) $(WEB_STAMP) translations
 
@@ -49,7 +49,14 @@ instance/.env:
 	@chmod 600 $@
 	@echo "wrote $@ (demo secrets)"
 
-run: install instance/.env
+# The audit key (issue 13), added to an instance/.env written before it existed.
+audit-key: instance/.env
+	@grep -q '^SEALFLOW_AUDIT_KEY=' instance/.env || { \
+		printf 'SEALFLOW_AUDIT_KEY=%s\n' \
+			"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" >> instance/.env \
+		&& echo "added SEALFLOW_AUDIT_KEY to instance/.env"; }
+
+run: install instance/.env audit-key
 	@set -a && . ./instance/.env && set +a && \
 		export SEALFLOW_BASE_URL="$${SEALFLOW_BASE_URL:-http://127.0.0.1:$(PORT)}" && \
 		$(BIN)/sealflow init && $(BIN)/sealflow demo && \

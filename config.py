@@ -55,6 +55,16 @@ class Config:
         self.SECRET_KEY = _env("SECRET_KEY")
         # The passphrase that encrypts every private key at rest (PKCS#8).
         self.KEY_PASSPHRASE = _env("KEY_PASSPHRASE")
+        # The secret that MACs each audit event (never stored in the database, never logged;
+        # `make run` writes one to instance/.env), and the retired ones, comma-separated, that
+        # still verify the events made before `sealflow audit rotate-key`.
+        self.AUDIT_KEY = _env("AUDIT_KEY")
+        self.AUDIT_OLD_KEYS = _env("AUDIT_OLD_KEYS")
+        # The audit chain's head, written outside the database after each commit that appends.
+        self.AUDIT_HEAD_FILE = Path(_env("AUDIT_HEAD_FILE")
+                                    or self.DATA_DIR / "audit-head.json").resolve()
+        # How often the scheduler anchors the chain's head with a timestamp (hours; 0: never).
+        self.AUDIT_ANCHOR_HOURS = _env_float("AUDIT_ANCHOR_HOURS", 1.0)
         self.ORG_NAME = _env("ORG_NAME", "示例科技有限公司")
         # Where clients reach Sealflow: links, and the CRL and OCSP addresses written into
         # certificates. Unset, `run` and `serve` take it from their --host and --port (others,
@@ -157,6 +167,15 @@ class Config:
             raise ConfigurationError(
                 "SEALFLOW_KEY_PASSPHRASE is not set: it encrypts every private key at rest."
             )
+        if not self.AUDIT_KEY or len(self.AUDIT_KEY.strip()) < 16:
+            raise ConfigurationError(
+                "SEALFLOW_AUDIT_KEY is not set, or shorter than 16 characters: it keys the audit "
+                "log so that whoever can write the database cannot rewrite it unseen. Set it "
+                "to a long random string (`make run` adds one to instance/.env).")
+        if not 0 <= self.AUDIT_ANCHOR_HOURS <= 24 * 31:
+            raise ConfigurationError(
+                f"SEALFLOW_AUDIT_ANCHOR_HOURS must be from 0 (never) to 744 hours, not "
+                f"{self.AUDIT_ANCHOR_HOURS}")
         if self.JOB_MODE not in {"thread", "inline", "external"}:
             raise ConfigurationError(
                 f"SEALFLOW_JOB_MODE must be thread, inline or external, not {self.JOB_MODE!r}"
@@ -239,6 +258,8 @@ class TestConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
         self.SECRET_KEY = "test-secret"
         self.KEY_PASSPHRASE = "test-passphrase"
+        self.AUDIT_KEY = "test-audit-key-0123456789"
+        self.AUDIT_HEAD_FILE = self.DATA_DIR / "audit-head.json"
         self.ORG_NAME = "测试科技有限公司"
         self.BASE_URL = "http://localhost"
         # Seals are B-B unless a test asks for timestamps: from the built-in TSA in-process

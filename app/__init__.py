@@ -29,6 +29,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.extensions import csrf, db, login_manager, migrate
     from app.pki import blueprint as pki_blueprint
     from app.web import init_app as init_web
+    from processes import audit_keys
     from processes.db import configure_engine
     from processes.isotime import set_timezone
 
@@ -37,6 +38,8 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():  # SQLite: writers BEGIN IMMEDIATE (PostgreSQL: processes.audit)
         configure_engine(db.engine, config.SQLITE_BUSY_TIMEOUT)
+        audit_keys.use(db.engine, audit_keys.keyring(
+            config.AUDIT_KEY or "", config.AUDIT_OLD_KEYS, config.AUDIT_HEAD_FILE))
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True)
     i18n.init_app(app)

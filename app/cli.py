@@ -338,6 +338,7 @@ def commands() -> list[click.Command]:
     """Sealflow's own commands: on each app's CLI (``app.test_cli_runner``) and on
     ``sealflow`` itself."""
     from app.cli_audit import audit_group
+    from app.cli_audit_export import audit_export  # noqa: F401 - adds `export` to the group
     from app.cli_pki import pki_group
     from app.cli_seals import seal_group
     from app.demo import demo_command

@@ -1,134 +1,150 @@
-"""`sealflow audit`: the audit log on the command line (the domain is processes/audit_log.py).
-``export`` writes the events a filter picks to a CSV or JSON file, streaming them (the log is
-never held in memory) under a progress bar; an interrupted export says where it stopped and
-``--after-seq`` resumes it, appending to the same file."""
+"""`sealflow audit`: check the audit log (`verify`, resumable), anchor its head (`anchor`),
+rotate its key (`rotate-key`); `export` is app/cli_audit_export.py."""
 
 from __future__ import annotations
 
-import signal
+import json
+import os
+import secrets
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import func, select
 
-from app.cli import _fail
+from app.audit_jobs import anchor_audit
+from app.cli import _fail, transactional
+from app.context import env
 from app.extensions import db
-from processes import audit_log
+from processes import audit_keys, audit_verify
 from processes.db import unit_of_work
-from processes.errors import BadInput, SealflowError, msg
-
-INTERRUPTED = 130
-"""The exit status of an export stopped by Ctrl-C (128 + SIGINT), as a shell's."""
+from processes.errors import BadInput, SealflowError
+from processes.models import AuditEvent
 
 
 @click.group("audit")
 def audit_group() -> None:
-    """The audit log: export it."""
+    """The audit log."""
 
 
-@audit_group.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(audit_log.FORMATS),
-              help="csv (UTF-8 with a BOM, for Excel) or json; default: FILE's suffix, else csv")
-@click.option("--from", "start", help="first day (2026-12-01) or time, SEALFLOW_TIMEZONE")
-@click.option("--to", "end", help="last day (included) or time")
-@click.option("--actor", help="a user name")
-@click.option("--action", help="an action or its prefix (task. : every task event)")
-@click.option("--request", "request_id", help="a request's id")
-@click.option("--seal", "seal_id", help="a seal's id")
-@click.option("--after-seq", type=click.IntRange(min=0),
-              help="resume: append the events after this sequence number to FILE")
-@with_appcontext
-def audit_export(file: Path, fmt: str | None, start: str | None, end: str | None,
-                 actor: str | None, action: str | None, request_id: str | None,
-                 seal_id: str | None, after_seq: int | None) -> None:
-    """Write the audit events a filter picks to FILE, oldest first, with a progress bar.
-    Ctrl-C stops it with the file whole; the command then prints the --after-seq that
-    resumes it. The export is itself an audit event."""
-    fmt = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
+def _load_checkpoint(path: Path) -> audit_verify.Position | None:
     try:
-        which = audit_log.parse_filter({"from": start or "", "to": end or "",
-                                        "actor": actor or "", "action": action or "",
-                                        "request": request_id or "", "seal": seal_id or ""})
-        has_rows = _resumable(file, fmt) if after_seq is not None else False
-        with unit_of_work(db.session):
-            audit_log.record_export(db.session, None, which, fmt, after=after_seq,
-                                    file=file.name)
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{path} is not a checkpoint: {exc}") from None
+    ring = audit_keys.for_bind(db.engine)
+    found = audit_verify.Position.load(ring, data) if ring is not None and \
+        isinstance(data, dict) else None
+    if found is None:
+        raise click.ClickException(f"{path} is not a checkpoint this key wrote: start again "
+                                   "without it")
+    return found
+
+
+def _save_checkpoint(path: Path, at: audit_verify.Position) -> None:
+    ring = audit_keys.for_bind(db.engine)
+    if ring is None:
+        return
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(at.dump(ring)))
+    os.replace(temporary, path)
+
+
+@audit_group.command("verify")
+@click.option("--from", "from_seq", type=click.IntRange(1), default=None,
+              help="start at this event, trusting the one before it as it stands")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="resume from this file if it exists; keep it up to date while checking "
+                   "(removed once the whole log verifies)")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@with_appcontext
+def verify_command(from_seq: int | None, checkpoint: Path | None, as_json: bool) -> None:
+    """Check the audit log: the SHA-256 chain, the MACs, every anchor and the head file.
+
+    Exits 1 at the first event that does not hold, naming it. Ctrl-C stops it; run it again
+    with --checkpoint FILE (or --from SEQ) to go on from where it was."""
+    try:
         with unit_of_work(db.session, write=False):
-            total = audit_log.count(db.session, which, after=after_seq)
+            start = _load_checkpoint(checkpoint) if checkpoint is not None else None
+            if start is None and from_seq is not None:
+                start = audit_verify.position_before(db.session, from_seq)
+            report = _verify_with_bar(start, checkpoint)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: run the same command again to go on"
+                   + ("" if checkpoint else " (with --checkpoint FILE, or --from SEQ)"),
+                   err=True)
+        sys.exit(130)
     except SealflowError as exc:
         _fail(exc)
-    with file.open("w" if after_seq is None else "a", encoding="utf-8", newline="") as out:
-        if after_seq is None:
-            out.write(audit_log.export_start(fmt))
-        written, last = _write(out, fmt, which, after_seq, total, has_rows)
-    click.echo(f"{written} events written to {file}" + (f" (last seq {last})" if last else ""))
+    if report["ok"] and checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+    shown = {**report, "reason": str(report["reason"]) if report["reason"] else None}
+    if as_json:
+        click.echo(json.dumps(shown, ensure_ascii=False))
+    elif report["ok"]:
+        click.echo(f"the audit log holds: {report['events']} events from {report['start']} "
+                   f"to {report['last_seq']}, {report['anchors']} anchors")
+    else:
+        where = f" at event {report['first_bad']}" if report["first_bad"] else ""
+        click.echo(f"the audit log does not hold{where}: {shown['reason']}", err=True)
+    if not report["ok"]:
+        sys.exit(1)
 
 
-def _write(out: IO[str], fmt: str, which: audit_log.Filter, after_seq: int | None,
-           total: int, has_rows: bool) -> tuple[int, int | None]:
-    """Stream the events into ``out``. Ctrl-C stops it after the event being written, the
-    file left whole (the JSON array ended), and the command says how to resume (a second
-    Ctrl-C stops it at once)."""
-    written, last = 0, after_seq
-    with _stop_on_interrupt() as stopped:
-        with unit_of_work(db.session, write=False), \
-                click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
-            for event in audit_log.stream(db.session, None, which, after=after_seq):
-                out.write(audit_log.export_row(event, fmt, first=not has_rows))
-                has_rows = True
-                written, last = written + 1, event.seq
-                bar.update(1)
-                if stopped:
-                    break
-    out.write(audit_log.export_end(fmt))
-    if stopped:
-        out.close()
-        click.echo(f"\ninterrupted: {written} events written to {out.name}; resume with "
-                   f"--after-seq {last if last is not None else 0}", err=True)
-        sys.exit(INTERRUPTED)
-    return written, last
+def _verify_with_bar(start: audit_verify.Position | None,
+                     checkpoint: Path | None) -> dict[str, Any]:
+    after = start.seq if start is not None else 0
+    total = db.session.execute(select(func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.seq > after)).scalar() or 0
+    done = [start.events if start is not None else 0]
+    with click.progressbar(length=total, label="checking the audit log", file=sys.stderr,
+                           show_pos=True) as bar:
+        def progress(at: audit_verify.Position) -> None:
+            bar.update(at.events - done[0])
+            done[0] = at.events
+            if checkpoint is not None:
+                _save_checkpoint(checkpoint, at)
+
+        return audit_verify.verify(db.session, start=start, progress=progress,
+                                   trust_roots=env().external_ca_roots)
 
 
-@contextmanager
-def _stop_on_interrupt() -> Iterator[list[bool]]:
-    """While inside: the first SIGINT only asks to stop (the list becomes true), so that the
-    export stops between two events; the next one interrupts as usual."""
-    stopped: list[bool] = []
-
-    def ask(_signum: int, _frame: object) -> None:
-        stopped.append(True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, ask)
+@audit_group.command("anchor")
+@click.option("--force", is_flag=True,
+              help="anchor the head even if only timestamps came since the last anchor")
+@with_appcontext
+def anchor_command(force: bool) -> None:
+    """Timestamp the audit chain's head now (the scheduler does it every
+    SEALFLOW_AUDIT_ANCHOR_HOURS)."""
     try:
-        yield stopped
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        anchor = anchor_audit(db.session, env(), force=force)
+    except SealflowError as exc:
+        _fail(exc)
+    if anchor is None:
+        click.echo("nothing to anchor: the head is anchored already")
+    else:
+        click.echo(f"anchored event {anchor.seq} ({anchor.hash}) at "
+                   f"{anchor.stamped_at.isoformat()}")
 
 
-def _resumable(file: Path, fmt: str) -> bool:
-    """Ready ``file`` for the rest of an export: it must exist; a JSON array's closing ``]``
-    is taken off (a file cut off by a crash, without it, is taken as it is). Whether it holds
-    events already."""
-    if not file.is_file():
-        raise BadInput(msg("--after-seq resumes an export: %(file)s does not exist",
-                           file=str(file)))
-    if fmt == "csv":
-        return True
-    end = audit_log.export_end("json").encode()
-    with file.open("r+b") as fh:
-        size = fh.seek(0, 2)
-        fh.seek(max(0, size - 64))
-        tail = fh.read()
-        if tail.endswith(end):
-            tail = tail[:-len(end)]
-            fh.truncate(size - len(end))
-        if not tail.rstrip().endswith((b"}", b"[")):
-            raise BadInput(msg("%(file)s is not a JSON export this command wrote",
-                               file=str(file)))
-        return not tail.rstrip().endswith(b"[")
+@audit_group.command("rotate-key")
+@click.option("--new-key-stdin", is_flag=True,
+              help="read the new key from standard input (default: a random one, printed)")
+@transactional
+def rotate_key_command(new_key_stdin: bool) -> str:
+    """Start a new audit key: records the rotation, MAC'd by the key in use, naming the new
+    key's fingerprint. Then set SEALFLOW_AUDIT_KEY to the new key, add the old one to
+    SEALFLOW_AUDIT_OLD_KEYS (comma-separated: the older events still verify with it) and
+    restart every Sealflow process."""
+    new = sys.stdin.readline().strip() if new_key_stdin else secrets.token_urlsafe(32)
+    if len(new) < 16:
+        raise BadInput("the new key must be at least 16 characters")
+    new_id = audit_verify.rotate_key(db.session, new.encode())
+    shown = "" if new_key_stdin else f"SEALFLOW_AUDIT_KEY={new}\n"
+    return (f"{shown}rotation recorded: the next key's fingerprint is {new_id}. Set "
+            "SEALFLOW_AUDIT_KEY to the new key, add the old one to SEALFLOW_AUDIT_OLD_KEYS, "
+            "and restart every Sealflow process.")

@@ -3,7 +3,8 @@
 A job owns its transactions, as an HTTP request or a CLI command does: the domain offers the
 steps (they flush, never commit), and each step runs here in a ``processes.db.unit_of_work``
 of its own. :func:`seal_grant` (lease; sign, with no write transaction open; record) and
-:func:`renew_due_timestamps` (per document: read; renew, with no transaction open; record) are
+:func:`app.renewal_jobs.renew_due_timestamps` (per document: read; renew, with no
+transaction open; record) are
 the jobs of several steps; the others (a lifecycle change, a timer, the CRL) are one step each.
 
 Modes (SEALFLOW_JOB_MODE): ``thread`` seals in a background thread of this process (the embedded
@@ -19,21 +20,19 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-import signer
-from app import archive_jobs, mailer
+from app import archive_jobs, audit_jobs, mailer, renewal_jobs
 from app.context import env
 from app.extensions import db
 from app.grant_poller import GrantPoller
 from processes import signals
 from processes.db import autocommit, retrying_deadlocks, unit_of_work
 from processes.env import Env
-from processes.errors import SealingFailed
 from processes.models import utcnow
 from processes.pki import revocation
 from processes.requests import grant_leases, lifecycle_changes, sealing, stalls, timers
@@ -78,57 +77,6 @@ def seal_leased(session: Session, env: Env, lease: grant_leases.Lease) -> bool:
             return sealing.record_sealed(session, env, lease, sealed)
 
     return retrying_deadlocks(record)  # signing again would cost far more
-
-
-def renew_due_timestamps(session: Session, env: Env, *,
-                         before: timedelta = long_term.RENEW_BEFORE,
-                         now: datetime | None = None,
-                         limit: int = 200) -> long_term.RenewalRun:
-    """Renew the archive timestamp of every B-LTA sealed document that is due (the rule is in
-    ``processes.seals.long_term``), at most ``limit`` of them. Each document is read, renewed
-    with no transaction open (the built-in TSA writes in its own), then recorded in a unit of
-    work of its own, so one failure costs only its own document."""
-    horizon = (now or utcnow()) + before
-    run = long_term.RenewalRun()
-    with unit_of_work(session, write=False):
-        candidates = long_term.renewal_candidates(session, env)
-        if not candidates:
-            return run
-        try:
-            settings = long_term.renewal_settings(session)
-        except SealingFailed as exc:
-            logger.warning("archive timestamps not renewed: %s", exc.message)
-            run.stopped = exc.message
-            return run
-    timestamper = long_term.timestamper_for(env, "B-LTA", session)
-    for request_id in candidates:
-        if len(run.renewed) >= limit:
-            run.stopped = f"the limit of {limit} renewals per run"
-            break
-        with unit_of_work(session, write=False):
-            due = long_term.due_document(session, env, request_id, horizon)
-        run.checked += 1
-        if due is None:
-            continue
-        try:
-            renewed = long_term.renew(due, timestamper=timestamper, settings=settings,
-                                      horizon=horizon)
-        except signer.SignerError as exc:
-            logger.warning("request %d: the archive timestamp could not be renewed: %s",
-                           request_id, exc)
-            run.failed.append(request_id)
-            continue
-        except long_term.RenewalTooShort as exc:
-            run.stopped = str(exc)
-            logger.warning("archive timestamps not renewed: %s", run.stopped)
-            break
-        with unit_of_work(session):
-            if long_term.record_renewal(session, env, due, renewed):
-                run.renewed.append(request_id)
-    if run.renewed or run.failed:
-        logger.info("archive timestamps: %d renewed, %d failed, %d checked",
-                    len(run.renewed), len(run.failed), run.checked)
-    return run
 
 
 STALL_SWEEP_MINUTES = 10
@@ -318,7 +266,7 @@ class JobRunner:
         """A step of its own: a failure here leaves the CRL and the seals' lifecycle done."""
         with self.app.app_context():
             try:
-                return renew_due_timestamps(db.session, env())
+                return renewal_jobs.renew_due_timestamps(db.session, env())
             except Exception:  # noqa: BLE001 - logged; tried again next time
                 logger.exception("renewing archive timestamps failed")
                 return None
@@ -366,6 +314,7 @@ class JobRunner:
                                    id="sweep-stalled", max_instances=1, coalesce=True,
                                    next_run_time=utcnow())
             archive_jobs.schedule(self.scheduler, self.app)
+            audit_jobs.schedule(self.scheduler, self.app)
             self.scheduler.start()
             if self.mode == "external" and self.poller is None:
                 self.poller = GrantPoller(self.app, self.run_lease)

@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:
 
 SECRET_KEY = "bench-secret-key-not-for-production"
 PASSPHRASE = "bench-passphrase"
+AUDIT_KEY = "bench-audit-key-not-for-production"
 
 # Flask prints this and returns from app.run() when FLASK_RUN_FROM_CLI is set, which FlaskGroup
 # (the `sealflow` command) always sets: `sealflow run` then exits 0 without serving.
@@ -273,6 +274,7 @@ def app_env(data_dir: Path, db: Database) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALFLOW_")}
     env.update(SEALFLOW_DATA_DIR=str(data_dir), SEALFLOW_SECRET_KEY=SECRET_KEY,
                SEALFLOW_KEY_PASSPHRASE=PASSPHRASE, SEALFLOW_JOB_MODE="external",
+               SEALFLOW_AUDIT_KEY=AUDIT_KEY,
                PYTHONUNBUFFERED="1")
     # The CLI and the servers import this tree's code, whichever tree `sealflow` was installed
     # from (an editable install points at one checkout).

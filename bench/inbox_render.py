@@ -22,6 +22,7 @@ def main(rounds: int) -> None:
     data = Path(tempfile.mkdtemp(prefix="inbox-bench-"))
     os.environ.update(SEALFLOW_DATA_DIR=str(data), SEALFLOW_SECRET_KEY="bench",
                       SEALFLOW_KEY_PASSPHRASE="bench-pass", SEALFLOW_JOB_MODE="inline",
+                      SEALFLOW_AUDIT_KEY="bench-audit-key-0123",
                       SEALFLOW_CSRF="false")
     os.environ.pop("SEALFLOW_DATABASE_URL", None)
     from app import create_app

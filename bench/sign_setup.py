@@ -211,6 +211,7 @@ def _start_sealflow(data_dir: Path, server: HttpServer) -> Sealflow:
                 f"sqlite:///{data_dir / 'sealflow.db'}")
             self.SECRET_KEY = "bench-secret-key-not-for-production"
             self.KEY_PASSPHRASE = PASSPHRASE
+            self.AUDIT_KEY = "bench-audit-key-not-for-production"
             self.ORG_NAME = ORG_NAME
             self.BASE_URL = server.url
             self.PADES_LEVEL = "B-T"

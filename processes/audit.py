@@ -5,7 +5,14 @@ lock from its BEGIN IMMEDIATE; on PostgreSQL a writer takes the chain's advisory
 (:data:`processes.db.CHAIN_LOCK`) only at its commit, after the ORM's flush, so that it is the
 last lock the transaction takes (no two writers can wait for each other across it) and is held
 for the chain's head, one INSERT and the COMMIT only. Writers on different requests run side by
-side until then."""
+side until then.
+
+Two layers (docs/design.md, "The audit log"): the SHA-256 chain, public (anyone holding the
+hashes can check it), and over it an HMAC-SHA256 chain, ``mac = HMAC(key, prev_mac || hash)``,
+whose key (``SEALFLOW_AUDIT_KEY``, :mod:`processes.audit_keys`) is never in the database, so
+that whoever can write the database cannot recompute it. Each event names its key's
+fingerprint, so the key can be rotated. After each commit that appended, the head (last seq,
+hash, MAC) is written, keyed, to a file outside the database (:mod:`processes.audit_head`)."""
 
 from __future__ import annotations
 
@@ -14,16 +21,24 @@ import json
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import String, Table, func, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from processes import audit_head, audit_keys
+from processes.audit_keys import GENESIS, chain_mac
+from processes.audit_models import AuditAnchor  # noqa: F401 - its table beside the events
 from processes.db import CHAIN_LOCK, is_writer, transaction_cache
 from processes.models import AuditEvent, User, utcnow
 
-GENESIS = "0" * 64
-_HEAD = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+__all__ = ["GENESIS", "HEAD", "content_digest", "digest", "link", "pending", "record",
+           "remember_head", "write_pending"]
+
+# The head as one text, "hash:mac:seq" (no MAC before the keys: the old events).
+_HEAD = select(AuditEvent.hash + ":" + func.coalesce(AuditEvent.mac, "") + ":"
+               + func.cast(AuditEvent.seq, String)) \
+    .order_by(AuditEvent.seq.desc()).limit(1)
 HEAD = _HEAD.scalar_subquery()
 """The chain's head as a column: read along with a lock the transaction takes anyway (SQLite;
 see ``remember_head``)."""
@@ -32,11 +47,40 @@ _HEAD_KEY = transaction_cache("sealflow_audit_head")
 # Events recorded and not yet written: chained and written in one INSERT at the next flush
 # (SQLite) or at the commit (PostgreSQL).
 _PENDING_KEY = transaction_cache("sealflow_audit_pending")
-_INSERT = insert(cast(Table, AuditEvent.__table__))  # Core: plain rows, no ORM objects
+_TABLE = cast(Table, AuditEvent.__table__)
+_INSERT = insert(_TABLE)  # Core: plain rows, no ORM objects
+# With the head file to write: the same one INSERT, its rows' numbers returned.
+_INSERT_NUMBERED = insert(_TABLE).returning(_TABLE.c.seq)  # in any order: the highest is used
+# The head this transaction wrote last, for the head file once it commits.
+_APPENDED = "sealflow_audit_appended"
 
 
-def _digest(prev_hash: str, at: datetime, actor: str | None, action: str,
-            request_id: int | None, seal_id: int | None, details: dict[str, Any]) -> str:
+# The events' canonical JSON (json.dumps would build an encoder per call).
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def content_digest(at: datetime, actor: str | None, action: str, request_id: int | None,
+                   seal_id: int | None, details: dict[str, Any]) -> str:
+    """An event's content, hashed (SHA-256 of its canonical JSON): what a proof shows of an
+    event it does not disclose."""
+    body = _JSON.encode([at.isoformat(), actor, action, request_id, seal_id, details])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def link(prev_hash: str, content: str) -> str:
+    """A keyed event's hash: SHA-256 over the hash before it and its content's digest, so a
+    run of events can be checked holding only the digests of the events it does not show."""
+    return hashlib.sha256((prev_hash + content).encode("ascii")).hexdigest()
+
+
+def digest(prev_hash: str, at: datetime, actor: str | None, action: str,
+           request_id: int | None, seal_id: int | None, details: dict[str, Any], *,
+           keyed: bool = True) -> str:
+    """An event's hash: for a keyed event (it names its key), :func:`link` over its
+    :func:`content_digest`; for the unkeyed events written before the keys (migration 0025),
+    as they were: one SHA-256 over the previous hash and the content."""
+    if keyed:
+        return link(prev_hash, content_digest(at, actor, action, request_id, seal_id, details))
     body = json.dumps([prev_hash, at.isoformat(), actor, action, request_id, seal_id, details],
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
@@ -48,7 +92,7 @@ def remember_head(session: Session, head: str | None) -> None:
     write lock from its BEGIN IMMEDIATE. A PostgreSQL writer takes the chain's lock at its
     commit, so a head it read before could be overtaken; a reader's could too."""
     if is_writer() and _HEAD_KEY not in session.info and not _at_commit_only(session):
-        session.info[_HEAD_KEY] = head or GENESIS
+        session.info[_HEAD_KEY] = head or _NO_HEAD
 
 
 def _head(session: Session) -> str:
@@ -63,12 +107,21 @@ def _head(session: Session) -> str:
         if session.get_bind().dialect.name == "postgresql":
             last = _lock_and_head(session)
         else:
-            last = session.execute(_HEAD).scalar()
-    return last or GENESIS
+            # SQLite: the driver's own cursor, in the transaction SQLAlchemy began (a third
+            # of a commit's time went to building and reading this one row otherwise).
+            raw = session.connection().connection.driver_connection
+            found = raw.execute(_HEAD_SQL).fetchone() if raw is not None else None
+            last = found[0] if found else None
+    return last or _NO_HEAD
+
+
+_NO_HEAD = f"{GENESIS}::0"
 
 
 _LOCK = f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})"
-_LOCK_AND_HEAD = f"{_LOCK}; SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+_HEAD_SQL = ("SELECT hash || ':' || coalesce(mac, '') || ':' || seq FROM audit_events "
+             "ORDER BY seq DESC LIMIT 1")
+_LOCK_AND_HEAD = f"{_LOCK}; {_HEAD_SQL}"
 
 
 def _lock_and_head(session: Session) -> str | None:
@@ -110,17 +163,38 @@ def pending(session: Session) -> list[dict[str, Any]]:
 
 
 def write_pending(session: Session, *_args: Any) -> None:
-    """Chain and write the events recorded since the last write (one INSERT; in order)."""
+    """Chain and write the events recorded since the last write (one INSERT; in order): each
+    event's hash over the one before it and, with a key for this database, its MAC over the
+    MAC before it (the first keyed event over :data:`GENESIS`: the old unkeyed events are
+    covered by its hash)."""
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    prev = _head(session)
+    prev, prev_mac, last_text = _head(session).split(":")
+    prev_mac, last = prev_mac or GENESIS, int(last_text)
+    numbered = not _at_commit_only(session)  # SQLite: a new row's number is the highest + 1
+    ring = audit_keys.for_bind(session.get_bind())
+    key, key_id = (ring.key, ring.key_id) if ring is not None else (None, None)
     for row in pending:
         row["prev_hash"] = prev
-        row["hash"] = prev = _digest(prev, row["at"], row["actor"], row["action"],
-                                     row["request_id"], row["seal_id"], row["details"])
-    session.info[_HEAD_KEY] = prev
-    session.execute(_INSERT, pending)
+        row["hash"] = prev = digest(prev, row["at"], row["actor"], row["action"],
+                                    row["request_id"], row["seal_id"], row["details"],
+                                    keyed=key is not None)
+        if key is not None:
+            row["mac"] = prev_mac = chain_mac(key, prev_mac, prev)
+        else:
+            row["mac"] = None
+        row["key_id"] = key_id
+        if numbered:
+            row["seq"] = last = last + 1
+    connection = session.connection()  # Core: no ORM event for a plain INSERT
+    if numbered or ring is None or ring.head_file is None:
+        connection.execute(_INSERT, pending)
+    else:  # PostgreSQL's sequence numbers the rows
+        last = max(connection.execute(_INSERT_NUMBERED, pending).scalars())
+    session.info[_HEAD_KEY] = f"{prev}:{prev_mac if key is not None else ''}:{last}"
+    if ring is not None and ring.head_file is not None:
+        session.info[_APPENDED] = (ring, last, prev, prev_mac)
 
 
 def _before_query(state: ORMExecuteState) -> None:
@@ -151,6 +225,15 @@ def _at_commit_only(session: Session) -> bool:
 
 def _drop_pending(session: Session, *_args: Any) -> None:
     session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_APPENDED, None)
+
+
+def _after_commit(session: Session) -> None:
+    """The head file follows each commit that appended (outside the database: a cut from the
+    end of the log is found against it)."""
+    appended = session.info.pop(_APPENDED, None)
+    if appended is not None:
+        audit_head.write(*appended)
 
 
 # Every session: the events go out before the next query that autoflushes, before the ORM's
@@ -159,18 +242,4 @@ sa_event.listen(Session, "do_orm_execute", _before_query)
 sa_event.listen(Session, "before_flush", _before_flush)
 sa_event.listen(Session, "before_commit", _before_commit)
 sa_event.listen(Session, "after_rollback", _drop_pending)
-
-
-def verify(session: Session) -> dict[str, Any]:
-    """Walk the chain: ``{ok, events, first_bad}`` (first_bad: seq of the first broken event)."""
-    write_pending(session)
-    prev = GENESIS
-    count = 0
-    for event in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars():
-        count += 1
-        expected = _digest(prev, event.at, event.actor, event.action, event.request_id,
-                           event.seal_id, event.details or {})
-        if event.prev_hash != prev or event.hash != expected:
-            return {"ok": False, "events": count, "first_bad": event.seq}
-        prev = event.hash
-    return {"ok": True, "events": count, "first_bad": None}
+sa_event.listen(Session, "after_commit", _after_commit)

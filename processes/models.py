@@ -363,6 +363,8 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # processes.audit: the keyed layer
+    key_id: Mapped[str | None] = mapped_column(String(16))  # the MAC key's fingerprint
 
 
 # Beside: seal policy, usage, lifecycle, PKI, notices, sessions, throttles, idempotency keys

@@ -89,6 +89,7 @@ from .tsa import (
     timestamp_rejection,
 )
 from .tsa_client import http_timestamper, local_timestamper, timestamp_request
+from .tsa_token import TokenCheck, check_digest_token, timestamp_digest
 from .uploaded import InvalidImage, appearance_from_png
 from .validate import validate_document, validate_pdf
 
@@ -172,7 +173,10 @@ __all__ = [
     "seal_pdf",
     "store_certificate",
     "timestamp_rejection",
+    "timestamp_digest",
     "timestamp_request",
+    "TokenCheck",
+    "check_digest_token",
     "validate_document",
     "validate_pdf",
 ]

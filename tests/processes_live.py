@@ -41,6 +41,7 @@ def environment(app: Any, **settings: Any) -> dict[str, str]:
         "SEALFLOW_DATA_DIR": str(c["DATA_DIR"]),
         "SEALFLOW_SECRET_KEY": c["SECRET_KEY"],
         "SEALFLOW_KEY_PASSPHRASE": c["KEY_PASSPHRASE"],
+        "SEALFLOW_AUDIT_KEY": c["AUDIT_KEY"],
         "SEALFLOW_ORG_NAME": c["ORG_NAME"],
         "SEALFLOW_JOB_POLL_SECONDS": "1",
     })

@@ -100,6 +100,7 @@ def described(req, **options: Any) -> dict:
 from app.api import (  # noqa: E402,F401
     archive,
     audit_log,
+    audit_verify,
     dry_run,
     notices,
     people,

@@ -15,7 +15,8 @@ dropped and the run stops with a warning, so that a TSA certificate near its end
 revision to every document every run. Renew the TSA certificate first.
 
 Candidates are the sealed requests whose seal is at B-LTA now; each one's newest timestamp is read
-from its PDF. The steps here flush, never commit: the job (``app.jobs.renew_due_timestamps``)
+from its PDF. The steps here flush, never commit: the job
+(``app.renewal_jobs.renew_due_timestamps``)
 reads each document, renews it with no transaction open and records it, each in a unit of work
 of its own.
 """
@@ -121,7 +122,7 @@ def _validation_data(session: Session, level: str,
 
 @dataclass
 class RenewalRun:
-    """What one run of the renewal job (``app.jobs.renew_due_timestamps``) did."""
+    """What one run of the renewal job (``app.renewal_jobs.renew_due_timestamps``) did."""
 
     checked: int = 0
     """B-LTA documents looked at."""

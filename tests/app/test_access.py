@@ -108,6 +108,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/archive/<int:request_id>/hold": frozenset({AUDITOR, ADMIN}),
     "POST /api/v1/archive/<int:request_id>/release": frozenset({AUDITOR, ADMIN}),
     "PUT /api/v1/business-types/<key>/retention": MANAGES_FLOWS,
+    "GET /api/v1/audit/verify": frozenset({AUDITOR, ADMIN}),
     # -- the organisation PKI (public by nature) -----------------------------------------
     "GET /pki/ca": PUBLIC,
     "GET /pki/root.crt": PUBLIC,

@@ -293,6 +293,47 @@ def _full_text_tables(engine: sa.Engine) -> set[str]:
     its index is a column of archive_entries)."""
     return {name for name in sa.inspect(engine).get_table_names()
             if fts.foreign_to_models(name)}
+TRIGGERS = {  # PostgreSQL: what compare_metadata cannot see (0025)
+    (table, f"{table}_{name}") for table in ("audit_events", "audit_anchors")
+    for name in ("append_only", "no_truncate")}
+
+
+def _triggers(engine: sa.Engine) -> set[tuple[str, str]]:
+    """The triggers of the schema: (table, trigger)."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "postgresql":
+            return set(conn.execute(sa.text(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")).tuples())
+        return set(conn.execute(sa.text(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace")
+        ).tuples())
+
+
+def _expected_triggers(engine: sa.Engine) -> set[tuple[str, str]]:
+    """The archive keeps its entries on both databases (0026); PostgreSQL's audit tables are
+    append-only (0025)."""
+    kept = {("archive_entries", "archive_entries_kept")}
+    return kept | TRIGGERS if engine.dialect.name == "postgresql" else kept
+
+
+def _audit_rows_refuse_changes(engine: sa.Engine) -> list[str]:
+    """On PostgreSQL no role the application runs as can change or delete an audit row."""
+    if engine.dialect.name != "postgresql":
+        return []
+    found = []
+    for sql in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events",
+                "UPDATE audit_anchors SET hash = 'x'", "DELETE FROM audit_anchors",
+                "TRUNCATE audit_events"):
+        with engine.connect() as conn:
+            try:
+                conn.execute(sa.text(sql))
+                found.append(f"{sql}: allowed")
+            except sa.exc.DBAPIError as exc:
+                if "append-only" not in str(exc):
+                    found.append(f"{sql}: {exc}")
+            conn.rollback()
+    return found
 
 
 def _foreign_keys_enforced(engine: sa.Engine) -> bool:
@@ -324,6 +365,9 @@ def test_every_migration_keeps_the_data_of_the_revision_before_it(bare_app):
         assert _drift(db.engine) == []
         sqlite = db.engine.dialect.name == "sqlite"
         assert _full_text_tables(db.engine) >= ({fts.TABLE} if sqlite else set())
+        assert _triggers(db.engine) == _expected_triggers(db.engine)
+        filler.fill()
+        assert _audit_rows_refuse_changes(db.engine) == []
 
 
 def test_the_latest_migration_goes_down_and_up_again_with_data(bare_app):
@@ -344,3 +388,4 @@ def test_the_latest_migration_goes_down_and_up_again_with_data(bare_app):
         assert problems == []
         assert _foreign_keys_enforced(db.engine)
         assert _drift(db.engine) == []
+        assert _triggers(db.engine) == _expected_triggers(db.engine)

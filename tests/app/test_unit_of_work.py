@@ -20,7 +20,7 @@ from app.extensions import db
 from app.jobs import runner
 from app.transactions import commits
 from app.web import attempt
-from processes import audit, signals
+from processes import audit_verify, signals
 from processes.errors import NotAllowed, WorkflowStateError
 from processes.people.directory import Identity, get_user
 from processes.requests import tasks
@@ -97,7 +97,7 @@ def _then_the_real_approval_seals_it(app, org, rid: int, task_id: str, granted: 
     assert approve(org.carol).status_code == 200
     assert len(granted) == 1
     assert org.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == "sealed"
-    verdict = audit.verify(db.session)
+    verdict = audit_verify.verify(db.session)
     assert verdict["ok"] is True, verdict
 
 

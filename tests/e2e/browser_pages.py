@@ -43,6 +43,7 @@ def serving_demo(data_dir: Path, *setup: list[str]) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "SEALFLOW_DATA_DIR": str(data_dir), "SEALFLOW_SECRET_KEY": "browser",
            "SEALFLOW_KEY_PASSPHRASE": "browser-pass", "SEALFLOW_JOB_MODE": "thread",
+           "SEALFLOW_AUDIT_KEY": "browser-audit-key-0123",
            "SEALFLOW_BASE_URL": f"http://127.0.0.1:{port}"}
     env.pop("SEALFLOW_DATABASE_URL", None)
     demo = subprocess.run([SEALFLOW, "demo"], env=env, cwd=ROOT, capture_output=True,

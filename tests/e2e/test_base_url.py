@@ -140,6 +140,7 @@ def test_run_warns_at_start_up_when_its_base_url_does_not_answer(app, tmp_path):
 def test_a_base_url_that_is_not_http_is_refused(monkeypatch, value):
     monkeypatch.setenv("SEALFLOW_SECRET_KEY", "s")
     monkeypatch.setenv("SEALFLOW_KEY_PASSPHRASE", "p")
+    monkeypatch.setenv("SEALFLOW_AUDIT_KEY", "a" * 16)
     monkeypatch.setenv("SEALFLOW_BASE_URL", value)
     with pytest.raises(config.ConfigurationError, match="SEALFLOW_BASE_URL"):
         config.Config().validate()

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 import signer
 from app.context import env
 from app.extensions import db
-from app.jobs import renew_due_timestamps, runner
+from app.jobs import runner
+from app.renewal_jobs import renew_due_timestamps
 from processes.db import unit_of_work
 from processes.models import AuditEvent, Seal, utcnow
 from processes.pki import revocation

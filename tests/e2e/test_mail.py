@@ -170,7 +170,8 @@ def test_a_send_that_keeps_failing_is_given_up_after_its_tries(app, org):
 ])
 def test_bad_mail_settings_are_refused_at_start(monkeypatch, tmp_path, url, mail_from, problem):
     for name, value in {"SMTP_URL": url, "MAIL_FROM": mail_from, "SECRET_KEY": "s",
-                        "KEY_PASSPHRASE": "p", "DATA_DIR": str(tmp_path)}.items():
+                        "KEY_PASSPHRASE": "p", "AUDIT_KEY": "a" * 16,
+                        "DATA_DIR": str(tmp_path)}.items():
         monkeypatch.setenv(f"SEALFLOW_{name}", value)
     with pytest.raises(ConfigurationError, match=problem):
         Config().validate()

@@ -9,7 +9,7 @@ import re
 from sqlalchemy import select
 
 from app.extensions import db
-from processes import audit
+from processes import audit_verify
 from processes.models import AuditEvent
 from tests.conftest import CONTRACT_BPMN, approve, deploy_bytes, only_task, submit
 
@@ -164,7 +164,7 @@ def test_a_migrated_instance_keeps_its_task_and_follows_the_new_routing(app, org
             ("request.migrated", approved["id"], "root"),
             ("process.migrated", None, "root")]
         assert events[-1].details["moved"] == [waiting["id"], approved["id"]]
-        assert audit.verify(db.session)["ok"] is True
+        assert audit_verify.verify(db.session)["ok"] is True
 
 
 def test_an_instance_waiting_in_a_removed_task_is_refused_and_keeps_working(org, pdf, api):

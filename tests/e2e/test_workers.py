@@ -20,7 +20,7 @@ import requests
 from sqlalchemy import func, select
 
 from app.extensions import db
-from processes import audit
+from processes import audit_verify
 from processes.models import AuditEvent, Document, GrantStatus, Request, SigningGrant
 from processes.seal_models import SealUsage
 from tests.conftest import make_pdf
@@ -167,7 +167,7 @@ def test_the_web_and_two_workers_racing_seal_each_request_exactly_once(
         assert not db.session.execute(select(AuditEvent.request_id).where(
             AuditEvent.action.in_(("request.failed", "grant.dropped")))).first()
         # Three processes appended to the audit chain at once: it is whole.
-        verified = audit.verify(db.session)
+        verified = audit_verify.verify(db.session)
         assert verified["ok"] is True, verified
     # Each request sealed by one process, whichever won its grant.
     assert sorted(sum(logs.values(), [])) == sorted(ids), logs

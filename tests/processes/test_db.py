@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
-from processes import audit
+from processes import audit, audit_verify
 from processes.db import (
     begin_reading,
     configure_engine,
@@ -60,7 +60,7 @@ def test_concurrent_writers_neither_fail_nor_fork_the_audit_chain(app, org, pdf)
         assert list(pool.map(complete, tasks)) == [200] * 8
     assert len(org.carol.get("/api/v1/tasks").get_json()) == 8
     with app.app_context():
-        verdict = audit.verify(db.session)
+        verdict = audit_verify.verify(db.session)
         db.session.rollback()
     assert verdict["ok"] is True, verdict
     assert verdict["events"] >= 8 * 4
@@ -101,7 +101,7 @@ def test_a_postgresql_writer_holds_up_no_other_writer_until_its_commit(app, org,
                 f"/api/v1/tasks/{task['id']}/complete", json={"decision": "approve"}))
             assert approval.result(timeout=20).status_code == 200
     with app.app_context():
-        verdict = audit.verify(db.session)
+        verdict = audit_verify.verify(db.session)
         last = db.session.execute(text(
             "SELECT action FROM audit_events ORDER BY seq DESC LIMIT 1")).scalar()
         db.session.rollback()

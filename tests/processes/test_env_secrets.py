@@ -11,6 +11,7 @@ from tests.conftest import seal_one
 SECRETS = {
     "KEY_PASSPHRASE": "test-passphrase",  # TestConfig's
     "SECRET_KEY": "test-secret",  # TestConfig's
+    "AUDIT_KEY": "test-audit-key-0123456789",  # TestConfig's
     "TSA_PASSWORD": "tsa-密码-s3cret",
     "PKCS11_PIN": "pin-2468-1357",
 }
