@@ -84,6 +84,7 @@ def page_args() -> tuple[int, int]:
 
 
 from app.api import (  # noqa: E402,F401
+    dashboard,
     dry_run,
     notices,
     people,

@@ -8,7 +8,7 @@ from app.context import env, identity
 from app.extensions import db
 from app.transactions import reads_first
 from processes.db import unit_of_work
-from processes.errors import BadInput, InvalidContent, msg
+from processes.errors import BadInput, InvalidContent, PolicyRefused, msg
 from processes.models import utcnow
 from processes.requests import (
     copies,
@@ -66,10 +66,16 @@ def create_request():
     with unit_of_work(db.session, write=False):
         who = identity()
         new = new_request_from_form()
-        prepared = intake.prepare(db.session, env(), who, new)
-    with unit_of_work(db.session):
-        req = intake.create(db.session, env(), who, new, prepared)
-        return jsonify(views.describe(db.session, req)), 201
+    try:
+        with unit_of_work(db.session, write=False):
+            prepared = intake.prepare(db.session, env(), who, new)
+        with unit_of_work(db.session):
+            req = intake.create(db.session, env(), who, new, prepared)
+            return jsonify(views.describe(db.session, req)), 201
+    except PolicyRefused as exc:
+        with unit_of_work(db.session):  # the refusal recorded (nothing else was written)
+            intake.record_refused(db.session, who, new, exc)
+        raise
 
 
 def _summary(req) -> dict:

@@ -33,7 +33,7 @@ from processes.models import (
 )
 from processes.requests import inbox
 from processes.seal_models import SealPolicy
-from processes.seals import approvals, policy
+from processes.seals import approvals, policy, refusals
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +203,8 @@ def _authorize(session: Session, req: Request) -> None:
                 reason = policy.approvals_refused(session, req.seal_id, given,
                                                   req.requester_id, seal_policy)
             if reason:
+                refusals.record_of_request(session, req, rule=reason.rule,
+                                           stage="authorized", reason=reason)
                 reason = f"the seal's policy refuses this use: {reason}"
     if reason:
         _fail(session, req, reason)
@@ -220,6 +222,8 @@ def _authorize(session: Session, req: Request) -> None:
     try:
         reserved = policy.take_uses(session, req.seal_id, policy=seal_policy)
     except PolicyRefused as exc:
+        refusals.record_of_request(session, req, rule=refusals.rule_of(exc),
+                                   stage="authorized", reason=exc.message)
         grant_id = _insert_grant(session, grant | {"status": GrantStatus.failed,
                                                    "error": exc.message})
         _fail(session, req, exc.message, grant=grant_id)

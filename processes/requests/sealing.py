@@ -44,7 +44,7 @@ from processes.models import (
 from processes.requests import placement
 from processes.requests.grant_leases import Lease
 from processes.seal_models import SealPolicy
-from processes.seals import long_term, policy
+from processes.seals import long_term, policy, refusals
 from processes.seals.registry import signer_for
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ class Sealed:
 
 class RefuseToSeal(Exception):
     """A re-check at sealing time failed; the request becomes ``failed`` with this reason."""
+
+    rule: str | None = None  # the seal's policy's rule that refused (seals/refusals.py)
 
 
 class TimestampDelayed(RefuseToSeal):
@@ -112,8 +114,10 @@ def _standing(session: Session, grant: SigningGrant, req: Request, seal: Seal,
     reason = policy.check_at_sealing(session, seal, grant, req.requester_id, now=now,
                                      seal_policy=seal_policy)
     if reason:
-        return RefuseToSeal(msg("the seal's policy refuses this use at sealing time: %(reason)s",
-                                reason=reason))
+        refused = RefuseToSeal(msg("the seal's policy refuses this use at sealing time: "
+                                   "%(reason)s", reason=reason))
+        refused.rule = getattr(reason, "rule", None)
+        return refused
     return None
 
 
@@ -383,6 +387,8 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
     req.status = RequestStatus.failed
     req.failure = str(problem)
     req.updated_at = utcnow()
+    if problem.rule is not None:
+        refusals.record_of_request(session, req, rule=problem.rule, stage="sealing", reason=problem)
     audit.record(session, "request.failed", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, reason=str(problem))
     said = problem.args[0] if problem.args and isinstance(problem.args[0], Message) \
