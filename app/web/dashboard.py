@@ -1,5 +1,5 @@
 """The dashboard, the pages' side (the API is app/api/dashboard.py, the domain
-processes/reports/dashboard.py): ``/dashboard`` for managers, auditors and administrators.
+processes/dashboard/figures.py): ``/dashboard`` for managers, auditors and administrators.
 Its filters are in the address (the API's query string); each figure is a chart drawn here
 (app/web/charts.py) with its table below."""
 
@@ -10,16 +10,17 @@ from typing import Any
 from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import login_required
 
 from app.context import identity
 from app.errors import message_of
 from app.extensions import db
 from app.web import blueprint, charts
+from processes.dashboard import figures
+from processes.dashboard import filters as report_filters
 from processes.errors import BadInput
 from processes.isotime import timezone_name
-from processes.reports import dashboard as figures
-from processes.reports import filters as report_filters
 
 TOP_SEALS = 5
 """The seals drawn as lines (the most used); the table lists every one."""
@@ -95,7 +96,7 @@ def _charts(found: dict[str, Any]) -> dict[str, Any]:
         "tasks": charts.bars(
             "chart-tasks", _("Open tasks per group"),
             _("Tasks waiting now on each group, and how many of them are overdue; the table "
-              "below has the same figures."), (_("Open"), _("Overdue")),
+              "below has the same figures."), (pgettext("count", "Open"), _("Overdue")),
             [charts.BarRow(g["name"] or _("People named"), [g["open"], g["overdue"]],
                            [str(g["open"]), str(g["overdue"])]) for g in tasks["groups"]],
             ("s1", "s0")) if tasks["groups"] else None,
@@ -109,7 +110,7 @@ def _charts(found: dict[str, Any]) -> dict[str, Any]:
             "chart-incidents", _("Incidents per flow"),
             _("Requests stopped by an incident now, and those stopped in the range that have "
               "gone on since; the table below has the same figures."),
-            (_("Open"), _("Resolved")),
+            (pgettext("count", "Open"), _("Resolved")),
             [charts.BarRow(f["flow_name"], [f["open"], f["resolved"]],
                            [str(f["open"]), str(f["resolved"])]) for f in stopped["flows"]],
             ("s0", "s2")) if stopped["flows"] else None,

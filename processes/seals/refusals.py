@@ -2,7 +2,7 @@
 was decided: at filing (``policy.check_use``: nothing else is written then, the request is not
 made), at the authorized end (the approvals the policy demands, a quota: the request fails),
 at sealing (the policy's window, its demands as the organisation stands then). The dashboard
-counts them per rule (processes/reports/dashboard.py)."""
+counts them per rule (processes/dashboard/figures.py)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""The dashboard, the domain's side (the page is app/web/dashboard.py, the API
+"""The dashboard's figures, the domain's side (the page is app/web/dashboard.py, the API
 app/api/dashboard.py): for managers, auditors and administrators, seal uses per seal and month,
 approval lead times per flow and per step (median and 90th percentile), open and overdue tasks
 per group, policy refusals per rule, incidents per flow. Each is one query, counted and ranked
 by the database (window functions, which SQLite and PostgreSQL both have), whatever the number
 of requests.
 
-The filters (processes/reports/filters.py) apply alike: the range to when a thing happened (a
+The filters (processes/dashboard/filters.py) apply alike: the range to when a thing happened (a
 sealing, a task's completion, a refusal, an incident raised), the flow, business type and
 seal to the requests, the group to who filed them (its members). Open tasks and open
 incidents are as they stand now, whatever the range."""
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, extract, func, or_, select
 from sqlalchemy.orm import Session
 
+from processes.dashboard.filters import Filters
 from processes.errors import NotAllowed, msg
 from processes.models import (
     AuditEvent,
@@ -35,7 +36,6 @@ from processes.models import (
     utcnow,
 )
 from processes.people.directory import Identity
-from processes.reports.filters import Filters
 from processes.seals.refusals import REFUSED
 
 ROLES = ("manager", "auditor")
