@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 360
-FONT = 12
-LINE = 16
+FONT = 13
+LINE = 17
 """A line of text: its height."""
 SERIES = ("s0", "s1", "s2", "s3", "s4")
 """The series' classes (their colours are dashboard.css's), in order."""
@@ -78,7 +78,7 @@ def bars(ident: str, title: str, description: str, series: Sequence[str],
     """Horizontal bars, a group per row (its label above it), one bar per series, each with
     its number beside it; the longest bar spans the chart."""
     classes = classes[:len(series)]
-    bar, gap, row_gap = 12, 3, 10
+    bar, gap, row_gap = 13, 3, 10
     top = _legend_height(series) if len(series) > 1 else 0
     per_row = LINE + len(series) * (bar + gap) + row_gap
     height = top + len(rows) * per_row
@@ -97,7 +97,7 @@ def bars(ident: str, title: str, description: str, series: Sequence[str],
             parts.append(f'<rect class="{css}" x="0" y="{y:g}" width="{width:.1f}" '
                          f'height="{bar}"><title>{escape(row.label)} · {escape(name)}: '
                          f'{escape(text)}</title></rect>'
-                         f'<text class="num" x="{width + 4:.1f}" y="{y + 10:g}">'
+                         f'<text class="num" x="{width + 4:.1f}" y="{y + 11:g}">'
                          f'{escape(text)}</text>')
             y += bar + gap
         y += row_gap
@@ -122,11 +122,12 @@ def lines(ident: str, title: str, description: str, x_labels: Sequence[str],
     names = [name for name, _values in series]
     top = _legend_height(names) if names else 0
     most = _ceiling(max((v for _n, values in series for v in values), default=0) or 1)
-    left = text_width(str(most)) + 6
+    edge = text_width(max(x_labels, key=text_width, default="")) / 2  # a label's half
+    left = max(text_width(str(most)) + 6, edge)
     plot_top, plot_height = top + 6, 140
     base = plot_top + plot_height
     height = base + LINE + 4
-    span = WIDTH - left - 8
+    span = WIDTH - left - edge
     count = len(x_labels)
 
     def x_at(index: int) -> float:
@@ -142,10 +143,10 @@ def lines(ident: str, title: str, description: str, x_labels: Sequence[str],
         parts.append(f'<line class="grid" x1="{left:g}" x2="{WIDTH:g}" y1="{y:.1f}" '
                      f'y2="{y:.1f}"/><text class="axis" x="{left - 4:g}" y="{y + 4:.1f}" '
                      f'text-anchor="end">{value:g}</text>')
-    every = max(1, -(-count * 44 // int(span)))  # a label per 44 units at most
+    every = max(1, -(-count * int(edge * 2 + 8) // int(span)))  # labels never overlap
     for index, label in enumerate(x_labels):
         if index % every == 0:
-            parts.append(f'<text class="axis" x="{x_at(index):.1f}" y="{base + 14:g}" '
+            parts.append(f'<text class="axis" x="{x_at(index):.1f}" y="{base + 15:g}" '
                          f'text-anchor="middle">{escape(label)}</text>')
     for (name, values), css in zip(series, SERIES, strict=False):
         points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in enumerate(values))

@@ -52,11 +52,13 @@ def dashboard():
 
 
 def duration(seconds: float | None) -> str:
-    """A lead time as people say it: minutes, hours or days."""
+    """A lead time as people say it: seconds, minutes, hours or days."""
     if seconds is None:
         return "—"
+    if seconds < 60:
+        return _("%(n)s s", n=max(0, round(seconds)))
     if seconds < 3600:
-        return _("%(n)s min", n=max(0, round(seconds / 60)))
+        return _("%(n)s min", n=round(seconds / 60))
     if seconds < 86400 * 2:
         return _("%(n)s h", n=f"{seconds / 3600:.1f}")
     return _("%(n)s d", n=f"{seconds / 86400:.1f}")
