@@ -9,21 +9,26 @@ reads what the dashboard makes of them."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db
+from app.jobs import runner
 from processes.db import unit_of_work
 from processes.isotime import timezone_name
 from processes.models import Request, Seal, Task, utcnow
+from processes.people import directory
 from processes.seals import policy
-from tests.conftest import approve, deploy_bytes, submit
+from tests.conftest import approve, deploy, deploy_bytes, submit
 from tests.e2e.test_incidents import BAD_CONDITION
 
 HOUR = 3600
+GUARDED = Path(__file__).parent / "data" / "policy" / "guarded.bpmn"
 
 
 def _months_back(count: int) -> datetime:
@@ -220,3 +225,47 @@ def test_the_page_draws_each_chart_with_its_table(watched, login, make_user):
     assert "印章使用" in zh and "中位数" in zh
     bad = page.get("/dashboard?from=2026-13-01")
     assert bad.status_code == 200 and "from must be a day written YYYY-MM-DD" in bad.text
+
+
+def test_a_refusal_at_sealing_is_counted_with_its_rule(app, org, pdf, api, make_user):
+    assert deploy(org.designer, GUARDED).status_code == 201
+    _set_policy(app, org.seal_id, demands=[{"kind": "custodian"}])
+    runner(app).mode = "external"  # sealed by the sweep below, once the custodian changed
+    rid = submit(org.alice, org.seal_id, pdf, process="guarded", data={}).get_json()["id"]
+    _approve_on(org.carol, rid)
+    make_user("dave")
+    with app.app_context(), unit_of_work(db.session):
+        db.session.get(Seal, org.seal_id).custodians = [directory.get_user(db.session, "dave")]
+    assert runner(app).sweep() == 1
+    assert org.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == "failed"
+    audrey = api("audrey", roles=["auditor"])
+    found = audrey.get("/api/v1/dashboard?group=sales&flow=guarded").get_json()
+    assert found["refusals"] == {"rules": [{"rule": "demands", "count": 1, "stages": {
+        "filing": 0, "authorized": 0, "sealing": 1}}], "total": 1}
+
+
+def test_a_refusal_at_filing_from_the_page_is_counted_and_nothing_else_is_written(
+        app, org, pdf, api, login):
+    _set_policy(app, org.seal_id, business_types=["hr"])
+    resp = login("alice").post("/requests/new", data={
+        "process": "contract_seal", "seal": str(org.seal_id), "data.amount": "12",
+        "data.purpose": "采购合同", "document": (io.BytesIO(pdf), "a.pdf")},
+        headers={"Accept": "application/json"}, content_type="multipart/form-data")
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "policy_refused"
+    assert org.alice.get("/api/v1/requests").get_json() == []
+    found = api("audrey", roles=["auditor"]).get(
+        f"/api/v1/dashboard?seal={org.seal_id}&flow=contract_seal").get_json()
+    assert found["refusals"]["rules"] == [{"rule": "business_types", "count": 1, "stages": {
+        "filing": 1, "authorized": 0, "sealing": 0}}]
+
+
+def test_the_figures_cost_the_same_statements_however_many_rows(watched, api, app):
+    from tests.e2e.test_query_budget import statements
+    audrey = api("audrey", roles=["auditor"])
+    audrey.get("/api/v1/dashboard")  # the token's last use written: not counted below
+    counts = []
+    for query in (f"from={_months_back(2).date()}", "from=2000-01-01&to=2000-01-31"):
+        with statements(app) as seen:
+            assert audrey.get(f"/api/v1/dashboard?{query}").status_code == 200
+        counts.append(len(seen))
+    assert counts[0] == counts[1] <= 12, counts
