@@ -339,8 +339,12 @@ def record_refused(session: Session, identity: Identity, new: NewRequest,
                    refused: PolicyRefused) -> None:
     """The seal's policy refused ``new`` at filing: nothing of it was written (its transaction
     rolled back), so the refusal is recorded in a unit of work of its own, with its rule."""
-    definition, business_type = definition_for(session, new.process, new.business_type)
+    try:  # the flow and type as the filing found them (a mapping changed since: as named)
+        definition, business_type = definition_for(session, new.process, new.business_type)
+        process: str | None = definition.key
+    except SealflowError:
+        process, business_type = new.process, new.business_type
     refusals.record(session, rule=refusals.rule_of(refused), stage="filing",
                     reason=refused.message, seal_id=new.seal_id,
-                    requester=new.on_behalf_of or identity.user.name, process=definition.key,
+                    requester=new.on_behalf_of or identity.user.name, process=process,
                     business_type=business_type, actor=identity.user)
