@@ -112,7 +112,7 @@ def _charts(found: dict[str, Any]) -> dict[str, Any]:
             "chart-incidents", _("Incidents per flow"),
             _("Requests stopped by an incident now, and those stopped in the range that have "
               "gone on since; the table below has the same figures."),
-            (pgettext("count", "Open"), _("Resolved")),
+            (pgettext("incident", "Open"), _("Resolved")),
             [charts.BarRow(f["flow_name"], [f["open"], f["resolved"]],
                            [str(f["open"]), str(f["resolved"])]) for f in stopped["flows"]],
             ("s0", "s2")) if stopped["flows"] else None,
