@@ -63,16 +63,15 @@ def new_request_from_form() -> NewRequest:
 @reads_first
 def create_request():
     # The PDF read, the checks and the engine's first run hold no write lock.
-    with unit_of_work(db.session, write=False):
-        who = identity()
-        new = new_request_from_form()
     try:
         with unit_of_work(db.session, write=False):
+            who = identity()
+            new = new_request_from_form()
             prepared = intake.prepare(db.session, env(), who, new)
         with unit_of_work(db.session):
             req = intake.create(db.session, env(), who, new, prepared)
             return jsonify(views.describe(db.session, req)), 201
-    except PolicyRefused as exc:
+    except PolicyRefused as exc:  # raised by prepare or create: who and new are known
         with unit_of_work(db.session):  # the refusal recorded (nothing else was written)
             intake.record_refused(db.session, who, new, exc)
         raise
