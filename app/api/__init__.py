@@ -101,6 +101,7 @@ from app.api import (  # noqa: E402,F401
     archive,
     audit_log,
     audit_verify,
+    dashboard,
     dry_run,
     notices,
     people,

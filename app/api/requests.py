@@ -8,7 +8,7 @@ from app.context import env, identity
 from app.extensions import db
 from app.transactions import reads_first, writes
 from processes.db import unit_of_work
-from processes.errors import BadInput, InvalidContent, msg
+from processes.errors import BadInput, InvalidContent, PolicyRefused, msg
 from processes.models import utcnow
 from processes.requests import (
     copies,
@@ -62,13 +62,18 @@ def new_request_from_form() -> NewRequest:
 @reads_first
 def create_request():
     # The PDF read, the checks and the engine's first run hold no write lock.
-    with unit_of_work(db.session, write=False):
-        who = identity()
-        new = new_request_from_form()
-        prepared = intake.prepare(db.session, env(), who, new)
-    with unit_of_work(db.session):
-        req = intake.create(db.session, env(), who, new, prepared)
-        return jsonify(described(req)), 201
+    try:
+        with unit_of_work(db.session, write=False):
+            who = identity()
+            new = new_request_from_form()
+            prepared = intake.prepare(db.session, env(), who, new)
+        with unit_of_work(db.session):
+            req = intake.create(db.session, env(), who, new, prepared)
+            return jsonify(described(req)), 201
+    except PolicyRefused as exc:  # raised by prepare or create: who and new are known
+        with unit_of_work(db.session):  # the refusal recorded (nothing else was written)
+            intake.record_refused(db.session, who, new, exc)
+        raise
 
 
 def _summary(req) -> dict:

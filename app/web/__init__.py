@@ -3,10 +3,10 @@
 One module per area: ``inbox`` (the inbox and ``/``), ``tasks`` (working one task), ``requests``
 (my requests, a new request, one request and its files), ``seals``, ``me`` (the profile:
 password, API tokens, out-of-office), ``admin_users``, ``admin_groups``, ``admin_incidents``
-(administrators), ``audit_log`` (auditors and administrators), ``verify`` (public: the seals
-of any PDF checked), ``processes`` (the flows, their versions and the business types:
-designers, managers, admins). ``present`` holds the template filters, which only format what
-the views hand them.
+(administrators), ``audit_log`` (auditors and administrators), ``dashboard`` (managers,
+auditors, admins; its charts: ``charts``), ``verify`` (public: the seals of any PDF checked),
+``processes`` (the flows, their versions and the business types: designers, managers, admins).
+``present`` holds the template filters, which only format what the views hand them.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
         admin_users,
         archive,
         audit_log,
+        dashboard,
         decisions,
         inbox,
         me,

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.transactions import reads_first
 from app.web import attempt, blueprint, data_fields
 from app.web.present import problems_by_field
-from processes.errors import SealflowError
+from processes.errors import PolicyRefused, SealflowError
 from processes.flows import definitions
 from processes.requests import copies, filing_choices, intake
 from processes.requests.filing_reads import definition_for
@@ -59,6 +59,9 @@ def create_request():
         if prepared is not None:
             req, error = attempt(lambda: intake.create(db.session, env(), identity(), new,
                                                        prepared))
+        if isinstance(error, PolicyRefused):  # recorded (nothing else was written)
+            refused, filed = error, new
+            attempt(lambda: intake.record_refused(db.session, identity(), filed, refused))
     if error is not None or req is None:
         assert error is not None
         if _wants_json():

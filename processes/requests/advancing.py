@@ -30,7 +30,7 @@ from processes.models import (
 )
 from processes.requests import inbox
 from processes.seal_models import SealPolicy
-from processes.seals import approvals, policy
+from processes.seals import approvals, policy, refusals
 from processes.task_models import Task
 
 logger = logging.getLogger(__name__)
@@ -202,6 +202,8 @@ def _authorize(session: Session, req: Request) -> None:
                 reason = policy.approvals_refused(session, req.seal_id, given,
                                                   req.requester_id, seal_policy)
             if reason:
+                refusals.record_of_request(session, req, rule=reason.rule,
+                                           stage="authorized", reason=reason)
                 reason = msg("the seal's policy refuses this use: %(reason)s", reason=reason)
     if reason:
         _fail(session, req, reason)
@@ -219,6 +221,8 @@ def _authorize(session: Session, req: Request) -> None:
     try:
         reserved = policy.take_uses(session, req.seal_id, policy=seal_policy)
     except PolicyRefused as exc:
+        refusals.record_of_request(session, req, rule=refusals.rule_of(exc),
+                                   stage="authorized", reason=exc.message)
         grant_id = _insert_grant(session, grant | {"status": GrantStatus.failed,
                                                    "error": exc.message})
         _fail(session, req, exc.message, grant=grant_id)

@@ -19,6 +19,7 @@ from processes.errors import (
     BadInput,
     InvalidContent,
     NotAllowed,
+    PolicyRefused,
     SealflowError,
     WorkflowStateError,
     msg,
@@ -50,7 +51,7 @@ from processes.requests.filing_reads import definition_for, seal_for
 from processes.requests.forms import check_values
 from processes.requests.queries import get_visible
 from processes.seal_models import SealPolicy
-from processes.seals import approvals, policy
+from processes.seals import approvals, policy, refusals
 
 logger = logging.getLogger(__name__)
 
@@ -332,3 +333,18 @@ def _document_bytes(session: Session, env: Env, identity: Identity, new: NewRequ
         raise InvalidContent(msg("a PDF document is required"),
                              [{"field": "document", "message": msg("is required")}])
     return new.document
+
+
+def record_refused(session: Session, identity: Identity, new: NewRequest,
+                   refused: PolicyRefused) -> None:
+    """The seal's policy refused ``new`` at filing: nothing of it was written (its transaction
+    rolled back), so the refusal is recorded in a unit of work of its own, with its rule."""
+    try:  # the flow and type as the filing found them (a mapping changed since: as named)
+        definition, business_type = definition_for(session, new.process, new.business_type)
+        process: str | None = definition.key
+    except SealflowError:
+        process, business_type = new.process, new.business_type
+    refusals.record(session, rule=refusals.rule_of(refused), stage="filing",
+                    reason=refused.message, seal_id=new.seal_id,
+                    requester=new.on_behalf_of or identity.user.name, process=process,
+                    business_type=business_type, actor=identity.user)

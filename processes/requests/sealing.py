@@ -30,7 +30,7 @@ import signer
 from processes import audit, documents, notices, signals
 from processes.db import on_commit, update_now
 from processes.env import Env
-from processes.errors import InvalidContent, Message, SealingFailed, msg, stored_reason
+from processes.errors import InvalidContent, SealingFailed, msg, stored_reason
 from processes.models import (
     Document,
     GrantStatus,
@@ -43,8 +43,14 @@ from processes.models import (
 )
 from processes.requests import placement
 from processes.requests.grant_leases import Lease
+from processes.requests.sealing_refusals import (  # noqa: F401 - named as sealing.*
+    RefuseToSeal,
+    RequestMovedOn,
+    SealHalted,
+    TimestampDelayed,
+)
 from processes.seal_models import SealPolicy
-from processes.seals import long_term, policy
+from processes.seals import long_term, policy, refusals
 from processes.seals.registry import signer_for
 
 logger = logging.getLogger(__name__)
@@ -60,31 +66,6 @@ class Sealed:
     pages: int
     page_refs: list[list[int]] | None
     timestamped_at: datetime | None = None
-
-
-class RefuseToSeal(Exception):
-    """A re-check at sealing time failed; the request becomes ``failed`` with this reason."""
-
-    @property
-    def reason(self) -> str:
-        """The reason as raised: a ``Message`` (``msg(...)``) keeps its key and values."""
-        said = self.args[0] if self.args else ""
-        return said if isinstance(said, Message) else str(self)
-
-
-class TimestampDelayed(RefuseToSeal):
-    """The timestamp service gave no usable answer (unreachable, slow, busy, garbled): the grant
-    waits and tries again later (:func:`record_timestamp_wait`); after the last try the request
-    fails with this reason."""
-
-
-class SealHalted(RefuseToSeal):
-    """The seal is suspended: the request waits (``halted``) until it is resumed."""
-
-
-class RequestMovedOn(RefuseToSeal):
-    """The request is no longer authorized (withdrawn, say): the grant is given up and its use
-    released; the request keeps the status it has."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -119,8 +100,10 @@ def _standing(session: Session, grant: SigningGrant, req: Request, seal: Seal,
     reason = policy.check_at_sealing(session, seal, grant, req.requester_id, now=now,
                                      seal_policy=seal_policy)
     if reason:
-        return RefuseToSeal(msg("the seal's policy refuses this use at sealing time: %(reason)s",
-                                reason=reason))
+        refused = RefuseToSeal(msg("the seal's policy refuses this use at sealing time: "
+                                   "%(reason)s", reason=reason))
+        refused.rule = getattr(reason, "rule", None)
+        return refused
     return None
 
 
@@ -392,6 +375,8 @@ def _settle(session: Session, grant: SigningGrant, req: Request, problem: Refuse
     said = problem.reason
     req.fail_with(said)
     req.updated_at = utcnow()
+    if problem.rule is not None:
+        refusals.record_of_request(session, req, rule=problem.rule, stage="sealing", reason=problem)
     audit.record(session, "request.failed", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, reason=str(problem))
     notices.request_finished(session, req.requester_id, req.id, "failed", said)

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from processes import audit
-from processes.errors import BadInput, PolicyRefused, msg
+from processes.errors import BadInput, Message, PolicyRefused, msg
 from processes.isotime import timezone_name
 from processes.models import (
     Group,
@@ -26,7 +26,7 @@ from processes.models import (
     utcnow,
 )
 from processes.seal_models import SealPolicy, SealUsage
-from processes.seals import approvals, flow_proofs, proof
+from processes.seals import approvals, flow_proofs, proof, refusals
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,20 @@ def set_policy(session: Session, seal: Seal, *, actor: User | None, **changes: A
 
 
 _LOOK_UP: Any = object()  # the policy not given: the callee reads it
+
+
+class Refusal(Message):
+    """A reason the policy refuses a use (the sentence, translatable as a ``Message`` when it
+    was written as one), naming the rule (``min_approvals``, ``demands``, ``valid_from``...):
+    the refusal is recorded with it (processes/seals/refusals.py)."""
+
+    rule: str
+
+    def __new__(cls, rule: str, text: str) -> Refusal:
+        refusal = cast(Refusal, super().__new__(cls, getattr(text, "key", text),
+                                                getattr(text, "params", None)))
+        refusal.rule = rule
+        return refusal
 
 
 def check_use(session: Session, seal: Seal, requester: User, business_type: str | None,
@@ -280,12 +294,12 @@ def check_at_sealing(session: Session, seal: Seal, grant: SigningGrant, requeste
     try:
         _check_window(policy, now or utcnow())
     except PolicyRefused as exc:
-        return exc.message
+        return Refusal(refusals.rule_of(exc), exc.message)
     return approvals_refused(session, seal.id, grant.approvals, requester_id, policy)
 
 
 def approvals_refused(session: Session, seal_id: int, given: list[dict], requester_id: int,
-                      policy: SealPolicy | None = None) -> str | None:
+                      policy: SealPolicy | None = None) -> Refusal | None:
     """What the seal's policy demands of the approvals ``given`` (``min_approvals`` distinct
     approvers; each demanded approval, by distinct people unless ``distinct_demands`` is off),
     as the organisation stands now. The reason to refuse, or None."""
@@ -294,8 +308,9 @@ def approvals_refused(session: Session, seal_id: int, given: list[dict], request
         return None
     names = approvals.approvers(given)
     if policy.min_approvals and len(names) < policy.min_approvals:
-        return msg("the seal's policy demands %(demanded)s approvals by different people; "
-                   "this use has %(given)s", demanded=policy.min_approvals, given=len(names))
+        return Refusal("min_approvals", msg(
+            "the seal's policy demands %(demanded)s approvals by different people; this use "
+            "has %(given)s", demanded=policy.min_approvals, given=len(names)))
     demands = proof.parse_demands(policy.demands)
     if not demands:
         return None
@@ -321,10 +336,12 @@ def approvals_refused(session: Session, seal_id: int, given: list[dict], request
         return None
     demand = demands[unmet]
     if meeting[unmet] and distinct:
-        return msg("no approval by %(demand)s from someone who does not already count for "
-                   "another demanded approval (approvers: %(approvers)s)",
-                   demand=demand.describe(), approvers=", ".join(sorted(names)))
+        return Refusal("demands", msg(
+            "no approval by %(demand)s from someone who does not already count for another "
+            "demanded approval (approvers: %(approvers)s)", demand=demand.describe(),
+            approvers=", ".join(sorted(names))))
     if not names:
-        return msg("no approval by %(demand)s among nobody", demand=demand.describe())
-    return msg("no approval by %(demand)s among %(approvers)s", demand=demand.describe(),
-               approvers=", ".join(sorted(names)))
+        return Refusal("demands", msg("no approval by %(demand)s among nobody",
+                                      demand=demand.describe()))
+    return Refusal("demands", msg("no approval by %(demand)s among %(approvers)s",
+                                  demand=demand.describe(), approvers=", ".join(sorted(names))))

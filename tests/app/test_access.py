@@ -40,6 +40,7 @@ MANAGES_SEAL = frozenset({CUSTODIAN, SEAL_ADMIN, ADMIN})
 STUDIO = frozenset({DESIGNER, MANAGER, ADMIN})  # the flows pages
 MANAGES_FLOWS = frozenset({MANAGER, ADMIN})  # retiring versions, routing business types
 DESIGNS_FLOWS = frozenset({DESIGNER, MANAGER, SEAL_ADMIN, ADMIN})
+WATCHES = frozenset({AUDITOR, MANAGER, ADMIN})  # the dashboard
 
 # "METHOD rule": who may use it. Path parameters are filled by ``_path`` below.
 ACCESS: dict[str, frozenset[str]] = {
@@ -53,6 +54,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "PUT /api/v1/me/out-of-office": SIGNED_IN,
     "PUT /api/v1/users/<name>/out-of-office": frozenset({REQUESTER, ADMIN}),  # the user, admins
     "GET /api/v1/business-types": SIGNED_IN,
+    "GET /api/v1/dashboard": WATCHES,
     "PUT /api/v1/business-types/<key>": MANAGES_FLOWS,
     "GET /api/v1/notices": SIGNED_IN,
     "POST /api/v1/notices/read": SIGNED_IN,
@@ -207,6 +209,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /admin/incidents": frozenset({ADMIN}),
     "GET /audit": frozenset({AUDITOR, ADMIN}),
     "GET /audit/export": frozenset({AUDITOR, ADMIN}),
+    "GET /dashboard": WATCHES,
     "POST /admin/incidents/<int:request_id>/retry": frozenset({ADMIN}),
 }
 
