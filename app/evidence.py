@@ -10,6 +10,9 @@ recorded in the audit log, after the anchor, so the package proves what came bef
 from __future__ import annotations
 
 import hashlib
+import io
+
+from flask import Response, send_file
 
 from app.audit_jobs import anchor_audit
 from app.context import env
@@ -52,3 +55,10 @@ def export(request_id: int, identity: Identity | None = None) -> bytes:
                      sha256=hashlib.sha256(zipped).hexdigest(), size=len(zipped),
                      anchor=found.summary["anchor"]["seq"])
     return zipped
+
+
+def zip_response(request_id: int, identity: Identity) -> Response:
+    """The package as a download named for its request."""
+    data = export(request_id, identity)
+    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
+                     download_name=f"evidence-request-{request_id}.zip")

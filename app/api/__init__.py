@@ -86,6 +86,7 @@ def page_args() -> tuple[int, int]:
 from app.api import (  # noqa: E402,F401
     audit_verify,
     dry_run,
+    evidence,
     notices,
     people,
     process_versions,

@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
         admin_incidents,
         admin_users,
         decisions,
+        evidence,
         inbox,
         me,
         new_request,

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,10 @@ def covering_anchor(session: Session, request_id: int) -> AuditAnchor | None:
         return None
     return session.execute(select(AuditAnchor).where(AuditAnchor.seq >= last)
                            .order_by(AuditAnchor.seq).limit(1)).scalar()
+
+
+def _der(pem: bytes) -> bytes:
+    return signer.certificate_from_pem(pem).public_bytes(Encoding.DER)
 
 
 def _json(value: Any) -> bytes:
@@ -150,14 +155,17 @@ def gather(session: Session, env: Env, request_id: int) -> Contents:
         files[names.token(token.kind, number)] = token.der
         tsa_certs += signer.token_certificates(token.der)
     tsa_certs += signer.token_certificates(bytes(anchor.token))
-    for pem in dict.fromkeys(tsa_certs):
-        files[names.certificate("tsa-" + hashlib.sha256(pem).hexdigest()[:12])] = pem
     seal = req.seal
     assert seal is not None  # a sealed request used one
     files[names.certificate("seal")] = bytes(seal.cert_pem)
-    chain = ca_certificates(session)
+    chain = [bytes(pem) for pem in ca_certificates(session)]
     for kind, pem in zip(("root-ca", "issuing-ca"), chain, strict=False):
-        files[names.certificate(kind)] = bytes(pem)
+        files[names.certificate(kind)] = pem
+    known = {_der(pem) for pem in chain}
+    for pem in dict.fromkeys(tsa_certs):  # the TSA's (its tokens carry the CA's too)
+        if _der(pem) not in known:
+            known.add(_der(pem))
+            files[names.certificate("tsa-" + hashlib.sha256(_der(pem)).hexdigest()[:12])] = pem
     if seal.chain_pem:
         files[names.certificate("seal-chain")] = bytes(seal.chain_pem)
     files.update(_crls(session, req.sealed_at))

@@ -115,7 +115,7 @@ def verify(data: bytes, roots: list[bytes] | None = None) -> Verdict:
     if listed is None or verdict.request is None:
         return verdict
     trust = _roots(files, list(roots or []), verdict)
-    package = Package(verdict.request, files, listed, trust, _crls(files), _certificates(files))
+    package = Package(verdict.request, files, listed, trust, _crls(files))
     for check in (check_report, check_audit, check_sealed):
         problems, done = check(package)
         verdict.problems += problems
@@ -130,8 +130,3 @@ def _crls(files: dict[str, bytes]) -> list[bytes]:
             found.append(pem_armor.unarmor(data)[2] if pem_armor.detect(data) else data)
     return found
 
-
-def _certificates(files: dict[str, bytes]) -> list[bytes]:
-    """The package's certificates, to build paths with (never trusted as roots)."""
-    return [data for name, data in sorted(files.items())
-            if name.startswith(names.CERTIFICATES) and name != names.ROOT]

@@ -24,7 +24,8 @@ class Package:
     listed: dict[str, str]
     roots: list[bytes]
     crls: list[bytes]
-    certificates: list[bytes]
+    """The package's CRLs. Its certificates are not used: each signature and token carries
+    its own chain, and a certificate file, changed, must not stand in for the one signed."""
 
     def json(self, name: str) -> Any:
         return json.loads(self.files[name])
@@ -38,14 +39,15 @@ def _signatures(package: Package, name: str,
     """The PDF's signature reports as of their timestamps; a problem per one that fails."""
     try:
         report = signer.validate_as_of(package.files[name], package.roots, crls=package.crls,
-                                       certificates=package.certificates, fallback=fallback)
+                                       fallback=fallback)
     except (KeyError, signer.SignerError) as exc:
         return [], [f"{name}: cannot be read ({exc})"]
     problems = []
     for sig in report.signatures:
         if not sig.bottom_line:
-            why = "not trusted to the root given" if sig.intact and sig.valid and \
-                not sig.trusted else sig.summary
+            why = ("its certificate does not validate to the root given with the package's "
+                   "CRLs: untrusted, revoked, or a CRL unusable") \
+                if sig.intact and sig.valid and not sig.trusted else sig.summary
             problems.append(f"{name}: the signature in field {sig.field} does not hold "
                             f"({why})")
     for stamp in report.document_timestamps:
@@ -61,21 +63,21 @@ def check_report(package: Package) -> Found:
     """The report is sealed by a certificate of the root given, as of its timestamp, and its
     signature carries the package's files with the manifest's sums."""
     signatures, problems = _signatures(package, names.REPORT)
-    if problems:
-        return problems, []
     try:
         records = signer.approval_records(signer.open_pdf(package.files[names.REPORT], ""))
-    except signer.SignerError as exc:
-        return [f"{names.REPORT}: cannot be read ({exc})"], []
+    except (KeyError, signer.SignerError) as exc:
+        return problems + [f"{names.REPORT}: cannot be read ({exc})"], []
     record = next((r for r in records.values() if r and names.RECORD in r), None)
     if record is None:
-        return [f"{names.REPORT}: its seal carries no list of the package's files"], []
+        return problems + [f"{names.REPORT}: its seal carries no list of the package's files"], []
     expected = {k: v for k, v in package.listed.items() if k != names.REPORT}
     if record.get("request") != package.request or record.get("files") != expected:
         differ = sorted(k for k in set(expected) | set(record.get("files") or {})
                         if expected.get(k) != (record.get("files") or {}).get(k))
-        return [f"{names.REPORT}: the files its seal lists differ from the package's "
-                f"({', '.join(differ) or 'the request'})"], []
+        problems.append(f"{names.REPORT}: the files its seal lists differ from the package's "
+                        f"({', '.join(differ) or 'the request'})")
+    if problems:
+        return problems, []
     (sig,) = signatures[-1:]
     return [], [f"report: sealed by {sig.signer} as of its timestamp {sig.timestamp}, "
                 f"listing the {len(expected)} other files"]

@@ -4,6 +4,7 @@ another key or an event of the proof is altered."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import socket
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from reportlab.pdfgen import canvas
 
 import signer
 from app.cli_evidence import evidence_group
@@ -80,7 +82,6 @@ def _rewritten(source: Path, target: Path, change) -> Path:
         files = {n: archive.read(n) for n in archive.namelist()}
     change(files)
     manifest = json.loads(files[names.MANIFEST])
-    import hashlib
     manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in files.items()
                          if n != names.MANIFEST}
     files[names.MANIFEST] = json.dumps(manifest).encode()
@@ -101,3 +102,150 @@ def test_a_package_holds_offline(exported, root_pem, offline):
     code, output = _verify(path)
     assert code == 2, output
     assert "root SHA-256 fingerprint:" in output
+
+
+
+def _flip(data: bytes) -> bytes:
+    """One byte changed, in the middle (a PDF's content, a token's signature, a JSON value)."""
+    at = len(data) // 2
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+
+
+def test_any_file_changed_is_found_with_its_reason(exported, root_pem, tmp_path, offline):
+    _, path = exported
+    with zipfile.ZipFile(path) as archive:
+        contained = [n for n in archive.namelist() if n != names.MANIFEST]
+    assert {names.ORIGINAL, names.SEALED, names.REPORT, names.HISTORY, names.AUDIT,
+            names.ANCHOR_TOKEN, names.ROOT, "timestamps/signature-1.tsr",
+            "process/contract_seal.bpmn", "process/contract_routing.dmn",
+            "certificates/seal.pem", "crls/issuing-1.crl"} <= set(contained)
+    for name in contained:
+        def change(files, name=name):
+            files[name] = _flip(files[name])
+        changed = _rewritten(path, tmp_path / "plain.zip", change)
+        if name in (names.ORIGINAL, names.SEALED, names.AUDIT):  # as is: the manifest says so
+            with zipfile.ZipFile(changed) as archive, zipfile.ZipFile(
+                    tmp_path / "kept.zip", "w") as kept:
+                for item in archive.namelist():
+                    kept.writestr(item, archive.read(item) if item != names.MANIFEST else
+                                  zipfile.ZipFile(path).read(names.MANIFEST))
+            code, output = _verify(tmp_path / "kept.zip", root_pem)
+            assert code == 1 and f"{name}: its SHA-256 differs from the manifest's" in output, \
+                (name, output)
+        # The manifest rewritten to match, as a forger would: the report's seal says so (or,
+        # for the report itself, its seal no longer holds).
+        code, output = _verify(changed, root_pem)
+        assert code == 1, (name, output)
+        expected = f"{names.REPORT}: the signature" if name == names.REPORT else \
+            f"{names.REPORT}: the files its seal lists differ from the package's ({name})"
+        assert expected in output, (name, output)
+
+
+def test_a_file_added_or_taken_out_is_found(exported, root_pem, tmp_path):
+    _, path = exported
+    code, output = _verify(_rewritten(path, tmp_path / "added.zip", lambda files: files.update(
+        {"certificates/extra.pem": b"trust me"})), root_pem)
+    assert code == 1 and "(certificates/extra.pem)" in output, output
+    code, output = _verify(_rewritten(path, tmp_path / "gone.zip", lambda files: files.pop(
+        "crls/issuing-1.crl")), root_pem)
+    assert code == 1 and "(crls/issuing-1.crl)" in output, output
+    (tmp_path / "junk.zip").write_bytes(b"PK not a zip")
+    code, output = _verify(tmp_path / "junk.zip", root_pem)
+    assert code == 1 and "not a readable ZIP file" in output
+
+
+def test_a_report_resealed_by_another_key_is_refused(exported, root_pem, tmp_path, offline):
+    """A forger with a key of their own (and a CA of their own, put in the package as its
+    root) re-seals a report listing a changed original: the root given does not trust it."""
+    _, path = exported
+    root, issuing = signer.create_ca_hierarchy("测试科技有限公司", PASSPHRASE)
+    forged_seal = signer.issue_seal_certificate(issuing, PASSPHRASE, seal_name="测试科技有限公司 "
+                                                "Sealflow", org_name="测试科技有限公司")
+    own_signer = signer.SealSigner.from_key_material(forged_seal, PASSPHRASE,
+                                                     chain=[issuing.cert_pem])
+    with zipfile.ZipFile(path) as archive:
+        report = archive.read(names.REPORT)
+    records = signer.approval_records(signer.open_pdf(report, ""))
+    (record,) = [r for r in records.values() if r]
+
+    def forge(files):
+        files[names.HISTORY] = files[names.HISTORY].replace('"同意"'.encode(), b'"no"')
+        files[names.ROOT] = root.cert_pem
+        listed = {n: hashlib.sha256(d).hexdigest() for n, d in files.items()
+                  if n not in (names.MANIFEST, names.REPORT)}
+        drawn = io.BytesIO()
+        page = canvas.Canvas(drawn)
+        page.drawString(72, 720, "Evidence report")
+        page.save()
+        data = drawn.getvalue()
+        files[names.REPORT] = signer.seal_pdf(
+            data, expected_sha256=hashlib.sha256(data).hexdigest(),
+            signer=own_signer, appearance_pdf=signer.draw_seal("测试科技有限公司", "系统章").pdf,
+            approval_record=json.dumps({**record, "files": listed}).encode())
+    forged = _rewritten(path, tmp_path / "forged.zip", forge)
+    code, output = _verify(forged, root_pem)
+    assert code == 1, output
+    assert f"{names.REPORT}: the signature in field" in output
+    assert "its certificate does not validate to the root given" in output
+    # Against the forger's root found inside the package it would pass: hence never that.
+    code, output = _verify(forged)
+    assert code != 0 and "root SHA-256 fingerprint" in output
+
+
+def test_an_event_altered_in_the_proof_is_found(exported, root_pem, tmp_path, offline):
+    request_id, path = exported
+
+    def alter(files):
+        audit = json.loads(files[names.AUDIT])
+        own = [item for item in audit["run"] if "content" not in item]
+        own[0]["actor"] = "mallory"
+        files[names.AUDIT] = json.dumps(audit).encode()
+    code, output = _verify(_rewritten(path, tmp_path / "altered.zip", alter), root_pem)
+    assert code == 1
+    assert "audit.json: the chain proof does not hold at event" in output, output
+
+    def hide(files):  # an event of another request shown whole would leak: only digests
+        audit = json.loads(files[names.AUDIT])
+        assert all(item.get("request_id") == request_id for item in audit["run"]
+                   if "content" not in item)
+        audit["run"] = [item for item in audit["run"] if "content" not in item]
+        files[names.AUDIT] = json.dumps(audit).encode()
+    code, output = _verify(_rewritten(path, tmp_path / "cut.zip", hide), root_pem)
+    assert code == 1 and "audit.json: the chain proof does not hold" in output, output
+
+
+def test_a_request_not_sealed_is_refused_clearly(app, org, pdf, tmp_path):
+    req = submit(org.alice, org.seal_id, pdf).get_json()
+    result = app.test_cli_runner().invoke(args=["evidence", "export", str(req["id"]),
+                                                str(tmp_path / "e.zip")])
+    assert result.exit_code == 1
+    assert f"request {req['id']} is running: only a sealed request has an evidence package" \
+        in result.output
+    assert not (tmp_path / "e.zip").exists()
+    resp = org.alice.get(f"/api/v1/requests/{req['id']}/evidence")
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "not_sealed"
+
+
+def test_the_api_and_the_page_give_it_to_those_who_may_see_it(app, org, pdf, timestamped, api,
+                                                               login, root_pem, tmp_path):
+    body = seal_one(org, pdf)
+    resp = org.alice.get(f"/api/v1/requests/{body['id']}/evidence")
+    assert resp.status_code == 200, resp.get_data()[:300]
+    assert resp.mimetype == "application/zip"
+    assert f"evidence-request-{body['id']}.zip" in resp.headers["Content-Disposition"]
+    (tmp_path / "api.zip").write_bytes(resp.data)
+    code, output = _verify(tmp_path / "api.zip", root_pem)
+    assert code == 0, output
+    outsider = api("olga", groups=["sales"])
+    assert outsider.get(f"/api/v1/requests/{body['id']}/evidence").status_code == 404
+    # The request page offers it to an approver; the download is recorded.
+    page = login("bob").get(f"/requests/{body['id']}")
+    assert b'id="evidence-download"' in page.data
+    got = login("bob").get(f"/requests/{body['id']}/evidence")
+    assert got.status_code == 200 and got.data[:2] == b"PK"
+    with app.app_context():
+        from processes.models import AuditEvent
+        exports = db.session.execute(sa.select(AuditEvent.actor).where(
+            AuditEvent.action == "request.evidence_exported",
+            AuditEvent.request_id == body["id"]).order_by(AuditEvent.seq)).scalars().all()
+    assert exports == ["alice", "bob"]
