@@ -130,6 +130,17 @@ def _expected_sealed(run: list[dict[str, Any]]) -> tuple[str | None, str | None]
     return approved, sealed
 
 
+def _tokens(package: Package, sealed: bytes) -> list[str]:
+    """The package's token files are the sealed PDF's tokens, as embedded (an expert checks
+    them with ``openssl ts -verify``)."""
+    kept = {name: data for name, data in package.files.items()
+            if name.startswith(names.TIMESTAMPS) and name != names.ANCHOR_TOKEN}
+    embedded = {names.token(t.kind, n): t.der
+                for n, t in enumerate(signer.embedded_tokens(sealed), start=1)}
+    return [f"{name}: not the token {names.SEALED} carries" for name in
+            sorted(set(kept) | set(embedded)) if kept.get(name) != embedded.get(name)]
+
+
 def check_sealed(package: Package) -> Found:
     """The original is what was approved; the seal signed exactly the original plus the seal;
     the sealed file is the one the events name; its signatures hold as of their timestamps
@@ -166,6 +177,7 @@ def check_sealed(package: Package) -> Found:
             or place[0] != signer.revisions(original):
         problems.append(f"{names.SEALED}: its seal did not sign the original's bytes followed "
                         "by the seal alone")
+    problems += _tokens(package, sealed)
     signatures, failed = _signatures(package, names.SEALED,
                                      anchor["time"] if anchor is not None else None)
     problems += failed

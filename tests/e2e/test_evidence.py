@@ -29,12 +29,17 @@ PASSPHRASE = b"test-passphrase"
 
 
 @pytest.fixture
-def timestamped(app):
-    """Seals at B-T from the built-in TSA, in-process, with a CRL published."""
-    app.config.update(PADES_LEVEL="B-T", TSA_URL="")
-    app.extensions.pop("sealflow_env", None)
+def crl(app) -> None:
+    """The issuing CA's CRL published, as `sealflow init` and the scheduler do."""
     with app.app_context(), unit_of_work(db.session):
         revocation.publish(db.session, env())
+
+
+@pytest.fixture
+def timestamped(app, crl):
+    """Seals at B-T from the built-in TSA, in-process."""
+    app.config.update(PADES_LEVEL="B-T", TSA_URL="")
+    app.extensions.pop("sealflow_env", None)
     return app
 
 
@@ -57,8 +62,18 @@ def root_pem(tmp_path, pki_material) -> Path:
 
 
 @pytest.fixture
-def offline(monkeypatch):
+def offline(offline_later):
     """No network and no database from here: any connection is refused."""
+    offline_later()
+
+
+@pytest.fixture
+def offline_later(monkeypatch):
+    """Call it to cut the network and the database off."""
+    return lambda: _cut_off(monkeypatch)
+
+
+def _cut_off(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise OSError("the network is off in this test")
     monkeypatch.setattr(socket.socket, "connect", refuse)
@@ -249,3 +264,20 @@ def test_the_api_and_the_page_give_it_to_those_who_may_see_it(app, org, pdf, tim
             AuditEvent.action == "request.evidence_exported",
             AuditEvent.request_id == body["id"]).order_by(AuditEvent.seq)).scalars().all()
     assert exports == ["alice", "bob"]
+
+
+def test_a_seal_without_a_timestamp_holds_as_of_the_anchor(app, org, pdf, crl, root_pem,
+                                                            tmp_path, offline_later):
+    """At B-B (no signature timestamp) the seal is validated as of the anchor's time: the
+    anchored events name the sealed file's SHA-256."""
+    body = seal_one(org, pdf)
+    out = tmp_path / "bb.zip"
+    result = app.test_cli_runner().invoke(args=["evidence", "export", str(body["id"]),
+                                                str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        assert not [n for n in archive.namelist() if n.startswith("timestamps/signature")]
+    offline_later()
+    code, output = _verify(out, root_pem)
+    assert code == 0, output
+    assert "valid as of the anchor's time" in output and "PAdES B-B" in output
