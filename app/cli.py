@@ -338,9 +338,9 @@ def commands() -> list[click.Command]:
     """Sealflow's own commands: on each app's CLI (``app.test_cli_runner``) and on
     ``sealflow`` itself."""
     from app.cli_audit import audit_group
+    from app.cli_evidence import evidence_group
     from app.cli_pki import pki_group
     from app.cli_seals import seal_group
-    from app.cli_evidence import evidence_group
     from app.demo import demo_command
     return [init_command, user_group, group_group, process_group, business_type_group,
             seal_group, pki_group, run_command, serve_command, worker_command, demo_command,

@@ -9,7 +9,8 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asn1crypto import cms, pem as pem_armor, tsp
+from asn1crypto import cms, tsp
+from asn1crypto import pem as pem_armor
 from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils import misc

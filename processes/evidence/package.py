@@ -20,8 +20,8 @@ from processes.env import Env
 from processes.errors import SealingFailed, msg
 from processes.evidence import names, report
 from processes.evidence.contents import Contents
-from processes.pki import timestamping
 from processes.models import Seal
+from processes.pki import timestamping
 from processes.seals.registry import signer_for
 
 

@@ -77,7 +77,8 @@ def draw(summary: dict[str, Any], files: dict[str, str], *, generated_at: str,
         ], [48 * mm, wide - 48 * mm], s["body"]),
         _p("审批记录 Approvals", s["h2"]),
     ]
-    decisions = [["时间 Time", "步骤 Step", "审批人 By", "决定 Decision", "意见与表单 Comment, form"]]
+    decisions = [["时间 Time", "步骤 Step", "审批人 By", "决定 Decision",
+                  "意见与表单 Comment, form"]]
     for entry in summary["decisions"]:
         form = "; ".join(f"{key}: {value}" for key, value in (entry.get("data") or {}).items())
         said = " · ".join(part for part in (entry.get("comment"), form) if part)
