@@ -21,7 +21,7 @@ import json
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import String, Table, func, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -35,8 +35,9 @@ from processes.models import AuditEvent, User, utcnow
 __all__ = ["GENESIS", "HEAD", "content_digest", "digest", "link", "pending", "record",
            "remember_head", "write_pending"]
 
-# The head as one text: its hash, then its MAC (none before the keys: old events).
-_HEAD = select(AuditEvent.hash + func.coalesce(AuditEvent.mac, "")) \
+# The head as one text, "hash:mac:seq" (no MAC before the keys: the old events).
+_HEAD = select(AuditEvent.hash + ":" + func.coalesce(AuditEvent.mac, "") + ":"
+               + func.cast(AuditEvent.seq, String)) \
     .order_by(AuditEvent.seq.desc()).limit(1)
 HEAD = _HEAD.scalar_subquery()
 """The chain's head as a column: read along with a lock the transaction takes anyway (SQLite;
@@ -49,17 +50,20 @@ _PENDING_KEY = transaction_cache("sealflow_audit_pending")
 _TABLE = cast(Table, AuditEvent.__table__)
 _INSERT = insert(_TABLE)  # Core: plain rows, no ORM objects
 # With the head file to write: the same one INSERT, its rows' numbers returned.
-_INSERT_NUMBERED = insert(_TABLE).returning(_TABLE.c.seq, sort_by_parameter_order=True)
+_INSERT_NUMBERED = insert(_TABLE).returning(_TABLE.c.seq)  # in any order: the highest is used
 # The head this transaction wrote last, for the head file once it commits.
 _APPENDED = "sealflow_audit_appended"
+
+
+# The events' canonical JSON (json.dumps would build an encoder per call).
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def content_digest(at: datetime, actor: str | None, action: str, request_id: int | None,
                    seal_id: int | None, details: dict[str, Any]) -> str:
     """An event's content, hashed (SHA-256 of its canonical JSON): what a proof shows of an
     event it does not disclose."""
-    body = json.dumps([at.isoformat(), actor, action, request_id, seal_id, details],
-                      sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    body = _JSON.encode([at.isoformat(), actor, action, request_id, seal_id, details])
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -88,7 +92,7 @@ def remember_head(session: Session, head: str | None) -> None:
     write lock from its BEGIN IMMEDIATE. A PostgreSQL writer takes the chain's lock at its
     commit, so a head it read before could be overtaken; a reader's could too."""
     if is_writer() and _HEAD_KEY not in session.info and not _at_commit_only(session):
-        session.info[_HEAD_KEY] = head or GENESIS
+        session.info[_HEAD_KEY] = head or _NO_HEAD
 
 
 def _head(session: Session) -> str:
@@ -103,13 +107,16 @@ def _head(session: Session) -> str:
         if session.get_bind().dialect.name == "postgresql":
             last = _lock_and_head(session)
         else:
-            last = session.execute(_HEAD).scalar()
-    return last or GENESIS
+            last = session.connection().execute(_HEAD).scalar()
+    return last or _NO_HEAD
+
+
+_NO_HEAD = f"{GENESIS}::0"
 
 
 _LOCK = f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})"
-_LOCK_AND_HEAD = (f"{_LOCK}; SELECT hash || coalesce(mac, '') FROM audit_events "
-                  "ORDER BY seq DESC LIMIT 1")
+_LOCK_AND_HEAD = (f"{_LOCK}; SELECT hash || ':' || coalesce(mac, '') || ':' || seq "
+                  "FROM audit_events ORDER BY seq DESC LIMIT 1")
 
 
 def _lock_and_head(session: Session) -> str | None:
@@ -158,8 +165,9 @@ def write_pending(session: Session, *_args: Any) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
-    head = _head(session)
-    prev, prev_mac = head[:64], head[64:] or GENESIS
+    prev, prev_mac, last_text = _head(session).split(":")
+    prev_mac, last = prev_mac or GENESIS, int(last_text)
+    numbered = not _at_commit_only(session)  # SQLite: a new row's number is the highest + 1
     ring = audit_keys.for_bind(session.get_bind())
     key, key_id = (ring.key, ring.key_id) if ring is not None else (None, None)
     for row in pending:
@@ -172,12 +180,16 @@ def write_pending(session: Session, *_args: Any) -> None:
         else:
             row["mac"] = None
         row["key_id"] = key_id
-    session.info[_HEAD_KEY] = prev + (prev_mac if key is not None else "")
-    if ring is None or ring.head_file is None:
-        session.execute(_INSERT, pending)
-        return
-    seq = session.execute(_INSERT_NUMBERED, pending).scalars().all()[-1]
-    session.info[_APPENDED] = (ring, seq, prev, prev_mac)
+        if numbered:
+            row["seq"] = last = last + 1
+    connection = session.connection()  # Core: no ORM event for a plain INSERT
+    if numbered or ring is None or ring.head_file is None:
+        connection.execute(_INSERT, pending)
+    else:  # PostgreSQL's sequence numbers the rows
+        last = max(connection.execute(_INSERT_NUMBERED, pending).scalars())
+    session.info[_HEAD_KEY] = f"{prev}:{prev_mac if key is not None else ''}:{last}"
+    if ring is not None and ring.head_file is not None:
+        session.info[_APPENDED] = (ring, last, prev, prev_mac)
 
 
 def _before_query(state: ORMExecuteState) -> None:

@@ -3,10 +3,13 @@ JSON (``SEALFLOW_DATA_DIR/audit-head.json`` unless set otherwise), keyed with th
 Written after each commit that appended; verification finds against it the events cut from the
 end of the log, which nothing inside the database could show.
 
-Writers in several processes and threads: under a file lock (and a thread lock: one process's
-threads share the file's), the file is read, and replaced (a temporary file, renamed over it,
-so a reader sees the old head or the new one, whole) only when its seq is older than ours:
-commits may finish their after-commit work in another order than they committed."""
+The file holds two slots, one JSON line of :data:`SLOT` bytes each, written in place over the
+older one: a write torn by a crash leaves the other, one head older, whole (a rename over the
+file would be atomic too, but some file systems flush the data at each rename: 10 ms a commit).
+The reader takes the newest slot whose MAC holds. Writers in several processes and threads:
+under a file lock (and a thread lock: one process's threads share its descriptor) the slots
+are read and ours written only when newer than both: commits may finish their after-commit
+work in another order than they committed."""
 
 from __future__ import annotations
 
@@ -22,14 +25,32 @@ from processes.audit_keys import Keyring
 
 logger = logging.getLogger(__name__)
 
+SLOT = 512
+_FIELDS = ("seq", "hash", "mac", "key_id")
 _lock = threading.Lock()
 _written: dict[Path, int] = {}
 """The newest seq this process knows is in each file: an older one need not look."""
-_FIELDS = ("seq", "hash", "mac", "key_id")
+_files: dict[Path, int] = {}
+"""An open descriptor per file (opened once: a commit should not pay for it)."""
 
 
 def _body(head: dict[str, Any]) -> bytes:
     return json.dumps([head.get(k) for k in _FIELDS], separators=(",", ":")).encode()
+
+
+def _slots(data: bytes) -> list[dict[str, Any] | None]:
+    """Each slot's JSON object, None for one that cannot be read."""
+    found: list[dict[str, Any] | None] = []
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            value = None
+        found.append(value if isinstance(value, dict) and isinstance(value.get("seq"), int)
+                     and isinstance(value.get("hash"), str) else None)
+    return found
 
 
 def write(ring: Keyring, seq: int, head_hash: str, mac: str | None) -> None:
@@ -42,54 +63,56 @@ def write(ring: Keyring, seq: int, head_hash: str, mac: str | None) -> None:
         if _written.get(path, -1) >= seq:
             return
         try:
-            _replace(path, ring, {"seq": seq, "hash": head_hash, "mac": mac,
-                                  "key_id": ring.key_id})
+            _write_slot(path, ring, {"seq": seq, "hash": head_hash, "mac": mac,
+                                     "key_id": ring.key_id})
         except OSError as exc:
             logger.error("the audit head file %s could not be written: %s", path, exc)
 
 
-def _replace(path: Path, ring: Keyring, head: dict[str, Any]) -> None:
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released as the file closes
-        current = _read_json(path)
-        if current is not None and isinstance(current.get("seq"), int) \
-                and current["seq"] >= head["seq"]:
-            _written[path] = current["seq"]
+def _write_slot(path: Path, ring: Keyring, head: dict[str, Any]) -> None:
+    fd = _files.get(path)
+    if fd is None:
+        fd = _files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        slots = _slots(os.pread(fd, 2 * SLOT + 2, 0))[:2]
+        seqs = [slot["seq"] if slot is not None else -1 for slot in slots] + [-1, -1]
+        if max(seqs) >= head["seq"]:
+            _written[path] = max(seqs)
             return
         head["file_mac"] = ring.seal(_body(head))
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(head, indent=1) + "\n")
-        os.replace(temporary, path)
+        line = json.dumps(head, separators=(",", ":")).encode().ljust(SLOT - 1) + b"\n"
+        os.pwrite(fd, line, SLOT * (0 if seqs[0] <= seqs[1] else 1))
         _written[path] = head["seq"]
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def read(ring: Keyring) -> tuple[dict[str, Any] | None, str | None]:
-    """The head file's head and what is wrong with it: ``(None, None)`` when there is none,
-    ``(head, None)`` when its MAC holds, else ``(None, reason)``."""
+    """The head file's newest head whose MAC holds, and what is wrong: ``(None, None)`` when
+    there is no file (or it is empty), ``(head, None)`` when one holds, else
+    ``(None, reason)``."""
     if ring.head_file is None:
         return None, None
-    head = _read_json(ring.head_file)
-    if head is None:
+    try:
+        data = ring.head_file.read_bytes()
+    except FileNotFoundError:
         return None, None
-    if not head or not isinstance(head.get("seq"), int) \
-            or not isinstance(head.get("hash"), str):
-        return None, "the head file cannot be read"
-    if not ring.opens(_body(head), head.get("file_mac") or "", head.get("key_id")):
-        return None, "the head file's MAC does not hold (changed, or written without the key)"
-    return head, None
+    except OSError as exc:
+        return None, f"the head file cannot be read ({exc.strerror})"
+    if not data.strip():
+        return None, None
+    held = [slot for slot in _slots(data) if slot is not None and ring.opens(
+        _body(slot), slot.get("file_mac") or "", slot.get("key_id"))]
+    if not held:
+        return None, "no head in the file carries its MAC (changed, or written without the key)"
+    return max(held, key=lambda slot: slot["seq"]), None
 
 
 def forget() -> None:
     """Forget what this process wrote (tests: a head file replaced behind its back)."""
     with _lock:
         _written.clear()
+        for fd in _files.values():
+            os.close(fd)
+        _files.clear()

@@ -31,7 +31,7 @@ def fingerprint(key: bytes) -> str:
 
 def chain_mac(key: bytes, prev_mac: str, event_hash: str) -> str:
     """The keyed link: ``HMAC-SHA256(key, prev_mac || hash)``, both as their hex text."""
-    return hmac.new(key, (prev_mac + event_hash).encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, (prev_mac + event_hash).encode("ascii"), "sha256").hex()
 
 
 @dataclass(frozen=True)

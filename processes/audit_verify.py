@@ -1,4 +1,5 @@
-"""Checking the audit log: the SHA-256 chain, the MACs over it, every anchor, and the head file.
+"""Checking the audit log: the SHA-256 chain, the MACs over it, every anchor, and the head file
+(the API's side: app/api/audit_verify.py; the command's: app/cli_audit.py).
 
 :func:`verify` walks the events in order, from the first or from a :class:`Position` trusted
 already (a checkpoint of an interrupted run), and stops at the first event that does not hold
@@ -55,7 +56,7 @@ class Position:
     @classmethod
     def load(cls, ring: Keyring, data: dict[str, Any]) -> Position | None:
         """The position a checkpoint holds, or None if its MAC does not hold."""
-        body = {k: data.get(k) for k in cls.__dataclass_fields__}
+        body: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
         if not ring.opens(repr(sorted(body.items())).encode(), data.get("checkpoint_mac", ""),
                           ring.key_id):
             return None

@@ -150,3 +150,6 @@ def test_the_api_verifies_for_auditors_and_admins_only(app, api):
     body = api("zoe", roles=["auditor"]).get("/api/v1/audit/verify",
                                                headers={"Accept-Language": "en"}).get_json()
     assert body["ok"] is False and body["first_bad"] == 1 and "changed" in body["reason"]
+    body = api("zoe2", roles=["auditor"]).get("/api/v1/audit/verify",
+                                                headers={"Accept-Language": "zh-CN"}).get_json()
+    assert body["reason"] == "事件 1 被改动：内容与其哈希不符"

@@ -46,19 +46,24 @@ def test_each_event_is_keyed_and_the_head_file_follows_the_commits(app):
     assert verdict["ok"] is True and verdict["events"] == 5, verdict
     assert {r.key_id for r in rows} == {audit_keys.fingerprint(KEY.encode())}
     assert all(len(r.mac) == 64 for r in rows)
-    head = json.loads(app.config["AUDIT_HEAD_FILE"].read_text())
-    assert head["seq"] == rows[-1].seq and head["mac"] == rows[-1].mac
-    assert KEY not in app.config["AUDIT_HEAD_FILE"].read_text()
+    head, problem = audit_head.read(_ring(app))
+    assert problem is None and head["seq"] == rows[-1].seq and head["mac"] == rows[-1].mac
+    text = app.config["AUDIT_HEAD_FILE"].read_text()
+    assert KEY not in text and [json.loads(line)["seq"] for line in text.splitlines()] == [5, 4]
 
 
 def test_an_older_head_never_overwrites_a_newer_one(app):
     with app.app_context():
         _append(3)
         ring = _ring(app)
-        newest = json.loads(ring.head_file.read_text())
+        newest = ring.head_file.read_bytes()
         audit_head.forget()  # as another process, which wrote less, would be
-        audit_head.write(ring, newest["seq"] - 1, "0" * 64, None)
-        assert json.loads(ring.head_file.read_text()) == newest
+        audit_head.write(ring, 2, "0" * 64, None)
+        assert ring.head_file.read_bytes() == newest
+        audit_head.write(ring, 4, "4" * 64, None)  # a newer one goes over the older slot
+        assert audit_head.read(ring)[0]["hash"] == "4" * 64
+        assert [json.loads(line)["seq"] for line in ring.head_file.read_text().splitlines()] \
+            == [3, 4]
 
 
 def test_the_keyed_chain_continues_the_unkeyed_one_and_a_later_unkeyed_event_is_found(app):
@@ -124,6 +129,30 @@ def test_a_chain_recomputed_without_the_key_is_found_at_the_changed_event(app):
         verdict = _verify()
     assert verdict["ok"] is False and verdict["first_bad"] == rows[2].seq, verdict
     assert "without the key" in verdict["reason"]
+
+
+@pytest.mark.parametrize(("kind", "found_at"), [("delete", 5), ("insert", 5), ("swap", 4)])
+def test_a_deleted_inserted_or_moved_event_is_found_where_the_chain_breaks(app, kind, found_at):
+    """The quick suite's case of each (the long sweep: test_audit_tampering.py)."""
+    table = AuditEvent.__table__
+    with app.app_context():
+        _append(8)
+        with unit_of_work(db.session):
+            rows = {r["seq"]: dict(r) for r in db.session.execute(select(table)).mappings()}
+            if kind == "delete":
+                db.session.execute(table.delete().where(table.c.seq == 4))
+            elif kind == "insert":  # room after event 4, then a copy of event 2 there
+                db.session.execute(update(table).where(table.c.seq > 4)
+                                   .values(seq=-table.c.seq - 1))
+                db.session.execute(update(table).where(table.c.seq < 0)
+                                   .values(seq=-table.c.seq))
+                db.session.execute(table.insert().values({**rows[2], "seq": 5}))
+            else:
+                for seq, other in ((4, 6), (6, 4)):
+                    db.session.execute(update(table).where(table.c.seq == seq).values(
+                        {k: v for k, v in rows[other].items() if k != "seq"}))
+        verdict = _verify()
+    assert verdict["ok"] is False and verdict["first_bad"] == found_at, verdict
 
 
 @pytest.mark.parametrize("text", ['{"seq": 1}', "not json", ""])

@@ -7,7 +7,11 @@ The log is written once per module as requests write it (commits of 10, the head
 each, an anchor from the built-in TSA half-way). Each tampering happens in a SAVEPOINT, rolled
 back after its check; the check starts from the last keyed checkpoint before the tampered
 event (a first walk of the whole log keeps one every 250 events), as ``sealflow audit verify
---checkpoint`` resumes, and one of each kind is also checked from the first event."""
+--checkpoint`` resumes, and one of each kind is also checked from the first event.
+
+Minutes on a shared machine (the chain recomputed from 100 positions rewrites 500,000 rows): a
+long sweep, marked ``once`` (`make test` runs it); tests/processes/test_audit_chain.py checks
+each kind of finding at one position in the quick suite."""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from processes import audit, audit_verify
 from processes.db import unit_of_work, write_intent
 from processes.models import AuditEvent
 from tests.conftest import _app
+
+pytestmark = pytest.mark.once
 
 EVENTS = 10_000
 POSITIONS = 100
