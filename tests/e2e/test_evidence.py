@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import socket
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -23,7 +25,9 @@ from app.extensions import db
 from processes.db import unit_of_work
 from processes.evidence import names
 from processes.pki import revocation
-from tests.conftest import seal_one, submit
+from processes.people import directory
+from processes.seals import registry
+from tests.conftest import approve, seal_one, submit
 
 PASSPHRASE = b"test-passphrase"
 
@@ -281,3 +285,40 @@ def test_a_seal_without_a_timestamp_holds_as_of_the_anchor(app, org, pdf, crl, r
     code, output = _verify(out, root_pem)
     assert code == 0, output
     assert "valid as of the anchor's time" in output and "PAdES B-B" in output
+
+
+def test_the_steps_by_hand_in_the_docs_work_as_written(app, org, pdf, timestamped, root_pem,
+                                                       tmp_path):
+    """docs/evidence.md's openssl, jq and pdfsig steps, run as written on a package of a seal
+    made as Sealflow makes them (its certificate names the CRL and the OCSP responder)."""
+    with app.app_context(), unit_of_work(db.session):
+        carol = directory.get_user(db.session, "carol")
+        seal_id = registry.create_seal(db.session, env(), "测试科技有限公司合同专用章",
+                                       custodians=[carol]).id
+    req = submit(org.alice, seal_id, pdf).get_json()
+    approve(org.bob)
+    approve(org.carol)
+    path = tmp_path / "e.zip"
+    result = app.test_cli_runner().invoke(args=["evidence", "export", str(req["id"]),
+                                                str(path)])
+    assert result.exit_code == 0, result.output
+    work = tmp_path / "expert"
+    work.mkdir()
+    (work / "evidence-request-42.zip").write_bytes(path.read_bytes())
+    (work / "root.pem").write_bytes(root_pem.read_bytes())  # beside the ZIP, as the doc has it
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "evidence.md").read_text()
+    (script,) = re.findall(r"```sh\n(.*?)```", doc, re.S)
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, text=True,
+                          capture_output=True, timeout=120, check=False,
+                          env={"HOME": str(work), "PATH": "/usr/bin:/bin"})
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "FAILED" not in out and "report.pdf: OK" in out and "sealed.pdf: OK" in out
+    lines = out.splitlines()
+    approved = json.loads((work / "ev" / "history.json").read_text())["approved_sha256"]
+    anchored = json.loads((work / "ev" / "audit.json").read_text())["anchor"]["hash"]
+    assert lines.count(approved) == 1 and f"{approved}  original.pdf" in lines
+    assert lines.count(anchored) == 2  # the run recomputed ends at the anchored hash
+    assert "Verification: OK" in out and "certificates/seal.pem: OK" in out
+    assert out.count("Certificate is Trusted.") == 2, out
+    assert "starts with the original" in out
