@@ -153,3 +153,18 @@ def test_the_api_verifies_for_auditors_and_admins_only(app, api):
     body = api("zoe2", roles=["auditor"]).get("/api/v1/audit/verify",
                                                 headers={"Accept-Language": "zh-CN"}).get_json()
     assert body["reason"] == "事件 1 被改动：内容与其哈希不符"
+
+
+def test_the_scheduled_anchor_job_anchors_and_a_tsa_that_refuses_is_logged(app, caplog):
+    from app.audit_jobs import anchor_in_app
+
+    _append(app, 2)
+    anchor_in_app(app)
+    with app.app_context():
+        assert db.session.execute(select(AuditAnchor.seq)).scalars().all() == [2]
+        db.session.rollback()
+    _append(app, 1)
+    app.config.update(PADES_LEVEL="B-T", TSA_URL="http://127.0.0.1:9/tsa")  # nobody there
+    app.extensions.pop("sealflow_env", None)
+    anchor_in_app(app)  # logged, not raised: tried again at the next run
+    assert "anchoring the audit chain failed" in caplog.text
