@@ -24,8 +24,8 @@ from app.context import env
 from app.extensions import db
 from processes.db import unit_of_work
 from processes.evidence import names
-from processes.pki import revocation
 from processes.people import directory
+from processes.pki import revocation
 from processes.seals import registry
 from tests.conftest import approve, seal_one, submit
 
