@@ -22,7 +22,13 @@ from asn1crypto import pem as pem_armor
 from pyhanko.keys import load_certs_from_pemder_data
 
 from processes.evidence import names
-from processes.evidence.verify_checks import Package, check_audit, check_report, check_sealed
+from processes.evidence.verify_checks import (
+    Package,
+    check_audit,
+    check_process,
+    check_report,
+    check_sealed,
+)
 
 
 @dataclass
@@ -116,7 +122,7 @@ def verify(data: bytes, roots: list[bytes] | None = None) -> Verdict:
         return verdict
     trust = _roots(files, list(roots or []), verdict)
     package = Package(verdict.request, files, listed, trust, _crls(files))
-    for check in (check_report, check_audit, check_sealed):
+    for check in (check_report, check_audit, check_sealed, check_process):
         problems, done = check(package)
         verdict.problems += problems
         verdict.checks += done

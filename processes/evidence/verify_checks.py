@@ -13,6 +13,7 @@ from typing import Any
 import signer
 from processes import audit_proof
 from processes.evidence import names
+from processes.flows.bpmn import content_hash
 
 Found = tuple[list[str], list[str]]
 
@@ -189,3 +190,24 @@ def check_sealed(package: Package) -> Found:
     return [], [f"original: the document approved ({approved})",
                 f"sealed: the original plus the seal of {sig.signer} (certificate "
                 f"{sig.certificate_serial}), valid as of {when}, at PAdES {sig.level}"]
+
+
+def check_process(package: Package) -> Found:
+    """The process files are the version the request ran on: their SHA-256 (as a deployment
+    computes it) is the version's. Files deployed in another encoding than UTF-8 are kept as
+    the UTF-8 text that was parsed: then only said, not a problem (the report's seal covers
+    them either way)."""
+    files = {name[len(names.PROCESS):]: data for name, data in package.files.items()
+             if name.startswith(names.PROCESS)}
+    try:
+        process = package.json(names.HISTORY)["process"]
+        expected, listed = process["sha256"], process["files"]
+    except (KeyError, ValueError, TypeError) as exc:
+        return [f"{names.HISTORY}: unreadable ({exc})"], []
+    if sorted(files) != sorted(name.replace("/", "_") for name in listed):
+        return [f"process: the files are not the version's ({', '.join(listed)})"], []
+    said = f"process: {process.get('key')} v{process.get('version')}, {len(files)} files"
+    if content_hash(files) == expected:
+        return [], [f"{said}, their SHA-256 is the deployed version's ({expected})"]
+    return [], [f"{said}, kept as the UTF-8 text parsed (deployed in another encoding: the "
+                f"version's SHA-256 {expected} is over the bytes as uploaded)"]

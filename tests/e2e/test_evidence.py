@@ -117,6 +117,7 @@ def test_a_package_holds_offline(exported, root_pem, offline):
     assert f"the evidence package of request {request_id} holds" in output
     assert "sealed: the original plus the seal" in output and "PAdES B-T" in output
     assert "audit:" in output and "report: sealed by" in output
+    assert "process: contract_seal v1, 2 files, their SHA-256 is the deployed version's" in output
     # Without a root of one's own: every check, the fingerprint to compare, and not a pass.
     code, output = _verify(path)
     assert code == 2, output
