@@ -55,7 +55,7 @@ def verify_command(file: Path, roots: tuple[Path, ...], as_json: bool) -> None:
     and its anchor. Exits 0 when it holds against the --root given, 1 with the reasons when
     anything differs, 2 when it holds but no --root was given (compare the fingerprint
     printed with the organisation's published one, then run again with --root)."""
-    from processes.evidence.verify import verify
+    from processes.evidence.verdict import verify
     verdict = verify(file.read_bytes(), [path.read_bytes() for path in roots])
     if as_json:
         click.echo(json.dumps(verdict.as_dict(), ensure_ascii=False, indent=1))

@@ -1,5 +1,6 @@
-"""Exporting an evidence package: its units of work, for ``sealflow evidence export`` and
-GET /api/v1/requests/<id>/evidence (processes/evidence builds it).
+"""Exporting an evidence package: its units of work, for ``sealflow evidence export``, the API's
+GET /api/v1/requests/<id>/evidence (app/api/evidence.py) and the request page's download
+(app/web/evidence.py); processes/evidence builds it.
 
 In order: a reading check (the caller may see the request; it is sealed); an anchor of the
 audit chain when none covers the request's last event yet (the TSA asked with no transaction

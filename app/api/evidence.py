@@ -1,5 +1,6 @@
 """``GET /api/v1/requests/<id>/evidence``: a sealed request's evidence package (a ZIP), for
-those who may see the request; each export is recorded in the audit log (app/evidence.py)."""
+those who may see the request; each export is recorded in the audit log (app/evidence.py
+exports it, processes/evidence builds it; the page's download: app/web/evidence.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The request page's download of the evidence package (the API's, for a signed-in user)."""
+"""The request page's download of the evidence package, as the API's (app/api/evidence.py)
+for a signed-in user; app/evidence.py exports it, processes/evidence builds it."""
 
 from __future__ import annotations
 

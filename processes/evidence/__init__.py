@@ -6,4 +6,4 @@ sums, and a bilingual report sealed with the system seal (docs/evidence.md).
 
 :mod:`~processes.evidence.contents` reads what goes in, :mod:`~processes.evidence.report`
 draws the report, :mod:`~processes.evidence.package` seals it and writes the ZIP,
-:mod:`~processes.evidence.verify` checks a package."""
+:mod:`~processes.evidence.verdict` checks a package."""

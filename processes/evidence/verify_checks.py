@@ -1,4 +1,4 @@
-"""The checks of :mod:`processes.evidence.verify`, one per part of a package, each returning
+"""The checks of :mod:`processes.evidence.verdict`, one per part of a package, each returning
 ``(problems, what held)``. Offline: signer's checks with fetching off, the audit proof's
 key-free check."""
 
