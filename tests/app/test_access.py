@@ -100,6 +100,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /api/v1/tasks/<task_id>/add-approver": frozenset({CANDIDATE, ADMIN}),
     "POST /api/v1/tasks/<task_id>/cc": frozenset({CANDIDATE, ADMIN}),
     "POST /api/v1/verify": PUBLIC,
+    "GET /api/v1/audit/verify": frozenset({AUDITOR, ADMIN}),
     # -- the organisation PKI (public by nature) -----------------------------------------
     "GET /pki/ca": PUBLIC,
     "GET /pki/root.crt": PUBLIC,
