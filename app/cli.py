@@ -339,12 +339,13 @@ def commands() -> list[click.Command]:
     ``sealflow`` itself."""
     from app.cli_audit import audit_group
     from app.cli_audit_export import audit_export  # noqa: F401 - adds `export` to the group
+    from app.cli_evidence import evidence_group
     from app.cli_pki import pki_group
     from app.cli_seals import seal_group
     from app.demo import demo_command
     return [init_command, user_group, group_group, process_group, business_type_group,
             seal_group, pki_group, run_command, serve_command, worker_command, demo_command,
-            audit_group]
+            audit_group, evidence_group]
 
 
 def init_app(app: Flask) -> None:

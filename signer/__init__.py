@@ -8,7 +8,15 @@ A library with no Flask and no database; everything the rest of Sealflow uses is
 """
 
 from .annotations import Layout, PageArea, Widget, layout, overlap, pages_layout
-from .appearance import SealAppearance, draw_seal, find_cjk_font
+from .appearance import SealAppearance, cjk_font_name, draw_seal, find_cjk_font
+from .archival import (
+    EmbeddedToken,
+    embedded_tokens,
+    revisions,
+    signed_revision,
+    token_certificates,
+    validate_as_of,
+)
 from .asn1_tables import build_all as _build_asn1_tables
 from .crl import Revocation, make_crl
 from .csr import (
@@ -149,6 +157,13 @@ __all__ = [
     "certify_public_key",
     "create_ca_hierarchy",
     "draw_seal",
+    "cjk_font_name",
+    "EmbeddedToken",
+    "embedded_tokens",
+    "revisions",
+    "signed_revision",
+    "token_certificates",
+    "validate_as_of",
     "encrypt_private_key",
     "export_private_key",
     "find_cjk_font",

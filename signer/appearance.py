@@ -145,6 +145,14 @@ def _register_font(path: str, index: int) -> str:
     return name
 
 
+def cjk_font_name(font_path: str | None = None, font_index: int = 0) -> str:
+    """The name under which reportlab draws with the CJK font the seals use (``font_path``,
+    or the one :func:`find_cjk_font` finds), registered once per process."""
+    if font_path is None:
+        font_path, font_index = find_cjk_font()
+    return _register_font(font_path, font_index)
+
+
 def _check_glyphs(font_name: str, font_path: str, text: str) -> None:
     font = pdfmetrics.getFont(font_name)
     if not isinstance(font, TTFont):  # _register_font registers TrueType fonts only

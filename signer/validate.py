@@ -75,19 +75,26 @@ def validate_pdf(data: bytes, trust_roots: Sequence[bytes], *,
 
 
 def validate_document(data: bytes, trust_roots: Sequence[bytes], *,
-                      later_seal: Callable[[SignatureReport], bool] = _any_trusted
-                      ) -> DocumentReport:
+                      later_seal: Callable[[SignatureReport], bool] = _any_trusted,
+                      context_for: Callable[[EmbeddedPdfSignature], ValidationContext]
+                      | None = None) -> DocumentReport:
     """Validate every signature and every document timestamp in ``data``: the signatures as
     :func:`validate_pdf` does, each with the PAdES level it reaches, and the document timestamps
     (PAdES B-LTA), oldest first. Nothing is fetched.
 
     :param trust_roots: certificates (PEM or DER) of the roots to trust.
     :param later_seal: as for :func:`validate_pdf`.
+    :param context_for: each signature's and timestamp's validation context, when not one for
+        all as of now (:func:`signer.archival.validate_as_of`: as of its own timestamp).
     :raises InvalidDocument: ``data`` is not a readable, unencrypted PDF.
     """
     reader = open_pdf(data, "encrypted PDFs cannot be verified here")
-    roots = [cert for blob in trust_roots for cert in load_certs_from_pemder_data(blob)]
-    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    if context_for is None:
+        roots = [cert for blob in trust_roots for cert in load_certs_from_pemder_data(blob)]
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
+
+        def context_for(_: EmbeddedPdfSignature) -> ValidationContext:
+            return context
 
     try:
         filled = list(fields.enumerate_sig_fields(reader, filled_status=True))
@@ -114,10 +121,12 @@ def validate_document(data: bytes, trust_roots: Sequence[bytes], *,
                 broken.append(_broken_report(field_name, str(e)))
     readable.sort(key=lambda item: item[0])
     stamps.sort(key=lambda item: item[0])
-    timestamps = [_validate_timestamp(embedded, context) for _, embedded in stamps]
+    timestamps = [_validate_timestamp(embedded, context_for(embedded))
+                  for _, embedded in stamps]
     dss = Dss.read(reader) if readable else None
     revisions = {embedded.field_name: revision for revision, embedded in readable}
-    signatures = [dataclasses.replace(_validate_one(embedded, context), revision=revision + 1)
+    signatures = [dataclasses.replace(_validate_one(embedded, context_for(embedded)),
+                                      revision=revision + 1)
                   for revision, embedded in readable]
     signatures = overlays.judge(signatures, _drawn_after(reader, revisions), revisions,
                                 later_seal)

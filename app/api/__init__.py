@@ -103,6 +103,7 @@ from app.api import (  # noqa: E402,F401
     audit_verify,
     dashboard,
     dry_run,
+    evidence,
     notices,
     people,
     process_versions,

@@ -68,6 +68,7 @@ def init_app(app: Flask) -> None:
         audit_log,
         dashboard,
         decisions,
+        evidence,
         inbox,
         me,
         new_request,

@@ -75,6 +75,7 @@ ACTION_LABELS = {
     "task.copied": _p("action", "People copied"),
     "task.deputy_refused": _p("action", "Deputy refused"),
     "request.reminded": _p("action", "Reminder sent by the requester"),
+    "request.evidence_exported": _p("action", "Evidence package exported"),
     "seal.created": _p("action", "Seal created"),
     "seal.changed": _p("action", "Seal changed"),
     "seal.appearance_changed": _p("action", "Seal image changed"),
