@@ -7,6 +7,7 @@ from flask import jsonify, request
 from app.api import blueprint
 from app.auth import public
 from app.context import env
+from app.errors import translate
 from app.extensions import db
 from app.ratelimit import rate_limited
 from processes.db import write_intent
@@ -30,4 +31,5 @@ def verify_document():
     data = uploaded_file()
     # Reads only: no SQLite write lock held while the signatures are checked.
     with write_intent(False):
-        return jsonify(verification.verify(db.session, env(), data))
+        result = verification.verify(db.session, env(), data)
+        return jsonify({**result, "message": translate(result["message"])})

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 import signer
 from processes import audit, documents
 from processes.env import Env
-from processes.errors import InvalidContent, TooLarge, msg
+from processes.errors import InvalidContent, Message, TooLarge, msg
 from processes.models import Document, Request, Seal, SigningGrant, User
 from processes.pki import authorities
 from signer import approval_records, open_pdf
@@ -80,18 +80,18 @@ def verify(session: Session, env: Env, data: bytes) -> dict:
     return {"sha256": sha, "message": _message(reports), "signatures": rows}
 
 
-def _message(reports: list[signer.SignatureReport]) -> str:
+def _message(reports: list[signer.SignatureReport]) -> Message:
     if not reports:
-        return "the PDF has no signatures: it carries no electronic seal"
+        return msg("the PDF has no signatures: it carries no electronic seal")
     bad = sum(not r.bottom_line for r in reports)
     if not bad:
-        return f"{len(reports)} signature(s), all valid"
-    message = f"{len(reports)} signature(s), {bad} not valid"
+        return msg("%(count)s signature(s), all valid", count=len(reports))
     covered = sorted({c.page for r in reports for c in r.visible_changes or () if not c.allowed})
     if covered:
-        message += ("; something was drawn over the page after sealing (page "
-                    f"{', '.join(map(str, covered))})")
-    return message
+        return msg("%(count)s signature(s), %(bad)s not valid; something was drawn over the page "
+                   "after sealing (page %(pages)s)", count=len(reports), bad=bad,
+                   pages=", ".join(map(str, covered)))
+    return msg("%(count)s signature(s), %(bad)s not valid", count=len(reports), bad=bad)
 
 
 def _our_seal(session: Session) -> Callable[[signer.SignatureReport], bool]:

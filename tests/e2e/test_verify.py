@@ -234,6 +234,9 @@ def test_unsigned_pdf_has_no_signatures(client, pdf):
     body = resp.get_json()
     assert body["signatures"] == []
     assert "no signatures" in body["message"]
+    # The verdict's sentence in the caller's language.
+    zh = _verify(client, pdf, headers={"Accept-Language": "zh-CN"}).get_json()
+    assert zh["message"] == "该 PDF 没有签名：它不带电子印章"
 
 
 def test_bad_input_gets_a_clear_422_and_nothing_is_stored(app, client, pdf, sealed):
