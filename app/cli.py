@@ -337,6 +337,7 @@ def worker_command() -> None:
 def commands() -> list[click.Command]:
     """Sealflow's own commands: on each app's CLI (``app.test_cli_runner``) and on
     ``sealflow`` itself."""
+    from app.cli_archive import archive_group
     from app.cli_audit import audit_group
     from app.cli_audit_export import audit_export  # noqa: F401 - adds `export` to the group
     from app.cli_evidence import evidence_group
@@ -345,7 +346,7 @@ def commands() -> list[click.Command]:
     from app.demo import demo_command
     return [init_command, user_group, group_group, process_group, business_type_group,
             seal_group, pki_group, run_command, serve_command, worker_command, demo_command,
-            audit_group, evidence_group]
+            audit_group, evidence_group, archive_group]
 
 
 def init_app(app: Flask) -> None:

@@ -5,10 +5,7 @@ never held in memory) under a progress bar; an interrupted export says where it 
 
 from __future__ import annotations
 
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -17,15 +14,11 @@ from flask.cli import with_appcontext
 
 from app.cli import _fail
 from app.cli_audit import audit_group
+from app.cli_progress import INTERRUPTED, stop_on_interrupt
 from app.extensions import db
 from processes import audit_log
 from processes.db import unit_of_work
 from processes.errors import BadInput, SealflowError, msg
-
-INTERRUPTED = 130
-"""The exit status of an export stopped by Ctrl-C (128 + SIGINT), as a shell's."""
-
-
 
 
 @audit_group.command("export")
@@ -73,7 +66,7 @@ def _write(out: IO[str], fmt: str, which: audit_log.Filter, after_seq: int | Non
     file left whole (the JSON array ended), and the command says how to resume (a second
     Ctrl-C stops it at once)."""
     written, last = 0, after_seq
-    with _stop_on_interrupt() as stopped:
+    with stop_on_interrupt() as stopped:
         with unit_of_work(db.session, write=False), \
                 click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
             for event in audit_log.stream(db.session, None, which, after=after_seq):
@@ -90,23 +83,6 @@ def _write(out: IO[str], fmt: str, which: audit_log.Filter, after_seq: int | Non
                    f"--after-seq {last if last is not None else 0}", err=True)
         sys.exit(INTERRUPTED)
     return written, last
-
-
-@contextmanager
-def _stop_on_interrupt() -> Iterator[list[bool]]:
-    """While inside: the first SIGINT only asks to stop (the list becomes true), so that the
-    export stops between two events; the next one interrupts as usual."""
-    stopped: list[bool] = []
-
-    def ask(_signum: int, _frame: object) -> None:
-        stopped.append(True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, ask)
-    try:
-        yield stopped
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _resumable(file: Path, fmt: str) -> bool:
