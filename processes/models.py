@@ -294,6 +294,8 @@ class Request(Base):
     # The time in the seal's RFC 3161 timestamp (the TSA's word, not our clock); None for a
     # B-B seal and for requests sealed before migration 0027.
     timestamped_at: Mapped[datetime | None] = mapped_column()
+    # The serial of the seal's certificate that signed (a renewal later changes the seal's).
+    certificate_serial: Mapped[str | None] = mapped_column(String(64))
 
     process: Mapped[ProcessDefinition] = relationship(lazy="joined")
     seal: Mapped[Seal | None] = relationship()

@@ -59,13 +59,15 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Sealed:
     """What :func:`sign` made, its file written: the bytes, their SHA-256, the pages they share
-    with the approved document (an incremental update of it), its timestamp's time (B-B: None)."""
+    with the approved document (an incremental update of it), its timestamp's time (B-B: None),
+    the serial of the certificate that signed."""
 
     data: bytes
     sha256: str
     pages: int
     page_refs: list[list[int]] | None
     timestamped_at: datetime | None = None
+    certificate_serial: str | None = None
 
 
 @functools.lru_cache(maxsize=64)
@@ -202,7 +204,7 @@ def sign(session: Session, env: Env, lease: Lease) -> Sealed:
     sha256 = documents.write(env, sealed)
     stamped = signer.timestamp_time(sealed, settings.field_name) if level != "B-B" else None
     return Sealed(sealed, sha256, document.pages, [list(ref) for ref in page_refs] or None,
-                  stamped)
+                  stamped, seal.certificate_serial)
 
 
 # The grant, its request (row locked to the commit) and its seal, refreshed, with the seal's
@@ -277,11 +279,12 @@ def record_sealed(session: Session, env: Env, lease: Lease, sealed: Sealed) -> b
     req.status = RequestStatus.sealed
     req.sealed_at = now
     req.timestamped_at = sealed.timestamped_at
+    req.certificate_serial = sealed.certificate_serial
     req.updated_at = now
     update_now(session, req)
     audit.record(session, "request.sealed", request_id=req.id, seal_id=grant.seal_id,
                  grant=grant.id, document_sha256=grant.document_sha256,
-                 sealed_sha256=sealed.sha256)
+                 sealed_sha256=sealed.sha256, certificate_serial=sealed.certificate_serial)
     session.flush()
     notices.request_finished(session, req.requester_id, req.id, "sealed")
     request_id, grant_id = req.id, grant.id

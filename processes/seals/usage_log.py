@@ -84,7 +84,10 @@ def _statement(session: Session, identity: Identity, filters: Filters) -> Select
     stmt = (select(Request.id, Request.business_type, Request.data["purpose"].as_string(),
                    Request.filename, Request.sealed_at, Request.timestamped_at,
                    ProcessDefinition.key, _Requester.name, _Requester.display_name, Seal.id,
-                   Seal.name, Seal.certificate_serial, BusinessType.name, _Original.sha256,
+                   Seal.name,
+                   # the certificate that signed; before 0031 only the seal's current one is known
+                   func.coalesce(Request.certificate_serial, Seal.certificate_serial),
+                   BusinessType.name, _Original.sha256,
                    _Original.pages, _Sealed.sha256)
             .join(Seal, Seal.id == Request.seal_id)
             .join(ProcessDefinition, ProcessDefinition.id == Request.process_id)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import hashlib
 
+from app.context import env
 from app.extensions import db
 from processes.db import unit_of_work
 from processes.flows import definitions
+from processes.models import Seal
+from processes.seals import registry
 from tests.conftest import approve, only_task, seal_one, submit
 
 
@@ -108,3 +111,17 @@ def test_a_page_costs_the_same_statements_however_many_uses_it_lists(app, org, p
         seal_one(org, pdf + f"\n% {n}\n".encode())
     assert auditor.get("/api/v1/seal-usage").get_json()["total"] == 4
     assert len(cost()) == len(one)
+
+
+def test_a_use_names_the_certificate_that_signed_not_the_renewed_one(app, org, pdf):
+    req = seal_one(org, pdf)
+    before = org.carol.get(f"/api/v1/seals/{org.seal_id}/usage").get_json()["uses"][0]
+    with app.app_context(), unit_of_work(db.session):
+        seal = db.session.get(Seal, org.seal_id)
+        signed_with = seal.certificate_serial
+        registry.renew_certificate(db.session, env(), seal)
+        renewed = seal.certificate_serial
+    assert renewed != signed_with
+    [use] = org.carol.get(f"/api/v1/seals/{org.seal_id}/usage").get_json()["uses"]
+    assert use["request_id"] == req["id"]
+    assert use["certificate_serial"] == before["certificate_serial"] == signed_with
