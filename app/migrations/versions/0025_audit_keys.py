@@ -10,7 +10,7 @@ application's role cannot rewrite the log. Dropping a trigger needs the table's 
 the application should not run as (docs/operations.md, "A separate role for migrations").
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0030
 """
 import sqlalchemy as sa
 from alembic import op

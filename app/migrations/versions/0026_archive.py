@@ -12,7 +12,7 @@ whatever path the DELETE comes by. business_types.retention_years: the years the
 keeps a type's documents (NULL: SEALFLOW_RETENTION_YEARS).
 
 Revision ID: 0026
-Revises: 0023
+Revises: 0028
 """
 import sqlalchemy as sa
 from alembic import op

@@ -5,7 +5,7 @@ sealing (None for requests sealed before). share_links: links to a sealed docume
 token and an optional password stored hashed.
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0026
 """
 import sqlalchemy as sa
 from alembic import op

@@ -6,7 +6,7 @@ log: 200-250 ms at 300,000 events on SQLite, growing with the log. (actor, seq) 
 first in order; at serves the second, whose rows are then sorted.
 
 Revision ID: 0028
-Revises: 0023
+Revises: 0024
 """
 from alembic import op
 

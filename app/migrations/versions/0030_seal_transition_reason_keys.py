@@ -8,7 +8,7 @@ keep it so that the seal page puts it into the reader's language; reason keeps t
 (the audit, the CLI). Existing rows keep their text and no key: they show as before.
 
 Revision ID: 0030
-Revises: 0024
+Revises: 0027
 """
 import sqlalchemy as sa
 from alembic import op
