@@ -133,6 +133,11 @@ def shoot(target, name: str, **options: Any) -> Path:
 
 # --- the JSON API, with a page's session (writes carry its CSRF token, as the pages' do) -----
 
+def overflow(page) -> int:
+    """How far the page is wider than its viewport (0: it fits, no sideways scrolling)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
 def _csrf(page) -> str:
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     assert token, "the page has no CSRF token (is the user logged in?)"

@@ -18,14 +18,12 @@ from tests.e2e.browser_pages import (
     complete_task,
     file_request,
     log_in,
+    overflow,
     shoot,
 )
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
 
-
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def _sealed_and_filed(page, base: str, request_ids: list[int]) -> None:
@@ -61,7 +59,7 @@ def test_the_archive_finds_chinese_text_and_follows_who_may_see(demo_server, bro
             page = log_in(browser, base, "audrey", errors, width, touch=width == PHONE)
             page.goto(f"{base}/archive?lang={lang}")
             assert page.locator("table.archive-list tbody tr").count() == 2
-            assert _overflow(page) <= 0, (lang, width)
+            assert overflow(page) <= 0, (lang, width)
             shoot(page, f"archive-{lang}-{width}", full_page=True)
             page.fill("#ar-q", "甲方签署")
             page.click("form.archive-search button[type=submit]")
@@ -69,7 +67,7 @@ def test_the_archive_finds_chinese_text_and_follows_who_may_see(demo_server, bro
             rows = page.locator("table.archive-list tbody tr")
             assert rows.count() == 1 and f"#{purchase['id']}" in rows.first.inner_text()
             assert rows.first.locator(".archive-snippet mark").first.inner_text() == "甲方签署"
-            assert _overflow(page) <= 0, (lang, width)
+            assert overflow(page) <= 0, (lang, width)
             shoot(page, f"archive-search-{lang}-{width}", full_page=True)
             page.context.close()
 
@@ -90,7 +88,7 @@ def test_the_archive_finds_chinese_text_and_follows_who_may_see(demo_server, bro
     phone.click("details.archive-hold button[type=submit]")
     phone.wait_for_selector(".flash")
     assert "法律保全" in phone.inner_text("table.archive-list")
-    assert _overflow(phone) <= 0
+    assert overflow(phone) <= 0
     shoot(phone, f"archive-held-zh_CN-{PHONE}", full_page=True)
 
     # The verification of an archived document, and its download.

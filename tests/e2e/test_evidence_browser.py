@@ -17,6 +17,7 @@ from tests.e2e.browser_pages import (
     complete_task,
     file_request,
     log_in,
+    overflow,
     shoot,
 )
 
@@ -34,7 +35,7 @@ def test_a_sealed_requests_page_offers_its_evidence_package(browser, demo_server
         page = log_in(browser, base, "alice", errors, width)
         page.goto(f"{base}/requests/{made['id']}?lang={lang}")
         page.wait_for_selector("#evidence-download", timeout=90_000)
-        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        assert overflow(page) <= 0
         shoot(page, f"request-evidence-{lang}-{width}", full_page=True)
         page.context.close()
     assert "下载存证包" in alice.goto(f"{base}/requests/{made['id']}?lang=zh_CN").text()

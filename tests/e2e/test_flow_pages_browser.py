@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser_pages import PASSWORD, panel_group, serving_demo
+from tests.e2e.browser_pages import PASSWORD, overflow, panel_group, serving_demo
 from tests.e2e.browser_pages import log_in as _page
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
@@ -35,10 +35,6 @@ def flow_server(tmp_path_factory):
         yield base
 
 
-def _overflow(page) -> int:
-    """How far the page is wider than its viewport (0: it fits)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-
 
 def test_the_flow_pages_fit_and_work_for_each_role(flow_server, browser):  # noqa: F811
     base = flow_server
@@ -52,7 +48,7 @@ def test_the_flow_pages_fit_and_work_for_each_role(flow_server, browser):  # noq
                 assert answer is not None and answer.status == 200, (name, url)
                 page.screenshot(path=str(ARTIFACTS / f"flow-pages-{label}-{name}-{width}.png"),
                                 full_page=True)
-                assert _overflow(page) <= 2, (name, width, url, _overflow(page))
+                assert overflow(page) <= 2, (name, width, url, overflow(page))
             page.goto(base + PAGES["flow"])
             retiring = page.locator("button:has-text('Retire v1')")
             assert retiring.count() == (0 if name == "dina" else 1)
@@ -70,7 +66,7 @@ def test_the_flow_pages_fit_and_work_for_each_role(flow_server, browser):  # noq
     assert "Business type lending now routes to contract_seal" in max_.inner_text("body")
     row = max_.locator("tr", has=max_.locator("td.mono", has_text="lending"))
     assert row.locator("a").inner_text() == "contract_seal"
-    assert _overflow(max_) <= 2
+    assert overflow(max_) <= 2
     max_.screenshot(path=str(ARTIFACTS / "flow-pages-business-type-saved-390.png"),
                     full_page=True)
     listed = max_.request.get(base + "/api/v1/business-types").json()
@@ -97,7 +93,7 @@ def test_the_flow_pages_fit_and_work_for_each_role(flow_server, browser):  # noq
         refused = alice.goto(base + url)
         assert refused is not None and refused.status == 403, url
         assert "Not allowed" in alice.inner_text("main")
-        assert _overflow(alice) <= 2
+        assert overflow(alice) <= 2
     alice.screenshot(path=str(ARTIFACTS / "flow-pages-requester-403-390.png"))
     # Chromium logs each refused page as a console error; nothing else may be there.
     refusals = [e for e in errors if "status of 403" in e]

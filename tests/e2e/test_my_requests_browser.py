@@ -18,6 +18,7 @@ from tests.e2e.browser_pages import (
     complete_task,
     file_request,
     log_in,
+    overflow,
     shoot,
 )
 
@@ -26,10 +27,6 @@ pytestmark = pytest.mark.once  # it serves the demo in its own process, like tes
 WIDTHS = (1400, PHONE)
 LANGS = ("en", "zh_CN")
 
-
-def _overflow(page) -> int:
-    """How far the page is wider than its viewport (0: it fits)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def _seal_status(admin, base: str, seal_id: int, to: str, reason: str) -> None:
@@ -58,10 +55,10 @@ def test_my_requests_and_a_request_that_seals_itself(demo_server, browser):
             page.goto(f"{base}/requests?lang={lang}")
             body = page.inner_text("table.req-list")
             assert "张伟 (销售部负责人)" in body and "部门负责人审批" in body
-            assert _overflow(page) <= 0, (lang, width, _overflow(page))
+            assert overflow(page) <= 0, (lang, width, overflow(page))
             shoot(page, f"my-requests-{lang}-{width}", full_page=True)
             page.goto(f"{base}/requests/{sealing['id']}?lang={lang}")
-            assert _overflow(page) <= 0, (lang, width, _overflow(page))
+            assert overflow(page) <= 0, (lang, width, overflow(page))
             shoot(page, f"request-running-{lang}-{width}", full_page=True)
             page.context.close()
 
@@ -86,12 +83,12 @@ def test_my_requests_and_a_request_that_seals_itself(demo_server, browser):
     phone.goto(f"{base}/requests/{withdrawing['id']}?lang=en")
     phone.click("details.withdraw summary")
     phone.fill("#withdraw-reason", "仓库合同改由总部签署")
-    assert _overflow(phone) <= 0
+    assert overflow(phone) <= 0
     shoot(phone, f"request-withdraw-confirm-en-{PHONE}", full_page=True)
     phone.click("details.withdraw button[type=submit]")
     phone.wait_for_selector(".notice.withdrawn")
     assert "仓库合同改由总部签署" in phone.inner_text(".notice.withdrawn")
-    assert _overflow(phone) <= 0
+    assert overflow(phone) <= 0
     shoot(phone, f"request-withdrawn-en-{PHONE}", full_page=True)
     # Copy and resubmit: the new-request form, filled in as the withdrawn one was.
     phone.click("a:has-text('Copy and resubmit')")
@@ -117,7 +114,7 @@ def test_my_requests_and_a_request_that_seals_itself(demo_server, browser):
     watching.goto(f"{base}/requests/{sealing['id']}?lang=zh_CN")
     assert "年度盘点" in watching.inner_text(".notice.halted")
     assert watching.get_attribute("#request-watch", "data-every") == "3000"
-    assert _overflow(watching) <= 0
+    assert overflow(watching) <= 0
     shoot(watching, f"request-halted-zh_CN-{PHONE}", full_page=True)
     _seal_status(admin, base, seal_id, "active", "盘点完毕")
     watching.wait_for_selector("#request-watch[data-status=running]", state="attached",
@@ -129,6 +126,6 @@ def test_my_requests_and_a_request_that_seals_itself(demo_server, browser):
     assert "已盖章" in watching.inner_text("#sealed-notice")
     assert watching.locator("#request-watch").count() == 0  # sealed: it stops asking
     assert len(loads) >= 3  # the first load, then two by itself, none by hand
-    assert _overflow(watching) <= 0
+    assert overflow(watching) <= 0
     shoot(watching, f"request-sealed-zh_CN-{PHONE}", full_page=True)
     assert_no_errors(errors)

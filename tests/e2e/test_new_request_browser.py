@@ -17,6 +17,7 @@ from tests.e2e.browser_pages import (
     assert_no_errors,
     demo_server,  # noqa: F401 - a fixture
     log_in,
+    overflow,
     shoot,
 )
 
@@ -25,9 +26,6 @@ pytestmark = pytest.mark.once  # it serves the demo in its own process, like tes
 PDF = make_pdf(pages=2, text="Purchase contract 2026-017")
 A4_WIDTH = 595.27  # points: make_pdf's pages
 
-
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def _phone(browser, base: str, name: str, errors: list[str]):
@@ -157,7 +155,7 @@ def test_the_page_on_a_phone_by_touch_and_in_chinese(demo_server, browser):  # n
     _wait_for_stamp(page)
     _fill_contract(page)
     assert len(_route(page)) == 2
-    assert _overflow(page) == 0
+    assert overflow(page) == 0
     shoot(page, "new-request-en-390", full_page=True)
 
     # Dragged by a finger (real touch events, through the DevTools protocol).
@@ -176,7 +174,7 @@ def test_the_page_on_a_phone_by_touch_and_in_chinese(demo_server, browser):  # n
     scale = after["canvas"] / A4_WIDTH
     assert abs((before["x"] - after["x"]) - 60 / scale) < 1.5, (before, after)
     assert abs((after["y"] - before["y"]) - 100 / scale) < 1.5, (before, after)
-    assert after["canvas"] <= PHONE and _overflow(page) == 0
+    assert after["canvas"] <= PHONE and overflow(page) == 0
     shoot(page, "new-request-dragged-en-390", full_page=True)
     # Dragged far past the page's corner: it stays inside the page.
     page.evaluate("document.querySelector('#nr-sheet').scrollIntoView({block: 'end'})")
@@ -200,7 +198,7 @@ def test_the_page_on_a_phone_by_touch_and_in_chinese(demo_server, browser):  # n
     _route(page)
     assert "第 2 页，共 2 页" in page.inner_text("#nr-page-label")
     assert "审批路线" in page.inner_text("#nr-route")
-    assert _overflow(page) == 0
+    assert overflow(page) == 0
     shoot(page, "new-request-zh-390", full_page=True)
     page.set_viewport_size({"width": 1400, "height": 900})
     page.reload()

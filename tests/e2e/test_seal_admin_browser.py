@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser_pages import PHONE, assert_no_errors, serving_demo, shoot
+from tests.e2e.browser_pages import PHONE, assert_no_errors, overflow, serving_demo, shoot
 from tests.e2e.browser_pages import log_in as _page
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
@@ -28,9 +28,6 @@ def seal_server(tmp_path_factory):
                       ["seal", "resume", str(SEAL), "--reason", "年检完毕"]) as base:
         yield base
 
-
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def _unlabelled(page) -> list[str]:
@@ -65,7 +62,7 @@ def test_the_seal_pages_fit_in_both_languages(seal_server, browser, lang):
             if name == "admin":
                 page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             shoot(page, f"seal-admin-{label}-{lang}-{name}-{width}", full_page=True)
-            assert _overflow(page) == 0, (url, width, _overflow(page))
+            assert overflow(page) == 0, (url, width, overflow(page))
             assert _unlabelled(page) == [], url
             if width == PHONE:
                 assert _small_targets(page) == [], url
@@ -97,7 +94,7 @@ def test_a_seal_admin_saves_a_policy_and_sees_the_proof(seal_server, browser):
     assert "Policy saved" in main and "Passes" in main
     assert page.input_value("#f-max_per_month") == "30"
     shoot(page, "seal-admin-policy-saved-en-390", full_page=True)
-    assert _overflow(page) == 0
+    assert overflow(page) == 0
     assert_no_errors(errors, refused=(400,))  # the refused form's answer
 
 
@@ -130,6 +127,6 @@ def test_an_admin_makes_a_seal_then_voids_it_only_with_its_name(seal_server, bro
     void.click()
     page.wait_for_load_state()
     assert "Voided" in page.inner_text(".page-head")
-    assert _overflow(page) == 0
+    assert overflow(page) == 0
     # The refused void's answer (400) is the only "failed" load.
     assert_no_errors(errors, refused=(400,))

@@ -18,14 +18,12 @@ from tests.e2e.browser_pages import (
     complete_task,
     file_request,
     log_in,
+    overflow,
     shoot,
 )
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
 
-
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def _sealed(page, base: str, request_id: int) -> dict:
@@ -57,7 +55,7 @@ def test_the_usage_log_pages(demo_server, browser):
                 text = row.inner_text()
                 assert f"#{req['id']}" in text and "办公室租赁合同" in text
                 assert "张伟" in text or "bob" in text  # the department head's decision
-                assert _overflow(page) <= 0, (name, lang, width)
+                assert overflow(page) <= 0, (name, lang, width)
                 if name == "carol":
                     shoot(page, f"seal-usage-{lang}-{width}", full_page=True)
                 page.context.close()
@@ -79,7 +77,7 @@ def test_the_usage_log_pages(demo_server, browser):
     page.fill("#share-password", "open-sesame")
     page.click("#shares button[type=submit]")
     page.wait_for_selector(".flash.success")
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0
     shoot(page.locator("#shares"), f"share-links-zh_CN-{PHONE}")
     url = page.inner_text(".flash.success").split("：", 1)[1].strip()
     page.context.close()
@@ -91,7 +89,7 @@ def test_the_usage_log_pages(demo_server, browser):
             visitor.click("button[type=submit]")
             visitor.wait_for_selector(".share-sigs")
             assert "办公室" not in visitor.inner_text("h1")
-            assert _overflow(visitor) <= 0, (lang, width)
+            assert overflow(visitor) <= 0, (lang, width)
             shoot(visitor, f"share-{lang}-{width}", full_page=True)
             visitor.context.close()
     assert_no_errors(errors)

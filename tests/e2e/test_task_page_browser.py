@@ -20,6 +20,7 @@ from tests.e2e.browser_pages import (
     api_post,
     assert_no_errors,
     log_in,
+    overflow,
     shoot,
 )
 
@@ -50,9 +51,6 @@ def _open(page, base: str, request_id: int, lang: str = "en") -> None:
     page.goto(f"{base}/tasks/{_task_of(page, base, request_id)}?lang={lang}")
     page.wait_for_selector("#doc-view[data-ready=true]")
 
-
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def _inked(page) -> int:
@@ -109,7 +107,7 @@ def test_the_document_the_seal_and_the_diagram_at_each_width_and_language(demo_s
             bob.wait_for_selector("#flow-diagram[data-diagram=ready]")
             assert bob.locator('.sf-current[data-element-id="dept_head_approve"]').count() == 1
             if width == PHONE:
-                assert _overflow(bob) == 0, (lang, _overflow(bob))
+                assert overflow(bob) == 0, (lang, overflow(bob))
                 assert box["canvas"] <= PHONE
                 for button in bob.locator("#decision-form button, .task-bar .btn").all():
                     assert button.bounding_box()["height"] >= 44, button.inner_text()
@@ -213,7 +211,7 @@ def test_each_action_through_the_page(demo_server, browser):
                   "Copied to 孙悦 (人事) (helen)", "王丽 (申请人) (alice)"):
         assert words in history, words
     assert helen.locator("#decision-form").count() == 0
-    assert _overflow(helen) == 0
+    assert overflow(helen) == 0
     shoot(helen, "request-history-en-390", full_page=True)
     helen.goto(f"{base}/requests/{rid}?lang=zh_CN")
     assert "转办给 周强 (财务) (frank)" in helen.inner_text(".timeline")

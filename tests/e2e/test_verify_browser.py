@@ -21,6 +21,7 @@ from tests.e2e.browser_pages import (
     browser,  # noqa: F401
     demo_server,  # noqa: F401
     log_in,
+    overflow,
     shoot,
 )
 from tests.e2e.test_verify import _replace_page_text
@@ -57,9 +58,6 @@ def _sealed_contract(browser, base: str, errors: list[str]) -> tuple[int, bytes]
         time.sleep(0.2)
     pytest.fail("the contract was not sealed")
 
-
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def _anonymous(browser, width: int, errors: list[str]):  # noqa: F811
@@ -110,7 +108,7 @@ def test_the_verify_page_in_both_languages_on_a_desktop_and_a_phone(demo_server,
             _seal_on_its_thumbnail(page)
             assert page.locator(".trust-root .fingerprint").inner_text().count(":") == 31
             assert page.locator(f".trust-root a:has-text('{download}')").count() == 1
-            assert _overflow(page) == 0, (lang, width, _overflow(page))
+            assert overflow(page) == 0, (lang, width, overflow(page))
             shoot(page, f"verify-valid-{lang}-{width}", full_page=True)
 
             _verify(page, base, lang, "forged.pdf", tampered)
@@ -123,7 +121,7 @@ def test_the_verify_page_in_both_languages_on_a_desktop_and_a_phone(demo_server,
             _seal_on_its_thumbnail(page)
             assert "sig-invalid" in (page.locator(".seal-box").first.get_attribute("class")
                                      or "")
-            assert _overflow(page) == 0, (lang, width, _overflow(page))
+            assert overflow(page) == 0, (lang, width, overflow(page))
             shoot(page, f"verify-tampered-{lang}-{width}", full_page=True)
             page.context.close()
 
@@ -136,7 +134,7 @@ def test_the_verify_page_in_both_languages_on_a_desktop_and_a_phone(demo_server,
             assert not fold.locator(".fingerprint").is_visible()
             fold.locator("> summary").click()
             assert fold.locator(".fingerprint").inner_text().count(":") == 31
-            assert _overflow(alice) == 0, (lang, width, _overflow(alice))
+            assert overflow(alice) == 0, (lang, width, overflow(alice))
             shoot(alice, f"request-trust-root-{lang}-{width}", full_page=True)
             alice.context.close()
 
@@ -146,7 +144,7 @@ def test_the_verify_page_in_both_languages_on_a_desktop_and_a_phone(demo_server,
     for lang in LANGS:
         page = _anonymous(browser, 390, errors)
         page.goto(f"{base}/login?lang={lang}")
-        assert _overflow(page) == 0
+        assert overflow(page) == 0
         assert page.locator("button[type=submit]").bounding_box()["height"] >= 44
         switch = page.locator(f".login-lang a:has-text('{other[lang]}')")
         assert switch.bounding_box()["height"] >= 44
@@ -154,7 +152,7 @@ def test_the_verify_page_in_both_languages_on_a_desktop_and_a_phone(demo_server,
         answer = page.goto(f"{base}/verify/nothing-here?lang={lang}")
         assert answer is not None and answer.status == 404
         assert missing[lang] in page.locator("main").inner_text()
-        assert _overflow(page) == 0
+        assert overflow(page) == 0
         shoot(page, f"error-{lang}-390", full_page=True)
         page.context.close()
     assert_no_errors(errors, refused=(404, 404))
