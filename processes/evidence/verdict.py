@@ -57,12 +57,27 @@ def fingerprint(cert_der: bytes) -> str:
     return ":".join(f"{b:02X}" for b in hashlib.sha256(cert_der).digest())
 
 
+MAX_FILES = 10_000
+MAX_UNPACKED = 4 * 1024 ** 3
+"""What a package may unpack to: its two PDFs (each at most the upload limit, 50 MiB by
+default), the report and the proofs fit many times over; a ZIP made to unpack to more (a "zip
+bomb") is refused before anything is unpacked. Each file is read to its declared size only
+(zipfile stops there and checks the CRC), so the declared sizes bound the memory."""
+
+
 def _read(data: bytes, verdict: Verdict) -> dict[str, bytes] | None:
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
-            listed = archive.namelist()
+            infos = archive.infolist()
+            listed = [info.filename for info in infos]
             if len(listed) != len(set(listed)):
                 verdict.problems.append("the ZIP names a file twice")
+                return None
+            unpacked = sum(info.file_size for info in infos)
+            if len(infos) > MAX_FILES or unpacked > MAX_UNPACKED:
+                verdict.problems.append(
+                    f"the ZIP would unpack to {len(infos)} files and {unpacked} bytes, more "
+                    f"than a package holds (at most {MAX_FILES} files, {MAX_UNPACKED} bytes)")
                 return None
             return {name: archive.read(name) for name in listed if not name.endswith("/")}
     except (zipfile.BadZipFile, OSError, ValueError) as exc:

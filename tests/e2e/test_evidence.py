@@ -174,6 +174,22 @@ def test_a_file_added_or_taken_out_is_found(exported, root_pem, tmp_path):
     assert code == 1 and "not a readable ZIP file" in output
 
 
+def test_a_zip_made_to_unpack_to_too_much_is_refused_unread(root_pem, tmp_path, monkeypatch):
+    from processes.evidence import verdict
+    monkeypatch.setattr(verdict, "MAX_UNPACKED", 1024 * 1024)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(names.MANIFEST, b"{}")
+        archive.writestr("original.pdf", bytes(2 * 1024 * 1024))  # zeros: a few KB packed
+    assert len(bomb.getvalue()) < 20_000
+    (tmp_path / "bomb.zip").write_bytes(bomb.getvalue())
+    read = []
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda *a: read.append(a) or b"")
+    code, output = _verify(tmp_path / "bomb.zip", root_pem)
+    assert code == 1 and "would unpack to 2 files and 2097154 bytes" in output, output
+    assert read == []
+
+
 def test_a_report_resealed_by_another_key_is_refused(exported, root_pem, tmp_path, offline):
     """A forger with a key of their own (and a CA of their own, put in the package as its
     root) re-seals a report listing a changed original: the root given does not trust it."""
@@ -286,6 +302,33 @@ def test_a_seal_without_a_timestamp_holds_as_of_the_anchor(app, org, pdf, crl, r
     code, output = _verify(out, root_pem)
     assert code == 0, output
     assert "valid as of the anchor's time" in output and "PAdES B-B" in output
+
+
+def test_a_package_of_a_b_lta_seal_holds_with_its_document_timestamp(app, org, pdf, crl,
+                                                                     root_pem, tmp_path,
+                                                                     offline_later):
+    """At B-LTA the sealed file carries, after the seal, its validation data and a document
+    timestamp: the package lists both tokens, and the check still finds that the seal signed
+    exactly the original plus the seal."""
+    app.config.update(PADES_LEVEL="B-LTA", TSA_URL="")
+    app.extensions.pop("sealflow_env", None)
+    body = seal_one(org, pdf)
+    assert body["status"] == "sealed", body
+    out = tmp_path / "lta.zip"
+    result = app.test_cli_runner().invoke(args=["evidence", "export", str(body["id"]),
+                                                str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        listed = archive.namelist()
+    assert [n for n in listed if n.startswith("timestamps/signature")], listed
+    assert [n for n in listed if n.startswith("timestamps/document")], listed
+    offline_later()
+    code, output = _verify(out, root_pem)
+    assert code == 0, output
+    assert "sealed: the original plus the seal" in output and "PAdES B-LTA" in output
+    code, output = _verify(_rewritten(out, tmp_path / "lta-changed.zip", lambda files: files.update(
+        {"sealed.pdf": _flip(files["sealed.pdf"])})), root_pem)
+    assert code == 1, output
 
 
 def test_the_steps_by_hand_in_the_docs_work_as_written(app, org, pdf, timestamped, root_pem,

@@ -199,7 +199,7 @@ def test_in_process_a_write_lock_held_elsewhere_is_waited_for_once_then_the_job_
     (b"this is not DER", "bad_data_format"),
     (b"", "bad_data_format"),
     (signer.timestamp_request(b"x", hash_algorithm="sha256")[:-3], "bad_data_format"),
-])
+], ids=["not-der", "empty", "cut-short"])  # the cut request carries a random nonce
 def test_a_malformed_request_gets_a_rejection_and_no_serial(app, client, body, fail_info):
     status = _status(_post(client, body))
     assert status["status"] == "rejection"
