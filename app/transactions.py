@@ -30,6 +30,12 @@ def _writer() -> None:
         g.sealflow_write_token = begin_write_intent()
 
 
+def fetched() -> bool:
+    """Whether the request fetches what it asks for, not only its headers (HEAD, which Flask
+    answers with the GET view): only a fetch is recorded as a download or an opening."""
+    return request.method != "HEAD"
+
+
 def writes(view: Callable) -> Callable:
     """Mark a GET view that writes (a download, recorded in the audit log): its transaction
     starts as a writer's, as a POST's does, so that the record never fails on a busy database

@@ -29,6 +29,13 @@ def timezone_name() -> str:
     return str(_zone)
 
 
+def day_start(at: datetime) -> datetime:
+    """The start of ``at``'s day in the organisation's time zone, in UTC (a "day" as the
+    people who read the log live it, not UTC's, which begins at 08:00 in Shanghai)."""
+    local = at.astimezone(_zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
 def _unquote(text: str) -> str:
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":

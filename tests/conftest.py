@@ -145,6 +145,9 @@ class ApiClient:
     def get(self, url: str, **kw: Any):
         return self.client.get(url, headers=self._h(kw.pop("headers", None)), **kw)
 
+    def head(self, url: str, **kw: Any):
+        return self.client.head(url, headers=self._h(kw.pop("headers", None)), **kw)
+
     def post(self, url: str, **kw: Any):
         return self.client.post(url, headers=self._h(kw.pop("headers", None)), **kw)
 

@@ -6,7 +6,7 @@ from flask import jsonify, request, send_file
 from app.api import blueprint, commits, described, int_arg, json_body, json_field, page_args
 from app.context import env, identity
 from app.extensions import db
-from app.transactions import reads_first, writes
+from app.transactions import fetched, reads_first, writes
 from processes.db import unit_of_work
 from processes.errors import BadInput, InvalidContent, PolicyRefused, msg
 from processes.models import utcnow
@@ -109,7 +109,8 @@ def get_request(request_id: int):
 @writes
 @commits
 def request_document(request_id: int):
-    path, name = queries.download(db.session, env(), identity(), request_id, sealed=False)
+    path, name = queries.download(db.session, env(), identity(), request_id, sealed=False,
+                                  record=fetched())
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 
@@ -117,7 +118,8 @@ def request_document(request_id: int):
 @writes
 @commits
 def request_sealed(request_id: int):
-    path, name = queries.download(db.session, env(), identity(), request_id, sealed=True)
+    path, name = queries.download(db.session, env(), identity(), request_id, sealed=True,
+                                  record=fetched())
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 

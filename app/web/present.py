@@ -94,6 +94,7 @@ ACTION_LABELS = {
     "share.opened": _p("action", "Share link opened"),
     "share.downloaded": _p("action", "Sealed file downloaded through a share link"),
     "share.password_refused": _p("action", "Wrong password on a share link"),
+    "share.locked": _p("action", "Share link locked after wrong passwords"),
 }
 
 

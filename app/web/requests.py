@@ -13,7 +13,7 @@ from flask_login import login_required
 from app.context import env, identity
 from app.errors import message_of, status_of
 from app.extensions import db
-from app.transactions import commits, writes
+from app.transactions import commits, fetched, writes
 from app.web import attempt, blueprint
 from app.web.present import STATUS_LABELS, localtime, problems_by_field, status_label
 from processes.models import RequestStatus, utcnow
@@ -141,7 +141,8 @@ def retry_request(request_id: int):
 @writes
 @commits
 def request_document(request_id: int):
-    path, name = queries.download(db.session, env(), identity(), request_id, sealed=False)
+    path, name = queries.download(db.session, env(), identity(), request_id, sealed=False,
+                                  record=fetched())
     return send_file(path, mimetype="application/pdf", download_name=name)
 
 
@@ -150,5 +151,6 @@ def request_document(request_id: int):
 @writes
 @commits
 def request_sealed(request_id: int):
-    path, name = queries.download(db.session, env(), identity(), request_id, sealed=True)
+    path, name = queries.download(db.session, env(), identity(), request_id, sealed=True,
+                                  record=fetched())
     return send_file(path, mimetype="application/pdf", download_name=name, as_attachment=True)

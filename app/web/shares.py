@@ -1,13 +1,17 @@
 """Share links, the pages' side (the API is app/api/shares.py, the domain
 processes/requests/shares.py): made and revoked on the request page; ``/s/<token>``, the sealed
 document's page for anyone holding the link, behind its password when it has one (guesses
-limited per client address: SEALFLOW_SHARE_PASSWORD_RATE). Each opening and each download is
+limited per client address, SEALFLOW_SHARE_PASSWORD_RATE, and per link as log-ins are per
+name, SEALFLOW_LOGIN_FAILURES in SEALFLOW_LOGIN_LOCKOUT_MINUTES). Each opening and each download is
 audited, on a GET that takes the write path explicitly (app.transactions.writes)."""
 
 from __future__ import annotations
 
+import math
+
 from flask import (
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -19,11 +23,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.api.shares import share_url
+from app.auth import login_limits
 from app.context import env, identity
 from app.errors import message_of
 from app.extensions import db
 from app.ratelimit import rate_limited
-from app.transactions import writes
+from app.transactions import fetched, writes
 from app.web import attempt, blueprint
 from processes import documents
 from processes.db import unit_of_work
@@ -86,8 +91,9 @@ def shared(token: str):
     assert isinstance(req, Request)
     if not _unlocked(link):
         return render_template("share.html", token=token, locked=True, req=req)
-    with unit_of_work(db.session):
-        shares.opened(db.session, link, download=False, address=request.remote_addr)
+    if fetched():
+        with unit_of_work(db.session):
+            shares.opened(db.session, link, download=False, address=request.remote_addr)
     sealed = req.sealed_document
     assert sealed is not None  # only a sealed request is shared
     data = documents.path_for(env(), sealed.sha256).read_bytes()
@@ -103,9 +109,16 @@ def unlock_share(token: str):
     if link is None:
         return render_template("share_gone.html", reason=req), 410
     assert isinstance(req, Request)
-    if not shares.password_matches(link, request.form.get("password", "")):
-        with unit_of_work(db.session):
-            shares.refused(db.session, link, address=request.remote_addr)
+    with unit_of_work(db.session):
+        opened, wait = shares.try_password(db.session, link, request.form.get("password", ""),
+                                           address=request.remote_addr, limits=login_limits())
+    if wait:
+        response = make_response(render_template(
+            "share.html", token=token, locked=True, req=req,
+            too_many=max(1, math.ceil(wait / 60))), 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if not opened:
         return render_template("share.html", token=token, locked=True, req=req,
                                wrong=True), 403
     session[UNLOCKED] = [*session.get(UNLOCKED, [])[-49:], link.id]
@@ -121,8 +134,9 @@ def shared_pdf(token: str):
     assert isinstance(req, Request)
     if not _unlocked(link):
         return redirect(url_for("web.shared", token=token))
-    with unit_of_work(db.session):
-        shares.opened(db.session, link, download=True, address=request.remote_addr)
+    if fetched():
+        with unit_of_work(db.session):
+            shares.opened(db.session, link, download=True, address=request.remote_addr)
     assert req.sealed_document is not None
     stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
     return send_file(documents.path_for(env(), req.sealed_document.sha256),

@@ -56,8 +56,8 @@ class LoginResult:
     retry_after: int = 0
 
 
-def _throttle(session: Session, scope: str, key: str, now: datetime,
-              limits: LoginLimits) -> LoginThrottle:
+def throttle(session: Session, scope: str, key: str, now: datetime,
+             limits: LoginLimits) -> LoginThrottle:
     """The counter of ``scope``/``key``, created if missing, its row locked until the commit
     (PostgreSQL ``FOR UPDATE``; SQLite writers hold the database lock); a spent window
     starts again."""
@@ -78,7 +78,7 @@ def _locked(row: LoginThrottle | None, now: datetime) -> bool:
     return row is not None and row.locked_until is not None and row.locked_until > now
 
 
-def _wait(rows: list[LoginThrottle | None], now: datetime) -> int:
+def wait_for(rows: list[LoginThrottle | None], now: datetime) -> int:
     until = [r.locked_until for r in rows if r is not None and r.locked_until is not None]
     return max([math.ceil((u - now).total_seconds()) for u in until if u > now], default=0)
 
@@ -88,10 +88,10 @@ def _check(session: Session, name: str, password: str, address: str, limits: Log
     """Check a name and password under the throttles; counts and audits a failure."""
     now = utcnow()
     name_key, address_key = name[:255], (address or "unknown")[:255]
-    counter = _throttle(session, NAME, name_key, now, limits)
+    counter = throttle(session, NAME, name_key, now, limits)
     at_address = session.execute(select(LoginThrottle).where(
         LoginThrottle.scope == ADDRESS, LoginThrottle.key == address_key)).scalar_one_or_none()
-    wait = _wait([counter, at_address], now)
+    wait = wait_for([counter, at_address], now)
     if wait:
         return LoginResult(retry_after=wait)
     counter.failures += 1
@@ -116,7 +116,7 @@ def _check(session: Session, name: str, password: str, address: str, limits: Log
                      until=until.isoformat(), failures=counter.failures)
         logger.warning("log-in locked for %s after %d failures",
                        repr(shown) if shown else "a name that is no user's", counter.failures)
-    at_address = _throttle(session, ADDRESS, address_key, now, limits)
+    at_address = throttle(session, ADDRESS, address_key, now, limits)
     at_address.failures += 1
     if limits.address_failures and at_address.failures >= limits.address_failures \
             and not _locked(at_address, now):
@@ -131,7 +131,7 @@ def _check(session: Session, name: str, password: str, address: str, limits: Log
         LoginThrottle.window_start < cutoff,
         or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now)))
     session.flush()
-    return LoginResult(retry_after=_wait([counter, at_address], now))
+    return LoginResult(retry_after=wait_for([counter, at_address], now))
 
 
 def log_in(session: Session, name: str, password: str, *, address: str,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from processes import audit
+from processes import audit, isotime
 from processes.errors import NotAllowed, NotFound, msg
 from processes.models import ApiToken, User, utcnow
 
@@ -97,14 +97,10 @@ def use_due(last_used_at: datetime | None, now: datetime) -> bool:
 
 
 def first_today(last_used_at: datetime | None, now: datetime) -> bool:
-    """Whether no use is recorded on ``now``'s day (UTC) yet: the use at ``now`` is then
-    audited. Known from the token's row, which the caller's identification reads anyway: no
-    query of its own, and no write on the day's other uses."""
-    return last_used_at is None or last_used_at < _day_start(now)
-
-
-def _day_start(at: datetime) -> datetime:
-    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Whether no use is recorded on ``now``'s day (the organisation's, SEALFLOW_TIMEZONE)
+    yet: the use at ``now`` is then audited. Known from the token's row, which the caller's
+    identification reads anyway: no query of its own, and no write on the day's other uses."""
+    return last_used_at is None or last_used_at < isotime.day_start(now)
 
 
 def record_use(session: Session, token_id: int, at: datetime, *,
@@ -119,7 +115,7 @@ def record_use(session: Session, token_id: int, at: datetime, *,
         first = session.execute(
             update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked.is_(False),
                                    or_(ApiToken.last_used_at.is_(None),
-                                       ApiToken.last_used_at < _day_start(at)))
+                                       ApiToken.last_used_at < isotime.day_start(at)))
             .values(last_used_at=at).returning(ApiToken.user_id, ApiToken.name),
             execution_options={"synchronize_session": False}).first()
         if first is not None:

@@ -24,11 +24,12 @@ def get_visible(session: Session, identity: Identity, request_id: int) -> Reques
 
 
 def download(session: Session, env: Env, identity: Identity, request_id: int, *,
-             sealed: bool) -> tuple[Path, str]:
+             sealed: bool, record: bool = True) -> tuple[Path, str]:
     """The stored file of a request the caller may see, and the name to download it under:
     the document as submitted, or (``sealed``) the sealed one, 404 until it exists. The
     download is audited (``document.downloaded``): the caller's transaction must be a
-    writer's (``app.transactions.writes``)."""
+    writer's (``app.transactions.writes``). ``record=False``: only its headers were asked
+    for (HEAD), nothing was downloaded."""
     req = get_visible(session, identity, request_id)
     if not sealed:
         if req.document is None:
@@ -41,6 +42,8 @@ def download(session: Session, env: Env, identity: Identity, request_id: int, *,
                                request_id=request_id, status=req.status.value))
         stem = req.filename[:-4] if req.filename.lower().endswith(".pdf") else req.filename
         document, name = req.sealed_document, f"{stem}-sealed.pdf"
+    if not record:
+        return documents.path_for(env, document.sha256), name
     # The token names the business system that fetched it (None: a person at a browser).
     audit.record(session, "document.downloaded", actor=identity.user, request_id=req.id,
                  seal_id=req.seal_id, kind="sealed" if sealed else "original",

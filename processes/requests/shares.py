@@ -5,8 +5,10 @@ verification) until the link expires or is revoked.
 Made by those who may see the request (DESIGN "Who sees what": its requester, its approvers, its
 seal's custodians, auditors...), for a sealed request only, with an expiry and optionally a
 password. Only the token's SHA-256 is stored (the link is shown once, when made) and the
-password's hash as a user's. Making, revoking, each opening and each download are audited; a
-guessed password is refused at a rate the app limits (app/web/shares.py)."""
+password's hash as a user's. Making, revoking, each opening and each download are audited.
+Wrong passwords are counted per link in the database (:func:`try_password`), so guesses from
+many addresses and every worker process count against the same limit; the app also limits each
+address's rate (app/web/shares.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from processes import audit, isotime
 from processes.errors import BadInput, Gone, InvalidContent, NotFound, WorkflowStateError, msg
 from processes.models import Request, User, utcnow
+from processes.people import logins
 from processes.people.directory import Identity
 from processes.people.passwords import hash_password, verify_password
 from processes.requests.queries import get_visible
@@ -165,3 +168,30 @@ def refused(session: Session, link: ShareLink, *, address: str | None) -> None:
     """Record a wrong password tried on the link (guesses show in the audit log)."""
     audit.record(session, "share.password_refused", request_id=link.request_id, share=link.id,
                  address=address)
+
+
+THROTTLE = "share"
+"""The scope of a link's count of wrong passwords (``LoginThrottle``, keyed by the link's id)."""
+
+
+def try_password(session: Session, link: ShareLink, password: str, *, address: str | None,
+                 limits: logins.LoginLimits) -> tuple[bool, int]:
+    """Whether ``password`` opens the link, and else the seconds until another try is heard
+    (0: just wrong). ``limits.failures`` wrong passwords within ``limits.minutes`` lock the link
+    for ``limits.minutes``, whoever tries (its row held until the commit, so parallel guesses
+    cannot slip past); each wrong one is audited, and the lock too."""
+    now = utcnow()
+    counter = logins.throttle(session, THROTTLE, str(link.id), now, limits)
+    wait = logins.wait_for([counter], now)
+    if wait:
+        return False, wait
+    if password_matches(link, password):
+        return True, 0
+    counter.failures += 1
+    refused(session, link, address=address)
+    if counter.failures >= limits.failures:
+        counter.locked_until = now + timedelta(minutes=limits.minutes)
+        audit.record(session, "share.locked", request_id=link.request_id, share=link.id,
+                     until=counter.locked_until.isoformat(), failures=counter.failures)
+        return False, logins.wait_for([counter], now)
+    return False, 0

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
 from app.extensions import db
+from processes import isotime
 from processes.db import unit_of_work
 from processes.models import ApiToken, AuditEvent, utcnow
+from processes.people import tokens
 from tests.conftest import PASSWORD, seal_one, sealed_bytes
 
 
@@ -32,9 +34,16 @@ def test_every_download_of_a_requests_files_is_recorded(app, org, pdf, login):
     original.close()
     page = login("carol")
     for kind in ("document", "sealed"):
+        # A HEAD (a link checker, a download manager sizing the file) downloads nothing.
+        resp = page.head(f"/requests/{req['id']}/{kind}")
+        assert resp.status_code == 200 and int(resp.headers["Content-Length"]) > 0
+        resp.close()
         resp = page.get(f"/requests/{req['id']}/{kind}")
         assert resp.status_code == 200
         resp.close()
+    head = org.bob.head(f"/api/v1/requests/{req['id']}/sealed")
+    assert head.status_code == 200
+    head.close()
 
     found = [(e.actor, e.request_id, e.seal_id, e.details["kind"], e.details["sha256"],
               e.details["token"] is not None) for e in events(app, "document.downloaded")]
@@ -111,8 +120,7 @@ def test_a_tokens_use_is_recorded_once_a_day(app, api):
 
     # Later the same day (more than a minute on): its last use is written, no event.
     now = utcnow()
-    _set_last_used(app, token_id, max(now - timedelta(minutes=5),
-                                       now.replace(hour=0, minute=0, second=0, microsecond=0)))
+    _set_last_used(app, token_id, max(now - timedelta(minutes=5), isotime.day_start(now)))
     erp.get("/api/v1/me", buffered=True)
     assert len(events(app, "user.token_used")) == 1
 
@@ -121,3 +129,13 @@ def test_a_tokens_use_is_recorded_once_a_day(app, api):
     for _ in range(2):
         erp.get("/api/v1/me", buffered=True)
     assert [e.details["token"] for e in events(app, "user.token_used")] == [token_id] * 2
+
+
+def test_a_tokens_day_is_the_organisations_not_utcs():
+    """In Shanghai (the default zone) a day begins at 16:00 UTC the evening before: a use at
+    01:00 local time is today's, one at 23:00 local time yesterday's."""
+    now = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    assert isotime.timezone_name() == "Asia/Shanghai"
+    assert not tokens.first_today(datetime(2026, 12, 5, 17, 0, tzinfo=UTC), now)
+    assert tokens.first_today(datetime(2026, 12, 5, 15, 0, tzinfo=UTC), now)
+    assert isotime.day_start(now) == datetime(2026, 12, 5, 16, 0, tzinfo=UTC)

@@ -154,6 +154,33 @@ def test_a_password_guards_the_link_and_guesses_are_limited(app, org, pdf):
     assert limited.status_code == 429 and limited.headers["Retry-After"]
 
 
+def test_wrong_passwords_from_many_addresses_lock_the_link_for_everyone(app, org, pdf):
+    """The count is the link's, kept in the database: guesses spread over addresses (and
+    worker processes) meet the same limit, and while it is locked the right password waits
+    too."""
+    app.config.update(LOGIN_FAILURES=3, LOGIN_LOCKOUT_MINUTES=15)
+    rid = seal_one(org, pdf)["id"]
+    link = org.alice.post(f"/api/v1/requests/{rid}/shares",
+                          json={"expires_at": _soon(), "password": "open-sesame"}).get_json()
+    path = _path(link["url"])
+    app.config["WTF_CSRF_ENABLED"] = False
+    codes = []
+    for n in range(4):
+        visitor = _visitor(app)
+        answer = visitor.post(path, data={"password": f"guess-{n}"},
+                              environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
+        codes.append(answer.status_code)
+    assert codes == [403, 403, 429, 429]
+    assert "Too many wrong passwords for this link" in answer.text
+    assert 800 < int(answer.headers["Retry-After"]) <= 900
+    right = _visitor(app).post(path, data={"password": "open-sesame"},
+                               environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert right.status_code == 429
+    assert len(_events(app, "share.password_refused")) == 3
+    [locked] = _events(app, "share.locked")
+    assert locked.details["share"] == link["id"] and locked.details["failures"] == 3
+
+
 def test_the_request_page_makes_lists_and_revokes_links(app, org, pdf, login):
     rid = seal_one(org, pdf)["id"]
     bob = login("bob")
