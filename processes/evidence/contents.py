@@ -58,13 +58,23 @@ def sealed_request(session: Session, request_id: int) -> Request:
     return req
 
 
+READS = ("document.downloaded", "document.verified", "request.evidence_exported",
+         "share.opened", "share.downloaded", "share.password_refused", "share.locked")
+"""The events that only read a sealed request (or try to): a package need not wait for an
+anchor over them. Were they counted, each export (itself such an event) would need a new
+anchor, a call to the TSA, before the next one."""
+
+
 def last_event(session: Session, request_id: int) -> int | None:
-    return session.execute(select(func.max(AuditEvent.seq))
-                           .where(AuditEvent.request_id == request_id)).scalar()
+    """The request's last event that changed something (not one of :data:`READS`)."""
+    return session.execute(select(func.max(AuditEvent.seq)).where(
+        AuditEvent.request_id == request_id, AuditEvent.action.not_in(READS))).scalar()
 
 
 def covering_anchor(session: Session, request_id: int) -> AuditAnchor | None:
-    """The nearest anchor at or after the request's last event; None when there is none yet."""
+    """The nearest anchor at or after the request's last event that changed something (the
+    package proves its events up to that anchor: reads after it wait for a later package);
+    None when there is none yet."""
     last = last_event(session, request_id)
     if last is None:
         return None

@@ -279,12 +279,20 @@ def test_the_api_and_the_page_give_it_to_those_who_may_see_it(app, org, pdf, tim
     assert b'id="evidence-download"' in page.data
     got = login("bob").get(f"/requests/{body['id']}/evidence")
     assert got.status_code == 200 and got.data[:2] == b"PK"
+    (tmp_path / "page.zip").write_bytes(got.data)
+    code, output = _verify(tmp_path / "page.zip", root_pem)
+    assert code == 0, output
     with app.app_context():
+        from processes.audit_models import AuditAnchor
         from processes.models import AuditEvent
         exports = db.session.execute(sa.select(AuditEvent.actor).where(
             AuditEvent.action == "request.evidence_exported",
             AuditEvent.request_id == body["id"]).order_by(AuditEvent.seq)).scalars().all()
+        anchors = db.session.execute(sa.select(sa.func.count()).select_from(AuditAnchor)
+                                     ).scalar()
     assert exports == ["alice", "bob"]
+    # alice's export (and the download before it) only read: bob's needed no new anchor.
+    assert anchors == 1
 
 
 def test_a_seal_without_a_timestamp_holds_as_of_the_anchor(app, org, pdf, crl, root_pem,
