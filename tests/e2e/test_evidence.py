@@ -47,14 +47,19 @@ def timestamped(app, crl):
     return app
 
 
+def _export(app, request_id: int, out: Path) -> Path:
+    """``sealflow evidence export`` of a sealed request, which must succeed."""
+    result = app.test_cli_runner().invoke(args=["evidence", "export", str(request_id),
+                                                str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
 @pytest.fixture
 def exported(app, org, pdf, timestamped, tmp_path) -> tuple[int, Path]:
     body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
-    out = tmp_path / "evidence.zip"
-    result = app.test_cli_runner().invoke(args=["evidence", "export", str(body["id"]),
-                                                str(out)])
-    assert result.exit_code == 0, result.output
+    out = _export(app, body["id"], tmp_path / "evidence.zip")
     return body["id"], out
 
 
@@ -300,10 +305,7 @@ def test_a_seal_without_a_timestamp_holds_as_of_the_anchor(app, org, pdf, crl, r
     """At B-B (no signature timestamp) the seal is validated as of the anchor's time: the
     anchored events name the sealed file's SHA-256."""
     body = seal_one(org, pdf)
-    out = tmp_path / "bb.zip"
-    result = app.test_cli_runner().invoke(args=["evidence", "export", str(body["id"]),
-                                                str(out)])
-    assert result.exit_code == 0, result.output
+    out = _export(app, body["id"], tmp_path / "bb.zip")
     with zipfile.ZipFile(out) as archive:
         assert not [n for n in archive.namelist() if n.startswith("timestamps/signature")]
     offline_later()
@@ -322,10 +324,7 @@ def test_a_package_of_a_b_lta_seal_holds_with_its_document_timestamp(app, org, p
     app.extensions.pop("sealflow_env", None)
     body = seal_one(org, pdf)
     assert body["status"] == "sealed", body
-    out = tmp_path / "lta.zip"
-    result = app.test_cli_runner().invoke(args=["evidence", "export", str(body["id"]),
-                                                str(out)])
-    assert result.exit_code == 0, result.output
+    out = _export(app, body["id"], tmp_path / "lta.zip")
     with zipfile.ZipFile(out) as archive:
         listed = archive.namelist()
     assert [n for n in listed if n.startswith("timestamps/signature")], listed
@@ -350,10 +349,7 @@ def test_the_steps_by_hand_in_the_docs_work_as_written(app, org, pdf, timestampe
     req = submit(org.alice, seal_id, pdf).get_json()
     approve(org.bob)
     approve(org.carol)
-    path = tmp_path / "e.zip"
-    result = app.test_cli_runner().invoke(args=["evidence", "export", str(req["id"]),
-                                                str(path)])
-    assert result.exit_code == 0, result.output
+    path = _export(app, req["id"], tmp_path / "e.zip")
     work = tmp_path / "expert"
     work.mkdir()
     (work / "evidence-request-42.zip").write_bytes(path.read_bytes())
