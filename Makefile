@@ -71,8 +71,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two processes, each taking whole files (their module fixtures are built once); TEST_JOBS=0
+# runs the suite in this process.
+TEST_JOBS ?= 2
 test: install lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 bench: install
 	$(BIN)/python bench/engine.py

@@ -150,6 +150,17 @@ def api_get(page, base: str, path: str) -> Any:
     return answer.json()
 
 
+def wait_sealed(page, base: str, request_id: int) -> dict:
+    """The request once its sealing job has sealed it (after the last approval, on the demo's
+    job thread: a page read at once may come before it)."""
+    for _ in range(180):
+        req = api_get(page, base, f"/requests/{request_id}")
+        if req["status"] == "sealed":
+            return req
+        time.sleep(0.5)
+    raise AssertionError(f"request {request_id} is {req['status']}, not sealed")
+
+
 def api_post(page, base: str, path: str, **kwargs: Any) -> Any:
     """POST with the page's session: `data=` (JSON) or `multipart=`; the answer's JSON."""
     answer = page.request.post(base + "/api/v1" + path,

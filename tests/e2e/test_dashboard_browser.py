@@ -14,6 +14,7 @@ from tests.e2e.browser_pages import (
     file_request,
     log_in,
     shoot,
+    wait_sealed,
 )
 
 pytestmark = pytest.mark.once
@@ -30,6 +31,8 @@ def _fill(browser, base: str, errors: list[str]) -> None:
     carol = log_in(browser, base, "carol", errors)
     for request_id in filed[:2]:
         complete_task(carol, base, request_id, "custodian_approve")
+    for request_id in filed[:2]:  # the uses chart counts sealed documents
+        wait_sealed(alice, base, request_id)
     for page in (alice, bob, carol):
         page.context.close()
 

@@ -6,33 +6,22 @@ errors. Screenshots go to test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.conftest import make_pdf
 from tests.e2e.browser_pages import (
     PHONE,
-    api_get,
     assert_no_errors,
     complete_task,
     file_request,
     log_in,
     overflow,
     shoot,
+    wait_sealed,
 )
 
 pytestmark = pytest.mark.once  # it serves the demo in its own process, like test_browser.py
 
-
-
-def _sealed(page, base: str, request_id: int) -> dict:
-    for _ in range(180):
-        req = api_get(page, base, f"/requests/{request_id}")
-        if req["status"] == "sealed":
-            return req
-        time.sleep(0.5)
-    raise AssertionError(f"request {request_id} is {req['status']}, not sealed")
 
 
 def test_the_usage_log_pages(demo_server, browser):
@@ -44,7 +33,7 @@ def test_the_usage_log_pages(demo_server, browser):
     complete_task(log_in(browser, base, "bob", errors), base, req["id"], "dept_head_approve")
     carol = log_in(browser, base, "carol", errors)
     complete_task(carol, base, req["id"], "custodian_approve")
-    _sealed(alice, base, req["id"])
+    wait_sealed(alice, base, req["id"])
 
     for name in ("carol", "audrey"):
         for lang in ("zh_CN", "en"):

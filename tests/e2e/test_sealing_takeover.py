@@ -99,7 +99,9 @@ def test_a_step_past_its_lease_is_taken_over_and_the_grant_seals_once(app, org, 
 
     with app.app_context():
         grant = db.session.get(SigningGrant, grant_id)
-        assert grant.attempts == 2  # the stuck try, and the one that took over
+        # The stuck try, and the one that took over; on a loaded machine a take-over may
+        # itself overrun the 1 s lease and be taken over in turn: each late result is dropped.
+        assert grant.attempts >= 2
         sealed_events = db.session.execute(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.request_id == request_id, AuditEvent.action == "request.sealed")).scalar()
         documents = db.session.execute(select(func.count()).select_from(Document)).scalar()
