@@ -8,6 +8,7 @@ import hmac
 import io
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -115,9 +116,24 @@ def _app(tmp_path: Path, pki_material: dict | None) -> Iterator[Any]:
             db.session.remove()
             db.engine.dispose()
         if admin is not None:
+            try:
+                _drop_schema(admin, schema)
+            finally:
+                admin.dispose()
+
+
+def _drop_schema(admin: sa.Engine, schema: str) -> None:
+    """Drop a test's schema; a job thread the test left running may still hold a row of it
+    (its lock and the drop's then deadlock, and PostgreSQL picks one to fail): try again."""
+    for attempt in range(5):
+        try:
             with admin.begin() as conn:
                 conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+            return
+        except sa.exc.OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture
