@@ -213,17 +213,20 @@ def step_lead_times(session: Session, filters: Filters) -> list[dict[str, Any]]:
 def open_tasks(session: Session, filters: Filters, now: datetime) -> dict[str, Any]:
     """Open tasks per group they wait on (a task offered to two groups counts in each; one
     offered to people only, under ``group`` null), and how many of them are overdue."""
-    waiting = select(Task.id.label("task_id"), Task.due_at.label("due_at"),
-                     TaskCandidate.group_id.label("group_id")) \
-        .select_from(Task).join(Request, Request.id == Task.request_id) \
-        .outerjoin(TaskCandidate, and_(TaskCandidate.task_id == Task.id,
-                                       TaskCandidate.group_id.is_not(None))) \
-        .where(Task.status == TaskStatus.open, *_requests_where(filters)).subquery()
-    overdue = func.count(func.distinct(case((waiting.c.due_at < now, waiting.c.task_id))))
+    where = _requests_where(filters)
+    waiting = select(TaskCandidate.group_id.label("group_id"),
+                     func.count(func.distinct(Task.id)).label("open"),
+                     func.count(func.distinct(case((Task.due_at < now, Task.id)))).label("late")) \
+        .select_from(Task).outerjoin(TaskCandidate, and_(TaskCandidate.task_id == Task.id,
+                                                         TaskCandidate.group_id.is_not(None))) \
+        .where(Task.status == TaskStatus.open,
+               # Every task has its request: read the requests only to filter them.
+               *([Task.request_id.in_(select(Request.id).where(*where))] if where else [])) \
+        .group_by(TaskCandidate.group_id).subquery()
     rows = session.execute(
-        select(Group.key, Group.name, func.count(func.distinct(waiting.c.task_id)), overdue)
+        select(Group.key, Group.name, waiting.c.open, waiting.c.late)
         .select_from(waiting).outerjoin(Group, Group.id == waiting.c.group_id)
-        .group_by(Group.key, Group.name).order_by(Group.key.is_(None), Group.key)).all()
+        .order_by(Group.key.is_(None), Group.key)).all()
     return {"groups": [{"group": key, "name": name, "open": count, "overdue": late}
                        for key, name, count, late in rows]}
 
