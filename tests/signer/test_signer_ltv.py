@@ -369,3 +369,18 @@ def test_prepared_fields_are_checked(pdf_1p, signer_rsa, appearance):
                                          PreparedField("A", LEGAL_REP)))
     with pytest.raises(SigningFailed, match="cannot be prepared"):
         _seal(pdf_1p, signer_rsa, appearance, settings=twice)
+
+
+def test_the_seals_timestamp_time_is_read_past_the_document_timestamps(sealed_lta):
+    """``timestamp_time`` reads the seal's own token (not the B-LTA document timestamp after
+    it): the time pyHanko's validation-ready reading finds too."""
+    from signer import timestamp_time
+    reader = PdfFileReader(io.BytesIO(sealed_lta), strict=False)
+    [seal] = [s for s in reader.embedded_signatures if s.sig_object.get("/Type") != "/DocTimeStamp"]
+    [token] = [a["values"][0]["content"] for a in seal.signer_info["unsigned_attrs"]
+               if a["type"].native == "signature_time_stamp_token"]
+    expected = token["encap_content_info"]["content"].parsed["gen_time"].native
+    assert len(reader.embedded_signatures) == 2  # the seal, then the document timestamp
+    assert timestamp_time(sealed_lta) == expected
+    assert timestamp_time(sealed_lta, seal.field_name) == expected
+    assert timestamp_time(sealed_lta, "no-such-field") is None
