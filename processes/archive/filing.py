@@ -52,6 +52,9 @@ class Source:
     business_type: str | None
     sealed_at: datetime
     retention_years: int | None
+    timestamped_at: datetime | None = None
+    """The seal's timestamp time as sealing recorded it (None: sealed at B-B, or before it was
+    recorded: then read from the file)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ _UNFILED = (
     select(Request.id, _Sealed.sha256, _Original.sha256, _Sealed.size, _Sealed.pages,
            Request.filename, Request.data["purpose"].as_string(), Request.seal_id,
            Request.requester_id, Request.business_type, Request.sealed_at,
-           BusinessType.retention_years)
+           BusinessType.retention_years, Request.timestamped_at)
     .join(_Sealed, _Sealed.id == Request.sealed_document_id)
     .join(_Original, _Original.id == Request.document_id)
     .outerjoin(BusinessType, BusinessType.key == Request.business_type)
@@ -87,9 +90,9 @@ def unfiled(session: Session, *, request_id: int | None = None,
     rows = session.execute(stmt.limit(limit)).all()
     return [Source(rid, sealed, original, size, pages, filename,
                    (purpose or "").strip()[:300] or filename, seal_id, requester_id, btype,
-                   sealed_at, years)
+                   sealed_at, years, stamped)
             for (rid, sealed, original, size, pages, filename, purpose, seal_id, requester_id,
-                 btype, sealed_at, years) in rows]
+                 btype, sealed_at, years, stamped) in rows]
 
 
 def _stored(env: Env, sha256: str) -> bytes:
@@ -117,7 +120,7 @@ def read(env: Env, source: Source) -> Filing:
     cleaned = terms.clean(raw)
     found = terms.tokens(cleaned)
     try:
-        stamped = signer.timestamp_time(sealed)
+        stamped = source.timestamped_at or signer.timestamp_time(sealed)
     except signer.InvalidDocument as exc:  # sealed by us: worth a look, not a lost filing
         logger.warning("request %d: the seal's timestamp cannot be read: %s",
                        source.request_id, exc)

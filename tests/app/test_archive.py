@@ -87,6 +87,8 @@ def test_a_sealed_pdf_is_filed_and_its_chinese_found(org, auditor, font, app):
     assert hit["sha256"] == req["sealed_document"]["sha256"]
     assert hit["document_sha256"] == req["document"]["sha256"]
     assert hit["searchable"] is True and hit["timestamp_at"] is not None
+    [use] = org.carol.get(f"/api/v1/seals/{org.seal_id}/usage").get_json()["uses"]
+    assert hit["timestamp_at"] == use["timestamped_at"]  # as sealing read it from the token
     start, end = hit["highlights"][0]
     assert hit["snippet"][start:end] == "甲方签署"
     assert ids(auditor, q="乙方签署") == []  # 乙方 and 签署 are there, not side by side
