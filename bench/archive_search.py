@@ -19,7 +19,7 @@ an auditor: every document; and as people who see part of it), in a fresh sessio
 
 Who searches (the line before the table says how many documents each may see): the auditor;
 a requester (about 100 requests of their own, 30 others' they approved, 50 on which their
-committee was a candidate group, 10 they were copied on: about 190 documents); an approver
+committee was a candidate group, 10 they were copied on: about 170 documents); an approver
 (the head of one of 10 departments, assignee of its requests' first approval: about 10%);
 the custodian of one of the 10 seals (about 10%). Every request has its department's
 approval task, a fifth also a legal review (a group's, claimed and completed by one of five),

@@ -95,8 +95,10 @@ def searched(session: Session, stmt: Select, terms: Sequence[Term], *,
              entries_first: bool = False) -> Select:
     """``stmt`` (entries, newest filed first) narrowed to those whose text holds every term.
 
-    ``entries_first``: ``stmt`` names the few entries to search (a list of ids): each one's
-    text is tested, newest first, until the page is full; the index is not walked.
+    ``entries_first``: ``stmt`` names the few entries to search (a list of ids), which drive
+    it: on SQLite each one's row of the FTS5 table is looked up, newest first, until the page
+    is full (the index is not walked); PostgreSQL's planner reads the listed entries by their
+    ids and tests each tsvector (a rare word: as below).
 
     SQLite: the FTS5 table drives the statement, read in descending rowid (the entry's id) and
     stopped at the page's end, so a word in half the archive costs what a rare one does; a
