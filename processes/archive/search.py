@@ -4,7 +4,7 @@ see (auditors and admins: all; anyone else: the requests they may see,
 ``processes.requests.inbox.sees_clause``, the one rule of who sees a request).
 
 Who sees few documents (a requester, an approver of some) has them found first, through the
-indexes of each way of seeing (``inbox.seen_rows``), and only those are searched, newest first;
+indexes of each way of seeing (``inbox.seen``), and only those are searched, newest first;
 who sees many (a busy seal's custodian) is searched as an auditor is, each document found
 tested for whether they may see it (a word in half the archive: the page fills early).
 """
@@ -27,14 +27,15 @@ from processes.requests import inbox
 
 SNIPPET_BEFORE = 40
 SNIPPET_AFTER = 80
-FEW_SEEN = {"sqlite": 500, "postgresql": 3000}
+FEW_SEEN = {"sqlite": 300, "postgresql": 3000}
 """Who may see at most this many documents has them found first, and the text of each
 tested, newest first, until the page is full; who sees more, the archive's index walked and
 each document found tested for whether they may see it. A word in few documents tests all
-they see (SQLite: an FTS5 lookup of one row, 60-90 us; PostgreSQL finds a rare word by its
-GIN index, and tests a tsvector in 12 us); a word in most, found by walking the index, tests
-about 50 / (the share of the archive they see) documents (SQLite 4-5 us each, PostgreSQL
-25): the two balance near these at 100,000 documents (bench/archive_search.py)."""
+they see (SQLite: an FTS5 lookup of one row, 80-100 us, 300-500 for a phrase's positions;
+PostgreSQL finds a rare word by its GIN index, and tests a tsvector in 12 us); a word in most,
+found by walking the index, tests about 50 / (the share of the archive they see) documents
+(SQLite 4-5 us each, PostgreSQL 25): the two balance near these at 100,000 documents
+(bench/archive_search.py), under 100 ms either way."""
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,13 @@ def search(session: Session, identity: Identity, filters: Filters, *, limit: int
     return Page(hits, more=len(rows) > limit)
 
 
+_SEEN = inbox.seen_statements(ArchiveEntry.id, ArchiveEntry.request_id,
+                              ArchiveEntry.requester_id, ArchiveEntry.seal_id)
+
+
 def _few_seen(session: Session, user_id: int) -> list[int] | None:
     """The entries the user may see, when at most :data:`FEW_SEEN` (None: more)."""
-    most = FEW_SEEN[session.get_bind().dialect.name]
-    found = session.execute(inbox.seen_rows(
-        session, user_id, ArchiveEntry.id, ArchiveEntry.request_id, ArchiveEntry.requester_id,
-        ArchiveEntry.seal_id, most=most + 1)).scalars().all()
-    return None if len(found) > most else sorted(set(found))
+    return inbox.seen(session, _SEEN, user_id, most=FEW_SEEN[session.get_bind().dialect.name])
 
 
 def _among(session: Session, ids: list[int]) -> ColumnElement[bool]:

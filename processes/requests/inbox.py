@@ -14,10 +14,13 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Integer,
+    Select,
     Table,
     bindparam,
     exists,
+    func,
     insert,
+    literal,
     or_,
     select,
     union_all,
@@ -263,7 +266,7 @@ def check_may_work(session: Session, user: User, task: Task, req: Request,
 
 
 # The ways of being involved in a request, each a condition on one table: the clause below
-# tests them on one request, ``seen_rows`` finds the requests of each (one rule, two shapes).
+# tests them on one request, ``seen_statements`` finds the rows of each (one rule, two shapes).
 
 def _custodian_of(user_id):
     """The seals the user keeps."""
@@ -312,39 +315,52 @@ def sees_clause(user_id: int, request_id, requester_id, seal_id) -> ColumnElemen
                _involved_clause(user_id, request_id, seal_id, row_by_row=True))
 
 
-def _literal(session: Session, user_id: int) -> tuple[BindParameter[int], BindParameter]:
-    """The user and their groups (read now), for a listing's statement: written into it, not
-    bound, so that PostgreSQL never runs a plan made for anyone (a prepared statement's generic
-    plan walked every task for a user who had none: 65 ms against 0.4), and reads the
-    candidates of each group by index (by a subquery of them, it merged the whole index)."""
-    groups = list(session.execute(_MY_GROUPS, {"uid": user_id}).scalars())
-    return (bindparam("seen_user", user_id, type_=Integer, literal_execute=True),
-            bindparam("seen_groups", groups, type_=Integer, expanding=True,
-                      literal_execute=True))
+def seen_statements(row_id, request_id, requester_id, seal_id) -> tuple[Select, Select]:
+    """For :func:`seen` on a listing (the archive's: its columns given), built once (building
+    and keying them cost more than running them): a count of what the ways of seeing find,
+    from their indexes alone (the requests of the user's tasks and copies, not the listing's
+    rows: a busy approver then costs a look at ``most`` index entries, not 40 ms on
+    PostgreSQL to read 3,000 rows), and the listing's rows the user sees. One way each, each
+    limited on its own: the planner then reads it by its index, row by row ("a OR b" joined
+    made SQLite scan every task; the union limited as a whole, PostgreSQL hashed the archive).
 
+    The user, their groups and the limit are written into the statements when run, not bound,
+    so that PostgreSQL never runs a plan made for anyone (a prepared statement's generic plan
+    walked every task for a user who had none: 65 ms against 0.4), and reads the candidates of
+    each group by index (by a subquery of the groups, it merged the whole index)."""
+    user = bindparam("seen_user", type_=Integer, literal_execute=True)
+    groups = bindparam("seen_groups", type_=Integer, expanding=True, literal_execute=True)
+    most = bindparam("seen_most", type_=Integer, literal_execute=True)
 
-def seen_rows(session: Session, user_id: int, row_id, request_id, requester_id, seal_id, *,
-              most: int) -> CompoundSelect:
-    """:func:`sees_clause` as a set: the ``row_id`` of the listing's rows (the archive's) the
-    user may see, each way of seeing read through its indexes and at most ``most`` of each,
-    so that a caller can count them (with the same limit) before choosing how to search them:
-    more than ``most`` rows, or the ones found. A row may come more than once (as the
-    requester's and a task's)."""
-    user, groups = _literal(session, user_id)
-    limit = bindparam("seen_most", most, type_=Integer, literal_execute=True)
-    task = select(row_id).join(Task, Task.request_id == request_id)
-    candidate = task.join(TaskCandidate, TaskCandidate.task_id == Task.id)
-    action = select(row_id).join(TaskAction, TaskAction.request_id == request_id)
-    ways = [select(row_id).where(requester_id == user),
-            select(row_id).where(seal_id.in_(_custodian_of(user))),
+    def ways(listed, task, candidate, action) -> CompoundSelect:
+        return union_all(*(select(*stmt.limit(most).subquery().c) for stmt in (
+            listed.where(requester_id == user),
+            listed.where(seal_id.in_(_custodian_of(user))),
             *(task.where(way) for way in _worked(user)),
             *(candidate.where(way) for way in _names_candidate(user, groups)),
-            *(action.where(way) for way in _named(user))]
-    # One way each (joined, "a OR b" made SQLite scan every task), limited on its own (the
-    # whole union limited, PostgreSQL hashed the archive for a busy approver's 10,000 tasks):
-    # the planner reads each through its index, row by row.
-    limited = [way.limit(limit).subquery() for way in ways]
-    return union_all(*(select(*sub.c) for sub in limited)).limit(limit)
+            *(action.where(way) for way in _named(user)))))
+
+    one = literal(1, Integer)
+    counted = ways(select(row_id), select(one).select_from(Task),
+                   select(one).select_from(TaskCandidate), select(one).select_from(TaskAction))
+    task = select(row_id).join(Task, Task.request_id == request_id)
+    rows = ways(select(row_id), task, task.join(TaskCandidate, TaskCandidate.task_id == Task.id),
+                select(row_id).join(TaskAction, TaskAction.request_id == request_id))
+    return select(func.count()).select_from(counted.subquery()), select(rows.subquery())
+
+
+def seen(session: Session, statements: tuple[Select, Select], user_id: int, *,
+         most: int) -> list[int] | None:
+    """:func:`sees_clause` as a set: the ids of the listing's rows the user may see, newest
+    (highest) first, when at most ``most``, else None (``statements``: the listing's,
+    :func:`seen_statements`), so that a caller chooses how to search them. Counted first: a
+    request counts once per way it is seen by, and one not in the listing counts too."""
+    count, rows = statements
+    params = {"seen_user": user_id, "seen_most": most + 1,
+              "seen_groups": list(session.execute(_MY_GROUPS, {"uid": user_id}).scalars())}
+    if session.execute(count, params).scalar_one() > most:
+        return None
+    return sorted(set(session.execute(rows, params).scalars()), reverse=True)
 
 
 # Hot-path statements are built once: building and keying a statement costs several times
