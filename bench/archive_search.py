@@ -15,8 +15,15 @@ as long as with 100,000 distinct texts; the 100 rows with the rare word are toke
 their own). The rows are written with executemany (SQLite) or COPY (PostgreSQL; the GIN
 index built after the load), then ANALYZE. The timed call is what
 ``GET /api/v1/archive?q=...`` asks of the domain (``processes.archive.search.search``, as
-an auditor: every document; and as a requester, whose visibility is checked per row), in a
-fresh session each time.
+an auditor: every document; and as people who see part of it), in a fresh session each time.
+
+Who searches (the line before the table says how many documents each may see): the auditor;
+a requester (about 100 requests of their own, 30 others' they approved, 50 on which their
+committee was a candidate group, 10 they were copied on: about 170 documents); an approver
+(the head of one of 10 departments, assignee of its requests' first approval: about 10%);
+the custodian of one of the 10 seals (about 10%). Every request has its department's
+approval task, a fifth also a legal review (a group's, claimed and completed by one of five),
+so the tasks and their candidates are as many as the documents.
 """
 
 from __future__ import annotations
@@ -35,6 +42,14 @@ from bench.common import Database, Stats, load_average, log, machine, run_main  
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 USERS, SEALS = 1_000, 10
+DEPARTMENTS = 10
+AUDITOR, REQUESTER, CUSTODIAN = 1, 2, 3
+HEADS = range(901, 901 + DEPARTMENTS)  # head of department d: 901 + d
+APPROVER = HEADS[0]
+LEGAL = range(911, 916)  # the legal group: a fifth of the requests
+COMMITTEE = (REQUESTER, *range(916, 921))  # a group the requester is in: 1 request in 2,000
+WHO = (("auditor", AUDITOR), ("requester", REQUESTER), ("approver", APPROVER),
+       ("custodian", CUSTODIAN))
 ZH_WORDS = ("合同", "甲方", "乙方", "签署", "付款", "验收", "货物", "交付", "违约", "责任",
             "双方", "约定", "本合同", "生效", "价款", "发票", "仓库", "租赁", "采购", "服务",
             "保密", "争议", "仲裁", "法院", "期限", "盖章", "授权", "代表", "条款", "解除")
@@ -95,6 +110,41 @@ def _texts(n: int, distinct: int, seed: int = 13):
         yield i, body, found
 
 
+LEGAL_GROUP, COMMITTEE_GROUP = DEPARTMENTS + 1, DEPARTMENTS + 2
+
+
+def _people(around: dict[str, list[dict]], rnd: random.Random, i: int, requester: int,
+            at: datetime) -> None:
+    """Request ``i``'s tasks (done), their candidates and copies: its department head's
+    approval; for a fifth, the legal group's review; now and then the requester of
+    :data:`REQUESTER`'s countersign, a committee's review, a copy to them."""
+    def task(kind: str, *, user: int | None = None, group: int | None = None,
+             done_by: int | None = None, claimed: bool = False) -> None:
+        tid = f"{i}-{kind}"
+        around["tasks"].append({
+            "id": tid, "request_id": i, "element_id": kind, "name": kind, "status": "completed",
+            "candidate_users": [], "candidate_groups": [], "requester_may_work": False,
+            "created_at": at, "completed_at": at, "completed_by_id": done_by,
+            "claimed_by_id": done_by if claimed else None, "decision": "approve"})
+        around["task_candidates"].append({"task_id": tid, "user_id": user, "group_id": group,
+                                          "task_open": False})
+
+    head = HEADS[(requester - 1) % DEPARTMENTS]
+    task("dept", user=head, done_by=head)
+    if rnd.random() < 0.2:
+        task("legal", group=LEGAL_GROUP, done_by=rnd.choice(LEGAL), claimed=True)
+    if requester == REQUESTER:
+        return
+    if rnd.random() < 30 / 100_000:
+        task("countersign", user=REQUESTER, done_by=REQUESTER)
+    if rnd.random() < 50 / 100_000:
+        task("committee", group=COMMITTEE_GROUP, done_by=COMMITTEE[1])
+    if rnd.random() < 10 / 100_000:
+        around["task_actions"].append({"request_id": i, "task_id": f"{i}-dept", "kind": "cc",
+                                       "actor_id": head, "user_id": REQUESTER,
+                                       "created_at": at})
+
+
 def fill(engine: Any, n: int, distinct: int) -> None:
     """The users, seals, requests and archive entries (with their index), then ANALYZE."""
     from sqlalchemy import text as sql
@@ -109,6 +159,14 @@ def fill(engine: Any, n: int, distinct: int) -> None:
         conn.execute(tables["users"].insert(), [
             {"id": i, "name": f"u{i:04d}", "display_name": f"用户{i}", "active": True,
              "created_at": EPOCH} for i in range(1, USERS + 1)])
+        groups = [(d + 1, f"dept{d + 1}", range(d + 1, USERS + 1, DEPARTMENTS), HEADS[d])
+                  for d in range(DEPARTMENTS)]
+        groups += [(LEGAL_GROUP, "legal", LEGAL, None), (COMMITTEE_GROUP, "committee",
+                                                         COMMITTEE, None)]
+        conn.execute(tables["groups"].insert(), [
+            {"id": g, "key": key, "name": key, "head_id": head} for g, key, _m, head in groups])
+        conn.execute(tables["memberships"].insert(), [
+            {"user_id": u, "group_id": g} for g, _k, members, _h in groups for u in members])
         conn.execute(tables["seals"].insert(), [
             {"id": s, "name": f"印章{s}", "type": "合同专用章", "status": "active",
              "system": False, "cert_pem": b"-", "key_pem": b"-", "key_storage": "software",
@@ -120,6 +178,8 @@ def fill(engine: Any, n: int, distinct: int) -> None:
             "deployed_at": EPOCH}])
         conn.execute(tables["documents"].insert(), [{
             "id": 1, "sha256": "1" * 64, "size": 1000, "pages": 1, "created_at": EPOCH}])
+        conn.execute(tables["seal_custodians"].insert(), [
+            {"seal_id": 1, "user_id": CUSTODIAN}])
     if pg:  # the GIN index is built once after the load: far faster than row by row
         with engine.begin() as conn:
             conn.execute(sql("DROP INDEX ix_archive_entries_search"))
@@ -130,6 +190,10 @@ def fill(engine: Any, n: int, distinct: int) -> None:
     def flush() -> None:
         with engine.begin() as conn:
             conn.execute(tables["requests"].insert(), [r for r, _e, _t in batch])
+            for name in ("tasks", "task_candidates", "task_actions"):
+                if around[name]:
+                    conn.execute(tables[name].insert(), around[name])
+                    around[name].clear()
             if pg:
                 cols = [c for c in batch[0][1]] + ["search"]
                 raw = conn.connection.driver_connection
@@ -147,18 +211,22 @@ def fill(engine: Any, n: int, distinct: int) -> None:
         batch.clear()
 
     literals: dict[int, str] = {}  # a pooled text's tsvector literal, made once
+    around: dict[str, list[dict]] = {"tasks": [], "task_candidates": [], "task_actions": []}
+    involved = random.Random(11)
     for i, body, found in _texts(n, distinct):
         requester = rnd.randint(1, USERS)
         at = EPOCH + timedelta(minutes=10 * i + rnd.randint(0, 9))
+        seal = rnd.randint(1, SEALS)
+        _people(around, involved, i, requester, at)
         batch.append(({
             "id": i, "status": "sealed", "process_id": 1, "business_type": "contract",
-            "seal_id": rnd.randint(1, SEALS), "requester_id": requester,
+            "seal_id": seal, "requester_id": requester,
             "created_by_id": requester, "document_id": 1, "filename": f"合同{i}.pdf",
             "data": {}, "state": "{}", "state_version": "1", "created_at": at,
             "updated_at": at, "sealed_at": at}, {
             "id": i, "request_id": i, "document_sha256": "1" * 64,
             "sealed_sha256": f"{i:064x}", "size": 100_000, "filename": f"合同{i}.pdf",
-            "title": f"合同{i}", "pages": 3, "seal_id": rnd.randint(1, SEALS),
+            "title": f"合同{i}", "pages": 3, "seal_id": seal,
             "requester_id": requester, "business_type": "contract", "sealed_at": at,
             "timestamp_at": at, "filed_at": utcnow(), "text": body, "searchable": True,
             "retention_until": date(2050, 1, 1), "legal_hold": False},
@@ -174,7 +242,8 @@ def fill(engine: Any, n: int, distinct: int) -> None:
             conn.execute(sql("SET LOCAL maintenance_work_mem = '1GB'"))
             conn.execute(sql("CREATE INDEX ix_archive_entries_search ON archive_entries "
                              "USING gin (search)"))
-            for name in ("users", "seals", "requests", "archive_entries"):
+            for name in ("users", "groups", "seals", "requests", "archive_entries",
+                         "task_candidates", "task_actions"):
                 conn.execute(sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                  f"(SELECT max(id) FROM {name}))"))
         conn.execute(sql("ANALYZE"))
@@ -207,6 +276,18 @@ def _search(user_id: int, q: str):
     return call
 
 
+def _sees(session, user_id: int) -> int:
+    """How many documents the user may see (the one rule, row by row: the count is slow)."""
+    from sqlalchemy import func, select
+
+    from processes.archive_models import ArchiveEntry
+    from processes.requests import inbox
+
+    return session.execute(select(func.count()).where(inbox.sees_clause(
+        user_id, ArchiveEntry.request_id, ArchiveEntry.requester_id, ArchiveEntry.seal_id))
+    ).scalar_one()
+
+
 def _like(q: str):
     """The baseline: the same first page by a LIKE scan of the text, newest first."""
     from sqlalchemy import select
@@ -233,15 +314,20 @@ def body(args: argparse.Namespace, data_dir: Path, database: Database) -> None:
         Base.metadata.create_all(db.engine)
         fill(db.engine, args.rows, args.distinct)
         with db.engine.begin() as conn:
-            conn.execute(UserRole.__table__.insert(), [{"user_id": 1, "role": Role.auditor}])
+            conn.execute(UserRole.__table__.insert(), [{"user_id": AUDITOR,
+                                                         "role": Role.auditor}])
+        seen = {who: _sees(db.session, user_id) for who, user_id in WHO[1:]}
+        db.session.remove()
     print(f"# bench/archive_search.py on {database.kind}\n# {machine()}; "
           f"load {load_average()}\n# {args.rows:,} documents of 1,300-1,700 characters, "
-          f"half Chinese; first page of 50, newest first; {args.runs} runs each")
+          f"half Chinese; first page of 50, newest first; {args.runs} runs each\n"
+          f"# may see: auditor all, "
+          + ", ".join(f"{who} {count:,}" for who, count in seen.items()))
     print(f"{'query':<26} {'who':<10} {'found':>5} {'median ms':>10} {'p90 ms':>8} "
           f"{'LIKE ms':>9} {'ratio':>7}")
     worst = 0.0
     for label, q in QUERIES:
-        for who, user_id in (("auditor", 1), ("requester", 2)):
+        for who, user_id in WHO:
             stats, found = _timed(app, args.runs, _search(user_id, q))
             like = _timed(app, max(3, args.runs // 5), _like(q))[0] if who == "auditor" \
                 else None

@@ -17,9 +17,11 @@ class TaskAction(Base):
     also what lets its user see the request, read-only."""
 
     __tablename__ = "task_actions"
-    # the request's actions; a user's copies (the inbox's 抄送我的 tab)
+    # the request's actions; a user's copies (the inbox's 抄送我的 tab); the actions a user
+    # took (the requests they may see: the archive's search, migration 0032)
     __table_args__ = (Index("ix_task_actions_request_user", "request_id", "user_id"),
-                      Index("ix_task_actions_user_kind", "user_id", "kind"))
+                      Index("ix_task_actions_user_kind", "user_id", "kind"),
+                      Index("ix_task_actions_actor_id", "actor_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))

@@ -18,13 +18,14 @@ class Task(Base):
     """The inbox row of one user task of an instance, open or done (done ones are history)."""
 
     __tablename__ = "tasks"
-    # parent_id, activity: NULL for most tasks, so indexed where not (a full index's NULLs
-    # make SQLite's planner read every open task per inbox row: migration 0023).
+    # parent_id, activity, claimed_by_id: NULL for most tasks, so indexed where not (a full
+    # index's NULLs make SQLite's planner read every open task per inbox row: migration 0023;
+    # the claims: the archive finds the requests a user may see by them, 0032).
     __table_args__ = (Index("ix_tasks_request_status", "request_id", "status", "completed_at",
                             "id"),
                       *(Index(f"ix_tasks_{c}", c, sqlite_where=text(f"{c} IS NOT NULL"),
                               postgresql_where=text(f"{c} IS NOT NULL"))
-                        for c in ("parent_id", "activity")))
+                        for c in ("parent_id", "activity", "claimed_by_id")))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))

@@ -91,8 +91,14 @@ def _estimated_matches(session: Session, literal: str) -> float:
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
-def searched(session: Session, stmt: Select, terms: Sequence[Term]) -> Select:
+def searched(session: Session, stmt: Select, terms: Sequence[Term], *,
+             entries_first: bool = False) -> Select:
     """``stmt`` (entries, newest filed first) narrowed to those whose text holds every term.
+
+    ``entries_first``: ``stmt`` names the few entries to search (a list of ids), which drive
+    it: on SQLite each one's row of the FTS5 table is looked up, newest first, until the page
+    is full (the index is not walked); PostgreSQL's planner reads the listed entries by their
+    ids and tests each tsvector (a rare word: as below).
 
     SQLite: the FTS5 table drives the statement, read in descending rowid (the entry's id) and
     stopped at the page's end, so a word in half the archive costs what a rare one does; a
@@ -111,6 +117,9 @@ def searched(session: Session, stmt: Select, terms: Sequence[Term]) -> Select:
         matched = (select(ArchiveEntry.id).where(ArchiveEntry.search.op("@@")(query))
                    .cte("matched").prefix_with("MATERIALIZED"))
         return stmt.where(ArchiveEntry.id.in_(select(matched.c.id)))
-    return (stmt.join(_FTS, _FTS.c.rowid == ArchiveEntry.id)
-            .where(text(f"{TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(terms)))
+    match = text(f"{TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(terms))
+    if entries_first:  # one lookup of the index per entry (its rowid), in the entries' order
+        return stmt.where(select(_FTS.c.rowid).where(_FTS.c.rowid == ArchiveEntry.id, match)
+                          .exists())
+    return (stmt.join(_FTS, _FTS.c.rowid == ArchiveEntry.id).where(match)
             .order_by(None).order_by(_FTS.c.rowid.desc()))
