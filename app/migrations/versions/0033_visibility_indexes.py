@@ -5,14 +5,14 @@ The archive's search finds first the documents a non-auditor may see, when they 
 index). tasks.claimed_by_id (NULL for most tasks, so indexed where not, as in 0023) and
 task_actions.actor_id had none: each search read every task and every action.
 
-Revision ID: 0032
-Revises: 0031
+Revision ID: 0033
+Revises: 0032 (re-chained at the merge: 0032 indexes requests.sealed_at)
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0032'
-down_revision = '0031'
+revision = '0033'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 
