@@ -35,7 +35,7 @@ they see (SQLite: an FTS5 lookup of one row, 80-100 us, 300-500 for a phrase's p
 PostgreSQL finds a rare word by its GIN index, and tests a tsvector in 12 us); a word in most,
 found by walking the index, tests about 50 / (the share of the archive they see) documents
 (SQLite 4-5 us each, PostgreSQL 25): the two balance near these at 100,000 documents
-(bench/archive_search.py), under 100 ms either way."""
+(bench/archive_search.py)."""
 
 
 @dataclass(frozen=True)
