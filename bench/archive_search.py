@@ -281,9 +281,9 @@ def _sees(session, user_id: int) -> int:
     from sqlalchemy import func, select
 
     from processes.archive_models import ArchiveEntry
-    from processes.requests import inbox
+    from processes.requests import visibility
 
-    return session.execute(select(func.count()).where(inbox.sees_clause(
+    return session.execute(select(func.count()).where(visibility.sees_clause(
         user_id, ArchiveEntry.request_id, ArchiveEntry.requester_id, ArchiveEntry.seal_id))
     ).scalar_one()
 

@@ -1,10 +1,10 @@
 """Searching the archive: by seal, requester, business type, sealing dates, title, and the
 document's full text (``terms``, ``fts``), newest filed first, among the documents the caller may
 see (auditors and admins: all; anyone else: the requests they may see,
-``processes.requests.inbox.sees_clause``, the one rule of who sees a request).
+``processes.requests.visibility.sees_clause``, the one rule of who sees a request).
 
 Who sees few documents (a requester, an approver of some) has them found first, through the
-indexes of each way of seeing (``inbox.seen``), and only those are searched, newest first;
+indexes of each way of seeing (``visibility.seen``), and only those are searched, newest first;
 who sees many (a busy seal's custodian) is searched as an auditor is, each document found
 tested for whether they may see it (a word in half the archive: the page fills early).
 """
@@ -23,7 +23,7 @@ from processes.archive_models import ArchiveEntry
 from processes.errors import BadInput, NotFound, msg
 from processes.models import BusinessType, Seal, User
 from processes.people.directory import Identity
-from processes.requests import inbox
+from processes.requests import visibility
 
 SNIPPET_BEFORE = 40
 SNIPPET_AFTER = 80
@@ -101,7 +101,7 @@ def search(session: Session, identity: Identity, filters: Filters, *, limit: int
     if seen is not None:
         stmt = stmt.where(_among(session, seen))
     elif not identity.has_role("auditor"):
-        stmt = stmt.where(inbox.sees_clause(identity.user.id, ArchiveEntry.request_id,
+        stmt = stmt.where(visibility.sees_clause(identity.user.id, ArchiveEntry.request_id,
                                             ArchiveEntry.requester_id, ArchiveEntry.seal_id))
     stmt = stmt.order_by(ArchiveEntry.id.desc())  # newest filed first: filing follows sealing
     if wanted:
@@ -138,13 +138,13 @@ def search(session: Session, identity: Identity, filters: Filters, *, limit: int
     return Page(hits, more=len(rows) > limit)
 
 
-_SEEN = inbox.seen_statements(ArchiveEntry.id, ArchiveEntry.request_id,
+_SEEN = visibility.seen_statements(ArchiveEntry.id, ArchiveEntry.request_id,
                               ArchiveEntry.requester_id, ArchiveEntry.seal_id)
 
 
 def _few_seen(session: Session, user_id: int) -> list[int] | None:
     """The entries the user may see, when at most :data:`FEW_SEEN` (None: more)."""
-    return inbox.seen(session, _SEEN, user_id, most=FEW_SEEN[session.get_bind().dialect.name])
+    return visibility.seen(session, _SEEN, user_id, most=FEW_SEEN[session.get_bind().dialect.name])
 
 
 def _among(session: Session, ids: list[int]) -> ColumnElement[bool]:
@@ -160,7 +160,7 @@ def entry_of(session: Session, identity: Identity, request_id: int) -> ArchiveEn
     entry = session.execute(select(ArchiveEntry).where(ArchiveEntry.request_id == request_id)
                             ).scalar_one_or_none()
     if entry is not None and not identity.has_role("auditor"):
-        seen = session.execute(select(inbox.sees_clause(
+        seen = session.execute(select(visibility.sees_clause(
             identity.user.id, entry.request_id, entry.requester_id, entry.seal_id))).scalar()
         entry = entry if seen else None
     if entry is None:

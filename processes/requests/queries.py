@@ -12,13 +12,13 @@ from processes.env import Env
 from processes.errors import BadInput, NotFound, msg, reason_of
 from processes.models import BusinessType, Request, RequestStatus, Seal, SealStatus, User
 from processes.people.directory import Identity
-from processes.requests import inbox
+from processes.requests import visibility
 from processes.seal_models import SealTransition
 
 
 def get_visible(session: Session, identity: Identity, request_id: int) -> Request:
     req = session.get(Request, request_id)
-    if req is None or not inbox.can_see(session, identity, req):
+    if req is None or not visibility.can_see(session, identity, req):
         raise NotFound(msg("no request %(request_id)s", request_id=request_id))
     return req
 

@@ -16,7 +16,7 @@ from processes.flows import engine
 from processes.flows.engine import EngineIncident, StateUnreadable
 from processes.models import Request, RequestStatus, TaskStatus, User
 from processes.people.directory import Identity
-from processes.requests import added_approvers, inbox, placement
+from processes.requests import added_approvers, inbox, placement, visibility
 from processes.requests.advancing import advance, mark_incident
 from processes.requests.forms import check_decision, check_values
 from processes.seals import approvals
@@ -118,7 +118,7 @@ def _return_route(meta: dict[str, Any]) -> dict[str, Any]:
 
 def get_visible(session: Session, identity: Identity, task_id: str) -> Task:
     task = session.get(Task, task_id)
-    if task is None or not inbox.can_see(session, identity, task.request):
+    if task is None or not visibility.can_see(session, identity, task.request):
         raise NotFound(msg("no task %(task)s", task=task_id))
     return task
 

@@ -1,7 +1,7 @@
 """Indexes to find the requests a user may see: their claims, the actions they took
 
 The archive's search finds first the documents a non-auditor may see, when they are few
-(processes/requests/inbox.seen_rows: each way of seeing a request read through its own
+(processes/requests/visibility.seen: each way of seeing a request read through its own
 index). tasks.claimed_by_id (NULL for most tasks, so indexed where not, as in 0023) and
 task_actions.actor_id had none: each search read every task and every action.
 
