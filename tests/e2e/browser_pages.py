@@ -134,7 +134,10 @@ def shoot(target, name: str, **options: Any) -> Path:
 # --- the JSON API, with a page's session (writes carry its CSRF token, as the pages' do) -----
 
 def overflow(page) -> int:
-    """How far the page is wider than its viewport (0: it fits, no sideways scrolling)."""
+    """How far the page is wider than its viewport (0: it fits, no sideways scrolling), once
+    it has loaded: after a form's redirect, a selector can be found before the stylesheet
+    applies, and an unstyled page is wider (a SHA-256 is one long word)."""
+    page.wait_for_load_state("load")
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 

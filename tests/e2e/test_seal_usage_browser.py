@@ -78,7 +78,7 @@ def test_the_usage_log_pages(demo_server, browser):
             visitor.click("button[type=submit]")
             visitor.wait_for_selector(".share-sigs")
             assert "办公室" not in visitor.inner_text("h1")
-            assert overflow(visitor) <= 0, (lang, width)
             shoot(visitor, f"share-{lang}-{width}", full_page=True)
+            assert overflow(visitor) <= 0, (lang, width)
             visitor.context.close()
     assert_no_errors(errors)
