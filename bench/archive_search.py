@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Database, Stats, load_average, log, machine, run_main  # noqa: E402
+from bench.common import Database, Stats, database_options, load_average, log, machine, run_main  # noqa: E402
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 USERS, SEALS = 1_000, 10
@@ -344,13 +344,11 @@ def body(args: argparse.Namespace, data_dir: Path, database: Database) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
-                   "a database of its own there (default: SQLite in a temp dir)")
+    database_options(p)
     p.add_argument("--rows", type=int, default=100_000, help="archived documents")
     p.add_argument("--runs", type=int, default=20, help="timed first pages per query")
     p.add_argument("--distinct", type=int, default=2_000,
                    help="distinct texts dealt out to the rows (tokenised once each)")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir")
     return p.parse_args(argv)
 
 

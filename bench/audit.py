@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Database, load_average, log, machine, run_main  # noqa: E402
+from bench.common import Database, database_options, load_average, log, machine, run_main  # noqa: E402
 
 BLOCK = 1_000
 PER_COMMIT = 10
@@ -136,10 +136,8 @@ def body(args: argparse.Namespace, data_dir: Path, database: Database) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
-                   "a database of its own there (default: SQLite in a temp dir)")
+    database_options(p)
     p.add_argument("--events", type=int, default=100_000, help="events appended each way")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir")
     return p.parse_args(argv)
 
 

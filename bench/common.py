@@ -241,6 +241,14 @@ class Database:
             log(f"could not drop database {self.name}: {exc}")
 
 
+def database_options(parser: Any, keep_help: str = "keep the temp dir") -> None:
+    """The options every bench on a database of its own takes: ``--database-url`` (PostgreSQL;
+    default SQLite in a temp dir) and ``--keep``, as :func:`run_main` reads them."""
+    parser.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and "
+                        "drops a database of its own there (default: SQLite in a temp dir)")
+    parser.add_argument("--keep", action="store_true", help=keep_help)
+
+
 def run_main(args, body: Callable[[Path, Database], None]) -> int:
     """``body`` on a fresh temp data dir and database; 1 with a message on BenchError."""
     data_dir = Path(tempfile.mkdtemp(prefix="sealflow-bench-"))

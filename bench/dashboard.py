@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Database, Stats, load_average, log, machine, run_main  # noqa: E402
+from bench.common import Database, Stats, database_options, load_average, log, machine, run_main  # noqa: E402
 from bench.inbox import fill  # noqa: E402
 
 GOAL_MS = 1000.0
@@ -155,12 +155,10 @@ def body(args: argparse.Namespace, data_dir: Path, database: Database) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
-                   "a database of its own there (default: SQLite in a temp dir)")
+    database_options(p)
     p.add_argument("--large", type=int, default=200_000, help="tasks in the large database")
     p.add_argument("--small", type=int, default=1_000, help="tasks in the small database")
     p.add_argument("--runs", type=int, default=10, help="timed dashboards per database")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir")
     return p.parse_args(argv)
 
 

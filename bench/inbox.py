@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Database, Stats, load_average, log, machine, run_main  # noqa: E402
+from bench.common import Database, Stats, database_options, load_average, log, machine, run_main  # noqa: E402
 
 USERS, GROUPS, FOCAL_GROUPS = 10_000, 500, 5
 TASKS_PER_REQUEST = 4  # a running request: 3 done and 1 open; a finished one: 4 done
@@ -220,15 +220,13 @@ def body(args: argparse.Namespace, data_dir: Path, database: Database) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--database-url", help="PostgreSQL server URL; the bench creates and drops "
-                   "a database of its own there (default: SQLite in a temp dir)")
+    database_options(p)
     p.add_argument("--large", type=int, default=1_000_000, help="tasks in the large database")
     p.add_argument("--small", type=int, default=1_000, help="tasks in the small database")
     p.add_argument("--runs", type=int, default=30, help="timed inbox pages per database")
     p.add_argument("--no-group-history", dest="group_history", action="store_false",
                    help="offer the others' done tasks to other groups than the measured user's "
                    "(by default their groups' history grows with the database)")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir")
     return p.parse_args(argv)
 
 
