@@ -19,8 +19,9 @@ from processes.task_models import Task
 from tests.conftest import CONTRACT_BPMN, deploy_bytes
 from tests.e2e.test_dashboard import _sealed, _set_times
 
-# Seconds, with fractions to round, ties, and more of them than any flow's own tasks.
-MORE = [431.2, 95.75, 95.75, 3600.0, 12.4, 7201.6, 300.0, 299.5001, 45.0, 86400.25, 61.0,
+# Seconds, with fractions to round, ties, and more of them than any flow's own tasks. None
+# within a millisecond of a half second: SQLite's julianday keeps times to about 50 us.
+MORE = [431.2, 95.75, 95.75, 3600.0, 12.4, 7201.6, 300.0, 299.51, 45.0, 86400.25, 61.0,
         600.0, 1.0, 100000.0, 95.75, 7.3, 1800.8, 59.4, 240.0, 3599.6, 5.0, 18000.0, 66.6]
 
 
