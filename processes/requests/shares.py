@@ -186,6 +186,7 @@ def try_password(session: Session, link: ShareLink, password: str, *, address: s
     if wait:
         return False, wait
     if password_matches(link, password):
+        session.delete(counter)  # as a log-in's: the right password clears the count
         return True, 0
     counter.failures += 1
     refused(session, link, address=address)
