@@ -125,6 +125,8 @@ def test_my_requests_and_a_request_that_seals_itself(demo_server, browser):
     watching.wait_for_selector("#sealed-notice a[href$='/sealed']", timeout=90_000)
     assert "已盖章" in watching.inner_text("#sealed-notice")
     assert watching.locator("#request-watch").count() == 0  # sealed: it stops asking
+    # The notice is in the page before its load event fires; count the loads after it has.
+    watching.wait_for_load_state("load")
     assert len(loads) >= 3  # the first load, then two by itself, none by hand
     assert overflow(watching) <= 0
     shoot(watching, f"request-sealed-zh_CN-{PHONE}", full_page=True)
