@@ -96,7 +96,7 @@ from .tsa import (
     TimestampResponse,
     timestamp_rejection,
 )
-from .tsa_client import http_timestamper, local_timestamper, timestamp_request
+from .tsa_client import http_timestamper, local_timestamper, recorded_timestamps, timestamp_request
 from .tsa_token import TokenCheck, check_digest_token, timestamp_digest
 from .uploaded import InvalidImage, appearance_from_png
 from .validate import validate_document, validate_pdf
@@ -169,6 +169,7 @@ __all__ = [
     "find_cjk_font",
     "http_timestamper",
     "local_timestamper",
+    "recorded_timestamps",
     "generate_key_in_token",
     "generate_private_key",
     "inspect_pdf",

@@ -14,21 +14,58 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import functools
 import hashlib
 import secrets
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 
 import aiohttp
 import certifi
 from asn1crypto import tsp
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
+from pyhanko.sign.timestamps.common_utils import dummy_digest
 
 from .errors import TimestampUnavailable
 from .tsa import TimestampResponse
 
-__all__ = ["http_timestamper", "local_timestamper", "timestamp_request"]
+__all__ = ["http_timestamper", "local_timestamper", "recorded_timestamps", "timestamp_request"]
+
+_RECORDED: contextvars.ContextVar[list[datetime] | None] = contextvars.ContextVar(
+    "sealflow_recorded_timestamps", default=None)
+
+
+@contextlib.contextmanager
+def recorded_timestamps() -> Iterator[list[datetime]]:
+    """The genTime (UTC) of each token our timestamp clients receive inside the block, in
+    order; the sample token pyHanko asks for to size signatures is left out. Sealing reads its
+    signature's timestamp time here (the first) rather than parsing the sealed PDF again.
+    pyHanko's event loop runs in this thread and its tasks share the list; a token asked from
+    another thread is not seen (read the PDF when the list is empty)."""
+    times: list[datetime] = []
+    token = _RECORDED.set(times)
+    try:
+        yield times
+    finally:
+        _RECORDED.reset(token)
+
+
+def _record(req: tsp.TimeStampReq, response: tsp.TimeStampResp) -> tsp.TimeStampResp:
+    """``response`` (checked); its token's time noted for :func:`recorded_timestamps`."""
+    times = _RECORDED.get()
+    if times is None:
+        return response
+    imprint = req["message_imprint"]
+    if imprint["hashed_message"].native == dummy_digest(imprint["hash_algorithm"]["algorithm"]
+                                                        .native):
+        return response
+    tst_info = response["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+    when = tst_info["gen_time"].native
+    if when is not None:
+        times.append(when.astimezone(UTC))
+    return response
 
 
 def timestamp_request(
@@ -87,7 +124,7 @@ class _TimeStamper(HTTPTimeStamper):
         except ValueError:
             raise TimestampUnavailable("the TSA's reply is not a TimeStampResp",
                                        "not_a_reply") from None
-        return _checked(response)
+        return _record(req, _checked(response))
 
 
 class _LocalTimeStamper(TimeStamper):
@@ -109,7 +146,7 @@ class _LocalTimeStamper(TimeStamper):
         except ValueError:
             raise TimestampUnavailable("the TSA's reply is not a TimeStampResp",
                                        "not_a_reply") from None
-        return _checked(response)
+        return _record(req, _checked(response))
 
 
 _BUSY = frozenset({408, 425, 429})

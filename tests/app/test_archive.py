@@ -16,6 +16,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+import signer
 from app import archive_jobs
 from app.context import env
 from app.extensions import db
@@ -88,7 +89,12 @@ def test_a_sealed_pdf_is_filed_and_its_chinese_found(org, auditor, font, app):
     assert hit["document_sha256"] == req["document"]["sha256"]
     assert hit["searchable"] is True and hit["timestamp_at"] is not None
     [use] = org.carol.get(f"/api/v1/seals/{org.seal_id}/usage").get_json()["uses"]
-    assert hit["timestamp_at"] == use["timestamped_at"]  # as sealing read it from the token
+    assert hit["timestamp_at"] == use["timestamped_at"]
+    # As the sealed PDF's own token says (sealing kept the time its TSA client received).
+    download = org.alice.get(f"/api/v1/requests/{req['id']}/sealed")
+    sealed = download.get_data()
+    download.close()
+    assert use["timestamped_at"] == signer.timestamp_time(sealed).isoformat()
     start, end = hit["highlights"][0]
     assert hit["snippet"][start:end] == "甲方签署"
     assert ids(auditor, q="乙方签署") == []  # 乙方 and 签署 are there, not side by side

@@ -35,8 +35,10 @@ from signer import (
     http_timestamper,
     issue_tsa_certificate,
     local_timestamper,
+    recorded_timestamps,
     seal_pdf,
     timestamp_request,
+    timestamp_time,
     validate_pdf,
 )
 
@@ -323,10 +325,13 @@ def _timestamper(how: str, tsa_url: str, tsa_answer, path: str = "/tsa"):
 def test_pyhanko_seals_at_b_t(signer_rsa, appearance, pdf_1p, pki, tsa_url, tsa_answer, pdfsig,
                               how):
     timestamper = _timestamper(how, tsa_url, tsa_answer)
-    for _ in range(2):  # the same client, reused
-        sealed = seal_pdf(pdf_1p, expected_sha256=hashlib.sha256(pdf_1p).hexdigest(),
-                          signer=signer_rsa, appearance_pdf=appearance.pdf,
-                          timestamper=timestamper)
+    for _ in range(2):  # the same client, reused (the first seal asks a sample token too)
+        with recorded_timestamps() as stamps:
+            sealed = seal_pdf(pdf_1p, expected_sha256=hashlib.sha256(pdf_1p).hexdigest(),
+                              signer=signer_rsa, appearance_pdf=appearance.pdf,
+                              timestamper=timestamper)
+        # The seal's own token, as the PDF carries it; the sample is not counted.
+        assert stamps == [timestamp_time(sealed)]
         (report,) = validate_pdf(sealed, [pki.root.cert_pem])
         assert report.bottom_line, report.summary
         assert "TIMESTAMP_TOKEN<INTACT:TRUSTED>" in report.summary
