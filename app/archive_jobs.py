@@ -10,10 +10,12 @@ one of its own, so one document's failure costs only itself.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from app import filing_lane
 from app.context import env
 from app.extensions import db
 from processes.archive import filing, retention
@@ -59,13 +61,15 @@ def file_sealed(request_id: int) -> None:
         logger.exception("filing request %d failed; the sweep will file it", request_id)
 
 
-def file_unfiled(session: Session, env: Env, *, batch: int = 200) -> int:
-    """File every sealed request not in the archive, ``batch`` at a time, until none is left
-    or a batch files nothing (what is left fails each time: logged, tried next sweep)."""
+def file_unfiled(session: Session, env: Env, *, batch: int = 200,
+                 sealed_before: datetime | None = None) -> int:
+    """File every sealed request not in the archive (``sealed_before``: sealed before then),
+    ``batch`` at a time, until none is left or a batch files nothing (what is left fails each
+    time: logged, tried next sweep)."""
     total = 0
     while True:
         with unit_of_work(session, write=False):
-            sources = filing.unfiled(session, limit=batch)
+            sources = filing.unfiled(session, limit=batch, sealed_before=sealed_before)
         filed = file_sources(session, env, sources)
         total += filed
         if len(sources) < batch or filed == 0:
@@ -73,10 +77,12 @@ def file_unfiled(session: Session, env: Env, *, batch: int = 200) -> int:
 
 
 def sweep(app: Flask) -> int:
-    """The scheduler's sweep: file what is unfiled."""
+    """The scheduler's sweep: file what is unfiled, except what the processes that sealed it
+    may still be waiting to file (app/filing_lane.py: within twice its longest wait)."""
     with app.app_context():
         try:
-            return file_unfiled(db.session, env())
+            return file_unfiled(db.session, env(), sealed_before=utcnow() - timedelta(
+                seconds=2 * filing_lane.DEFER_SECONDS))
         except Exception:  # noqa: BLE001 - logged; tried again next time
             logger.exception("the archive sweep failed")
             return 0

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app import archive_jobs, audit_jobs, mailer, renewal_jobs
 from app.context import env
 from app.extensions import db
+from app.filing_lane import FilingLane
 from app.grant_poller import GrantPoller
 from processes import signals
 from processes.db import autocommit, retrying_deadlocks, unit_of_work
@@ -90,6 +91,8 @@ class JobRunner:
         self._executor: ThreadPoolExecutor | None = None
         self.scheduler: BackgroundScheduler | None = None
         self.poller: GrantPoller | None = None  # external mode: grants another process made
+        # What this process sealed is filed in a lane of its own, out of sealing's way.
+        self.filing = FilingLane(app, archive_jobs.file_sealed)
         # Requests the stall sweep found waiting on something (a message), by the updated_at
         # it saw: not loaded again until they change.
         self._waiting: dict[int, datetime] = {}
@@ -130,9 +133,13 @@ class JobRunner:
                            external_too=True)
 
     def on_finished(self, _sender: object, request_id: int, status: str, **_kw: object) -> None:
-        """A sealed request is filed in the archive (app/archive_jobs.py), where it sealed."""
+        """A sealed request is filed in the archive (app/archive_jobs.py), where it sealed:
+        inline at once, otherwise in the filing lane (app/filing_lane.py)."""
         if self._ours() and status == "sealed":
-            self._dispatch(archive_jobs.file_sealed, request_id, external_too=True)
+            if self.mode == "inline":
+                archive_jobs.file_sealed(request_id)
+            else:
+                self.filing.add(request_id)
 
     def on_lifecycle(self, _sender: object, request_id: int, **_kw: object) -> None:
         """A lifecycle flow was authorized: make its change."""
@@ -160,14 +167,16 @@ class JobRunner:
 
     def run_grant(self, grant_id: int) -> None:
         try:
-            seal_grant(db.session, env(), grant_id)
+            with self.filing.sealing():
+                seal_grant(db.session, env(), grant_id)
         except Exception:  # noqa: BLE001 - the lease expires and the sweep retries
             logger.exception("sealing job for grant %d failed; it will be retried", grant_id)
 
     def run_lease(self, lease: grant_leases.Lease) -> None:
         """A grant the poller leased: sealed, errors logged (the lease expires; taken again)."""
         try:
-            seal_leased(db.session, env(), lease)
+            with self.filing.sealing():
+                seal_leased(db.session, env(), lease)
         except Exception:  # noqa: BLE001 - the lease expires and the poller retries
             logger.exception("sealing job for grant %d failed; it will be retried",
                              lease.grant_id)
@@ -334,6 +343,7 @@ class JobRunner:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        self.filing.stop()
 
 
 def runner(app: Flask | None = None) -> JobRunner:

@@ -16,6 +16,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session, aliased
@@ -83,10 +84,13 @@ _UNFILED = (
     .order_by(Request.id))
 
 
-def unfiled(session: Session, *, request_id: int | None = None,
-            limit: int = 200) -> list[Source]:
-    """Sealed requests not in the archive yet (``request_id``: only that one), oldest first."""
+def unfiled(session: Session, *, request_id: int | None = None, limit: int = 200,
+            sealed_before: datetime | None = None) -> list[Source]:
+    """Sealed requests not in the archive yet (``request_id``: only that one; ``sealed_before``:
+    only those sealed before then), oldest first."""
     stmt = _UNFILED if request_id is None else _UNFILED.where(Request.id == request_id)
+    if sealed_before is not None:
+        stmt = stmt.where(Request.sealed_at < sealed_before)
     rows = session.execute(stmt.limit(limit)).all()
     return [Source(rid, sealed, original, size, pages, filename,
                    (purpose or "").strip()[:300] or filename, seal_id, requester_id, btype,
@@ -95,15 +99,17 @@ def unfiled(session: Session, *, request_id: int | None = None,
                  btype, sealed_at, years, stamped) in rows]
 
 
-def _stored(env: Env, sha256: str) -> bytes:
+def _stored(env: Env, sha256: str) -> Path:
+    """Where the file of ``sha256`` is, once its bytes are checked against it."""
     path = documents.path_for(env, sha256)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            found = hashlib.file_digest(fh, "sha256").hexdigest()
     except FileNotFoundError:
         raise FileMissing(f"the file {path} is missing") from None
-    if hashlib.sha256(data).hexdigest() != sha256:
+    if found != sha256:
         raise FileMissing(f"the file {path} does not hold the bytes recorded")
-    return data
+    return path
 
 
 def read(env: Env, source: Source) -> Filing:
@@ -120,7 +126,7 @@ def read(env: Env, source: Source) -> Filing:
     cleaned = terms.clean(raw)
     found = terms.tokens(cleaned)
     try:
-        stamped = source.timestamped_at or signer.timestamp_time(sealed)
+        stamped = source.timestamped_at or signer.timestamp_time(sealed.read_bytes())
     except signer.InvalidDocument as exc:  # sealed by us: worth a look, not a lost filing
         logger.warning("request %d: the seal's timestamp cannot be read: %s",
                        source.request_id, exc)

@@ -82,6 +82,11 @@ def test_the_web_takes_the_request_and_the_worker_seals_it(app, org, tmp_path):
             return body if body["status"] == "sealed" else None
 
         body = until(sealed, timeout=120, what=f"request {rid} to be sealed by the worker")
+        # Filed in the archive by the worker that sealed it (its filing lane, once sealing
+        # is quiet), its text searchable.
+        hits = until(lambda: alice.get("/api/v1/archive", params={"q": "2026-077"}).json(),
+                     timeout=60, what=f"request {rid} to be filed")
+        assert [hit["request_id"] for hit in hits] == [rid]
         download = alice.get(f"/api/v1/requests/{rid}/sealed")
         assert download.status_code == 200
         assert download.headers["Content-Type"] == "application/pdf"
