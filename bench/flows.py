@@ -123,8 +123,13 @@ def stages(prod: Production, flow: Flow, records: Records, n: int) -> dict[str, 
     mid = prod.cpu()
     records.wait_sealed(ids)
     after = prod.cpu()
+    waited = records.wait_filed(ids)
+    filed = prod.cpu()
     cpu["approval 2"] = (mid[0] - before[0]) * 1000 / n
     cpu["sealing (worker)"] = (after[1] - before[1]) * 1000 / n
+    # Filing follows, once sealing is quiet (app/filing_lane.py): the worker's CPU until all
+    # are filed, less what it spends idle in that time.
+    cpu["filing (worker)"] = ((filed[1] - after[1]) * 1000 - idle_worker_ms_s * waited) / n
     cpu["worker idle, ms per s"] = idle_worker_ms_s
     return cpu
 
@@ -200,6 +205,9 @@ def run(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
         records.wait_sealed(ids)
         cpu_after, own_after = prod.cpu(), os.times()
         times = records.sealing_times(ids)
+        records.wait_filed(ids)
+        filing_cpu = (prod.cpu()[1] - cpu_after[1]) * 1000 / len(ids)
+        filed = records.filing_times(ids)
     finally:
         prod.stop()
         records.close()
@@ -207,6 +215,18 @@ def run(args: argparse.Namespace, data_dir: Path, db: Database) -> None:
     report(args, db, prod, cpu, done, elapsed, times, load_before,
            [(a - b) * 1000 / len(done) for a, b in zip(cpu_after, cpu_before, strict=True)]
            + [client_s * 1000 / len(done)])
+    report_filing(filed, filing_cpu)
+
+
+def report_filing(filed: dict[int, tuple[datetime, datetime]], filing_cpu: float) -> None:
+    """When the load's requests were filed: filing waits for sealing to be quiet."""
+    lag = Stats("sealed_at -> filed_at", [(f - s).total_seconds() for s, f in filed.values()])
+    last_sealed = max(s for s, _f in filed.values())
+    last_filed = max(f for _s, f in filed.values())
+    print(f"\nFiling (after sealing, app/filing_lane.py): {len(filed)} filed, the last "
+          f"{(last_filed - last_sealed).total_seconds():.1f} s after the last seal; worker CPU "
+          f"after the last seal {filing_cpu:.1f} ms per flow")
+    print(_line(lag))
 
 
 def _line(stats: Stats) -> str:

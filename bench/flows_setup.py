@@ -133,6 +133,26 @@ class Records:
             "ON g.request_id = r.id WHERE r.id BETWEEN :lo AND :hi", lo=min(ids), hi=max(ids))
         return {rid: (_when(granted), _when(sealed)) for rid, granted, sealed in rows}
 
+    def wait_filed(self, ids: list[int], timeout: float = 300.0) -> float:
+        """Wait until every request in ``ids`` is in the archive (filed by the worker that
+        sealed it, app/filing_lane.py); the seconds waited."""
+        t0 = time.perf_counter()
+        while True:
+            filed = self._rows("SELECT COUNT(*) FROM archive_entries WHERE request_id BETWEEN "
+                               ":lo AND :hi", lo=min(ids), hi=max(ids))[0][0]
+            if filed >= len(ids):
+                return time.perf_counter() - t0
+            if time.perf_counter() - t0 > timeout:
+                raise BenchError(f"{filed} of {len(ids)} filed after {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def filing_times(self, ids: list[int]) -> dict[int, tuple[datetime, datetime]]:
+        """Per request: (sealed_at, filed_at)."""
+        rows = self._rows(
+            "SELECT r.id, r.sealed_at, a.filed_at FROM requests r JOIN archive_entries a "
+            "ON a.request_id = r.id WHERE r.id BETWEEN :lo AND :hi", lo=min(ids), hi=max(ids))
+        return {rid: (_when(sealed), _when(filed)) for rid, sealed, filed in rows}
+
     def close(self) -> None:
         self.engine.dispose()
 
