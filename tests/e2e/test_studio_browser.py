@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import make_pdf
 from tests.e2e.browser_pages import (
@@ -62,9 +63,17 @@ def _add_the_approval_step(dave) -> None:
     dave.keyboard.press("Enter")
     dave.wait_for_selector(".djs-direct-editing-parent", state="hidden")
     dropped = dave.locator(".djs-shape.selected").get_attribute("data-element-id")
-    dave.click(f'[data-element-id="{dropped}"]')  # bpmn-js swallows the click after a drag
-
-    dave.click('.djs-context-pad [title="Change element"]')  # the wrench
+    # bpmn-js swallows the click after a drag; on a loaded machine it may take the next one
+    # too (as the second of a double click): click until its context pad shows.
+    wrench = dave.locator('.djs-context-pad [title="Change element"]')
+    for _ in range(3):
+        dave.click(f'[data-element-id="{dropped}"]')
+        try:
+            wrench.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            dave.keyboard.press("Escape")  # a direct edit opened by a double click
+    wrench.click()  # the wrench
     dave.locator(".djs-popup").get_by_text("User task", exact=True).click()
     dave.wait_for_selector(".bio-properties-panel-header-type:has-text('User task')")
     assert dave.inner_text(".bio-properties-panel-header-label") == NEW_NAME
