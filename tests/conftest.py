@@ -112,6 +112,9 @@ def _app(tmp_path: Path, pki_material: dict | None) -> Iterator[Any]:
             install_pki(app, pki_material)
         yield app
     finally:
+        # Job threads the test started (sealing, the filing lane) end first: one left running
+        # would use the database after it is gone.
+        app.extensions["sealflow_jobs"].shutdown()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
