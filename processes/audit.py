@@ -192,27 +192,27 @@ def _append_postgresql(session: Session, bind: Any, rows: list[dict[str, Any]],
     from psycopg.pq import TransactionStatus
 
     held = session.info.get(_HEAD_KEY)  # appended already: the lock is held, the head known
-    pgconn = getattr(session.connection().connection.driver_connection, "pgconn", None)
+    connection = session.connection()
+    pgconn = getattr(connection.connection.driver_connection, "pgconn", None)
     status = pgconn.transaction_status if pgconn is not None else None
     if status not in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
         if held is None:
             session.execute(text(audit_pg.LOCK))
         head = _chain(rows, held or session.execute(_HEAD).scalar() or _NO_HEAD, key, key_id,
                       contents)
-        session.connection().execute(_INSERT, rows)
+        connection.execute(_INSERT, rows)
         return head
     head = _chain(rows, held or audit_pg.guess(bind) or _NO_HEAD, key, key_id, contents)
-    first = ("BEGIN; " if status == TransactionStatus.IDLE else "") \
-        + ("" if held else f"{audit_pg.LOCK}; ")
-    found, written = audit_pg.send(pgconn, first + audit_pg.statement(
+    lock = "" if held else f"{audit_pg.LOCK}; "
+    found, written = audit_pg.send(connection, lock + audit_pg.statement(
         pgconn, rows, rows[0]["prev_hash"]))
     if written == len(rows):
         return head
     # Another process appended since: nothing was written, and the head found is the chain's
     # (the lock is held).
     head = _chain(rows, found or _NO_HEAD, key, key_id, contents)
-    found, written = audit_pg.send(pgconn, audit_pg.statement(pgconn, rows,
-                                                              rows[0]["prev_hash"]))
+    found, written = audit_pg.send(connection, audit_pg.statement(pgconn, rows,
+                                                                  rows[0]["prev_hash"]))
     if written != len(rows):
         raise RuntimeError(f"the audit chain's head moved under its lock (found {found})")
     return head

@@ -22,7 +22,7 @@ import threading
 import weakref
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from processes.audit_keys import GENESIS
@@ -33,13 +33,14 @@ _COLUMNS = ("seq, at, actor_id, actor, action, request_id, seal_id, details, pre
             "mac, key_id")
 LOCK = f"SELECT pg_advisory_xact_lock({CHAIN_LOCK})"
 # {rows}: the batch, {prev}: the hash it was chained from. Answers the head before the INSERT
-# ("hash:mac:seq", NULL on an empty log) and how many rows it wrote (all or none).
+# ("hash:mac:seq", NULL on an empty log) and how many rows it wrote (all or none). Every part
+# of one statement sees the same snapshot: the head before the rows.
+_LAST = "FROM audit_events ORDER BY seq DESC LIMIT 1"
 APPEND = (
-    "WITH head AS (SELECT hash, mac, seq FROM audit_events ORDER BY seq DESC LIMIT 1), "
-    f"added AS (INSERT INTO audit_events ({_COLUMNS}) SELECT {_COLUMNS} "
+    f"WITH added AS (INSERT INTO audit_events ({_COLUMNS}) SELECT {_COLUMNS} "
     "FROM json_populate_recordset(NULL::audit_events, {rows}) "
-    f"WHERE coalesce((SELECT hash FROM head), '{GENESIS}') = {{prev}} RETURNING 1) "
-    "SELECT (SELECT hash || ':' || coalesce(mac, '') || ':' || seq FROM head), "
+    f"WHERE coalesce((SELECT hash {_LAST}), '{GENESIS}') = {{prev}} RETURNING 1) "
+    f"SELECT (SELECT hash || ':' || coalesce(mac, '') || ':' || seq {_LAST}), "
     "(SELECT count(*) FROM added)")
 _JSON = json.JSONEncoder()  # json.dumps's own format, as the details column had it
 
@@ -74,17 +75,30 @@ def batch(rows: list[dict[str, Any]]) -> str:
     return _JSON.encode([{**row, "at": row["at"].isoformat()} for row in rows])
 
 
-def send(pgconn: Any, sql: str) -> tuple[str | None, int]:
-    """Run ``sql`` (ending in ``APPEND``) in one round trip: the head before and the rows
-    written. A lock timeout, a deadlock: raised as SQLAlchemy raises them."""
+def send(connection: Connection, sql: str) -> tuple[str | None, int]:
+    """Run ``sql`` (statements ending in ``APPEND``) in one round trip: the head before and
+    the rows written. In a transaction begun already (a request's, which read first) through
+    SQLAlchemy's connection, so that its events see it and its errors (a lock timeout, a
+    deadlock) are raised as SQLAlchemy raises them; in one not begun yet, with the BEGIN on the
+    driver's connection (psycopg would send its BEGIN on its own first: a round trip more)."""
     from psycopg.errors import error_from_result
-    from psycopg.pq import ExecStatus
+    from psycopg.pq import ExecStatus, TransactionStatus
 
-    result = pgconn.exec_(sql.encode())
-    if result.status != ExecStatus.TUPLES_OK:
-        raise OperationalError(sql[:200], None, error_from_result(result))
-    head = result.get_value(0, 0)
-    return (head.decode() if head is not None else None), int(result.get_value(0, 1))
+    pgconn = connection.connection.driver_connection.pgconn  # type: ignore[union-attr]
+    if pgconn.transaction_status == TransactionStatus.IDLE:
+        sql = f"BEGIN; {sql}"
+        result = pgconn.exec_(sql.encode())
+        if result.status != ExecStatus.TUPLES_OK:
+            raise OperationalError(sql[:200], None, error_from_result(result))
+        head, written = result.get_value(0, 0), result.get_value(0, 1)
+        return (head.decode() if head is not None else None), int(written)
+    answer = connection.execution_options(no_parameters=True).exec_driver_sql(sql)
+    cursor = answer.cursor  # psycopg: one result per statement, the last one's wanted
+    while cursor.nextset():
+        pass
+    found, count = cursor.fetchone() or (None, 0)
+    answer.close()
+    return found, int(count)
 
 
 def statement(pgconn: Any, rows: list[dict[str, Any]], prev: str) -> str:
