@@ -4,8 +4,8 @@ Appenders are serialised by the chain's lock: on SQLite every writer holds the d
 lock from its BEGIN IMMEDIATE; on PostgreSQL a writer takes the chain's advisory lock
 (:data:`processes.db.CHAIN_LOCK`) only at its commit, after the ORM's flush, so that it is the
 last lock the transaction takes (no two writers can wait for each other across it) and is held
-for the chain's head, one INSERT and the COMMIT only. Writers on different requests run side by
-side until then.
+for one INSERT and the COMMIT only, sent with the INSERT (:mod:`processes.audit_pg`). Writers on
+different requests run side by side until then.
 
 Two layers (docs/design.md, "The audit log"): the SHA-256 chain, public (anyone holding the
 hashes can check it), and over it an HMAC-SHA256 chain, ``mac = HMAC(key, prev_mac || hash)``,
