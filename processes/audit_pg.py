@@ -64,12 +64,6 @@ def remember(engine: Engine, seq: int, head: str) -> None:
             _last[engine] = (seq, head)
 
 
-def forget(engine: Engine) -> None:
-    """Drop the guess (the log was emptied behind this process's back: a test's reset)."""
-    with _lock:
-        _last.pop(engine, None)
-
-
 def batch(rows: list[dict[str, Any]]) -> str:
     """The rows as the JSON array ``APPEND`` takes (``at`` as ISO text, with its offset)."""
     return _JSON.encode([{**row, "at": row["at"].isoformat()} for row in rows])
