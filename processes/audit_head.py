@@ -38,6 +38,41 @@ def _body(head: dict[str, Any]) -> bytes:
     return json.dumps([head.get(k) for k in _FIELDS], separators=(",", ":")).encode()
 
 
+def _text(value: str | None) -> str:
+    """``value`` as JSON: hex and ids need no escaping (anything else goes to json.dumps)."""
+    if value is None:
+        return "null"
+    return f'"{value}"' if value.isascii() and value.isalnum() else json.dumps(value)
+
+
+def _line(ring: Keyring, seq: int, head_hash: str, mac: str | None) -> bytes:
+    """A slot as written (the JSON json.dumps gives for ``{seq, hash, mac, key_id,
+    file_mac}``, built without it: it is written after every commit)."""
+    head_text, mac_text, key_text = _text(head_hash), _text(mac), _text(ring.key_id)
+    file_mac = ring.seal(f"[{seq},{head_text},{mac_text},{key_text}]".encode())
+    return (f'{{"seq":{seq},"hash":{head_text},"mac":{mac_text},"key_id":{key_text},'
+            f'"file_mac":"{file_mac}"}}').encode().ljust(SLOT - 1) + b"\n"
+
+
+def _seqs(data: bytes) -> list[int]:
+    """Each slot's seq (-1: none, or one that cannot be read), read off the start of a whole
+    slot as written here; anything else parsed in full."""
+    seqs = []
+    for at in (0, SLOT):
+        line = data[at:at + SLOT]
+        if len(line) == SLOT and line[-1:] == b"\n" and line.startswith(b'{"seq":'):
+            end = line.find(b",", 7)
+            if end > 7 and line[7:end].isdigit() and line.rstrip().endswith(b"}"):
+                seqs.append(int(line[7:end]))
+                continue
+        if not line.strip(b" \n\x00"):
+            seqs.append(-1)
+            continue
+        slots = _slots(data)[:2]  # not as written here: every slot parsed
+        return [slot["seq"] if slot is not None else -1 for slot in slots] + [-1, -1]
+    return seqs
+
+
 def _slots(data: bytes) -> list[dict[str, Any] | None]:
     """Each slot's JSON object, None for one that cannot be read."""
     found: list[dict[str, Any] | None] = []
@@ -63,27 +98,23 @@ def write(ring: Keyring, seq: int, head_hash: str, mac: str | None) -> None:
         if _written.get(path, -1) >= seq:
             return
         try:
-            _write_slot(path, ring, {"seq": seq, "hash": head_hash, "mac": mac,
-                                     "key_id": ring.key_id})
+            _write_slot(path, ring, seq, head_hash, mac)
         except OSError as exc:
             logger.error("the audit head file %s could not be written: %s", path, exc)
 
 
-def _write_slot(path: Path, ring: Keyring, head: dict[str, Any]) -> None:
+def _write_slot(path: Path, ring: Keyring, seq: int, head_hash: str, mac: str | None) -> None:
     fd = _files.get(path)
     if fd is None:
         fd = _files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        slots = _slots(os.pread(fd, 2 * SLOT + 2, 0))[:2]
-        seqs = [slot["seq"] if slot is not None else -1 for slot in slots] + [-1, -1]
-        if max(seqs) >= head["seq"]:
+        seqs = _seqs(os.pread(fd, 2 * SLOT + 2, 0))
+        if max(seqs) >= seq:
             _written[path] = max(seqs)
             return
-        head["file_mac"] = ring.seal(_body(head))
-        line = json.dumps(head, separators=(",", ":")).encode().ljust(SLOT - 1) + b"\n"
-        os.pwrite(fd, line, SLOT * (0 if seqs[0] <= seqs[1] else 1))
-        _written[path] = head["seq"]
+        os.pwrite(fd, _line(ring, seq, head_hash, mac), SLOT * (0 if seqs[0] <= seqs[1] else 1))
+        _written[path] = seq
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
 

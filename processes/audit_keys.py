@@ -56,13 +56,13 @@ class Keyring:
 
     def seal(self, body: bytes) -> str:
         """A MAC of ``body`` (the head file, a checkpoint) under the current key."""
-        return hmac.new(self.key, body, hashlib.sha256).hexdigest()
+        return hmac.digest(self.key, body, "sha256").hex()
 
     def opens(self, body: bytes, mac: str, key_id: str | None) -> bool:
         """Whether ``mac`` is ``body``'s under the key ``key_id`` names."""
         key = self.find(key_id)
         return key is not None and hmac.compare_digest(
-            hmac.new(key, body, hashlib.sha256).hexdigest(), mac or "")
+            hmac.digest(key, body, "sha256").hex(), mac or "")
 
 
 def keyring(key: str | bytes, old_keys: str | None = None,

@@ -215,3 +215,22 @@ def test_a_requests_events_are_proved_to_an_anchor_showing_no_other_event(app):
     assert audit_proof.check(run[:-1], anchor.hash)[1] == "the run does not end at the " \
                                                           "anchored head"
     assert audit_proof.check(run[1:], anchor.hash)[0] is None  # must start with its own event
+
+
+def test_details_of_any_text_are_kept_as_given_and_verify(app):
+    """Quotes, percent signs, backslashes and braces in an event travel as they are (on
+    PostgreSQL the events go as one escaped JSON literal), in a transaction that read first
+    and in one that did not."""
+    odd = {"note": "50% of 'it' \\ {rows} \"quoted\" 合同专用章", "list": [1.5, None, True]}
+    with app.app_context():
+        with unit_of_work(db.session):
+            db.session.execute(select(AuditEvent.seq).limit(1)).all()  # begun by a read
+            audit.record(db.session, "test.odd", **odd)
+        with unit_of_work(db.session):
+            audit.record(db.session, "test.odd", **odd)
+        details = db.session.execute(select(AuditEvent.details).where(
+            AuditEvent.action == "test.odd")).scalars().all()
+        db.session.rollback()
+        verdict = _verify()
+    assert details == [odd, odd]
+    assert verdict["ok"] is True, verdict

@@ -8,8 +8,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from processes import audit, audit_verify
@@ -21,6 +22,7 @@ from processes.db import (
     unit_of_work,
     write_intent,
 )
+from processes.models import AuditEvent
 from tests.conftest import PG_URL, only_task, submit
 
 
@@ -66,6 +68,67 @@ def test_concurrent_writers_neither_fail_nor_fork_the_audit_chain(app, org, pdf)
     assert verdict["events"] >= 8 * 4
 
 
+def _chain_of(session) -> tuple[list[tuple[int, str]], dict]:
+    """The log's (seq, action) in order, and what verification says of it."""
+    with unit_of_work(session, write=False):
+        rows = [tuple(r) for r in session.execute(
+            select(AuditEvent.seq, AuditEvent.action).order_by(AuditEvent.seq)).all()]
+        return rows, audit_verify.verify(session)
+
+
+def test_two_processes_appending_in_turn_keep_one_unbroken_chain(app):
+    """Two processes (two engines on one database) append in turn: on PostgreSQL each chains
+    its events from the head it appended last, finds that the other appended since, and
+    chains them again from the head found; on SQLite each reads the head under its lock."""
+    with app.app_context():
+        other = create_engine(db.engine.url)
+        configure_engine(other)
+        before = len(_chain_of(db.session)[0])
+        try:
+            for i in range(3):
+                with unit_of_work(db.session):
+                    audit.record(db.session, "test.one", n=i)
+                with Session(other) as session, unit_of_work(session):
+                    audit.record(session, "test.other", n=i)
+                    audit.record(session, "test.other", n=i, second=True)
+                with unit_of_work(db.session):  # this process again, right after itself
+                    audit.record(db.session, "test.one", n=i, again=True)
+            rows, verdict = _chain_of(db.session)
+        finally:
+            other.dispose()
+    assert verdict["ok"] is True and verdict["events"] == before + 12, verdict
+    assert [seq for seq, _action in rows] == list(range(1, before + 13))
+    assert [action for _seq, action in rows[before:]] == \
+        ["test.one", "test.other", "test.other", "test.one"] * 3
+
+
+def test_two_processes_appending_at_once_keep_one_unbroken_chain(app):
+    """Two processes, two threads each, appending at once."""
+    with app.app_context():
+        engine = db.engine
+        other = create_engine(engine.url)
+        configure_engine(other)
+        before = len(_chain_of(db.session)[0])
+
+    def append(engine) -> None:
+        for i in range(10):
+            with Session(engine) as session, unit_of_work(session):
+                audit.record(session, "test.race", n=i)
+                audit.record(session, "test.race", n=i, second=True)
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for done in [pool.submit(append, each)
+                         for each in (engine, engine, other, other)]:
+                done.result(timeout=120)
+        with app.app_context():
+            rows, verdict = _chain_of(db.session)
+    finally:
+        other.dispose()
+    assert verdict["ok"] is True and verdict["events"] == before + 80, verdict
+    assert [seq for seq, _action in rows] == list(range(1, before + 81))
+
+
 def test_the_same_task_completed_twice_at_once_completes_once(app, org, pdf):
     submit(org.alice, org.seal_id, pdf)
     task = only_task(org.bob)
@@ -80,7 +143,6 @@ def test_the_same_task_completed_twice_at_once_completes_once(app, org, pdf):
     assert len(org.carol.get("/api/v1/tasks").get_json()) == 1
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock")
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL's chain lock, taken at the commit")
 def test_a_postgresql_writer_holds_up_no_other_writer_until_its_commit(app, org, pdf):
     """A writer that holds a request's row lock, with an audit event recorded, does not hold
