@@ -81,4 +81,21 @@ def test_the_usage_log_pages(demo_server, browser):
             shoot(visitor, f"share-{lang}-{width}", full_page=True)
             assert overflow(visitor) <= 0, (lang, width)
             visitor.context.close()
+
+    # Guessing: five wrong passwords lock the link (the demo's LOGIN_FAILURES), whoever tries
+    # next is told how long to wait, in their language, on a phone.
+    for lang in ("zh_CN", "en"):
+        guesser = browser.new_context(viewport={"width": PHONE, "height": 900}).new_page()
+        guesser.goto(f"{url}?lang={lang}")
+        for n in range(6 if lang == "zh_CN" else 1):
+            guesser.fill("#share-password", f"guess-{n}")
+            guesser.click("button[type=submit]")
+            guesser.wait_for_load_state("load")
+        alert = guesser.inner_text(".field-error")
+        assert ("密码错误次数过多" in alert) if lang == "zh_CN" else ("Too many wrong" in alert)
+        assert guesser.locator(".share-sigs").count() == 0
+        assert guesser.inner_text("button[type=submit]") == ("打开" if lang == "zh_CN" else "Open")
+        assert overflow(guesser) <= 0, lang
+        shoot(guesser, f"share-locked-{lang}-{PHONE}", full_page=True)
+        guesser.context.close()
     assert_no_errors(errors)
