@@ -39,7 +39,7 @@ from processes.models import (
     utcnow,
 )
 from processes.people.directory import Identity, get_user
-from processes.requests import copies, lifecycle_requests, placement
+from processes.requests import copies, filing_choices, lifecycle_requests, placement
 from processes.requests.advancing import (
     NEW_REQUESTS_KEY,
     Settled,
@@ -176,6 +176,10 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
     if earlier is not None:
         return Prepared(earlier=earlier)
     definition, business_type = definition_for(session, new.process, new.business_type)
+    # A lifecycle flow: for the people who manage the seal, as the new-request page has it;
+    # the requester's right (on_behalf_of: the user named, by their own roles), not the caller's.
+    filing_choices.may_start(session, identity if requester is identity.user
+                             else Identity(requester), definition, new.seal_id)
     filing_seal = seal_for(session, definition, new.seal_id)
     seal = filing_seal.seal if filing_seal is not None else None
     pages, doc = 0, None
