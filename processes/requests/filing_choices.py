@@ -4,7 +4,8 @@ seals they may use, as the checks made at filing find them (processes/seals/poli
 
 Lifecycle flows (a ``seal_action``: make, change, suspend, void, revoke a seal) are for the
 people who manage seals: seal admins, and the custodians of the seal concerned (a request to
-make a seal: seal admins and the custodians of any seal)."""
+make a seal: seal admins and the custodians of any seal). :func:`may_start` is that rule for
+filing too (intake.prepare), for the page and the API alike."""
 
 from __future__ import annotations
 
