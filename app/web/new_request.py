@@ -24,7 +24,6 @@ from app.web.present import problems_by_field
 from processes.errors import PolicyRefused, SealflowError
 from processes.flows import definitions
 from processes.requests import copies, filing_choices, intake
-from processes.requests.filing_reads import definition_for
 from processes.requests.intake import NewRequest
 from signer import DEFAULT_SEAL_SIZE
 
@@ -55,7 +54,8 @@ def create_request():
     new, error = attempt(_new_request, write=False)
     req = None
     if new is not None:
-        prepared, error = attempt(lambda: _prepare(new), write=False)
+        prepared, error = attempt(lambda: intake.prepare(db.session, env(), identity(), new),
+                                  write=False)
         if prepared is not None:
             req, error = attempt(lambda: intake.create(db.session, env(), identity(), new,
                                                        prepared))
@@ -77,10 +77,6 @@ def create_request():
     return redirect(where)
 
 
-def _prepare(new: NewRequest) -> intake.Prepared:
-    definition, _type = definition_for(db.session, new.process, new.business_type)
-    filing_choices.may_start(db.session, identity(), definition, new.seal_id)
-    return intake.prepare(db.session, env(), identity(), new)
 
 
 def _new_request() -> NewRequest:

@@ -4,18 +4,27 @@ seals they may use, as the checks made at filing find them (processes/seals/poli
 
 Lifecycle flows (a ``seal_action``: make, change, suspend, void, revoke a seal) are for the
 people who manage seals: seal admins, and the custodians of the seal concerned (a request to
-make a seal: seal admins and the custodians of any seal)."""
+make a seal: seal admins and the custodians of any seal). :func:`may_start` is that rule for
+filing too (intake.prepare), for the page and the API alike."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, inspect, select
 from sqlalchemy.orm import Session
 
 from processes.errors import NotAllowed, PolicyRefused, msg
 from processes.flows import definitions
-from processes.models import ProcessDefinition, Seal, SealCustodian, SealStatus
+from processes.models import (
+    ProcessDefinition,
+    Role,
+    Seal,
+    SealCustodian,
+    SealStatus,
+    User,
+    UserRole,
+)
 from processes.people.directory import Identity
 from processes.seal_models import SealPolicy
 from processes.seals import policy
@@ -42,8 +51,22 @@ _CURRENT = (select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinit
             .order_by(ProcessDefinition.key, ProcessDefinition.version))
 
 
+# A user's roles that manage every seal, with the seals they keep (one row with none when they
+# keep none): one statement for a user whose roles are not loaded (a token's, on_behalf_of's).
+_MANAGES_ALL = exists().where(UserRole.user_id == User.id,
+                              UserRole.role.in_((Role.admin, Role.seal_admin)))
+_MANAGED = (select(_MANAGES_ALL, SealCustodian.seal_id).select_from(User)
+            .outerjoin(SealCustodian, SealCustodian.user_id == User.id)
+            .where(User.id == bindparam("uid")))
+
+
 def managed_seal_ids(session: Session, identity: Identity) -> set[int] | None:
     """The seals ``identity`` manages: None for all (a seal admin), else those they keep."""
+    if "roles" in inspect(identity.user).unloaded:
+        rows = session.execute(_MANAGED, {"uid": identity.user.id}).all()
+        if any(all_ for all_, _ in rows):
+            return None
+        return {seal_id for _, seal_id in rows if seal_id is not None}
     if identity.has_role("seal_admin"):
         return None
     return set(session.execute(select(SealCustodian.seal_id).where(

@@ -39,7 +39,7 @@ from processes.models import (
     utcnow,
 )
 from processes.people.directory import Identity, get_user
-from processes.requests import copies, lifecycle_requests, placement
+from processes.requests import copies, filing_choices, lifecycle_requests, placement
 from processes.requests.advancing import (
     NEW_REQUESTS_KEY,
     Settled,
@@ -177,6 +177,12 @@ def prepare(session: Session, env: Env, identity: Identity, new: NewRequest,
         return Prepared(earlier=earlier)
     definition, business_type = definition_for(session, new.process, new.business_type)
     filing_seal = seal_for(session, definition, new.seal_id)
+    # A lifecycle flow: for the people who manage the seal, as the new-request page has it;
+    # the requester's right (on_behalf_of: the user named, by their own roles), not the caller's.
+    # Checked after the seal's read: in create's second pass (all expired) that read loads a
+    # custodian requester's row again with the seal's custodians, not a statement of its own.
+    filing_choices.may_start(session, identity if requester is identity.user
+                             else Identity(requester), definition, new.seal_id)
     seal = filing_seal.seal if filing_seal is not None else None
     pages, doc = 0, None
     if definition.seal_action is None:

@@ -193,9 +193,11 @@ def test_flows_that_change_seals_are_deployed_by_seal_admins_and_admins_only(org
                         ).status_code == 403
 
 
-def test_a_designers_make_flow_with_no_one_else_involved_makes_no_seal(app, org):
+def test_a_designers_make_flow_with_no_one_else_involved_makes_no_seal(app, org, make_seal):
     """The designer's own seal, certified by the organisation CA with themselves as custodian:
-    planted past the deploy checks, it still fails at its authorized end."""
+    planted past the deploy checks, it still fails at its authorized end. (The designer keeps a
+    seal already, so may ask for one.)"""
+    make_seal(["dana"], name="设计部专用章")
     plant(app, {"own_seal.bpmn": flow("own_seal", f"""
         <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="authorized" />
         {END_AUTHORIZED}""", properties='<camunda:property name="seal_action" value="make" />')})
@@ -216,17 +218,17 @@ def test_a_lifecycle_request_carries_no_document(org, pdf):
     assert deploy_bytes(org.seal_admin, {"seal_make.bpmn": make}).status_code == 201
     data = json.dumps({"seal_name": "财务专用章", "new_seal_type": "财务专用章",
                        "custodians": "carol", "reason": "新设财务部"})
-    with_pdf = org.alice.post("/api/v1/requests", data={
+    with_pdf = org.carol.post("/api/v1/requests", data={  # carol keeps a seal: may ask for one
         "process": "seal_make", "data": data, "document": (io.BytesIO(pdf), "a.pdf")},
         content_type="multipart/form-data")
     assert with_pdf.status_code == 422
     assert with_pdf.get_json()["error"]["problems"][0]["field"] == "document"
-    resp = org.alice.post("/api/v1/requests", data={"process": "seal_make", "data": data},
+    resp = org.carol.post("/api/v1/requests", data={"process": "seal_make", "data": data},
                           content_type="multipart/form-data")
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert body["document"] is None and len(body["subject_sha256"]) == 64
-    assert org.alice.get(f"/api/v1/requests/{body['id']}/document").status_code == 404
+    assert org.carol.get(f"/api/v1/requests/{body['id']}/document").status_code == 404
 
 
 # -- item 3: a document nobody approved gets sealed ------------------------------------------

@@ -83,7 +83,8 @@ def _stored(app) -> tuple[int, int, int]:
 
 
 def _change(org, process: str, reason: str) -> int:
-    resp = org.alice.post("/api/v1/requests", data={
+    """Filed by sam, a seal administrator (carol, the custodian, confirms a voiding)."""
+    resp = org.seal_admin.post("/api/v1/requests", data={
         "process": process, "seal": str(org.seal_id), "data": json.dumps({"reason": reason})},
         content_type="multipart/form-data")
     assert resp.status_code == 201, resp.get_json()
@@ -94,7 +95,7 @@ def _void_through_its_flow(app, org) -> str:
     change = _change(org, "seal_void", "更换新章")
     approve(org.carol)
     approve(org.olivia)
-    assert org.alice.get(f"/api/v1/requests/{change}").get_json()["status"] == "completed"
+    assert org.seal_admin.get(f"/api/v1/requests/{change}").get_json()["status"] == "completed"
     return f"request #{change}: 更换新章"
 
 
@@ -102,7 +103,7 @@ def _revoke_through_its_flow(app, org) -> str:
     change = _change(org, "seal_revoke", "私钥疑似泄露")
     approve(org.olivia)
     approve(org.leo)
-    assert org.alice.get(f"/api/v1/requests/{change}").get_json()["status"] == "completed"
+    assert org.seal_admin.get(f"/api/v1/requests/{change}").get_json()["status"] == "completed"
     return f"request #{change}: 私钥疑似泄露"
 
 
@@ -200,7 +201,7 @@ def test_a_seal_suspended_after_the_authorization_halts_and_seals_once_resumed(
     approve(office.olivia)
     approve(office.leo)
     assert runner(app).sweep() == 1  # the worker makes the change: the seal is active again
-    assert office.alice.get(f"/api/v1/requests/{change}").get_json()["status"] == "completed"
+    assert office.seal_admin.get(f"/api/v1/requests/{change}").get_json()["status"] == "completed"
     assert office.alice.get(f"/api/v1/requests/{rid}").get_json()["status"] == "authorized"
     assert runner(app).sweep() == 1  # and then seals
     body = office.alice.get(f"/api/v1/requests/{rid}").get_json()
