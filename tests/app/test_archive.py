@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from reportlab.lib.pagesizes import A4
@@ -128,7 +129,9 @@ def test_metadata_filters(org, auditor, api, make_seal, app):
     assert ids(auditor, requester="bob") == []
     assert ids(auditor, title="借款") == [second["id"]]
     assert ids(auditor, q="合同", seal=org.seal_id) == [first["id"]]
-    today = utcnow().date()
+    # The days people mean: the organisation's (SEALFLOW_TIMEZONE), not UTC's (from 16:00
+    # UTC on, Shanghai is a day ahead).
+    today = utcnow().astimezone(ZoneInfo(app.config["TIMEZONE"] or "UTC")).date()
     assert ids(auditor, **{"from": today.isoformat(), "to": today.isoformat()}) \
         == [second["id"], first["id"]]
     assert ids(auditor, to=(today - timedelta(days=2)).isoformat()) == []
