@@ -77,8 +77,6 @@ def create_request():
     return redirect(where)
 
 
-
-
 def _new_request() -> NewRequest:
     """The API's multipart fields (process, business_type, seal, document), with ``data`` and
     ``placement`` built from the page's individual inputs."""
