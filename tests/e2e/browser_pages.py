@@ -44,6 +44,10 @@ def serving_demo(data_dir: Path, *setup: list[str]) -> Iterator[str]:
     env = {**os.environ, "SEALFLOW_DATA_DIR": str(data_dir), "SEALFLOW_SECRET_KEY": "browser",
            "SEALFLOW_KEY_PASSPHRASE": "browser-pass", "SEALFLOW_JOB_MODE": "thread",
            "SEALFLOW_AUDIT_KEY": "browser-audit-key-0123",
+           # Every page's browser comes from one address: a share link opened in four
+           # layouts and then guessed at would meet the per-address limit (10 a minute), which
+           # test_share_links proves, before the per-link lock test_seal_usage_browser is after.
+           "SEALFLOW_SHARE_PASSWORD_RATE": "60/minute",
            "SEALFLOW_BASE_URL": f"http://127.0.0.1:{port}"}
     env.pop("SEALFLOW_DATABASE_URL", None)
     demo = subprocess.run([SEALFLOW, "demo"], env=env, cwd=ROOT, capture_output=True,

@@ -87,7 +87,7 @@ def test_the_usage_log_pages(demo_server, browser):
     for lang in ("zh_CN", "en"):
         guesser = browser.new_context(viewport={"width": PHONE, "height": 900}).new_page()
         guesser.goto(f"{url}?lang={lang}")
-        for n in range(6 if lang == "zh_CN" else 1):
+        for n in range(5 if lang == "zh_CN" else 1):  # the fifth locks it
             guesser.fill("#share-password", f"guess-{n}")
             with guesser.expect_navigation():  # the answer's page, not the one it replaces
                 guesser.click("button[type=submit]")
