@@ -16,7 +16,7 @@ import pytest
 from app.context import env
 from app.extensions import db
 from app.jobs import runner
-from processes import audit, documents
+from processes import audit_pg, documents
 from processes.models import GrantStatus, Request, Seal, SealStatus, SigningGrant
 from processes.seals import policy
 from tests.conftest import approve, make_pdf, only_task, submit
@@ -52,7 +52,8 @@ def test_a_failing_job_and_an_approval_on_the_same_seal_both_finish(held, org, p
     # The approval waits, holding the audit chain's lock, until the job has taken its first
     # lock of the two: the usage rows (giving the use back) or the audit chain's.
     approval_waits, job_went_on = threading.Event(), threading.Event()
-    real_take, real_release, real_head = policy.take_uses, policy.release, audit._head
+    # PostgreSQL takes the chain's lock in the statement that appends (audit_pg.send).
+    real_take, real_release, real_send = policy.take_uses, policy.release, audit_pg.send
     job = threading.current_thread()
 
     def reserve_once_the_job_went_on(*args, **kwargs):
@@ -64,15 +65,15 @@ def test_a_failing_job_and_an_approval_on_the_same_seal_both_finish(held, org, p
         real_release(*args, **kwargs)
         job_went_on.set()
 
-    def audit_head(*args, **kwargs):
+    def audit_send(*args, **kwargs):
         if threading.current_thread() is job:
             job_went_on.set()
-        return real_head(*args, **kwargs)
+        return real_send(*args, **kwargs)
 
     if postgresql:
         monkeypatch.setattr(policy, "take_uses", reserve_once_the_job_went_on)
         monkeypatch.setattr(policy, "release", release_then_go_on)
-        monkeypatch.setattr(audit, "_head", audit_head)
+        monkeypatch.setattr(audit_pg, "send", audit_send)
     answer: list = []
 
     def last_approval() -> None:
@@ -117,21 +118,22 @@ def test_a_seal_suspended_while_one_of_its_requests_is_approved_both_finish(
     # The approval, holding its request's lock, waits before its audit record until the
     # suspension holds the audit chain's lock.
     approval_holds_request, suspension_audits = threading.Event(), threading.Event()
-    real_head = audit._head
+    # PostgreSQL takes the chain's lock in the statement that appends (audit_pg.send).
+    real_send = audit_pg.send
     suspending = threading.current_thread()
 
-    def audit_head(*args, **kwargs):
+    def audit_send(*args, **kwargs):
         if threading.current_thread() is suspending:
             try:
-                return real_head(*args, **kwargs)
+                return real_send(*args, **kwargs)
             finally:
                 suspension_audits.set()
         approval_holds_request.set()
         suspension_audits.wait(timeout=10)
-        return real_head(*args, **kwargs)
+        return real_send(*args, **kwargs)
 
     if postgresql:
-        monkeypatch.setattr(audit, "_head", audit_head)
+        monkeypatch.setattr(audit_pg, "send", audit_send)
     answer: list = []
 
     def approval() -> None:
